@@ -1,0 +1,1 @@
+"""The admin CLI: migrations, topology, directory loads, API keys, department users."""

@@ -1,0 +1,113 @@
+"""``python -m services.admin``: the operator's command line.
+
+    migrate                          create the database and apply every migration
+    topology                         declare exchanges and queues on the broker
+    directory load FILE [FILE ...]   validate and publish a directory (default ZD_DIRECTORY)
+    keys issue PARTY | keys list | keys revoke KEY_ID
+    amqp-users issue DEPT | amqp-users list | amqp-users revoke DEPT
+    demo-credentials [--keys F] [--amqp-users F]   keys for every party lacking one
+    relay                            publish anything left in the admin outbox
+"""
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from services.admin import operations as ops
+from services.common.config import settings
+from services.common.directory import DirectoryError
+from services.common.migrate import migrate
+
+DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "deploy" / "directory.yaml"
+
+
+def _read_json(path):
+    path = Path(path)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _write_json(path, data):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    path.chmod(0o600)
+
+
+def cmd_directory(admin, args):
+    paths = args.files or os.environ.get("ZD_DIRECTORY", str(DEFAULT_DIRECTORY)).split(",")
+    try:
+        version, directory = ops.load_directory_files(admin, paths)
+    except DirectoryError as exc:
+        sys.exit(f"directory rejected:\n{exc}")
+    print(f"directory {version} published: {len(directory['districts'])} districts,"
+          f" {len(directory['departments'])} departments")
+
+
+def cmd_keys(admin, args):
+    if args.action == "issue":
+        print(ops.issue_key(admin, args.target))
+    elif args.action == "revoke":
+        ops.revoke_key(admin, args.target)
+    else:
+        for row in ops.list_keys(admin):
+            state = f"revoked {row['revoked_at']:%Y-%m-%d}" if row["revoked_at"] else "active"
+            print(f"{row['key_id']}  {row['party']:<40} {state}")
+
+
+def cmd_amqp_users(admin, args):
+    if args.action == "issue":
+        print(json.dumps(ops.issue_department_user(admin, args.target)))
+    elif args.action == "revoke":
+        ops.revoke_department_user(admin, args.target)
+    else:
+        for row in ops.list_department_users(admin):
+            state = "revoked" if row["revoked_at"] else "active"
+            print(f"{row['username']:<32} {row['vhost']:<10} {state}")
+
+
+def cmd_demo_credentials(admin, args):
+    keys, users = ops.demo_credentials(admin, _read_json(args.keys), _read_json(args.amqp_users))
+    _write_json(args.keys, keys)
+    _write_json(args.amqp_users, users)
+    print(f"{len(keys)} keys in {args.keys}, {len(users)} department users in {args.amqp_users}")
+
+
+def parser():
+    root = argparse.ArgumentParser(prog="python -m services.admin", description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = root.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate")
+    commands.add_parser("topology")
+    commands.add_parser("relay")
+    directory = commands.add_parser("directory")
+    directory.add_argument("action", choices=["load"])
+    directory.add_argument("files", nargs="*")
+    for name in ("keys", "amqp-users"):
+        sub = commands.add_parser(name)
+        sub.add_argument("action", choices=["issue", "list", "revoke"])
+        sub.add_argument("target", nargs="?")
+    demo = commands.add_parser("demo-credentials")
+    demo.add_argument("--keys", default="var/demo-keys.json")
+    demo.add_argument("--amqp-users", default="var/demo-amqp-users.json")
+    return root
+
+
+COMMANDS = {"directory": cmd_directory, "keys": cmd_keys, "amqp-users": cmd_amqp_users,
+            "demo-credentials": cmd_demo_credentials,
+            "topology": lambda admin, args: ops.declare_topology(admin),
+            "relay": lambda admin, args: print(f"{admin.relay()} messages published")}
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    if args.command == "migrate":
+        migrate(settings().database_url)
+        return
+    if args.command in ("keys", "amqp-users") and args.action != "list" and not args.target:
+        sys.exit(f"{args.command} {args.action} needs a target")
+    admin = ops.Admin.open()
+    try:
+        COMMANDS[args.command](admin, args)
+    finally:
+        admin.close()

@@ -1,0 +1,174 @@
+"""What the admin CLI does, as functions over one ``Admin`` context.
+
+Every change is recorded in the admin schema and announced through its outbox in the
+same transaction (``credential.issued``, ``credential.revoked``, ``directory.published``);
+the outbox is then relayed at once, and any message left behind by an outage goes out
+with the next command.
+"""
+import hashlib
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from kombu import Connection
+from psycopg.types.json import Jsonb
+
+from services.admin.rabbit_users import RabbitUsers, username_for, vhost_of
+from services.common import topology
+from services.common.config import settings
+from services.common.credentials import Party, new_key
+from services.common.db import make_pool
+from services.common.directory import load_directory
+from services.common.outbox import Publisher, emit_event, relay_pending
+
+
+@dataclass
+class Admin:
+    pool: object
+    publisher: Publisher
+    amqp_uri: str
+    rabbit: RabbitUsers
+
+    @classmethod
+    def open(cls):
+        current = settings()
+        pool = make_pool(current.database_url, "admin", size=2)
+        pool.open(wait=True)
+        return cls(pool, Publisher(current.amqp_uri), current.amqp_uri,
+                   RabbitUsers(current.management_url))
+
+    def close(self):
+        self.publisher.close()
+        self.pool.close()
+
+    def relay(self):
+        return relay_pending(self.pool, self.publisher, "admin")
+
+
+def declare_topology(admin, departments=()):
+    with Connection(admin.amqp_uri, connect_timeout=5) as connection:
+        topology.declare(connection, departments)
+
+
+def load_directory_files(admin, paths):
+    """Validate, declare the department queues, record and publish the snapshot."""
+    directory = load_directory(paths)
+    declare_topology(admin, list(directory["departments"]))
+    canonical = json.dumps(directory, sort_keys=True, ensure_ascii=False)
+    version = hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    published_at = datetime.now(timezone.utc).isoformat()
+    with admin.pool.connection() as conn:
+        conn.execute("INSERT INTO directory_loads (version, sources, body) VALUES (%s, %s, %s)",
+                     (version, ", ".join(map(str, paths)), Jsonb(directory)))
+        emit_event(conn, "directory.published", {
+            "version": version, "published_at": published_at, "directory": directory},
+            message_id=f"directory-{uuid.uuid4()}")
+    admin.relay()
+    return version, directory
+
+
+def latest_directory(admin):
+    with admin.pool.connection() as conn:
+        row = conn.execute("SELECT body FROM directory_loads ORDER BY id DESC LIMIT 1").fetchone()
+    if row is None:
+        raise SystemExit("no directory loaded yet: run 'directory load' first")
+    return row["body"]
+
+
+def issue_key(admin, party_text):
+    party = Party.parse(party_text)
+    key, key_id, key_hash = new_key()
+    with admin.pool.connection() as conn:
+        conn.execute("INSERT INTO api_keys (key_id, party, key_hash) VALUES (%s, %s, %s)",
+                     (key_id, str(party), key_hash))
+        emit_event(conn, "credential.issued",
+                   {"key_id": key_id, "party": str(party), "key_hash": key_hash},
+                   message_id=f"credential-issued-{key_id}")
+    admin.relay()
+    return key
+
+
+def revoke_key(admin, key_id):
+    with admin.pool.connection() as conn:
+        row = conn.execute("UPDATE api_keys SET revoked_at = now() WHERE key_id = %s"
+                           " AND revoked_at IS NULL RETURNING key_id", (key_id,)).fetchone()
+        if row is None:
+            raise SystemExit(f"no active key {key_id}")
+        emit_event(conn, "credential.revoked", {"key_id": key_id},
+                   message_id=f"credential-revoked-{key_id}")
+    admin.relay()
+
+
+def list_keys(admin):
+    with admin.pool.connection() as conn:
+        return conn.execute("SELECT key_id, party, issued_at, revoked_at FROM api_keys"
+                            " ORDER BY party, issued_at").fetchall()
+
+
+def active_key_ids(admin):
+    with admin.pool.connection() as conn:
+        rows = conn.execute("SELECT key_id FROM api_keys WHERE revoked_at IS NULL").fetchall()
+    return {row["key_id"] for row in rows}
+
+
+def issue_department_user(admin, department, password=None):
+    """Create (or refresh) the department's RabbitMQ user and its permissions."""
+    password = password or secrets.token_urlsafe(18)
+    vhost = vhost_of(admin.amqp_uri)
+    user = admin.rabbit.grant_department(department, password, vhost)
+    with admin.pool.connection() as conn:
+        conn.execute(
+            "INSERT INTO amqp_users (username, department, vhost) VALUES (%s, %s, %s)"
+            " ON CONFLICT (username) DO UPDATE SET vhost = excluded.vhost,"
+            " issued_at = now(), revoked_at = NULL", (user, department, vhost))
+    return {"user": user, "password": password, "vhost": vhost}
+
+
+def revoke_department_user(admin, department):
+    user = username_for(department)
+    admin.rabbit.delete_user(user)
+    with admin.pool.connection() as conn:
+        conn.execute("UPDATE amqp_users SET revoked_at = now() WHERE username = %s", (user,))
+
+
+def list_department_users(admin):
+    with admin.pool.connection() as conn:
+        return conn.execute("SELECT username, department, vhost, issued_at, revoked_at"
+                            " FROM amqp_users ORDER BY department").fetchall()
+
+
+def parties_of(directory):
+    """Every party of a directory that needs an API key, in a stable order."""
+    parties = ["admin"]
+    for code in directory["districts"]:
+        parties += [f"frontend:{code}", f"congress:{code}"]
+    parties += [f"representative:{rep}" for rep in directory["representatives"]]
+    parties += [f"department:{code}" for code in directory["departments"]]
+    return parties
+
+
+def demo_credentials(admin, known_keys, known_users):
+    """Keys and department users for every party that has none yet (development only).
+
+    ``known_keys``/``known_users`` are what an earlier run wrote; entries still valid
+    are kept, the rest are issued anew.
+    """
+    directory = latest_directory(admin)
+    active = active_key_ids(admin)
+    keys = {}
+    for party in parties_of(directory):
+        key = known_keys.get(party)
+        if key and key.startswith("zd_") and key[3:].partition(".")[0] in active:
+            keys[party] = key
+        else:
+            keys[party] = issue_key(admin, party)
+    users = {}
+    vhost = vhost_of(admin.amqp_uri)
+    for code, department in directory["departments"].items():
+        if department["delivery"] == "amqp":
+            known = known_users.get(code) or {}
+            password = known.get("password") if known.get("vhost") == vhost else None
+            users[code] = issue_department_user(admin, code, password)
+    return keys, users

@@ -1,0 +1,59 @@
+"""Department users on RabbitMQ, through the management HTTP API.
+
+A department's user may read only its queue ``zd.dept.<code>`` and publish only to
+``zd.feedback`` with routing key ``dept.<code>`` (a topic permission); it may
+configure nothing.
+"""
+import re
+from urllib.parse import quote, unquote, urlsplit
+
+import requests
+
+TIMEOUT = 10
+
+
+def vhost_of(amqp_uri):
+    path = urlsplit(amqp_uri).path
+    return unquote(path[1:]) if len(path) > 1 else "/"
+
+
+def username_for(department):
+    return f"zd-dept-{department}"
+
+
+class RabbitUsers:
+    def __init__(self, management_url):
+        parts = urlsplit(management_url)
+        self.base = f"{parts.scheme}://{parts.hostname}:{parts.port or 15672}/api"
+        self.auth = (unquote(parts.username or "guest"), unquote(parts.password or "guest"))
+
+    def _put(self, path, body):
+        response = requests.put(f"{self.base}/{path}", json=body, auth=self.auth, timeout=TIMEOUT)
+        response.raise_for_status()
+
+    def grant_department(self, department, password, vhost):
+        user = username_for(department)
+        self._put(f"users/{quote(user, safe='')}", {"password": password, "tags": ""})
+        escaped = re.escape(department)
+        self._put(f"permissions/{quote(vhost, safe='')}/{quote(user, safe='')}", {
+            "configure": "^$", "write": r"^zd\.feedback$", "read": rf"^zd\.dept\.{escaped}$"})
+        self._put(f"topic-permissions/{quote(vhost, safe='')}/{quote(user, safe='')}", {
+            "exchange": "zd.feedback", "write": rf"^dept\.{escaped}$", "read": "^$"})
+        return user
+
+    def delete_user(self, user):
+        response = requests.delete(f"{self.base}/users/{quote(user, safe='')}", auth=self.auth,
+                                   timeout=TIMEOUT)
+        if response.status_code != 404:
+            response.raise_for_status()
+
+    def ensure_vhost(self, vhost):
+        self._put(f"vhosts/{quote(vhost, safe='')}", {})
+        self._put(f"permissions/{quote(vhost, safe='')}/{quote(self.auth[0], safe='')}",
+                  {"configure": ".*", "write": ".*", "read": ".*"})
+
+    def delete_vhost(self, vhost):
+        response = requests.delete(f"{self.base}/vhosts/{quote(vhost, safe='')}",
+                                   auth=self.auth, timeout=TIMEOUT)
+        if response.status_code != 404:
+            response.raise_for_status()

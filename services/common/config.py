@@ -1,0 +1,59 @@
+"""Settings read from the environment, in one place, with their documented defaults.
+
+| variable | default |
+| --- | --- |
+| ZD_DATABASE_URL | postgresql://postgres@127.0.0.1:5432/zerodistance |
+| ZD_AMQP_URI | amqp://guest:guest@127.0.0.1:5672/ |
+| ZD_RABBIT_MANAGEMENT_URL | http://guest:guest@127.0.0.1:15672 |
+| ZD_BIND | 127.0.0.1 |
+| ZD_INTAKE_PORT, ZD_ROUTING_PORT, ZD_NOTIFY_PORT, ZD_REPORTING_PORT | 8001-8004 |
+| ZD_DB_POOL_SIZE | 10 connections per service process |
+| ZD_RATE_LIMIT | 20 requests per second per API key (burst 2x) |
+"""
+import os
+from dataclasses import dataclass
+
+DEFAULT_PORTS = {"intake": 8001, "routing": 8002, "notify": 8003, "reporting": 8004}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    amqp_uri: str
+    management_url: str
+    bind: str
+    pool_size: int
+    rate_limit: float
+
+    def port(self, service):
+        return int(os.environ.get(f"ZD_{service.upper()}_PORT", DEFAULT_PORTS[service]))
+
+    def web_address(self, service):
+        return f"{self.bind}:{self.port(service)}"
+
+
+def settings():
+    env = os.environ.get
+    return Settings(
+        database_url=env("ZD_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/zerodistance"),
+        amqp_uri=env("ZD_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
+        management_url=env("ZD_RABBIT_MANAGEMENT_URL", "http://guest:guest@127.0.0.1:15672"),
+        bind=env("ZD_BIND", "127.0.0.1"),
+        pool_size=int(env("ZD_DB_POOL_SIZE", "10")),
+        rate_limit=float(env("ZD_RATE_LIMIT", "20")),
+    )
+
+
+def nameko_config(service, overrides=None):
+    """The nameko container config of one service process."""
+    current = settings()
+    config = {
+        "AMQP_URI": current.amqp_uri,
+        "WEB_SERVER_ADDRESS": current.web_address(service),
+        "max_workers": 10,
+        "ZD_DATABASE_URL": current.database_url,
+        "ZD_POOL_SIZE": current.pool_size,
+        "ZD_RATE_LIMIT": current.rate_limit,
+    }
+    config.update(overrides or {})
+    return config

@@ -1,0 +1,130 @@
+"""API keys: their format, their hashes, and checking a request's bearer key.
+
+A key reads ``zd_<key_id>.<secret>``. Only ``sha256(secret)`` is ever stored. The
+admin CLI issues and revokes keys and announces each with a ``credential.issued``
+or ``credential.revoked`` event; every service keeps its own ``credentials`` table
+from those events (``apply_credential_event``) and authenticates against it.
+
+Parties: ``frontend:<district>``, ``representative:<id>``, ``congress:<district>``,
+``department:<code>``, ``admin``.
+"""
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+
+from nameko.extensions import DependencyProvider
+
+from services.common.errors import Forbidden, TooManyRequests, Unauthorized
+
+ROLES = ("frontend", "representative", "congress", "department", "admin")
+
+
+@dataclass(frozen=True)
+class Party:
+    role: str
+    scope: str = ""  # district, representative id or department code
+
+    @classmethod
+    def parse(cls, text):
+        role, _, scope = text.partition(":")
+        if role not in ROLES or (role == "admin") != (scope == ""):
+            raise ValueError(f"unknown party {text!r}; use one of {', '.join(ROLES)}")
+        return cls(role, scope)
+
+    def __str__(self):
+        return f"{self.role}:{self.scope}" if self.scope else self.role
+
+
+@dataclass(frozen=True)
+class Caller:
+    key_id: str
+    party: Party
+
+
+def new_key():
+    """A fresh key and the (key_id, hash) pair that is stored for it."""
+    key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    return f"zd_{key_id}.{secret}", key_id, hash_secret(secret)
+
+
+def hash_secret(secret):
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def split_key(key):
+    if not key.startswith("zd_") or "." not in key:
+        raise Unauthorized("The API key is malformed.")
+    key_id, _, secret = key[3:].partition(".")
+    return key_id, secret
+
+
+def bearer_key(request):
+    header = request.headers.get("Authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise Unauthorized("Send 'Authorization: Bearer <key>'.")
+    return key.strip()
+
+
+def authenticate(conn, key):
+    """The caller a key belongs to, or Unauthorized."""
+    key_id, secret = split_key(key)
+    row = conn.execute("SELECT party, key_hash FROM credentials"
+                       " WHERE key_id = %s AND revoked_at IS NULL", (key_id,)).fetchone()
+    if row is None or not hmac.compare_digest(row["key_hash"], hash_secret(secret)):
+        raise Unauthorized("The API key is unknown or revoked.")
+    return Caller(key_id, Party.parse(row["party"]))
+
+
+def apply_credential_event(conn, envelope):
+    """Keep this service's ``credentials`` table in step with the admin's events."""
+    body = envelope.body
+    if envelope.type == "credential.issued":
+        conn.execute(
+            "INSERT INTO credentials (key_id, party, key_hash) VALUES (%s, %s, %s)"
+            " ON CONFLICT (key_id) DO NOTHING", (body["key_id"], body["party"], body["key_hash"]))
+    elif envelope.type == "credential.revoked":
+        conn.execute("UPDATE credentials SET revoked_at = now() WHERE key_id = %s",
+                     (body["key_id"],))
+
+
+class RateLimiter:
+    """A token bucket per key, in this process: ``rate`` per second, bursts of 2x."""
+
+    def __init__(self, rate, clock=time.monotonic):
+        self.rate, self.capacity, self.clock = rate, rate * 2, clock
+        self.buckets = {}
+
+    def check(self, key_id):
+        now = self.clock()
+        tokens, last = self.buckets.get(key_id, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - last) * self.rate)
+        if tokens < 1:
+            self.buckets[key_id] = (tokens, now)
+            raise TooManyRequests("Too many requests for this key; slow down.",
+                                  retry_after=round((1 - tokens) / self.rate, 2))
+        self.buckets[key_id] = (tokens - 1, now)
+
+
+class ApiKeys(DependencyProvider):
+    """Gives workers ``caller(conn, request, *roles)``: authenticated, authorised, rate-limited."""
+
+    def setup(self):
+        self.limiter = RateLimiter(float(self.container.config.get("ZD_RATE_LIMIT", 20)))
+
+    def get_dependency(self, worker_ctx):
+        return KeyCheck(self.limiter)
+
+
+class KeyCheck:
+    def __init__(self, limiter):
+        self.limiter = limiter
+
+    def caller(self, conn, request, *roles):
+        caller = authenticate(conn, bearer_key(request))
+        if roles and caller.party.role not in roles:
+            raise Forbidden(f"A {caller.party.role} key cannot do this.")
+        self.limiter.check(caller.key_id)
+        return caller

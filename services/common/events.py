@@ -1,0 +1,48 @@
+"""The internal events the services exchange on ``zd.events`` (routing key = type).
+
+Every message is JSON, persistent, with a stable ``message_id``; consumers apply each
+once (inbox) and must tolerate reordering: ticket events carry ``ticket.version`` and a
+projection keeps the highest.
+
+``directory.published`` (admin CLI → all)
+    ``{version, published_at, directory}``: the normalized directory snapshot.
+``credential.issued`` / ``credential.revoked`` (admin CLI → intake, routing, reporting)
+    ``{key_id, party, key_hash}`` / ``{key_id}``.
+``concern.received`` (intake → routing, notify, reporting)
+    ``{ticket_id, district, community, channel, category, title, description, location,
+    attachments, requested_representative, submitted_at, received_at, reporter}``;
+    ``reporter`` is ``{name, phone, email}`` only when the reporter asked for feedback,
+    otherwise null; reporting never stores it.
+``ticket.<change>`` (routing → intake, notify, reporting), change one of
+    ``assigned, forwarded, undecided, dispatched, in_progress, resolved, closed,
+    merged, rejected, returned, feedback``:
+    ``{ticket: TICKET, entry: TIMELINE_ENTRY}`` where TICKET is
+    ``{ticket_id, version, status, district, community, category, channel, title,
+    representative: {id, name} | null, departments: [DISPATCH], received_at,
+    first_dispatched_at, resolved_at, result, timeline: [TIMELINE_ENTRY]}``,
+    DISPATCH is ``{dispatch_id, department, name, role, status, dispatched_at, due_at,
+    resolved_at}`` and TIMELINE_ENTRY is ``{at, actor, action, from_status, to_status, note}``.
+"""
+from services.common.credentials import apply_credential_event
+from services.common.local_directory import apply_directory_event
+
+DIRECTORY_PUBLISHED = "directory.published"
+CREDENTIAL_ISSUED = "credential.issued"
+CREDENTIAL_REVOKED = "credential.revoked"
+CONCERN_RECEIVED = "concern.received"
+TICKET_PREFIX = "ticket."
+
+
+def ticket_event(change):
+    return f"{TICKET_PREFIX}{change}"
+
+
+def apply_shared_event(conn, envelope):
+    """Apply the events every service handles alike; False when the type is not one."""
+    if envelope.type == DIRECTORY_PUBLISHED:
+        apply_directory_event(conn, envelope)
+    elif envelope.type in (CREDENTIAL_ISSUED, CREDENTIAL_REVOKED):
+        apply_credential_event(conn, envelope)
+    else:
+        return False
+    return True

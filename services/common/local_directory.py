@@ -1,0 +1,44 @@
+"""Each service's own copy of the directory, kept from ``directory.published`` events.
+
+The admin CLI validates a directory file and publishes the whole normalized snapshot
+(see ``services.common.directory``); every service stores the newest one it has seen
+in its ``directory_snapshot`` table. ``current_directory`` answers from a per-process
+cache that is reparsed only when the stored version changes, so every instance of a
+service sees a reload at once.
+"""
+from psycopg.types.json import Jsonb
+
+from services.common.errors import Unavailable
+
+_cache = {}
+
+
+def apply_directory_event(conn, envelope):
+    """Store the published snapshot unless a newer one is already here."""
+    body = envelope.body
+    conn.execute(
+        "INSERT INTO directory_snapshot (id, version, published_at, body)"
+        " VALUES (1, %(version)s, %(published_at)s, %(directory)s)"
+        " ON CONFLICT (id) DO UPDATE SET version = excluded.version,"
+        " published_at = excluded.published_at, body = excluded.body"
+        " WHERE directory_snapshot.published_at < excluded.published_at",
+        {**body, "directory": Jsonb(body["directory"])})
+
+
+def current_directory(conn):
+    """The directory snapshot (a dict), or Unavailable when none was loaded yet."""
+    row = conn.execute(
+        "SELECT version, current_schema() AS schema FROM directory_snapshot").fetchone()
+    if row is None:
+        raise Unavailable("No directory has been loaded yet; run the directory loader.")
+    schema_key = row["schema"]
+    cached = _cache.get(schema_key)
+    if cached is None or cached[0] != row["version"]:
+        body = conn.execute("SELECT body FROM directory_snapshot").fetchone()["body"]
+        cached = _cache[schema_key] = (row["version"], body)
+    return cached[1]
+
+
+def directory_version(conn):
+    row = conn.execute("SELECT version FROM directory_snapshot").fetchone()
+    return row["version"] if row else None

@@ -1,0 +1,116 @@
+"""Consuming messages without losing them, and without applying one twice.
+
+``consume_messages(queue)`` is a nameko entrypoint that hands the method an
+``Envelope`` (message id, type, body) and acknowledges only when the method
+returns. When the method raises, the message is returned to its quorum queue;
+after ``topology.DELIVERY_LIMIT`` deliveries RabbitMQ dead-letters it to
+``zd.parked``, so a poison message never blocks the queue behind it.
+
+``handle_once`` is the inbox: it records the message id in the same transaction
+as the effect, so a redelivered message changes nothing the second time. While the
+database is unreachable it waits and retries instead of burning deliveries.
+"""
+import logging
+from dataclasses import dataclass
+from functools import partial
+
+import eventlet
+from nameko.exceptions import ContainerBeingKilled
+from nameko.messaging import Consumer
+
+from services.common import metrics, topology
+from services.common.errors import Unavailable
+from services.common.outbox import emit
+
+log = logging.getLogger(__name__)
+
+RETRY_SECONDS = (0.5, 1, 2, 4, 8, 15)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    message_id: str
+    type: str
+    body: dict
+    queue: str = ""
+    routing_key: str = ""
+    headers: dict = None
+
+
+class MessageConsumer(Consumer):
+    def __init__(self, queue, **kwargs):
+        super().__init__(queue, requeue_on_error=True, **kwargs)
+
+    def handle_message(self, body, message):
+        properties = message.properties
+        envelope = Envelope(
+            message_id=properties.get("message_id") or "",
+            type=properties.get("type") or "",
+            body=body,
+            queue=self.queue.name,
+            routing_key=message.delivery_info.get("routing_key", ""),
+            headers=dict(message.headers or {}))
+        handle_result = partial(self.handle_result, message)
+        try:
+            self.container.spawn_worker(self, (envelope,), {}, context_data={},
+                                        handle_result=handle_result)
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+
+
+consume_messages = MessageConsumer.decorator
+
+
+class ParkMessage(Exception):
+    """The message can never be applied: park it with this reason, then acknowledge."""
+
+
+def handle_once(db, envelope, apply):
+    """Apply ``apply(conn, envelope)`` exactly once per message id, retrying outages."""
+    for delay in (*RETRY_SECONDS, None):
+        try:
+            outcome = _apply_in_transaction(db, envelope, apply)
+            metrics.MESSAGES_CONSUMED.labels(envelope.queue, envelope.type, outcome).inc()
+            return outcome
+        except Unavailable:
+            if delay is None:
+                raise
+            log.warning("database unavailable while handling %s; retrying in %ss",
+                        envelope.message_id, delay)
+            eventlet.sleep(delay)
+
+
+def _apply_in_transaction(db, envelope, apply):
+    if not envelope.message_id:
+        with db.transaction() as conn:
+            park(conn, envelope, "message has no message_id")
+        return "parked"
+    with db.transaction() as conn:
+        first = conn.execute(
+            "INSERT INTO inbox (message_id, type) VALUES (%s, %s)"
+            " ON CONFLICT DO NOTHING RETURNING message_id",
+            (envelope.message_id, envelope.type)).fetchone()
+        if first is None:
+            return "duplicate"
+        try:
+            with conn.transaction():  # a savepoint: a parked message keeps its inbox row
+                apply(conn, envelope)
+        except ParkMessage as reason:
+            park(conn, envelope, str(reason))
+            return "parked"
+    return "applied"
+
+
+def park(conn, envelope, reason, parked_queue=None):
+    """Send the message to its queue's parking queue (or ``parked_queue``) with the reason.
+
+    Parked queues are bound to ``zd.parked`` by the name of the queue they serve.
+    """
+    target = parked_queue or envelope.queue
+    log.warning("parking %s (%s) from %s: %s", envelope.message_id, envelope.type,
+                envelope.queue, reason)
+    metrics.MESSAGES_PARKED.labels(target, reason.split(":")[0][:60]).inc()
+    body = envelope.body if isinstance(envelope.body, dict) else {"body": envelope.body}
+    emit(conn, topology.PARKED.name, target, envelope.type or "unknown", body, headers={
+        "x-park-reason": reason, "x-original-message-id": envelope.message_id,
+        "x-original-queue": envelope.queue, "x-original-routing-key": envelope.routing_key})

@@ -1,0 +1,58 @@
+"""``/health`` and ``/metrics``, the same on every service (contract §2).
+
+A service class inherits ``Observable`` and has a ``db`` (``Database``) dependency.
+Health is 200 only when both the database and the broker answer; otherwise 503 with
+the reason of each failing check.
+"""
+from kombu import Connection
+from nameko.dependency_providers import Config
+from werkzeug.wrappers import Response
+
+from services.common import metrics
+from services.common.http import api, json_response
+from services.common.local_directory import directory_version
+
+BROKER_TIMEOUT = 2
+
+
+def check_database(db):
+    with db.transaction() as conn:
+        return directory_version(conn)
+
+
+def check_broker(amqp_uri):
+    with Connection(amqp_uri, connect_timeout=BROKER_TIMEOUT) as connection:
+        connection.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT)
+
+
+def health_report(service, db, amqp_uri):
+    checks, problems, directory = {}, {}, None
+    for name, check in (("database", lambda: check_database(db)),
+                        ("broker", lambda: check_broker(amqp_uri))):
+        try:
+            result = check()
+            directory = result if name == "database" else directory
+            checks[name] = "ok"
+        except Exception as exc:  # every failure is a reason to report, not to crash
+            checks[name] = "down"
+            problems[name] = str(exc) or type(exc).__name__
+        metrics.UP.labels(service, name).set(1 if checks[name] == "ok" else 0)
+    body = {"status": "ok" if not problems else "unavailable", "service": service,
+            "checks": checks, "directory_version": directory}
+    if problems:
+        body["reasons"] = problems
+    return (200 if not problems else 503), body
+
+
+class Observable:
+    config = Config()
+
+    @api("GET", "/health")
+    def health(self, request):
+        status, body = health_report(self.name, self.db, self.config["AMQP_URI"])
+        return json_response(status, body)
+
+    @api("GET", "/metrics")
+    def metrics(self, request):
+        payload, content_type = metrics.exposition()
+        return Response(payload, content_type=content_type)

@@ -1,0 +1,164 @@
+"""The transactional outbox: messages are stored with the change that caused them.
+
+``emit`` inserts a message into the service's ``outbox`` table inside the caller's
+transaction and ``NOTIFY``s the relay; nothing reaches RabbitMQ unless that
+transaction commits, and nothing committed is forgotten. ``OutboxRelay`` (a nameko
+dependency run by each service) listens for the notification, publishes pending
+rows with publisher confirms and ``mandatory`` set, and marks them published. A row
+the broker cannot route (its queue does not exist yet) stays pending and is retried.
+Delivery is at least once; ``message_id`` is stable so consumers deduplicate.
+"""
+import logging
+import time
+import uuid
+
+import eventlet
+from kombu import Connection, Producer
+from nameko.extensions import DependencyProvider
+from psycopg.types.json import Jsonb
+
+from services.common import metrics, topology
+from services.common.db import make_pool
+
+log = logging.getLogger(__name__)
+
+BATCH = 100
+POLL_SECONDS = 1.0
+CHANNEL = "zd_outbox_{}"  # one notification channel per schema
+
+
+def emit(conn, exchange, routing_key, message_type, body, message_id=None, headers=None):
+    """Queue a message for publishing when ``conn``'s transaction commits."""
+    message_id = message_id or str(uuid.uuid4())
+    conn.execute(
+        "INSERT INTO outbox (message_id, exchange, routing_key, type, headers, body)"
+        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (message_id) DO NOTHING",
+        (message_id, exchange, routing_key, message_type, Jsonb(headers or {}), Jsonb(body)))
+    conn.execute("SELECT pg_notify(%s, '')", (CHANNEL.format(_schema(conn)),))
+    return message_id
+
+
+def _schema(conn):
+    return conn.execute("SELECT current_schema() AS schema").fetchone()["schema"]
+
+
+def emit_event(conn, event_type, body, message_id=None):
+    """An internal domain event on ``zd.events``, routed by its type."""
+    return emit(conn, topology.EVENTS.name, event_type, event_type, body, message_id)
+
+
+class Unroutable(Exception):
+    """The broker returned the message: no queue is bound for its routing key."""
+
+
+class Publisher:
+    """Publishes outbox rows on one kombu connection, with confirms."""
+
+    def __init__(self, amqp_uri):
+        self.connection = Connection(amqp_uri, transport_options={"confirm_publish": True},
+                                     connect_timeout=5)
+        self.producer = None
+        self.returned = []
+
+    def open(self):
+        if self.producer is None:
+            self.connection.ensure_connection(max_retries=1)
+            topology.declare(self.connection)
+            self.producer = Producer(self.connection.channel(), on_return=self._on_return)
+
+    def _on_return(self, exception, exchange, routing_key, message):
+        self.returned.append(f"{exchange} {routing_key}: {exception}")
+
+    def publish(self, row):
+        self.open()
+        self.returned.clear()
+        self.producer.publish(
+            row["body"], exchange=row["exchange"], routing_key=row["routing_key"],
+            serializer="json", delivery_mode=2, mandatory=True, message_id=row["message_id"],
+            type=row["type"], headers=row["headers"], timestamp=int(time.time()))
+        if self.returned:
+            raise Unroutable(self.returned[0])
+
+    def close(self):
+        self.producer = None
+        self.connection.release()
+
+
+def relay_pending(pool, publisher, schema):
+    """Publish pending rows in batches until none is left; returns how many went out."""
+    total = 0
+    while True:
+        with pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT id, message_id, exchange, routing_key, type, headers, body FROM outbox"
+                " WHERE published_at IS NULL AND next_attempt_at <= now()"
+                " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED", (BATCH,)).fetchall()
+            sent = [row["id"] for row in rows if _publish_one(conn, publisher, row, schema)]
+            conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY(%s)", (sent,))
+        total += len(sent)
+        metrics.OUTBOX_PUBLISHED.labels(schema).inc(len(sent))
+        if len(rows) < BATCH or not sent:
+            return total
+
+
+def _publish_one(conn, publisher, row, schema):
+    try:
+        publisher.publish(row)
+        return True
+    except Unroutable as exc:
+        log.error("outbox message %s unroutable, kept for retry: %s", row["message_id"], exc)
+        metrics.OUTBOX_UNROUTABLE.labels(schema).inc()
+        conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = %s,"
+            " next_attempt_at = now() + least(interval '1 second' * power(2, attempts), '5 minutes')"
+            " WHERE id = %s", (str(exc), row["id"]))
+        return False
+
+
+class OutboxRelay(DependencyProvider):
+    """Runs the relay loop in a managed green thread of the service container."""
+
+    def __init__(self, schema):
+        self.schema = schema
+        self.pool = None
+        self.running = False
+
+    def setup(self):
+        config = self.container.config
+        self.pool = make_pool(config["ZD_DATABASE_URL"], self.schema, size=2)
+        self.publisher = Publisher(config["AMQP_URI"])
+
+    def start(self):
+        self.running = True
+        self.pool.open(wait=False)
+        self.container.spawn_managed_thread(self._run)
+
+    def stop(self):
+        self.running = False
+        if self.pool is not None:
+            self.pool.close()
+        self.publisher.close()
+
+    kill = stop
+
+    def _run(self):
+        while self.running:
+            try:
+                self._listen_and_relay()
+            except Exception:  # the relay must outlive any outage of broker or database
+                if self.running:
+                    log.exception("outbox relay of %s failed; retrying", self.schema)
+                    self.publisher.close()
+                    eventlet.sleep(POLL_SECONDS)
+
+    def _listen_and_relay(self):
+        with self.pool.connection() as listener:
+            listener.autocommit = True
+            listener.execute(f"LISTEN {CHANNEL.format(self.schema)}")
+            while self.running:
+                relay_pending(self.pool, self.publisher, self.schema)
+                for _ in listener.notifies(timeout=POLL_SECONDS, stop_after=1):
+                    pass
+
+    def get_dependency(self, worker_ctx):
+        return self

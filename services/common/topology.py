@@ -1,0 +1,83 @@
+"""The RabbitMQ topology: every exchange, queue and binding the system uses.
+
+Exchanges
+- ``zd.events``   (topic): internal domain events, routing key = event type.
+- ``zd.dispatch`` (topic): tickets for departments, routing key ``dept.<code>``.
+- ``zd.feedback`` (topic): departments' answers, routing key ``dept.<code>``.
+- ``zd.parked``   (direct): messages a service could not process, with the reason.
+
+Every queue is a durable quorum queue. A service queue dead-letters into
+``zd.parked`` once a message has failed ``DELIVERY_LIMIT`` times, so a poison
+message never blocks the queue behind it. Everything is declared before anything
+is published (``declare``), because an unroutable message is otherwise dropped.
+"""
+from kombu import Exchange, Queue, binding
+
+EVENTS = Exchange("zd.events", type="topic", durable=True)
+DISPATCH = Exchange("zd.dispatch", type="topic", durable=True)
+FEEDBACK = Exchange("zd.feedback", type="topic", durable=True)
+PARKED = Exchange("zd.parked", type="direct", durable=True)
+EXCHANGES = (EVENTS, DISPATCH, FEEDBACK, PARKED)
+
+DELIVERY_LIMIT = 10
+FEEDBACK_REJECTED = "zd.feedback.rejected"
+
+
+def _quorum(name, exchange, routing_keys, dead_letter=True):
+    """A durable quorum queue bound to ``exchange`` with each of ``routing_keys``."""
+    arguments = {"x-queue-type": "quorum"}
+    if dead_letter:
+        arguments.update({
+            "x-delivery-limit": DELIVERY_LIMIT,
+            "x-dead-letter-exchange": PARKED.name,
+            "x-dead-letter-routing-key": name,
+        })
+    if isinstance(routing_keys, str):
+        routing_keys = [routing_keys]
+    bindings = [binding(exchange, routing_key=key) for key in routing_keys]
+    return Queue(name, bindings=bindings, durable=True, queue_arguments=arguments)
+
+
+def _events_queue(service, *event_types):
+    return _quorum(f"zd.{service}.events", EVENTS, event_types)
+
+
+# Every service keeps its own copy of the directory and of the credentials.
+_SHARED = ("directory.published", "credential.*")
+
+SERVICE_QUEUES = {
+    "intake": _events_queue("intake", *_SHARED, "ticket.*"),
+    "routing": _events_queue("routing", *_SHARED, "concern.received"),
+    "notify": _events_queue("notify", "directory.published", "concern.received", "ticket.*"),
+    "reporting": _events_queue("reporting", *_SHARED, "concern.received", "ticket.*"),
+}
+ROUTING_FEEDBACK = _quorum("zd.routing.feedback", FEEDBACK, "dept.*")
+
+
+def department_queue(code):
+    """``zd.dept.<code>``: what a department system consumes; kept while it is offline."""
+    return _quorum(f"zd.dept.{code}", DISPATCH, f"dept.{code}", dead_letter=False)
+
+
+def department_routing_key(code):
+    return f"dept.{code}"
+
+
+def parked_queues():
+    names = [q.name for q in SERVICE_QUEUES.values()] + [ROUTING_FEEDBACK.name, FEEDBACK_REJECTED]
+    return [_quorum(f"{name}.parked" if name != FEEDBACK_REJECTED else name, PARKED, name,
+                    dead_letter=False) for name in names]
+
+
+def declare(connection, departments=()):
+    """Declare the whole topology (idempotent) on an open kombu connection."""
+    channel = connection.channel()
+    try:
+        for exchange in EXCHANGES:
+            exchange(channel).declare()
+        queues = [*SERVICE_QUEUES.values(), ROUTING_FEEDBACK, *parked_queues()]
+        queues += [department_queue(code) for code in departments]
+        for queue in queues:
+            queue(channel).declare()
+    finally:
+        channel.close()

@@ -1,0 +1,1 @@
+"""The intake service: the HTTP API district front-ends post concerns to."""

@@ -1,0 +1,45 @@
+"""Intake's rules: does a concern fit the directory and the key that posted it?
+
+Pure functions over the directory snapshot; no I/O.
+"""
+import hashlib
+import json
+import secrets
+from datetime import datetime
+
+from services.common.errors import BadRequest, Forbidden
+
+
+def check_concern(concern, directory, district_of_key):
+    """Raise Forbidden or BadRequest (with field messages) unless the concern fits."""
+    if concern["district"] != district_of_key:
+        raise Forbidden(f"This key posts for district '{district_of_key}' only.")
+    district = directory["districts"].get(concern["district"])
+    errors = {}
+    if district is None:
+        errors["district"] = ["Unknown district."]
+    elif concern["community"] not in district["communities"]:
+        errors["community"] = [f"Not a community of {concern['district']}."]
+    if concern.get("category") and concern["category"] not in directory["categories"]:
+        errors["category"] = ["Unknown category."]
+    wanted = concern.get("requested_representative")
+    if wanted and directory["representatives"].get(wanted, {}).get("district") != concern["district"]:
+        errors["requested_representative"] = [f"Not a representative of {concern['district']}."]
+    if errors:
+        raise BadRequest("The concern does not fit the directory.", errors=errors)
+
+
+def fingerprint(body):
+    """A stable hash of a request body, to tell a retry from a different concern."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def new_ticket_id(now: datetime):
+    return f"ZD{now:%Y%m%d}-{secrets.token_hex(4).upper()}"
+
+
+def feedback_contact(reporter):
+    """What of the reporter travels on: contacts only when they asked for feedback."""
+    if not reporter or not reporter.get("wants_feedback"):
+        return None
+    return {key: reporter.get(key) for key in ("name", "phone", "email")}

@@ -1,0 +1,45 @@
+"""What crosses the intake API: the concern a front-end posts (contract §5)."""
+from marshmallow import Schema, fields, validate, validates_schema, ValidationError
+
+CHANNELS = ("liaison_station", "hotline", "mailbox", "wechat", "app", "grid_visit",
+            "representative_report", "roundtable", "open311")
+ATTACHMENT_KINDS = ("photo", "audio", "video", "document")
+
+
+class LocationSchema(Schema):
+    lat = fields.Float(required=True, validate=validate.Range(-90, 90))
+    lon = fields.Float(required=True, validate=validate.Range(-180, 180))
+    address = fields.String(validate=validate.Length(max=500))
+
+
+class ReporterSchema(Schema):
+    name = fields.String(validate=validate.Length(max=100))
+    phone = fields.String(validate=validate.Regexp(r"^\+?[0-9 -]{5,20}$",
+                                                   error="Not a phone number."))
+    email = fields.Email()
+    wants_feedback = fields.Boolean(load_default=False)
+
+
+class AttachmentSchema(Schema):
+    url = fields.Url(required=True, schemes={"http", "https"})
+    kind = fields.String(required=True, validate=validate.OneOf(ATTACHMENT_KINDS))
+
+
+class ConcernSchema(Schema):
+    external_id = fields.String(required=True, validate=validate.Length(1, 128))
+    district = fields.String(required=True, validate=validate.Length(1, 32))
+    community = fields.String(required=True, validate=validate.Length(1, 32))
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    description = fields.String(required=True, validate=validate.Length(1, 5000))
+    title = fields.String(validate=validate.Length(max=200))
+    category = fields.String(validate=validate.Length(1, 32))
+    location = fields.Nested(LocationSchema)
+    reporter = fields.Nested(ReporterSchema)
+    attachments = fields.List(fields.Nested(AttachmentSchema), validate=validate.Length(max=10))
+    requested_representative = fields.String(validate=validate.Length(1, 32))
+    submitted_at = fields.AwareDateTime(format="iso")
+
+    @validates_schema
+    def description_is_not_blank(self, data, **kwargs):
+        if "description" in data and not data["description"].strip():
+            raise ValidationError("Must not be blank.", "description")

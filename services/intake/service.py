@@ -1,0 +1,75 @@
+"""The intake service (HTTP, port 8001): front-ends post concerns and read their status.
+
+Consumes ``zd.intake.events`` (directory, credentials, ticket events) and emits
+``concern.received`` through its outbox, committed with the concern itself.
+"""
+from datetime import datetime, timezone
+
+from services.common.credentials import ApiKeys
+from services.common.db import Database
+from services.common.errors import Conflict, NotFound
+from services.common.events import TICKET_PREFIX, apply_shared_event
+from services.common.http import api, json_response, read_json
+from services.common.local_directory import current_directory
+from services.common.messaging import ParkMessage, consume_messages, handle_once
+from services.common.observability import Observable
+from services.common.outbox import OutboxRelay
+from services.common.topology import SERVICE_QUEUES
+from services.intake import domain, store
+from services.intake.schemas import ConcernSchema
+from services.intake.views import concern_view
+
+
+class IntakeService(Observable):
+    name = "intake"
+    db = Database("intake")
+    outbox = OutboxRelay("intake")
+    keys = ApiKeys()
+
+    @api("POST", "/api/v1/concerns")
+    def post_concern(self, request):
+        with self.db.transaction() as conn:
+            caller = self.keys.caller(conn, request, "frontend")
+        body = read_json(request)
+        concern = ConcernSchema().load(body)
+        with self.db.transaction() as conn:
+            domain.check_concern(concern, current_directory(conn), caller.party.scope)
+            return self._store_once(conn, caller, concern, domain.fingerprint(body))
+
+    def _store_once(self, conn, caller, concern, fingerprint):
+        now = datetime.now(timezone.utc)
+        row = {**concern, "ticket_id": domain.new_ticket_id(now), "key_id": caller.key_id,
+               "fingerprint": fingerprint, "received_at": now,
+               "submitted_at": concern.get("submitted_at") or now}
+        if store.insert_concern(conn, row):
+            return json_response(202, {"ticket_id": row["ticket_id"], "status": "received",
+                                       "received_at": now.isoformat(),
+                                       "href": f"/api/v1/concerns/{row['ticket_id']}"})
+        earlier = store.find_by_external_id(conn, caller.key_id, concern["external_id"])
+        if earlier["fingerprint"] != fingerprint:
+            raise Conflict("This external_id was used for a different concern.",
+                           ticket_id=earlier["ticket_id"])
+        return json_response(200, {"ticket_id": earlier["ticket_id"], "status": "received",
+                                   "received_at": earlier["received_at"].isoformat(),
+                                   "href": f"/api/v1/concerns/{earlier['ticket_id']}"})
+
+    @api("GET", "/api/v1/concerns/<string:ticket_id>")
+    def get_concern(self, request, ticket_id):
+        with self.db.transaction() as conn:
+            caller = self.keys.caller(conn, request, "frontend")
+            concern = store.find_concern(conn, ticket_id)
+        if concern is None or concern["district"] != caller.party.scope:
+            raise NotFound(f"No concern {ticket_id} in your district.")
+        return json_response(200, concern_view(concern))
+
+    @consume_messages(SERVICE_QUEUES["intake"])
+    def on_event(self, envelope):
+        handle_once(self.db, envelope, self._apply_event)
+
+    @staticmethod
+    def _apply_event(conn, envelope):
+        if apply_shared_event(conn, envelope):
+            return
+        if not envelope.type.startswith(TICKET_PREFIX):
+            raise ParkMessage(f"unexpected event type {envelope.type!r}")
+        store.project_ticket(conn, envelope.body["ticket"])

@@ -1,0 +1,58 @@
+"""SQL of the intake schema, behind verbs: store a concern, find one, project tickets."""
+from psycopg.types.json import Jsonb
+
+from services.common.events import CONCERN_RECEIVED
+from services.common.outbox import emit_event
+from services.intake.domain import feedback_contact
+
+CONCERN_COLUMNS = ("ticket_id", "key_id", "external_id", "fingerprint", "district", "community",
+                   "channel", "category", "title", "description", "location", "attachments",
+                   "reporter", "requested_representative", "submitted_at", "received_at")
+JSON_COLUMNS = {"location", "attachments", "reporter"}
+
+
+def insert_concern(conn, row):
+    """Store a new concern and its ``concern.received`` event; None if the key and
+    external id are already taken (a retry, or a conflicting reuse)."""
+    values = {column: Jsonb(row.get(column)) if column in JSON_COLUMNS else row.get(column)
+              for column in CONCERN_COLUMNS}
+    inserted = conn.execute(
+        f"INSERT INTO concerns ({', '.join(CONCERN_COLUMNS)})"
+        f" VALUES ({', '.join('%(' + c + ')s' for c in CONCERN_COLUMNS)})"
+        " ON CONFLICT (key_id, external_id) DO NOTHING RETURNING ticket_id", values).fetchone()
+    if inserted is None:
+        return None
+    emit_event(conn, CONCERN_RECEIVED, concern_received(row), message_id=f"concern-{row['ticket_id']}")
+    return inserted["ticket_id"]
+
+
+def concern_received(row):
+    event = {key: row.get(key) for key in (
+        "ticket_id", "district", "community", "channel", "category", "title", "description",
+        "location", "attachments", "requested_representative")}
+    event.update(submitted_at=row["submitted_at"].isoformat(),
+                 received_at=row["received_at"].isoformat(),
+                 reporter=feedback_contact(row.get("reporter")))
+    return event
+
+
+def find_by_external_id(conn, key_id, external_id):
+    return conn.execute("SELECT ticket_id, fingerprint, received_at FROM concerns"
+                        " WHERE key_id = %s AND external_id = %s", (key_id, external_id)).fetchone()
+
+
+def find_concern(conn, ticket_id):
+    return conn.execute(
+        "SELECT c.*, v.ticket AS view FROM concerns c"
+        " LEFT JOIN ticket_views v USING (ticket_id) WHERE c.ticket_id = %s", (ticket_id,)
+    ).fetchone()
+
+
+def project_ticket(conn, ticket):
+    """Keep the newest version of a ticket routing told us about."""
+    conn.execute(
+        "INSERT INTO ticket_views (ticket_id, version, ticket) VALUES (%s, %s, %s)"
+        " ON CONFLICT (ticket_id) DO UPDATE SET version = excluded.version,"
+        " ticket = excluded.ticket, updated_at = now()"
+        " WHERE ticket_views.version < excluded.version",
+        (ticket["ticket_id"], ticket["version"], Jsonb(ticket)))

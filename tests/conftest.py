@@ -1,0 +1,18 @@
+"""Test-wide setup: eventlet patching, and the test system's own database and vhost.
+
+Every test run uses the database ``zd_test`` and the RabbitMQ vhost ``zd_test``
+(override with ZD_TEST_DATABASE_URL / ZD_TEST_AMQP_URI), never the ``make run`` stack's.
+nameko 2.14's pytest plugin does not patch for eventlet, so we do it here first.
+"""
+import os
+
+import services  # noqa: F401  (PSYCOPG_WAIT_FUNC before psycopg is imported)
+
+import eventlet
+
+eventlet.monkey_patch()
+
+os.environ["ZD_DATABASE_URL"] = os.environ.get(
+    "ZD_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/zd_test")
+os.environ["ZD_AMQP_URI"] = os.environ.get(
+    "ZD_TEST_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/zd_test")

@@ -1,0 +1,63 @@
+"""Building a clean test system: schemas, vhost, topology, directory and keys.
+
+Used by the integration and end-to-end fixtures; talks to the real PostgreSQL and
+RabbitMQ named by ZD_DATABASE_URL and ZD_AMQP_URI (set in tests/conftest.py).
+"""
+import socket
+from pathlib import Path
+
+import psycopg
+from kombu import Connection
+
+from services.admin import operations as ops
+from services.admin.rabbit_users import RabbitUsers, vhost_of
+from services.common import topology
+from services.common.config import settings
+from services.common.migrate import SCHEMAS, migrate
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_DIRECTORY = ROOT / "deploy" / "directory.yaml"
+
+
+def reset_database():
+    url = settings().database_url
+    migrate(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = conn.execute(
+            "SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(%s)"
+            " AND tablename NOT LIKE '\\_yoyo%%'", (list(SCHEMAS),)).fetchall()
+        names = ", ".join(f'"{schema}"."{table}"' for schema, table in tables)
+        conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+def reset_vhost():
+    current = settings()
+    rabbit = RabbitUsers(current.management_url)
+    vhost = vhost_of(current.amqp_uri)
+    assert vhost != "/", "tests must not run on the default vhost"
+    rabbit.delete_vhost(vhost)
+    rabbit.ensure_vhost(vhost)
+    with Connection(current.amqp_uri) as connection:
+        topology.declare(connection)
+
+
+def fresh_system(directory=DEMO_DIRECTORY, tmp_path=None):
+    """Reset everything, load ``directory`` and issue every party's keys.
+
+    Returns ``(keys, amqp_users, directory_snapshot)``.
+    """
+    reset_database()
+    reset_vhost()
+    admin = ops.Admin.open()
+    try:
+        _, snapshot = ops.load_directory_files(admin, [directory])
+        keys, users = ops.demo_credentials(admin, {}, {})
+    finally:
+        admin.close()
+    return keys, users, snapshot
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
