@@ -1,0 +1,1 @@
+"""The routing service: the ticket workflow from representative to department and back."""

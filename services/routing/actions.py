@@ -1,0 +1,110 @@
+"""The actions of representatives and liaison offices on a ticket (contract §6).
+
+Each action says who may take it and what it does; the state rules of ``domain``
+decide whether the ticket's status allows it (409 with the allowed ones otherwise).
+"""
+from services.common.errors import BadRequest, Conflict, Forbidden, NotFound
+from services.routing import domain, store, workflow
+
+#: action → roles that may take it
+WHO = {
+    "forward": ("representative", "congress"),
+    "resolve": ("representative", "congress"),
+    "merge": ("representative", "congress"),
+    "reject": ("representative", "congress"),
+    "reassign": ("congress",),
+    "dispatch": ("congress",),
+    "escalate": ("representative", "congress"),
+}
+
+
+def check_access(ticket, party):
+    """A representative acts on their own tickets, an office on its district's."""
+    if ticket is None:
+        raise NotFound("No such ticket.")
+    mine = (party.role == "admin"
+            or (party.role == "representative" and ticket["representative_id"] == party.scope)
+            or (party.role == "congress" and ticket["district"] == party.scope))
+    if not mine:
+        raise NotFound("No such ticket among yours.")
+
+
+def act(conn, ticket_id, party, command, directory):
+    ticket = store.lock_ticket(conn, ticket_id)
+    check_access(ticket, party)
+    action = command["action"]
+    if party.role not in WHO[action] and party.role != "admin":
+        raise Forbidden(f"A {party.role} cannot {action} a ticket.")
+    try:
+        return PERFORM[action](conn, ticket, str(party), command, directory)
+    except domain.IllegalTransition as exc:
+        raise Conflict(str(exc), allowed_statuses=list(exc.allowed),
+                       allowed_actions=allowed_actions(exc.current)) from exc
+
+
+def allowed_actions(status):
+    targets = domain.TRANSITIONS[status]
+    return [action for action, target in TARGET.items() if target in targets]
+
+
+TARGET = {"forward": "forwarded", "resolve": "resolved", "merge": "merged",
+          "reject": "rejected", "reassign": "assigned", "dispatch": "dispatched"}
+
+
+def _forward(conn, ticket, actor, command, directory):
+    ticket = workflow.change(conn, ticket, directory, "forwarded", actor, "forward",
+                             command.get("note"))
+    policy = directory["districts"][ticket["district"]]["policy"]
+    if policy["auto_dispatch"] and ticket["category"]:
+        ticket = workflow.dispatch_by_rules(conn, ticket, directory)
+    return ticket
+
+
+def _resolve(conn, ticket, actor, command, directory):
+    return workflow.change(conn, ticket, directory, "resolved", actor, "resolve",
+                           command["result"], result=command["result"],
+                           resolved_at=ticket["resolved_at"] or workflow.now())
+
+
+def _merge(conn, ticket, actor, command, directory):
+    target = store.lock_ticket(conn, command["into"])
+    if target is None or target["district"] != ticket["district"] or target["ticket_id"] == ticket["ticket_id"]:
+        raise BadRequest("Cannot merge there.", errors={"into": ["No such ticket here."]})
+    return workflow.change(conn, ticket, directory, "merged", actor, "merge",
+                           f"merged into {command['into']}: {command.get('note') or ''}".strip())
+
+
+def _reject(conn, ticket, actor, command, directory):
+    return workflow.change(conn, ticket, directory, "rejected", actor, "reject", command["reason"])
+
+
+def _reassign(conn, ticket, actor, command, directory):
+    rep = directory["representatives"].get(command["representative"])
+    if rep is None or rep["district"] != ticket["district"]:
+        raise BadRequest("Cannot reassign there.",
+                         errors={"representative": ["Not a representative of this district."]})
+    return workflow.change(conn, ticket, directory, "assigned", actor, "reassign",
+                           command.get("note"), representative_id=command["representative"])
+
+
+def _dispatch(conn, ticket, actor, command, directory):
+    wanted = command["departments"]
+    unknown = [code for code in [wanted["lead"], *wanted["assist"]]
+               if code not in directory["departments"]]
+    if unknown:
+        raise BadRequest("Unknown departments.", errors={"departments": [
+            f"Unknown department {code}." for code in unknown]})
+    domain.check_transition(ticket["status"], "dispatched")
+    return workflow.dispatch(conn, ticket, directory, wanted["lead"], wanted["assist"], actor,
+                             command.get("note"), command.get("due_at"))
+
+
+def _escalate(conn, ticket, actor, command, directory):
+    if ticket["status"] not in domain.OPEN:
+        raise Conflict(f"A {ticket['status']} ticket cannot be escalated.")
+    return workflow.note(conn, ticket, directory, actor, "escalate",
+                         command.get("note") or "escalated", event="escalated")
+
+
+PERFORM = {"forward": _forward, "resolve": _resolve, "merge": _merge, "reject": _reject,
+           "reassign": _reassign, "dispatch": _dispatch, "escalate": _escalate}

@@ -1,0 +1,113 @@
+"""Routing's rules (contract §4), as pure functions over the directory snapshot.
+
+The lifecycle ``received → assigned → forwarded → dispatched → in_progress →
+resolved → closed`` with the side states ``merged`` and ``rejected``; who gets a
+ticket (representative, department); which category a description belongs to.
+No I/O: the workflow module loads, decides here, and stores.
+"""
+from datetime import timedelta
+
+OPEN = ("received", "assigned", "forwarded", "dispatched", "in_progress")
+FINAL = ("closed", "merged", "rejected")
+STATUSES = OPEN + ("resolved",) + FINAL
+
+TRANSITIONS = {
+    "received": ("assigned", "forwarded", "merged", "rejected"),
+    "assigned": ("assigned", "forwarded", "resolved", "merged", "rejected"),
+    "forwarded": ("assigned", "dispatched", "merged", "rejected"),
+    "dispatched": ("in_progress", "resolved", "forwarded"),
+    "in_progress": ("in_progress", "resolved", "forwarded"),
+    "resolved": ("closed", "forwarded"),
+    "closed": (), "merged": (), "rejected": (),
+}
+
+#: a department's feedback and what it does to its dispatch
+FEEDBACK_STATUSES = ("acknowledged", "in_progress", "resolved", "rejected", "transfer_requested")
+PROGRESS_RANK = {"sent": 0, "acknowledged": 1, "in_progress": 2, "resolved": 3}
+HANDS_BACK = ("rejected", "transfer_requested")
+
+
+class IllegalTransition(Exception):
+    def __init__(self, current, wanted):
+        self.current, self.wanted = current, wanted
+        self.allowed = TRANSITIONS[current]
+        super().__init__(f"a {current} ticket cannot become {wanted};"
+                         f" allowed: {', '.join(self.allowed) or 'nothing'}")
+
+
+def check_transition(current, wanted):
+    if wanted not in TRANSITIONS[current]:
+        raise IllegalTransition(current, wanted)
+
+
+def categorize(text, categories):
+    """The category whose keywords occur most often in ``text``; None when none does.
+
+    Ties go to the category listed first in the directory.
+    """
+    lowered = text.lower()
+    best, best_hits = None, 0
+    for code, category in categories.items():
+        hits = sum(lowered.count(keyword.lower()) for keyword in category["keywords"])
+        if hits > best_hits:
+            best, best_hits = code, hits
+    return best
+
+
+def choose_representative(directory, district, community, requested, open_counts):
+    """Who takes a new ticket, and why: ``(representative_id | None, reason)``.
+
+    The one the reporter named; else the first of the community's liaison station
+    below ``max_open``; else the one with the fewest open tickets in the district.
+    """
+    representatives = directory["representatives"]
+    if requested in representatives and representatives[requested]["district"] == district:
+        return requested, "named by the reporter"
+    station = directory["districts"][district]["communities"].get(community, {})
+    for rep_id in station.get("representatives", []):
+        if open_counts.get(rep_id, 0) < representatives[rep_id]["max_open"]:
+            return rep_id, f"liaison station of {community}"
+    in_district = [rep_id for rep_id, rep in representatives.items() if rep["district"] == district]
+    if not in_district:
+        return None, "no representative in the district"
+    fewest = min(in_district, key=lambda rep_id: open_counts.get(rep_id, 0))
+    return fewest, "fewest open tickets in the district"
+
+
+def choose_department(directory, district, category, exclude=()):
+    """The lead department for a category in a district, by the directory's rules.
+
+    A department naming the district is preferred to a city-wide one (``"*"``);
+    ``exclude`` is the department that just handed the ticket back.
+    """
+    candidates = [code for code, department in directory["departments"].items()
+                  if category in department["categories"] and code not in exclude
+                  and (district in department["districts"] or "*" in department["districts"])]
+    local = [code for code in candidates if district in directory["departments"][code]["districts"]]
+    return (local or candidates or [None])[0]
+
+
+def due_at(dispatched_at, due_hours):
+    """When a dispatch must be resolved (working-hour calendars are not applied yet)."""
+    return dispatched_at + timedelta(hours=due_hours)
+
+
+def feedback_problem(dispatch, department, ticket_status, status):
+    """Why a department's feedback cannot apply, or None when it can."""
+    if dispatch is None:
+        return "unknown dispatch"
+    if dispatch["department"] != department:
+        return f"dispatch belongs to department {dispatch['department']}, not {department}"
+    if dispatch["status"] in HANDS_BACK or dispatch["status"] == "withdrawn":
+        return f"dispatch is no longer active ({dispatch['status']})"
+    if status == "resolved" and dispatch["status"] == "resolved":
+        return "dispatch is already resolved"
+    if dispatch["role"] == "lead" and status in ("resolved", *HANDS_BACK) \
+            and ticket_status not in ("dispatched", "in_progress"):
+        return f"a {ticket_status} ticket does not take {status} feedback"
+    return None
+
+
+def is_late_progress(dispatch, status):
+    """Progress feedback overtaken by a later one (messages may be reordered)."""
+    return status in PROGRESS_RANK and PROGRESS_RANK[status] <= PROGRESS_RANK.get(dispatch["status"], 0)

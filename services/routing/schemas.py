@@ -1,0 +1,44 @@
+"""What crosses routing's edges: department feedback and the actions of §6."""
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from services.routing.domain import FEEDBACK_STATUSES
+
+ACTIONS = ("forward", "resolve", "merge", "reject", "reassign", "dispatch", "escalate")
+
+
+class FeedbackSchema(Schema):
+    dispatch_id = fields.String(required=True, validate=validate.Length(1, 64))
+    status = fields.String(required=True, validate=validate.OneOf(FEEDBACK_STATUSES))
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    result = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+    occurred_at = fields.AwareDateTime(format="iso", load_default=None, allow_none=True)
+
+    @validates_schema
+    def resolution_has_result(self, data, **kwargs):
+        if data.get("status") == "resolved" and not (data.get("result") or "").strip():
+            raise ValidationError("Required when status is resolved.", "result")
+
+
+class DepartmentsSchema(Schema):
+    lead = fields.String(required=True)
+    assist = fields.List(fields.String(), load_default=list)
+
+
+class ActionSchema(Schema):
+    action = fields.String(required=True, validate=validate.OneOf(ACTIONS))
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    result = fields.String(validate=validate.Length(1, 5000))
+    into = fields.String(validate=validate.Length(1, 64))
+    reason = fields.String(validate=validate.Length(1, 2000))
+    representative = fields.String(validate=validate.Length(1, 32))
+    departments = fields.Nested(DepartmentsSchema)
+    due_at = fields.AwareDateTime(format="iso")
+
+    REQUIRED = {"resolve": "result", "merge": "into", "reject": "reason",
+                "reassign": "representative", "dispatch": "departments"}
+
+    @validates_schema
+    def action_has_its_fields(self, data, **kwargs):
+        needed = self.REQUIRED.get(data.get("action"))
+        if needed and needed not in data:
+            raise ValidationError(f"Required for action {data['action']}.", needed)

@@ -1,0 +1,90 @@
+"""The routing service (HTTP, port 8002): the ticket workflow.
+
+Consumes ``zd.routing.events`` (``concern.received``, directory, credentials) and
+``zd.routing.feedback`` (departments' answers on ``zd.feedback``); emits
+``ticket.*`` events and the departments' messages on ``zd.dispatch`` through its
+outbox. Feedback that cannot apply is parked on ``zd.feedback.rejected``.
+"""
+from services.common import metrics, topology
+from services.common.credentials import ApiKeys
+from services.common.db import Database
+from services.common.errors import Conflict, Forbidden
+from services.common.events import CONCERN_RECEIVED, apply_shared_event
+from services.common.http import api, json_response, read_json
+from services.common.local_directory import current_directory
+from services.common.messaging import ParkMessage, consume_messages, handle_once, park
+from services.common.observability import Observable
+from services.common.outbox import OutboxRelay
+from services.routing import actions, store, workflow
+from services.routing.schemas import ActionSchema, FeedbackSchema
+from services.routing.views import ticket_view
+
+
+class RoutingService(Observable):
+    name = "routing"
+    db = Database("routing")
+    outbox = OutboxRelay("routing")
+    keys = ApiKeys()
+
+    @consume_messages(topology.SERVICE_QUEUES["routing"])
+    def on_event(self, envelope):
+        handle_once(self.db, envelope, self._apply_event)
+
+    @staticmethod
+    def _apply_event(conn, envelope):
+        if apply_shared_event(conn, envelope):
+            return
+        if envelope.type != CONCERN_RECEIVED:
+            raise ParkMessage(f"unexpected event type {envelope.type!r}")
+        workflow.receive_concern(conn, envelope.body, current_directory(conn))
+
+    @consume_messages(topology.ROUTING_FEEDBACK)
+    def on_feedback(self, envelope):
+        handle_once(self.db, envelope, self._apply_feedback)
+
+    @staticmethod
+    def _apply_feedback(conn, envelope):
+        department = envelope.routing_key.removeprefix("dept.")
+        errors = FeedbackSchema().validate(envelope.body if isinstance(envelope.body, dict) else {})
+        try:
+            if errors:
+                raise workflow.FeedbackRejected(f"invalid feedback: {errors}")
+            feedback = FeedbackSchema().load(envelope.body)
+            with conn.transaction():
+                workflow.apply_feedback(conn, department, feedback, current_directory(conn))
+        except workflow.FeedbackRejected as reason:
+            metrics.FEEDBACK_REJECTED.labels(str(reason).split(":")[0][:60]).inc()
+            park(conn, envelope, str(reason), parked_queue=topology.FEEDBACK_REJECTED)
+
+    @api("POST", "/api/v1/departments/<string:department>/feedback")
+    def post_feedback(self, request, department):
+        with self.db.transaction() as conn:
+            caller = self.keys.caller(conn, request, "department")
+        if caller.party.scope != department:
+            raise Forbidden(f"This key answers for department {caller.party.scope} only.")
+        feedback = FeedbackSchema().load(read_json(request))
+        with self.db.transaction() as conn:
+            try:
+                ticket = workflow.apply_feedback(conn, department, feedback, current_directory(conn))
+            except workflow.FeedbackRejected as reason:
+                metrics.FEEDBACK_REJECTED.labels(str(reason).split(":")[0][:60]).inc()
+                raise Conflict(str(reason)) from reason
+        return json_response(200, {"ticket_id": ticket["ticket_id"], "status": ticket["status"]})
+
+    @api("GET", "/api/v1/tickets/<string:ticket_id>")
+    def get_ticket(self, request, ticket_id):
+        with self.db.transaction() as conn:
+            caller = self.keys.caller(conn, request, "representative", "congress", "admin")
+            ticket = store.find_ticket(conn, ticket_id)
+            actions.check_access(ticket, caller.party)
+            return json_response(200, ticket_view(conn, ticket, current_directory(conn)))
+
+    @api("POST", "/api/v1/tickets/<string:ticket_id>/actions")
+    def post_action(self, request, ticket_id):
+        with self.db.transaction() as conn:
+            caller = self.keys.caller(conn, request, "representative", "congress", "admin")
+        command = ActionSchema().load(read_json(request))
+        with self.db.transaction() as conn:
+            directory = current_directory(conn)
+            ticket = actions.act(conn, ticket_id, caller.party, command, directory)
+            return json_response(200, ticket_view(conn, ticket, directory))

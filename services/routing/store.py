@@ -1,0 +1,107 @@
+"""SQL of the routing schema: tickets, dispatches, timeline entries."""
+from psycopg.types.json import Jsonb
+
+TICKET_COLUMNS = ("ticket_id", "status", "district", "community", "channel", "category",
+                  "title", "description", "location", "attachments", "reporter",
+                  "submitted_at", "received_at")
+JSON_COLUMNS = {"location", "attachments", "reporter"}
+OPEN_STATUSES = ("received", "assigned", "forwarded", "dispatched", "in_progress")
+
+
+def insert_ticket(conn, ticket):
+    """A new ticket; False when it exists already (the concern came twice)."""
+    values = {column: Jsonb(ticket.get(column)) if column in JSON_COLUMNS else ticket.get(column)
+              for column in TICKET_COLUMNS}
+    row = conn.execute(
+        f"INSERT INTO tickets ({', '.join(TICKET_COLUMNS)}, status_since)"
+        f" VALUES ({', '.join('%(' + c + ')s' for c in TICKET_COLUMNS)}, %(received_at)s)"
+        " ON CONFLICT (ticket_id) DO NOTHING RETURNING ticket_id", values).fetchone()
+    return row is not None
+
+
+def find_ticket(conn, ticket_id):
+    return conn.execute("SELECT * FROM tickets WHERE ticket_id = %s", (ticket_id,)).fetchone()
+
+
+def lock_ticket(conn, ticket_id):
+    return conn.execute("SELECT * FROM tickets WHERE ticket_id = %s FOR UPDATE",
+                        (ticket_id,)).fetchone()
+
+
+def update_ticket(conn, ticket_id, **changes):
+    """Set columns and bump the version; returns the new row."""
+    assignments = ", ".join(f"{column} = %({column})s" for column in changes)
+    return conn.execute(
+        f"UPDATE tickets SET {assignments}, version = version + 1"
+        " WHERE ticket_id = %(ticket_id)s RETURNING *", {**changes, "ticket_id": ticket_id}
+    ).fetchone()
+
+
+def add_timeline(conn, ticket_id, actor, action, from_status, to_status, note=None):
+    conn.execute("INSERT INTO timeline (ticket_id, actor, action, from_status, to_status, note)"
+                 " VALUES (%s, %s, %s, %s, %s, %s)",
+                 (ticket_id, actor, action, from_status, to_status, note))
+
+
+def timeline(conn, ticket_id):
+    return conn.execute("SELECT at, actor, action, from_status, to_status, note FROM timeline"
+                        " WHERE ticket_id = %s ORDER BY id", (ticket_id,)).fetchall()
+
+
+def open_counts(conn, district):
+    """Open tickets per representative of a district (serialised per district)."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"assign:{district}",))
+    rows = conn.execute(
+        "SELECT representative_id, count(*) AS open FROM tickets WHERE district = %s"
+        " AND representative_id IS NOT NULL AND status = ANY(%s) GROUP BY representative_id",
+        (district, list(OPEN_STATUSES))).fetchall()
+    return {row["representative_id"]: row["open"] for row in rows}
+
+
+def insert_dispatch(conn, dispatch):
+    conn.execute(
+        "INSERT INTO dispatches (dispatch_id, ticket_id, department, role, note,"
+        " dispatched_at, due_at) VALUES (%(dispatch_id)s, %(ticket_id)s, %(department)s,"
+        " %(role)s, %(note)s, %(dispatched_at)s, %(due_at)s)", dispatch)
+
+
+def dispatches(conn, ticket_id):
+    return conn.execute("SELECT * FROM dispatches WHERE ticket_id = %s ORDER BY dispatched_at,"
+                        " role DESC", (ticket_id,)).fetchall()
+
+
+def dispatch(conn, dispatch_id):
+    return conn.execute("SELECT * FROM dispatches WHERE dispatch_id = %s",
+                        (dispatch_id,)).fetchone()
+
+
+def update_dispatch(conn, dispatch_id, **changes):
+    assignments = ", ".join(f"{column} = %({column})s" for column in changes)
+    conn.execute(f"UPDATE dispatches SET {assignments} WHERE dispatch_id = %(dispatch_id)s",
+                 {**changes, "dispatch_id": dispatch_id})
+
+
+def withdraw_active_dispatches(conn, ticket_id):
+    conn.execute("UPDATE dispatches SET status = 'withdrawn' WHERE ticket_id = %s"
+                 " AND status IN ('sent', 'acknowledged', 'in_progress')", (ticket_id,))
+
+
+def last_lead_department(conn, ticket_id):
+    row = conn.execute("SELECT department FROM dispatches WHERE ticket_id = %s AND role = 'lead'"
+                       " ORDER BY dispatched_at DESC LIMIT 1", (ticket_id,)).fetchone()
+    return row["department"] if row else None
+
+
+def find_tickets(conn, filters, limit=100):
+    clauses, params = [], {"limit": limit}
+    for column in ("status", "district", "representative_id"):
+        if filters.get(column):
+            clauses.append(f"{column} = %({column})s")
+            params[column] = filters[column]
+    if filters.get("department"):
+        clauses.append("ticket_id IN (SELECT ticket_id FROM dispatches"
+                       " WHERE department = %(department)s)")
+        params["department"] = filters["department"]
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    return conn.execute(f"SELECT ticket_id FROM tickets {where} ORDER BY received_at DESC"
+                        " LIMIT %(limit)s", params).fetchall()
