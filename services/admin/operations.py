@@ -127,7 +127,7 @@ def issue_department_user(admin, department, password=None):
 
 
 def revoke_department_user(admin, department):
-    user = username_for(department)
+    user = username_for(department, vhost_of(admin.amqp_uri))
     admin.rabbit.delete_user(user)
     with admin.pool.connection() as conn:
         conn.execute("UPDATE amqp_users SET revoked_at = now() WHERE username = %s", (user,))

@@ -17,8 +17,11 @@ def vhost_of(amqp_uri):
     return unquote(path[1:]) if len(path) > 1 else "/"
 
 
-def username_for(department):
-    return f"zd-dept-{department}"
+def username_for(department, vhost="/"):
+    """RabbitMQ users are broker-wide: a vhost other than ``/`` prefixes the name,
+    so a test or second system never changes the users of the main one."""
+    name = f"zd-dept-{department}"
+    return name if vhost == "/" else f"{vhost}.{name}"
 
 
 class RabbitUsers:
@@ -32,7 +35,7 @@ class RabbitUsers:
         response.raise_for_status()
 
     def grant_department(self, department, password, vhost):
-        user = username_for(department)
+        user = username_for(department, vhost)
         self._put(f"users/{quote(user, safe='')}", {"password": password, "tags": ""})
         escaped = re.escape(department)
         self._put(f"permissions/{quote(vhost, safe='')}/{quote(user, safe='')}", {

@@ -7,9 +7,13 @@ after ``topology.DELIVERY_LIMIT`` deliveries RabbitMQ dead-letters it to
 ``zd.parked``, so a poison message never blocks the queue behind it.
 
 ``handle_once`` is the inbox: it records the message id in the same transaction
-as the effect, so a redelivered message changes nothing the second time. While the
+as the effect, so a redelivered message changes nothing the second time. A message
+without an id (a department system need not set one) is known by the hash of its
+routing key and body. While the
 database is unreachable it waits and retries instead of burning deliveries.
 """
+import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from functools import partial
@@ -35,6 +39,13 @@ class Envelope:
     queue: str = ""
     routing_key: str = ""
     headers: dict = None
+
+    @property
+    def inbox_id(self):
+        if self.message_id:
+            return self.message_id
+        content = json.dumps([self.routing_key, self.body], sort_keys=True, default=str)
+        return f"sha256:{hashlib.sha256(content.encode()).hexdigest()}"
 
 
 class MessageConsumer(Consumer):
@@ -81,15 +92,11 @@ def handle_once(db, envelope, apply):
 
 
 def _apply_in_transaction(db, envelope, apply):
-    if not envelope.message_id:
-        with db.transaction() as conn:
-            park(conn, envelope, "message has no message_id")
-        return "parked"
     with db.transaction() as conn:
         first = conn.execute(
             "INSERT INTO inbox (message_id, type) VALUES (%s, %s)"
             " ON CONFLICT DO NOTHING RETURNING message_id",
-            (envelope.message_id, envelope.type)).fetchone()
+            (envelope.inbox_id, envelope.type)).fetchone()
         if first is None:
             return "duplicate"
         try:

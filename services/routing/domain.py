@@ -23,6 +23,7 @@ TRANSITIONS = {
 
 #: a department's feedback and what it does to its dispatch
 FEEDBACK_STATUSES = ("acknowledged", "in_progress", "resolved", "rejected", "transfer_requested")
+PROGRESS = ("acknowledged", "in_progress")
 PROGRESS_RANK = {"sent": 0, "acknowledged": 1, "in_progress": 2, "resolved": 3}
 HANDS_BACK = ("rejected", "transfer_requested")
 
@@ -110,4 +111,4 @@ def feedback_problem(dispatch, department, ticket_status, status):
 
 def is_late_progress(dispatch, status):
     """Progress feedback overtaken by a later one (messages may be reordered)."""
-    return status in PROGRESS_RANK and PROGRESS_RANK[status] <= PROGRESS_RANK.get(dispatch["status"], 0)
+    return status in PROGRESS and PROGRESS_RANK[status] <= PROGRESS_RANK.get(dispatch["status"], 0)

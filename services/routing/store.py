@@ -30,9 +30,9 @@ def lock_ticket(conn, ticket_id):
 
 def update_ticket(conn, ticket_id, **changes):
     """Set columns and bump the version; returns the new row."""
-    assignments = ", ".join(f"{column} = %({column})s" for column in changes)
+    assignments = [f"{column} = %({column})s" for column in changes] + ["version = version + 1"]
     return conn.execute(
-        f"UPDATE tickets SET {assignments}, version = version + 1"
+        f"UPDATE tickets SET {', '.join(assignments)}"
         " WHERE ticket_id = %(ticket_id)s RETURNING *", {**changes, "ticket_id": ticket_id}
     ).fetchone()
 

@@ -134,10 +134,10 @@ def apply_feedback(conn, department, feedback, directory):
     store.update_dispatch(conn, record["dispatch_id"], status=status, note=note_text,
                           **({"resolved_at": now(), "result": feedback["result"]}
                              if status == "resolved" else {}))
-    if record["role"] == "assist" or (status in domain.PROGRESS_RANK
+    if record["role"] == "assist" or (status in domain.PROGRESS
                                       and ticket["status"] == "in_progress"):
         return note(conn, ticket, directory, actor, status, note_text or feedback.get("result"))
-    if status in ("acknowledged", "in_progress"):
+    if status in domain.PROGRESS:
         return change(conn, ticket, directory, "in_progress", actor, status, note_text)
     if status == "resolved":
         return change(conn, ticket, directory, "resolved", actor, "resolve",

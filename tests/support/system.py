@@ -4,6 +4,7 @@ Used by the integration and end-to-end fixtures; talks to the real PostgreSQL an
 RabbitMQ named by ZD_DATABASE_URL and ZD_AMQP_URI (set in tests/conftest.py).
 """
 import socket
+from urllib.parse import quote, urlsplit, urlunsplit
 from pathlib import Path
 
 import psycopg
@@ -55,6 +56,13 @@ def fresh_system(directory=DEMO_DIRECTORY, tmp_path=None):
     finally:
         admin.close()
     return keys, users, snapshot
+
+
+def department_uri(user):
+    """The broker URI a department system uses, with its own user (contract §7)."""
+    parts = urlsplit(settings().amqp_uri)
+    netloc = f"{quote(user['user'])}:{quote(user['password'])}@{parts.hostname}:{parts.port or 5672}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def free_port():

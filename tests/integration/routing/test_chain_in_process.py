@@ -7,7 +7,7 @@ from kombu import Connection, Exchange, Queue
 
 from services.common.config import settings
 from tests.support.services import running, wait_until
-from tests.support.system import fresh_system
+from tests.support.system import department_uri, fresh_system
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def system():
 def take_one(queue_name, user=None, timeout=15):
     uri = settings().amqp_uri
     if user:
-        uri = f"amqp://{user['user']}:{user['password']}@127.0.0.1:5672/zd_test"
+        uri = department_uri(user)
     with Connection(uri) as connection:
         queue = Queue(queue_name, no_declare=True)
         with connection.SimpleQueue(queue) as simple:

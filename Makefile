@@ -1,0 +1,42 @@
+# Zero Distance: `make run` starts the whole system, `make test` tests it.
+# See README.md. Everything installs itself into .venv on first use.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SERVICES := intake routing notify reporting
+
+.PHONY: install infra setup run test unit bench lint $(addprefix run-,$(SERVICES))
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+infra:
+	deploy/ensure-infra.sh
+
+# migrations, topology, directory (ZD_DIRECTORY), demo keys and department users
+setup: install infra
+	$(PY) -m services.admin migrate
+	$(PY) -m services.admin directory load
+	$(PY) -m services.admin demo-credentials --keys var/demo-keys.json --amqp-users var/demo-amqp-users.json
+
+run: setup
+	$(PY) -m services.devstack
+
+$(addprefix run-,$(SERVICES)): run-%: install infra
+	$(PY) -m services.admin migrate
+	$(PY) -m services.$*
+
+test: install infra
+	$(PY) -m pytest
+
+unit: install
+	$(PY) -m pytest tests/unit
+
+bench: install infra
+	$(PY) -m tests.bench.chain
