@@ -14,8 +14,8 @@ projection keeps the highest.
     ``reporter`` is ``{name, phone, email}`` only when the reporter asked for feedback,
     otherwise null; reporting never stores it.
 ``ticket.<change>`` (routing → intake, notify, reporting), change one of
-    ``assigned, forwarded, undecided, dispatched, in_progress, resolved, closed,
-    merged, rejected, returned, feedback``:
+    ``TICKET_CHANGES``; ``returned`` is a department handing a ticket back to the
+    office, ``feedback`` and ``escalated`` change no status:
     ``{ticket: TICKET, entry: TIMELINE_ENTRY}`` where TICKET is
     ``{ticket_id, version, status, district, community, category, channel, title,
     representative: {id, name} | null, departments: [DISPATCH], received_at,
@@ -31,6 +31,8 @@ CREDENTIAL_ISSUED = "credential.issued"
 CREDENTIAL_REVOKED = "credential.revoked"
 CONCERN_RECEIVED = "concern.received"
 TICKET_PREFIX = "ticket."
+TICKET_CHANGES = ("assigned", "forwarded", "undecided", "dispatched", "in_progress", "resolved",
+                  "closed", "merged", "rejected", "returned", "feedback", "escalated")
 
 
 def ticket_event(change):

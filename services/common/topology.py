@@ -48,7 +48,7 @@ _SHARED = ("directory.published", "credential.*")
 SERVICE_QUEUES = {
     "intake": _events_queue("intake", *_SHARED, "ticket.*"),
     "routing": _events_queue("routing", *_SHARED, "concern.received"),
-    "notify": _events_queue("notify", "directory.published", "concern.received", "ticket.*"),
+    "notify": _events_queue("notify", *_SHARED, "concern.received", "ticket.*"),
     "reporting": _events_queue("reporting", *_SHARED, "concern.received", "ticket.*"),
 }
 ROUTING_FEEDBACK = _quorum("zd.routing.feedback", FEEDBACK, "dept.*")

@@ -15,6 +15,8 @@ from services.common.outbox import emit, emit_event
 from services.routing import domain, store
 
 SYSTEM = "system"
+#: actions announced by their own event rather than by the status they lead to
+EVENT_OF_ACTION = {"undecided": "undecided", "rejected": "returned", "transfer_requested": "returned"}
 
 
 class FeedbackRejected(Exception):
@@ -163,8 +165,7 @@ def change(conn, ticket, directory, to_status, actor, action, note=None, **chang
     row = store.update_ticket(conn, ticket["ticket_id"], **changes)
     store.add_timeline(conn, ticket["ticket_id"], actor, action, ticket["status"], to_status, note)
     TICKET_TRANSITIONS.labels(to_status).inc()
-    change = action if action in ("undecided",) else to_status
-    return _emit_current(conn, row, directory, change, bump=False)
+    return _emit_current(conn, row, directory, EVENT_OF_ACTION.get(action, to_status), bump=False)
 
 
 def note(conn, ticket, directory, actor, action, text, event="feedback"):

@@ -1,0 +1,1 @@
+"""The notify service: tells the reporter, representative, office and department what happened."""

@@ -1,0 +1,74 @@
+"""The shared edges: keys, rate limits, request bodies, message identity."""
+import pytest
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from services.common.credentials import Party, RateLimiter, hash_secret, new_key, split_key
+from services.common.errors import (BadRequest, PayloadTooLarge, TooManyRequests, Unauthorized,
+                                    UnsupportedMediaType)
+from services.common.http import MAX_BODY_BYTES, as_problem, read_json
+from services.common.messaging import Envelope
+
+
+def request(data, content_type="application/json"):
+    return Request(EnvironBuilder(method="POST", data=data, content_type=content_type).get_environ())
+
+
+def test_issued_key_splits_into_its_id_and_a_secret_matching_the_hash():
+    key, key_id, key_hash = new_key()
+    found_id, secret = split_key(key)
+    assert found_id == key_id and hash_secret(secret) == key_hash
+
+
+def test_malformed_key_is_unauthorized():
+    with pytest.raises(Unauthorized):
+        split_key("not-a-key")
+
+
+@pytest.mark.parametrize("text", ["frontend:baiyun", "representative:rep-x", "admin"])
+def test_party_round_trips(text):
+    assert str(Party.parse(text)) == text
+
+
+@pytest.mark.parametrize("text", ["mayor:baiyun", "admin:baiyun", "frontend"])
+def test_unknown_party_is_refused(text):
+    with pytest.raises(ValueError):
+        Party.parse(text)
+
+
+def test_rate_limiter_allows_a_burst_then_refuses_until_tokens_refill():
+    now = [0.0]
+    limiter = RateLimiter(rate=2, clock=lambda: now[0])
+    for _ in range(4):
+        limiter.check("k")
+    with pytest.raises(TooManyRequests):
+        limiter.check("k")
+    now[0] += 0.5
+    limiter.check("k")
+
+
+def test_json_body_is_read():
+    assert read_json(request('{"a": "元"}')) == {"a": "元"}
+
+
+@pytest.mark.parametrize("data,content_type,error", [
+    ("{}", "text/plain", UnsupportedMediaType),
+    ("{not json", "application/json", BadRequest),
+    ("[1, 2]", "application/json", BadRequest),
+    ('{"a": "' + "x" * MAX_BODY_BYTES + '"}', "application/json", PayloadTooLarge)])
+def test_bad_body_is_refused_with_its_reason(data, content_type, error):
+    with pytest.raises(error):
+        read_json(request(data, content_type))
+
+
+def test_unexpected_error_becomes_a_500_without_internals():
+    problem = as_problem(KeyError("secret internals"))
+    assert problem.status == 500 and "secret" not in problem.detail
+
+
+def test_message_without_id_is_known_by_its_content():
+    first = Envelope("", "x", {"dispatch_id": "d", "status": "resolved"}, routing_key="dept.a")
+    same = Envelope("", "x", {"status": "resolved", "dispatch_id": "d"}, routing_key="dept.a")
+    other = Envelope("", "x", {"dispatch_id": "d", "status": "resolved"}, routing_key="dept.b")
+    assert first.inbox_id == same.inbox_id != other.inbox_id
+    assert Envelope("m-1", "x", {}).inbox_id == "m-1"

@@ -1,0 +1,113 @@
+"""Routing's rules, with a directory in memory and no broker or database."""
+from datetime import datetime, timezone
+
+import pytest
+
+from services.common.directory import load_directory
+from services.routing import domain
+from tests.support.system import DEMO_DIRECTORY
+
+
+@pytest.fixture(scope="module")
+def directory():
+    return load_directory(DEMO_DIRECTORY)
+
+
+def test_category_comes_from_chinese_keywords(directory):
+    assert domain.categorize("小区门口下水道堵塞，污水外溢", directory["categories"]) == "drainage"
+
+
+def test_category_comes_from_english_keywords(directory):
+    assert domain.categorize("The drain on our street is BLOCKED", directory["categories"]) == "drainage"
+
+
+def test_concern_matching_no_keyword_has_no_category(directory):
+    assert domain.categorize("想了解一下政策", directory["categories"]) is None
+
+
+def test_representative_named_by_reporter_is_chosen(directory):
+    rep, reason = domain.choose_representative(directory, "baiyun", "yuangang",
+                                               "rep-zhao-min", {})
+    assert rep == "rep-zhao-min" and "reporter" in reason
+
+
+def test_representative_of_another_district_cannot_be_named(directory):
+    first = directory["districts"]["baiyun"]["communities"]["yuangang"]["representatives"][0]
+    rep, _ = domain.choose_representative(directory, "baiyun", "yuangang", "rep-li-guorong", {})
+    assert rep == first
+
+
+def test_first_station_representative_below_max_open_is_chosen(directory):
+    station = directory["districts"]["baiyun"]["communities"]["yuangang"]["representatives"]
+    first, second = station[0], station[1]
+    full = {first: directory["representatives"][first]["max_open"]}
+    assert domain.choose_representative(directory, "baiyun", "yuangang", None, full)[0] == second
+
+
+def test_least_loaded_district_representative_when_station_is_full(directory):
+    station = directory["districts"]["baiyun"]["communities"]["yuangang"]["representatives"]
+    counts = {rep: 1000 for rep in station}
+    rep, reason = domain.choose_representative(directory, "baiyun", "yuangang", None, counts)
+    assert rep not in station and directory["representatives"][rep]["district"] == "baiyun"
+    assert "fewest" in reason
+
+
+def test_district_department_is_preferred_to_city_wide(directory):
+    assert domain.choose_department(directory, "baiyun", "drainage") == "baiyun-water"
+
+
+def test_department_that_handed_back_is_not_chosen_again(directory):
+    again = domain.choose_department(directory, "baiyun", "drainage", exclude=("baiyun-water",))
+    assert again != "baiyun-water"
+
+
+def test_due_time_counts_the_department_hours():
+    start = datetime(2026, 11, 22, 9, tzinfo=timezone.utc)
+    assert domain.due_at(start, 72) == datetime(2026, 11, 25, 9, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("current,wanted", [
+    ("received", "assigned"), ("assigned", "forwarded"), ("assigned", "resolved"),
+    ("forwarded", "dispatched"), ("dispatched", "in_progress"), ("in_progress", "resolved"),
+    ("dispatched", "forwarded"), ("resolved", "forwarded"), ("resolved", "closed")])
+def test_lifecycle_allows(current, wanted):
+    domain.check_transition(current, wanted)
+
+
+@pytest.mark.parametrize("current,wanted", [
+    ("received", "resolved"), ("closed", "forwarded"), ("merged", "assigned"),
+    ("rejected", "forwarded"), ("assigned", "dispatched")])
+def test_lifecycle_refuses_and_lists_what_is_allowed(current, wanted):
+    with pytest.raises(domain.IllegalTransition) as refused:
+        domain.check_transition(current, wanted)
+    assert refused.value.allowed == domain.TRANSITIONS[current]
+
+
+def dispatch(**overrides):
+    return {"department": "baiyun-water", "status": "sent", "role": "lead", **overrides}
+
+
+def test_feedback_for_unknown_dispatch_cannot_apply():
+    assert domain.feedback_problem(None, "baiyun-water", None, "resolved") == "unknown dispatch"
+
+
+def test_feedback_for_another_department_cannot_apply():
+    problem = domain.feedback_problem(dispatch(), "gz-housing", "dispatched", "acknowledged")
+    assert problem == "dispatch belongs to department baiyun-water, not gz-housing"
+
+
+def test_feedback_on_a_withdrawn_dispatch_cannot_apply():
+    assert "no longer active" in domain.feedback_problem(
+        dispatch(status="withdrawn"), "baiyun-water", "forwarded", "resolved")
+
+
+def test_resolution_of_a_closed_ticket_cannot_apply():
+    assert domain.feedback_problem(dispatch(status="in_progress"), "baiyun-water",
+                                   "closed", "resolved") is not None
+
+
+def test_acknowledgement_after_progress_is_late_not_wrong():
+    late = dispatch(status="in_progress")
+    assert domain.feedback_problem(late, "baiyun-water", "in_progress", "acknowledged") is None
+    assert domain.is_late_progress(late, "acknowledged")
+    assert not domain.is_late_progress(late, "resolved")
