@@ -7,8 +7,9 @@
 | ZD_RABBIT_MANAGEMENT_URL | http://guest:guest@127.0.0.1:15672 |
 | ZD_BIND | 127.0.0.1 |
 | ZD_INTAKE_PORT, ZD_ROUTING_PORT, ZD_NOTIFY_PORT, ZD_REPORTING_PORT | 8001-8004 |
-| ZD_DB_POOL_SIZE | 10 connections per service process |
+| ZD_DB_POOL_SIZE | 16 connections per service process |
 | ZD_RATE_LIMIT | 20 requests per second per API key (burst 2x) |
+| ZD_CONSUMER_PREFETCH | 4 unacknowledged messages per queue and process |
 """
 import os
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ def settings():
         amqp_uri=env("ZD_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
         management_url=env("ZD_RABBIT_MANAGEMENT_URL", "http://guest:guest@127.0.0.1:15672"),
         bind=env("ZD_BIND", "127.0.0.1"),
-        pool_size=int(env("ZD_DB_POOL_SIZE", "10")),
+        pool_size=int(env("ZD_DB_POOL_SIZE", "16")),
         rate_limit=float(env("ZD_RATE_LIMIT", "20")),
     )
 
@@ -50,7 +51,8 @@ def nameko_config(service, overrides=None):
     config = {
         "AMQP_URI": current.amqp_uri,
         "WEB_SERVER_ADDRESS": current.web_address(service),
-        "max_workers": 10,
+        "max_workers": 16,  # consumers take at most ZD_CONSUMER_PREFETCH per queue
+        "ZD_CONSUMER_PREFETCH": int(os.environ.get("ZD_CONSUMER_PREFETCH", "4")),
         "ZD_DATABASE_URL": current.database_url,
         "ZD_POOL_SIZE": current.pool_size,
         "ZD_RATE_LIMIT": current.rate_limit,

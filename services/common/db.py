@@ -14,7 +14,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from services.common.errors import Unavailable
 
-CONNECT_TIMEOUT = 5
+CONNECT_TIMEOUT = 3  # seconds a request waits for a connection before answering 503
 #: psycopg errors that mean "the database is not there", answered with 503
 UNAVAILABLE = (psycopg.OperationalError, PoolTimeout)
 

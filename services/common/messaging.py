@@ -20,7 +20,7 @@ from functools import partial
 
 import eventlet
 from nameko.exceptions import ContainerBeingKilled
-from nameko.messaging import Consumer
+from nameko.messaging import Consumer, QueueConsumer
 
 from services.common import metrics, topology
 from services.common.errors import Unavailable
@@ -28,7 +28,10 @@ from services.common.outbox import emit
 
 log = logging.getLogger(__name__)
 
-RETRY_SECONDS = (0.5, 1, 2, 4, 8, 15)
+#: waits between attempts while the database is unreachable (about two minutes in all);
+#: then the message goes back to its queue, which allows DELIVERY_LIMIT deliveries
+RETRY_SECONDS = (0.5, 1, 2, 4, 8, 15, 15, 15, 15, 15, 15, 15)
+DEFAULT_PREFETCH = 4
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,21 @@ class Envelope:
         return f"sha256:{hashlib.sha256(content.encode()).hexdigest()}"
 
 
+class BoundedQueueConsumer(QueueConsumer):
+    """nameko's queue consumer with its own prefetch (``ZD_CONSUMER_PREFETCH`` per queue).
+
+    nameko prefetches ``max_workers`` messages, so consumers waiting out a database
+    outage could take every worker and leave none to answer HTTP (``/health`` included).
+    """
+
+    @property
+    def prefetch_count(self):
+        return int(self.container.config.get("ZD_CONSUMER_PREFETCH", DEFAULT_PREFETCH))
+
+
 class MessageConsumer(Consumer):
+    queue_consumer = BoundedQueueConsumer()
+
     def __init__(self, queue, **kwargs):
         super().__init__(queue, requeue_on_error=True, **kwargs)
 

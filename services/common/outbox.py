@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 100
 POLL_SECONDS = 1.0
+STOP_SECONDS = 10
 CHANNEL = "zd_outbox_{}"  # one notification channel per schema
 
 
@@ -131,10 +132,16 @@ class OutboxRelay(DependencyProvider):
     def start(self):
         self.running = True
         self.pool.open(wait=False)
-        self.container.spawn_managed_thread(self._run)
+        self.thread = self.container.spawn_managed_thread(self._run)
 
     def stop(self):
+        """Let the relay finish its round (it checks ``running`` every second), then close."""
         self.running = False
+        thread, self.thread = getattr(self, "thread", None), None
+        if thread is not None:
+            with eventlet.Timeout(STOP_SECONDS, False):
+                thread.wait()
+            thread.kill()
         if self.pool is not None:
             self.pool.close()
         self.publisher.close()

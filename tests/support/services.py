@@ -2,10 +2,11 @@
 import time
 from contextlib import contextmanager
 
+import psycopg
 import requests
 from nameko.containers import ServiceContainer
 
-from services.common.config import nameko_config
+from services.common.config import nameko_config, settings
 from services.common.runner import service_class
 from tests.support.system import free_port
 
@@ -21,9 +22,19 @@ def running(name, **overrides):
     try:
         wait_until(lambda: requests.get(f"{base}/health", timeout=2).status_code == 200,
                    what=f"{name} healthy")
+        wait_until(lambda: caught_up(name), what=f"{name} has the directory and every key")
         yield base
     finally:
         container.stop()
+
+
+def caught_up(schema):
+    """The service's copies of the directory and of the keys match the admin's."""
+    with psycopg.connect(settings().database_url) as conn:
+        return conn.execute(
+            f"SELECT (SELECT count(*) FROM {schema}.directory_snapshot) = 1"
+            f" AND (SELECT count(*) FROM {schema}.credentials)"
+            "   = (SELECT count(*) FROM admin.api_keys)").fetchone()[0]
 
 
 def wait_until(predicate, timeout=15, interval=0.05, what="condition"):

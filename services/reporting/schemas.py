@@ -1,0 +1,53 @@
+"""What crosses the reporting API: the query of a report (contract §9)."""
+import re
+from datetime import date, datetime
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+FORMATS = ("json", "csv")
+
+
+class WindowBound(fields.Field):
+    """An RFC 3339 time with its offset (a ``datetime``) or a bare ``YYYY-MM-DD`` (a ``date``)."""
+
+    default_error_messages = {
+        "invalid": "Give an RFC 3339 time with an offset (2026-05-01T08:00:00+08:00)"
+                   " or a date (2026-05-01).",
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = value.strip() if isinstance(value, str) else ""
+        try:
+            if ISO_DATE.fullmatch(text):
+                return date.fromisoformat(text)
+            if RFC3339.fullmatch(text):
+                return datetime.fromisoformat(text.upper().replace(" ", "T"))
+        except ValueError:
+            pass
+        raise self.make_error("invalid")
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value.isoformat() if value is not None else None
+
+
+class ReportQuerySchema(Schema):
+    district = fields.String(validate=validate.Regexp(r"^[a-z0-9_-]{1,32}$",
+                                                      error="Not a district code."))
+    start = WindowBound(data_key="from")
+    end = WindowBound(data_key="to")
+    format = fields.String(load_default="json", validate=validate.OneOf(FORMATS))
+
+
+def load_query(args):
+    """The report query of a request's arguments, or ValidationError.
+
+    A name given twice is an error; an empty value (``?district=``) counts as absent.
+    """
+    repeated = [name for name in args if len(args.getlist(name)) > 1] \
+        if hasattr(args, "getlist") else []
+    if repeated:
+        raise ValidationError({name: ["Give this parameter once."] for name in repeated})
+    return ReportQuerySchema().load({name: value for name, value in dict(args).items()
+                                     if value != ""})
