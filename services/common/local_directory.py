@@ -2,11 +2,12 @@
 
 The admin CLI validates a directory file and publishes the whole normalized snapshot
 (see ``services.common.directory``); every service stores the newest one it has seen
-in its ``directory_snapshot`` table. ``current_directory`` answers from a per-process
+in its ``directory_snapshot`` table (as ``json``, which keeps the order of keys: the
+order of departments and categories decides ties). ``current_directory`` answers from a per-process
 cache that is reparsed only when the stored version changes, so every instance of a
 service sees a reload at once.
 """
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Json
 
 from services.common.errors import Unavailable
 
@@ -22,7 +23,7 @@ def apply_directory_event(conn, envelope):
         " ON CONFLICT (id) DO UPDATE SET version = excluded.version,"
         " published_at = excluded.published_at, body = excluded.body"
         " WHERE directory_snapshot.published_at < excluded.published_at",
-        {**body, "directory": Jsonb(body["directory"])})
+        {**body, "directory": Json(body["directory"])})
 
 
 def current_directory(conn):

@@ -15,7 +15,7 @@ import uuid
 import eventlet
 from kombu import Connection, Producer
 from nameko.extensions import DependencyProvider
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Json, Jsonb
 
 from services.common import metrics, topology
 from services.common.db import make_pool
@@ -34,7 +34,7 @@ def emit(conn, exchange, routing_key, message_type, body, message_id=None, heade
     conn.execute(
         "INSERT INTO outbox (message_id, exchange, routing_key, type, headers, body)"
         " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (message_id) DO NOTHING",
-        (message_id, exchange, routing_key, message_type, Jsonb(headers or {}), Jsonb(body)))
+        (message_id, exchange, routing_key, message_type, Jsonb(headers or {}), Json(body)))
     conn.execute("SELECT pg_notify(%s, '')", (CHANNEL.format(_schema(conn)),))
     return message_id
 

@@ -7,7 +7,7 @@ CREATE TABLE outbox (
     routing_key text NOT NULL,
     type text NOT NULL,
     headers jsonb NOT NULL DEFAULT '{}',
-    body jsonb NOT NULL,
+    body json NOT NULL,  -- json keeps the message exactly as emitted (key order included)
     created_at timestamptz NOT NULL DEFAULT now(),
     attempts integer NOT NULL DEFAULT 0,
     last_error text,
@@ -26,7 +26,7 @@ CREATE TABLE directory_snapshot (
     id integer PRIMARY KEY DEFAULT 1 CHECK (id = 1),
     version text NOT NULL,
     published_at timestamptz NOT NULL,
-    body jsonb NOT NULL
+    body json NOT NULL  -- json, not jsonb: the directory's order is meaningful
 );
 
 CREATE TABLE credentials (

@@ -1,0 +1,182 @@
+"""Routing's failure paths with the real broker and database: department feedback
+that cannot apply, actions the state does not allow, and dispatches that cannot be
+routed yet. One system for the module; every test posts its own concern."""
+import json
+import uuid
+
+import psycopg
+import pytest
+import requests
+from kombu import Connection, Exchange, Producer, Queue
+
+from services.admin.rabbit_users import RabbitUsers, vhost_of
+from services.common import topology
+from services.common.config import settings
+from tests.support.services import running, wait_until
+from tests.support.system import fresh_system
+
+FEEDBACK = Exchange("zd.feedback", type="topic", passive=True)
+
+
+@pytest.fixture(scope="module")
+def chain():
+    keys, _, _ = fresh_system()
+    with running("intake") as intake, running("routing") as routing:
+        yield {"keys": keys, "intake": intake, "routing": routing}
+
+
+def bearer(chain, party):
+    return {"Authorization": f"Bearer {chain['keys'][party]}"}
+
+
+def post_concern(chain, district="conghua", community="jiekou", **fields):
+    body = {"external_id": str(uuid.uuid4()), "district": district, "community": community,
+            "channel": "hotline", "description": "街口路下水道堵塞，污水外溢", **fields}
+    answer = requests.post(f"{chain['intake']}/api/v1/concerns", json=body,
+                           headers=bearer(chain, f"frontend:{district}"))
+    assert answer.status_code == 202, answer.text
+    return answer.json()["ticket_id"]
+
+
+def take_dispatch(department, ticket_id, timeout=15):
+    """The dispatch of ``ticket_id`` from the department's queue (others are acked past)."""
+    with Connection(settings().amqp_uri) as connection:
+        with connection.SimpleQueue(Queue(f"zd.dept.{department}", no_declare=True)) as queue:
+            while True:
+                message = queue.get(block=True, timeout=timeout)
+                message.ack()
+                body = json.loads(message.body)
+                if body["ticket_id"] == ticket_id:
+                    return body
+
+
+def publish_feedback(department, body, message_id=None):
+    with Connection(settings().amqp_uri) as connection:
+        Producer(connection.channel()).publish(
+            body, exchange=FEEDBACK, routing_key=f"dept.{department}", serializer="json",
+            delivery_mode=2, message_id=message_id, declare=[])
+
+
+def rejected_feedback(dispatch_id, timeout=15):
+    """The parked copy of a dispatch's feedback on ``zd.feedback.rejected``."""
+    with Connection(settings().amqp_uri) as connection:
+        with connection.SimpleQueue(Queue(topology.FEEDBACK_REJECTED, no_declare=True)) as queue:
+            while True:
+                message = queue.get(block=True, timeout=timeout)
+                message.ack()
+                if json.loads(message.body).get("dispatch_id") == dispatch_id:
+                    return message
+
+
+def ticket(chain, ticket_id, party="congress:conghua"):
+    return requests.get(f"{chain['routing']}/api/v1/tickets/{ticket_id}",
+                        headers=bearer(chain, party)).json()
+
+
+def test_feedback_for_another_department_is_parked(chain):
+    ticket_id = post_concern(chain)
+    dispatch = take_dispatch("conghua-water", ticket_id)
+    publish_feedback("gz-housing", {"dispatch_id": dispatch["dispatch_id"], "status": "resolved",
+                                    "result": "not ours"})
+    parked = rejected_feedback(dispatch["dispatch_id"])
+    assert "belongs to department conghua-water" in parked.headers["x-park-reason"]
+    assert ticket(chain, ticket_id)["status"] == "dispatched"
+    metrics = requests.get(f"{chain['routing']}/metrics").text
+    assert "zd_feedback_rejected_total" in metrics
+
+
+def test_feedback_for_an_unknown_dispatch_is_parked(chain):
+    missing = str(uuid.uuid4())
+    publish_feedback("conghua-water", {"dispatch_id": missing, "status": "acknowledged"})
+    assert rejected_feedback(missing).headers["x-park-reason"] == "unknown dispatch"
+
+
+def test_resolution_without_result_is_parked_and_does_not_block_the_queue(chain):
+    ticket_id = post_concern(chain)
+    dispatch = take_dispatch("conghua-water", ticket_id)
+    publish_feedback("conghua-water", {"dispatch_id": dispatch["dispatch_id"], "status": "resolved"})
+    publish_feedback("conghua-water", {"dispatch_id": dispatch["dispatch_id"],
+                                       "status": "acknowledged"})
+    assert "result" in rejected_feedback(dispatch["dispatch_id"]).headers["x-park-reason"]
+    wait_until(lambda: ticket(chain, ticket_id)["status"] == "in_progress", what="in progress")
+
+
+def test_redelivered_feedback_applies_once(chain):
+    ticket_id = post_concern(chain)
+    dispatch = take_dispatch("conghua-water", ticket_id)
+    body = {"dispatch_id": dispatch["dispatch_id"], "status": "resolved", "result": "已疏通"}
+    for _ in range(3):
+        publish_feedback("conghua-water", body, message_id="fb-once")
+    wait_until(lambda: ticket(chain, ticket_id)["status"] == "resolved", what="resolved")
+    resolutions = [e for e in ticket(chain, ticket_id)["timeline"] if e["to_status"] == "resolved"]
+    assert len(resolutions) == 1
+
+
+def test_transfer_request_goes_to_the_next_department_by_the_rules(chain):
+    ticket_id = post_concern(chain, category="roads-traffic", description="街口路口红绿灯坏了")
+    first = take_dispatch("gz-traffic-police", ticket_id)
+    publish_feedback("gz-traffic-police", {"dispatch_id": first["dispatch_id"],
+                                           "status": "transfer_requested", "note": "属交通局"})
+    second = take_dispatch("gz-transport", ticket_id)
+    assert second["dispatch_id"] != first["dispatch_id"]
+    shown = ticket(chain, ticket_id)
+    assert shown["status"] == "dispatched"
+    assert [d["status"] for d in shown["departments"]] == ["transfer_requested", "sent"]
+
+
+def test_action_the_state_does_not_allow_is_409_with_the_allowed_ones(chain):
+    ticket_id = post_concern(chain)
+    take_dispatch("conghua-water", ticket_id)
+    answer = requests.post(f"{chain['routing']}/api/v1/tickets/{ticket_id}/actions",
+                           headers=bearer(chain, "congress:conghua"),
+                           json={"action": "reassign", "representative": "rep-wu-meifang"})
+    assert answer.status_code == 409
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert set(answer.json()["allowed_statuses"]) == {"in_progress", "resolved", "forwarded"}
+
+
+def test_representative_cannot_see_another_representatives_ticket(chain):
+    ticket_id = post_concern(chain, district="baiyun", community="yuangang",
+                             requested_representative="rep-zhao-min")
+    wait_until(lambda: ticket(chain, ticket_id, "representative:rep-zhao-min").get("status")
+               == "assigned", what="assigned")
+    other = requests.get(f"{chain['routing']}/api/v1/tickets/{ticket_id}",
+                         headers=bearer(chain, "representative:rep-liu-hanli"))
+    assert other.status_code == 404
+    act = requests.post(f"{chain['routing']}/api/v1/tickets/{ticket_id}/actions",
+                        headers=bearer(chain, "representative:rep-liu-hanli"),
+                        json={"action": "forward"})
+    assert act.status_code == 404
+
+
+def test_ticket_cannot_be_merged_into_itself(chain):
+    ticket_id = post_concern(chain)
+    answer = requests.post(f"{chain['routing']}/api/v1/tickets/{ticket_id}/actions",
+                           headers=bearer(chain, "congress:conghua"),
+                           json={"action": "merge", "into": ticket_id})
+    assert answer.status_code == 400 and "into" in answer.json()["errors"]
+
+
+def test_action_with_missing_field_names_it(chain):
+    ticket_id = post_concern(chain)
+    answer = requests.post(f"{chain['routing']}/api/v1/tickets/{ticket_id}/actions",
+                           headers=bearer(chain, "congress:conghua"), json={"action": "reject"})
+    assert answer.status_code == 400 and "reason" in answer.json()["errors"]
+
+
+def test_dispatch_to_a_missing_queue_waits_in_the_outbox_until_it_exists(chain):
+    rabbit = RabbitUsers(settings().management_url)
+    vhost = vhost_of(settings().amqp_uri)
+    requests.delete(f"{rabbit.base}/queues/{vhost}/zd.dept.gz-civil-affairs", auth=rabbit.auth)
+    ticket_id = post_concern(chain, category="elderly-care", description="长者饭堂菜价太高")
+
+    def pending_error():
+        with psycopg.connect(settings().database_url) as conn:
+            row = conn.execute("SELECT last_error FROM routing.outbox WHERE routing_key ="
+                               " 'dept.gz-civil-affairs' AND published_at IS NULL").fetchone()
+        return row and row[0]
+
+    assert "NO_ROUTE" in wait_until(pending_error, what="the dispatch kept as unroutable")
+    with Connection(settings().amqp_uri) as connection:
+        topology.declare(connection, ["gz-civil-affairs"])
+    assert take_dispatch("gz-civil-affairs", ticket_id, timeout=30)["category"] == "elderly-care"
