@@ -12,4 +12,4 @@ import warnings
 
 # eventlet announces its own deprecation on import; nameko 2.14 depends on it.
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="eventlet")
-warnings.filterwarnings("ignore", message=".*[Ee]ventlet.*")
+warnings.filterwarnings("ignore", message=r"(?s).*Eventlet is deprecated")

@@ -87,7 +87,6 @@ def main():
         print("\nZero Distance is running:")
         for name in SERVICES:
             print(f"  {name:<10} {stack.url(name)}   (health: {stack.url(name)}/health)")
-        print(f"  dashboard  {stack.url('reporting')}/dashboard")
         print("  keys       var/demo-keys.json, department users var/demo-amqp-users.json")
         print("Ctrl-C stops everything.\n", flush=True)
         while not stopping:

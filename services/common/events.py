@@ -19,7 +19,8 @@ projection keeps the highest.
     ``{ticket: TICKET, entry: TIMELINE_ENTRY}`` where TICKET is
     ``{ticket_id, version, status, district, community, category, channel, title,
     representative: {id, name} | null, departments: [DISPATCH], received_at,
-    first_dispatched_at, resolved_at, result, timeline: [TIMELINE_ENTRY]}``,
+    first_dispatched_at, resolved_at, result, timeline: [TIMELINE_ENTRY]}``
+    (``resolved_at`` is the first resolution; a later reopening does not clear it),
     DISPATCH is ``{dispatch_id, department, name, role, status, dispatched_at, due_at,
     resolved_at}`` and TIMELINE_ENTRY is ``{at, actor, action, from_status, to_status, note}``.
 """

@@ -1,0 +1,411 @@
+"""The reporting service against the real PostgreSQL and RabbitMQ.
+
+Synthetic ``concern.received`` and ``ticket.*`` events are published to ``zd.events``
+as routing and intake publish them; each test uses its own tickets and its own
+window of days in the past, so the tests share one running service.
+"""
+import csv
+import io
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import psycopg
+import pytest
+import requests
+from kombu import Connection, Producer
+from prometheus_client.parser import text_string_to_metric_families
+
+from services.common import topology
+from services.common.config import settings
+from tests.support.services import running, wait_until
+from tests.support.system import fresh_system
+
+SUMMARY = "/api/v1/reports/summary"
+
+
+@pytest.fixture(scope="module")
+def system():
+    keys, users, directory = fresh_system()
+    return keys
+
+
+@pytest.fixture(scope="module")
+def reporting(system):
+    with running("reporting") as base:
+        wait_until(lambda: get(base, system["admin"], SUMMARY).status_code == 200,
+                   what="reporting knows the admin key")
+        wait_until(lambda: get(base, system["frontend:baiyun"], SUMMARY).status_code == 403,
+                   what="reporting knows every key")
+        yield base
+
+
+def get(base, key, path, **params):
+    return requests.get(f"{base}{path}", params=params, timeout=5,
+                        headers={"Authorization": f"Bearer {key}"} if key else {})
+
+
+def at(day, hour, minute=0, month=3):
+    return datetime(2024, month, day, hour, minute, tzinfo=timezone.utc)
+
+
+class Events:
+    """Publishes events as the services do, and waits until reporting applied them."""
+
+    def __init__(self):
+        self.message_ids = []
+
+    def publish(self, event_type, body, message_id=None):
+        message_id = message_id or str(uuid.uuid4())
+        with Connection(settings().amqp_uri) as connection:
+            Producer(connection.channel()).publish(
+                body, exchange=topology.EVENTS.name, routing_key=event_type, type=event_type,
+                message_id=message_id, delivery_mode=2, serializer="json")
+        self.message_ids.append(message_id)
+        return message_id
+
+    def concern(self, ticket_id, received_at, district="baiyun", **fields):
+        body = {"ticket_id": ticket_id, "district": district, "community": "yuangang",
+                "channel": "wechat", "category": "drainage", "title": "下水道堵塞",
+                "description": "元岗路下水道堵塞，污水外溢", "location": None, "attachments": [],
+                "requested_representative": None, "submitted_at": received_at.isoformat(),
+                "received_at": received_at.isoformat(), "reporter": None, **fields}
+        return self.publish("concern.received", body, message_id=f"concern-{ticket_id}")
+
+    def ticket(self, change, ticket_id, version, status, received_at, district="baiyun",
+               dispatched=None, due=None, resolved=None, rating=None):
+        departments = []
+        if dispatched:
+            departments.append({
+                "dispatch_id": f"{ticket_id}-d1", "department": "baiyun-water", "name": "水务局",
+                "role": "lead", "status": "resolved" if resolved else "dispatched",
+                "dispatched_at": dispatched.isoformat(),
+                "due_at": (due or dispatched + timedelta(hours=72)).isoformat(),
+                "resolved_at": resolved.isoformat() if resolved else None})
+        snapshot = {
+            "ticket_id": ticket_id, "version": version, "status": status, "district": district,
+            "community": "yuangang", "category": "drainage", "channel": "wechat",
+            "title": "下水道堵塞", "representative": {"id": "rep-liu-hanli", "name": "刘汉立"},
+            "departments": departments, "received_at": received_at.isoformat(),
+            "first_dispatched_at": dispatched.isoformat() if dispatched else None,
+            "resolved_at": resolved.isoformat() if resolved else None,
+            "result": "疏通完毕" if resolved else None, "timeline": []}
+        if rating:
+            snapshot["rating"] = rating
+        happened = resolved or dispatched or received_at
+        entry = {"at": happened.isoformat(), "actor": "routing", "action": change,
+                 "from_status": None, "to_status": status, "note": None}
+        return self.publish(f"ticket.{change}", {"ticket": snapshot, "entry": entry},
+                            message_id=f"{ticket_id}-v{version}")
+
+    def wait_applied(self, *message_ids):
+        wanted = set(message_ids or self.message_ids)
+
+        def all_in_inbox():
+            with psycopg.connect(settings().database_url, connect_timeout=5) as conn:
+                rows = conn.execute("SELECT message_id FROM reporting.inbox"
+                                    " WHERE message_id = ANY(%s)", (list(wanted),)).fetchall()
+            return len(rows) == len(wanted)
+        wait_until(all_in_inbox, what=f"reporting applied {len(wanted)} events")
+
+
+def consumed(base, outcome):
+    """How many messages reporting's queue consumer counted with ``outcome``."""
+    text = requests.get(f"{base}/metrics", timeout=5).text
+    return sum(sample.value for family in text_string_to_metric_families(text)
+               for sample in family.samples
+               if sample.name == "zd_messages_consumed_total"
+               and sample.labels.get("service") == "zd.reporting.events"
+               and sample.labels.get("outcome") == outcome)
+
+
+def summary(base, key, **params):
+    answer = get(base, key, SUMMARY, **params)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_summary_counts_every_figure_of_the_tickets_received_in_the_window(system, reporting):
+    events = Events()
+    day = lambda hour, minute=0, plus=0: at(1 + plus, hour, minute)  # noqa: E731
+    # T1: dispatched after 1 h, resolved 3 h later, on time, closed, satisfied
+    events.concern("R1-T1", day(1))
+    events.ticket("closed", "R1-T1", 6, "closed", day(1), dispatched=day(2), due=day(0, plus=3),
+                  resolved=day(5), rating="satisfied")
+    # T2: dispatched after 2 h, resolved 4 days later, late, basically satisfied
+    events.concern("R1-T2", day(2))
+    events.ticket("resolved", "R1-T2", 5, "resolved", day(2), dispatched=day(4),
+                  due=day(4, plus=3), resolved=day(4, plus=4), rating="basically_satisfied")
+    # T3: dispatched after 30 min, in progress
+    events.concern("R1-T3", day(3))
+    events.ticket("in_progress", "R1-T3", 4, "in_progress", day(3), dispatched=day(3, 30))
+    # T4 merged, T5 rejected
+    events.concern("R1-T4", day(4))
+    events.ticket("merged", "R1-T4", 2, "merged", day(4))
+    events.concern("R1-T5", day(5))
+    events.ticket("rejected", "R1-T5", 2, "rejected", day(5))
+    # T6: resolved by the representative directly (no dispatch, no due time), closed, satisfied
+    events.concern("R1-T6", day(6))
+    events.ticket("closed", "R1-T6", 3, "closed", day(6), resolved=day(8), rating="satisfied")
+    # T7: dispatched after 10 min, resolved 1 h later but after its due time,
+    # rated unsatisfied and reopened: forwarded again, first resolution kept
+    events.concern("R1-T7", day(7))
+    events.ticket("resolved", "R1-T7", 5, "resolved", day(7), dispatched=day(7, 10),
+                  due=day(8), resolved=day(8, 10))
+    events.ticket("forwarded", "R1-T7", 7, "forwarded", day(7), dispatched=day(7, 10),
+                  due=day(8), rating="unsatisfied")
+    # not counted: received the next day, or in another district
+    events.concern("R1-T8", day(1, plus=1))
+    events.concern("R1-T9", day(9), district="tianhe")
+    events.wait_applied()
+
+    report = summary(reporting, system["admin"], district="baiyun",
+                     **{"from": "2024-03-01T00:00:00Z", "to": "2024-03-02T00:00:00Z"})
+
+    assert report["district"] == "baiyun"
+    assert (report["from"], report["to"]) == ("2024-03-01T00:00:00+00:00",
+                                              "2024-03-02T00:00:00+00:00")
+    assert report["received"] == 7
+    assert report["by_status"] == {"received": 0, "assigned": 0, "forwarded": 1, "dispatched": 0,
+                                   "in_progress": 1, "resolved": 1, "closed": 2, "merged": 1,
+                                   "rejected": 1}
+    assert (report["dispatched"], report["resolved"]) == (4, 3)
+    assert report["resolution_rate"] == 0.6          # 3 / (7 - 1 merged - 1 rejected)
+    assert report["rectification_rate"] == 0.5       # T1, T2 of T1, T2, T3, T7
+    assert report["satisfaction_rate"] == 0.75       # T1, T2, T6 of T1, T2, T6, T7
+    assert report["on_time_rate"] == 0.3333          # T1 of T1, T2, T7 (T6 has no due time)
+    assert report["transfer_seconds"] == {"p50": 2700.0, "p95": 6660.0}  # 600 1800 3600 7200
+    assert report["resolve_seconds"] == {"p50": 10800.0, "p95": 312120.0}  # 3600 10800 345600
+
+
+def test_a_date_window_is_read_in_the_district_timezone(system, reporting):
+    events = Events()
+    events.concern("R2-late-evening", at(1, 15, month=5))   # 23:00 on 1 May in Guangzhou
+    events.concern("R2-after-midnight", at(1, 17, month=5))  # 01:00 on 2 May in Guangzhou
+    events.wait_applied()
+
+    report = summary(reporting, system["admin"], district="baiyun",
+                     **{"from": "2024-05-01", "to": "2024-05-02"})
+
+    assert (report["from"], report["to"]) == ("2024-05-01T00:00:00+08:00",
+                                              "2024-05-02T00:00:00+08:00")
+    assert report["received"] == 1
+    assert report["by_status"]["received"] == 1
+    assert report["resolution_rate"] == 0.0
+    assert report["rectification_rate"] is None
+    assert report["transfer_seconds"] == {"p50": None, "p95": None}
+
+
+def test_a_duplicate_message_is_counted_once(system, reporting):
+    events = Events()
+    duplicates_before = consumed(reporting, "duplicate")
+    message_id = events.concern("R3-T1", at(3, 1, month=6))
+    events.wait_applied()
+    events.concern("R3-T1", at(3, 1, month=6))
+    wait_until(lambda: consumed(reporting, "duplicate") > duplicates_before,
+               what="the duplicate was consumed")
+
+    report = summary(reporting, system["admin"], district="baiyun",
+                     **{"from": "2024-06-03T00:00:00Z", "to": "2024-06-04T00:00:00Z"})
+
+    assert report["received"] == 1, message_id
+
+
+def test_an_older_ticket_version_arriving_late_does_not_overwrite_a_newer_one(system, reporting):
+    events = Events()
+    received = at(4, 1, month=6)
+    events.concern("R4-T1", received)
+    events.ticket("resolved", "R4-T1", 5, "resolved", received, dispatched=at(4, 2, month=6),
+                  resolved=at(4, 6, month=6))
+    events.wait_applied()
+    late = events.ticket("dispatched", "R4-T1", 3, "dispatched", received,
+                         dispatched=at(4, 2, month=6))
+    events.wait_applied(late)
+
+    report = summary(reporting, system["admin"], district="baiyun",
+                     **{"from": "2024-06-04T00:00:00Z", "to": "2024-06-05T00:00:00Z"})
+
+    assert report["by_status"]["resolved"] == 1
+    assert report["by_status"]["dispatched"] == 0
+    assert report["resolve_seconds"]["p50"] == 4 * 3600.0
+
+
+def test_a_ticket_event_before_its_concern_is_kept_and_the_concern_still_counted_once(
+        system, reporting):
+    events = Events()
+    received = at(5, 1, month=6)
+    first = events.ticket("assigned", "R5-T1", 1, "assigned", received)
+    events.wait_applied(first)
+    events.concern("R5-T1", received)
+    events.wait_applied()
+
+    report = summary(reporting, system["admin"], district="baiyun",
+                     **{"from": "2024-06-05T00:00:00Z", "to": "2024-06-06T00:00:00Z"})
+
+    assert report["received"] == 1
+    assert report["by_status"]["assigned"] == 1
+    assert report["by_status"]["received"] == 0
+
+
+def test_reporter_contact_details_are_never_stored(system, reporting):
+    events = Events()
+    events.concern("R6-T1", at(6, 1, month=6),
+                   reporter={"name": "王小明", "phone": "+8613911112222", "email": "wxm@example.org"})
+    events.wait_applied()
+
+    with psycopg.connect(settings().database_url, connect_timeout=5) as conn:
+        stored = conn.execute("SELECT row_to_json(t)::text AS row FROM reporting.report_tickets t"
+                              " WHERE ticket_id = 'R6-T1'").fetchone()[0]
+    assert "元岗路下水道堵塞" in stored
+    assert "+8613911112222" not in stored and "王小明" not in stored and "wxm@" not in stored
+
+
+def test_a_liaison_office_reads_its_own_district_by_default(system, reporting):
+    report = summary(reporting, system["congress:baiyun"])
+    assert report["district"] == "baiyun"
+
+
+def test_a_liaison_office_cannot_read_another_district(system, reporting):
+    answer = get(reporting, system["congress:baiyun"], SUMMARY, district="tianhe")
+    assert answer.status_code == 403
+    assert answer.headers["Content-Type"] == "application/problem+json"
+
+
+def test_a_frontend_key_is_refused(system, reporting):
+    assert get(reporting, system["frontend:baiyun"], SUMMARY).status_code == 403
+
+
+def test_a_request_without_a_key_is_unauthorized(system, reporting):
+    assert get(reporting, None, SUMMARY).status_code == 401
+
+
+def test_a_bad_from_is_a_problem_with_field_errors(system, reporting):
+    answer = get(reporting, system["admin"], SUMMARY,
+                 **{"from": "last tuesday", "to": "2024-01-01"})
+    assert answer.status_code == 400
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    problem = answer.json()
+    assert problem["status"] == 400
+    assert list(problem["errors"]) == ["from"]
+
+
+def test_a_window_ending_before_it_starts_is_a_bad_request(system, reporting):
+    answer = get(reporting, system["admin"], SUMMARY, **{"from": "2024-02-02", "to": "2024-02-01"})
+    assert answer.status_code == 400
+    assert "to" in answer.json()["errors"]
+
+
+def test_summary_as_csv_is_one_row_of_flat_figures(system, reporting):
+    events = Events()
+    events.concern("R7-T1", at(7, 1, month=6))
+    events.wait_applied()
+
+    answer = get(reporting, system["admin"], SUMMARY, district="baiyun", format="csv",
+                 **{"from": "2024-06-07", "to": "2024-06-08"})
+
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert len(rows) == 1
+    assert rows[0]["district"] == "baiyun"
+    assert rows[0]["received"] == "1"
+    assert rows[0]["by_status.received"] == "1"
+    assert rows[0]["resolution_rate"] == "0.0"
+    assert rows[0]["on_time_rate"] == ""
+    assert rows[0]["transfer_seconds.p50"] == ""
+
+
+def test_by_district_lists_every_district_with_its_own_figures(system, reporting):
+    events = Events()
+    events.concern("R8-T1", at(8, 1, month=6))
+    events.concern("R8-T2", at(8, 2, month=6))
+    events.concern("R8-T3", at(8, 3, month=6), district="tianhe")
+    events.wait_applied()
+
+    answer = get(reporting, system["admin"], "/api/v1/reports/by-district",
+                 **{"from": "2024-06-08T00:00:00Z", "to": "2024-06-09T00:00:00Z"})
+
+    assert answer.status_code == 200, answer.text
+    received = {group["district"]: group["received"] for group in answer.json()["groups"]}
+    assert received == {"baiyun": 2, "tianhe": 1, "conghua": 0}
+
+
+def test_by_district_as_csv_has_one_row_per_district(system, reporting):
+    events = Events()
+    events.concern("R12-T1", at(12, 1, month=6), district="conghua")
+    events.wait_applied()
+
+    answer = get(reporting, system["admin"], "/api/v1/reports/by-district", format="csv",
+                 **{"from": "2024-06-12", "to": "2024-06-13"})
+
+    assert answer.status_code == 200
+    rows = {row["district"]: row for row in csv.DictReader(io.StringIO(answer.text))}
+    assert set(rows) == {"baiyun", "tianhe", "conghua"}
+    assert rows["conghua"]["received"] == "1" and rows["baiyun"]["received"] == "0"
+    assert rows["conghua"]["from"] == "2024-06-12T00:00:00+08:00"
+
+
+def test_by_category_of_a_liaison_office_covers_its_own_district_only(system, reporting):
+    events = Events()
+    events.concern("R9-T1", at(9, 1, month=6), category="parking")
+    events.concern("R9-T2", at(9, 2, month=6), category=None)
+    events.concern("R9-T3", at(9, 3, month=6), category="parking", district="tianhe")
+    events.wait_applied()
+
+    answer = get(reporting, system["congress:baiyun"], "/api/v1/reports/by-category",
+                 **{"from": "2024-06-09T00:00:00Z", "to": "2024-06-10T00:00:00Z"})
+
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["district"] == "baiyun"
+    received = {group["category"]: group["received"] for group in body["groups"]}
+    assert received["parking"] == 1 and received[None] == 1 and received["drainage"] == 0
+
+
+def test_by_department_and_by_representative_count_the_tickets_each_one_had(system, reporting):
+    events = Events()
+    received = at(10, 1, month=6)
+    events.concern("R10-T1", received)
+    events.ticket("dispatched", "R10-T1", 3, "dispatched", received, dispatched=at(10, 2, month=6))
+    events.concern("R10-T2", received)
+    events.wait_applied()
+    window = {"district": "baiyun", "from": "2024-06-10T00:00:00Z", "to": "2024-06-11T00:00:00Z"}
+
+    by_department = get(reporting, system["admin"], "/api/v1/reports/by-department", **window)
+    by_representative = get(reporting, system["admin"], "/api/v1/reports/by-representative",
+                            **window)
+
+    departments = {group["department"]: group for group in by_department.json()["groups"]}
+    assert departments["baiyun-water"]["received"] == 1
+    assert departments["baiyun-water"]["transfer_seconds"]["p50"] == 3600.0
+    assert departments["gz-housing"]["received"] == 0
+    assert "tianhe-water" not in departments
+    representatives = {group["representative"]: group["received"]
+                       for group in by_representative.json()["groups"]}
+    assert representatives["rep-liu-hanli"] == 1 and representatives[None] == 1
+    assert "rep-huang-xiaoyan" not in representatives
+
+
+def test_a_malformed_ticket_event_is_parked_and_does_not_block_the_queue(system, reporting):
+    events = Events()
+    malformed = events.publish("ticket.assigned", {"ticket": {"ticket_id": "R11-T1"}})
+    events.concern("R11-T2", at(11, 1, month=6))
+    events.wait_applied()
+
+    def parked_ids():
+        found = []
+        with Connection(settings().amqp_uri) as connection:
+            channel = connection.channel()
+            while (message := channel.basic_get("zd.reporting.events.parked", no_ack=True)):
+                found.append(message.headers.get("x-original-message-id"))
+        return found
+    parked = []
+    wait_until(lambda: parked.extend(parked_ids()) or malformed in parked,
+               what="the malformed event parked")
+    report = summary(reporting, system["admin"], district="baiyun",
+                     **{"from": "2024-06-11T00:00:00Z", "to": "2024-06-12T00:00:00Z"})
+    assert report["received"] == 1
+
+
+def test_health_and_metrics_answer(reporting):
+    assert requests.get(f"{reporting}/health", timeout=5).json()["status"] == "ok"
+    assert "zd_messages_consumed_total" in requests.get(f"{reporting}/metrics", timeout=5).text
