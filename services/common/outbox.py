@@ -23,7 +23,8 @@ from services.common.db import make_pool
 log = logging.getLogger(__name__)
 
 BATCH = 100
-POLL_SECONDS = 1.0
+POLL_SECONDS = 1.0  # pending rows are looked for at least this often
+WAKE_SECONDS = 0.1
 STOP_SECONDS = 10
 CHANNEL = "zd_outbox_{}"  # one notification channel per schema
 
@@ -164,8 +165,15 @@ class OutboxRelay(DependencyProvider):
             listener.execute(f"LISTEN {CHANNEL.format(self.schema)}")
             while self.running:
                 relay_pending(self.pool, self.publisher, self.schema)
-                for _ in listener.notifies(timeout=POLL_SECONDS, stop_after=1):
-                    pass
+                self._wait_for_notification(listener)
+
+    def _wait_for_notification(self, listener):
+        """Up to POLL_SECONDS, in short steps so that ``stop`` is noticed at once."""
+        waited = 0.0
+        while self.running and waited < POLL_SECONDS:
+            if any(True for _ in listener.notifies(timeout=WAKE_SECONDS, stop_after=1)):
+                return
+            waited += WAKE_SECONDS
 
     def get_dependency(self, worker_ctx):
         return self

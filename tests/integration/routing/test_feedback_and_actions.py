@@ -151,6 +151,7 @@ def test_representative_cannot_see_another_representatives_ticket(chain):
 
 def test_ticket_cannot_be_merged_into_itself(chain):
     ticket_id = post_concern(chain)
+    take_dispatch("conghua-water", ticket_id)
     answer = requests.post(f"{chain['routing']}/api/v1/tickets/{ticket_id}/actions",
                            headers=bearer(chain, "congress:conghua"),
                            json={"action": "merge", "into": ticket_id})
@@ -159,6 +160,7 @@ def test_ticket_cannot_be_merged_into_itself(chain):
 
 def test_action_with_missing_field_names_it(chain):
     ticket_id = post_concern(chain)
+    take_dispatch("conghua-water", ticket_id)
     answer = requests.post(f"{chain['routing']}/api/v1/tickets/{ticket_id}/actions",
                            headers=bearer(chain, "congress:conghua"), json={"action": "reject"})
     assert answer.status_code == 400 and "reason" in answer.json()["errors"]
