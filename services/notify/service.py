@@ -1,7 +1,7 @@
 """The notify service (HTTP port 8003 for /health and /metrics only, for now).
 
-Consumes ``zd.notify.events`` (``directory.published``, ``concern.received``,
-``ticket.*``) and records, once per event, recipient and channel, each notification
+Consumes ``zd.notify.events`` (``directory.published``, ``credential.*``,
+``concern.received``, ``ticket.*``) and records, once per event, recipient and channel, each notification
 contract §8 calls for, in its ``notifications`` table (status ``recorded``). Emits
 nothing but parked messages. Sending over SMTP, SMS and WeChat gateways and webhooks
 comes later.
