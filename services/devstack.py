@@ -29,18 +29,25 @@ class Stack:
         port = self.env.get(f"ZD_{name.upper()}_PORT") or settings().port(name)
         return f"http://{self.env.get('ZD_BIND', '127.0.0.1')}:{port}"
 
-    def start(self, timeout=60):
-        for name in self.names:
+    def start(self, timeout=60, names=None):
+        """Start ``names`` (default: all of the stack's) and wait until they are healthy."""
+        for name in names or self.names:
             output = open(os.path.join(self.log_dir, f"{name}.log"), "ab") if self.log_dir else None
             self.processes[name] = subprocess.Popen(
                 [sys.executable, "-m", f"services.{name}"], env=self.env,
                 stdout=output, stderr=subprocess.STDOUT if output else None)
-        self.wait_healthy(timeout)
+        self.wait_healthy(timeout, names or self.names)
         return self
 
-    def wait_healthy(self, timeout):
+    def crash(self, name):
+        """Kill one service without letting it clean up (SIGKILL)."""
+        process = self.processes.pop(name)
+        process.kill()
+        process.wait()
+
+    def wait_healthy(self, timeout, names):
         deadline = time.monotonic() + timeout
-        pending = set(self.names)
+        pending = set(names)
         while pending and time.monotonic() < deadline:
             self.check_alive()
             for name in list(pending):

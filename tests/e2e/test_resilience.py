@@ -1,0 +1,100 @@
+"""The promises of contract §10 with the services as separate OS processes: a concern
+answered 202 is never lost, not by a service started late, nor by one killed."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+import requests
+from kombu import Connection, Queue
+
+from services.common.config import settings
+from services.devstack import SERVICES, Stack
+from tests.support.services import wait_until
+from tests.support.system import free_port, fresh_system
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def system(tmp_path):
+    keys, _, _ = fresh_system()
+    ports = {f"ZD_{name.upper()}_PORT": str(free_port()) for name in SERVICES}
+    return keys, ports, str(tmp_path)
+
+
+def post(stack, keys, description="街口路下水道堵塞，污水外溢"):
+    answer = requests.post(f"{stack.url('intake')}/api/v1/concerns",
+                           headers={"Authorization": f"Bearer {keys['frontend:conghua']}"},
+                           json={"external_id": str(uuid.uuid4()), "district": "conghua",
+                                 "community": "jiekou", "channel": "hotline",
+                                 "description": description}, timeout=15)
+    assert answer.status_code == 202, answer.text
+    return answer.json()["ticket_id"]
+
+
+def drain_dispatches(department, expected, timeout=60):
+    """Ticket id → message ids of the dispatches seen, until every expected ticket came."""
+    seen = {}
+    deadline = time.monotonic() + timeout
+    with Connection(settings().amqp_uri) as connection:
+        with connection.SimpleQueue(Queue(f"zd.dept.{department}", no_declare=True)) as queue:
+            while not expected <= set(seen) and time.monotonic() < deadline:
+                try:
+                    message = queue.get(block=True, timeout=1)
+                except queue.Empty:
+                    continue
+                message.ack()
+                seen.setdefault(json.loads(message.body)["ticket_id"], set()).add(
+                    message.properties["message_id"])
+    return seen
+
+
+def test_concern_posted_while_routing_is_down_is_dispatched_when_it_starts(system):
+    keys, ports, logs = system
+    with Stack(env=ports, log_dir=logs, names=("intake",)) as stack:
+        ticket_id = post(stack, keys)
+        time.sleep(1)  # routing is not running: the concern waits in zd.routing.events
+        late = Stack(env=ports, log_dir=logs, names=("routing",))
+        with late:
+            seen = drain_dispatches("conghua-water", {ticket_id})
+    assert set(seen) == {ticket_id}
+
+
+def test_concerns_survive_routing_being_killed(system):
+    keys, ports, logs = system
+    with Stack(env=ports, log_dir=logs, names=("intake", "routing")) as stack:
+        posted = set()
+        for n in range(30):
+            posted.add(post(stack, keys))
+            if n == 10:
+                stack.crash("routing")
+        stack.start(names=("routing",))
+        seen = drain_dispatches("conghua-water", posted)
+    assert set(seen) == posted
+    assert all(len(message_ids) == 1 for message_ids in seen.values()), \
+        "a redelivered dispatch keeps its message_id"
+
+
+def test_devstack_stops_every_service_on_sigterm(system, tmp_path):
+    _, ports, _ = system
+    log = open(tmp_path / "devstack.log", "wb")
+    devstack = subprocess.Popen([sys.executable, "-m", "services.devstack"],
+                                env={**os.environ, **ports},
+                                stdout=log, stderr=subprocess.STDOUT)
+    urls = [f"http://127.0.0.1:{port}/health" for port in ports.values()]
+    try:
+        wait_until(lambda: "Zero Distance is running" in (tmp_path / "devstack.log").read_text(),
+                   timeout=60, what="the stack announced")
+        assert all(requests.get(url, timeout=1).status_code == 200 for url in urls)
+        devstack.send_signal(signal.SIGTERM)
+        assert devstack.wait(timeout=30) == 0
+    finally:
+        devstack.kill()
+    for url in urls:
+        with pytest.raises(requests.ConnectionError):
+            requests.get(url, timeout=1)
