@@ -5,6 +5,7 @@
 URLs, and stops them all on Ctrl-C or SIGTERM (or when any one of them dies).
 The end-to-end tests and the benchmark start the same processes through ``Stack``.
 """
+import ctypes
 import os
 import signal
 import subprocess
@@ -16,6 +17,15 @@ import requests
 from services.common.config import settings
 
 SERVICES = ("intake", "routing", "notify", "reporting")
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_parent():
+    """Linux: the service gets SIGTERM when the stack process dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class Stack:
@@ -35,7 +45,8 @@ class Stack:
             output = open(os.path.join(self.log_dir, f"{name}.log"), "ab") if self.log_dir else None
             self.processes[name] = subprocess.Popen(
                 [sys.executable, "-m", f"services.{name}"], env=self.env,
-                stdout=output, stderr=subprocess.STDOUT if output else None)
+                stdout=output, stderr=subprocess.STDOUT if output else None,
+                preexec_fn=_stop_with_parent)
         self.wait_healthy(timeout, names or self.names)
         return self
 

@@ -98,3 +98,27 @@ def test_devstack_stops_every_service_on_sigterm(system, tmp_path):
     for url in urls:
         with pytest.raises(requests.ConnectionError):
             requests.get(url, timeout=1)
+
+
+def test_services_stop_when_the_stack_process_is_killed(system, tmp_path):
+    _, ports, _ = system
+    log = tmp_path / "devstack.log"
+    devstack = subprocess.Popen([sys.executable, "-m", "services.devstack"],
+                                env={**os.environ, **ports}, stdout=open(log, "wb"),
+                                stderr=subprocess.STDOUT)
+    urls = [f"http://127.0.0.1:{port}/health" for port in ports.values()]
+    wait_until(lambda: "Zero Distance is running" in log.read_text(), timeout=60,
+               what="the stack announced")
+    devstack.kill()
+    devstack.wait()
+
+    def all_down():
+        for url in urls:
+            try:
+                requests.get(url, timeout=1)
+                return False
+            except requests.ConnectionError:
+                pass
+        return True
+
+    wait_until(all_down, timeout=30, what="every service stopped")
