@@ -1,0 +1,102 @@
+"""Outbox, inbox and parking against the real PostgreSQL and RabbitMQ."""
+import uuid
+
+import pytest
+from kombu import Connection, Queue
+
+from services.common import topology
+from services.common.config import settings
+from services.common.db import Transactions, make_pool
+from services.common.messaging import Envelope, ParkMessage, handle_once
+from services.common.outbox import Publisher, emit_event, relay_pending
+from tests.support.system import reset_database, reset_vhost
+
+
+@pytest.fixture
+def pool():
+    reset_database()
+    reset_vhost()
+    pool = make_pool(settings().database_url, "notify", size=2)
+    pool.open(wait=True)
+    yield pool
+    pool.close()
+
+
+def pending(pool):
+    with pool.connection() as conn:
+        return conn.execute("SELECT count(*) AS n FROM outbox WHERE published_at IS NULL"
+                            ).fetchone()["n"]
+
+
+def queued(name):
+    with Connection(settings().amqp_uri) as connection:
+        return connection.SimpleQueue(Queue(name, no_declare=True)).qsize()
+
+
+def test_outbox_keeps_messages_while_the_broker_is_unreachable(pool):
+    with pool.connection() as conn:
+        emit_event(conn, "concern.received", {"ticket_id": "T-1"})
+    unreachable = Publisher("amqp://guest:guest@127.0.0.1:1/")
+    with pytest.raises(Exception):
+        relay_pending(pool, unreachable, "notify")
+    assert pending(pool) == 1
+    assert relay_pending(pool, Publisher(settings().amqp_uri), "notify") == 1
+    assert pending(pool) == 0 and queued("zd.routing.events") == 1
+
+
+def test_uncommitted_message_is_never_published(pool):
+    with pytest.raises(RuntimeError):
+        with pool.connection() as conn:
+            emit_event(conn, "concern.received", {"ticket_id": "T-2"})
+            raise RuntimeError("the change failed")
+    assert relay_pending(pool, Publisher(settings().amqp_uri), "notify") == 0
+    assert queued("zd.routing.events") == 0
+
+
+def test_message_applies_once_however_often_it_comes(pool):
+    applied = []
+    envelope = Envelope("m-1", "ticket.assigned", {}, queue="zd.notify.events")
+    outcomes = [handle_once(Transactions(pool), envelope, lambda conn, env: applied.append(env))
+                for _ in range(3)]
+    assert outcomes == ["applied", "duplicate", "duplicate"] and len(applied) == 1
+
+
+def test_failed_effect_leaves_no_inbox_record(pool):
+    envelope = Envelope("m-2", "ticket.assigned", {}, queue="zd.notify.events")
+
+    def failing(conn, env):
+        raise KeyError("bug")
+
+    with pytest.raises(KeyError):
+        handle_once(Transactions(pool), envelope, failing)
+    assert handle_once(Transactions(pool), envelope, lambda conn, env: None) == "applied"
+
+
+def test_message_that_can_never_apply_is_parked_with_its_reason(pool):
+    envelope = Envelope("m-3", "ticket.unknown", {"x": 1}, queue="zd.notify.events")
+
+    def refuse(conn, env):
+        raise ParkMessage("unexpected event type")
+
+    assert handle_once(Transactions(pool), envelope, refuse) == "parked"
+    relay_pending(pool, Publisher(settings().amqp_uri), "notify")
+    with Connection(settings().amqp_uri) as connection:
+        with connection.SimpleQueue(Queue("zd.notify.events.parked", no_declare=True)) as parked:
+            message = parked.get(block=True, timeout=5)
+    assert message.headers["x-park-reason"] == "unexpected event type"
+    assert message.headers["x-original-message-id"] == "m-3"
+
+
+def test_message_that_keeps_failing_is_dead_lettered_after_the_delivery_limit(pool):
+    with pool.connection() as conn:
+        emit_event(conn, "ticket.assigned", {"ticket": "poison"}, message_id=str(uuid.uuid4()))
+    relay_pending(pool, Publisher(settings().amqp_uri), "notify")
+    with Connection(settings().amqp_uri) as connection:
+        with connection.SimpleQueue(Queue("zd.notify.events", no_declare=True)) as queue:
+            for _ in range(topology.DELIVERY_LIMIT + 1):
+                queue.get(block=True, timeout=5).requeue()
+            with pytest.raises(queue.Empty):
+                queue.get(block=True, timeout=1)
+        with connection.SimpleQueue(Queue("zd.notify.events.parked", no_declare=True)) as parked:
+            message = parked.get(block=True, timeout=5)
+    assert message.headers["x-death"][0]["reason"] == "delivery_limit"
