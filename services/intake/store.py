@@ -3,6 +3,7 @@ from psycopg.types.json import Jsonb
 
 from services.common.events import CONCERN_RECEIVED
 from services.common.outbox import emit_event
+from services.common.sql import insert_sql, row_values
 from services.intake.domain import feedback_contact
 
 CONCERN_COLUMNS = ("ticket_id", "key_id", "external_id", "fingerprint", "district", "community",
@@ -14,12 +15,10 @@ JSON_COLUMNS = {"location", "attachments", "reporter"}
 def insert_concern(conn, row):
     """Store a new concern and its ``concern.received`` event; None if the key and
     external id are already taken (a retry, or a conflicting reuse)."""
-    values = {column: Jsonb(row.get(column)) if column in JSON_COLUMNS else row.get(column)
-              for column in CONCERN_COLUMNS}
     inserted = conn.execute(
-        f"INSERT INTO concerns ({', '.join(CONCERN_COLUMNS)})"
-        f" VALUES ({', '.join('%(' + c + ')s' for c in CONCERN_COLUMNS)})"
-        " ON CONFLICT (key_id, external_id) DO NOTHING RETURNING ticket_id", values).fetchone()
+        insert_sql("concerns", CONCERN_COLUMNS,
+                   "ON CONFLICT (key_id, external_id) DO NOTHING RETURNING ticket_id"),
+        row_values(row, CONCERN_COLUMNS, JSON_COLUMNS)).fetchone()
     if inserted is None:
         return None
     emit_event(conn, CONCERN_RECEIVED, concern_received(row), message_id=f"concern-{row['ticket_id']}")

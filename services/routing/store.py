@@ -1,21 +1,19 @@
 """SQL of the routing schema: tickets, dispatches, timeline entries."""
-from psycopg.types.json import Jsonb
+from services.common.sql import insert_sql, row_values
 
 TICKET_COLUMNS = ("ticket_id", "status", "district", "community", "channel", "category",
                   "title", "description", "location", "attachments", "reporter",
-                  "submitted_at", "received_at")
+                  "submitted_at", "received_at", "status_since")
 JSON_COLUMNS = {"location", "attachments", "reporter"}
 OPEN_STATUSES = ("received", "assigned", "forwarded", "dispatched", "in_progress")
 
 
 def insert_ticket(conn, ticket):
     """A new ticket; False when it exists already (the concern came twice)."""
-    values = {column: Jsonb(ticket.get(column)) if column in JSON_COLUMNS else ticket.get(column)
-              for column in TICKET_COLUMNS}
     row = conn.execute(
-        f"INSERT INTO tickets ({', '.join(TICKET_COLUMNS)}, status_since)"
-        f" VALUES ({', '.join('%(' + c + ')s' for c in TICKET_COLUMNS)}, %(received_at)s)"
-        " ON CONFLICT (ticket_id) DO NOTHING RETURNING ticket_id", values).fetchone()
+        insert_sql("tickets", TICKET_COLUMNS, "ON CONFLICT (ticket_id) DO NOTHING RETURNING ticket_id"),
+        row_values({**ticket, "status_since": ticket["received_at"]}, TICKET_COLUMNS, JSON_COLUMNS)
+    ).fetchone()
     return row is not None
 
 
