@@ -1,4 +1,4 @@
-"""``/health`` and ``/metrics``, the same on every service (contract §2).
+"""``/health``, ``/metrics`` and ``/openapi.json``, the same on every service (contract §2).
 
 A service class inherits ``Observable`` and has a ``db`` (``Database``) dependency.
 Health is 200 only when both the database and the broker answer; otherwise 503 with
@@ -45,12 +45,18 @@ def health_report(service, db, amqp_uri):
 
 
 class Observable:
+    """Mixed into every service class, which sets ``openapi_document``."""
     config = Config()
+    openapi_document = {}
 
     @api("GET", "/health")
     def health(self, request):
         status, body = health_report(self.name, self.db, self.config["AMQP_URI"])
         return json_response(status, body)
+
+    @api("GET", "/openapi.json")
+    def openapi(self, request):
+        return json_response(200, self.openapi_document)
 
     @api("GET", "/metrics")
     def metrics(self, request):

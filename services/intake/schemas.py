@@ -1,5 +1,8 @@
 """What crosses the intake API: the concern a front-end posts (contract §5)."""
-from marshmallow import Schema, fields, validate, validates_schema, ValidationError
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from services.common.ticket_schemas import (STATUSES, DispatchViewSchema, PersonSchema,
+                                            TimelineEntrySchema)
 
 CHANNELS = ("liaison_station", "hotline", "mailbox", "wechat", "app", "grid_visit",
             "representative_report", "roundtable", "open311")
@@ -43,3 +46,32 @@ class ConcernSchema(Schema):
     def description_is_not_blank(self, data, **kwargs):
         if "description" in data and not data["description"].strip():
             raise ValidationError("Must not be blank.", "description")
+
+
+class AcceptedSchema(Schema):
+    ticket_id = fields.String(metadata={"example": "ZD20261122-344F89CF"})
+    status = fields.String(metadata={"example": "received"})
+    received_at = fields.AwareDateTime()
+    href = fields.String()
+
+
+class ConcernViewSchema(Schema):
+    """A concern as its front-end sees it: no reporter contact details."""
+    ticket_id = fields.String()
+    external_id = fields.String()
+    status = fields.String(metadata={"enum": STATUSES})
+    district = fields.String()
+    community = fields.String()
+    channel = fields.String()
+    category = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    description = fields.String()
+    location = fields.Nested(LocationSchema, allow_none=True)
+    attachments = fields.List(fields.Nested(AttachmentSchema))
+    submitted_at = fields.AwareDateTime()
+    received_at = fields.AwareDateTime()
+    representative = fields.Nested(PersonSchema, allow_none=True)
+    departments = fields.List(fields.Nested(DispatchViewSchema(exclude=("dispatch_id",
+                                                                        "resolved_at"))))
+    result = fields.String(allow_none=True)
+    timeline = fields.List(fields.Nested(TimelineEntrySchema))

@@ -15,13 +15,14 @@ from services.common.messaging import ParkMessage, consume_messages, handle_once
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
 from services.common.topology import SERVICE_QUEUES
-from services.intake import domain, store
+from services.intake import domain, openapi, store
 from services.intake.schemas import ConcernSchema
 from services.intake.views import concern_view
 
 
 class IntakeService(Observable):
     name = "intake"
+    openapi_document = openapi.SPEC
     db = Database("intake")
     outbox = OutboxRelay("intake")
     keys = ApiKeys()

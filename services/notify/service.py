@@ -11,11 +11,13 @@ from services.common.messaging import consume_messages, handle_once
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
 from services.common.topology import SERVICE_QUEUES
+from services.notify import openapi
 from services.notify.handlers import apply_event
 
 
 class NotifyService(Observable):
     name = "notify"
+    openapi_document = openapi.SPEC
     db = Database("notify")
     outbox = OutboxRelay("notify")
 

@@ -12,12 +12,13 @@ from services.common.messaging import ParkMessage, consume_messages, handle_once
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
 from services.common.topology import SERVICE_QUEUES
-from services.reporting import domain, figures, store, views
+from services.reporting import domain, figures, openapi, store, views
 from services.reporting.schemas import load_query
 
 
 class ReportingService(Observable):
     name = "reporting"
+    openapi_document = openapi.SPEC
     db = Database("reporting")
     outbox = OutboxRelay("reporting")
     keys = ApiKeys()

@@ -1,6 +1,7 @@
 """What crosses routing's edges: department feedback and the actions of §6."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from services.common.ticket_schemas import TicketSchema
 from services.routing.domain import FEEDBACK_STATUSES
 
 ACTIONS = ("forward", "resolve", "merge", "reject", "reassign", "dispatch", "escalate")
@@ -42,3 +43,17 @@ class ActionSchema(Schema):
         needed = self.REQUIRED.get(data.get("action"))
         if needed and needed not in data:
             raise ValidationError(f"Required for action {data['action']}.", needed)
+
+
+class TicketViewSchema(TicketSchema):
+    """A ticket as representatives and offices see it: the ticket and its full timeline."""
+    description = fields.String()
+    location = fields.Dict(allow_none=True)
+    attachments = fields.List(fields.Dict())
+    submitted_at = fields.AwareDateTime()
+    reporter_wants_feedback = fields.Boolean()
+
+
+class FeedbackAppliedSchema(Schema):
+    ticket_id = fields.String()
+    status = fields.String()

@@ -15,13 +15,14 @@ from services.common.local_directory import current_directory
 from services.common.messaging import ParkMessage, consume_messages, handle_once, park
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
-from services.routing import actions, store, workflow
+from services.routing import actions, openapi, store, workflow
 from services.routing.schemas import ActionSchema, FeedbackSchema
 from services.routing.views import ticket_view
 
 
 class RoutingService(Observable):
     name = "routing"
+    openapi_document = openapi.SPEC
     db = Database("routing")
     outbox = OutboxRelay("routing")
     keys = ApiKeys()

@@ -1,0 +1,112 @@
+"""OpenAPI 3 documents of the services' HTTP APIs, built with apispec from the same
+marshmallow schemas that validate the requests.
+
+Each service lists its operations (``Operation``) in its ``openapi.py``;
+``build_spec`` adds what every API shares: bearer keys, the problem+json error body,
+``/health`` and ``/metrics``. Every service serves its document at ``/openapi.json``.
+"""
+from dataclasses import dataclass, field
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema, fields
+
+PROBLEM = "application/problem+json"
+ERROR_ANSWERS = {
+    400: "Bad JSON or fields; `errors` maps each field to its messages",
+    401: "No key, or an unknown or revoked one",
+    403: "The key may not do this (another district, another role)",
+    404: "Not found among what the key may see",
+    409: "Conflicts with the current state",
+    413: "Body over 64 KiB",
+    415: "Body is not application/json",
+    429: "Over the key's rate; `retry_after` says when to try again",
+    503: "Database or broker unreachable; nothing was stored",
+}
+
+
+class ProblemSchema(Schema):
+    type = fields.String(metadata={"example": "about:blank"})
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "field → messages"})
+
+
+class HealthSchema(Schema):
+    status = fields.String(metadata={"enum": ["ok", "unavailable"]})
+    service = fields.String()
+    checks = fields.Dict(keys=fields.String(), values=fields.String())
+    directory_version = fields.String(allow_none=True)
+    reasons = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+@dataclass
+class Operation:
+    path: str
+    method: str
+    summary: str
+    answers: dict  # status → (description, schema or None)
+    body: object = None
+    parameters: list = field(default_factory=list)
+    errors: tuple = (400, 401, 403, 429, 503)
+    secured: bool = True
+    description: str = ""
+
+
+def build_spec(title, description, operations):
+    spec = APISpec(title=title, version="1", openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin()], info={"description": description})
+    spec.components.security_scheme("apiKey", {"type": "http", "scheme": "bearer"})
+    spec.components.schema("Problem", schema=ProblemSchema)
+    for operation in operations + _observability():
+        spec.path(path=operation.path, operations={operation.method.lower(): _operation(operation)})
+    return spec.to_dict()
+
+
+def _operation(operation):
+    answers = {str(status): _answer(description, schema)
+               for status, (description, schema) in operation.answers.items()}
+    for status in operation.errors:
+        answers.setdefault(str(status), {"description": ERROR_ANSWERS[status], "content": {
+            PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+    body = {"summary": operation.summary, "responses": answers}
+    if operation.description:
+        body["description"] = operation.description
+    if operation.parameters:
+        body["parameters"] = operation.parameters
+    if operation.body is not None:
+        body["requestBody"] = {"required": True,
+                               "content": {"application/json": {"schema": operation.body}}}
+    if operation.secured:
+        body["security"] = [{"apiKey": []}]
+    return body
+
+
+def _answer(description, schema):
+    if schema is None:
+        return {"description": description}
+    media = "text/plain" if schema == "text" else "application/json"
+    return {"description": description,
+            "content": {media: {"schema": {"type": "string"} if schema == "text" else schema}}}
+
+
+def path_parameter(name, description):
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": {"type": "string"}}
+
+
+def query_parameter(name, description, **schema):
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": {"type": "string", **schema}}
+
+
+def _observability():
+    return [
+        Operation("/health", "GET", "Reachability of the database and the broker",
+                  {200: ("Both reachable", HealthSchema), 503: ("Something is down", HealthSchema)},
+                  errors=(), secured=False),
+        Operation("/metrics", "GET", "Prometheus metrics", {200: ("Text exposition", "text")},
+                  errors=(), secured=False),
+    ]

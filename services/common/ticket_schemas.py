@@ -1,0 +1,50 @@
+"""The ticket as it travels in ``ticket.*`` events and shows in the APIs (see events.py),
+as marshmallow schemas: used to document the intake and routing APIs."""
+from marshmallow import Schema, fields
+
+STATUSES = ["received", "assigned", "forwarded", "dispatched", "in_progress", "resolved",
+            "closed", "merged", "rejected"]
+
+
+class TimelineEntrySchema(Schema):
+    at = fields.AwareDateTime()
+    actor = fields.String(metadata={"example": "representative:rep-liu-hanli"})
+    action = fields.String(metadata={"example": "forward"})
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class PersonSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+
+
+class DispatchViewSchema(Schema):
+    dispatch_id = fields.String()
+    department = fields.String()
+    name = fields.String()
+    role = fields.String(metadata={"enum": ["lead", "assist"]})
+    status = fields.String(metadata={"enum": ["sent", "acknowledged", "in_progress", "resolved",
+                                              "rejected", "transfer_requested", "withdrawn"]})
+    dispatched_at = fields.AwareDateTime()
+    due_at = fields.AwareDateTime()
+    resolved_at = fields.AwareDateTime(allow_none=True)
+
+
+class TicketSchema(Schema):
+    ticket_id = fields.String()
+    version = fields.Integer()
+    status = fields.String(metadata={"enum": STATUSES})
+    district = fields.String()
+    community = fields.String(allow_none=True)
+    category = fields.String(allow_none=True)
+    channel = fields.String()
+    title = fields.String(allow_none=True)
+    representative = fields.Nested(PersonSchema, allow_none=True)
+    departments = fields.List(fields.Nested(DispatchViewSchema))
+    received_at = fields.AwareDateTime()
+    first_dispatched_at = fields.AwareDateTime(allow_none=True)
+    resolved_at = fields.AwareDateTime(allow_none=True)
+    result = fields.String(allow_none=True)
+    timeline = fields.List(fields.Nested(TimelineEntrySchema))

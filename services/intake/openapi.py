@@ -1,0 +1,16 @@
+"""The intake API's OpenAPI document (contract §5), served at ``/openapi.json``."""
+from services.common.openapi import Operation, build_spec, path_parameter
+from services.intake.schemas import AcceptedSchema, ConcernSchema, ConcernViewSchema
+
+SPEC = build_spec("Zero Distance intake", "District front-ends post concerns and follow them.", [
+    Operation("/api/v1/concerns", "POST", "Post a concern",
+              {202: ("Stored durably; routing follows", AcceptedSchema),
+               200: ("The same external_id and body again: the same ticket", AcceptedSchema)},
+              body=ConcernSchema, errors=(400, 401, 403, 409, 413, 415, 429, 503),
+              description="Idempotent on `external_id` per key: the same body again answers"
+                          " 200 with the same ticket, a different body 409."),
+    Operation("/api/v1/concerns/{ticket_id}", "GET", "A concern's status and timeline",
+              {200: ("The concern", ConcernViewSchema)},
+              parameters=[path_parameter("ticket_id", "The ticket id from the 202 answer")],
+              errors=(401, 403, 404, 429, 503)),
+])

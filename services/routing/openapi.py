@@ -1,0 +1,26 @@
+"""The routing API's OpenAPI document (contract §6 and §7), served at ``/openapi.json``."""
+from services.common.openapi import Operation, build_spec, path_parameter
+from services.routing.schemas import (ActionSchema, FeedbackAppliedSchema, FeedbackSchema,
+                                      TicketViewSchema)
+
+TICKET_ID = path_parameter("ticket_id", "The ticket id")
+
+SPEC = build_spec(
+    "Zero Distance routing",
+    "Representatives and liaison offices act on tickets; departments report back over HTTP"
+    " (or over RabbitMQ: exchange zd.feedback, routing key dept.<code>, the same JSON).", [
+        Operation("/api/v1/tickets/{ticket_id}", "GET", "A ticket with its full timeline",
+                  {200: ("The ticket", TicketViewSchema)}, parameters=[TICKET_ID],
+                  errors=(401, 403, 404, 429, 503),
+                  description="A representative sees their own tickets, an office its district's."),
+        Operation("/api/v1/tickets/{ticket_id}/actions", "POST", "Act on a ticket",
+                  {200: ("The ticket after the action", TicketViewSchema)}, body=ActionSchema,
+                  parameters=[TICKET_ID], errors=(400, 401, 403, 404, 409, 413, 415, 429, 503),
+                  description="409 when the state does not allow the action: `allowed_statuses`"
+                              " and `allowed_actions` list what it allows."),
+        Operation("/api/v1/departments/{department}/feedback", "POST",
+                  "A department reports progress or the result of a dispatch",
+                  {200: ("Applied", FeedbackAppliedSchema)}, body=FeedbackSchema,
+                  parameters=[path_parameter("department", "The department's code")],
+                  errors=(400, 401, 403, 409, 413, 415, 429, 503)),
+    ])
