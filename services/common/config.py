@@ -7,9 +7,10 @@
 | ZD_RABBIT_MANAGEMENT_URL | http://guest:guest@127.0.0.1:15672 |
 | ZD_BIND | 127.0.0.1 |
 | ZD_INTAKE_PORT, ZD_ROUTING_PORT, ZD_NOTIFY_PORT, ZD_REPORTING_PORT | 8001-8004 |
-| ZD_DB_POOL_SIZE | 16 connections per service process |
+| ZD_DB_POOL_SIZE | 10 connections per service process (the relay has 2 more) |
 | ZD_RATE_LIMIT | 20 requests per second per API key (burst 2x) |
 | ZD_CONSUMER_PREFETCH | 4 unacknowledged messages per queue and process |
+| ZD_RETENTION_DAYS | 30 days a published outbox row and an inbox record are kept |
 """
 import os
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ def settings():
         amqp_uri=env("ZD_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
         management_url=env("ZD_RABBIT_MANAGEMENT_URL", "http://guest:guest@127.0.0.1:15672"),
         bind=env("ZD_BIND", "127.0.0.1"),
-        pool_size=int(env("ZD_DB_POOL_SIZE", "16")),
+        pool_size=int(env("ZD_DB_POOL_SIZE", "10")),
         rate_limit=float(env("ZD_RATE_LIMIT", "20")),
     )
 
@@ -56,6 +57,7 @@ def nameko_config(service, overrides=None):
         "ZD_DATABASE_URL": current.database_url,
         "ZD_POOL_SIZE": current.pool_size,
         "ZD_RATE_LIMIT": current.rate_limit,
+        "ZD_RETENTION_DAYS": int(os.environ.get("ZD_RETENTION_DAYS", "30")),
     }
     config.update(overrides or {})
     return config

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 BATCH = 100
 POLL_SECONDS = 1.0  # pending rows are looked for at least this often
 WAKE_SECONDS = 0.1
+HOUSEKEEPING_SECONDS = 3600
 STOP_SECONDS = 10
 CHANNEL = "zd_outbox_{}"  # one notification channel per schema
 
@@ -117,6 +118,18 @@ def _publish_one(conn, publisher, row, schema):
         return False
 
 
+def forget_old_messages(pool, keep_days):
+    """Delete published outbox rows and inbox records older than ``keep_days``.
+
+    Pending outbox rows are never deleted. An inbox record must outlive any
+    redelivery of its message; days are far more than that.
+    """
+    with pool.connection() as conn:
+        for table, column in (("outbox", "published_at"), ("inbox", "received_at")):
+            conn.execute(f"DELETE FROM {table} WHERE {column} < now() - make_interval(days => %s)",
+                         (keep_days,))
+
+
 class OutboxRelay(DependencyProvider):
     """Runs the relay loop in a managed green thread of the service container."""
 
@@ -128,6 +141,8 @@ class OutboxRelay(DependencyProvider):
     def setup(self):
         config = self.container.config
         self.pool = make_pool(config["ZD_DATABASE_URL"], self.schema, size=2)
+        self.keep_days = int(config.get("ZD_RETENTION_DAYS", 30))
+        self.next_housekeeping = 0.0
         self.publisher = Publisher(config["AMQP_URI"])
 
     def start(self):
@@ -165,7 +180,13 @@ class OutboxRelay(DependencyProvider):
             listener.execute(f"LISTEN {CHANNEL.format(self.schema)}")
             while self.running:
                 relay_pending(self.pool, self.publisher, self.schema)
+                self._keep_house()
                 self._wait_for_notification(listener)
+
+    def _keep_house(self):
+        if time.monotonic() >= self.next_housekeeping:
+            forget_old_messages(self.pool, self.keep_days)
+            self.next_housekeeping = time.monotonic() + HOUSEKEEPING_SECONDS
 
     def _wait_for_notification(self, listener):
         """Up to POLL_SECONDS, in short steps so that ``stop`` is noticed at once."""

@@ -1,5 +1,5 @@
 """What crosses routing's edges: department feedback and the actions of §6."""
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from services.common.ticket_schemas import TicketSchema
 from services.routing.domain import FEEDBACK_STATUSES
@@ -18,6 +18,21 @@ class FeedbackSchema(Schema):
     def resolution_has_result(self, data, **kwargs):
         if data.get("status") == "resolved" and not (data.get("result") or "").strip():
             raise ValidationError("Required when status is resolved.", "result")
+
+
+class ConcernReceivedSchema(Schema):
+    """The ``concern.received`` event as routing needs it (see services.common.events)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    ticket_id = fields.String(required=True)
+    district = fields.String(required=True)
+    community = fields.String(required=True, allow_none=True)
+    channel = fields.String(required=True)
+    description = fields.String(required=True)
+    received_at = fields.String(required=True)
+    submitted_at = fields.String(required=True)
 
 
 class DepartmentsSchema(Schema):

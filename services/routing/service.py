@@ -15,7 +15,7 @@ from services.common.local_directory import current_directory
 from services.common.messaging import ParkMessage, consume_messages, handle_once, park
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
-from services.routing import actions, openapi, store, workflow
+from services.routing import actions, inbound, openapi, store, workflow
 from services.routing.schemas import ActionSchema, FeedbackSchema
 from services.routing.views import ticket_view
 
@@ -37,7 +37,8 @@ class RoutingService(Observable):
             return
         if envelope.type != CONCERN_RECEIVED:
             raise ParkMessage(f"unexpected event type {envelope.type!r}")
-        workflow.receive_concern(conn, envelope.body, current_directory(conn))
+        directory = current_directory(conn)
+        workflow.receive_concern(conn, inbound.concern_of(envelope, directory), directory)
 
     @consume_messages(topology.ROUTING_FEEDBACK)
     def on_feedback(self, envelope):
@@ -45,16 +46,12 @@ class RoutingService(Observable):
 
     @staticmethod
     def _apply_feedback(conn, envelope):
-        department = envelope.routing_key.removeprefix("dept.")
-        errors = FeedbackSchema().validate(envelope.body if isinstance(envelope.body, dict) else {})
         try:
-            if errors:
-                raise workflow.FeedbackRejected(f"invalid feedback: {errors}")
-            feedback = FeedbackSchema().load(envelope.body)
+            department, feedback = inbound.feedback_of(envelope)
             with conn.transaction():
                 workflow.apply_feedback(conn, department, feedback, current_directory(conn))
         except workflow.FeedbackRejected as reason:
-            metrics.FEEDBACK_REJECTED.labels(str(reason).split(":")[0][:60]).inc()
+            metrics.FEEDBACK_REJECTED.labels(reason.kind).inc()
             park(conn, envelope, str(reason), parked_queue=topology.FEEDBACK_REJECTED)
 
     @api("POST", "/api/v1/departments/<string:department>/feedback")
@@ -68,7 +65,7 @@ class RoutingService(Observable):
             try:
                 ticket = workflow.apply_feedback(conn, department, feedback, current_directory(conn))
             except workflow.FeedbackRejected as reason:
-                metrics.FEEDBACK_REJECTED.labels(str(reason).split(":")[0][:60]).inc()
+                metrics.FEEDBACK_REJECTED.labels(reason.kind).inc()
                 raise Conflict(str(reason)) from reason
         return json_response(200, {"ticket_id": ticket["ticket_id"], "status": ticket["status"]})
 

@@ -22,6 +22,11 @@ EVENT_OF_ACTION = {"undecided": "undecided", "rejected": "returned", "transfer_r
 class FeedbackRejected(Exception):
     """Department feedback that cannot apply; parked with this reason."""
 
+    @property
+    def kind(self):
+        """The reason without its particulars, for a metric label."""
+        return str(self).split(":")[0][:60]
+
 
 def now():
     return datetime.now(timezone.utc)
@@ -122,8 +127,23 @@ def dispatch_message(ticket, record, directory):
 
 def apply_feedback(conn, department, feedback, directory):
     """Apply a department's feedback to its dispatch and ticket, or FeedbackRejected."""
-    record = store.dispatch(conn, feedback["dispatch_id"])
-    ticket = store.lock_ticket(conn, record["ticket_id"]) if record else None
+    try:
+        return _apply_feedback(conn, department, feedback, directory)
+    except domain.IllegalTransition as exc:
+        raise FeedbackRejected(str(exc)) from exc
+
+
+def _locked_dispatch(conn, dispatch_id):
+    """The dispatch and its ticket, read after locking the ticket (feedback may race)."""
+    record = store.dispatch(conn, dispatch_id)
+    if record is None:
+        return None, None
+    ticket = store.lock_ticket(conn, record["ticket_id"])
+    return store.dispatch(conn, dispatch_id), ticket
+
+
+def _apply_feedback(conn, department, feedback, directory):
+    record, ticket = _locked_dispatch(conn, feedback["dispatch_id"])
     status = feedback["status"]
     problem = domain.feedback_problem(record, department, ticket and ticket["status"], status)
     if problem:

@@ -8,7 +8,7 @@ from services.common import topology
 from services.common.config import settings
 from services.common.db import Transactions, make_pool
 from services.common.messaging import Envelope, ParkMessage, handle_once
-from services.common.outbox import Publisher, emit_event, relay_pending
+from services.common.outbox import Publisher, emit_event, forget_old_messages, relay_pending
 from tests.support.system import reset_database, reset_vhost
 
 
@@ -100,3 +100,19 @@ def test_message_that_keeps_failing_is_dead_lettered_after_the_delivery_limit(po
         with connection.SimpleQueue(Queue("zd.notify.events.parked", no_declare=True)) as parked:
             message = parked.get(block=True, timeout=5)
     assert message.headers["x-death"][0]["reason"] == "delivery_limit"
+
+
+def test_old_published_and_inbox_rows_are_forgotten_but_pending_ones_kept(pool):
+    with pool.connection() as conn:
+        for message_id in ("old-sent", "old-pending", "new-sent"):
+            emit_event(conn, "concern.received", {}, message_id=message_id)
+        conn.execute("UPDATE outbox SET created_at = now() - interval '40 days'"
+                     " WHERE message_id LIKE 'old-%'")
+        conn.execute("UPDATE outbox SET published_at = created_at WHERE message_id LIKE '%-sent'")
+        conn.execute("INSERT INTO inbox (message_id, type, received_at) VALUES"
+                     " ('old', 'x', now() - interval '40 days'), ('new', 'x', now())")
+    forget_old_messages(pool, keep_days=30)
+    with pool.connection() as conn:
+        left = {row["message_id"] for row in conn.execute("SELECT message_id FROM outbox")}
+        inbox = {row["message_id"] for row in conn.execute("SELECT message_id FROM inbox")}
+    assert left == {"old-pending", "new-sent"} and inbox == {"new"}
