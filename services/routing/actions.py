@@ -29,6 +29,20 @@ def check_access(ticket, party):
         raise NotFound("No such ticket among yours.")
 
 
+def list_scope(party, query):
+    """The filters a party may list with: a representative sees their own tickets, an
+    office its district's; asking for someone else's is Forbidden."""
+    filters = {"status": query.get("status"), "department": query.get("department"),
+               "overdue": query["overdue"], "district": query.get("district"),
+               "representative_id": query.get("representative")}
+    own = {"representative": "representative_id", "congress": "district"}.get(party.role)
+    if own:
+        if filters[own] not in (None, party.scope):
+            raise Forbidden(f"A {party.role} key lists its own tickets only.")
+        filters[own] = party.scope
+    return filters
+
+
 def act(conn, ticket_id, party, command, directory):
     ticket = store.lock_ticket(conn, ticket_id)
     check_access(ticket, party)

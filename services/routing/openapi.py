@@ -1,7 +1,7 @@
 """The routing API's OpenAPI document (contract §6 and §7), served at ``/openapi.json``."""
-from services.common.openapi import Operation, build_spec, path_parameter
+from services.common.openapi import Operation, build_spec, path_parameter, query_parameter
 from services.routing.schemas import (ActionSchema, FeedbackAppliedSchema, FeedbackSchema,
-                                      TicketViewSchema)
+                                      TicketListSchema, TicketViewSchema)
 
 TICKET_ID = path_parameter("ticket_id", "The ticket id")
 
@@ -9,6 +9,19 @@ SPEC = build_spec(
     "Zero Distance routing",
     "Representatives and liaison offices act on tickets; departments report back over HTTP"
     " (or over RabbitMQ: exchange zd.feedback, routing key dept.<code>, the same JSON).", [
+        Operation("/api/v1/tickets", "GET", "Tickets, newest first",
+                  {200: ("A page of tickets", TicketListSchema)},
+                  parameters=[query_parameter("status", "A status of the lifecycle"),
+                              query_parameter("district", "A district code"),
+                              query_parameter("representative", "A representative id"),
+                              query_parameter("department", "Dispatched to this department"),
+                              query_parameter("overdue", "true: the lead department's due time"
+                                              " has passed", enum=["true", "false"]),
+                              query_parameter("limit", "1-500, default 100"),
+                              query_parameter("offset", "default 0")],
+                  errors=(400, 401, 403, 429, 503),
+                  description="A representative lists their own tickets, an office its"
+                              " district's, the admin any."),
         Operation("/api/v1/tickets/{ticket_id}", "GET", "A ticket with its full timeline",
                   {200: ("The ticket", TicketViewSchema)}, parameters=[TICKET_ID],
                   errors=(401, 403, 404, 429, 503),

@@ -1,7 +1,7 @@
 """What crosses routing's edges: department feedback and the actions of §6."""
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from services.common.ticket_schemas import TicketSchema
+from services.common.ticket_schemas import STATUSES, TicketSchema
 from services.routing.domain import FEEDBACK_STATUSES
 
 ACTIONS = ("forward", "resolve", "merge", "reject", "reassign", "dispatch", "escalate")
@@ -33,6 +33,38 @@ class ConcernReceivedSchema(Schema):
     description = fields.String(required=True)
     received_at = fields.String(required=True)
     submitted_at = fields.String(required=True)
+
+
+class TicketQuerySchema(Schema):
+    """``GET /api/v1/tickets`` filters (contract §6)."""
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    district = fields.String(validate=validate.Length(1, 32))
+    representative = fields.String(validate=validate.Length(1, 32))
+    department = fields.String(validate=validate.Length(1, 32))
+    overdue = fields.Boolean(load_default=False)
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0))
+
+
+class TicketRowSchema(Schema):
+    ticket_id = fields.String()
+    status = fields.String(metadata={"enum": STATUSES})
+    district = fields.String()
+    community = fields.String(allow_none=True)
+    category = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    representative_id = fields.String(allow_none=True)
+    received_at = fields.AwareDateTime()
+    status_since = fields.AwareDateTime()
+    lead_department = fields.String(allow_none=True)
+    due_at = fields.AwareDateTime(allow_none=True)
+    overdue = fields.Boolean(allow_none=True)
+
+
+class TicketListSchema(Schema):
+    tickets = fields.List(fields.Nested(TicketRowSchema))
+    limit = fields.Integer()
+    offset = fields.Integer()
 
 
 class DepartmentsSchema(Schema):

@@ -16,7 +16,8 @@ from services.common.messaging import ParkMessage, consume_messages, handle_once
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
 from services.routing import actions, inbound, openapi, store, workflow
-from services.routing.schemas import ActionSchema, FeedbackSchema
+from services.routing.schemas import (ActionSchema, FeedbackSchema, TicketListSchema,
+                                      TicketQuerySchema)
 from services.routing.views import ticket_view
 
 
@@ -68,6 +69,16 @@ class RoutingService(Observable):
                 metrics.FEEDBACK_REJECTED.labels(reason.kind).inc()
                 raise Conflict(str(reason)) from reason
         return json_response(200, {"ticket_id": ticket["ticket_id"], "status": ticket["status"]})
+
+    @api("GET", "/api/v1/tickets")
+    def list_tickets(self, request):
+        query = TicketQuerySchema().load(request.args.to_dict())
+        with self.db.transaction() as conn:
+            caller = self.keys.caller(conn, request, "representative", "congress", "admin")
+            filters = actions.list_scope(caller.party, query)
+            rows = store.find_tickets(conn, filters, query["limit"], query["offset"])
+        return json_response(200, TicketListSchema().dump(
+            {"tickets": rows, "limit": query["limit"], "offset": query["offset"]}))
 
     @api("GET", "/api/v1/tickets/<string:ticket_id>")
     def get_ticket(self, request, ticket_id):

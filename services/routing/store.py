@@ -90,16 +90,24 @@ def last_lead_department(conn, ticket_id):
     return row["department"] if row else None
 
 
-def find_tickets(conn, filters, limit=100):
-    clauses, params = [], {"limit": limit}
+def find_tickets(conn, filters, limit, offset):
+    """Tickets matching ``filters`` (status, district, representative_id, department,
+    overdue), newest first, with their current lead dispatch."""
+    clauses, params = [], {**filters, "limit": limit, "offset": offset}
     for column in ("status", "district", "representative_id"):
         if filters.get(column):
-            clauses.append(f"{column} = %({column})s")
-            params[column] = filters[column]
+            clauses.append(f"t.{column} = %({column})s")
     if filters.get("department"):
-        clauses.append("ticket_id IN (SELECT ticket_id FROM dispatches"
-                       " WHERE department = %(department)s)")
-        params["department"] = filters["department"]
+        clauses.append("EXISTS (SELECT 1 FROM dispatches d WHERE d.ticket_id = t.ticket_id"
+                       " AND d.department = %(department)s)")
+    if filters.get("overdue"):
+        clauses.append("lead.due_at < now() AND t.status IN ('dispatched', 'in_progress')")
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    return conn.execute(f"SELECT ticket_id FROM tickets {where} ORDER BY received_at DESC"
-                        " LIMIT %(limit)s", params).fetchall()
+    return conn.execute(
+        "SELECT t.ticket_id, t.status, t.district, t.community, t.category, t.title,"
+        " t.representative_id, t.received_at, t.status_since, lead.department AS lead_department,"
+        " lead.due_at, (lead.due_at < now() AND t.status IN ('dispatched', 'in_progress'))"
+        " AS overdue FROM tickets t LEFT JOIN LATERAL (SELECT department, due_at FROM dispatches"
+        " WHERE ticket_id = t.ticket_id AND role = 'lead' ORDER BY dispatched_at DESC LIMIT 1)"
+        f" lead ON true {where} ORDER BY t.received_at DESC, t.ticket_id"
+        " LIMIT %(limit)s OFFSET %(offset)s", params).fetchall()

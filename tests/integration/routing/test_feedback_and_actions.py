@@ -182,3 +182,82 @@ def test_dispatch_to_a_missing_queue_waits_in_the_outbox_until_it_exists(chain):
     with Connection(settings().amqp_uri) as connection:
         topology.declare(connection, ["gz-civil-affairs"])
     assert take_dispatch("gz-civil-affairs", ticket_id, timeout=30)["category"] == "elderly-care"
+
+
+def act(chain, ticket_id, party, **command):
+    return requests.post(f"{chain['routing']}/api/v1/tickets/{ticket_id}/actions",
+                         headers=bearer(chain, party), json=command)
+
+
+def assigned_in_baiyun(chain, representative="rep-zhao-min", **fields):
+    ticket_id = post_concern(chain, district="baiyun", community="tonghe",
+                             requested_representative=representative, **fields)
+    wait_until(lambda: ticket(chain, ticket_id, "congress:baiyun").get("status")
+               in ("assigned", "forwarded"), what="the ticket routed")
+    return ticket_id
+
+
+def test_representative_resolves_a_ticket_directly(chain):
+    ticket_id = assigned_in_baiyun(chain)
+    answer = act(chain, ticket_id, "representative:rep-zhao-min", action="resolve",
+                 result="已当面解释政策")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "resolved" and answer.json()["result"] == "已当面解释政策"
+
+
+def test_office_rejects_a_concern_out_of_scope_with_its_reason(chain):
+    ticket_id = assigned_in_baiyun(chain)
+    answer = act(chain, ticket_id, "congress:baiyun", action="reject", reason="属司法程序，不予受理")
+    assert answer.json()["status"] == "rejected"
+    assert answer.json()["timeline"][-1]["note"] == "属司法程序，不予受理"
+
+
+def test_duplicate_is_merged_into_the_ticket_it_joins(chain):
+    first, second = assigned_in_baiyun(chain), assigned_in_baiyun(chain)
+    answer = act(chain, second, "representative:rep-zhao-min", action="merge", into=first)
+    assert answer.json()["status"] == "merged"
+    assert first in answer.json()["timeline"][-1]["note"]
+
+
+def test_office_reassigns_to_another_representative(chain):
+    ticket_id = assigned_in_baiyun(chain)
+    answer = act(chain, ticket_id, "congress:baiyun", action="reassign",
+                 representative="rep-liu-hanli")
+    assert answer.json()["representative"]["id"] == "rep-liu-hanli"
+    assert act(chain, ticket_id, "congress:baiyun", action="reassign",
+               representative="rep-li-guorong").status_code == 400
+
+
+def test_office_dispatches_by_hand_to_a_lead_and_an_assisting_department(chain):
+    ticket_id = assigned_in_baiyun(chain, description="想反映一个情况")  # no category
+    assert ticket(chain, ticket_id, "congress:baiyun")["status"] == "forwarded"
+    answer = act(chain, ticket_id, "congress:baiyun", action="dispatch",
+                 departments={"lead": "baiyun-water", "assist": ["gz-housing"]},
+                 due_at="2026-01-01T09:00:00+08:00", note="请水务局牵头")
+    assert answer.status_code == 200, answer.text
+    assert take_dispatch("baiyun-water", ticket_id)["role"] == "lead"
+    assert take_dispatch("gz-housing", ticket_id)["role"] == "assist"
+    overdue = requests.get(f"{chain['routing']}/api/v1/tickets?overdue=true",
+                           headers=bearer(chain, "congress:baiyun")).json()["tickets"]
+    assert ticket_id in [row["ticket_id"] for row in overdue]
+    assert all(row["overdue"] and row["district"] == "baiyun" for row in overdue)
+
+
+def test_a_representative_lists_only_their_own_tickets(chain):
+    mine = assigned_in_baiyun(chain)
+    listed = requests.get(f"{chain['routing']}/api/v1/tickets",
+                          headers=bearer(chain, "representative:rep-zhao-min")).json()["tickets"]
+    assert mine in [row["ticket_id"] for row in listed]
+    assert {row["representative_id"] for row in listed} == {"rep-zhao-min"}
+    other = requests.get(f"{chain['routing']}/api/v1/tickets?representative=rep-liu-hanli",
+                         headers=bearer(chain, "representative:rep-zhao-min"))
+    assert other.status_code == 403
+
+
+def test_an_office_cannot_list_another_district(chain):
+    answer = requests.get(f"{chain['routing']}/api/v1/tickets?district=tianhe",
+                          headers=bearer(chain, "congress:baiyun"))
+    assert answer.status_code == 403
+    bad = requests.get(f"{chain['routing']}/api/v1/tickets?status=lost&limit=0",
+                       headers=bearer(chain, "admin"))
+    assert bad.status_code == 400 and {"status", "limit"} <= set(bad.json()["errors"])
