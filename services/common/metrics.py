@@ -12,10 +12,11 @@ HTTP_REQUESTS = Counter("zd_http_requests_total", "HTTP requests answered",
                         ["service", "method", "route", "status"])
 HTTP_SECONDS = Histogram("zd_http_request_seconds", "HTTP request duration",
                          ["service", "route"])
-MESSAGES_CONSUMED = Counter("zd_messages_consumed_total", "Messages consumed",
-                            ["service", "type", "outcome"])
+MESSAGES_CONSUMED = Counter("zd_messages_consumed_total",
+                            "Messages consumed, by outcome: applied, duplicate, parked",
+                            ["queue", "type", "outcome"])
 MESSAGES_PARKED = Counter("zd_messages_parked_total", "Messages parked with a reason",
-                          ["service", "reason"])
+                          ["queue", "reason"])
 FEEDBACK_REJECTED = Counter("zd_feedback_rejected_total",
                             "Department feedback that could not apply", ["reason"])
 OUTBOX_PUBLISHED = Counter("zd_outbox_published_total", "Outbox messages published", ["schema"])

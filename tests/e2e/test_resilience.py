@@ -14,7 +14,7 @@ from kombu import Connection, Queue
 
 from services.common.config import settings
 from services.devstack import SERVICES, Stack
-from tests.support.services import wait_until
+from tests.support.services import messages_consumed, wait_until
 from tests.support.system import free_port, fresh_system
 
 pytestmark = pytest.mark.e2e
@@ -122,3 +122,20 @@ def test_services_stop_when_the_stack_process_is_killed(system, tmp_path):
         return True
 
     wait_until(all_down, timeout=30, what="every service stopped")
+
+
+def test_a_second_routing_instance_shares_the_work(system):
+    keys, ports, logs = system
+    with Stack(env=ports, log_dir=logs, names=("intake", "routing")) as stack:
+        second = Stack(env={**ports, "ZD_ROUTING_PORT": str(free_port())}, log_dir=logs,
+                       names=("routing",))
+        with second:
+            posted = {post(stack, keys) for _ in range(20)}
+            seen = drain_dispatches("conghua-water", posted)
+            shares = [messages_consumed(instance.url("routing"), queue="zd.routing.events",
+                                        type="concern.received", outcome="applied")
+                      for instance in (stack, second)]
+    assert set(seen) == posted
+    assert all(len(message_ids) == 1 for message_ids in seen.values())
+    assert sum(shares) == 20 and min(shares) > 0, shares
+

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 import psycopg
 import requests
 from nameko.containers import ServiceContainer
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.common.config import nameko_config, settings
 from services.common.runner import service_class
@@ -35,6 +36,16 @@ def caught_up(schema):
             f"SELECT (SELECT count(*) FROM {schema}.directory_snapshot) = 1"
             f" AND (SELECT count(*) FROM {schema}.credentials)"
             "   = (SELECT count(*) FROM admin.api_keys)").fetchone()[0]
+
+
+def messages_consumed(base, **labels):
+    """The sum of a service's ``zd_messages_consumed_total`` samples matching ``labels``
+    (``queue``, ``type``, ``outcome``), read from its /metrics."""
+    text = requests.get(f"{base}/metrics", timeout=5).text
+    return int(sum(sample.value for family in text_string_to_metric_families(text)
+                   for sample in family.samples
+                   if sample.name == "zd_messages_consumed_total"
+                   and all(sample.labels.get(key) == value for key, value in labels.items())))
 
 
 def wait_until(predicate, timeout=15, interval=0.05, what="condition"):

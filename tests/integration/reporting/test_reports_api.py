@@ -13,11 +13,10 @@ import psycopg
 import pytest
 import requests
 from kombu import Connection, Producer
-from prometheus_client.parser import text_string_to_metric_families
 
 from services.common import topology
 from services.common.config import settings
-from tests.support.services import running, wait_until
+from tests.support.services import messages_consumed, running, wait_until
 from tests.support.system import fresh_system
 
 SUMMARY = "/api/v1/reports/summary"
@@ -110,12 +109,7 @@ class Events:
 
 def consumed(base, outcome):
     """How many messages reporting's queue consumer counted with ``outcome``."""
-    text = requests.get(f"{base}/metrics", timeout=5).text
-    return sum(sample.value for family in text_string_to_metric_families(text)
-               for sample in family.samples
-               if sample.name == "zd_messages_consumed_total"
-               and sample.labels.get("service") == "zd.reporting.events"
-               and sample.labels.get("outcome") == outcome)
+    return messages_consumed(base, queue="zd.reporting.events", outcome=outcome)
 
 
 def summary(base, key, **params):
