@@ -1,6 +1,8 @@
 """The admin CLI against the real database and broker: keys, department users,
 directory loads (contract §2, §3, §7)."""
 import json
+import subprocess
+import sys
 
 import amqp
 import psycopg
@@ -8,6 +10,7 @@ import pytest
 from kombu import Connection, Exchange, Producer, Queue
 
 from services.admin.cli import main
+from services.admin.rabbit_users import vhost_of
 from services.common.config import settings
 from tests.support.system import DEMO_DIRECTORY, department_uri, fresh_system
 
@@ -88,3 +91,18 @@ def test_directory_with_errors_is_rejected_with_lines_and_nothing_published(syst
         main(["directory", "load", str(broken)])
     assert "unknown key 'max_opn'" in str(exit_.value) and "broken.yaml:" in str(exit_.value)
     assert admin_rows("SELECT count(*) FROM admin.directory_loads")[0][0] == before
+
+
+def test_make_run_setup_steps_work_as_commands(system, tmp_path):
+    """The steps `make run` takes before it starts the services, as separate commands."""
+    keys_file, users_file = tmp_path / "keys.json", tmp_path / "users.json"
+    for arguments in (["migrate"], ["directory", "load", str(DEMO_DIRECTORY)],
+                      ["demo-credentials", "--keys", str(keys_file),
+                       "--amqp-users", str(users_file)]):
+        done = subprocess.run([sys.executable, "-m", "services.admin", *arguments],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    users = json.loads(users_file.read_text())
+    assert users["baiyun-water"]["vhost"] == vhost_of(settings().amqp_uri)
+    assert "gz-power-supply" not in users  # delivered by webhook, no queue user
+    assert json.loads(keys_file.read_text())["admin"].startswith("zd_")
