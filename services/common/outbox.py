@@ -37,12 +37,8 @@ def emit(conn, exchange, routing_key, message_type, body, message_id=None, heade
         "INSERT INTO outbox (message_id, exchange, routing_key, type, headers, body)"
         " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (message_id) DO NOTHING",
         (message_id, exchange, routing_key, message_type, Jsonb(headers or {}), Json(body)))
-    conn.execute("SELECT pg_notify(%s, '')", (CHANNEL.format(_schema(conn)),))
+    conn.execute("SELECT pg_notify(%s || current_schema(), '')", (CHANNEL.format(""),))
     return message_id
-
-
-def _schema(conn):
-    return conn.execute("SELECT current_schema() AS schema").fetchone()["schema"]
 
 
 def emit_event(conn, event_type, body, message_id=None):
