@@ -23,6 +23,9 @@ OUTBOX_PUBLISHED = Counter("zd_outbox_published_total", "Outbox messages publish
 OUTBOX_UNROUTABLE = Counter("zd_outbox_unroutable_total",
                             "Outbox messages the broker could not route (kept for retry)",
                             ["schema"])
+OUTBOX_PENDING = Gauge("zd_outbox_pending", "Outbox messages not yet published", ["schema"])
+OUTBOX_OLDEST_PENDING = Gauge("zd_outbox_oldest_pending_seconds",
+                              "Age of the oldest unpublished outbox message", ["schema"])
 CONCERNS_RECEIVED = Counter("zd_concerns_received_total", "Concerns stored",
                             ["district", "channel"])
 TICKET_TRANSITIONS = Counter("zd_ticket_transitions_total", "Ticket status changes",

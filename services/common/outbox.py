@@ -26,6 +26,7 @@ BATCH = 100
 POLL_SECONDS = 1.0  # pending rows are looked for at least this often
 WAKE_SECONDS = 0.1
 HOUSEKEEPING_SECONDS = 3600
+BACKLOG_SECONDS = 5
 STOP_SECONDS = 10
 CHANNEL = "zd_outbox_{}"  # one notification channel per schema
 
@@ -114,6 +115,16 @@ def _publish_one(conn, publisher, row, schema):
         return False
 
 
+def observe_backlog(pool, schema):
+    """Set the pending-messages gauges: what an on-call engineer alerts on."""
+    with pool.connection() as conn:
+        row = conn.execute(
+            "SELECT count(*) AS pending, coalesce(extract(epoch FROM now() - min(created_at)), 0)"
+            " AS oldest FROM outbox WHERE published_at IS NULL").fetchone()
+    metrics.OUTBOX_PENDING.labels(schema).set(row["pending"])
+    metrics.OUTBOX_OLDEST_PENDING.labels(schema).set(float(row["oldest"]))
+
+
 def forget_old_messages(pool, keep_days):
     """Delete published outbox rows and inbox records older than ``keep_days``.
 
@@ -138,7 +149,7 @@ class OutboxRelay(DependencyProvider):
         config = self.container.config
         self.pool = make_pool(config["ZD_DATABASE_URL"], self.schema, size=2)
         self.keep_days = int(config.get("ZD_RETENTION_DAYS", 30))
-        self.next_housekeeping = 0.0
+        self.next_housekeeping = self.next_backlog_check = 0.0
         self.publisher = Publisher(config["AMQP_URI"])
 
     def start(self):
@@ -180,9 +191,13 @@ class OutboxRelay(DependencyProvider):
                 self._wait_for_notification(listener)
 
     def _keep_house(self):
-        if time.monotonic() >= self.next_housekeeping:
+        now = time.monotonic()
+        if now >= self.next_backlog_check:
+            observe_backlog(self.pool, self.schema)
+            self.next_backlog_check = now + BACKLOG_SECONDS
+        if now >= self.next_housekeeping:
             forget_old_messages(self.pool, self.keep_days)
-            self.next_housekeeping = time.monotonic() + HOUSEKEEPING_SECONDS
+            self.next_housekeeping = now + HOUSEKEEPING_SECONDS
 
     def _wait_for_notification(self, listener):
         """Up to POLL_SECONDS, in short steps so that ``stop`` is noticed at once."""

@@ -5,6 +5,7 @@ Consumes ``zd.intake.events`` (directory, credentials, ticket events) and emits
 """
 from datetime import datetime, timezone
 
+from services.common import metrics
 from services.common.credentials import ApiKeys
 from services.common.db import Database
 from services.common.errors import Conflict, NotFound
@@ -35,7 +36,10 @@ class IntakeService(Observable):
         concern = ConcernSchema().load(body)
         with self.db.transaction() as conn:
             domain.check_concern(concern, current_directory(conn), caller.party.scope)
-            return self._store_once(conn, caller, concern, domain.fingerprint(body))
+            answer = self._store_once(conn, caller, concern, domain.fingerprint(body))
+        if answer.status_code == 202:
+            metrics.CONCERNS_RECEIVED.labels(concern["district"], concern["channel"]).inc()
+        return answer
 
     def _store_once(self, conn, caller, concern, fingerprint):
         now = datetime.now(timezone.utc)

@@ -4,11 +4,12 @@ import uuid
 import pytest
 from kombu import Connection, Queue
 
-from services.common import topology
+from services.common import metrics, topology
 from services.common.config import settings
 from services.common.db import Transactions, make_pool
 from services.common.messaging import Envelope, ParkMessage, handle_once
-from services.common.outbox import Publisher, emit_event, forget_old_messages, relay_pending
+from services.common.outbox import (Publisher, emit_event, forget_old_messages, observe_backlog,
+                                   relay_pending)
 from tests.support.system import reset_database, reset_vhost
 
 
@@ -42,6 +43,14 @@ def test_outbox_keeps_messages_while_the_broker_is_unreachable(pool):
     assert pending(pool) == 1
     assert relay_pending(pool, Publisher(settings().amqp_uri), "notify") == 1
     assert pending(pool) == 0 and queued("zd.routing.events") == 1
+
+
+def test_backlog_gauges_show_what_waits(pool):
+    with pool.connection() as conn:
+        emit_event(conn, "concern.received", {"ticket_id": "T-3"})
+    observe_backlog(pool, "notify")
+    assert metrics.OUTBOX_PENDING.labels("notify")._value.get() == 1
+    assert metrics.OUTBOX_OLDEST_PENDING.labels("notify")._value.get() >= 0
 
 
 def test_uncommitted_message_is_never_published(pool):
