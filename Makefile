@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SERVICES := intake routing notify reporting
 
-.PHONY: install infra setup run test unit bench lint $(addprefix run-,$(SERVICES))
+.PHONY: install infra tools setup run test unit bench $(addprefix run-,$(SERVICES))
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,11 @@ install: $(VENV)/.installed
 
 infra:
 	deploy/ensure-infra.sh
+
+# promtool, to test the alert rules in deploy/prometheus (Debian's prometheus package)
+tools:
+	@command -v promtool >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; }
 
 # migrations, topology, directory (ZD_DIRECTORY), demo keys and department users
 setup: install infra
@@ -32,10 +37,10 @@ $(addprefix run-,$(SERVICES)): run-%: install infra
 	$(PY) -m services.admin migrate
 	$(PY) -m services.$*
 
-test: install infra
+test: install infra tools
 	$(PY) -m pytest
 
-unit: install
+unit: install tools
 	$(PY) -m pytest tests/unit
 
 bench: install infra
