@@ -7,6 +7,7 @@ marshmallow ``ValidationError`` is 400 with the field messages, anything else is
 """
 import json
 import logging
+import math
 import time
 
 from marshmallow import ValidationError
@@ -35,8 +36,11 @@ def problem_response(problem):
     if problem.errors:
         body["errors"] = problem.errors
     body.update(problem.extra)
+    headers = {}
+    if "retry_after" in problem.extra:
+        headers["Retry-After"] = str(max(1, math.ceil(problem.extra["retry_after"])))
     return Response(json.dumps(body, ensure_ascii=False), status=problem.status,
-                    content_type=PROBLEM_TYPE)
+                    content_type=PROBLEM_TYPE, headers=headers)
 
 
 def as_problem(exc):

@@ -150,9 +150,12 @@ def test_malformed_json_is_a_bad_request(keys, intake):
 
 def test_a_key_over_its_rate_is_told_to_slow_down(keys):
     with running("intake", ZD_RATE_LIMIT=1) as base:
-        statuses = [post(base, keys["frontend:baiyun"], concern(external_id=f"r-{n}")).status_code
-                    for n in range(4)]
+        answers = [post(base, keys["frontend:baiyun"], concern(external_id=f"r-{n}"))
+                   for n in range(4)]
+    statuses = [answer.status_code for answer in answers]
     assert 429 in statuses and statuses[0] == 202
+    refused = answers[statuses.index(429)]
+    assert int(refused.headers["Retry-After"]) >= 1 and refused.json()["retry_after"] > 0
 
 
 def test_unreachable_database_is_503_and_health_says_why(keys):
