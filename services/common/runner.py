@@ -1,8 +1,10 @@
 """Starting one service as its own OS process: ``python -m services.<name>``.
 
 Patches the standard library for eventlet before anything opens a socket, reads the
-settings from the environment, and hands over to nameko's runner, which stops the
-service cleanly on SIGTERM or Ctrl-C.
+settings from the environment, and runs the service with nameko's ``ServiceRunner``
+until SIGTERM or SIGINT (Ctrl-C). The first of those stops it cleanly; later ones
+are ignored, because two concurrent stops of a nameko runner never finish (Ctrl-C in
+a terminal reaches the whole process group, and a supervisor may add its SIGTERM).
 """
 import services  # noqa: F401  (sets PSYCOPG_WAIT_FUNC before psycopg is imported)
 
@@ -10,11 +12,13 @@ import eventlet
 
 eventlet.monkey_patch()
 
+import errno  # noqa: E402
 import importlib  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
+import signal  # noqa: E402
 
-from nameko.cli.run import run  # noqa: E402
+from nameko.runners import ServiceRunner  # noqa: E402
 
 from services.common.config import nameko_config  # noqa: E402
 
@@ -37,4 +41,28 @@ def main(name):
     config = nameko_config(name)
     logging.getLogger(__name__).info("%s listening on http://%s", name,
                                      config["WEB_SERVER_ADDRESS"])
-    run([service_class(name)], config)
+    serve(service_class(name), config)
+
+
+def serve(cls, config):
+    runner = ServiceRunner(config)
+    runner.add_service(cls)
+    stopping = []
+
+    def stop_once(signum, frame):
+        # signal handlers run in the main loop: stop from a green thread, and only once
+        if not stopping:
+            stopping.append(signum)
+            eventlet.spawn_n(runner.stop)
+
+    signal.signal(signal.SIGTERM, stop_once)
+    signal.signal(signal.SIGINT, stop_once)
+    runner.start()
+    waiting = eventlet.spawn(runner.wait)
+    while True:
+        try:
+            waiting.wait()
+            return
+        except OSError as exc:  # a signal interrupted the hub's wait
+            if exc.errno != errno.EINTR:
+                raise

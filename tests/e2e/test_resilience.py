@@ -139,3 +139,23 @@ def test_a_second_routing_instance_shares_the_work(system):
     assert all(len(message_ids) == 1 for message_ids in seen.values())
     assert sum(shares) == 20 and min(shares) > 0, shares
 
+
+
+@pytest.mark.parametrize("signals", [("SIGINT", "SIGTERM"), ("SIGTERM", "SIGINT", "SIGTERM")])
+def test_a_service_stops_once_whatever_signals_come(system, tmp_path, signals):
+    """Ctrl-C reaches a whole process group and a supervisor may add SIGTERM."""
+    _, ports, _ = system
+    service = subprocess.Popen([sys.executable, "-m", "services.intake"],
+                               env={**os.environ, **ports}, stdout=open(tmp_path / "log", "wb"),
+                               stderr=subprocess.STDOUT,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    health = f"http://127.0.0.1:{ports['ZD_INTAKE_PORT']}/health"
+    try:
+        wait_until(lambda: requests.get(health, timeout=1).status_code == 200, timeout=30,
+                   what="intake up")
+        for name in signals:
+            service.send_signal(getattr(signal, name))
+            time.sleep(0.05)
+        assert service.wait(timeout=20) == 0
+    finally:
+        service.kill()
