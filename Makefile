@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SERVICES := intake routing notify reporting
 
-.PHONY: install infra tools setup run test unit bench $(addprefix run-,$(SERVICES))
+.PHONY: install infra tools setup run test unit lint bench $(addprefix run-,$(SERVICES))
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,11 @@ $(addprefix run-,$(SERVICES)): run-%: install infra
 	$(PY) -m services.admin migrate
 	$(PY) -m services.$*
 
-test: install infra tools
+test: install infra tools lint
 	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
 
 unit: install tools
 	$(PY) -m pytest tests/unit

@@ -6,11 +6,12 @@ nameko 2.14's pytest plugin does not patch for eventlet, so we do it here first.
 """
 import os
 
+# isort: off
 import services  # noqa: F401  (PSYCOPG_WAIT_FUNC before psycopg is imported)
-
 import eventlet
 
 eventlet.monkey_patch()
+# isort: on
 
 os.environ["ZD_DATABASE_URL"] = os.environ.get(
     "ZD_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/zd_test")

@@ -26,6 +26,7 @@ projection keeps the highest.
 """
 from services.common.credentials import apply_credential_event
 from services.common.local_directory import apply_directory_event
+from services.common.messaging import ParkMessage
 
 DIRECTORY_PUBLISHED = "directory.published"
 CREDENTIAL_ISSUED = "credential.issued"
@@ -38,6 +39,24 @@ TICKET_CHANGES = ("assigned", "forwarded", "undecided", "dispatched", "in_progre
 
 def ticket_event(change):
     return f"{TICKET_PREFIX}{change}"
+
+
+def route_event(conn, envelope, handlers):
+    """Apply a consumed event: the shared ones here, the others by ``handlers``.
+
+    ``handlers`` maps an event type, or a type prefix such as ``"ticket."``, to a
+    function of ``(conn, body)``. An event of another type, or whose body is not a
+    JSON object, can never apply: it is parked.
+    """
+    if apply_shared_event(conn, envelope):
+        return
+    prefix = envelope.type.partition(".")[0] + "."
+    handler = handlers.get(envelope.type) or handlers.get(prefix)
+    if handler is None:
+        raise ParkMessage(f"unexpected event type {envelope.type!r}")
+    if not isinstance(envelope.body, dict):
+        raise ParkMessage(f"the body of {envelope.type} is not a JSON object")
+    handler(conn, envelope.body)
 
 
 def apply_shared_event(conn, envelope):

@@ -16,8 +16,13 @@ from werkzeug.wrappers import Response
 
 from services.common import metrics
 from services.common.db import UNAVAILABLE
-from services.common.errors import (BadRequest, PayloadTooLarge, Problem, Unavailable,
-                                    UnsupportedMediaType)
+from services.common.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    Problem,
+    Unavailable,
+    UnsupportedMediaType,
+)
 
 log = logging.getLogger(__name__)
 

@@ -6,11 +6,12 @@ until SIGTERM or SIGINT (Ctrl-C). The first of those stops it cleanly; later one
 are ignored, because two concurrent stops of a nameko runner never finish (Ctrl-C in
 a terminal reaches the whole process group, and a supervisor may add its SIGTERM).
 """
+# isort: off
 import services  # noqa: F401  (sets PSYCOPG_WAIT_FUNC before psycopg is imported)
-
 import eventlet
 
 eventlet.monkey_patch()
+# isort: on
 
 import errno  # noqa: E402
 import importlib  # noqa: E402
@@ -62,7 +63,9 @@ def serve(cls, config):
     while True:
         try:
             waiting.wait()
-            return
+            break
         except OSError as exc:  # a signal interrupted the hub's wait
             if exc.errno != errno.EINTR:
                 raise
+    for signum in (signal.SIGTERM, signal.SIGINT):  # stopped: later signals change nothing
+        signal.signal(signum, signal.SIG_IGN)

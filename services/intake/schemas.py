@@ -1,8 +1,12 @@
 """What crosses the intake API: the concern a front-end posts (contract §5)."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.common.ticket_schemas import (STATUSES, DispatchViewSchema, PersonSchema,
-                                            TimelineEntrySchema)
+from services.common.ticket_schemas import (
+    STATUSES,
+    DispatchViewSchema,
+    PersonSchema,
+    TimelineEntrySchema,
+)
 
 CHANNELS = ("liaison_station", "hotline", "mailbox", "wechat", "app", "grid_visit",
             "representative_report", "roundtable", "open311")

@@ -4,21 +4,24 @@ Consumes ``zd.intake.events`` (directory, credentials, ticket events) and emits
 ``concern.received`` through its outbox, committed with the concern itself.
 """
 from datetime import datetime, timezone
+from functools import partial
 
 from services.common import metrics
 from services.common.credentials import ApiKeys
 from services.common.db import Database
 from services.common.errors import Conflict, NotFound
-from services.common.events import TICKET_PREFIX, apply_shared_event
+from services.common.events import TICKET_PREFIX, route_event
 from services.common.http import api, json_response, read_json
 from services.common.local_directory import current_directory
-from services.common.messaging import ParkMessage, consume_messages, handle_once
+from services.common.messaging import consume_messages, handle_once
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
 from services.common.topology import SERVICE_QUEUES
 from services.intake import domain, openapi, store
 from services.intake.schemas import ConcernSchema
 from services.intake.views import concern_view
+
+EVENT_HANDLERS = {TICKET_PREFIX: store.project_ticket_event}
 
 
 class IntakeService(Observable):
@@ -69,12 +72,4 @@ class IntakeService(Observable):
 
     @consume_messages(SERVICE_QUEUES["intake"])
     def on_event(self, envelope):
-        handle_once(self.db, envelope, self._apply_event)
-
-    @staticmethod
-    def _apply_event(conn, envelope):
-        if apply_shared_event(conn, envelope):
-            return
-        if not envelope.type.startswith(TICKET_PREFIX):
-            raise ParkMessage(f"unexpected event type {envelope.type!r}")
-        store.project_ticket(conn, envelope.body["ticket"])
+        handle_once(self.db, envelope, partial(route_event, handlers=EVENT_HANDLERS))

@@ -2,6 +2,7 @@
 from psycopg.types.json import Jsonb
 
 from services.common.events import CONCERN_RECEIVED
+from services.common.messaging import ParkMessage
 from services.common.outbox import emit_event
 from services.common.sql import insert_sql, row_values
 from services.intake.domain import feedback_contact
@@ -47,8 +48,11 @@ def find_concern(conn, ticket_id):
     ).fetchone()
 
 
-def project_ticket(conn, ticket):
+def project_ticket_event(conn, body):
     """Keep the newest version of a ticket routing told us about."""
+    ticket = body.get("ticket")
+    if not isinstance(ticket, dict) or not {"ticket_id", "version"} <= set(ticket):
+        raise ParkMessage("a ticket event without its ticket_id and version")
     conn.execute(
         "INSERT INTO ticket_views (ticket_id, version, ticket) VALUES (%s, %s, %s)"
         " ON CONFLICT (ticket_id) DO UPDATE SET version = excluded.version,"

@@ -7,7 +7,7 @@ what a ticket is now, while first dispatch, first resolution and the newest rati
 are kept whichever event brought them.
 """
 import zoneinfo
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time
 
 from services.common.errors import BadRequest, Forbidden

@@ -4,15 +4,17 @@ and the district liaison offices.
 Consumes ``zd.reporting.events`` (directory, credentials, ``concern.received``,
 ``ticket.*``) into its own read model, one row per ticket; emits nothing.
 """
+from functools import partial
+
 from services.common.credentials import ApiKeys
 from services.common.db import Database
-from services.common.events import CONCERN_RECEIVED, TICKET_PREFIX, apply_shared_event
+from services.common.events import route_event
 from services.common.http import api
-from services.common.messaging import ParkMessage, consume_messages, handle_once
+from services.common.messaging import consume_messages, handle_once
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
 from services.common.topology import SERVICE_QUEUES
-from services.reporting import domain, figures, openapi, store, views
+from services.reporting import domain, figures, openapi, projection, store, views
 from services.reporting.schemas import load_query
 
 
@@ -64,19 +66,4 @@ class ReportingService(Observable):
 
     @consume_messages(SERVICE_QUEUES["reporting"])
     def on_event(self, envelope):
-        handle_once(self.db, envelope, self._apply_event)
-
-    @staticmethod
-    def _apply_event(conn, envelope):
-        if apply_shared_event(conn, envelope):
-            return
-        try:
-            if envelope.type == CONCERN_RECEIVED:
-                store.record(conn, domain.concern_facts(envelope.body))
-            elif envelope.type.startswith(TICKET_PREFIX):
-                body = envelope.body if isinstance(envelope.body, dict) else {}
-                store.record(conn, domain.ticket_facts(body.get("ticket"), body.get("entry")))
-            else:
-                raise ParkMessage(f"unexpected event type {envelope.type!r}")
-        except domain.MalformedEvent as reason:
-            raise ParkMessage(f"malformed {envelope.type}: {reason}") from reason
+        handle_once(self.db, envelope, partial(route_event, handlers=projection.HANDLERS))

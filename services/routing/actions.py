@@ -82,7 +82,8 @@ def _resolve(conn, ticket, actor, command, directory):
 
 def _merge(conn, ticket, actor, command, directory):
     target = store.lock_ticket(conn, command["into"])
-    if target is None or target["district"] != ticket["district"] or target["ticket_id"] == ticket["ticket_id"]:
+    same_district = target is not None and target["district"] == ticket["district"]
+    if not same_district or target["ticket_id"] == ticket["ticket_id"]:
         raise BadRequest("Cannot merge there.", errors={"into": ["No such ticket here."]})
     return workflow.change(conn, ticket, directory, "merged", actor, "merge",
                            f"merged into {command['into']}: {command.get('note') or ''}".strip())

@@ -4,7 +4,9 @@ A concern event that does not fit is parked (``ParkMessage``); department feedba
 that does not fit is refused with ``FeedbackRejected``, which routing parks on
 ``zd.feedback.rejected`` with the reason.
 """
+from services.common.local_directory import current_directory
 from services.common.messaging import ParkMessage
+from services.routing import workflow
 from services.routing.schemas import ConcernReceivedSchema, FeedbackSchema
 from services.routing.workflow import FeedbackRejected
 
@@ -13,13 +15,19 @@ def _body(envelope):
     return envelope.body if isinstance(envelope.body, dict) else {}
 
 
-def concern_of(envelope, directory):
-    errors = ConcernReceivedSchema().validate(_body(envelope))
+def receive_concern(conn, concern):
+    """A new concern becomes a ticket, once checked against this service's directory."""
+    directory = current_directory(conn)
+    workflow.receive_concern(conn, checked_concern(concern, directory), directory)
+
+
+def checked_concern(concern, directory):
+    errors = ConcernReceivedSchema().validate(concern)
     if errors:
         raise ParkMessage(f"invalid concern: {errors}")
-    if envelope.body["district"] not in directory["districts"]:
-        raise ParkMessage(f"unknown district {envelope.body['district']!r}")
-    return envelope.body
+    if concern["district"] not in directory["districts"]:
+        raise ParkMessage(f"unknown district {concern['district']!r}")
+    return concern
 
 
 def feedback_of(envelope):

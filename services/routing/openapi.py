@@ -1,7 +1,12 @@
 """The routing API's OpenAPI document (contract §6 and §7), served at ``/openapi.json``."""
 from services.common.openapi import Operation, build_spec, path_parameter, query_parameter
-from services.routing.schemas import (ActionSchema, FeedbackAppliedSchema, FeedbackSchema,
-                                      TicketListSchema, TicketViewSchema)
+from services.routing.schemas import (
+                                      ActionSchema,
+                                      FeedbackAppliedSchema,
+                                      FeedbackSchema,
+                                      TicketListSchema,
+                                      TicketViewSchema,
+)
 
 TICKET_ID = path_parameter("ticket_id", "The ticket id")
 

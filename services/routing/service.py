@@ -5,20 +5,28 @@ Consumes ``zd.routing.events`` (``concern.received``, directory, credentials) an
 ``ticket.*`` events and the departments' messages on ``zd.dispatch`` through its
 outbox. Feedback that cannot apply is parked on ``zd.feedback.rejected``.
 """
+from functools import partial
+
 from services.common import metrics, topology
 from services.common.credentials import ApiKeys
 from services.common.db import Database
 from services.common.errors import Conflict, Forbidden
-from services.common.events import CONCERN_RECEIVED, apply_shared_event
+from services.common.events import CONCERN_RECEIVED, route_event
 from services.common.http import api, json_response, read_json
 from services.common.local_directory import current_directory
-from services.common.messaging import ParkMessage, consume_messages, handle_once, park
+from services.common.messaging import consume_messages, handle_once, park
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
 from services.routing import actions, inbound, openapi, store, workflow
-from services.routing.schemas import (ActionSchema, FeedbackSchema, TicketListSchema,
-                                      TicketQuerySchema)
+from services.routing.schemas import (
+    ActionSchema,
+    FeedbackSchema,
+    TicketListSchema,
+    TicketQuerySchema,
+)
 from services.routing.views import ticket_view
+
+EVENT_HANDLERS = {CONCERN_RECEIVED: inbound.receive_concern}
 
 
 class RoutingService(Observable):
@@ -30,16 +38,7 @@ class RoutingService(Observable):
 
     @consume_messages(topology.SERVICE_QUEUES["routing"])
     def on_event(self, envelope):
-        handle_once(self.db, envelope, self._apply_event)
-
-    @staticmethod
-    def _apply_event(conn, envelope):
-        if apply_shared_event(conn, envelope):
-            return
-        if envelope.type != CONCERN_RECEIVED:
-            raise ParkMessage(f"unexpected event type {envelope.type!r}")
-        directory = current_directory(conn)
-        workflow.receive_concern(conn, inbound.concern_of(envelope, directory), directory)
+        handle_once(self.db, envelope, partial(route_event, handlers=EVENT_HANDLERS))
 
     @consume_messages(topology.ROUTING_FEEDBACK)
     def on_feedback(self, envelope):

@@ -14,7 +14,7 @@ from kombu import Connection, Exchange, Producer, Queue
 
 from services.devstack import Stack
 from tests.support.services import wait_until
-from tests.support.system import department_uri, ROOT, free_port, fresh_system
+from tests.support.system import department_uri, free_port, fresh_system
 
 pytestmark = pytest.mark.e2e
 

@@ -4,8 +4,8 @@ Used by the integration and end-to-end fixtures; talks to the real PostgreSQL an
 RabbitMQ named by ZD_DATABASE_URL and ZD_AMQP_URI (set in tests/conftest.py).
 """
 import socket
-from urllib.parse import quote, urlsplit, urlunsplit
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 from kombu import Connection

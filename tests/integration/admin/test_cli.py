@@ -42,7 +42,7 @@ def test_revoked_key_is_listed_as_revoked(system, capsys):
     key_id = keys["frontend:tianhe"][3:].partition(".")[0]
     main(["keys", "revoke", key_id])
     main(["keys", "list"])
-    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith(key_id))
+    line = next(row for row in capsys.readouterr().out.splitlines() if row.startswith(key_id))
     assert "revoked" in line
 
 

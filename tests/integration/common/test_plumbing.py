@@ -1,6 +1,7 @@
 """Outbox, inbox and parking against the real PostgreSQL and RabbitMQ."""
 import uuid
 
+import kombu.exceptions
 import pytest
 from kombu import Connection, Queue
 
@@ -8,8 +9,13 @@ from services.common import metrics, topology
 from services.common.config import settings
 from services.common.db import Transactions, make_pool
 from services.common.messaging import Envelope, ParkMessage, handle_once
-from services.common.outbox import (Publisher, emit_event, forget_old_messages, observe_backlog,
-                                   relay_pending)
+from services.common.outbox import (
+    Publisher,
+    emit_event,
+    forget_old_messages,
+    observe_backlog,
+    relay_pending,
+)
 from tests.support.system import reset_database, reset_vhost
 
 
@@ -38,7 +44,7 @@ def test_outbox_keeps_messages_while_the_broker_is_unreachable(pool):
     with pool.connection() as conn:
         emit_event(conn, "concern.received", {"ticket_id": "T-1"})
     unreachable = Publisher("amqp://guest:guest@127.0.0.1:1/")
-    with pytest.raises(Exception):
+    with pytest.raises(kombu.exceptions.OperationalError):
         relay_pending(pool, unreachable, "notify")
     assert pending(pool) == 1
     assert relay_pending(pool, Publisher(settings().amqp_uri), "notify") == 1

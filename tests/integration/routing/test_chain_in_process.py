@@ -3,10 +3,10 @@ import json
 
 import pytest
 import requests
-from kombu import Connection, Exchange, Queue
+from kombu import Connection, Queue
 
 from services.common.config import settings
-from tests.support.services import running, wait_until
+from tests.support.services import running
 from tests.support.system import department_uri, fresh_system
 
 

@@ -4,8 +4,13 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from services.common.credentials import Party, RateLimiter, hash_secret, new_key, split_key
-from services.common.errors import (BadRequest, PayloadTooLarge, TooManyRequests, Unauthorized,
-                                    UnsupportedMediaType)
+from services.common.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    TooManyRequests,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from services.common.http import MAX_BODY_BYTES, as_problem, read_json
 from services.common.messaging import Envelope
 

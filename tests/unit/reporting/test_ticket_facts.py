@@ -7,8 +7,15 @@ import pytest
 
 from services.common.credentials import Party
 from services.common.errors import Forbidden
-from services.reporting.domain import (MalformedEvent, TicketFacts, concern_facts, group_keys,
-                                       merge, report_district, ticket_facts)
+from services.reporting.domain import (
+    MalformedEvent,
+    TicketFacts,
+    concern_facts,
+    group_keys,
+    merge,
+    report_district,
+    ticket_facts,
+)
 
 
 def at(hour, day=1):

@@ -1,0 +1,28 @@
+"""Turning consumed events into the read model: one row of facts per ticket.
+
+``concern.received`` and ``ticket.*`` may come in any order and more than once;
+``domain`` merges their facts so that the order does not matter. An event whose
+facts cannot be read is parked with the reason.
+"""
+from services.common.events import CONCERN_RECEIVED, TICKET_PREFIX
+from services.common.messaging import ParkMessage
+from services.reporting import domain, store
+
+
+def record_concern(conn, body):
+    _record(conn, "concern.received", lambda: domain.concern_facts(body))
+
+
+def record_ticket(conn, body):
+    _record(conn, "ticket event", lambda: domain.ticket_facts(body.get("ticket"), body.get("entry")))
+
+
+def _record(conn, what, read_facts):
+    try:
+        facts = read_facts()
+    except domain.MalformedEvent as reason:
+        raise ParkMessage(f"malformed {what}: {reason}") from reason
+    store.record(conn, facts)
+
+
+HANDLERS = {CONCERN_RECEIVED: record_concern, TICKET_PREFIX: record_ticket}
