@@ -46,14 +46,21 @@ def receive_concern(conn, concern, directory):
         f"{ticket['title'] or ''} {ticket['description']}", directory["categories"])
     ticket = _assign(conn, ticket, directory, concern.get("requested_representative"), category)
     if category is None:
-        return change(conn, ticket, directory, "forwarded", SYSTEM, "undecided",
-                       "no category matches: the liaison office decides")
+        return _leave_undecided(conn, ticket, directory)
     if policy["auto_forward"] and ticket["status"] == "assigned":
         ticket = change(conn, ticket, directory, "forwarded", SYSTEM, "forward",
-                         "forwarded at once by the district policy")
+                        "forwarded at once by the district policy")
     if policy["auto_dispatch"] and ticket["status"] == "forwarded":
         ticket = dispatch_by_rules(conn, ticket, directory)
     return ticket
+
+
+def _leave_undecided(conn, ticket, directory):
+    """No category: the liaison office decides (announced as ``ticket.undecided``)."""
+    why = "no category matches: the liaison office decides"
+    if ticket["status"] == "forwarded":  # already with the office: no representative here
+        return note(conn, ticket, directory, SYSTEM, "undecided", why, event="undecided")
+    return change(conn, ticket, directory, "forwarded", SYSTEM, "undecided", why)
 
 
 def _dispatchable_contact(reporter):
@@ -69,10 +76,10 @@ def _assign(conn, ticket, directory, requested, category):
         store.open_counts(conn, ticket["district"]))
     if rep_id is None:
         return change(conn, ticket, directory, "forwarded", SYSTEM, "forward", reason,
-                       category=category)
+                      category=category)
     name = directory["representatives"][rep_id]["name"]
     return change(conn, ticket, directory, "assigned", SYSTEM, "assign",
-                   f"{name} ({rep_id}): {reason}", representative_id=rep_id, category=category)
+                  f"{name} ({rep_id}): {reason}", representative_id=rep_id, category=category)
 
 
 def dispatch_by_rules(conn, ticket, directory, exclude=()):
@@ -102,8 +109,8 @@ def dispatch(conn, ticket, directory, lead, assists=(), actor=SYSTEM, note=None,
                  "ticket.dispatched", dispatch_message(ticket, record, directory),
                  message_id=record["dispatch_id"])
     return change(conn, ticket, directory, "dispatched", actor, "dispatch",
-                   note or f"dispatched to {lead}",
-                   first_dispatched_at=ticket["first_dispatched_at"] or at)
+                  note or f"dispatched to {lead}",
+                  first_dispatched_at=ticket["first_dispatched_at"] or at)
 
 
 def dispatch_message(ticket, record, directory):
@@ -163,8 +170,8 @@ def _apply_feedback(conn, department, feedback, directory):
         return change(conn, ticket, directory, "in_progress", actor, status, note_text)
     if status == "resolved":
         return change(conn, ticket, directory, "resolved", actor, "resolve",
-                       feedback["result"], result=feedback["result"],
-                       resolved_at=ticket["resolved_at"] or now())
+                      feedback["result"], result=feedback["result"],
+                      resolved_at=ticket["resolved_at"] or now())
     return _hand_back(conn, ticket, directory, record, actor, status, note_text)
 
 
