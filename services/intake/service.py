@@ -3,13 +3,12 @@
 Consumes ``zd.intake.events`` (directory, credentials, ticket events) and emits
 ``concern.received`` through its outbox, committed with the concern itself.
 """
-from datetime import datetime, timezone
 from functools import partial
 
 from services.common import metrics
 from services.common.credentials import ApiKeys
 from services.common.db import Database
-from services.common.errors import Conflict, NotFound
+from services.common.errors import NotFound
 from services.common.events import TICKET_PREFIX, route_event
 from services.common.http import api, json_response, read_json
 from services.common.local_directory import current_directory
@@ -17,7 +16,7 @@ from services.common.messaging import consume_messages, handle_once
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
 from services.common.topology import SERVICE_QUEUES
-from services.intake import domain, openapi, store
+from services.intake import acceptance, domain, openapi, store
 from services.intake.schemas import ConcernSchema
 from services.intake.views import concern_view
 
@@ -39,27 +38,10 @@ class IntakeService(Observable):
         concern = ConcernSchema().load(body)
         with self.db.transaction() as conn:
             domain.check_concern(concern, current_directory(conn), caller.party.scope)
-            answer = self._store_once(conn, caller, concern, domain.fingerprint(body))
-        if answer.status_code == 202:
+            status, answer = acceptance.accept(conn, caller, concern, domain.fingerprint(body))
+        if status == 202:
             metrics.CONCERNS_RECEIVED.labels(concern["district"], concern["channel"]).inc()
-        return answer
-
-    def _store_once(self, conn, caller, concern, fingerprint):
-        now = datetime.now(timezone.utc)
-        row = {**concern, "ticket_id": domain.new_ticket_id(now), "key_id": caller.key_id,
-               "fingerprint": fingerprint, "received_at": now,
-               "submitted_at": concern.get("submitted_at") or now}
-        if store.insert_concern(conn, row):
-            return json_response(202, {"ticket_id": row["ticket_id"], "status": "received",
-                                       "received_at": now.isoformat(),
-                                       "href": f"/api/v1/concerns/{row['ticket_id']}"})
-        earlier = store.find_by_external_id(conn, caller.key_id, concern["external_id"])
-        if earlier["fingerprint"] != fingerprint:
-            raise Conflict("This external_id was used for a different concern.",
-                           ticket_id=earlier["ticket_id"])
-        return json_response(200, {"ticket_id": earlier["ticket_id"], "status": "received",
-                                   "received_at": earlier["received_at"].isoformat(),
-                                   "href": f"/api/v1/concerns/{earlier['ticket_id']}"})
+        return json_response(status, answer)
 
     @api("GET", "/api/v1/concerns/<string:ticket_id>")
     def get_concern(self, request, ticket_id):

@@ -37,8 +37,11 @@ def concern_received(row):
 
 
 def find_by_external_id(conn, key_id, external_id):
-    return conn.execute("SELECT ticket_id, fingerprint, received_at FROM concerns"
-                        " WHERE key_id = %s AND external_id = %s", (key_id, external_id)).fetchone()
+    """The concern a key posted under ``external_id``, with its ticket's current status."""
+    return conn.execute(
+        "SELECT c.ticket_id, c.fingerprint, c.received_at, v.ticket->>'status' AS status"
+        " FROM concerns c LEFT JOIN ticket_views v USING (ticket_id)"
+        " WHERE c.key_id = %s AND c.external_id = %s", (key_id, external_id)).fetchone()
 
 
 def find_concern(conn, ticket_id):

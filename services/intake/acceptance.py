@@ -1,0 +1,31 @@
+"""Accepting a concern once per front-end id (contract §5).
+
+The first post of an ``external_id`` by a key stores the concern with its
+``concern.received`` event (202); the same body again answers 200 with the same
+ticket and its current status; another body under the same id is a conflict (409).
+"""
+from datetime import datetime, timezone
+
+from services.common.errors import Conflict
+from services.intake import domain, store
+
+
+def accept(conn, caller, concern, fingerprint):
+    """``(http status, answer body)`` for a checked concern, inside ``conn``'s transaction."""
+    now = datetime.now(timezone.utc)
+    row = {**concern, "ticket_id": domain.new_ticket_id(now), "key_id": caller.key_id,
+           "fingerprint": fingerprint, "received_at": now,
+           "submitted_at": concern.get("submitted_at") or now}
+    if store.insert_concern(conn, row):
+        return 202, _answer(row["ticket_id"], "received", now)
+    earlier = store.find_by_external_id(conn, caller.key_id, concern["external_id"])
+    if earlier["fingerprint"] != fingerprint:
+        raise Conflict("This external_id was used for a different concern.",
+                       ticket_id=earlier["ticket_id"])
+    return 200, _answer(earlier["ticket_id"], earlier["status"] or "received",
+                        earlier["received_at"])
+
+
+def _answer(ticket_id, status, received_at):
+    return {"ticket_id": ticket_id, "status": status, "received_at": received_at.isoformat(),
+            "href": f"/api/v1/concerns/{ticket_id}"}
