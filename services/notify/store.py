@@ -47,3 +47,14 @@ def record_notification(conn, event, notification):
         (event.id, event.ticket_id, event.type, notification.recipient, notification.channel,
          notification.address, notification.template, notification.locale,
          Jsonb(notification.params))).fetchone() is not None
+
+
+def notifications(conn, ticket_id=None, status=None, limit=100):
+    """Recorded notifications, newest first, without addresses (operators' view)."""
+    return conn.execute(
+        "SELECT id, event_id, ticket_id, event_type, recipient, channel, template, locale,"
+        " status, created_at FROM notifications"
+        " WHERE (%(ticket_id)s::text IS NULL OR ticket_id = %(ticket_id)s)"
+        " AND (%(status)s::text IS NULL OR status = %(status)s)"
+        " ORDER BY id DESC LIMIT %(limit)s",
+        {"ticket_id": ticket_id, "status": status, "limit": limit}).fetchall()

@@ -4,6 +4,7 @@ import uuid
 
 import psycopg
 import pytest
+import requests
 from kombu import Connection, Producer
 from psycopg.rows import dict_row
 
@@ -192,3 +193,24 @@ def take_parked(parked):
         while (message := bound.get(no_ack=True)) is not None:
             parked.append(message)
     return parked
+
+
+def test_operators_see_what_was_recorded_but_never_an_address():
+    keys, _, _ = fresh_system()
+    with running("notify") as base:
+        ticket_id = new_ticket_id()
+        reporter = {"name": "王女士", "phone": "+8613912345678", "email": None}
+        publish("concern.received", concern_received(ticket_id, reporter))
+        wait_until(lambda: recorded(ticket_id, 1), what="the reporter's notification")
+
+        def listed(key, **params):
+            return requests.get(f"{base}/api/v1/notifications", params=params,
+                                headers={"Authorization": f"Bearer {key}"}, timeout=5)
+
+        answer = listed(keys["admin"], ticket_id=ticket_id)
+        assert answer.status_code == 200
+        (shown,) = answer.json()["notifications"]
+        assert shown["template"] == "concern.received.reporter" and shown["channel"] == "sms"
+        assert "address" not in shown and "+8613912345678" not in answer.text
+        assert listed(keys["congress:baiyun"]).status_code == 403
+        assert listed(keys["admin"], status="lost").status_code == 400
