@@ -7,6 +7,9 @@
     amqp-users issue DEPT | amqp-users list | amqp-users revoke DEPT
     demo-credentials [--keys F] [--amqp-users F]   keys for every party lacking one
     relay                            publish anything left in the admin outbox
+    parked list QUEUE [--limit N]    show parked messages (QUEUE: zd.routing.events.parked,
+                                     zd.feedback.rejected, ...) with their reasons
+    parked replay QUEUE [--limit N]  send them back to the queue they came from
 """
 import argparse
 import json
@@ -15,6 +18,7 @@ import sys
 from pathlib import Path
 
 from services.admin import operations as ops
+from services.admin import parked
 from services.common.config import settings
 from services.common.directory import DirectoryError
 from services.common.migrate import migrate
@@ -73,6 +77,14 @@ def cmd_demo_credentials(admin, args):
     print(f"{len(keys)} keys in {args.keys}, {len(users)} department users in {args.amqp_users}")
 
 
+def cmd_parked(admin, args):
+    if args.action == "replay":
+        print(f"{parked.replay(admin.amqp_uri, args.queue, args.limit)} messages replayed")
+        return
+    for message in parked.peek(admin.amqp_uri, args.queue, args.limit or 50):
+        print(f"{message.message_id}  {message.type:<22} from {message.origin}: {message.reason}")
+
+
 def parser():
     root = argparse.ArgumentParser(prog="python -m services.admin", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -87,6 +99,10 @@ def parser():
         sub = commands.add_parser(name)
         sub.add_argument("action", choices=["issue", "list", "revoke"])
         sub.add_argument("target", nargs="?")
+    parked_command = commands.add_parser("parked")
+    parked_command.add_argument("action", choices=["list", "replay"])
+    parked_command.add_argument("queue")
+    parked_command.add_argument("--limit", type=int)
     demo = commands.add_parser("demo-credentials")
     demo.add_argument("--keys", default="var/demo-keys.json")
     demo.add_argument("--amqp-users", default="var/demo-amqp-users.json")
@@ -94,7 +110,7 @@ def parser():
 
 
 COMMANDS = {"directory": cmd_directory, "keys": cmd_keys, "amqp-users": cmd_amqp_users,
-            "demo-credentials": cmd_demo_credentials,
+            "demo-credentials": cmd_demo_credentials, "parked": cmd_parked,
             "topology": lambda admin, args: ops.declare_topology(admin),
             "relay": lambda admin, args: print(f"{admin.relay()} messages published")}
 
