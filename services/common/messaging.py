@@ -131,9 +131,10 @@ def park(conn, envelope, reason, parked_queue=None):
     Parked queues are bound to ``zd.parked`` by the name of the queue they serve.
     """
     target = parked_queue or envelope.queue
-    log.warning("parking %s (%s) from %s: %s", envelope.message_id, envelope.type,
-                envelope.queue, reason)
-    metrics.MESSAGES_PARKED.labels(target, reason.split(":")[0][:60]).inc()
+    waiting_in = parked_queue or f"{envelope.queue}.parked"
+    log.warning("parking %s (%s) from %s in %s: %s", envelope.message_id, envelope.type,
+                envelope.queue, waiting_in, reason)
+    metrics.MESSAGES_PARKED.labels(waiting_in, reason.split(":")[0][:60]).inc()
     body = envelope.body if isinstance(envelope.body, dict) else {"body": envelope.body}
     emit(conn, topology.PARKED.name, target, envelope.type or "unknown", body, headers={
         "x-park-reason": reason, "x-original-message-id": envelope.message_id,

@@ -15,8 +15,9 @@ HTTP_SECONDS = Histogram("zd_http_request_seconds", "HTTP request duration",
 MESSAGES_CONSUMED = Counter("zd_messages_consumed_total",
                             "Messages consumed, by outcome: applied, duplicate, parked",
                             ["queue", "type", "outcome"])
-MESSAGES_PARKED = Counter("zd_messages_parked_total", "Messages parked with a reason",
-                          ["queue", "reason"])
+MESSAGES_PARKED = Counter("zd_messages_parked_total",
+                          "Messages a service parked, by the queue they wait in",
+                          ["parked_in", "reason"])
 FEEDBACK_REJECTED = Counter("zd_feedback_rejected_total",
                             "Department feedback that could not apply", ["reason"])
 OUTBOX_PUBLISHED = Counter("zd_outbox_published_total", "Outbox messages published", ["schema"])
