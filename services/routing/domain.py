@@ -5,7 +5,7 @@ resolved → closed`` with the side states ``merged`` and ``rejected``; who gets
 ticket (representative, department); which category a description belongs to.
 No I/O: the workflow module loads, decides here, and stores.
 """
-from datetime import timedelta
+from services.routing.calendar import add_working_hours
 
 OPEN = ("received", "assigned", "forwarded", "dispatched", "in_progress")
 FINAL = ("closed", "merged", "rejected")
@@ -88,9 +88,10 @@ def choose_department(directory, district, category, exclude=()):
     return (local or candidates or [None])[0]
 
 
-def due_at(dispatched_at, due_hours):
-    """When a dispatch must be resolved (working-hour calendars are not applied yet)."""
-    return dispatched_at + timedelta(hours=due_hours)
+def due_at(dispatched_at, due_hours, policy):
+    """When a dispatch must be resolved: the department's hours, counted in the
+    district's working hours when its policy has a calendar."""
+    return add_working_hours(dispatched_at, due_hours, policy.get("calendar"), policy["timezone"])
 
 
 def feedback_problem(dispatch, department, ticket_status, status):

@@ -98,11 +98,12 @@ def dispatch_by_rules(conn, ticket, directory, exclude=()):
 def dispatch(conn, ticket, directory, lead, assists=(), actor=SYSTEM, note=None, due=None):
     """Send the ticket to a lead department (and assisting ones)."""
     at = now()
+    policy = directory["districts"][ticket["district"]]["policy"]
     for role, code in [("lead", lead)] + [("assist", code) for code in assists]:
         department = directory["departments"][code]
         record = {"dispatch_id": str(uuid.uuid4()), "ticket_id": ticket["ticket_id"],
                   "department": code, "role": role, "note": note, "dispatched_at": at,
-                  "due_at": due or domain.due_at(at, department["due_hours"])}
+                  "due_at": due or domain.due_at(at, department["due_hours"], policy)}
         store.insert_dispatch(conn, record)
         if department["delivery"] == "amqp":
             emit(conn, topology.DISPATCH.name, topology.department_routing_key(code),

@@ -7,14 +7,17 @@ the front-end sees it resolved and the reports count it.
 """
 import json
 import time
+from datetime import datetime
 
 import pytest
 import requests
 from kombu import Connection, Exchange, Producer, Queue
 
+from services.common.directory import load_directory
 from services.devstack import Stack
+from services.routing.domain import due_at
 from tests.support.services import wait_until
-from tests.support.system import department_uri, free_port, fresh_system
+from tests.support.system import DEMO_DIRECTORY, department_uri, free_port, fresh_system
 
 pytestmark = pytest.mark.e2e
 
@@ -85,6 +88,9 @@ def test_a_concern_travels_the_chain_and_back(system):
     assert properties["content_type"] == "application/json"
     assert dispatch["ticket_id"] == ticket_id and dispatch["role"] == "lead"
     assert dispatch["reporter"] == {"name": "陈先生", "phone": "+8613800138000"}
+    policy = load_directory(DEMO_DIRECTORY)["districts"]["baiyun"]["policy"]
+    assert datetime.fromisoformat(dispatch["due_at"]) == due_at(
+        datetime.fromisoformat(dispatch["dispatched_at"]), 72, policy), "72 working hours"
 
     send_feedback(users["baiyun-water"], "baiyun-water", {
         "dispatch_id": dispatch["dispatch_id"], "status": "acknowledged", "note": "已派员"})

@@ -61,9 +61,10 @@ def test_department_that_handed_back_is_not_chosen_again(directory):
     assert again != "baiyun-water"
 
 
-def test_due_time_counts_the_department_hours():
+def test_without_a_calendar_due_time_counts_the_department_hours_round_the_clock():
     start = datetime(2026, 11, 22, 9, tzinfo=timezone.utc)
-    assert domain.due_at(start, 72) == datetime(2026, 11, 25, 9, tzinfo=timezone.utc)
+    round_the_clock = {"calendar": None, "timezone": "Asia/Shanghai"}
+    assert domain.due_at(start, 72, round_the_clock) == datetime(2026, 11, 25, 9, tzinfo=timezone.utc)
 
 
 @pytest.mark.parametrize("current,wanted", [

@@ -1,0 +1,82 @@
+"""Deadlines in working hours (the district policy's calendar), no I/O."""
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.routing.calendar import add_working_hours
+from services.routing.domain import due_at
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CALENDAR = {"workdays": [1, 2, 3, 4, 5], "hours": "09:00-18:00",
+            "holidays": ["2026-10-01", "2026-10-02"]}
+
+
+def local(*parts):
+    return datetime(*parts, tzinfo=SHANGHAI)
+
+
+def test_without_a_calendar_hours_run_round_the_clock():
+    start = datetime(2026, 11, 20, 17, tzinfo=timezone.utc)
+    assert add_working_hours(start, 72, None, "Asia/Shanghai") == start + timedelta(hours=72)
+
+
+def test_hours_left_on_friday_evening_continue_on_monday_morning():
+    friday_five = local(2026, 11, 20, 17)
+    assert add_working_hours(friday_five, 2, CALENDAR, "Asia/Shanghai") == local(2026, 11, 23, 10)
+
+
+def test_a_dispatch_at_night_starts_counting_when_the_office_opens():
+    assert add_working_hours(local(2026, 11, 24, 22, 30), 1, CALENDAR, "Asia/Shanghai") == \
+        local(2026, 11, 25, 10)
+
+
+def test_holidays_are_skipped():
+    sept_30_five = local(2026, 9, 30, 17)  # Wednesday; Oct 1 and 2 are holidays
+    assert add_working_hours(sept_30_five, 3, CALENDAR, "Asia/Shanghai") == local(2026, 10, 5, 11)
+
+
+def test_seventy_two_working_hours_are_eight_working_days():
+    monday_nine = local(2026, 11, 23, 9)
+    assert add_working_hours(monday_nine, 72, CALENDAR, "Asia/Shanghai") == local(2026, 12, 2, 18)
+
+
+def test_the_answer_keeps_the_time_zone_it_was_given():
+    start = datetime(2026, 11, 23, 1, tzinfo=timezone.utc)  # 09:00 in Shanghai
+    assert add_working_hours(start, 1, CALENDAR, "Asia/Shanghai") == \
+        datetime(2026, 11, 23, 2, tzinfo=timezone.utc)
+
+
+def test_a_calendar_without_working_days_is_refused():
+    never = {"workdays": [], "hours": "09:00-18:00", "holidays": []}
+    with pytest.raises(ValueError):
+        add_working_hours(local(2026, 1, 1, 9), 1, never, "Asia/Shanghai")
+
+
+def test_dispatch_due_time_follows_the_district_policy():
+    policy = {"calendar": CALENDAR, "timezone": "Asia/Shanghai"}
+    assert due_at(local(2026, 11, 20, 17), 2, policy) == local(2026, 11, 23, 10)
+
+
+moments = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31),
+                       timezones=st.just(SHANGHAI))
+
+
+@given(moments, st.integers(min_value=0, max_value=200))
+def test_a_deadline_falls_within_working_hours_and_never_before_the_start(start, hours):
+    due = add_working_hours(start, hours, CALENDAR, "Asia/Shanghai").astimezone(SHANGHAI)
+    assert due >= start
+    if hours:
+        assert due.isoweekday() <= 5 and due.date().isoformat() not in CALENDAR["holidays"]
+        assert time(9) < due.time() <= time(18)
+
+
+@given(moments, st.integers(min_value=0, max_value=100), st.integers(min_value=0, max_value=100))
+def test_working_hours_add_up(start, first, second):
+    both = add_working_hours(start, first + second, CALENDAR, "Asia/Shanghai")
+    in_two_steps = add_working_hours(add_working_hours(start, first, CALENDAR, "Asia/Shanghai"),
+                                     second, CALENDAR, "Asia/Shanghai")
+    if first and second:
+        assert both == in_two_steps
