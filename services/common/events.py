@@ -15,7 +15,7 @@ projection keeps the highest.
     otherwise null; reporting never stores it.
 ``ticket.<change>`` (routing → intake, notify, reporting), change one of
     ``TICKET_CHANGES``; ``returned`` is a department handing a ticket back to the
-    office, ``feedback`` and ``escalated`` change no status:
+    office, ``feedback``, ``escalated`` and ``overdue`` change no status:
     ``{ticket: TICKET, entry: TIMELINE_ENTRY}`` where TICKET is
     ``{ticket_id, version, status, district, community, category, channel, title,
     representative: {id, name} | null, departments: [DISPATCH], received_at,
@@ -34,7 +34,7 @@ CREDENTIAL_REVOKED = "credential.revoked"
 CONCERN_RECEIVED = "concern.received"
 TICKET_PREFIX = "ticket."
 TICKET_CHANGES = ("assigned", "forwarded", "undecided", "dispatched", "in_progress", "resolved",
-                  "closed", "merged", "rejected", "returned", "feedback", "escalated")
+                  "closed", "merged", "rejected", "returned", "feedback", "escalated", "overdue")
 
 
 def ticket_event(change):

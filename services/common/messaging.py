@@ -68,8 +68,18 @@ class MessageConsumer(Consumer):
 
     def __init__(self, queue, **kwargs):
         super().__init__(queue, requeue_on_error=True, **kwargs)
+        self.stopping = False
+
+    def stop(self):
+        # prefetched messages still arrive while the consumer is being cancelled; once
+        # the container stops, no worker may start (its dependencies are going away)
+        self.stopping = True
+        super().stop()
 
     def handle_message(self, body, message):
+        if self.stopping:
+            self.queue_consumer.requeue_message(message)
+            return
         properties = message.properties
         envelope = Envelope(
             message_id=properties.get("message_id") or "",

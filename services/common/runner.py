@@ -48,17 +48,27 @@ def main(name):
 def serve(cls, config):
     runner = ServiceRunner(config)
     runner.add_service(cls)
-    stopping = []
+    requested, started, stopped = [], [], []
 
-    def stop_once(signum, frame):
-        # signal handlers run in the main loop: stop from a green thread, and only once
-        if not stopping:
-            stopping.append(signum)
-            eventlet.spawn_n(runner.stop)
+    def stop_runner():  # runs in a green thread: nothing interleaves check and set
+        if not stopped:
+            stopped.append(True)
+            runner.stop()
 
-    signal.signal(signal.SIGTERM, stop_once)
-    signal.signal(signal.SIGINT, stop_once)
+    def on_signal(signum, frame):
+        # signal handlers run in the main loop and cannot block: stop from a green
+        # thread, and only once started (nameko hangs when a stop overtakes a starting
+        # consumer)
+        requested.append(signum)
+        if started:
+            eventlet.spawn_n(stop_runner)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     runner.start()
+    started.append(True)
+    if requested:
+        eventlet.spawn_n(stop_runner)
     waiting = eventlet.spawn(runner.wait)
     while True:
         try:

@@ -3,9 +3,13 @@
 Consumes ``zd.routing.events`` (``concern.received``, directory, credentials) and
 ``zd.routing.feedback`` (departments' answers on ``zd.feedback``); emits
 ``ticket.*`` events and the departments' messages on ``zd.dispatch`` through its
-outbox. Feedback that cannot apply is parked on ``zd.feedback.rejected``.
+outbox. Feedback that cannot apply is parked on ``zd.feedback.rejected``. Every
+minute it acts on the deadlines of the district policy (``deadlines``).
 """
+import logging
 from functools import partial
+
+from nameko.timer import timer
 
 from services.common import metrics, topology
 from services.common.credentials import ApiKeys
@@ -17,7 +21,7 @@ from services.common.local_directory import current_directory
 from services.common.messaging import consume_messages, handle_once, park
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
-from services.routing import actions, inbound, openapi, store, workflow
+from services.routing import actions, deadlines, inbound, openapi, store, workflow
 from services.routing.schemas import (
     ActionSchema,
     FeedbackSchema,
@@ -27,6 +31,8 @@ from services.routing.schemas import (
 from services.routing.views import ticket_view
 
 EVENT_HANDLERS = {CONCERN_RECEIVED: inbound.receive_concern}
+DEADLINE_CHECK_SECONDS = 60
+log = logging.getLogger(__name__)
 
 
 class RoutingService(Observable):
@@ -39,6 +45,13 @@ class RoutingService(Observable):
     @consume_messages(topology.SERVICE_QUEUES["routing"])
     def on_event(self, envelope):
         handle_once(self.db, envelope, partial(route_event, handlers=EVENT_HANDLERS))
+
+    @timer(interval=DEADLINE_CHECK_SECONDS)
+    def enforce_deadlines(self):
+        with self.db.transaction() as conn:
+            done = deadlines.enforce(conn, current_directory(conn), workflow.now())
+        if any(done.values()):
+            log.info("deadlines: %s", done)
 
     @consume_messages(topology.ROUTING_FEEDBACK)
     def on_feedback(self, envelope):

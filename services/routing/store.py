@@ -111,3 +111,22 @@ def find_tickets(conn, filters, limit, offset):
         " WHERE ticket_id = t.ticket_id AND role = 'lead' ORDER BY dispatched_at DESC LIMIT 1)"
         f" lead ON true {where} ORDER BY t.received_at DESC, t.ticket_id"
         " LIMIT %(limit)s OFFSET %(offset)s", params).fetchall()
+
+
+def waiting_tickets(conn, status, since_before, limit=200):
+    """Tickets in ``status`` since before ``since_before`` (not yet escalated), locked;
+    tickets another instance is handling are skipped."""
+    return conn.execute(
+        "SELECT * FROM tickets WHERE status = %s AND status_since <= %s AND escalated_at IS NULL"
+        " ORDER BY status_since LIMIT %s FOR UPDATE SKIP LOCKED",
+        (status, since_before, limit)).fetchall()
+
+
+def overdue_dispatches(conn, now, limit=200):
+    """Lead dispatches past their due time, not yet flagged, with their tickets locked."""
+    return conn.execute(
+        "SELECT d.dispatch_id, d.department, d.due_at, t.* FROM dispatches d"
+        " JOIN tickets t USING (ticket_id) WHERE d.role = 'lead' AND d.overdue_at IS NULL"
+        " AND d.status IN ('sent', 'acknowledged', 'in_progress') AND d.due_at <= %s"
+        " AND t.status IN ('dispatched', 'in_progress')"
+        " ORDER BY d.due_at LIMIT %s FOR UPDATE OF t SKIP LOCKED", (now, limit)).fetchall()

@@ -188,8 +188,8 @@ def _hand_back(conn, ticket, directory, record, actor, status, note_text):
 
 def change(conn, ticket, directory, to_status, actor, action, note=None, **changes):
     domain.check_transition(ticket["status"], to_status)
-    if to_status != ticket["status"]:
-        changes.update(status=to_status, status_since=now())
+    if to_status != ticket["status"]:  # a new wait begins: its deadline is not passed yet
+        changes.update(status=to_status, status_since=now(), escalated_at=None)
     row = store.update_ticket(conn, ticket["ticket_id"], **changes)
     store.add_timeline(conn, ticket["ticket_id"], actor, action, ticket["status"], to_status, note)
     TICKET_TRANSITIONS.labels(to_status).inc()

@@ -159,3 +159,17 @@ def test_a_service_stops_once_whatever_signals_come(system, tmp_path, signals):
         assert service.wait(timeout=20) == 0
     finally:
         service.kill()
+
+
+def test_a_service_signalled_while_it_starts_still_stops(system, tmp_path):
+    _, ports, _ = system
+    service = subprocess.Popen([sys.executable, "-m", "services.routing"],
+                               env={**os.environ, **ports}, stdout=open(tmp_path / "log", "wb"),
+                               stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: "starting services" in (tmp_path / "log").read_text(), timeout=30,
+                   interval=0.01, what="routing starting")
+        service.send_signal(signal.SIGTERM)
+        assert service.wait(timeout=20) == 0
+    finally:
+        service.kill()

@@ -1,0 +1,83 @@
+"""The deadlines of the district policy (contract §3), enforced every minute.
+
+- A representative who has not acted ``representative_hours`` after assignment is
+  passed over: the ticket is forwarded to the office (and dispatched by the rules
+  when the policy says so).
+- An office that has not dispatched ``congress_hours`` after a ticket reached it is
+  escalated, once (``ticket.escalated``).
+- A lead dispatch past its ``due_at`` is flagged overdue for the office, once
+  (``ticket.overdue``).
+
+Hours are working hours when the district has a calendar. Each ticket is handled in
+its own savepoint, so one that cannot be handled does not hold up the others; rows
+are locked with SKIP LOCKED, so several routing instances share the work.
+"""
+import logging
+from datetime import timedelta
+
+from services.routing import store, workflow
+from services.routing.calendar import add_working_hours
+
+log = logging.getLogger(__name__)
+SYSTEM = workflow.SYSTEM
+
+
+def enforce(conn, directory, now):
+    """Act on every deadline passed at ``now``; returns how many of each."""
+    return {"passed_over": _each(conn, _waiting(conn, directory, now, "assigned"),
+                                 lambda ticket: _pass_over(conn, ticket, directory)),
+            "escalated": _each(conn, _waiting(conn, directory, now, "forwarded"),
+                               lambda ticket: _escalate(conn, ticket, directory, now)),
+            "overdue": _each(conn, store.overdue_dispatches(conn, now),
+                             lambda row: _flag_overdue(conn, row, directory, now))}
+
+
+def _waiting(conn, directory, now, status):
+    """Tickets in ``status`` whose deadline (in their district's hours) has passed."""
+    hours_key = "representative_hours" if status == "assigned" else "congress_hours"
+    policies = {code: district["policy"] for code, district in directory["districts"].items()}
+    if not policies:
+        return []
+    earliest = now - timedelta(hours=min(policy[hours_key] for policy in policies.values()))
+    return [ticket for ticket in store.waiting_tickets(conn, status, earliest)
+            if ticket["district"] in policies
+            and _deadline(ticket["status_since"], policies[ticket["district"]], hours_key) <= now]
+
+
+def _deadline(since, policy, hours_key):
+    return add_working_hours(since, policy[hours_key], policy.get("calendar"), policy["timezone"])
+
+
+def _each(conn, rows, act):
+    done = 0
+    for row in rows:
+        try:
+            with conn.transaction():
+                act(row)
+            done += 1
+        except Exception:  # one ticket must not hold up every other deadline
+            log.exception("could not act on the deadline of ticket %s", row["ticket_id"])
+    return done
+
+
+def _pass_over(conn, ticket, directory):
+    policy = directory["districts"][ticket["district"]]["policy"]
+    ticket = workflow.change(conn, ticket, directory, "forwarded", SYSTEM, "forward",
+                             f"the representative did not act within"
+                             f" {policy['representative_hours']} hours: passed to the office")
+    if policy["auto_dispatch"] and ticket["category"]:
+        workflow.dispatch_by_rules(conn, ticket, directory)
+
+
+def _escalate(conn, ticket, directory, now):
+    policy = directory["districts"][ticket["district"]]["policy"]
+    store.update_ticket(conn, ticket["ticket_id"], escalated_at=now)
+    workflow.note(conn, store.find_ticket(conn, ticket["ticket_id"]), directory, SYSTEM,
+                  "escalate", f"not dispatched within {policy['congress_hours']} hours",
+                  event="escalated")
+
+
+def _flag_overdue(conn, row, directory, now):
+    store.update_dispatch(conn, row["dispatch_id"], overdue_at=now)
+    workflow.note(conn, store.find_ticket(conn, row["ticket_id"]), directory, SYSTEM, "overdue",
+                  f"{row['department']} was due at {row['due_at'].isoformat()}", event="overdue")
