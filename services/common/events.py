@@ -13,13 +13,17 @@ projection keeps the highest.
     attachments, requested_representative, submitted_at, received_at, reporter}``;
     ``reporter`` is ``{name, phone, email}`` only when the reporter asked for feedback,
     otherwise null; reporting never stores it.
+``concern.rated`` (intake → routing)
+    ``{ticket_id, resolution, rating, comment, rated_at}``: the reporter's rating of
+    the ticket's ``resolution``-th resolution (its ``reopen_count`` when resolved).
 ``ticket.<change>`` (routing → intake, notify, reporting), change one of
     ``TICKET_CHANGES``; ``returned`` is a department handing a ticket back to the
     office, ``feedback``, ``escalated`` and ``overdue`` change no status:
     ``{ticket: TICKET, entry: TIMELINE_ENTRY}`` where TICKET is
     ``{ticket_id, version, status, district, community, category, channel, title,
     representative: {id, name} | null, departments: [DISPATCH], received_at,
-    first_dispatched_at, resolved_at, result, timeline: [TIMELINE_ENTRY]}``
+    first_dispatched_at, resolved_at, result, reopen_count, rating, timeline:
+    [TIMELINE_ENTRY]}`` (``rating`` is ``{rating, comment}`` of the latest resolution or null)
     (``resolved_at`` is the first resolution; a later reopening does not clear it),
     DISPATCH is ``{dispatch_id, department, name, role, status, dispatched_at, due_at,
     resolved_at}`` and TIMELINE_ENTRY is ``{at, actor, action, from_status, to_status, note}``.
@@ -32,6 +36,7 @@ DIRECTORY_PUBLISHED = "directory.published"
 CREDENTIAL_ISSUED = "credential.issued"
 CREDENTIAL_REVOKED = "credential.revoked"
 CONCERN_RECEIVED = "concern.received"
+CONCERN_RATED = "concern.rated"
 TICKET_PREFIX = "ticket."
 TICKET_CHANGES = ("assigned", "forwarded", "undecided", "dispatched", "in_progress", "resolved",
                   "closed", "merged", "rejected", "returned", "feedback", "escalated", "overdue")

@@ -47,4 +47,6 @@ class TicketSchema(Schema):
     first_dispatched_at = fields.AwareDateTime(allow_none=True)
     resolved_at = fields.AwareDateTime(allow_none=True)
     result = fields.String(allow_none=True)
+    reopen_count = fields.Integer()
+    rating = fields.Dict(allow_none=True, metadata={"description": "{rating, comment}"})
     timeline = fields.List(fields.Nested(TimelineEntrySchema))

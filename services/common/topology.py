@@ -47,7 +47,7 @@ _SHARED = ("directory.published", "credential.*")
 
 SERVICE_QUEUES = {
     "intake": _events_queue("intake", *_SHARED, "ticket.*"),
-    "routing": _events_queue("routing", *_SHARED, "concern.received"),
+    "routing": _events_queue("routing", *_SHARED, "concern.received", "concern.rated"),
     "notify": _events_queue("notify", *_SHARED, "concern.received", "ticket.*"),
     "reporting": _events_queue("reporting", *_SHARED, "concern.received", "ticket.*"),
 }

@@ -1,6 +1,12 @@
 """The intake API's OpenAPI document (contract §5), served at ``/openapi.json``."""
 from services.common.openapi import Operation, build_spec, path_parameter
-from services.intake.schemas import AcceptedSchema, ConcernSchema, ConcernViewSchema
+from services.intake.schemas import (
+    AcceptedSchema,
+    ConcernSchema,
+    ConcernViewSchema,
+    RatingAcceptedSchema,
+    RatingSchema,
+)
 
 SPEC = build_spec("Zero Distance intake", "District front-ends post concerns and follow them.", [
     Operation("/api/v1/concerns", "POST", "Post a concern",
@@ -13,4 +19,10 @@ SPEC = build_spec("Zero Distance intake", "District front-ends post concerns and
               {200: ("The concern", ConcernViewSchema)},
               parameters=[path_parameter("ticket_id", "The ticket id from the 202 answer")],
               errors=(401, 403, 404, 429, 503)),
+    Operation("/api/v1/concerns/{ticket_id}/rating", "POST", "The reporter rates the resolution",
+              {202: ("Recorded; satisfied closes the ticket, unsatisfied reopens it",
+                     RatingAcceptedSchema)},
+              body=RatingSchema, parameters=[path_parameter("ticket_id", "The ticket id")],
+              errors=(400, 401, 403, 404, 409, 413, 415, 429, 503),
+              description="Only for a resolved ticket, once per resolution; 409 otherwise."),
 ])

@@ -78,4 +78,22 @@ class ConcernViewSchema(Schema):
     departments = fields.List(fields.Nested(DispatchViewSchema(exclude=("dispatch_id",
                                                                         "resolved_at"))))
     result = fields.String(allow_none=True)
+    reopen_count = fields.Integer()
+    rating = fields.Dict(allow_none=True, metadata={"description": "{rating, comment}"})
     timeline = fields.List(fields.Nested(TimelineEntrySchema))
+
+
+RATINGS = ("satisfied", "basically_satisfied", "unsatisfied")
+
+
+class RatingSchema(Schema):
+    rating = fields.String(required=True, validate=validate.OneOf(RATINGS))
+    comment = fields.String(load_default=None, allow_none=True,
+                            validate=validate.Length(max=2000))
+
+
+class RatingAcceptedSchema(Schema):
+    ticket_id = fields.String()
+    rating = fields.String(metadata={"enum": list(RATINGS)})
+    resolution = fields.Integer(metadata={"description": "0 for the first resolution, 1 after"
+                                                        " one reopening, ..."})

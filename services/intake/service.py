@@ -16,8 +16,8 @@ from services.common.messaging import consume_messages, handle_once
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
 from services.common.topology import SERVICE_QUEUES
-from services.intake import acceptance, domain, openapi, store
-from services.intake.schemas import ConcernSchema
+from services.intake import acceptance, domain, openapi, rating, store
+from services.intake.schemas import ConcernSchema, RatingSchema
 from services.intake.views import concern_view
 
 EVENT_HANDLERS = {TICKET_PREFIX: store.project_ticket_event}
@@ -51,6 +51,15 @@ class IntakeService(Observable):
         if concern is None or concern["district"] != caller.party.scope:
             raise NotFound(f"No concern {ticket_id} in your district.")
         return json_response(200, concern_view(concern))
+
+    @api("POST", "/api/v1/concerns/<string:ticket_id>/rating")
+    def post_rating(self, request, ticket_id):
+        with self.db.transaction() as conn:
+            caller = self.keys.caller(conn, request, "frontend")
+        rated = RatingSchema().load(read_json(request))
+        with self.db.transaction() as conn:
+            status, answer = rating.rate(conn, caller, ticket_id, rated)
+        return json_response(status, answer)
 
     @consume_messages(SERVICE_QUEUES["intake"])
     def on_event(self, envelope):

@@ -1,7 +1,7 @@
 """SQL of the intake schema, behind verbs: store a concern, find one, project tickets."""
 from psycopg.types.json import Jsonb
 
-from services.common.events import CONCERN_RECEIVED
+from services.common.events import CONCERN_RATED, CONCERN_RECEIVED
 from services.common.messaging import ParkMessage
 from services.common.outbox import emit_event
 from services.common.sql import insert_sql, row_values
@@ -62,3 +62,18 @@ def project_ticket_event(conn, body):
         " ticket = excluded.ticket, updated_at = now()"
         " WHERE ticket_views.version < excluded.version",
         (ticket["ticket_id"], ticket["version"], Jsonb(ticket)))
+
+
+def insert_rating(conn, ticket_id, resolution, rating, comment, rated_at):
+    """Store the rating of one resolution with its ``concern.rated`` event; False when
+    that resolution was rated already."""
+    inserted = conn.execute(
+        "INSERT INTO ratings (ticket_id, resolution, rating, comment, rated_at)"
+        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING ticket_id",
+        (ticket_id, resolution, rating, comment, rated_at)).fetchone()
+    if inserted is None:
+        return False
+    emit_event(conn, CONCERN_RATED, {
+        "ticket_id": ticket_id, "resolution": resolution, "rating": rating, "comment": comment,
+        "rated_at": rated_at.isoformat()}, message_id=f"rating-{ticket_id}-{resolution}")
+    return True

@@ -22,6 +22,8 @@ def concern_view(concern):
             "department", "name", "role", "status", "dispatched_at", "due_at")}
             for dispatch in ticket.get("departments", [])],
         "result": ticket.get("result"),
+        "reopen_count": ticket.get("reopen_count", 0),
+        "rating": ticket.get("rating"),
         "timeline": ticket.get("timeline", [{
             "at": concern["received_at"].isoformat(), "actor": f"channel:{concern['channel']}",
             "action": "receive", "from_status": None, "to_status": "received", "note": None}]),

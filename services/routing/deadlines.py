@@ -7,6 +7,7 @@
   escalated, once (``ticket.escalated``).
 - A lead dispatch past its ``due_at`` is flagged overdue for the office, once
   (``ticket.overdue``).
+- A resolution the reporter has not rated in ``RATING_DAYS`` days closes the ticket.
 
 Hours are working hours when the district has a calendar. Each ticket is handled in
 its own savepoint, so one that cannot be handled does not hold up the others; rows
@@ -20,6 +21,7 @@ from services.routing.calendar import add_working_hours
 
 log = logging.getLogger(__name__)
 SYSTEM = workflow.SYSTEM
+RATING_DAYS = 7
 
 
 def enforce(conn, directory, now):
@@ -29,7 +31,10 @@ def enforce(conn, directory, now):
             "escalated": _each(conn, _waiting(conn, directory, now, "forwarded"),
                                lambda ticket: _escalate(conn, ticket, directory, now)),
             "overdue": _each(conn, store.overdue_dispatches(conn, now),
-                             lambda row: _flag_overdue(conn, row, directory, now))}
+                             lambda row: _flag_overdue(conn, row, directory, now)),
+            "closed": _each(conn, store.waiting_tickets(conn, "resolved",
+                                                        now - timedelta(days=RATING_DAYS)),
+                            lambda ticket: _close_unrated(conn, ticket, directory))}
 
 
 def _waiting(conn, directory, now, status):
@@ -81,3 +86,8 @@ def _flag_overdue(conn, row, directory, now):
     store.update_dispatch(conn, row["dispatch_id"], overdue_at=now)
     workflow.note(conn, store.find_ticket(conn, row["ticket_id"]), directory, SYSTEM, "overdue",
                   f"{row['department']} was due at {row['due_at'].isoformat()}", event="overdue")
+
+
+def _close_unrated(conn, ticket, directory):
+    workflow.change(conn, ticket, directory, "closed", SYSTEM, "close",
+                    f"not rated within {RATING_DAYS} days")

@@ -7,7 +7,7 @@ that does not fit is refused with ``FeedbackRejected``, which routing parks on
 from services.common.local_directory import current_directory
 from services.common.messaging import ParkMessage
 from services.routing import workflow
-from services.routing.schemas import ConcernReceivedSchema, FeedbackSchema
+from services.routing.schemas import ConcernReceivedSchema, FeedbackSchema, RatingEventSchema
 from services.routing.workflow import FeedbackRejected
 
 
@@ -19,6 +19,17 @@ def receive_concern(conn, concern):
     """A new concern becomes a ticket, once checked against this service's directory."""
     directory = current_directory(conn)
     workflow.receive_concern(conn, checked_concern(concern, directory), directory)
+
+
+def receive_rating(conn, rated):
+    """The reporter's rating, applied to the ticket; one that does not fit is parked."""
+    errors = RatingEventSchema().validate(rated)
+    if errors:
+        raise ParkMessage(f"invalid rating: {errors}")
+    try:
+        workflow.rate(conn, rated, current_directory(conn))
+    except workflow.RatingRefused as reason:
+        raise ParkMessage(f"rating refused: {reason}") from reason
 
 
 def checked_concern(concern, directory):

@@ -67,6 +67,19 @@ class TicketListSchema(Schema):
     offset = fields.Integer()
 
 
+class RatingEventSchema(Schema):
+    """The ``concern.rated`` event (see services.common.events)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    ticket_id = fields.String(required=True)
+    resolution = fields.Integer(required=True, strict=True)
+    rating = fields.String(required=True, validate=validate.OneOf(
+        ("satisfied", "basically_satisfied", "unsatisfied")))
+    comment = fields.String(allow_none=True)
+
+
 class DepartmentsSchema(Schema):
     lead = fields.String(required=True)
     assist = fields.List(fields.String(), load_default=list)

@@ -1,6 +1,7 @@
 """The routing service (HTTP, port 8002): the ticket workflow.
 
-Consumes ``zd.routing.events`` (``concern.received``, directory, credentials) and
+Consumes ``zd.routing.events`` (``concern.received``, ``concern.rated``, directory,
+credentials) and
 ``zd.routing.feedback`` (departments' answers on ``zd.feedback``); emits
 ``ticket.*`` events and the departments' messages on ``zd.dispatch`` through its
 outbox. Feedback that cannot apply is parked on ``zd.feedback.rejected``. Every
@@ -15,7 +16,7 @@ from services.common import metrics, topology
 from services.common.credentials import ApiKeys
 from services.common.db import Database
 from services.common.errors import Conflict, Forbidden
-from services.common.events import CONCERN_RECEIVED, route_event
+from services.common.events import CONCERN_RATED, CONCERN_RECEIVED, route_event
 from services.common.http import api, json_response, read_json
 from services.common.local_directory import current_directory
 from services.common.messaging import consume_messages, handle_once, park
@@ -30,7 +31,8 @@ from services.routing.schemas import (
 )
 from services.routing.views import ticket_view
 
-EVENT_HANDLERS = {CONCERN_RECEIVED: inbound.receive_concern}
+EVENT_HANDLERS = {CONCERN_RECEIVED: inbound.receive_concern,
+                  CONCERN_RATED: inbound.receive_rating}
 DEADLINE_CHECK_SECONDS = 60
 log = logging.getLogger(__name__)
 

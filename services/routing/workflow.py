@@ -15,8 +15,13 @@ from services.common.outbox import emit, emit_event
 from services.routing import domain, store
 
 SYSTEM = "system"
+REPORTER = "reporter"
 #: actions announced by their own event rather than by the status they lead to
 EVENT_OF_ACTION = {"undecided": "undecided", "rejected": "returned", "transfer_requested": "returned"}
+
+
+class RatingRefused(Exception):
+    """A rating that does not fit the ticket (stale, or of an unknown ticket)."""
 
 
 class FeedbackRejected(Exception):
@@ -61,6 +66,30 @@ def _leave_undecided(conn, ticket, directory):
     if ticket["status"] == "forwarded":  # already with the office: no representative here
         return note(conn, ticket, directory, SYSTEM, "undecided", why, event="undecided")
     return change(conn, ticket, directory, "forwarded", SYSTEM, "undecided", why)
+
+
+def rate(conn, rated, directory):
+    """The reporter's rating: satisfied closes; unsatisfied reopens the ticket (to the
+    office, dispatched again by the rules) until the district's ``reopen_limit``."""
+    ticket = store.lock_ticket(conn, rated["ticket_id"])
+    if ticket is None:
+        raise RatingRefused("unknown ticket")
+    if ticket["status"] != "resolved" or ticket["reopen_count"] != rated["resolution"]:
+        raise RatingRefused(f"rating of resolution {rated['resolution']} but the ticket is"
+                            f" {ticket['status']} after {ticket['reopen_count']} reopenings")
+    policy = directory["districts"][ticket["district"]]["policy"]
+    recorded = {"rating": rated["rating"], "rating_comment": rated.get("comment")}
+    words = f"{rated['rating']}: {rated.get('comment') or ''}".strip(": ")
+    if rated["rating"] != "unsatisfied":
+        return change(conn, ticket, directory, "closed", REPORTER, "rate", words, **recorded)
+    if ticket["reopen_count"] >= policy["reopen_limit"]:
+        return change(conn, ticket, directory, "closed", REPORTER, "rate",
+                      f"{words} (reopen limit {policy['reopen_limit']} reached)", **recorded)
+    ticket = change(conn, ticket, directory, "forwarded", REPORTER, "rate", f"{words}: reopened",
+                    reopen_count=ticket["reopen_count"] + 1, **recorded)
+    if policy["auto_dispatch"] and ticket["category"]:
+        ticket = dispatch_by_rules(conn, ticket, directory)
+    return ticket
 
 
 def _dispatchable_contact(reporter):
@@ -227,6 +256,9 @@ def ticket_snapshot(conn, ticket, directory):
         "received_at": _iso(ticket["received_at"]),
         "first_dispatched_at": _iso(ticket["first_dispatched_at"]),
         "resolved_at": _iso(ticket["resolved_at"]), "result": ticket["result"],
+        "reopen_count": ticket["reopen_count"],
+        "rating": {"rating": ticket["rating"], "comment": ticket["rating_comment"]}
+        if ticket["rating"] else None,
         "timeline": [{**entry, "at": _iso(entry["at"])}
                      for entry in store.timeline(conn, ticket["ticket_id"])],
     }

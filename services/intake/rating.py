@@ -1,0 +1,23 @@
+"""The reporter's rating of a resolution (contract §5): only of a resolved ticket, once
+per resolution. Routing acts on it: satisfied closes, unsatisfied reopens."""
+from datetime import datetime, timezone
+
+from services.common.errors import Conflict, NotFound
+from services.intake import store
+
+
+def rate(conn, caller, ticket_id, rating):
+    """``(http status, answer body)``; NotFound or Conflict when it cannot be rated."""
+    concern = store.find_concern(conn, ticket_id)
+    if concern is None or concern["district"] != caller.party.scope:
+        raise NotFound(f"No concern {ticket_id} in your district.")
+    ticket = concern["view"] or {}
+    status = ticket.get("status", "received")
+    if status != "resolved":
+        raise Conflict(f"Only a resolved ticket can be rated; this one is {status}.",
+                       status_now=status)
+    resolution = ticket.get("reopen_count", 0)
+    if not store.insert_rating(conn, ticket_id, resolution, rating["rating"], rating["comment"],
+                               datetime.now(timezone.utc)):
+        raise Conflict("This resolution has been rated already.")
+    return 202, {"ticket_id": ticket_id, "rating": rating["rating"], "resolution": resolution}
