@@ -3,7 +3,8 @@
 A front-end posts a concern in Chinese; the representative forwards it; the office's
 rules dispatch it; a department system consumes it from ``zd.dept.<code>`` with its
 own RabbitMQ user, answers ``acknowledged`` then ``resolved`` on ``zd.feedback``;
-the front-end sees it resolved and the reports count it.
+the front-end sees it resolved and the reports count it; the reporter's rating
+closes it.
 """
 import json
 import time
@@ -112,6 +113,14 @@ def test_a_concern_travels_the_chain_and_back(system):
     counted = wait_until(lambda: summary()["resolved"] == 1 and summary(), what="report counted")
     assert counted["received"] == 1 and counted["dispatched"] == 1
     assert counted["resolution_rate"] == 1.0
+
+    rated = requests.post(f"{intake}/api/v1/concerns/{ticket_id}/rating", headers=frontend,
+                          json={"rating": "satisfied", "comment": "疏通得很及时"})
+    assert rated.status_code == 202, rated.text
+    wait_until(lambda: concern()["status"] == "closed", what="ticket closed by the rating")
+    closed = wait_until(lambda: summary()["by_status"]["closed"] == 1 and summary(),
+                        what="the rating counted")
+    assert closed["resolved"] == 1 and closed["satisfaction_rate"] == 1.0
 
 
 def test_post_to_department_queue_latency_with_auto_forward(system, capsys):
