@@ -12,14 +12,14 @@ from functools import partial
 
 from nameko.timer import timer
 
-from services.common import metrics, topology
+from services.common import topology
 from services.common.credentials import ApiKeys
 from services.common.db import Database
 from services.common.errors import Conflict, Forbidden
 from services.common.events import CONCERN_RATED, CONCERN_RECEIVED, route_event
 from services.common.http import api, json_response, read_json
 from services.common.local_directory import current_directory
-from services.common.messaging import consume_messages, handle_once, park
+from services.common.messaging import consume_messages, handle_once
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
 from services.routing import actions, deadlines, inbound, openapi, store, workflow
@@ -57,17 +57,7 @@ class RoutingService(Observable):
 
     @consume_messages(topology.ROUTING_FEEDBACK)
     def on_feedback(self, envelope):
-        handle_once(self.db, envelope, self._apply_feedback)
-
-    @staticmethod
-    def _apply_feedback(conn, envelope):
-        try:
-            department, feedback = inbound.feedback_of(envelope)
-            with conn.transaction():
-                workflow.apply_feedback(conn, department, feedback, current_directory(conn))
-        except workflow.FeedbackRejected as reason:
-            metrics.FEEDBACK_REJECTED.labels(reason.kind).inc()
-            park(conn, envelope, str(reason), parked_queue=topology.FEEDBACK_REJECTED)
+        handle_once(self.db, envelope, inbound.apply_department_feedback)
 
     @api("POST", "/api/v1/departments/<string:department>/feedback")
     def post_feedback(self, request, department):
@@ -75,13 +65,13 @@ class RoutingService(Observable):
             caller = self.keys.caller(conn, request, "department")
         if caller.party.scope != department:
             raise Forbidden(f"This key answers for department {caller.party.scope} only.")
-        feedback = FeedbackSchema().load(read_json(request))
+        body = read_json(request)
+        FeedbackSchema().load(body)
         with self.db.transaction() as conn:
-            try:
-                ticket = workflow.apply_feedback(conn, department, feedback, current_directory(conn))
-            except workflow.FeedbackRejected as reason:
-                metrics.FEEDBACK_REJECTED.labels(reason.kind).inc()
-                raise Conflict(str(reason)) from reason
+            ticket, refused = inbound.apply_department_feedback(
+                conn, inbound.feedback_over_http(department, body))
+        if refused:  # parked on zd.feedback.rejected, like feedback that came by AMQP
+            raise Conflict(refused, parked_in=topology.FEEDBACK_REJECTED)
         return json_response(200, {"ticket_id": ticket["ticket_id"], "status": ticket["status"]})
 
     @api("GET", "/api/v1/tickets")

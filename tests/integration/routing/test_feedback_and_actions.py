@@ -261,3 +261,21 @@ def test_an_office_cannot_list_another_district(chain):
     bad = requests.get(f"{chain['routing']}/api/v1/tickets?status=lost&limit=0",
                        headers=bearer(chain, "admin"))
     assert bad.status_code == 400 and {"status", "limit"} <= set(bad.json()["errors"])
+
+
+def test_feedback_over_http_that_cannot_apply_is_refused_and_parked_too(chain):
+    missing = str(uuid.uuid4())
+    answer = requests.post(f"{chain['routing']}/api/v1/departments/conghua-water/feedback",
+                           headers=bearer(chain, "department:conghua-water"),
+                           json={"dispatch_id": missing, "status": "acknowledged"})
+    assert answer.status_code == 409 and answer.json()["detail"] == "unknown dispatch"
+    parked = rejected_feedback(missing)
+    assert parked.headers["x-park-reason"] == "unknown dispatch"
+    assert parked.headers["x-original-routing-key"] == "dept.conghua-water"
+
+
+def test_feedback_over_http_for_another_department_is_forbidden(chain):
+    answer = requests.post(f"{chain['routing']}/api/v1/departments/gz-housing/feedback",
+                           headers=bearer(chain, "department:conghua-water"),
+                           json={"dispatch_id": "x", "status": "acknowledged"})
+    assert answer.status_code == 403
