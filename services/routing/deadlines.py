@@ -76,10 +76,9 @@ def _pass_over(conn, ticket, directory):
 
 def _escalate(conn, ticket, directory, now):
     policy = directory["districts"][ticket["district"]]["policy"]
-    store.update_ticket(conn, ticket["ticket_id"], escalated_at=now)
-    workflow.note(conn, store.find_ticket(conn, ticket["ticket_id"]), directory, SYSTEM,
-                  "escalate", f"not dispatched within {policy['congress_hours']} hours",
-                  event="escalated")
+    workflow.note(conn, ticket, directory, SYSTEM, "escalate",
+                  f"not dispatched within {policy['congress_hours']} hours",
+                  event="escalated", escalated_at=now)
 
 
 def _flag_overdue(conn, row, directory, now):

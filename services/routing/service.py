@@ -15,7 +15,7 @@ from nameko.timer import timer
 from services.common import topology
 from services.common.credentials import ApiKeys
 from services.common.db import Database
-from services.common.errors import Conflict, Forbidden
+from services.common.errors import Conflict, Forbidden, Unavailable
 from services.common.events import CONCERN_RATED, CONCERN_RECEIVED, route_event
 from services.common.http import api, json_response, read_json
 from services.common.local_directory import current_directory
@@ -50,8 +50,12 @@ class RoutingService(Observable):
 
     @timer(interval=DEADLINE_CHECK_SECONDS)
     def enforce_deadlines(self):
-        with self.db.transaction() as conn:
-            done = deadlines.enforce(conn, current_directory(conn), workflow.now())
+        try:
+            with self.db.transaction() as conn:
+                done = deadlines.enforce(conn, current_directory(conn), workflow.now())
+        except Unavailable as reason:  # no database or no directory yet: next minute
+            log.warning("deadlines not checked: %s", reason.detail)
+            return
         if any(done.values()):
             log.info("deadlines: %s", done)
 

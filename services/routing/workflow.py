@@ -222,20 +222,20 @@ def change(conn, ticket, directory, to_status, actor, action, note=None, **chang
     row = store.update_ticket(conn, ticket["ticket_id"], **changes)
     store.add_timeline(conn, ticket["ticket_id"], actor, action, ticket["status"], to_status, note)
     TICKET_TRANSITIONS.labels(to_status).inc()
-    return _emit_current(conn, row, directory, EVENT_OF_ACTION.get(action, to_status), bump=False)
+    return _emit_current(conn, row, directory, EVENT_OF_ACTION.get(action, to_status))
 
 
-def note(conn, ticket, directory, actor, action, text, event="feedback"):
-    """A timeline entry that changes no status, announced as ``ticket.<change>``."""
+def note(conn, ticket, directory, actor, action, text, event="feedback", **changes):
+    """A timeline entry that changes no status (but may set ``changes``), announced as
+    ``ticket.<event>``."""
+    row = store.update_ticket(conn, ticket["ticket_id"], **changes)
     store.add_timeline(conn, ticket["ticket_id"], actor, action, ticket["status"],
                        ticket["status"], text)
-    return _emit_current(conn, ticket, directory, event)
+    return _emit_current(conn, row, directory, event)
 
 
-def _emit_current(conn, ticket, directory, change, bump=True):
-    """Publish the ticket as it now stands with its latest timeline entry."""
-    if bump:
-        ticket = store.update_ticket(conn, ticket["ticket_id"])
+def _emit_current(conn, ticket, directory, change):
+    """Publish the ticket (just updated, so with a new version) and its latest entry."""
     snapshot = ticket_snapshot(conn, ticket, directory)
     emit_event(conn, ticket_event(change), {"ticket": snapshot, "entry": snapshot["timeline"][-1]},
                message_id=f"ticket-{ticket['ticket_id']}-v{ticket['version']}")

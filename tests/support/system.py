@@ -42,7 +42,7 @@ def reset_vhost():
         topology.declare(connection)
 
 
-def fresh_system(directory=DEMO_DIRECTORY, tmp_path=None):
+def fresh_system(directory=DEMO_DIRECTORY):
     """Reset everything, load ``directory`` and issue every party's keys.
 
     Returns ``(keys, amqp_users, directory_snapshot)``.

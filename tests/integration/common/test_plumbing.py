@@ -51,6 +51,19 @@ def test_outbox_keeps_messages_while_the_broker_is_unreachable(pool):
     assert pending(pool) == 0 and queued("zd.routing.events") == 1
 
 
+def test_publisher_reconnects_after_its_connection_was_closed(pool):
+    with pool.connection() as conn:
+        emit_event(conn, "concern.received", {"ticket_id": "T-4"})
+        emit_event(conn, "concern.received", {"ticket_id": "T-5"})
+    publisher = Publisher(settings().amqp_uri)
+    with pool.connection() as conn:
+        first = conn.execute("SELECT * FROM outbox ORDER BY id LIMIT 1").fetchone()
+    publisher.publish(first)
+    publisher.close()  # what the relay does after a broker error
+    assert relay_pending(pool, publisher, "notify") == 2
+    assert queued("zd.routing.events") == 3  # at least once: the first went out twice
+
+
 def test_backlog_gauges_show_what_waits(pool):
     with pool.connection() as conn:
         emit_event(conn, "concern.received", {"ticket_id": "T-3"})
