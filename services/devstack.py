@@ -2,7 +2,11 @@
 
 ``python -m services.devstack`` starts intake, routing, notify and reporting with
 ``python -m services.<name>``, waits until every ``/health`` answers 200, prints the
-URLs, and stops them all on Ctrl-C or SIGTERM (or when any one of them dies).
+URLs, and stops them all on Ctrl-C or SIGTERM (or when any one of them dies). Unless
+a notification channel is configured (``ZD_SMTP_URL``, ``ZD_SMS_GATEWAY_URL``,
+``ZD_WECHAT_GATEWAY_URL``), it first starts the development sink
+(``services.devsink``: SMTP on 1025, gateways, webhooks and a page on 8025) and points
+every channel at it, so each message the system sends shows there and in the log.
 The end-to-end tests and the benchmark start the same processes through ``Stack``.
 """
 import ctypes
@@ -17,6 +21,8 @@ import requests
 from services.common.config import settings
 
 SERVICES = ("intake", "routing", "notify", "reporting")
+CHANNEL_SETTINGS = ("ZD_SMTP_URL", "ZD_SMS_GATEWAY_URL", "ZD_WECHAT_GATEWAY_URL")
+SINK_SMTP_PORT, SINK_HTTP_PORT = 1025, 8025
 
 
 PR_SET_PDEATHSIG = 1
@@ -96,8 +102,42 @@ class Stack:
         self.stop()
 
 
+class SinkFailed(RuntimeError):
+    """The development sink could not start (its ports are taken, most likely)."""
+
+
+def start_sink():
+    """The development sink, when no channel is configured: ``(process, channel settings)``."""
+    if any(os.environ.get(name) for name in CHANNEL_SETTINGS):
+        return None, {}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.devsink", "--smtp-port", str(SINK_SMTP_PORT),
+         "--http-port", str(SINK_HTTP_PORT)], preexec_fn=_stop_with_parent)
+    page = f"http://127.0.0.1:{SINK_HTTP_PORT}"
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            requests.get(f"{page}/messages.json", timeout=1).raise_for_status()
+            break
+        except requests.RequestException:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise SinkFailed(
+                    f"the development sink did not start: are ports {SINK_SMTP_PORT} and"
+                    f" {SINK_HTTP_PORT} free? (Or set ZD_SMTP_URL, ZD_SMS_GATEWAY_URL and"
+                    " ZD_WECHAT_GATEWAY_URL to channels of your own.)") from None
+            time.sleep(0.2)
+    return process, {"ZD_SMTP_URL": f"smtp://127.0.0.1:{SINK_SMTP_PORT}",
+                     "ZD_SMS_GATEWAY_URL": f"{page}/sms", "ZD_WECHAT_GATEWAY_URL": f"{page}/wechat"}
+
+
 def main():
-    stack = Stack()
+    try:
+        sink, channels = start_sink()
+    except SinkFailed as failure:
+        print(f"devstack: {failure}", file=sys.stderr)
+        sys.exit(1)
+    stack = Stack(env=channels)
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     try:
@@ -106,6 +146,9 @@ def main():
         for name in SERVICES:
             print(f"  {name:<10} {stack.url(name)}   (health: {stack.url(name)}/health)")
         print("  keys       var/demo-keys.json, department users var/demo-amqp-users.json")
+        if sink is not None:
+            print(f"  messages   http://127.0.0.1:{SINK_HTTP_PORT} (development sink: every email,"
+                  " SMS, WeChat message and webhook sent)")
         print("Ctrl-C stops everything.\n", flush=True)
         while not stopping:
             stack.check_alive()
@@ -115,9 +158,14 @@ def main():
     except RuntimeError as exc:
         print(f"devstack: {exc}", file=sys.stderr)
         stack.stop()
+        if sink is not None:
+            sink.terminate()
         sys.exit(1)
     print("stopping the services...", flush=True)
     stack.stop()
+    if sink is not None:
+        sink.terminate()
+        sink.wait(5)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,16 @@
 | ZD_BIND | 127.0.0.1 |
 | ZD_INTAKE_PORT, ZD_ROUTING_PORT, ZD_NOTIFY_PORT, ZD_REPORTING_PORT | 8001-8004 |
 | ZD_DB_POOL_SIZE | 10 connections per service process (the relay has 2 more) |
-| ZD_RATE_LIMIT | 20 requests per second per API key (burst 2x) |
+| ZD_RATE_LIMIT | 20 requests per second per API key (burst 2x), across all instances |
 | ZD_CONSUMER_PREFETCH | 4 unacknowledged messages per queue and process |
 | ZD_RETENTION_DAYS | 30 days a published outbox row and an inbox record are kept |
+| ZD_SMTP_URL, ZD_SMTP_FROM | unset (email skipped); sender ``Zero Distance <noreply@zero-distance.local>`` |
+| ZD_SMS_GATEWAY_URL, ZD_WECHAT_GATEWAY_URL | unset (that channel skipped) |
+| ZD_NOTIFY_TIMEOUT_SECONDS | 10 seconds per call to a gateway, SMTP server or webhook |
+| ZD_NOTIFY_CONCURRENCY | 4 deliveries at once per channel and notify process |
+| ZD_NOTIFY_MAX_ATTEMPTS | 10 attempts before a notification is parked as failed |
+| ZD_NOTIFY_RETRY_SECONDS | 2 seconds before the first retry, doubled each time (at most 15 min) |
+| ZD_TICKET_LINK | ``http://127.0.0.1:8002/api/v1/tickets/{ticket_id}``: the link in staff messages |
 """
 import os
 from dataclasses import dataclass
@@ -58,6 +65,23 @@ def nameko_config(service, overrides=None):
         "ZD_POOL_SIZE": current.pool_size,
         "ZD_RATE_LIMIT": current.rate_limit,
         "ZD_RETENTION_DAYS": int(os.environ.get("ZD_RETENTION_DAYS", "30")),
+        **notify_settings(),
     }
     config.update(overrides or {})
     return config
+
+
+def notify_settings():
+    """The notification channels and their delivery policy (contract §2, §8)."""
+    env = os.environ.get
+    return {
+        "ZD_SMTP_URL": env("ZD_SMTP_URL") or None,
+        "ZD_SMTP_FROM": env("ZD_SMTP_FROM") or "Zero Distance <noreply@zero-distance.local>",
+        "ZD_SMS_GATEWAY_URL": env("ZD_SMS_GATEWAY_URL") or None,
+        "ZD_WECHAT_GATEWAY_URL": env("ZD_WECHAT_GATEWAY_URL") or None,
+        "ZD_NOTIFY_TIMEOUT_SECONDS": float(env("ZD_NOTIFY_TIMEOUT_SECONDS", "10")),
+        "ZD_NOTIFY_CONCURRENCY": int(env("ZD_NOTIFY_CONCURRENCY", "4")),
+        "ZD_NOTIFY_MAX_ATTEMPTS": int(env("ZD_NOTIFY_MAX_ATTEMPTS", "10")),
+        "ZD_NOTIFY_RETRY_SECONDS": float(env("ZD_NOTIFY_RETRY_SECONDS", "2")),
+        "ZD_TICKET_LINK": env("ZD_TICKET_LINK", "http://127.0.0.1:8002/api/v1/tickets/{ticket_id}"),
+    }

@@ -11,7 +11,6 @@ Parties: ``frontend:<district>``, ``representative:<id>``, ``congress:<district>
 import hashlib
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
 
 from nameko.extensions import DependencyProvider
@@ -71,42 +70,55 @@ def bearer_key(request):
 def authenticate(conn, key):
     """The caller a key belongs to, or Unauthorized."""
     key_id, secret = split_key(key)
-    row = conn.execute("SELECT party, key_hash FROM credentials"
-                       " WHERE key_id = %s AND revoked_at IS NULL", (key_id,)).fetchone()
+    row = conn.execute("SELECT party, key_hash FROM credentials WHERE key_id = %s"
+                       " AND revoked_at IS NULL AND key_hash IS NOT NULL", (key_id,)).fetchone()
     if row is None or not hmac.compare_digest(row["key_hash"], hash_secret(secret)):
         raise Unauthorized("The API key is unknown or revoked.")
     return Caller(key_id, Party.parse(row["party"]))
 
 
 def apply_credential_event(conn, envelope):
-    """Keep this service's ``credentials`` table in step with the admin's events."""
+    """Keep this service's ``credentials`` table in step with the admin's events, in
+    whatever order they come: a revocation seen before its issue still wins."""
     body = envelope.body
     if envelope.type == "credential.issued":
         conn.execute(
             "INSERT INTO credentials (key_id, party, key_hash) VALUES (%s, %s, %s)"
-            " ON CONFLICT (key_id) DO NOTHING", (body["key_id"], body["party"], body["key_hash"]))
+            " ON CONFLICT (key_id) DO UPDATE SET party = excluded.party,"
+            " key_hash = excluded.key_hash WHERE credentials.key_hash IS NULL",
+            (body["key_id"], body["party"], body["key_hash"]))
     elif envelope.type == "credential.revoked":
-        conn.execute("UPDATE credentials SET revoked_at = now() WHERE key_id = %s",
+        conn.execute("INSERT INTO credentials (key_id, revoked_at) VALUES (%s, now())"
+                     " ON CONFLICT (key_id) DO UPDATE SET"
+                     " revoked_at = coalesce(credentials.revoked_at, excluded.revoked_at)",
                      (body["key_id"],))
 
 
 class RateLimiter:
-    """A token bucket per key, in this process: ``rate`` per second, bursts of 2x."""
+    """A token bucket per key, ``rate`` per second with bursts of twice that, kept in the
+    service's ``rate_buckets`` table so that it holds across all its instances. One
+    statement refills the bucket and takes a token; a bucket left below zero means
+    refused, and the refusal's rolled-back transaction takes nothing. A token taken is
+    committed at once, so a request that fails later still counts."""
 
-    def __init__(self, rate, clock=time.monotonic):
-        self.rate, self.capacity, self.clock = rate, rate * 2, clock
-        self.buckets = {}
+    TAKE_SQL = (
+        "INSERT INTO rate_buckets AS b (key_id, tokens, updated_at)"
+        " VALUES (%(key_id)s, %(capacity)s - 1, clock_timestamp())"
+        " ON CONFLICT (key_id) DO UPDATE SET updated_at = clock_timestamp(),"
+        " tokens = least(%(capacity)s, b.tokens + %(rate)s"
+        "   * extract(epoch FROM clock_timestamp() - b.updated_at)) - 1"
+        " RETURNING tokens")
 
-    def check(self, key_id):
-        now = self.clock()
-        tokens, last = self.buckets.get(key_id, (self.capacity, now))
-        tokens = min(self.capacity, tokens + (now - last) * self.rate)
-        if tokens < 1:
-            self.buckets[key_id] = (tokens, now)
+    def __init__(self, rate):
+        self.rate, self.capacity = rate, rate * 2
+
+    def check(self, conn, key_id):
+        left = conn.execute(self.TAKE_SQL, {"key_id": key_id, "capacity": self.capacity,
+                                            "rate": self.rate}).fetchone()["tokens"]
+        if left < 0:
             raise TooManyRequests("Too many requests for this key; slow down.",
-                                  retry_after=round((1 - tokens) / self.rate, 2))
-        self.buckets[key_id] = (tokens - 1, now)
-
+                                  retry_after=-left / self.rate)
+        conn.commit()  # the token is taken, whatever the request does next
 
 class ApiKeys(DependencyProvider):
     """Gives workers ``caller(conn, request, *roles)``: authenticated, authorised, rate-limited."""
@@ -123,8 +135,10 @@ class KeyCheck:
         self.limiter = limiter
 
     def caller(self, conn, request, *roles):
+        """The authenticated caller; call it first in its transaction (the rate check
+        commits the token it takes)."""
         caller = authenticate(conn, bearer_key(request))
         if roles and caller.party.role not in roles:
             raise Forbidden(f"A {caller.party.role} key cannot do this.")
-        self.limiter.check(caller.key_id)
+        self.limiter.check(conn, caller.key_id)
         return caller

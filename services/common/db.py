@@ -5,18 +5,32 @@ SQL of a service never names another's tables. The pool opens in ``setup`` witho
 waiting, so a service starts (and answers ``/health`` with 503) while the database
 is down. Workers get the pool's narrow wrapper, ``Transactions``.
 """
+import logging
+import random
 from contextlib import contextmanager
 
+import eventlet
 import psycopg
 from nameko.extensions import DependencyProvider
+from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from services.common.errors import Unavailable
+from services.common.errors import Contention, Unavailable
 
+log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 3  # seconds a request waits for a connection before answering 503
 #: psycopg errors that mean "the database is not there", answered with 503
 UNAVAILABLE = (psycopg.OperationalError, PoolTimeout)
+#: psycopg errors that mean "do it again": a deadlock or serialization conflict was broken
+CONTENTION = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
+CONTENTION_ATTEMPTS = 5
+
+
+def pause_after_contention(attempt):
+    """A short random pause before doing again what the database broke off, so that the
+    transactions that collided do not collide again."""
+    eventlet.sleep(random.uniform(0.01, 0.05) * attempt)
 
 
 def make_pool(url, schema, size=10, **kwargs):
@@ -39,8 +53,11 @@ class Transactions:
         try:
             with self.pool.connection() as conn:
                 yield conn
-        except UNAVAILABLE as exc:
-            raise Unavailable(f"database unavailable: {exc}") from exc
+        except CONTENTION as exc:
+            raise Contention(str(exc)) from exc
+        except UNAVAILABLE as exc:  # the details (host, port) go to the log, not to callers
+            log.warning("database unavailable: %s", exc)
+            raise Unavailable("The database is unreachable.") from exc
 
     def ping(self):
         with self.transaction() as conn:

@@ -19,6 +19,8 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+from services.common.events import LOCALES
+
 CODE = re.compile(r"[a-z0-9_-]{1,32}")
 OFFICE_HOURS = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -39,9 +41,9 @@ KEYS = {
     "department": ("code", "name", "districts", "categories", "due_hours", "delivery",
                    "webhook", "contact"),
     "webhook": ("url", "secret"),
-    "contact": ("email", "phone", "wechat_openid"),
+    "contact": ("email", "phone", "wechat_openid", "locale"),
     "policy": tuple(DEFAULT_POLICY),
-    "calendar": ("workdays", "hours", "holidays"),
+    "calendar": ("workdays", "hours", "holidays", "extra_workdays", "official_holidays"),
 }
 _NOT_A_SCALAR = object()
 
@@ -210,6 +212,9 @@ class _Reader:
         contact = {key: self.text(value, key) for key, value in fields.nodes.items()}
         if contact.get("email") and "@" not in contact["email"]:
             self.problem(fields.nodes["email"], f"email {contact['email']!r} has no @")
+        if contact.get("locale") and contact["locale"] not in LOCALES:
+            self.problem(fields.nodes["locale"], f"locale {contact['locale']!r} is not one of"
+                         f" {', '.join(LOCALES)}")
         return contact
 
     def reject(self, node, message, line=None):
@@ -435,7 +440,9 @@ def _policy(reader, node):
 
 
 def _calendar(reader, node):
-    """Working time for deadlines: ISO weekdays, daily "HH:MM-HH:MM", holidays; or null."""
+    """Working time for deadlines: ISO weekdays, daily "HH:MM-HH:MM", holidays, extra
+    workdays (make-up days, 调休), and ``official_holidays: CN`` for China's official
+    calendar; or null."""
     if reader.value(node) is None:
         return None
     fields = reader.fields(node, "calendar", ("workdays", "hours"))
@@ -446,7 +453,22 @@ def _calendar(reader, node):
         "hours": fields.nested("hours", _office_hours),
         "holidays": [_holiday(reader, item)
                      for item in fields.read("holidays", reader.items, default=[])],
+        "extra_workdays": [_holiday(reader, item)
+                           for item in fields.read("extra_workdays", reader.items, default=[])],
+        "official_holidays": fields.nested("official_holidays", _official_holidays),
     }
+
+
+OFFICIAL_CALENDARS = ("CN",)
+
+
+def _official_holidays(reader, node):
+    value = reader.value(node)
+    if value is None or value in OFFICIAL_CALENDARS:
+        return value
+    reader.problem(node, f"official_holidays must be one of {', '.join(OFFICIAL_CALENDARS)}"
+                         f" or null, not {value!r}")
+    return None
 
 
 def _workdays(reader, node):

@@ -32,6 +32,10 @@ class NotFound(Problem):
     status, title = 404, "Not found"
 
 
+class MethodNotAllowed(Problem):
+    status, title = 405, "Method not allowed"
+
+
 class Conflict(Problem):
     status, title = 409, "Conflict"
 
@@ -50,3 +54,8 @@ class TooManyRequests(Problem):
 
 class Unavailable(Problem):
     status, title = 503, "Service unavailable"
+
+
+class Contention(Exception):
+    """The database gave up a transaction to break a deadlock or a serialization conflict:
+    nothing was stored, and the same work done again will succeed. Retried, never shown."""

@@ -1,19 +1,27 @@
 """The internal events the services exchange on ``zd.events`` (routing key = type).
 
+One definition of each event's shape: the producers build their events with these
+functions, and the consumers' tests build theirs with the same functions (through
+the producers' own code), so a change of shape breaks the consumers' tests. Pure:
+no I/O, no messaging library.
+
 Every message is JSON, persistent, with a stable ``message_id``; consumers apply each
 once (inbox) and must tolerate reordering: ticket events carry ``ticket.version`` and a
 projection keeps the highest.
 
 ``directory.published`` (admin CLI → all)
     ``{version, published_at, directory}``: the normalized directory snapshot.
-``credential.issued`` / ``credential.revoked`` (admin CLI → intake, routing, reporting)
+``credential.issued`` / ``credential.revoked`` (admin CLI → intake, routing, notify, reporting)
     ``{key_id, party, key_hash}`` / ``{key_id}``.
 ``concern.received`` (intake → routing, notify, reporting)
     ``{ticket_id, district, community, channel, category, title, description, location,
-    attachments, requested_representative, submitted_at, received_at, reporter}``;
-    ``reporter`` is ``{name, phone, email}`` only when the reporter asked for feedback,
-    otherwise null; reporting never stores it.
-``concern.rated`` (intake → routing)
+    attachments, requested_representative, submitted_at, received_at,
+    feedback_requested}``: never a contact detail of the reporter.
+``reporter.contact`` (intake → notify only), when the reporter asked for feedback
+    ``{ticket_id, contact: {name, phone, email, wechat_openid, locale}}``.
+``reporter.dispatch_contact`` (intake → routing only), when the reporter asked for feedback
+    ``{ticket_id, reporter: {name, phone}}``: what a department's dispatch carries (contract §7).
+``concern.rated`` (intake → routing, reporting)
     ``{ticket_id, resolution, rating, comment, rated_at}``: the reporter's rating of
     the ticket's ``resolution``-th resolution (its ``reopen_count`` when resolved).
 ``ticket.<change>`` (routing → intake, notify, reporting), change one of
@@ -22,54 +30,111 @@ projection keeps the highest.
     ``{ticket: TICKET, entry: TIMELINE_ENTRY}`` where TICKET is
     ``{ticket_id, version, status, district, community, category, channel, title,
     representative: {id, name} | null, departments: [DISPATCH], received_at,
-    first_dispatched_at, resolved_at, result, reopen_count, rating, timeline:
-    [TIMELINE_ENTRY]}`` (``rating`` is ``{rating, comment}`` of the latest resolution or null)
+    first_dispatched_at, resolved_at, result, reopen_count, merged_into, rating, timeline:
+    [TIMELINE_ENTRY]}`` (``merged_into``: the ticket a merged one joined, else null)
+    (``rating`` is ``{rating, comment}`` of the latest resolution or null)
     (``resolved_at`` is the first resolution; a later reopening does not clear it),
     DISPATCH is ``{dispatch_id, department, name, role, status, dispatched_at, due_at,
-    resolved_at}`` and TIMELINE_ENTRY is ``{at, actor, action, from_status, to_status, note}``.
+    resolved_at}`` (status one of ``DISPATCH_STATUSES``) and TIMELINE_ENTRY is
+    ``{at, actor, action, from_status, to_status, note}``.
+``department.dispatched`` (routing → notify only), for a department with webhook delivery
+    the dispatch message of contract §7, which notify delivers to the webhook.
+``feedback.rejected`` (routing → notify)
+    ``{department, dispatch_id, ticket_id, district, title, reason}``: a department's
+    feedback that could not apply (ticket, district and title null when its dispatch is unknown).
 """
-from services.common.credentials import apply_credential_event
-from services.common.local_directory import apply_directory_event
-from services.common.messaging import ParkMessage
+from dataclasses import dataclass
 
 DIRECTORY_PUBLISHED = "directory.published"
 CREDENTIAL_ISSUED = "credential.issued"
 CREDENTIAL_REVOKED = "credential.revoked"
 CONCERN_RECEIVED = "concern.received"
 CONCERN_RATED = "concern.rated"
+REPORTER_CONTACT = "reporter.contact"
+DISPATCH_CONTACT = "reporter.dispatch_contact"
+DEPARTMENT_DISPATCHED = "department.dispatched"
+FEEDBACK_REJECTED = "feedback.rejected"
 TICKET_PREFIX = "ticket."
 TICKET_CHANGES = ("assigned", "forwarded", "undecided", "dispatched", "in_progress", "resolved",
                   "closed", "merged", "rejected", "returned", "feedback", "escalated", "overdue")
+#: a dispatch's status: ``sent`` until its department answers, then the latest answer;
+#: ``withdrawn`` when the ticket was handed back while it was still active
+DISPATCH_STATUSES = ("sent", "acknowledged", "in_progress", "resolved", "rejected",
+                     "transfer_requested", "withdrawn")
+ACTIVE_DISPATCH_STATUSES = ("sent", "acknowledged", "in_progress")
+LOCALES = ("zh-CN", "en")
+DEFAULT_LOCALE = "zh-CN"
+
+CONCERN_FACTS = ("ticket_id", "district", "community", "channel", "category", "title",
+                 "description", "location", "attachments", "requested_representative")
+
+
+@dataclass(frozen=True)
+class Event:
+    """An event to publish: its type (also its routing key), body and stable message id."""
+    type: str
+    body: dict
+    message_id: str
 
 
 def ticket_event(change):
     return f"{TICKET_PREFIX}{change}"
 
 
-def route_event(conn, envelope, handlers):
-    """Apply a consumed event: the shared ones here, the others by ``handlers``.
-
-    ``handlers`` maps an event type, or a type prefix such as ``"ticket."``, to a
-    function of ``(conn, body)``. An event of another type, or whose body is not a
-    JSON object, can never apply: it is parked.
-    """
-    if apply_shared_event(conn, envelope):
-        return
-    prefix = envelope.type.partition(".")[0] + "."
-    handler = handlers.get(envelope.type) or handlers.get(prefix)
-    if handler is None:
-        raise ParkMessage(f"unexpected event type {envelope.type!r}")
-    if not isinstance(envelope.body, dict):
-        raise ParkMessage(f"the body of {envelope.type} is not a JSON object")
-    handler(conn, envelope.body)
+def concern_received(concern):
+    """``concern.received`` of a stored concern (intake's row): no contact details."""
+    body = {key: concern.get(key) for key in CONCERN_FACTS}
+    body.update(submitted_at=concern["submitted_at"].isoformat(),
+                received_at=concern["received_at"].isoformat(),
+                feedback_requested=wants_feedback(concern.get("reporter")))
+    return Event(CONCERN_RECEIVED, body, f"concern-{concern['ticket_id']}")
 
 
-def apply_shared_event(conn, envelope):
-    """Apply the events every service handles alike; False when the type is not one."""
-    if envelope.type == DIRECTORY_PUBLISHED:
-        apply_directory_event(conn, envelope)
-    elif envelope.type in (CREDENTIAL_ISSUED, CREDENTIAL_REVOKED):
-        apply_credential_event(conn, envelope)
-    else:
-        return False
-    return True
+def reporter_contact(ticket_id, reporter):
+    """``reporter.contact`` for notify, or None when the reporter did not ask for feedback."""
+    if not wants_feedback(reporter):
+        return None
+    contact = {key: reporter.get(key) for key in ("name", "phone", "email", "wechat_openid")}
+    contact["locale"] = reporter.get("locale") or DEFAULT_LOCALE
+    return Event(REPORTER_CONTACT, {"ticket_id": ticket_id, "contact": contact},
+                 f"reporter-contact-{ticket_id}")
+
+
+def dispatch_contact(ticket_id, reporter):
+    """``reporter.dispatch_contact`` for routing, or None when the reporter did not ask."""
+    if not wants_feedback(reporter):
+        return None
+    return Event(DISPATCH_CONTACT, {"ticket_id": ticket_id, "reporter": {
+        "name": reporter.get("name"), "phone": reporter.get("phone")}},
+        f"dispatch-contact-{ticket_id}")
+
+
+def wants_feedback(reporter):
+    return bool(reporter and reporter.get("wants_feedback"))
+
+
+def concern_rated(ticket_id, resolution, rating, comment, rated_at):
+    return Event(CONCERN_RATED, {"ticket_id": ticket_id, "resolution": resolution,
+                                 "rating": rating, "comment": comment,
+                                 "rated_at": rated_at.isoformat()},
+                 f"rating-{ticket_id}-{resolution}")
+
+
+def ticket_changed(change, snapshot):
+    """``ticket.<change>``: the whole ticket (a snapshot) and its latest timeline entry."""
+    return Event(ticket_event(change), {"ticket": snapshot, "entry": snapshot["timeline"][-1]},
+                 f"ticket-{snapshot['ticket_id']}-v{snapshot['version']}")
+
+
+def department_dispatched(message):
+    """``department.dispatched``: the §7 dispatch message of a webhook department."""
+    return Event(DEPARTMENT_DISPATCHED, message, f"department-dispatch-{message['dispatch_id']}")
+
+
+def feedback_rejected(department, dispatch_id, ticket, reason, message_id):
+    """``feedback.rejected``: ``ticket`` is the routing row of the dispatch's ticket, or None."""
+    ticket = ticket or {}
+    return Event(FEEDBACK_REJECTED, {
+        "department": department, "dispatch_id": dispatch_id, "reason": reason,
+        **{key: ticket.get(key) for key in ("ticket_id", "district", "title")}},
+        f"feedback-rejected-{message_id}")

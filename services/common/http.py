@@ -3,7 +3,10 @@
 ``api(method, url)`` is nameko's ``http`` entrypoint with one table that maps errors
 to answers: a ``Problem`` keeps its status, an unreachable database is 503, a
 marshmallow ``ValidationError`` is 400 with the field messages, anything else is
-500 without internals. Every answer is counted and timed in the metrics.
+500 without internals; a path no entrypoint serves is a problem+json 404, a method
+it does not take 405. Every 429 and 503 says when to come back (``Retry-After``, whole
+seconds, in the header and the body). No error text names a host, port, file or
+query. Every answer is counted and timed in the metrics.
 """
 import json
 import logging
@@ -12,21 +15,29 @@ import time
 
 from marshmallow import ValidationError
 from nameko.web.handlers import HttpRequestHandler
-from werkzeug.wrappers import Response
+from nameko.web.server import WebServer, WsgiApp
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import MethodNotAllowed as MethodNotAllowedHTTP
+from werkzeug.wrappers import Request, Response
 
 from services.common import metrics
-from services.common.db import UNAVAILABLE
+from services.common.db import CONTENTION_ATTEMPTS, UNAVAILABLE, pause_after_contention
 from services.common.errors import (
     BadRequest,
+    Contention,
+    MethodNotAllowed,
+    NotFound,
     PayloadTooLarge,
     Problem,
     Unavailable,
     UnsupportedMediaType,
 )
+from services.common.text import control_character_errors
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+UNAVAILABLE_RETRY_SECONDS = 5  # a 503 asks to come back after this, unless it says otherwise
 PROBLEM_TYPE = "application/problem+json"
 
 
@@ -42,8 +53,10 @@ def problem_response(problem):
         body["errors"] = problem.errors
     body.update(problem.extra)
     headers = {}
-    if "retry_after" in problem.extra:
-        headers["Retry-After"] = str(max(1, math.ceil(problem.extra["retry_after"])))
+    if problem.status in (429, 503) or "retry_after" in problem.extra:
+        seconds = max(1, math.ceil(problem.extra.get("retry_after", UNAVAILABLE_RETRY_SECONDS)))
+        body["retry_after"] = seconds
+        headers["Retry-After"] = str(seconds)
     return Response(json.dumps(body, ensure_ascii=False), status=problem.status,
                     content_type=PROBLEM_TYPE, headers=headers)
 
@@ -51,6 +64,8 @@ def problem_response(problem):
 def as_problem(exc):
     if isinstance(exc, Problem):
         return exc
+    if isinstance(exc, Contention):
+        return Unavailable("The database is busy; nothing was stored.")
     if isinstance(exc, ValidationError):
         return BadRequest("Some fields are invalid.", errors=_field_errors(exc.messages))
     if isinstance(exc, UNAVAILABLE):
@@ -78,21 +93,62 @@ def read_json(request):
         raise BadRequest(f"The body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object.")
+    errors = control_character_errors(body)
+    if errors:
+        raise BadRequest("Some fields hold control characters.", errors=errors)
     return body
+
+
+class ProblemWsgiApp(WsgiApp):
+    """nameko's WSGI app, but a path no entrypoint serves (404) or a method it does not
+    take (405, with ``Allow``) is answered with problem+json like every other error."""
+
+    def __call__(self, environ, start_response):
+        request = Request(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+        except MethodNotAllowedHTTP as exc:
+            allowed = ", ".join(sorted(exc.valid_methods or ()))
+            response = problem_response(MethodNotAllowed(
+                f"{request.method} is not allowed here; use {allowed}.", allowed=exc.valid_methods))
+            response.headers["Allow"] = allowed
+            return response(environ, start_response)
+        except HTTPException as exc:
+            problem = NotFound(f"No such path: {request.path}") if exc.code == 404 else Problem(
+                exc.description)
+            problem.status = exc.code or 500
+            return problem_response(problem)(environ, start_response)
+        request.path_values = values
+        return provider.handle_request(request)(environ, start_response)
+
+
+class ProblemWebServer(WebServer):
+    def get_wsgi_app(self):
+        return ProblemWsgiApp(self)
 
 
 class ApiHandler(HttpRequestHandler):
     """nameko's http entrypoint with the shared error table and metrics."""
+    server = ProblemWebServer()
 
     def handle_request(self, request):
         started = time.monotonic()
-        response = super().handle_request(request)
+        for attempt in range(1, CONTENTION_ATTEMPTS + 1):  # see response_from_exception
+            response = super().handle_request(request)
+            if not getattr(response, "contended", False) or attempt == CONTENTION_ATTEMPTS:
+                break
+            pause_after_contention(attempt)
         metrics.observe_request(self.container.service_name, request.method, self.url,
                                 response.status_code, time.monotonic() - started)
         return response
 
     def response_from_exception(self, exc):
-        return problem_response(as_problem(exc))
+        response = problem_response(as_problem(exc))
+        # the database broke the transaction off to resolve a deadlock: nothing was stored,
+        # and handle_request runs the same request again
+        response.contended = isinstance(exc, Contention)
+        return response
 
 
 api = ApiHandler.decorator

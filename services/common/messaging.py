@@ -15,7 +15,7 @@ database is unreachable it waits and retries instead of burning deliveries.
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import eventlet
@@ -23,7 +23,8 @@ from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
 
 from services.common import metrics, topology
-from services.common.errors import Unavailable
+from services.common.db import CONTENTION_ATTEMPTS, pause_after_contention
+from services.common.errors import Contention, Unavailable
 from services.common.outbox import emit
 
 log = logging.getLogger(__name__)
@@ -38,17 +39,24 @@ DEFAULT_PREFETCH = 4
 class Envelope:
     message_id: str
     type: str
-    body: dict
+    body: dict = field(repr=False)  # may hold a contact: never in a log line
     queue: str = ""
     routing_key: str = ""
-    headers: dict = None
+    headers: dict = field(default=None, repr=False)
+    from_outside: bool = False  # sent by a department system, not by one of the services
 
     @property
     def inbox_id(self):
-        if self.message_id:
+        """What makes a redelivery a redelivery. Our own events are known by their stable
+        message id; a message from outside by its queue, sender (routing key), message id
+        and body, so that a reused id never hides a different message (contract §7)."""
+        if self.message_id and not self.from_outside:
             return self.message_id
         content = json.dumps([self.routing_key, self.body], sort_keys=True, default=str)
-        return f"sha256:{hashlib.sha256(content.encode()).hexdigest()}"
+        digest = hashlib.sha256(content.encode()).hexdigest()
+        if self.from_outside:
+            return f"{self.queue}:{self.routing_key}:{self.message_id}:sha256:{digest}"
+        return f"sha256:{digest}"
 
 
 class BoundedQueueConsumer(QueueConsumer):
@@ -62,12 +70,30 @@ class BoundedQueueConsumer(QueueConsumer):
     def prefetch_count(self):
         return int(self.container.config.get("ZD_CONSUMER_PREFETCH", DEFAULT_PREFETCH))
 
+    def on_decode_error(self, message, exc):
+        """A body that is not JSON (another content type, bad UTF-8) can never apply: it is
+        rejected, so its queue dead-letters it to its parking queue, and counted; its body
+        is never logged (kombu's default logs it, then drops the message)."""
+        queue = self._queue_of(message.delivery_info.get("consumer_tag"))
+        log.warning("parking an undecodable message from %s (%s, content type %r)", queue,
+                    type(exc).__name__, message.content_type)
+        metrics.MESSAGES_PARKED.labels(f"{queue}.parked", "undecodable").inc()
+        message.reject(requeue=False)
+
+    def _queue_of(self, consumer_tag):
+        for consumer in self._consumers.values():
+            for name, tag in getattr(consumer, "_active_tags", {}).items():
+                if tag == consumer_tag:
+                    return name
+        return "unknown"
+
 
 class MessageConsumer(Consumer):
     queue_consumer = BoundedQueueConsumer()
 
-    def __init__(self, queue, **kwargs):
+    def __init__(self, queue, from_outside=False, **kwargs):
         super().__init__(queue, requeue_on_error=True, **kwargs)
+        self.from_outside = from_outside
         self.stopping = False
 
     def stop(self):
@@ -87,7 +113,7 @@ class MessageConsumer(Consumer):
             body=body,
             queue=self.queue.name,
             routing_key=message.delivery_info.get("routing_key", ""),
-            headers=dict(message.headers or {}))
+            headers=dict(message.headers or {}), from_outside=self.from_outside)
         handle_result = partial(self.handle_result, message)
         try:
             self.container.spawn_worker(self, (envelope,), {}, context_data={},
@@ -104,10 +130,11 @@ class ParkMessage(Exception):
 
 
 def handle_once(db, envelope, apply):
-    """Apply ``apply(conn, envelope)`` exactly once per message id, retrying outages."""
+    """Apply ``apply(conn, envelope)`` exactly once per message id, retrying outages and
+    transactions the database broke off to resolve a deadlock."""
     for delay in (*RETRY_SECONDS, None):
         try:
-            outcome = _apply_in_transaction(db, envelope, apply)
+            outcome = retry_contention(lambda: _apply_in_transaction(db, envelope, apply))
             metrics.MESSAGES_CONSUMED.labels(envelope.queue, envelope.type, outcome).inc()
             return outcome
         except Unavailable:
@@ -116,6 +143,19 @@ def handle_once(db, envelope, apply):
             log.warning("database unavailable while handling %s; retrying in %ss",
                         envelope.message_id, delay)
             eventlet.sleep(delay)
+
+
+def retry_contention(work, attempts=CONTENTION_ATTEMPTS):
+    """``work()``, done again (after a short random pause) when the database broke it off
+    to resolve a deadlock or a serialization conflict."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except Contention:
+            if attempt == attempts:
+                raise
+            log.info("transaction broken off by the database (deadlock or conflict); again")
+            pause_after_contention(attempt)
 
 
 def _apply_in_transaction(db, envelope, apply):
@@ -135,10 +175,25 @@ def _apply_in_transaction(db, envelope, apply):
     return "applied"
 
 
+CONTACT_KEYS = ("phone", "email", "wechat_openid")
+WITHHELD = "(withheld)"
+
+
+def withhold_contacts(body):
+    """``body`` with every phone, email and openid replaced: operators read parked messages."""
+    if isinstance(body, dict):
+        return {key: WITHHELD if key in CONTACT_KEYS and value else withhold_contacts(value)
+                for key, value in body.items()}
+    if isinstance(body, list):
+        return [withhold_contacts(item) for item in body]
+    return body
+
+
 def park(conn, envelope, reason, parked_queue=None):
     """Send the message to its queue's parking queue (or ``parked_queue``) with the reason.
 
-    Parked queues are bound to ``zd.parked`` by the name of the queue they serve.
+    Parked queues are bound to ``zd.parked`` by the name of the queue they serve. A
+    contact detail in the body is withheld: parked messages are shown to operators.
     """
     target = parked_queue or envelope.queue
     waiting_in = parked_queue or f"{envelope.queue}.parked"
@@ -146,6 +201,7 @@ def park(conn, envelope, reason, parked_queue=None):
                 envelope.queue, waiting_in, reason)
     metrics.MESSAGES_PARKED.labels(waiting_in, reason.split(":")[0][:60]).inc()
     body = envelope.body if isinstance(envelope.body, dict) else {"body": envelope.body}
+    body = withhold_contacts(body)
     emit(conn, topology.PARKED.name, target, envelope.type or "unknown", body, headers={
         "x-park-reason": reason, "x-original-message-id": envelope.message_id,
         "x-original-queue": envelope.queue, "x-original-routing-key": envelope.routing_key})

@@ -31,6 +31,23 @@ CONCERNS_RECEIVED = Counter("zd_concerns_received_total", "Concerns stored",
                             ["district", "channel"])
 TICKET_TRANSITIONS = Counter("zd_ticket_transitions_total", "Ticket status changes",
                              ["status"])
+NOTIFICATIONS_SENT = Counter("zd_notifications_sent_total", "Notifications delivered",
+                             ["channel"])
+NOTIFICATIONS_FAILED = Counter("zd_notification_failures_total",
+                               "Delivery attempts that failed, retryable or not", ["channel"])
+NOTIFICATIONS_RETRIED = Counter("zd_notifications_retried_total",
+                                "Failed deliveries scheduled to be tried again", ["channel"])
+NOTIFICATIONS_PARKED = Counter("zd_notifications_parked_total",
+                               "Notifications given up on (status failed, shown to operators)",
+                               ["channel"])
+NOTIFICATIONS_SKIPPED = Counter("zd_notifications_skipped_total",
+                                "Notifications for a channel that is not configured", ["channel"])
+NOTIFICATION_DELIVERY_SECONDS = Histogram(
+    "zd_notification_delivery_seconds", "From a notification's recording to its delivery",
+    ["channel"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600))
+NOTIFICATIONS_PENDING = Gauge("zd_notifications_pending", "Notifications waiting to be sent")
+NOTIFICATIONS_OLDEST_PENDING = Gauge("zd_notifications_oldest_pending_seconds",
+                                     "Age of the oldest notification waiting to be sent")
 UP = Gauge("zd_up", "1 when the last health check passed", ["service", "dependency"])
 
 

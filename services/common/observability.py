@@ -4,15 +4,19 @@ A service class inherits ``Observable`` and has a ``db`` (``Database``) dependen
 Health is 200 only when both the database and the broker answer; otherwise 503 with
 the reason of each failing check.
 """
+import logging
+
 from kombu import Connection
 from nameko.dependency_providers import Config
 from werkzeug.wrappers import Response
 
 from services.common import metrics
+from services.common.errors import Problem
 from services.common.http import api, json_response
 from services.common.local_directory import directory_version
 
 BROKER_TIMEOUT = 2
+log = logging.getLogger(__name__)
 
 
 def check_database(db):
@@ -35,13 +39,21 @@ def health_report(service, db, amqp_uri):
             checks[name] = "ok"
         except Exception as exc:  # every failure is a reason to report, not to crash
             checks[name] = "down"
-            problems[name] = str(exc) or type(exc).__name__
+            problems[name] = _reason(name, exc)
         metrics.UP.labels(service, name).set(1 if checks[name] == "ok" else 0)
     body = {"status": "ok" if not problems else "unavailable", "service": service,
             "checks": checks, "directory_version": directory}
     if problems:
         body["reasons"] = problems
     return (200 if not problems else 503), body
+
+
+def _reason(dependency, exc):
+    """Why a check failed, without a host, port or query (those go to the log)."""
+    log.warning("health check: %s down: %s", dependency, exc)
+    if isinstance(exc, Problem):
+        return exc.detail
+    return f"the {dependency} is unreachable ({type(exc).__name__})"
 
 
 class Observable:

@@ -12,22 +12,19 @@ import logging
 import time
 import uuid
 
-import eventlet
 from kombu import Connection, Producer
-from nameko.extensions import DependencyProvider
 from psycopg.types.json import Json, Jsonb
 
 from services.common import metrics, topology
 from services.common.db import make_pool
+from services.common.loops import ListeningLoop
 
 log = logging.getLogger(__name__)
 
 BATCH = 100
 POLL_SECONDS = 1.0  # pending rows are looked for at least this often
-WAKE_SECONDS = 0.1
 HOUSEKEEPING_SECONDS = 3600
 BACKLOG_SECONDS = 5
-STOP_SECONDS = 10
 CHANNEL = "zd_outbox_{}"  # one notification channel per schema
 
 
@@ -45,6 +42,13 @@ def emit(conn, exchange, routing_key, message_type, body, message_id=None, heade
 def emit_event(conn, event_type, body, message_id=None):
     """An internal domain event on ``zd.events``, routed by its type."""
     return emit(conn, topology.EVENTS.name, event_type, event_type, body, message_id)
+
+
+def emit_events(conn, *events):
+    """Queue ``services.common.events.Event``s (None ones are skipped) on ``zd.events``."""
+    for event in events:
+        if event is not None:
+            emit_event(conn, event.type, event.body, event.message_id)
 
 
 class Unroutable(Exception):
@@ -137,13 +141,16 @@ def forget_old_messages(pool, keep_days):
                          (keep_days,))
 
 
-class OutboxRelay(DependencyProvider):
+class OutboxRelay(ListeningLoop):
     """Runs the relay loop in a managed green thread of the service container."""
+    poll_seconds = POLL_SECONDS
 
     def __init__(self, schema):
         self.schema = schema
-        self.pool = None
-        self.running = False
+
+    @property
+    def notify_channel(self):
+        return CHANNEL.format(self.schema)
 
     def setup(self):
         config = self.container.config
@@ -152,43 +159,15 @@ class OutboxRelay(DependencyProvider):
         self.next_housekeeping = self.next_backlog_check = 0.0
         self.publisher = Publisher(config["AMQP_URI"])
 
-    def start(self):
-        self.running = True
-        self.pool.open(wait=False)
-        self.thread = self.container.spawn_managed_thread(self._run)
+    def run_round(self):
+        relay_pending(self.pool, self.publisher, self.schema)
+        self._keep_house()
 
-    def stop(self):
-        """Let the relay finish its round (it checks ``running`` every second), then close."""
-        self.running = False
-        thread, self.thread = getattr(self, "thread", None), None
-        if thread is not None:
-            with eventlet.Timeout(STOP_SECONDS, False):
-                thread.wait()
-            thread.kill()
-        if self.pool is not None:
-            self.pool.close()
+    def on_failure(self):
         self.publisher.close()
 
-    kill = stop
-
-    def _run(self):
-        while self.running:
-            try:
-                self._listen_and_relay()
-            except Exception:  # the relay must outlive any outage of broker or database
-                if self.running:
-                    log.exception("outbox relay of %s failed; retrying", self.schema)
-                    self.publisher.close()
-                    eventlet.sleep(POLL_SECONDS)
-
-    def _listen_and_relay(self):
-        with self.pool.connection() as listener:
-            listener.autocommit = True
-            listener.execute(f"LISTEN {CHANNEL.format(self.schema)}")
-            while self.running:
-                relay_pending(self.pool, self.publisher, self.schema)
-                self._keep_house()
-                self._wait_for_notification(listener)
+    def closing(self):
+        self.publisher.close()
 
     def _keep_house(self):
         now = time.monotonic()
@@ -198,14 +177,3 @@ class OutboxRelay(DependencyProvider):
         if now >= self.next_housekeeping:
             forget_old_messages(self.pool, self.keep_days)
             self.next_housekeeping = now + HOUSEKEEPING_SECONDS
-
-    def _wait_for_notification(self, listener):
-        """Up to POLL_SECONDS, in short steps so that ``stop`` is noticed at once."""
-        waited = 0.0
-        while self.running and waited < POLL_SECONDS:
-            if any(True for _ in listener.notifies(timeout=WAKE_SECONDS, stop_after=1)):
-                return
-            waited += WAKE_SECONDS
-
-    def get_dependency(self, worker_ctx):
-        return self

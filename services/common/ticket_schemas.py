@@ -2,6 +2,8 @@
 as marshmallow schemas: used to document the intake and routing APIs."""
 from marshmallow import Schema, fields
 
+from services.common.events import DISPATCH_STATUSES
+
 STATUSES = ["received", "assigned", "forwarded", "dispatched", "in_progress", "resolved",
             "closed", "merged", "rejected"]
 
@@ -25,8 +27,7 @@ class DispatchViewSchema(Schema):
     department = fields.String()
     name = fields.String()
     role = fields.String(metadata={"enum": ["lead", "assist"]})
-    status = fields.String(metadata={"enum": ["sent", "acknowledged", "in_progress", "resolved",
-                                              "rejected", "transfer_requested", "withdrawn"]})
+    status = fields.String(metadata={"enum": list(DISPATCH_STATUSES)})
     dispatched_at = fields.AwareDateTime()
     due_at = fields.AwareDateTime()
     resolved_at = fields.AwareDateTime(allow_none=True)
@@ -48,5 +49,7 @@ class TicketSchema(Schema):
     resolved_at = fields.AwareDateTime(allow_none=True)
     result = fields.String(allow_none=True)
     reopen_count = fields.Integer()
+    merged_into = fields.String(allow_none=True, metadata={
+        "description": "For a merged ticket, the ticket it joined"})
     rating = fields.Dict(allow_none=True, metadata={"description": "{rating, comment}"})
     timeline = fields.List(fields.Nested(TimelineEntrySchema))

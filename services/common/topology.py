@@ -47,9 +47,12 @@ _SHARED = ("directory.published", "credential.*")
 
 SERVICE_QUEUES = {
     "intake": _events_queue("intake", *_SHARED, "ticket.*"),
-    "routing": _events_queue("routing", *_SHARED, "concern.received", "concern.rated"),
-    "notify": _events_queue("notify", *_SHARED, "concern.received", "ticket.*"),
-    "reporting": _events_queue("reporting", *_SHARED, "concern.received", "ticket.*"),
+    "routing": _events_queue("routing", *_SHARED, "concern.received", "reporter.dispatch_contact",
+                             "concern.rated"),
+    "notify": _events_queue("notify", *_SHARED, "concern.received", "reporter.contact", "ticket.*",
+                            "department.dispatched", "feedback.rejected"),
+    "reporting": _events_queue("reporting", *_SHARED, "concern.received", "concern.rated",
+                               "ticket.*"),
 }
 ROUTING_FEEDBACK = _quorum("zd.routing.feedback", FEEDBACK, "dept.*")
 

@@ -9,14 +9,15 @@ from datetime import datetime, timezone
 from services.common.errors import Conflict
 from services.intake import domain, store
 
+ID_DRAWS = 5  # a day's ids have 32 random bits: a second draw is already rare
+
 
 def accept(conn, caller, concern, fingerprint):
     """``(http status, answer body)`` for a checked concern, inside ``conn``'s transaction."""
     now = datetime.now(timezone.utc)
-    row = {**concern, "ticket_id": domain.new_ticket_id(now), "key_id": caller.key_id,
-           "fingerprint": fingerprint, "received_at": now,
+    row = {**concern, "key_id": caller.key_id, "fingerprint": fingerprint, "received_at": now,
            "submitted_at": concern.get("submitted_at") or now}
-    if store.insert_concern(conn, row):
+    if _insert_with_a_free_id(conn, row, now):
         return 202, _answer(row["ticket_id"], "received", now)
     earlier = store.find_by_external_id(conn, caller.key_id, concern["external_id"])
     if earlier["fingerprint"] != fingerprint:
@@ -24,6 +25,17 @@ def accept(conn, caller, concern, fingerprint):
                        ticket_id=earlier["ticket_id"])
     return 200, _answer(earlier["ticket_id"], earlier["status"] or "received",
                         earlier["received_at"])
+
+
+def _insert_with_a_free_id(conn, row, now):
+    """Store the concern under a ticket id no other concern has (``row`` gets it)."""
+    for draw in range(ID_DRAWS):
+        row["ticket_id"] = domain.new_ticket_id(now)
+        try:
+            return store.insert_concern(conn, row)
+        except store.TicketIdTaken:
+            if draw == ID_DRAWS - 1:
+                raise
 
 
 def _answer(ticket_id, status, received_at):

@@ -37,9 +37,3 @@ def fingerprint(body):
 def new_ticket_id(now: datetime):
     return f"ZD{now:%Y%m%d}-{secrets.token_hex(4).upper()}"
 
-
-def feedback_contact(reporter):
-    """What of the reporter travels on: contacts only when they asked for feedback."""
-    if not reporter or not reporter.get("wants_feedback"):
-        return None
-    return {key: reporter.get(key) for key in ("name", "phone", "email")}

@@ -1,6 +1,7 @@
 """What crosses the intake API: the concern a front-end posts (contract §5)."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from services.common.events import DEFAULT_LOCALE, LOCALES
 from services.common.ticket_schemas import (
     STATUSES,
     DispatchViewSchema,
@@ -24,7 +25,11 @@ class ReporterSchema(Schema):
     phone = fields.String(validate=validate.Regexp(r"^\+?[0-9 -]{5,20}$",
                                                    error="Not a phone number."))
     email = fields.Email()
+    wechat_openid = fields.String(validate=validate.Regexp(
+        r"^[A-Za-z0-9_-]{1,128}$", error="Not a WeChat openid."))
     wants_feedback = fields.Boolean(load_default=False)
+    locale = fields.String(load_default=DEFAULT_LOCALE, validate=validate.OneOf(LOCALES),
+                           metadata={"description": "The language of the notifications"})
 
 
 class AttachmentSchema(Schema):
@@ -79,6 +84,8 @@ class ConcernViewSchema(Schema):
                                                                         "resolved_at"))))
     result = fields.String(allow_none=True)
     reopen_count = fields.Integer()
+    merged_into = fields.String(allow_none=True, metadata={
+        "description": "For a merged concern, the ticket it joined: follow that one"})
     rating = fields.Dict(allow_none=True, metadata={"description": "{rating, comment}"})
     timeline = fields.List(fields.Nested(TimelineEntrySchema))
 

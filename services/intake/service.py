@@ -9,7 +9,8 @@ from services.common import metrics
 from services.common.credentials import ApiKeys
 from services.common.db import Database
 from services.common.errors import NotFound
-from services.common.events import TICKET_PREFIX, route_event
+from services.common.event_routing import route_event
+from services.common.events import TICKET_PREFIX
 from services.common.http import api, json_response, read_json
 from services.common.local_directory import current_directory
 from services.common.messaging import consume_messages, handle_once

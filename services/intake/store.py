@@ -1,11 +1,11 @@
 """SQL of the intake schema, behind verbs: store a concern, find one, project tickets."""
+from psycopg.errors import UniqueViolation
 from psycopg.types.json import Jsonb
 
-from services.common.events import CONCERN_RATED, CONCERN_RECEIVED
+from services.common import events
 from services.common.messaging import ParkMessage
-from services.common.outbox import emit_event
+from services.common.outbox import emit_events
 from services.common.sql import insert_sql, row_values
-from services.intake.domain import feedback_contact
 
 CONCERN_COLUMNS = ("ticket_id", "key_id", "external_id", "fingerprint", "district", "community",
                    "channel", "category", "title", "description", "location", "attachments",
@@ -13,27 +13,30 @@ CONCERN_COLUMNS = ("ticket_id", "key_id", "external_id", "fingerprint", "distric
 JSON_COLUMNS = {"location", "attachments", "reporter"}
 
 
+class TicketIdTaken(Exception):
+    """The drawn ticket id belongs to another concern: draw again."""
+
+
 def insert_concern(conn, row):
-    """Store a new concern and its ``concern.received`` event; None if the key and
-    external id are already taken (a retry, or a conflicting reuse)."""
-    inserted = conn.execute(
-        insert_sql("concerns", CONCERN_COLUMNS,
-                   "ON CONFLICT (key_id, external_id) DO NOTHING RETURNING ticket_id"),
-        row_values(row, CONCERN_COLUMNS, JSON_COLUMNS)).fetchone()
+    """Store a new concern and its events; None if the key and external id are already
+    taken (a retry, or a conflicting reuse). The reporter's contact goes only to notify
+    (all of it) and to routing (name and phone, for the department's dispatch)."""
+    try:
+        with conn.transaction():  # a savepoint: a taken id leaves the transaction usable
+            inserted = conn.execute(
+                insert_sql("concerns", CONCERN_COLUMNS,
+                           "ON CONFLICT (key_id, external_id) DO NOTHING RETURNING ticket_id"),
+                row_values(row, CONCERN_COLUMNS, JSON_COLUMNS)).fetchone()
+    except UniqueViolation as exc:
+        if exc.diag.constraint_name == "concerns_pkey":
+            raise TicketIdTaken(row["ticket_id"]) from exc
+        raise
     if inserted is None:
         return None
-    emit_event(conn, CONCERN_RECEIVED, concern_received(row), message_id=f"concern-{row['ticket_id']}")
+    ticket_id, reporter = row["ticket_id"], row.get("reporter")
+    emit_events(conn, events.reporter_contact(ticket_id, reporter),
+                events.dispatch_contact(ticket_id, reporter), events.concern_received(row))
     return inserted["ticket_id"]
-
-
-def concern_received(row):
-    event = {key: row.get(key) for key in (
-        "ticket_id", "district", "community", "channel", "category", "title", "description",
-        "location", "attachments", "requested_representative")}
-    event.update(submitted_at=row["submitted_at"].isoformat(),
-                 received_at=row["received_at"].isoformat(),
-                 reporter=feedback_contact(row.get("reporter")))
-    return event
 
 
 def find_by_external_id(conn, key_id, external_id):
@@ -73,7 +76,5 @@ def insert_rating(conn, ticket_id, resolution, rating, comment, rated_at):
         (ticket_id, resolution, rating, comment, rated_at)).fetchone()
     if inserted is None:
         return False
-    emit_event(conn, CONCERN_RATED, {
-        "ticket_id": ticket_id, "resolution": resolution, "rating": rating, "comment": comment,
-        "rated_at": rated_at.isoformat()}, message_id=f"rating-{ticket_id}-{resolution}")
+    emit_events(conn, events.concern_rated(ticket_id, resolution, rating, comment, rated_at))
     return True

@@ -23,6 +23,7 @@ def concern_view(concern):
             for dispatch in ticket.get("departments", [])],
         "result": ticket.get("result"),
         "reopen_count": ticket.get("reopen_count", 0),
+        "merged_into": ticket.get("merged_into"),
         "rating": ticket.get("rating"),
         "timeline": ticket.get("timeline", [{
             "at": concern["received_at"].isoformat(), "actor": f"channel:{concern['channel']}",

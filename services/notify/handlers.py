@@ -1,54 +1,84 @@
 """Applying one consumed event: read it, decide who hears what (domain), record it (store).
 
 Runs inside the inbox transaction of ``handle_once``. An event notify cannot read is
-parked. A ticket event the reporter may hear of that overtakes its ``concern.received``
-is held until the concern tells whether the reporter asked for feedback. Each
-notification recorded is logged with its template, recipient kind and channel only:
-never an address, never a reporter's contact.
+parked. What the reporter may hear waits (``held_events``) until notify knows whether
+the reporter asked for feedback (``concern.received``) and, if so, their contact
+(``reporter.contact``): the two may come in either order, and before or after the
+ticket's events. A notification for a channel that is not configured is recorded as
+``skipped``. Each notification recorded is logged with its template, recipient kind
+and channel only: never an address, never a reporter's contact.
 """
 import logging
+import uuid
 
-from services.common.events import CONCERN_RECEIVED, apply_shared_event
+from services.common import metrics
+from services.common.event_routing import apply_shared_event
+from services.common.events import CONCERN_RECEIVED, REPORTER_CONTACT
 from services.common.local_directory import current_directory
 from services.common.messaging import ParkMessage
 from services.notify import domain, store
 
 log = logging.getLogger(__name__)
+KEY_NAMESPACE = uuid.UUID("5b0d9a52-6c52-4c36-9a7e-2b1f3d0c8e11")
 
 
-def apply_event(conn, envelope):
+def apply_event(conn, envelope, channels):
+    """``channels``: the set of channels this process can send on (the others are skipped)."""
     if apply_shared_event(conn, envelope):
         return
+    if envelope.type == REPORTER_CONTACT:
+        return _on_contact(conn, envelope.body, channels)
     try:
         event = domain.read_event(envelope.message_id, envelope.type, envelope.body)
     except domain.UnusableEvent as problem:
         raise ParkMessage(str(problem)) from None
+    if not event.ticket_id:
+        log.info("%s names no ticket: nobody to tell", event.type)
+        return
     store.lock_ticket(conn, event.ticket_id)
     if event.type == CONCERN_RECEIVED:
-        _on_concern(conn, event)
-    else:
-        _on_ticket_event(conn, event)
+        store.remember_feedback_requested(conn, event.ticket_id,
+                                          bool(event.ticket.get("feedback_requested")))
+    _record(conn, event, domain.party_notifications(event, current_directory(conn)), channels)
+    _tell_reporter(conn, event, channels)
 
 
-def _on_concern(conn, event):
-    contact = domain.feedback_contact(event)
-    store.remember_reporter(conn, event.ticket_id, contact)
-    _record(conn, event, domain.reporter_notifications(event, contact))
-    for earlier in store.release_held_events(conn, event.ticket_id):
-        _record(conn, earlier, domain.reporter_notifications(earlier, contact))
+def _on_contact(conn, body, channels):
+    ticket_id, contact = body.get("ticket_id"), body.get("contact")
+    if not isinstance(ticket_id, str) or not isinstance(contact, dict):
+        raise ParkMessage("reporter.contact without its ticket_id and contact")
+    store.lock_ticket(conn, ticket_id)
+    store.remember_contact(conn, ticket_id, contact)
+    for earlier in store.release_held_events(conn, ticket_id):
+        _record(conn, earlier, domain.reporter_notifications(earlier, contact), channels)
 
 
-def _on_ticket_event(conn, event):
-    _record(conn, event, domain.party_notifications(event, current_directory(conn)))
+def _tell_reporter(conn, event, channels):
+    if not domain.reporter_may_hear(event):
+        return
     reporter = store.find_reporter(conn, event.ticket_id)
-    if reporter is not None:
-        _record(conn, event, domain.reporter_notifications(event, reporter["contact"]))
-    elif domain.reporter_may_hear(event):
-        store.hold_event(conn, event)
+    if reporter is not None and reporter["contact"] is not None:
+        _record(conn, event, domain.reporter_notifications(event, reporter["contact"]), channels)
+    elif reporter is None or reporter["feedback_requested"] is not False:
+        store.hold_event(conn, event)  # not yet known whether, or how, to tell the reporter
+    else:
+        store.release_held_events(conn, event.ticket_id)  # a silent reporter: nothing to keep
 
 
-def _record(conn, event, notifications):
+def idempotency_key(event, notification):
+    """The same for every attempt of one notification: a department's webhook is known by
+    its dispatch id (contract §8), anything else by its event, recipient and channel."""
+    if notification.channel == "webhook" and notification.params.get("dispatch_id"):
+        return notification.params["dispatch_id"]
+    return str(uuid.uuid5(KEY_NAMESPACE, f"{event.id}|{notification.recipient}|{notification.channel}"))
+
+
+def _record(conn, event, notifications, channels):
     for notification in notifications:
-        if store.record_notification(conn, event, notification):
-            log.info("recorded %s for the %s by %s (ticket %s)", notification.template,
+        status = "pending" if notification.channel in channels else "skipped"
+        if store.record_notification(conn, event, notification,
+                                     idempotency_key(event, notification), status):
+            if status == "skipped":
+                metrics.NOTIFICATIONS_SKIPPED.labels(notification.channel).inc()
+            log.info("%s %s for the %s by %s (ticket %s)", status, notification.template,
                      notification.recipient_kind, notification.channel, event.ticket_id)

@@ -1,7 +1,8 @@
-"""What crosses notify's API: the operators' query of recorded notifications."""
+"""What crosses notify's API: the operators' view of notifications and their attempts."""
 from marshmallow import Schema, fields, validate
 
-STATUSES = ("recorded", "sent", "failed", "parked")
+STATUSES = ("pending", "sent", "failed", "skipped")
+OUTCOMES = ("sent", "retry", "failed", "skipped")
 
 
 class NotificationQuerySchema(Schema):
@@ -10,8 +11,16 @@ class NotificationQuerySchema(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
 
 
+class AttemptSchema(Schema):
+    attempt = fields.Integer()
+    at = fields.AwareDateTime()
+    outcome = fields.String(metadata={"enum": list(OUTCOMES)})
+    detail = fields.String(allow_none=True, metadata={"example": "HTTP 503"})
+    seconds = fields.Float(allow_none=True)
+
+
 class NotificationSchema(Schema):
-    """A notification as operators see it: never its address."""
+    """A notification as operators see it: never its address nor its content."""
     id = fields.Integer()
     event_id = fields.String()
     ticket_id = fields.String()
@@ -22,6 +31,10 @@ class NotificationSchema(Schema):
     locale = fields.String()
     status = fields.String(metadata={"enum": list(STATUSES)})
     created_at = fields.AwareDateTime()
+    sent_at = fields.AwareDateTime(allow_none=True)
+    next_attempt_at = fields.AwareDateTime(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    attempts = fields.List(fields.Nested(AttemptSchema))
 
 
 class NotificationListSchema(Schema):

@@ -1,23 +1,26 @@
-"""The notify service (HTTP, port 8003): who hears what, and the operators' view of it.
+"""The notify service (HTTP, port 8003): tells the reporter, representative, office and
+department what happened, and shows operators what was sent.
 
 Consumes ``zd.notify.events`` (``directory.published``, ``credential.*``,
-``concern.received``, ``ticket.*``) and records, once per event, recipient and
-channel, each notification contract §8 calls for, in its ``notifications`` table
-(status ``recorded``). Emits
-nothing but parked messages. Sending over SMTP, SMS and WeChat gateways and webhooks
-comes later. ``GET /api/v1/notifications`` (admin key) shows what was recorded,
-never an address.
+``concern.received``, ``reporter.contact``, ``ticket.*``, ``department.dispatched``,
+``feedback.rejected``) and records, once per event, recipient and channel, each
+notification contract §8 calls for in its notifications outbox; the ``Courier`` sends
+them by email, SMS, WeChat and webhook. Emits nothing but parked messages.
+``GET /api/v1/notifications`` (admin key) shows each with its attempts, never an
+address; ``POST /api/v1/notifications/{id}/retry`` sends a failed one again.
 """
 from services.common.credentials import ApiKeys
 from services.common.db import Database
+from services.common.errors import Conflict, NotFound
 from services.common.http import api, json_response
 from services.common.messaging import consume_messages, handle_once
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
 from services.common.topology import SERVICE_QUEUES
 from services.notify import openapi, store
+from services.notify.courier import Courier
 from services.notify.handlers import apply_event
-from services.notify.schemas import NotificationListSchema, NotificationQuerySchema
+from services.notify.schemas import NotificationListSchema, NotificationQuerySchema, NotificationSchema
 
 
 class NotifyService(Observable):
@@ -25,6 +28,7 @@ class NotifyService(Observable):
     openapi_document = openapi.SPEC
     db = Database("notify")
     outbox = OutboxRelay("notify")
+    courier = Courier()
     keys = ApiKeys()
 
     @api("GET", "/api/v1/notifications")
@@ -36,6 +40,21 @@ class NotifyService(Observable):
                                        query["limit"])
         return json_response(200, NotificationListSchema().dump({"notifications": rows}))
 
+    @api("POST", "/api/v1/notifications/<int:notification_id>/retry")
+    def retry_notification(self, request, notification_id):
+        with self.db.transaction() as conn:
+            self.keys.caller(conn, request, "admin")
+            before = store.retry(conn, notification_id)
+        if before is None:
+            raise NotFound(f"No notification {notification_id}.")
+        if before not in ("failed", "skipped"):
+            raise Conflict(f"Notification {notification_id} is {before}: only a failed or"
+                           " skipped one is sent again.", status_now=before)
+        with self.db.transaction() as conn:
+            (row,) = [row for row in store.notifications(conn, limit=1, notification_id=notification_id)]
+        return json_response(202, NotificationSchema().dump(row))
+
     @consume_messages(SERVICE_QUEUES["notify"])
     def on_event(self, envelope):
-        handle_once(self.db, envelope, apply_event)
+        handle_once(self.db, envelope,
+                    lambda conn, envelope: apply_event(conn, envelope, self.courier.channel_names))

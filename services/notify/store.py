@@ -1,26 +1,35 @@
-"""SQL of the notify schema, behind verbs: reporters' feedback contacts, held ticket
-events, and the notifications recorded for sending."""
+"""SQL of the notify schema, behind verbs: reporters' contacts, held events, and the
+notifications outbox (record, claim for a lease, settle each attempt, list, retry)."""
 from psycopg.types.json import Jsonb
 
 from services.notify.domain import Event
 
+NOTIFY_CHANNEL = "zd_notifications"  # NOTIFY'd when a notification is due
+
 
 def lock_ticket(conn, ticket_id):
-    """Handle a concern and its ticket events one at a time (until the transaction ends)."""
+    """Handle a ticket's events one at a time (until the transaction ends)."""
     conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"notify:{ticket_id}",))
 
 
-def remember_reporter(conn, ticket_id, contact):
-    """Note that the concern was seen, with the contact of a reporter who asked for feedback."""
-    conn.execute("INSERT INTO ticket_reporters (ticket_id, contact) VALUES (%s, %s)"
-                 " ON CONFLICT (ticket_id) DO NOTHING",
-                 (ticket_id, Jsonb(contact) if contact else None))
+def remember_feedback_requested(conn, ticket_id, requested):
+    conn.execute("INSERT INTO ticket_reporters (ticket_id, feedback_requested) VALUES (%s, %s)"
+                 " ON CONFLICT (ticket_id) DO UPDATE SET feedback_requested ="
+                 " ticket_reporters.feedback_requested OR excluded.feedback_requested",
+                 (ticket_id, requested))
+
+
+def remember_contact(conn, ticket_id, contact):
+    conn.execute("INSERT INTO ticket_reporters (ticket_id, contact, feedback_requested)"
+                 " VALUES (%s, %s, true) ON CONFLICT (ticket_id) DO UPDATE SET"
+                 " contact = excluded.contact, feedback_requested = true",
+                 (ticket_id, Jsonb(contact)))
 
 
 def find_reporter(conn, ticket_id):
-    """None while the concern is unseen; else a row whose ``contact`` may be null."""
-    return conn.execute("SELECT contact FROM ticket_reporters WHERE ticket_id = %s",
-                        (ticket_id,)).fetchone()
+    """``{contact, feedback_requested}``; None while neither the concern nor the contact came."""
+    return conn.execute("SELECT contact, feedback_requested FROM ticket_reporters"
+                        " WHERE ticket_id = %s", (ticket_id,)).fetchone()
 
 
 def hold_event(conn, event):
@@ -38,23 +47,91 @@ def release_held_events(conn, ticket_id):
             for row in sorted(rows, key=lambda row: row["held_at"])]
 
 
-def record_notification(conn, event, notification):
+def record_notification(conn, event, notification, key, status="pending"):
     """Record one notification to send; False when it was recorded before."""
-    return conn.execute(
+    inserted = conn.execute(
         "INSERT INTO notifications (event_id, ticket_id, event_type, recipient, channel,"
-        " address, template, locale, params) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " address, template, locale, params, idempotency_key, status)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT DO NOTHING RETURNING id",
         (event.id, event.ticket_id, event.type, notification.recipient, notification.channel,
          notification.address, notification.template, notification.locale,
-         Jsonb(notification.params))).fetchone() is not None
+         Jsonb(notification.params), key, status)).fetchone() is not None
+    if inserted and status == "pending":
+        conn.execute("SELECT pg_notify(%s, '')", (NOTIFY_CHANNEL,))
+    return inserted
 
 
-def notifications(conn, ticket_id=None, status=None, limit=100):
-    """Recorded notifications, newest first, without addresses (operators' view)."""
+def claim_due(conn, channel, limit, lease_seconds):
+    """Take up to ``limit`` due notifications of ``channel`` for ``lease_seconds``.
+
+    A claim that outlives its lease (its sender died) is taken again, with the same
+    idempotency key.
+    """
     return conn.execute(
+        "UPDATE notifications SET lease_until = now() + make_interval(secs => %(lease)s),"
+        " attempts = attempts + 1 WHERE id IN (SELECT id FROM notifications"
+        " WHERE status = 'pending' AND channel = %(channel)s AND next_attempt_at <= now()"
+        " AND (lease_until IS NULL OR lease_until < now())"
+        " ORDER BY next_attempt_at, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
+        " RETURNING id, event_id, ticket_id, recipient, channel, address, template, locale,"
+        " params, idempotency_key, attempts, created_at",
+        {"lease": lease_seconds, "channel": channel, "limit": limit}).fetchall()
+
+
+def settle(conn, notification_id, attempt, outcome, detail=None, seconds=None,
+           retry_in=None):
+    """Record an attempt: ``sent``, ``retry`` (due again in ``retry_in`` seconds),
+    ``failed`` (parked) or ``skipped``. Only the holder of the attempt settles it."""
+    status = {"sent": "sent", "retry": "pending", "failed": "failed", "skipped": "skipped"}[outcome]
+    updated = conn.execute(
+        "UPDATE notifications SET status = %(status)s, lease_until = NULL, last_error = %(detail)s,"
+        " sent_at = CASE WHEN %(status)s = 'sent' THEN now() END,"
+        " next_attempt_at = now() + make_interval(secs => %(retry_in)s)"
+        " WHERE id = %(id)s AND attempts = %(attempt)s AND status = 'pending' RETURNING id",
+        {"status": status, "detail": detail, "retry_in": retry_in or 0, "id": notification_id,
+         "attempt": attempt}).fetchone()
+    if updated is not None:
+        conn.execute("INSERT INTO notification_attempts (notification_id, attempt, outcome,"
+                     " detail, seconds) VALUES (%s, %s, %s, %s, %s)",
+                     (notification_id, attempt, outcome, detail, seconds))
+    return updated is not None
+
+
+def backlog(conn):
+    """``{pending, oldest_seconds}`` of the notifications waiting to be sent."""
+    return conn.execute(
+        "SELECT count(*) AS pending,"
+        " coalesce(extract(epoch FROM now() - min(created_at)), 0)::float AS oldest_seconds"
+        " FROM notifications WHERE status = 'pending'").fetchone()
+
+
+def notifications(conn, ticket_id=None, status=None, limit=100, notification_id=None):
+    """Notifications, newest first, each with its attempts; never an address or params."""
+    rows = conn.execute(
         "SELECT id, event_id, ticket_id, event_type, recipient, channel, template, locale,"
-        " status, created_at FROM notifications"
-        " WHERE (%(ticket_id)s::text IS NULL OR ticket_id = %(ticket_id)s)"
+        " status, attempts AS attempt_count, created_at, sent_at, next_attempt_at, last_error"
+        " FROM notifications WHERE (%(ticket_id)s::text IS NULL OR ticket_id = %(ticket_id)s)"
         " AND (%(status)s::text IS NULL OR status = %(status)s)"
+        " AND (%(id)s::bigint IS NULL OR id = %(id)s)"
         " ORDER BY id DESC LIMIT %(limit)s",
-        {"ticket_id": ticket_id, "status": status, "limit": limit}).fetchall()
+        {"ticket_id": ticket_id, "status": status, "limit": limit, "id": notification_id}).fetchall()
+    attempts = conn.execute(
+        "SELECT notification_id, attempt, at, outcome, detail, seconds FROM notification_attempts"
+        " WHERE notification_id = ANY(%s) ORDER BY id", ([row["id"] for row in rows],)).fetchall()
+    for row in rows:
+        row["attempts"] = [attempt for attempt in attempts if attempt["notification_id"] == row["id"]]
+    return rows
+
+
+def retry(conn, notification_id):
+    """A failed (or skipped) notification is due again at once; None when there is no
+    such notification, else its status before."""
+    row = conn.execute("SELECT status FROM notifications WHERE id = %s FOR UPDATE",
+                       (notification_id,)).fetchone()
+    if row is None or row["status"] not in ("failed", "skipped"):
+        return row and row["status"]
+    conn.execute("UPDATE notifications SET status = 'pending', attempts = 0, lease_until = NULL,"
+                 " next_attempt_at = now() WHERE id = %s", (notification_id,))
+    conn.execute("SELECT pg_notify(%s, '')", (NOTIFY_CHANNEL,))
+    return row["status"]

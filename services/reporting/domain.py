@@ -62,6 +62,17 @@ def concern_facts(concern):
         received_at=_time(concern["received_at"]))
 
 
+def rating_facts(rated):
+    """``{ticket_id, resolution, rating, rated_at}`` of a ``concern.rated`` body."""
+    _require(rated, "ticket_id", "resolution", "rating", "rated_at")
+    if rated["rating"] not in RATINGS:
+        raise MalformedEvent(f"unknown rating {rated['rating']!r}")
+    if not isinstance(rated["resolution"], int) or rated["resolution"] < 0:
+        raise MalformedEvent(f"resolution must be a non-negative integer: {rated['resolution']!r}")
+    return {"ticket_id": rated["ticket_id"], "resolution": rated["resolution"],
+            "rating": rated["rating"], "rated_at": _time(rated["rated_at"])}
+
+
 def ticket_facts(ticket, entry=None):
     """The facts of the ticket snapshot a ``ticket.*`` event carries."""
     _require(ticket, "ticket_id", "version", "status")

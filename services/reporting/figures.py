@@ -12,10 +12,11 @@ no ticket has the data. No I/O here: the SQL is text that the store runs.
 - ``resolution_rate``: resolved / (received - merged - rejected), by current status.
 - ``rectification_rate``: of the tickets dispatched at least once, the share resolved
   or closed now.
-- ``satisfaction_rate``: of the rated tickets, the share whose newest rating is
-  ``satisfied`` or ``basically_satisfied``.
-- ``on_time_rate``: of the first resolutions that have a due time, the share at or
-  before the ``due_at`` of the lead dispatch that held the ticket then; a ticket a
+- ``satisfaction_rate``: of the ratings given (one per resolution, from
+  ``concern.rated``), the share ``satisfied`` or ``basically_satisfied``; a ticket
+  whose ratings were not seen counts its newest rating (from its ticket events).
+- ``on_time_rate``: of the first resolutions that have a due time, the share before
+  the ``due_at`` of the lead dispatch that held the ticket then; a ticket a
   representative resolved without any dispatch has none and is left out.
 - ``transfer_seconds``: p50 and p95 (``percentile_cont``) of received → first dispatch.
 - ``resolve_seconds``: p50 and p95 of first dispatch → first resolution, for tickets
@@ -41,8 +42,15 @@ WINDOW_TICKETS = """
            extract(epoch FROM first_dispatched_at - received_at) AS transfer_seconds,
            CASE WHEN first_resolved_at >= first_dispatched_at
                 THEN extract(epoch FROM first_resolved_at - first_dispatched_at) END
-               AS resolve_seconds
+               AS resolve_seconds,
+           coalesce(given.ratings, (rating IS NOT NULL)::int) AS ratings_given,
+           coalesce(given.satisfied, (rating = ANY(%(satisfied_ratings)s))::int) AS ratings_satisfied
       FROM report_tickets
+      LEFT JOIN LATERAL (
+           SELECT count(*) AS ratings,
+                  count(*) FILTER (WHERE r.rating = ANY(%(satisfied_ratings)s)) AS satisfied
+             FROM ratings r WHERE r.ticket_id = report_tickets.ticket_id
+           HAVING count(*) > 0) given ON true
      WHERE received_at IS NOT NULL
        AND received_at >= coalesce(%(start)s::timestamptz, '-infinity')
        AND received_at < coalesce(%(end)s::timestamptz, 'infinity')
@@ -60,11 +68,11 @@ TALLY_SQL = """
            count(*) FILTER (WHERE status = 'rejected') AS rejected,
            count(*) FILTER (WHERE dispatched AND status = ANY(%(resolved_statuses)s))
                AS rectified,
-           count(rating) AS rated,
-           count(*) FILTER (WHERE rating = ANY(%(satisfied_ratings)s)) AS satisfied,
+           coalesce(sum(ratings_given), 0)::int AS rated,
+           coalesce(sum(ratings_satisfied), 0)::int AS satisfied,
            count(*) FILTER (WHERE first_resolved_at IS NOT NULL AND lead_due_at IS NOT NULL)
                AS resolutions_due,
-           count(*) FILTER (WHERE first_resolved_at <= lead_due_at) AS on_time,
+           count(*) FILTER (WHERE first_resolved_at < lead_due_at) AS on_time,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY transfer_seconds) AS transfer_p50,
            percentile_cont(0.95) WITHIN GROUP (ORDER BY transfer_seconds) AS transfer_p95,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY resolve_seconds) AS resolve_p50,

@@ -4,7 +4,7 @@
 ``domain`` merges their facts so that the order does not matter. An event whose
 facts cannot be read is parked with the reason.
 """
-from services.common.events import CONCERN_RECEIVED, TICKET_PREFIX
+from services.common.events import CONCERN_RATED, CONCERN_RECEIVED, TICKET_PREFIX
 from services.common.messaging import ParkMessage
 from services.reporting import domain, store
 
@@ -25,4 +25,14 @@ def _record(conn, what, read_facts):
     store.record(conn, facts)
 
 
-HANDLERS = {CONCERN_RECEIVED: record_concern, TICKET_PREFIX: record_ticket}
+def record_rating(conn, body):
+    """One rating of one resolution (``concern.rated``), kept once."""
+    try:
+        rated = domain.rating_facts(body)
+    except domain.MalformedEvent as reason:
+        raise ParkMessage(f"malformed concern.rated: {reason}") from reason
+    store.record_rating(conn, rated)
+
+
+HANDLERS = {CONCERN_RECEIVED: record_concern, CONCERN_RATED: record_rating,
+            TICKET_PREFIX: record_ticket}

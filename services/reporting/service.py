@@ -8,7 +8,7 @@ from functools import partial
 
 from services.common.credentials import ApiKeys
 from services.common.db import Database
-from services.common.events import route_event
+from services.common.event_routing import route_event
 from services.common.http import api
 from services.common.messaging import consume_messages, handle_once
 from services.common.observability import Observable

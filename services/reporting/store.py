@@ -67,3 +67,10 @@ def directory_or_none(conn):
 
 def _facts(row):
     return TicketFacts(**{**row, "departments": tuple(row["departments"] or ())})
+
+
+def record_rating(conn, rated):
+    """Keep the rating of one resolution (the first one seen: each is given once)."""
+    conn.execute("INSERT INTO ratings (ticket_id, resolution, rating, rated_at)"
+                 " VALUES (%(ticket_id)s, %(resolution)s, %(rating)s, %(rated_at)s)"
+                 " ON CONFLICT DO NOTHING", rated)

@@ -44,6 +44,9 @@ def list_scope(party, query):
 
 
 def act(conn, ticket_id, party, command, directory):
+    # tickets an action touches are locked in one order: crossed merges cannot deadlock
+    for touched in sorted({ticket_id, command.get("into") or ticket_id}):
+        store.lock_ticket(conn, touched)
     ticket = store.lock_ticket(conn, ticket_id)
     check_access(ticket, party)
     action = command["action"]
@@ -85,8 +88,12 @@ def _merge(conn, ticket, actor, command, directory):
     same_district = target is not None and target["district"] == ticket["district"]
     if not same_district or target["ticket_id"] == ticket["ticket_id"]:
         raise BadRequest("Cannot merge there.", errors={"into": ["No such ticket here."]})
+    if target["status"] in domain.FINAL:
+        raise BadRequest("Cannot merge there.", errors={"into": [
+            f"Ticket {target['ticket_id']} is {target['status']}: merge into an open ticket."]})
     return workflow.change(conn, ticket, directory, "merged", actor, "merge",
-                           f"merged into {command['into']}: {command.get('note') or ''}".strip())
+                           f"merged into {command['into']}: {command.get('note') or ''}".strip(),
+                           merged_into=target["ticket_id"])
 
 
 def _reject(conn, ticket, actor, command, directory):
@@ -98,8 +105,10 @@ def _reassign(conn, ticket, actor, command, directory):
     if rep is None or rep["district"] != ticket["district"]:
         raise BadRequest("Cannot reassign there.",
                          errors={"representative": ["Not a representative of this district."]})
+    # the new representative's wait starts now, even when the ticket was assigned already
     return workflow.change(conn, ticket, directory, "assigned", actor, "reassign",
-                           command.get("note"), representative_id=command["representative"])
+                           command.get("note"), representative_id=command["representative"],
+                           status_since=workflow.now(), escalated_at=None)
 
 
 def _dispatch(conn, ticket, actor, command, directory):

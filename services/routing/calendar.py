@@ -1,11 +1,17 @@
 """Deadlines in working hours: the district policy's calendar (contract §3).
 
-``add_working_hours`` counts hours only on the calendar's workdays, between its
-opening and closing times, skipping holidays, in the district's time zone. Without a
-calendar the hours run round the clock. Pure functions; no I/O.
+``add_working_hours`` counts hours only on working days, between the calendar's
+opening and closing times, in the district's time zone. A working day is one of the
+calendar's ``extra_workdays``, else not one of its ``holidays``, else, with
+``official_holidays: CN``, what China's official calendar says (its holidays and its
+make-up workdays, 调休, from ``chinese-calendar``, for the years it knows), else one of
+its ``workdays``. Without a calendar the hours run round the clock. Pure functions;
+no I/O.
 """
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+import chinese_calendar
 
 #: a calendar with no working day in ten years is a directory mistake, not a deadline
 MAX_DAYS = 3660
@@ -18,12 +24,11 @@ def add_working_hours(start, hours, calendar, timezone):
         return start + remaining
     zone = ZoneInfo(timezone)
     opens, closes = _office_hours(calendar["hours"])
-    workdays = set(calendar["workdays"])
-    holidays = {date.fromisoformat(day) for day in calendar.get("holidays") or []}
+    working = _working_days(calendar)
     cursor = start.astimezone(zone)
     for _ in range(MAX_DAYS):
         day = cursor.date()
-        if day.isoweekday() in workdays and day not in holidays:
+        if working(day):
             begin = max(cursor, datetime.combine(day, opens, zone))
             end = datetime.combine(day, closes, zone)
             if begin < end:
@@ -32,6 +37,51 @@ def add_working_hours(start, hours, calendar, timezone):
                 remaining -= end - begin
         cursor = datetime.combine(day + timedelta(days=1), time(0), zone)
     raise ValueError(f"no working hours in {MAX_DAYS} days: check the calendar")
+
+
+def subtract_working_hours(end, hours, calendar, timezone):
+    """The latest moment from which ``hours`` working hours have run out by ``end``: a
+    wait that began at or before it has passed its deadline (``add_working_hours``)."""
+    remaining = timedelta(hours=hours)
+    if not calendar:
+        return end - remaining
+    zone = ZoneInfo(timezone)
+    opens, closes = _office_hours(calendar["hours"])
+    working = _working_days(calendar)
+    cursor = end.astimezone(zone)
+    day = cursor.date()
+    for _ in range(MAX_DAYS):
+        if working(day):
+            begin = datetime.combine(day, opens, zone)
+            stop = min(cursor, datetime.combine(day, closes, zone))
+            if begin < stop:
+                if remaining <= stop - begin:
+                    return (stop - remaining).astimezone(end.tzinfo)
+                remaining -= stop - begin
+        day -= timedelta(days=1)
+        cursor = datetime.combine(day, time.max, zone)
+    raise ValueError(f"no working hours in {MAX_DAYS} days: check the calendar")
+
+
+def _working_days(calendar):
+    """``is_working(day)`` for one calendar (see the module's docstring for the order)."""
+    workdays = set(calendar["workdays"])
+    holidays = {date.fromisoformat(day) for day in calendar.get("holidays") or []}
+    extra = {date.fromisoformat(day) for day in calendar.get("extra_workdays") or []}
+    official = calendar.get("official_holidays") == "CN"
+
+    def is_working(day):
+        if day in extra:
+            return True
+        if day in holidays:
+            return False
+        if official:
+            try:
+                return chinese_calendar.is_workday(day)
+            except NotImplementedError:  # a year the library has no data for yet
+                pass
+        return day.isoweekday() in workdays
+    return is_working
 
 
 def _office_hours(text):

@@ -8,6 +8,8 @@
 - A lead dispatch past its ``due_at`` is flagged overdue for the office, once
   (``ticket.overdue``).
 - A resolution the reporter has not rated in ``RATING_DAYS`` days closes the ticket.
+- A concern that waited ``CONTACT_WAIT`` for its reporter's dispatch contact (which
+  intake sends with it) is routed without it, rather than never.
 
 Hours are working hours when the district has a calendar. Each ticket is handled in
 its own savepoint, so one that cannot be handled does not hold up the others; rows
@@ -17,11 +19,13 @@ import logging
 from datetime import timedelta
 
 from services.routing import store, workflow
-from services.routing.calendar import add_working_hours
+from services.routing.calendar import add_working_hours, subtract_working_hours
 
 log = logging.getLogger(__name__)
 SYSTEM = workflow.SYSTEM
 RATING_DAYS = 7
+#: a concern waits this long for its dispatch contact (sent with it, so seconds at most)
+CONTACT_WAIT = timedelta(minutes=10)
 
 
 def enforce(conn, directory, now):
@@ -34,19 +38,25 @@ def enforce(conn, directory, now):
                              lambda row: _flag_overdue(conn, row, directory, now)),
             "closed": _each(conn, store.waiting_tickets(conn, "resolved",
                                                         now - timedelta(days=RATING_DAYS)),
-                            lambda ticket: _close_unrated(conn, ticket, directory))}
+                            lambda ticket: _close_unrated(conn, ticket, directory)),
+            "routed_without_contact": _each(
+                conn, store.release_stale_held_concerns(conn, now - CONTACT_WAIT),
+                lambda concern: _route_without_contact(conn, concern, directory))}
 
 
 def _waiting(conn, directory, now, status):
-    """Tickets in ``status`` whose deadline (in their district's hours) has passed."""
+    """Tickets in ``status`` whose deadline (in their district's hours) has passed: chosen
+    in SQL by each district's cutoff, so none waits behind tickets not yet due."""
     hours_key = "representative_hours" if status == "assigned" else "congress_hours"
-    policies = {code: district["policy"] for code, district in directory["districts"].items()}
-    if not policies:
+    cutoffs = {code: subtract_working_hours(now, district["policy"][hours_key],
+                                            district["policy"].get("calendar"),
+                                            district["policy"]["timezone"])
+               for code, district in directory["districts"].items()}
+    if not cutoffs:
         return []
-    earliest = now - timedelta(hours=min(policy[hours_key] for policy in policies.values()))
-    return [ticket for ticket in store.waiting_tickets(conn, status, earliest)
-            if ticket["district"] in policies
-            and _deadline(ticket["status_since"], policies[ticket["district"]], hours_key) <= now]
+    return [ticket for ticket in store.due_tickets(conn, status, cutoffs)
+            if _deadline(ticket["status_since"], directory["districts"][ticket["district"]]["policy"],
+                         hours_key) <= now]
 
 
 def _deadline(since, policy, hours_key):
@@ -85,6 +95,13 @@ def _flag_overdue(conn, row, directory, now):
     store.update_dispatch(conn, row["dispatch_id"], overdue_at=now)
     workflow.note(conn, store.find_ticket(conn, row["ticket_id"]), directory, SYSTEM, "overdue",
                   f"{row['department']} was due at {row['due_at'].isoformat()}", event="overdue")
+
+
+def _route_without_contact(conn, concern, directory):
+    """A concern never lost for want of its dispatch contact: routed without it."""
+    log.warning("concern %s waited %s for its dispatch contact: routed without it",
+                concern["ticket_id"], CONTACT_WAIT)
+    workflow.receive_concern(conn, concern, directory)
 
 
 def _close_unrated(conn, ticket, directory):

@@ -5,6 +5,7 @@ resolved → closed`` with the side states ``merged`` and ``rejected``; who gets
 ticket (representative, department); which category a description belongs to.
 No I/O: the workflow module loads, decides here, and stores.
 """
+from services.common.events import ACTIVE_DISPATCH_STATUSES
 from services.routing.calendar import add_working_hours
 
 OPEN = ("received", "assigned", "forwarded", "dispatched", "in_progress")
@@ -104,6 +105,8 @@ def feedback_problem(dispatch, department, ticket_status, status):
         return f"dispatch is no longer active ({dispatch['status']})"
     if status == "resolved" and dispatch["status"] == "resolved":
         return "dispatch is already resolved"
+    if status in HANDS_BACK and dispatch["status"] not in ACTIVE_DISPATCH_STATUSES:
+        return f"dispatch is no longer active ({dispatch['status']})"
     if dispatch["role"] == "lead" and status in ("resolved", *HANDS_BACK) \
             and ticket_status not in ("dispatched", "in_progress"):
         return f"a {ticket_status} ticket does not take {status} feedback"

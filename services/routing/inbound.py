@@ -6,11 +6,20 @@ that does not fit is refused with ``FeedbackRejected`` and parked on
 """
 import uuid
 
-from services.common import metrics, topology
+from marshmallow import ValidationError
+
+from services.common import events, metrics, topology
 from services.common.local_directory import current_directory
 from services.common.messaging import Envelope, ParkMessage, park
-from services.routing import workflow
-from services.routing.schemas import ConcernReceivedSchema, FeedbackSchema, RatingEventSchema
+from services.common.outbox import emit_events
+from services.common.text import control_character_errors
+from services.routing import store, workflow
+from services.routing.schemas import (
+    ConcernReceivedSchema,
+    DispatchContactSchema,
+    FeedbackSchema,
+    RatingEventSchema,
+)
 from services.routing.workflow import FeedbackRejected
 
 
@@ -19,9 +28,30 @@ def _body(envelope):
 
 
 def receive_concern(conn, concern):
-    """A new concern becomes a ticket, once checked against this service's directory."""
+    """A new concern becomes a ticket, once checked against this service's directory.
+
+    When its reporter asked for feedback, the concern waits for its dispatch contact
+    (which may come after it), so that every dispatch message carries the contact.
+    """
     directory = current_directory(conn)
-    workflow.receive_concern(conn, checked_concern(concern, directory), directory)
+    concern = checked_concern(concern, directory)
+    store.lock_concern(conn, concern["ticket_id"])
+    if concern["feedback_requested"] and not store.dispatch_contact(conn, concern["ticket_id"]):
+        store.hold_concern(conn, concern)
+        return
+    workflow.receive_concern(conn, concern, directory)
+
+
+def receive_dispatch_contact(conn, body):
+    """The reporter's name and phone for departments; releases a concern that waited."""
+    errors = DispatchContactSchema().validate(body)
+    if errors:
+        raise ParkMessage(f"invalid dispatch contact: {errors}")
+    store.lock_concern(conn, body["ticket_id"])
+    store.save_dispatch_contact(conn, body["ticket_id"], body["reporter"])
+    held = store.release_held_concern(conn, body["ticket_id"])
+    if held is not None:
+        workflow.receive_concern(conn, held, current_directory(conn))
 
 
 def receive_rating(conn, rated):
@@ -36,9 +66,11 @@ def receive_rating(conn, rated):
 
 
 def checked_concern(concern, directory):
-    errors = ConcernReceivedSchema().validate(concern)
-    if errors:
-        raise ParkMessage(f"invalid concern: {errors}")
+    """The concern as routing reads it (``feedback_requested`` given), or ParkMessage."""
+    try:
+        concern = ConcernReceivedSchema().load(concern)
+    except ValidationError as invalid:
+        raise ParkMessage(f"invalid concern: {invalid.messages}") from None
     if concern["district"] not in directory["districts"]:
         raise ParkMessage(f"unknown district {concern['district']!r}")
     return concern
@@ -55,18 +87,30 @@ def apply_department_feedback(conn, envelope):
     except FeedbackRejected as reason:
         metrics.FEEDBACK_REJECTED.labels(reason.kind).inc()
         park(conn, envelope, str(reason), parked_queue=topology.FEEDBACK_REJECTED)
+        _tell_the_office(conn, envelope, str(reason))
         return None, str(reason)
+
+
+def _tell_the_office(conn, envelope, reason):
+    """Announce the rejected feedback (``feedback.rejected``) so the office hears of it."""
+    body = _body(envelope)
+    dispatch_id = body.get("dispatch_id") if isinstance(body.get("dispatch_id"), str) else None
+    record = store.dispatch(conn, dispatch_id) if dispatch_id else None
+    ticket = store.find_ticket(conn, record["ticket_id"]) if record else None
+    emit_events(conn, events.feedback_rejected(envelope.routing_key.removeprefix("dept."),
+                                               dispatch_id, ticket, reason, envelope.inbox_id))
 
 
 def feedback_over_http(department, body):
     """The envelope of feedback posted over HTTP, as if it had come by AMQP."""
     return Envelope(message_id=f"http-{uuid.uuid4()}", type="department.feedback", body=body,
-                    queue=topology.ROUTING_FEEDBACK.name, routing_key=f"dept.{department}")
+                    queue=topology.ROUTING_FEEDBACK.name, routing_key=f"dept.{department}",
+                    from_outside=True)
 
 
 def feedback_of(envelope):
     """``(department, feedback)``: the department is the one its routing key names."""
-    errors = FeedbackSchema().validate(_body(envelope))
+    errors = FeedbackSchema().validate(_body(envelope)) or control_character_errors(_body(envelope))
     if errors:
         raise FeedbackRejected(f"invalid feedback: {errors}")
     return envelope.routing_key.removeprefix("dept."), FeedbackSchema().load(envelope.body)

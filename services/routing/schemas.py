@@ -33,6 +33,13 @@ class ConcernReceivedSchema(Schema):
     description = fields.String(required=True)
     received_at = fields.String(required=True)
     submitted_at = fields.String(required=True)
+    feedback_requested = fields.Boolean(load_default=False)
+
+
+class DispatchContactSchema(Schema):
+    """The ``reporter.dispatch_contact`` event (see services.common.events)."""
+    ticket_id = fields.String(required=True)
+    reporter = fields.Dict(required=True)
 
 
 class TicketQuerySchema(Schema):

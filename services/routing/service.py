@@ -1,10 +1,11 @@
 """The routing service (HTTP, port 8002): the ticket workflow.
 
-Consumes ``zd.routing.events`` (``concern.received``, ``concern.rated``, directory,
-credentials) and
+Consumes ``zd.routing.events`` (``concern.received``, ``reporter.dispatch_contact``,
+``concern.rated``, directory, credentials) and
 ``zd.routing.feedback`` (departments' answers on ``zd.feedback``); emits
-``ticket.*`` events and the departments' messages on ``zd.dispatch`` through its
-outbox. Feedback that cannot apply is parked on ``zd.feedback.rejected``. Every
+``ticket.*`` events and the departments' messages on ``zd.dispatch`` (or, for webhook
+departments, ``department.dispatched`` to notify) through its outbox. Feedback that
+cannot apply is parked on ``zd.feedback.rejected`` and announced as ``feedback.rejected``. Every
 minute it acts on the deadlines of the district policy (``deadlines``).
 """
 import logging
@@ -16,7 +17,8 @@ from services.common import topology
 from services.common.credentials import ApiKeys
 from services.common.db import Database
 from services.common.errors import Conflict, Forbidden, Unavailable
-from services.common.events import CONCERN_RATED, CONCERN_RECEIVED, route_event
+from services.common.event_routing import route_event
+from services.common.events import CONCERN_RATED, CONCERN_RECEIVED, DISPATCH_CONTACT
 from services.common.http import api, json_response, read_json
 from services.common.local_directory import current_directory
 from services.common.messaging import consume_messages, handle_once
@@ -32,6 +34,7 @@ from services.routing.schemas import (
 from services.routing.views import ticket_view
 
 EVENT_HANDLERS = {CONCERN_RECEIVED: inbound.receive_concern,
+                  DISPATCH_CONTACT: inbound.receive_dispatch_contact,
                   CONCERN_RATED: inbound.receive_rating}
 DEADLINE_CHECK_SECONDS = 60
 log = logging.getLogger(__name__)
@@ -59,7 +62,7 @@ class RoutingService(Observable):
         if any(done.values()):
             log.info("deadlines: %s", done)
 
-    @consume_messages(topology.ROUTING_FEEDBACK)
+    @consume_messages(topology.ROUTING_FEEDBACK, from_outside=True)
     def on_feedback(self, envelope):
         handle_once(self.db, envelope, inbound.apply_department_feedback)
 

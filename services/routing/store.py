@@ -1,10 +1,14 @@
-"""SQL of the routing schema: tickets, dispatches, timeline entries."""
+"""SQL of the routing schema: tickets, dispatches, timeline entries, and the reporters'
+dispatch contacts (read only to build a department's dispatch message)."""
+from psycopg.types.json import Jsonb
+
+from services.common.events import ACTIVE_DISPATCH_STATUSES
 from services.common.sql import insert_sql, row_values
 
 TICKET_COLUMNS = ("ticket_id", "status", "district", "community", "channel", "category",
-                  "title", "description", "location", "attachments", "reporter",
+                  "title", "description", "location", "attachments", "feedback_requested",
                   "submitted_at", "received_at", "status_since")
-JSON_COLUMNS = {"location", "attachments", "reporter"}
+JSON_COLUMNS = {"location", "attachments"}
 OPEN_STATUSES = ("received", "assigned", "forwarded", "dispatched", "in_progress")
 
 
@@ -81,7 +85,46 @@ def update_dispatch(conn, dispatch_id, **changes):
 
 def withdraw_active_dispatches(conn, ticket_id):
     conn.execute("UPDATE dispatches SET status = 'withdrawn' WHERE ticket_id = %s"
-                 " AND status IN ('sent', 'acknowledged', 'in_progress')", (ticket_id,))
+                 " AND status = ANY(%s)", (ticket_id, list(ACTIVE_DISPATCH_STATUSES)))
+
+
+def lock_concern(conn, ticket_id):
+    """A concern and its dispatch contact are applied one at a time (until commit)."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"concern:{ticket_id}",))
+
+
+def save_dispatch_contact(conn, ticket_id, reporter):
+    conn.execute("INSERT INTO dispatch_contacts (ticket_id, name, phone) VALUES (%s, %s, %s)"
+                 " ON CONFLICT (ticket_id) DO NOTHING",
+                 (ticket_id, reporter.get("name"), reporter.get("phone")))
+
+
+def dispatch_contact(conn, ticket_id):
+    """``{name, phone}`` for a department's dispatch, or None."""
+    return conn.execute("SELECT name, phone FROM dispatch_contacts WHERE ticket_id = %s",
+                        (ticket_id,)).fetchone()
+
+
+def hold_concern(conn, concern):
+    conn.execute("INSERT INTO held_concerns (ticket_id, concern) VALUES (%s, %s)"
+                 " ON CONFLICT (ticket_id) DO NOTHING", (concern["ticket_id"], Jsonb(concern)))
+
+
+def release_stale_held_concerns(conn, held_before, limit=50):
+    """Concerns that waited since before ``held_before`` for a contact that never came;
+    they wait no more."""
+    rows = conn.execute(
+        "DELETE FROM held_concerns WHERE ticket_id IN (SELECT ticket_id FROM held_concerns"
+        " WHERE held_at <= %s ORDER BY held_at LIMIT %s FOR UPDATE SKIP LOCKED)"
+        " RETURNING concern", (held_before, limit)).fetchall()
+    return [row["concern"] for row in rows]
+
+
+def release_held_concern(conn, ticket_id):
+    """The concern that waited for its dispatch contact, or None; it waits no more."""
+    row = conn.execute("DELETE FROM held_concerns WHERE ticket_id = %s RETURNING concern",
+                       (ticket_id,)).fetchone()
+    return row["concern"] if row else None
 
 
 def last_lead_department(conn, ticket_id):
@@ -120,6 +163,17 @@ def waiting_tickets(conn, status, since_before, limit=200):
         "SELECT * FROM tickets WHERE status = %s AND status_since <= %s AND escalated_at IS NULL"
         " ORDER BY status_since LIMIT %s FOR UPDATE SKIP LOCKED",
         (status, since_before, limit)).fetchall()
+
+
+def due_tickets(conn, status, cutoffs, limit=200):
+    """Tickets in ``status`` (not yet escalated) since before their district's cutoff
+    (``{district: moment}``), oldest first, locked; those another instance handles skipped."""
+    return conn.execute(
+        "SELECT t.* FROM tickets t JOIN unnest(%s::text[], %s::timestamptz[]) AS c (district, cutoff)"
+        " ON t.district = c.district AND t.status_since <= c.cutoff"
+        " WHERE t.status = %s AND t.escalated_at IS NULL"
+        " ORDER BY t.status_since LIMIT %s FOR UPDATE OF t SKIP LOCKED",
+        (list(cutoffs), list(cutoffs.values()), status, limit)).fetchall()
 
 
 def overdue_dispatches(conn, now, limit=200):

@@ -6,5 +6,5 @@ def ticket_view(conn, ticket, directory):
     view = ticket_snapshot(conn, ticket, directory)
     view.update(description=ticket["description"], location=ticket["location"],
                 attachments=ticket["attachments"], submitted_at=ticket["submitted_at"].isoformat(),
-                reporter_wants_feedback=ticket["reporter"] is not None)
+                reporter_wants_feedback=ticket["feedback_requested"])
     return view

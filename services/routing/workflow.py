@@ -2,17 +2,17 @@
 
 Every status change writes a timeline entry and a ``ticket.<change>`` event with the
 whole ticket (see services.common.events); a dispatch also queues the department's
-message on ``zd.dispatch`` (contract §7). All of it goes through the outbox, so it
-is published exactly when the transaction commits.
+message (contract §7) on ``zd.dispatch``, or, for a department reached by webhook, as
+``department.dispatched`` for notify to deliver. All of it goes through the outbox, so
+it is published exactly when the transaction commits.
 """
 import uuid
 from datetime import datetime, timezone
 
-from services.common import topology
-from services.common.events import ticket_event
+from services.common import events, topology
 from services.common.metrics import TICKET_TRANSITIONS
-from services.common.outbox import emit, emit_event
-from services.routing import domain, store
+from services.common.outbox import emit, emit_events
+from services.routing import domain, snapshots, store
 
 SYSTEM = "system"
 REPORTER = "reporter"
@@ -39,8 +39,7 @@ def now():
 
 def receive_concern(conn, concern, directory):
     """Create the ticket of a new concern and take it as far as the policy allows."""
-    ticket = {**concern, "status": "received",
-              "reporter": _dispatchable_contact(concern.get("reporter"))}
+    ticket = {**concern, "status": "received"}
     if not store.insert_ticket(conn, ticket):
         return None  # the same concern again: already routed
     store.add_timeline(conn, ticket["ticket_id"], f"channel:{concern['channel']}", "receive",
@@ -92,13 +91,6 @@ def rate(conn, rated, directory):
     return ticket
 
 
-def _dispatchable_contact(reporter):
-    """Of the reporter, only what a department may see, and only if they asked."""
-    if not reporter:
-        return None
-    return {"name": reporter.get("name"), "phone": reporter.get("phone")}
-
-
 def _assign(conn, ticket, directory, requested, category):
     rep_id, reason = domain.choose_representative(
         directory, ticket["district"], ticket["community"], requested,
@@ -128,38 +120,27 @@ def dispatch(conn, ticket, directory, lead, assists=(), actor=SYSTEM, note=None,
     """Send the ticket to a lead department (and assisting ones)."""
     at = now()
     policy = directory["districts"][ticket["district"]]["policy"]
+    reporter = store.dispatch_contact(conn, ticket["ticket_id"]) if ticket["feedback_requested"] else None
     for role, code in [("lead", lead)] + [("assist", code) for code in assists]:
         department = directory["departments"][code]
         record = {"dispatch_id": str(uuid.uuid4()), "ticket_id": ticket["ticket_id"],
                   "department": code, "role": role, "note": note, "dispatched_at": at,
                   "due_at": due or domain.due_at(at, department["due_hours"], policy)}
         store.insert_dispatch(conn, record)
-        if department["delivery"] == "amqp":
-            emit(conn, topology.DISPATCH.name, topology.department_routing_key(code),
-                 "ticket.dispatched", dispatch_message(ticket, record, directory),
-                 message_id=record["dispatch_id"])
+        _send_dispatch(conn, snapshots.dispatch_message(ticket, record, directory, reporter),
+                       department)
     return change(conn, ticket, directory, "dispatched", actor, "dispatch",
                   note or f"dispatched to {lead}",
                   first_dispatched_at=ticket["first_dispatched_at"] or at)
 
 
-def dispatch_message(ticket, record, directory):
-    """What a department's system receives (contract §7)."""
-    rep_id = ticket["representative_id"]
-    message = {
-        "dispatch_id": record["dispatch_id"], "ticket_id": ticket["ticket_id"],
-        "department": record["department"], "role": record["role"],
-        "district": ticket["district"], "community": ticket["community"],
-        "category": ticket["category"], "title": ticket["title"],
-        "description": ticket["description"], "location": ticket["location"],
-        "attachments": ticket["attachments"],
-        "representative": {"id": rep_id, "name": directory["representatives"][rep_id]["name"]}
-        if rep_id else None,
-        "note": record["note"], "dispatched_at": record["dispatched_at"].isoformat(),
-        "due_at": record["due_at"].isoformat()}
-    if ticket["reporter"]:
-        message["reporter"] = ticket["reporter"]
-    return message
+def _send_dispatch(conn, message, department):
+    """Queue the dispatch message: on the department's queue, or to notify for its webhook."""
+    if department["delivery"] == "webhook":
+        emit_events(conn, events.department_dispatched(message))
+    else:
+        emit(conn, topology.DISPATCH.name, topology.department_routing_key(department["code"]),
+             "ticket.dispatched", message, message_id=message["dispatch_id"])
 
 
 def apply_feedback(conn, department, feedback, directory):
@@ -236,41 +217,11 @@ def note(conn, ticket, directory, actor, action, text, event="feedback", **chang
 
 def _emit_current(conn, ticket, directory, change):
     """Publish the ticket (just updated, so with a new version) and its latest entry."""
-    snapshot = ticket_snapshot(conn, ticket, directory)
-    emit_event(conn, ticket_event(change), {"ticket": snapshot, "entry": snapshot["timeline"][-1]},
-               message_id=f"ticket-{ticket['ticket_id']}-v{ticket['version']}")
+    emit_events(conn, events.ticket_changed(change, ticket_snapshot(conn, ticket, directory)))
     return ticket
 
 
 def ticket_snapshot(conn, ticket, directory):
-    """The ticket as other services see it: no reporter contact details."""
-    rep_id = ticket["representative_id"]
-    rep = directory["representatives"].get(rep_id) if rep_id else None
-    return {
-        "ticket_id": ticket["ticket_id"], "version": ticket["version"],
-        "status": ticket["status"], "district": ticket["district"],
-        "community": ticket["community"], "category": ticket["category"],
-        "channel": ticket["channel"], "title": ticket["title"],
-        "representative": {"id": rep_id, "name": rep["name"] if rep else None} if rep_id else None,
-        "departments": [_dispatch_view(d, directory) for d in store.dispatches(conn, ticket["ticket_id"])],
-        "received_at": _iso(ticket["received_at"]),
-        "first_dispatched_at": _iso(ticket["first_dispatched_at"]),
-        "resolved_at": _iso(ticket["resolved_at"]), "result": ticket["result"],
-        "reopen_count": ticket["reopen_count"],
-        "rating": {"rating": ticket["rating"], "comment": ticket["rating_comment"]}
-        if ticket["rating"] else None,
-        "timeline": [{**entry, "at": _iso(entry["at"])}
-                     for entry in store.timeline(conn, ticket["ticket_id"])],
-    }
-
-
-def _dispatch_view(record, directory):
-    department = directory["departments"].get(record["department"], {})
-    return {"dispatch_id": record["dispatch_id"], "department": record["department"],
-            "name": department.get("name"), "role": record["role"], "status": record["status"],
-            "dispatched_at": _iso(record["dispatched_at"]), "due_at": _iso(record["due_at"]),
-            "resolved_at": _iso(record["resolved_at"])}
-
-
-def _iso(value):
-    return value.isoformat() if value else None
+    """The ticket as other services see it (``snapshots.ticket_snapshot``), read now."""
+    return snapshots.ticket_snapshot(ticket, store.dispatches(conn, ticket["ticket_id"]),
+                                     store.timeline(conn, ticket["ticket_id"]), directory)

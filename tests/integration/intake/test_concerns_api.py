@@ -1,4 +1,6 @@
 """The intake API against the real PostgreSQL and RabbitMQ (contract §5)."""
+import time
+
 import psycopg
 import pytest
 import requests
@@ -7,6 +9,7 @@ from nameko.containers import ServiceContainer
 from services.admin import operations as ops
 from services.common.config import nameko_config, settings
 from services.common.runner import service_class
+from services.common.topology import SERVICE_QUEUES
 from tests.support.services import running, wait_until
 from tests.support.system import free_port, fresh_system
 
@@ -62,8 +65,37 @@ def test_reporter_contacts_are_not_shown_back_and_travel_only_on_request(keys, i
     shown = requests.get(f"{intake}/api/v1/concerns/{ticket_id}",
                          headers={"Authorization": f"Bearer {keys['frontend:baiyun']}"}).text
     assert "+8613700000000" not in shown and "李女士" not in shown
-    (_, event), = outbox_messages()
-    assert event["reporter"] is None
+    (message_type, event), = outbox_messages()
+    assert message_type == "concern.received" and event["feedback_requested"] is False
+    assert "+8613700000000" not in repr(event) and "李女士" not in repr(event)
+
+
+def test_a_reporter_who_asks_for_feedback_has_contacts_sent_to_notify_and_routing_only(keys, intake):
+    reporter = {"name": "李女士", "phone": "+8613700000000", "email": "li@example.org",
+                "wechat_openid": "o-li-123", "locale": "en", "wants_feedback": True}
+    post(intake, keys["frontend:baiyun"], concern(reporter=reporter))
+    sent = dict(outbox_messages())
+    assert set(sent) == {"reporter.contact", "reporter.dispatch_contact", "concern.received"}
+    assert sent["reporter.contact"]["contact"] == {
+        "name": "李女士", "phone": "+8613700000000", "email": "li@example.org",
+        "wechat_openid": "o-li-123", "locale": "en"}
+    assert sent["reporter.dispatch_contact"]["reporter"] == {"name": "李女士", "phone": "+8613700000000"}
+    public = repr(sent["concern.received"])
+    assert sent["concern.received"]["feedback_requested"] is True
+    assert all(detail not in public for detail in ("李女士", "+8613700000000", "li@", "o-li-123"))
+    bindings = {queue: {b.routing_key for b in q.bindings} for queue, q in SERVICE_QUEUES.items()}
+    assert [queue for queue, keys_ in bindings.items() if "reporter.contact" in keys_] == ["notify"]
+    assert [queue for queue, keys_ in bindings.items()
+            if "reporter.dispatch_contact" in keys_] == ["routing"]
+
+
+@pytest.mark.parametrize("reporter, field", [
+    ({"locale": "fr"}, "locale"), ({"wechat_openid": "o id with spaces"}, "wechat_openid")])
+def test_a_bad_locale_or_openid_is_refused(keys, intake, reporter, field):
+    answer = post(intake, keys["frontend:baiyun"], concern(reporter=reporter))
+    assert answer.status_code == 400
+    assert field in answer.json()["errors"]["reporter"]
+    assert outbox_messages() == []
 
 
 def test_same_external_id_and_body_returns_the_same_ticket(keys, intake):
@@ -148,14 +180,30 @@ def test_malformed_json_is_a_bad_request(keys, intake):
     assert answer.status_code == 400 and "JSON" in answer.json()["detail"]
 
 
-def test_a_key_over_its_rate_is_told_to_slow_down(keys):
+def test_a_key_over_its_rate_is_told_to_slow_down_until_its_bucket_refills(keys):
     with running("intake", ZD_RATE_LIMIT=1) as base:
         answers = [post(base, keys["frontend:baiyun"], concern(external_id=f"r-{n}"))
                    for n in range(4)]
-    statuses = [answer.status_code for answer in answers]
-    assert 429 in statuses and statuses[0] == 202
-    refused = answers[statuses.index(429)]
-    assert int(refused.headers["Retry-After"]) >= 1 and refused.json()["retry_after"] > 0
+        statuses = [answer.status_code for answer in answers]
+        assert statuses[:2] == [202, 202] and 429 in statuses, "a burst of two, then refused"
+        refused = answers[statuses.index(429)]
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert refused.json()["retry_after"] == int(refused.headers["Retry-After"]), \
+            "whole seconds in both"
+        time.sleep(refused.json()["retry_after"])
+        assert post(base, keys["frontend:baiyun"], concern(external_id="r-after")).status_code == 202
+    assert stored_concerns() == statuses.count(202) + 1, "a refused concern is not stored"
+
+
+def test_the_rate_of_a_key_holds_across_intake_instances(keys):
+    with running("intake", ZD_RATE_LIMIT=2) as first, running("intake", ZD_RATE_LIMIT=2) as second:
+        time.sleep(2)  # both buckets full: 4 tokens for the key, whichever instance it calls
+        answers = [requests.get(f"{base}/api/v1/concerns/ZD20260101-00000000", timeout=5,
+                                headers={"Authorization": f"Bearer {keys['frontend:baiyun']}"})
+                   for _ in range(10) for base in (first, second)]
+    served = [answer.status_code for answer in answers if answer.status_code != 429]
+    assert set(served) == {404}
+    assert len(served) <= 6, f"{len(served)} served: a burst of 4, and a token or two refilled"
 
 
 def test_unreachable_database_is_503_and_health_says_why(keys):
@@ -172,3 +220,75 @@ def test_unreachable_database_is_503_and_health_says_why(keys):
     assert health.status_code == 503 and health.json()["checks"]["database"] == "down"
     assert answer.status_code == 503
     assert answer.headers["Content-Type"] == "application/problem+json"
+    assert answer.headers["Retry-After"] == "5" and answer.json()["retry_after"] == 5
+    for text in (answer.text, health.text):
+        assert "127.0.0.1" not in text and "port" not in text.lower() and "none" not in text, text
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("GET", "/no/such/path", 404), ("GET", "/api/v1/concern", 404),
+    ("DELETE", "/api/v1/concerns", 405), ("PUT", "/health", 405)])
+def test_an_unknown_path_or_method_is_a_problem_document(keys, intake, method, path, status):
+    answer = requests.request(method, f"{intake}{path}", timeout=5,
+                              headers={"Authorization": f"Bearer {keys['frontend:baiyun']}"})
+    assert answer.status_code == status
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert answer.json()["status"] == status and "<html" not in answer.text.lower()
+    if status == 405:
+        assert "GET" in answer.headers["Allow"] or "POST" in answer.headers["Allow"]
+
+
+def test_a_ticket_id_already_drawn_is_drawn_again(keys, intake, monkeypatch):
+    from services.intake import domain
+    first = post(intake, keys["frontend:baiyun"], concern(external_id="id-1")).json()["ticket_id"]
+    draws = iter([first, first, "ZD20261122-0000BEEF"])
+    monkeypatch.setattr(domain, "new_ticket_id", lambda now: next(draws))
+    answer = post(intake, keys["frontend:baiyun"], concern(external_id="id-2"))
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["ticket_id"] == "ZD20261122-0000BEEF" and stored_concerns() == 2
+
+
+@pytest.mark.parametrize("field, value, path", [
+    ("description", "下水道\x00堵塞", ("description",)),
+    ("title", "bell\x07", ("title",)),
+    ("reporter", {"name": "王\x1b[31m", "wants_feedback": True}, ("reporter", "name")),
+    ("description", "line\r\nbreak", ("description",)),
+])
+def test_control_characters_other_than_tab_and_newline_are_refused(keys, intake, field, value, path):
+    answer = post(intake, keys["frontend:baiyun"], concern(**{field: value}))
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    errors = answer.json()["errors"]
+    for key in path:
+        errors = errors[key]
+    assert errors == ["Control characters other than tab and newline are not allowed."]
+    assert stored_concerns() == 0 and outbox_messages() == []
+
+
+def test_tabs_and_newlines_are_stored_exactly_as_sent(keys, intake):
+    text = "第一行\n\t第二行：元岗路下水道堵塞"
+    answer = post(intake, keys["frontend:baiyun"], concern(description=text))
+    assert answer.status_code == 202, answer.text
+    shown = requests.get(f"{intake}{answer.json()['href']}", timeout=5,
+                         headers={"Authorization": f"Bearer {keys['frontend:baiyun']}"}).json()
+    assert shown["description"] == text
+
+
+def test_a_revocation_seen_before_its_issue_still_wins(keys, intake):
+    from services.common.credentials import new_key
+    from services.common.events import Event
+    from tests.support.events import publish
+
+    def answers(key):
+        return requests.get(f"{intake}/api/v1/concerns/ZD20260101-00000000", timeout=5,
+                            headers={"Authorization": f"Bearer {key}"}).status_code
+
+    revoked_first, revoked_id, revoked_hash = new_key()
+    issued_only, issued_id, issued_hash = new_key()
+    publish(Event("credential.revoked", {"key_id": revoked_id}, f"credential-revoked-{revoked_id}"),
+            Event("credential.issued", {"key_id": revoked_id, "party": "frontend:baiyun",
+                                        "key_hash": revoked_hash}, f"credential-issued-{revoked_id}"),
+            Event("credential.issued", {"key_id": issued_id, "party": "frontend:baiyun",
+                                        "key_hash": issued_hash}, f"credential-issued-{issued_id}"))
+    wait_until(lambda: answers(issued_only) == 404, what="the later key known")
+    assert answers(revoked_first) == 401

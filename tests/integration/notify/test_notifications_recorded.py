@@ -1,4 +1,10 @@
-"""The notify service on the real PostgreSQL and RabbitMQ: events in, notifications recorded."""
+"""The notify service on the real PostgreSQL and RabbitMQ with no channel configured:
+who hears what is recorded (and skipped, logged once per channel), in any order of
+events, once per event, recipient and channel; what cannot be read is parked.
+
+Events are built by the producers' own code (tests/support/events.py).
+"""
+import logging
 import os
 import uuid
 
@@ -8,20 +14,24 @@ import requests
 from kombu import Connection, Producer
 from psycopg.rows import dict_row
 
-from services.common import topology
+from services.common import events, topology
+from tests.support import events as made
+from tests.support.events import T0
 from tests.support.services import running, wait_until
 from tests.support.system import fresh_system
 
 PARKED_QUEUE = "zd.notify.events.parked"
+REPORTER = {"name": "张三", "phone": "+8613900000000", "email": "zhang@example.org",
+            "wants_feedback": True}
 
 
 @pytest.fixture
-def notify():
-    fresh_system()
-    with running("notify") as base:
-        wait_until(lambda: query("SELECT version FROM notify.directory_snapshot"),
-                   what="notify has the directory")
-        yield base
+def notify(caplog):
+    caplog.set_level(logging.INFO)
+    keys, _, directory = fresh_system()
+    with running("notify", ZD_SMTP_URL=None, ZD_SMS_GATEWAY_URL=None,
+                 ZD_WECHAT_GATEWAY_URL=None) as base:
+        yield base, keys, directory
 
 
 def query(sql, *params):
@@ -44,145 +54,123 @@ def applied(*message_ids):
     return len(rows) == len(set(message_ids))
 
 
-def publish(event_type, body, message_id=None):
-    message_id = message_id or str(uuid.uuid4())
-    with Connection(os.environ["ZD_AMQP_URI"]) as connection:
-        Producer(connection.channel()).publish(
-            body, exchange=topology.EVENTS.name, routing_key=event_type, serializer="json",
-            delivery_mode=2, message_id=message_id, type=event_type)
-    return message_id
-
-
 def new_ticket_id():
     return f"ZD20260302-{uuid.uuid4().hex[:8].upper()}"
 
 
-def concern_received(ticket_id, reporter=None):
-    return {"ticket_id": ticket_id, "district": "baiyun", "community": "yuangang",
-            "channel": "wechat", "category": "drainage", "title": "下水道堵塞",
-            "description": "元岗路下水道堵塞，污水外溢", "location": None, "attachments": [],
-            "requested_representative": None, "submitted_at": "2026-03-02T01:00:00+00:00",
-            "received_at": "2026-03-02T01:00:00+00:00", "reporter": reporter}
+def assigned(ticket_id, directory):
+    return made.ticket_event("assigned", made.ticket_row(ticket_id, "assigned", 2), directory)
 
 
-def ticket_changed(ticket_id, change, version, departments=(), actor="system", action=None,
-                   category="drainage", result=None):
-    ticket = {"ticket_id": ticket_id, "version": version, "status": change,
-              "district": "baiyun", "community": "yuangang", "category": category,
-              "channel": "wechat", "title": "下水道堵塞",
-              "representative": {"id": "rep-chen-jianguo", "name": "陈建国"},
-              "departments": list(departments), "received_at": "2026-03-02T01:00:00+00:00",
-              "first_dispatched_at": None, "resolved_at": None, "result": result,
-              "timeline": []}
-    entry = {"at": f"2026-03-02T0{version}:00:00+00:00", "actor": actor,
-             "action": action or change, "from_status": None, "to_status": change, "note": None}
-    return {"ticket": ticket, "entry": entry}
+def resolved(ticket_id, directory):
+    ticket = made.ticket_row(ticket_id, "resolved", 4, result="已疏通")
+    timeline = [made.entry(T0, "department:baiyun-water", "resolve", "in_progress", "resolved")]
+    return made.ticket_event("resolved", ticket, directory, timeline=timeline)
 
 
-def dispatch(ticket_id, code, name, version):
-    return {"dispatch_id": f"{ticket_id}-{code}", "department": code, "name": name,
-            "role": "lead", "status": "dispatched",
-            "dispatched_at": f"2026-03-02T0{version}:00:00+00:00",
-            "due_at": "2026-03-05T09:00:00+00:00", "resolved_at": None}
-
-
-REPORTER = {"name": "张三", "phone": "+8613900000000", "email": "zhang@example.org"}
-
-
-def test_reporter_representative_and_webhook_department_are_recorded(notify, caplog):
-    caplog.set_level("DEBUG")
+def test_every_recipient_is_recorded_and_unset_channels_skipped_logged_once(notify, caplog):
+    base, keys, directory = notify
     ticket_id = new_ticket_id()
-    publish("concern.received", concern_received(ticket_id, REPORTER))
-    publish("ticket.assigned", ticket_changed(ticket_id, "assigned", 2))
-    publish("ticket.dispatched", ticket_changed(
-        ticket_id, "dispatched", 3, category="power-supply", actor="congress:baiyun",
-        action="dispatch", departments=[dispatch(ticket_id, "gz-power-supply", "广州供电局", 3)]))
+    made.publish(*made.concern_events(ticket_id, reporter=REPORTER), assigned(ticket_id, directory))
 
-    rows = wait_until(lambda: recorded(ticket_id, count=6), what="six notifications")
-    assert sorted((r["event_type"], r["recipient"], r["channel"], r["address"], r["template"])
-                  for r in rows) == [
-        ("concern.received", "reporter", "email", "zhang@example.org", "concern.received.reporter"),
-        ("concern.received", "reporter", "sms", "+8613900000000", "concern.received.reporter"),
-        ("ticket.assigned", "representative:rep-chen-jianguo", "wechat", "o-demo-chen-jianguo",
+    rows = wait_until(lambda: recorded(ticket_id, count=5), what="five notifications")
+    assert sorted((r["event_type"], r["recipient"], r["channel"], r["template"]) for r in rows) == [
+        ("concern.received", "reporter", "email", "concern.received.reporter"),
+        ("concern.received", "reporter", "sms", "concern.received.reporter"),
+        ("ticket.assigned", "representative:rep-chen-jianguo", "email",
          "ticket.assigned.representative"),
-        ("ticket.dispatched", "department:gz-power-supply", "webhook",
-         "http://127.0.0.1:9099/hooks/gz-power-supply", "ticket.dispatched.department"),
-        ("ticket.dispatched", "reporter", "email", "zhang@example.org",
-         "ticket.dispatched.reporter"),
-        ("ticket.dispatched", "reporter", "sms", "+8613900000000", "ticket.dispatched.reporter"),
-    ]
-    assert {(r["status"], r["locale"]) for r in rows} == {("recorded", "zh-CN")}
+        ("ticket.assigned", "representative:rep-chen-jianguo", "sms", "ticket.assigned.representative"),
+        ("ticket.assigned", "representative:rep-chen-jianguo", "wechat",
+         "ticket.assigned.representative")]
+    assert {(r["status"], r["locale"]) for r in rows} == {("skipped", "zh-CN")}
     assert all("张三" not in repr(r["params"]) and "+86139" not in repr(r["params"]) for r in rows)
-    stored = query("SELECT contact FROM notify.ticket_reporters WHERE ticket_id = %s", ticket_id)
-    assert stored == [{"contact": REPORTER}]
-    assert "recorded ticket.assigned.representative for the representative by wechat" in caplog.text
-    for secret in ("张三", "+8613900000000", "zhang@example.org", "o-demo-chen", "9099/hooks"):
-        assert secret not in caplog.text
+    logged = [record.getMessage() for phase in ("setup", "call")
+              for record in caplog.get_records(phase)]
+    for channel in ("email", "sms", "wechat"):
+        warnings = [m for m in logged
+                    if m == f"the {channel} channel is not configured: its notifications are skipped"]
+        assert len(warnings) == 1, (channel, warnings)
+    assert "the webhook channel is not configured: its notifications are skipped" not in logged
+    for secret in ("张三", "+8613900000000", "zhang@example.org", "o-demo-chen"):
+        assert all(secret not in message for message in logged)
 
 
-def test_amqp_department_and_silent_reporter_get_nothing(notify):
+def test_the_contact_stays_in_notify_and_nobody_else_is_sent_it(notify):
+    base, keys, directory = notify
     ticket_id = new_ticket_id()
-    sent = [
-        publish("concern.received", concern_received(ticket_id, reporter=None)),
-        publish("ticket.dispatched", ticket_changed(ticket_id, "dispatched", 3, departments=[
-            dispatch(ticket_id, "baiyun-water", "白云区水务局", 3)])),
-        publish("ticket.resolved", ticket_changed(ticket_id, "resolved", 4,
-                                                  actor="department:baiyun-water", result="已疏通")),
-    ]
+    made.publish(*made.concern_events(ticket_id, reporter=REPORTER))
+    wait_until(lambda: recorded(ticket_id, count=2), what="the reporter's two notifications")
+    stored = query("SELECT contact, feedback_requested FROM notify.ticket_reporters"
+                   " WHERE ticket_id = %s", ticket_id)
+    assert stored == [{"contact": {"name": "张三", "phone": "+8613900000000",
+                                   "email": "zhang@example.org", "wechat_openid": None,
+                                   "locale": "zh-CN"}, "feedback_requested": True}]
 
-    wait_until(lambda: applied(*sent), what="all three applied")
+
+def test_a_silent_reporter_hears_nothing(notify):
+    base, keys, directory = notify
+    ticket_id = new_ticket_id()
+    sent = made.publish(*made.concern_events(ticket_id, reporter=None), resolved(ticket_id, directory))
+    wait_until(lambda: applied(*sent), what="both applied")
     rows = recorded(ticket_id)
-    assert [(r["recipient"], r["channel"], r["template"]) for r in rows] == [
-        ("representative:rep-chen-jianguo", "wechat", "ticket.resolved.representative")]
-    assert rows[0]["params"]["result"] == "已疏通"
-
-
-def test_the_same_message_twice_is_recorded_once(notify):
-    ticket_id = new_ticket_id()
-    body = ticket_changed(ticket_id, "assigned", 2)
-    message_id = publish("ticket.assigned", body)
-    publish("ticket.assigned", body, message_id=message_id)
-    publish("ticket.assigned", ticket_changed(ticket_id, "assigned", 2), message_id=message_id)
-    marker = publish("ticket.undecided", ticket_changed(new_ticket_id(), "undecided", 2))
-
-    wait_until(lambda: applied(message_id, marker), what="the message after the duplicates")
-    rows = recorded(ticket_id)
-    assert [(r["event_id"], r["recipient"]) for r in rows] == [
-        (message_id, "representative:rep-chen-jianguo")]
-
-
-def test_ticket_event_before_its_concern_still_reaches_the_reporter(notify):
-    ticket_id = new_ticket_id()
-    publish("ticket.resolved", ticket_changed(ticket_id, "resolved", 4,
-                                              actor="department:baiyun-water", result="已疏通"))
-    wait_until(lambda: query("SELECT 1 FROM notify.held_events WHERE ticket_id = %s", ticket_id),
-               what="the resolution held for its concern")
-    publish("concern.received", concern_received(ticket_id, {"phone": "+8613900000000"}))
-
-    rows = wait_until(lambda: recorded(ticket_id, count=3), what="three notifications")
-    assert sorted((r["recipient"], r["template"]) for r in rows) == [
-        ("reporter", "concern.received.reporter"),
-        ("reporter", "ticket.resolved.reporter"),
-        ("representative:rep-chen-jianguo", "ticket.resolved.representative")]
+    assert [(r["recipient"], r["template"]) for r in rows] == [
+        ("representative:rep-chen-jianguo", "ticket.resolved.representative")] * 3
     assert query("SELECT 1 FROM notify.held_events WHERE ticket_id = %s", ticket_id) == []
 
 
+@pytest.mark.parametrize("order", ["contact last", "concern last"])
+def test_ticket_events_before_the_concern_still_reach_the_reporter(notify, order):
+    base, keys, directory = notify
+    ticket_id = new_ticket_id()
+    contact, _, concern = made.concern_events(ticket_id, reporter={"phone": "+8613900000000",
+                                                                   "wants_feedback": True})
+    made.publish(resolved(ticket_id, directory))
+    wait_until(lambda: query("SELECT 1 FROM notify.held_events WHERE ticket_id = %s", ticket_id),
+               what="the resolution held for its concern")
+    made.publish(*([concern, contact] if order == "contact last" else [contact, concern]))
+
+    rows = wait_until(lambda: recorded(ticket_id, count=5), what="five notifications")
+    assert sorted((r["recipient"], r["template"]) for r in rows if r["recipient"] == "reporter") == [
+        ("reporter", "concern.received.reporter"), ("reporter", "ticket.resolved.reporter")]
+    assert query("SELECT 1 FROM notify.held_events WHERE ticket_id = %s", ticket_id) == []
+
+
+def test_the_same_message_twice_is_recorded_once(notify):
+    base, keys, directory = notify
+    ticket_id = new_ticket_id()
+    event = assigned(ticket_id, directory)
+    made.publish(event, event, event)
+    marker = made.publish(assigned(new_ticket_id(), directory))
+
+    wait_until(lambda: applied(event.message_id, *marker), what="the message after the duplicates")
+    assert [(r["event_id"], r["channel"]) for r in recorded(ticket_id)] == [
+        (event.message_id, "email"), (event.message_id, "sms"), (event.message_id, "wechat")]
+
+
 def test_unexpected_event_type_is_parked_and_does_not_block(notify):
-    odd = publish("ticket.assigned", {"whatever": True}, message_id="odd-1")
+    base, keys, directory = notify
+    odd = made.publish(events.Event("ticket.assigned", {"whatever": True}, "odd-1"))
     with Connection(os.environ["ZD_AMQP_URI"]) as connection:
         Producer(connection.channel()).publish(
             {"ticket_id": "T-x"}, exchange=topology.EVENTS.name, routing_key="concern.received",
             serializer="json", delivery_mode=2, message_id="odd-2", type="concern.withdrawn")
+    contact = events.reporter_contact("T-y", {"phone": "+8613955556666", "email": "y@example.org",
+                                              "wants_feedback": True})
+    made.publish(events.Event(contact.type, {"contact": contact.body["contact"]}, "odd-3"))
     ticket_id = new_ticket_id()
-    publish("ticket.assigned", ticket_changed(ticket_id, "assigned", 2))
+    made.publish(assigned(ticket_id, directory))
 
     wait_until(lambda: recorded(ticket_id), what="the message behind the odd ones")
     parked = []
-    wait_until(lambda: len(take_parked(parked)) == 2, what="two parked messages")
+    wait_until(lambda: len(take_parked(parked)) == 3, what="three parked messages")
     reasons = {message.headers["x-original-message-id"]: message.headers["x-park-reason"]
                for message in parked}
-    assert reasons[odd] == "ticket.assigned carries no ticket_id"
+    assert reasons[odd[0]] == "ticket.assigned carries no ticket_id"
     assert reasons["odd-2"] == "unexpected event type 'concern.withdrawn'"
+    assert reasons["odd-3"] == "reporter.contact without its ticket_id and contact"
+    (withheld,) = [m for m in parked if m.headers["x-original-message-id"] == "odd-3"]
+    assert "+8613955556666" not in withheld.body and "y@example.org" not in withheld.body
+    assert withheld.payload["contact"]["phone"] == "(withheld)"
 
 
 def take_parked(parked):
@@ -195,22 +183,23 @@ def take_parked(parked):
     return parked
 
 
-def test_operators_see_what_was_recorded_but_never_an_address():
-    keys, _, _ = fresh_system()
-    with running("notify") as base:
-        ticket_id = new_ticket_id()
-        reporter = {"name": "王女士", "phone": "+8613912345678", "email": None}
-        publish("concern.received", concern_received(ticket_id, reporter))
-        wait_until(lambda: recorded(ticket_id, 1), what="the reporter's notification")
+def test_operators_see_what_was_recorded_but_never_an_address(notify):
+    base, keys, directory = notify
+    ticket_id = new_ticket_id()
+    made.publish(*made.concern_events(ticket_id, reporter={
+        "name": "王女士", "phone": "+8613912345678", "wants_feedback": True}))
+    wait_until(lambda: recorded(ticket_id, 1), what="the reporter's notification")
 
-        def listed(key, **params):
-            return requests.get(f"{base}/api/v1/notifications", params=params,
-                                headers={"Authorization": f"Bearer {key}"}, timeout=5)
+    def listed(key, **params):
+        return requests.get(f"{base}/api/v1/notifications", params=params,
+                            headers={"Authorization": f"Bearer {key}"}, timeout=5)
 
-        answer = listed(keys["admin"], ticket_id=ticket_id)
-        assert answer.status_code == 200
-        (shown,) = answer.json()["notifications"]
-        assert shown["template"] == "concern.received.reporter" and shown["channel"] == "sms"
-        assert "address" not in shown and "+8613912345678" not in answer.text
-        assert listed(keys["congress:baiyun"]).status_code == 403
-        assert listed(keys["admin"], status="lost").status_code == 400
+    answer = listed(keys["admin"], ticket_id=ticket_id)
+    assert answer.status_code == 200
+    (shown,) = answer.json()["notifications"]
+    assert shown["template"] == "concern.received.reporter" and shown["channel"] == "sms"
+    assert shown["status"] == "skipped"
+    assert "address" not in shown and "params" not in shown and "+8613912345678" not in answer.text
+    assert listed(keys["congress:baiyun"]).status_code == 403
+    bad = listed(keys["admin"], status="lost")
+    assert bad.status_code == 400 and "status" in bad.json()["errors"]

@@ -1,21 +1,23 @@
 """The reporting service against the real PostgreSQL and RabbitMQ.
 
-Synthetic ``concern.received`` and ``ticket.*`` events are published to ``zd.events``
-as routing and intake publish them; each test uses its own tickets and its own
-window of days in the past, so the tests share one running service.
+``concern.received`` and ``ticket.*`` events are built by intake's and routing's own
+code (tests/support/events.py) and published to ``zd.events``; each test uses its own
+tickets and its own window of days in the past, so the tests share one running service.
 """
 import csv
 import io
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import psycopg
 import pytest
 import requests
 from kombu import Connection, Producer
 
+from services.common import events as events_of
 from services.common import topology
 from services.common.config import settings
+from tests.support import events as made
 from tests.support.services import messages_consumed, running, wait_until
 from tests.support.system import fresh_system
 
@@ -25,6 +27,7 @@ SUMMARY = "/api/v1/reports/summary"
 @pytest.fixture(scope="module")
 def system():
     keys, users, directory = fresh_system()
+    Events.directory = directory
     return keys
 
 
@@ -62,39 +65,38 @@ class Events:
         self.message_ids.append(message_id)
         return message_id
 
-    def concern(self, ticket_id, received_at, district="baiyun", **fields):
-        body = {"ticket_id": ticket_id, "district": district, "community": "yuangang",
-                "channel": "wechat", "category": "drainage", "title": "下水道堵塞",
-                "description": "元岗路下水道堵塞，污水外溢", "location": None, "attachments": [],
-                "requested_representative": None, "submitted_at": received_at.isoformat(),
-                "received_at": received_at.isoformat(), "reporter": None, **fields}
-        return self.publish("concern.received", body, message_id=f"concern-{ticket_id}")
+    def concern(self, ticket_id, received_at, district="baiyun", reporter=None, **fields):
+        """What intake emits for a new concern; returns the id of its ``concern.received``."""
+        sent = made.concern_events(ticket_id, received_at, reporter=reporter, district=district,
+                                   **fields)
+        made.publish(*sent)
+        (received,) = [event for event in sent if event.type == "concern.received"]
+        self.message_ids.append(received.message_id)
+        return received.message_id
 
     def ticket(self, change, ticket_id, version, status, received_at, district="baiyun",
                dispatched=None, due=None, resolved=None, rating=None):
-        departments = []
-        if dispatched:
-            departments.append({
-                "dispatch_id": f"{ticket_id}-d1", "department": "baiyun-water", "name": "水务局",
-                "role": "lead", "status": "resolved" if resolved else "dispatched",
-                "dispatched_at": dispatched.isoformat(),
-                "due_at": (due or dispatched + timedelta(hours=72)).isoformat(),
-                "resolved_at": resolved.isoformat() if resolved else None})
-        snapshot = {
-            "ticket_id": ticket_id, "version": version, "status": status, "district": district,
-            "community": "yuangang", "category": "drainage", "channel": "wechat",
-            "title": "下水道堵塞", "representative": {"id": "rep-liu-hanli", "name": "刘汉立"},
-            "departments": departments, "received_at": received_at.isoformat(),
-            "first_dispatched_at": dispatched.isoformat() if dispatched else None,
-            "resolved_at": resolved.isoformat() if resolved else None,
-            "result": "疏通完毕" if resolved else None, "timeline": []}
-        if rating:
-            snapshot["rating"] = rating
+        """What routing emits when the ticket changes: its rows, as a snapshot."""
+        dispatches = [made.dispatch_row(
+            ticket_id, "baiyun-water", dispatched, status="resolved" if resolved else "sent",
+            due_at=due, resolved_at=resolved, dispatch_id=f"{ticket_id}-d1")] if dispatched else []
+        ticket = made.ticket_row(ticket_id, status, version, received_at,
+                                 representative="rep-liu-hanli", district=district,
+                                 first_dispatched_at=dispatched, resolved_at=resolved,
+                                 result="疏通完毕" if resolved else None, rating=rating)
         happened = resolved or dispatched or received_at
-        entry = {"at": happened.isoformat(), "actor": "routing", "action": change,
-                 "from_status": None, "to_status": status, "note": None}
-        return self.publish(f"ticket.{change}", {"ticket": snapshot, "entry": entry},
-                            message_id=f"{ticket_id}-v{version}")
+        timeline = [made.entry(happened, "system", change, None, status)]
+        event = made.ticket_event(change, ticket, self.directory, dispatches, timeline)
+        made.publish(event)
+        self.message_ids.append(event.message_id)
+        return event.message_id
+
+    def rated(self, ticket_id, resolution, rating, rated_at):
+        """What intake emits when the reporter rates a resolution."""
+        event = events_of.concern_rated(ticket_id, resolution, rating, None, rated_at)
+        made.publish(event)
+        self.message_ids.append(event.message_id)
+        return event.message_id
 
     def wait_applied(self, *message_ids):
         wanted = set(message_ids or self.message_ids)
@@ -243,7 +245,8 @@ def test_a_ticket_event_before_its_concern_is_kept_and_the_concern_still_counted
 def test_reporter_contact_details_are_never_stored(system, reporting):
     events = Events()
     events.concern("R6-T1", at(6, 1, month=6),
-                   reporter={"name": "王小明", "phone": "+8613911112222", "email": "wxm@example.org"})
+                   reporter={"name": "王小明", "phone": "+8613911112222", "email": "wxm@example.org",
+                             "wechat_openid": "o-wxm", "wants_feedback": True})
     events.wait_applied()
 
     with psycopg.connect(settings().database_url, connect_timeout=5) as conn:
@@ -251,6 +254,7 @@ def test_reporter_contact_details_are_never_stored(system, reporting):
                               " WHERE ticket_id = 'R6-T1'").fetchone()[0]
     assert "元岗路下水道堵塞" in stored
     assert "+8613911112222" not in stored and "王小明" not in stored and "wxm@" not in stored
+    assert "o-wxm" not in stored
 
 
 def test_a_liaison_office_reads_its_own_district_by_default(system, reporting):
@@ -402,4 +406,37 @@ def test_a_malformed_ticket_event_is_parked_and_does_not_block_the_queue(system,
 
 def test_health_and_metrics_answer(reporting):
     assert requests.get(f"{reporting}/health", timeout=5).json()["status"] == "ok"
-    assert "zd_messages_consumed_total" in requests.get(f"{reporting}/metrics", timeout=5).text
+    applied_before = consumed(reporting, "applied")
+    events = Events()
+    events.concern("R13-T1", at(13, 1, month=6))
+    events.wait_applied()
+    assert consumed(reporting, "applied") == applied_before + 1
+
+
+def test_a_resolution_exactly_at_its_due_time_is_not_on_time(system, reporting):
+    events = Events()
+    received, due = at(14, 1, month=6), at(17, 1, month=6)
+    events.concern("R14-T1", received)
+    events.ticket("resolved", "R14-T1", 5, "resolved", received, dispatched=at(14, 2, month=6),
+                  due=due, resolved=due)
+    events.wait_applied()
+    report = summary(reporting, system["admin"], district="baiyun",
+                     **{"from": "2024-06-14T00:00:00Z", "to": "2024-06-15T00:00:00Z"})
+    assert report["resolved"] == 1 and report["on_time_rate"] == 0.0, "before due_at, not at it"
+
+
+def test_satisfaction_counts_every_rating_given_not_only_the_newest(system, reporting):
+    events = Events()
+    received = at(15, 1, month=6)
+    events.concern("R15-T1", received)
+    events.rated("R15-T1", 0, "unsatisfied", at(16, 1, month=6))   # reopened
+    events.rated("R15-T1", 1, "satisfied", at(18, 1, month=6))     # then closed
+    events.ticket("closed", "R15-T1", 9, "closed", received, dispatched=at(15, 2, month=6),
+                  resolved=at(15, 9, month=6), rating="satisfied")
+    events.concern("R15-T2", received)
+    events.ticket("closed", "R15-T2", 4, "closed", received, dispatched=at(15, 2, month=6),
+                  resolved=at(15, 9, month=6), rating="basically_satisfied")
+    events.wait_applied()
+    report = summary(reporting, system["admin"], district="baiyun",
+                     **{"from": "2024-06-15T00:00:00Z", "to": "2024-06-16T00:00:00Z"})
+    assert report["satisfaction_rate"] == 0.6667, "2 of the 3 ratings given were satisfied"

@@ -4,10 +4,12 @@ routed yet. One system for the module; every test posts its own concern."""
 import json
 import uuid
 
+import eventlet
 import psycopg
 import pytest
 import requests
 from kombu import Connection, Exchange, Producer, Queue
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.admin.rabbit_users import RabbitUsers, vhost_of
 from services.common import topology
@@ -73,7 +75,14 @@ def ticket(chain, ticket_id, party="congress:conghua"):
                         headers=bearer(chain, party)).json()
 
 
+def rejected_count(chain):
+    text = requests.get(f"{chain['routing']}/metrics", timeout=5).text
+    return sum(sample.value for family in text_string_to_metric_families(text)
+               for sample in family.samples if sample.name == "zd_feedback_rejected_total")
+
+
 def test_feedback_for_another_department_is_parked(chain):
+    counted_before = rejected_count(chain)
     ticket_id = post_concern(chain)
     dispatch = take_dispatch("conghua-water", ticket_id)
     publish_feedback("gz-housing", {"dispatch_id": dispatch["dispatch_id"], "status": "resolved",
@@ -81,8 +90,7 @@ def test_feedback_for_another_department_is_parked(chain):
     parked = rejected_feedback(dispatch["dispatch_id"])
     assert "belongs to department conghua-water" in parked.headers["x-park-reason"]
     assert ticket(chain, ticket_id)["status"] == "dispatched"
-    metrics = requests.get(f"{chain['routing']}/metrics").text
-    assert "zd_feedback_rejected_total" in metrics
+    assert rejected_count(chain) == counted_before + 1
 
 
 def test_feedback_for_an_unknown_dispatch_is_parked(chain):
@@ -110,6 +118,31 @@ def test_redelivered_feedback_applies_once(chain):
     wait_until(lambda: ticket(chain, ticket_id)["status"] == "resolved", what="resolved")
     resolutions = [e for e in ticket(chain, ticket_id)["timeline"] if e["to_status"] == "resolved"]
     assert len(resolutions) == 1
+
+
+def test_feedback_reusing_a_message_id_with_another_body_still_applies(chain):
+    ticket_id = post_concern(chain)
+    dispatch = take_dispatch("conghua-water", ticket_id)
+    reused = dispatch["dispatch_id"]  # a department system that ids every message by its dispatch
+    publish_feedback("conghua-water", {"dispatch_id": reused, "status": "acknowledged"},
+                     message_id=reused)
+    wait_until(lambda: ticket(chain, ticket_id)["status"] == "in_progress", what="in progress")
+    publish_feedback("conghua-water", {"dispatch_id": reused, "status": "resolved",
+                                       "result": "已疏通"}, message_id=reused)
+    wait_until(lambda: ticket(chain, ticket_id)["status"] == "resolved", what="resolved")
+
+
+def test_a_department_cannot_take_the_id_of_an_internal_event(chain):
+    ticket_id = post_concern(chain)
+    dispatch = take_dispatch("conghua-water", ticket_id)
+    publish_feedback("conghua-water", {"dispatch_id": dispatch["dispatch_id"], "status": "resolved",
+                                       "result": "已疏通"}, message_id=f"rating-{ticket_id}-0")
+    wait_until(lambda: ticket(chain, ticket_id)["status"] == "resolved", what="resolved")
+    rated = requests.post(f"{chain['intake']}/api/v1/concerns/{ticket_id}/rating",
+                          headers=bearer(chain, "frontend:conghua"), json={"rating": "satisfied"})
+    assert rated.status_code == 202, rated.text
+    wait_until(lambda: ticket(chain, ticket_id)["status"] == "closed",
+               what="the reporter's rating applied, whatever id a department used before")
 
 
 def test_transfer_request_goes_to_the_next_department_by_the_rules(chain):
@@ -217,6 +250,48 @@ def test_duplicate_is_merged_into_the_ticket_it_joins(chain):
     answer = act(chain, second, "representative:rep-zhao-min", action="merge", into=first)
     assert answer.json()["status"] == "merged"
     assert first in answer.json()["timeline"][-1]["note"]
+    assert answer.json()["merged_into"] == first
+    assert ticket(chain, second, "congress:baiyun")["merged_into"] == first
+    assert ticket(chain, first, "congress:baiyun")["merged_into"] is None
+    shown = wait_until(lambda: requests.get(
+        f"{chain['intake']}/api/v1/concerns/{second}", headers=bearer(chain, "frontend:baiyun")
+    ).json().get("merged_into"), what="the front-end sees which ticket it joined")
+    assert shown == first
+
+
+def test_nothing_merges_into_a_merged_ticket(chain):
+    first, second, third = (assigned_in_baiyun(chain) for _ in range(3))
+    assert act(chain, second, "congress:baiyun", action="merge", into=first).status_code == 200
+    answer = act(chain, third, "congress:baiyun", action="merge", into=second)
+    assert answer.status_code == 400
+    assert answer.json()["errors"]["into"] == [
+        f"Ticket {second} is merged: merge into an open ticket."]
+
+
+def test_crossed_merges_neither_deadlock_nor_answer_503(chain):
+    pairs = [(assigned_in_baiyun(chain), assigned_in_baiyun(chain)) for _ in range(6)]
+    pool = eventlet.GreenPool(12)
+    answers = list(pool.imap(lambda job: act(chain, job[0], "admin", action="merge",
+                                             into=job[1]).status_code,
+                             [job for a, b in pairs for job in ((a, b), (b, a))]))
+    assert sorted(set(answers)) == [200, 400], answers
+    for a, b in pairs:
+        statuses = {ticket(chain, a, "admin")["status"], ticket(chain, b, "admin")["status"]}
+        assert statuses == {"merged", "assigned"}, "exactly one of each pair joined the other"
+
+
+def test_a_reassigned_representative_gets_a_full_wait_of_their_own(chain):
+    ticket_id = assigned_in_baiyun(chain)
+    with psycopg.connect(settings().database_url) as conn:
+        conn.execute("UPDATE routing.tickets SET status_since = now() - interval '3 days'"
+                     " WHERE ticket_id = %s", (ticket_id,))
+    answer = act(chain, ticket_id, "congress:baiyun", action="reassign",
+                 representative="rep-liu-hanli")
+    assert answer.status_code == 200, answer.text
+    with psycopg.connect(settings().database_url) as conn:
+        waited = conn.execute("SELECT extract(epoch FROM now() - status_since) FROM routing.tickets"
+                              " WHERE ticket_id = %s", (ticket_id,)).fetchone()[0]
+    assert waited < 60, "the new representative's deadline counts from the reassignment"
 
 
 def test_office_reassigns_to_another_representative(chain):
@@ -279,3 +354,46 @@ def test_feedback_over_http_for_another_department_is_forbidden(chain):
                            headers=bearer(chain, "department:conghua-water"),
                            json={"dispatch_id": "x", "status": "acknowledged"})
     assert answer.status_code == 403
+
+
+def parked_count(chain, parked_in):
+    text = requests.get(f"{chain['routing']}/metrics", timeout=5).text
+    return sum(sample.value for family in text_string_to_metric_families(text)
+               for sample in family.samples if sample.name == "zd_messages_parked_total"
+               and sample.labels.get("parked_in") == parked_in)
+
+
+@pytest.mark.parametrize("body, content_type", [
+    (b"status=resolved&result=done", "text/plain"), (b'{"status": "\xff\xfe"}', "application/json")])
+def test_an_undecodable_message_is_parked_not_dropped_and_its_body_not_logged(chain, caplog, body,
+                                                                               content_type):
+    parked_before = parked_count(chain, "zd.routing.feedback.parked")
+    marker = str(uuid.uuid4())
+    with Connection(settings().amqp_uri) as connection:
+        Producer(connection.channel()).publish(
+            body, exchange=FEEDBACK, routing_key="dept.conghua-water", content_type=content_type,
+            content_encoding="utf-8", delivery_mode=2, message_id=marker, declare=[])
+    wait_until(lambda: parked_count(chain, "zd.routing.feedback.parked") == parked_before + 1,
+               what="the undecodable message counted as parked")
+    with Connection(settings().amqp_uri) as connection:
+        channel = connection.channel()
+        found = []
+        while (message := channel.basic_get("zd.routing.feedback.parked", no_ack=True)):
+            found.append(message)
+    (parked,) = [m for m in found if m.properties.get("message_id") == marker]
+    kept = parked.body if isinstance(parked.body, bytes) else parked.body.encode()
+    assert kept == body and parked.headers["x-death"][0]["reason"] == "rejected"
+    assert body.decode("utf-8", "replace") not in caplog.text
+    ticket_id = post_concern(chain)
+    dispatch = take_dispatch("conghua-water", ticket_id)
+    publish_feedback("conghua-water", {"dispatch_id": dispatch["dispatch_id"], "status": "acknowledged"})
+    wait_until(lambda: ticket(chain, ticket_id)["status"] == "in_progress",
+               what="the queue goes on behind it")
+
+
+def test_requests_that_fail_still_take_their_token(chain):
+    with running("routing", ZD_RATE_LIMIT=1) as limited:
+        statuses = [requests.get(f"{limited}/api/v1/tickets/ZD20260101-00000000", timeout=5,
+                                 headers=bearer(chain, "representative:rep-wu-meifang")).status_code
+                    for _ in range(5)]
+    assert statuses[:2] == [404, 404] and statuses[-1] == 429, statuses

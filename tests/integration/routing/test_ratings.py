@@ -104,3 +104,22 @@ def test_a_resolution_not_rated_in_seven_days_closes(chain):
     closed = wait_until(lambda: concern(chain, ticket_id)["status"] == "closed"
                         and concern(chain, ticket_id), what="closed unrated")
     assert closed["timeline"][-1]["note"] == "not rated within 7 days"
+
+
+def test_a_stale_hand_back_on_an_earlier_resolved_dispatch_changes_nothing(chain):
+    ticket_id = resolved_ticket(chain)
+    first = requests.get(f"{chain[2]}/api/v1/tickets/{ticket_id}",
+                         headers=bearer(chain, "admin")).json()["departments"][-1]
+    assert rate(chain, ticket_id, "unsatisfied", "还是堵").status_code == 202
+    reopened = wait_until(lambda: concern(chain, ticket_id)["status"] == "dispatched"
+                          and concern(chain, ticket_id)["reopen_count"] == 1
+                          and concern(chain, ticket_id), what="reopened and dispatched again")
+    assert len(reopened["departments"]) == 2
+    stale = requests.post(f"{chain[2]}/api/v1/departments/conghua-water/feedback",
+                          headers=bearer(chain, "department:conghua-water"),
+                          json={"dispatch_id": first["dispatch_id"], "status": "rejected",
+                                "note": "不归我们管"})
+    assert stale.status_code == 409, stale.text
+    assert "no longer active (resolved)" in stale.json()["detail"]
+    after = requests.get(f"{chain[2]}/api/v1/tickets/{ticket_id}", headers=bearer(chain, "admin")).json()
+    assert after["status"] == "dispatched" and after["departments"][-1]["status"] == "sent"

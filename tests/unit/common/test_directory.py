@@ -121,11 +121,11 @@ def test_demo_communities_list_one_or_two_representatives_of_their_district(demo
 def test_demo_shows_overflow_webhook_and_auto_forward(demo):
     assert any(rep["max_open"] <= 5 for rep in demo["representatives"].values())
     webhooks = [d for d in demo["departments"].values() if d["delivery"] == "webhook"]
-    assert webhooks and webhooks[0]["webhook"]["url"].startswith("http://127.0.0.1:9099/hooks/")
+    assert webhooks and webhooks[0]["webhook"]["url"].startswith("http://127.0.0.1:8025/webhooks/")
     assert demo["districts"]["conghua"]["policy"]["auto_forward"] is True
     assert demo["districts"]["baiyun"]["policy"]["auto_forward"] is False
     assert demo["policy"]["calendar"]["hours"] == "09:00-18:00"
-    assert "2026-10-01" in demo["policy"]["calendar"]["holidays"]
+    assert demo["policy"]["calendar"]["official_holidays"] == "CN"
 
 
 def test_demo_keywords_are_chinese_first_then_english(demo):
@@ -165,9 +165,17 @@ def test_community_without_representatives_is_allowed():
 
 def test_contact_keeps_the_channels_given():
     directory = small()
-    contact = {"email": "liu@rd.example", "phone": "+8613800000001", "wechat_openid": "o-liu"}
+    contact = {"email": "liu@rd.example", "phone": "+8613800000001", "wechat_openid": "o-liu",
+               "locale": "en"}
     directory["representatives"][0]["contact"] = contact
     assert parse_directory(dump(directory))["representatives"]["rep-liu"]["contact"] == contact
+
+
+def test_contact_locale_must_be_one_notify_speaks():
+    directory = small()
+    directory["representatives"][0]["contact"] = {"email": "liu@rd.example", "locale": "fr"}
+    (problem,) = problems(dump(directory))
+    assert problem.endswith("locale 'fr' is not one of zh-CN, en")
 
 
 # Line numbers and reporting
@@ -405,7 +413,8 @@ def test_district_may_switch_the_calendar_off():
     directory["districts"][0]["policy"] = {"calendar": None}
     snapshot = parse_directory(dump(directory))
     assert snapshot["policy"]["calendar"] == {
-        "workdays": [1, 2, 3, 4, 5], "hours": "09:00-18:00", "holidays": []}
+        "workdays": [1, 2, 3, 4, 5], "hours": "09:00-18:00", "holidays": [], "extra_workdays": [],
+        "official_holidays": None}
     assert snapshot["districts"]["baiyun"]["policy"]["calendar"] is None
 
 
@@ -438,7 +447,19 @@ def test_calendar_holidays_accept_yaml_dates_and_strings():
                                         "holidays": [datetime.date(2026, 10, 1), "2026-10-02"]}}
     calendar = parse_directory(dump(directory))["policy"]["calendar"]
     assert calendar == {"workdays": [1, 2, 3, 4, 5, 6], "hours": "08:30-17:30",
-                        "holidays": ["2026-10-01", "2026-10-02"]}
+                        "holidays": ["2026-10-01", "2026-10-02"], "extra_workdays": [],
+                        "official_holidays": None}
+
+
+def test_calendar_takes_make_up_workdays_and_the_official_calendar():
+    directory = small()
+    directory["policy"] = {"calendar": {"workdays": [1, 2, 3, 4, 5], "hours": "09:00-18:00",
+                                        "extra_workdays": [datetime.date(2026, 9, 20)],
+                                        "official_holidays": "CN"}}
+    calendar = parse_directory(dump(directory))["policy"]["calendar"]
+    assert calendar["extra_workdays"] == ["2026-09-20"] and calendar["official_holidays"] == "CN"
+    directory["policy"]["calendar"]["official_holidays"] = "JP"
+    assert messages(directory) == ["official_holidays must be one of CN or null, not 'JP'"]
 
 
 @pytest.mark.parametrize("holiday", ["2026-02-30", "1 October", 20261001])

@@ -3,11 +3,10 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from services.common.credentials import Party, RateLimiter, hash_secret, new_key, split_key
+from services.common.credentials import Party, hash_secret, new_key, split_key
 from services.common.errors import (
     BadRequest,
     PayloadTooLarge,
-    TooManyRequests,
     Unauthorized,
     UnsupportedMediaType,
 )
@@ -41,17 +40,6 @@ def test_unknown_party_is_refused(text):
         Party.parse(text)
 
 
-def test_rate_limiter_allows_a_burst_then_refuses_until_tokens_refill():
-    now = [0.0]
-    limiter = RateLimiter(rate=2, clock=lambda: now[0])
-    for _ in range(4):
-        limiter.check("k")
-    with pytest.raises(TooManyRequests):
-        limiter.check("k")
-    now[0] += 0.5
-    limiter.check("k")
-
-
 def test_json_body_is_read():
     assert read_json(request('{"a": "元"}')) == {"a": "元"}
 
@@ -77,3 +65,26 @@ def test_message_without_id_is_known_by_its_content():
     other = Envelope("", "x", {"dispatch_id": "d", "status": "resolved"}, routing_key="dept.b")
     assert first.inbox_id == same.inbox_id != other.inbox_id
     assert Envelope("m-1", "x", {}).inbox_id == "m-1"
+
+
+def test_a_message_from_outside_is_known_by_its_sender_id_and_body():
+    def feedback(message_id, body, routing_key="dept.a"):
+        return Envelope(message_id, "", body, queue="zd.routing.feedback", routing_key=routing_key,
+                        from_outside=True)
+    first = feedback("m-1", {"status": "acknowledged"})
+    assert first.inbox_id == feedback("m-1", {"status": "acknowledged"}).inbox_id
+    assert first.inbox_id != feedback("m-1", {"status": "resolved"}).inbox_id
+    assert first.inbox_id != feedback("m-1", {"status": "acknowledged"}, "dept.b").inbox_id
+    assert first.inbox_id != Envelope("m-1", "x", {"status": "acknowledged"}).inbox_id
+
+
+def test_a_parked_body_keeps_everything_but_contact_details():
+    from services.common.messaging import withhold_contacts
+    body = {"ticket_id": "T1", "contact": {"name": "王", "phone": "+8613900000000",
+                                           "email": "w@example.org", "wechat_openid": "o-w",
+                                           "locale": "en"},
+            "dispatches": [{"reporter": {"phone": "+8613900000001"}}], "email": None}
+    assert withhold_contacts(body) == {
+        "ticket_id": "T1", "contact": {"name": "王", "phone": "(withheld)", "email": "(withheld)",
+                                       "wechat_openid": "(withheld)", "locale": "en"},
+        "dispatches": [{"reporter": {"phone": "(withheld)"}}], "email": None}

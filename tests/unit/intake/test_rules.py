@@ -66,9 +66,3 @@ def test_unknown_category_and_foreign_representative_are_field_errors(directory)
 def test_same_body_has_same_fingerprint_whatever_the_key_order():
     assert domain.fingerprint({"a": 1, "b": "二"}) == domain.fingerprint({"b": "二", "a": 1})
 
-
-def test_contacts_travel_only_when_feedback_is_wanted():
-    assert domain.feedback_contact({"name": "王", "phone": "+86138", "wants_feedback": False}) is None
-    assert domain.feedback_contact(None) is None
-    assert domain.feedback_contact({"name": "王", "phone": "+86138", "wants_feedback": True}) == {
-        "name": "王", "phone": "+86138", "email": None}

@@ -1,7 +1,16 @@
-"""Unit tests of services.notify.domain: who hears what, on which channel (contract §8)."""
+"""Unit tests of services.notify.domain: who hears what, on which channels (contract §8).
+
+Every event is built by its producer's code (tests/support/events.py), read as the
+notify consumer reads it.
+"""
+from datetime import timedelta
+
 import pytest
 
+from services.common import events
 from services.notify import domain
+from tests.support import events as made
+from tests.support.events import T0
 
 DIRECTORY = {
     "districts": {
@@ -11,16 +20,14 @@ DIRECTORY = {
                                           "phone": "+862000000101"}}},
         "tianhe": {"code": "tianhe", "name": "天河区", "communities": {},
                    "office": {"name": "天河区代表联络室",
-                              "contact": {"email": "office@tianhe.example"}}},
+                              "contact": {"email": "office@tianhe.example", "locale": "en"}}},
     },
     "representatives": {
         "rep-liu": {"id": "rep-liu", "name": "刘汉立", "district": "baiyun",
                     "contact": {"email": "liu@example.org", "phone": "+8613800000001",
                                 "wechat_openid": "o-liu"}},
-        "rep-zhao": {"id": "rep-zhao", "name": "赵敏", "district": "baiyun",
-                     "contact": {"email": "zhao@example.org", "phone": "+8613800000002"}},
         "rep-he": {"id": "rep-he", "name": "何丽华", "district": "tianhe",
-                   "contact": {"email": "he@example.org"}},
+                   "contact": {"email": "he@example.org", "locale": "en"}},
         "rep-mute": {"id": "rep-mute", "name": "无联系", "district": "tianhe", "contact": {}},
     },
     "categories": {},
@@ -33,110 +40,120 @@ DIRECTORY = {
                      "contact": {"email": "duty@power.example"}},
     },
 }
-REPORTER = {"name": "张三", "phone": "+8613900000000", "email": "zhang@example.org"}
+REPORTER = {"name": "张三", "phone": "+8613900000000", "email": "zhang@example.org",
+            "wechat_openid": "o-zhang", "locale": "en", "wants_feedback": True}
+CONTACT = events.reporter_contact("T1", REPORTER).body["contact"]
+
+
+def read(event):
+    return domain.read_event(event.message_id, event.type, event.body)
 
 
 def concern_event(reporter=REPORTER):
-    return domain.read_event("concern-T1", "concern.received", {
-        "ticket_id": "T1", "district": "baiyun", "community": "yuangang", "channel": "wechat",
-        "title": "下水道堵塞", "description": "元岗路下水道堵塞", "received_at": "2026-03-02T01:00:00Z",
-        "reporter": reporter})
+    (received,) = [e for e in made.concern_events("T1", reporter=reporter)
+                   if e.type == "concern.received"]
+    return read(received)
 
 
-def dispatch(code, name, role="lead", status="dispatched", dispatch_id=None):
-    return {"dispatch_id": dispatch_id or f"D-{code}", "department": code, "name": name,
-            "role": role, "status": status, "dispatched_at": "2026-03-02T02:00:00Z",
-            "due_at": "2026-03-05T02:00:00Z", "resolved_at": None}
-
-
-def ticket_event(change, representative="rep-liu", district="baiyun", departments=(),
-                 actor="system", action=None, result=None, message_id=None):
-    ticket = {"ticket_id": "T1", "version": 3, "status": change, "district": district,
-              "community": "yuangang", "category": "drainage", "channel": "wechat",
-              "title": "下水道堵塞",
-              "representative": {"id": representative, "name": "代表"} if representative else None,
-              "departments": list(departments), "received_at": "2026-03-02T01:00:00Z",
-              "first_dispatched_at": None, "resolved_at": None, "result": result, "timeline": []}
-    entry = {"at": "2026-03-02T02:00:00Z", "actor": actor, "action": action or change,
-             "from_status": None, "to_status": change, "note": "备注"}
-    return domain.read_event(message_id or f"m-{change}", f"ticket.{change}",
-                             {"ticket": ticket, "entry": entry})
+def ticket_event(change, status=None, representative="rep-liu", district="baiyun", dispatches=(),
+                 actor="system", action=None, **fields):
+    status = status or change
+    ticket = made.ticket_row("T1", status, 3, representative=representative, district=district,
+                             **fields)
+    timeline = [made.entry(T0, actor, action or change, "assigned", status, "备注")]
+    return read(made.ticket_event(change, ticket, DIRECTORY, dispatches, timeline))
 
 
 def heard(notifications):
     return sorted((n.recipient, n.channel, n.address, n.template) for n in notifications)
 
 
-def everyone_hears(event, reporter=REPORTER):
+def everyone_hears(event, contact=CONTACT):
     return heard(domain.party_notifications(event, DIRECTORY)
-                 + domain.reporter_notifications(event, reporter))
+                 + domain.reporter_notifications(event, contact))
+
+
+def reporter_on_every_channel(template):
+    return [("reporter", "email", "zhang@example.org", template),
+            ("reporter", "sms", "+8613900000000", template),
+            ("reporter", "wechat", "o-zhang", template)]
+
+
+def test_the_rule_is_one_table_naming_every_recipient_kind():
+    assert {kind for _, kind in domain.WHO_HEARS_WHAT} == {
+        "reporter", "representative", "office", "department"}
+    assert ("ticket.resolved", "reporter") in domain.WHO_HEARS_WHAT
 
 
 # The reporter
 
-def test_reporter_who_asked_hears_of_receipt_by_sms_and_email():
-    event = concern_event()
-    notices = domain.reporter_notifications(event, domain.feedback_contact(event))
-    assert heard(notices) == [
-        ("reporter", "email", "zhang@example.org", "concern.received.reporter"),
-        ("reporter", "sms", "+8613900000000", "concern.received.reporter")]
-    assert all(n.locale == "zh-CN" for n in notices)
+def test_reporter_who_asked_hears_of_receipt_on_every_channel_in_their_language():
+    notices = domain.reporter_notifications(concern_event(), CONTACT)
+    assert heard(notices) == reporter_on_every_channel("concern.received.reporter")
+    assert {n.locale for n in notices} == {"en"}
+    assert notices[0].params["ticket_id"] == "T1"
+
+
+def test_reporter_without_a_locale_hears_in_chinese():
+    contact = events.reporter_contact("T1", {"phone": "+8613900000000", "wants_feedback": True})
+    notices = domain.reporter_notifications(concern_event(), contact.body["contact"])
+    assert [(n.channel, n.locale) for n in notices] == [("sms", "zh-CN")]
 
 
 def test_reporter_without_feedback_request_hears_nothing():
-    event = concern_event(reporter=None)
-    assert domain.feedback_contact(event) is None
-    assert domain.reporter_notifications(event, None) == []
+    assert domain.reporter_notifications(concern_event(reporter=None), None) == []
     assert domain.reporter_notifications(ticket_event("resolved", result="已疏通"), None) == []
 
 
-def test_reporter_with_phone_only_gets_sms():
-    notices = domain.reporter_notifications(ticket_event("closed"), {"phone": "+8613900000000"})
-    assert heard(notices) == [("reporter", "sms", "+8613900000000", "ticket.closed.reporter")]
-
-
 def test_reporter_hears_the_result_of_a_resolution():
-    notices = domain.reporter_notifications(ticket_event("resolved", result="已疏通"), REPORTER)
+    notices = domain.reporter_notifications(
+        ticket_event("resolved", actor="department:baiyun-water", result="已疏通"), CONTACT)
     assert {n.template for n in notices} == {"ticket.resolved.reporter"}
     assert notices[0].params["result"] == "已疏通"
 
 
 def test_reporter_hears_which_department_took_the_dispatch():
-    event = ticket_event("dispatched", departments=[dispatch("baiyun-water", "白云区水务局")])
-    notices = domain.reporter_notifications(event, REPORTER)
+    lead = made.dispatch_row("T1", "baiyun-water", T0)
+    notices = domain.reporter_notifications(ticket_event("dispatched", dispatches=[lead]), CONTACT)
     assert {n.template for n in notices} == {"ticket.dispatched.reporter"}
     assert notices[0].params["departments"] == ["白云区水务局"]
-    assert notices[0].params["due_at"] == "2026-03-05T02:00:00Z"
+    assert notices[0].params["due_at"] == (T0 + timedelta(hours=72)).isoformat()
+
+
+def test_a_dispatch_after_a_hand_back_names_only_the_new_department():
+    old = made.dispatch_row("T1", "gz-power", T0, status="withdrawn")
+    new = made.dispatch_row("T1", "baiyun-water", T0 + timedelta(hours=1))
+    notices = domain.reporter_notifications(ticket_event("dispatched", dispatches=[old, new]),
+                                            CONTACT)
+    assert notices[0].params["departments"] == ["白云区水务局"]
 
 
 @pytest.mark.parametrize("change", ["assigned", "forwarded", "undecided", "in_progress",
                                     "merged", "rejected", "returned", "feedback"])
 def test_reporter_does_not_hear_internal_steps(change):
-    assert domain.reporter_notifications(ticket_event(change), REPORTER) == []
+    assert domain.reporter_notifications(ticket_event(change, status="forwarded"), CONTACT) == []
 
 
 def test_reporter_params_carry_no_contact_details():
     for event in (concern_event(), ticket_event("resolved", result="已疏通")):
-        for notice in domain.reporter_notifications(event, REPORTER):
+        for notice in domain.reporter_notifications(event, CONTACT):
             shown = repr(notice.params)
             assert "张三" not in shown and "+86139" not in shown and "zhang@" not in shown
 
 
 # The representative
 
-def test_representative_prefers_wechat():
+def test_representative_is_told_on_every_channel_of_their_contact():
     assert heard(domain.party_notifications(ticket_event("assigned"), DIRECTORY)) == [
+        ("representative:rep-liu", "email", "liu@example.org", "ticket.assigned.representative"),
+        ("representative:rep-liu", "sms", "+8613800000001", "ticket.assigned.representative"),
         ("representative:rep-liu", "wechat", "o-liu", "ticket.assigned.representative")]
 
 
-def test_representative_without_wechat_gets_sms_then_email():
-    sms = domain.party_notifications(ticket_event("assigned", representative="rep-zhao"), DIRECTORY)
-    email = domain.party_notifications(
+def test_representative_is_told_in_the_language_of_their_contact():
+    notices = domain.party_notifications(
         ticket_event("assigned", representative="rep-he", district="tianhe"), DIRECTORY)
-    assert heard(sms) == [("representative:rep-zhao", "sms", "+8613800000002",
-                           "ticket.assigned.representative")]
-    assert heard(email) == [("representative:rep-he", "email", "he@example.org",
-                             "ticket.assigned.representative")]
+    assert [(n.channel, n.locale) for n in notices] == [("email", "en")]
 
 
 def test_representative_without_contact_hears_nothing():
@@ -146,16 +163,18 @@ def test_representative_without_contact_hears_nothing():
 
 def test_representative_hears_the_department_result():
     event = ticket_event("resolved", actor="department:baiyun-water", result="已疏通")
-    assert everyone_hears(event) == [
-        ("reporter", "email", "zhang@example.org", "ticket.resolved.reporter"),
-        ("reporter", "sms", "+8613900000000", "ticket.resolved.reporter"),
-        ("representative:rep-liu", "wechat", "o-liu", "ticket.resolved.representative")]
+    notices = domain.party_notifications(event, DIRECTORY)
+    assert {(n.recipient, n.template) for n in notices} == {
+        ("representative:rep-liu", "ticket.resolved.representative")}
+    assert notices[0].params["result"] == "已疏通"
+    assert everyone_hears(event)[:3] == reporter_on_every_channel("ticket.resolved.reporter")
 
 
 def test_representative_hears_department_feedback():
-    event = ticket_event("feedback", actor="department:baiyun-water")
-    assert heard(domain.party_notifications(event, DIRECTORY)) == [
-        ("representative:rep-liu", "wechat", "o-liu", "ticket.feedback.representative")]
+    event = ticket_event("feedback", status="in_progress", actor="department:baiyun-water",
+                         action="in_progress")
+    assert {n.template for n in domain.party_notifications(event, DIRECTORY)} == {
+        "ticket.feedback.representative"}
 
 
 def test_representative_is_not_told_of_their_own_resolution():
@@ -164,17 +183,20 @@ def test_representative_is_not_told_of_their_own_resolution():
 
 
 def test_representative_hears_a_rating_and_the_office_a_reopening():
-    event = ticket_event("forwarded", actor="reporter", action="rate")
-    assert heard(domain.party_notifications(event, DIRECTORY)) == [
-        ("office:baiyun", "email", "office@baiyun.example", "ticket.forwarded.office"),
-        ("office:baiyun", "sms", "+862000000101", "ticket.forwarded.office"),
-        ("representative:rep-liu", "wechat", "o-liu", "ticket.rated.representative")]
+    event = ticket_event("forwarded", actor="reporter", action="rate", rating="unsatisfied",
+                         rating_comment="没修好")
+    notices = domain.party_notifications(event, DIRECTORY)
+    assert {(n.recipient, n.template) for n in notices} == {
+        ("office:baiyun", "ticket.forwarded.office"),
+        ("representative:rep-liu", "ticket.rated.representative")}
+    rated = next(n for n in notices if n.template == "ticket.rated.representative")
+    assert rated.params["rating"] == {"rating": "unsatisfied", "comment": "没修好"}
 
 
 def test_representative_hears_an_escalation():
-    event = ticket_event("forwarded", actor="system", action="escalate")
-    assert ("representative:rep-liu", "wechat", "o-liu", "ticket.escalated.representative") in \
-        heard(domain.party_notifications(event, DIRECTORY))
+    event = ticket_event("escalated", status="forwarded", action="escalate")
+    assert ("representative:rep-liu", "ticket.escalated.representative") in {
+        (n.recipient, n.template) for n in domain.party_notifications(event, DIRECTORY)}
 
 
 # The liaison office
@@ -186,24 +208,26 @@ def test_office_hears_a_forwarded_ticket_by_email_and_sms():
         ("office:baiyun", "sms", "+862000000101", "ticket.forwarded.office")]
 
 
-def test_office_without_phone_gets_email_only():
-    event = ticket_event("undecided", representative=None, district="tianhe")
-    assert heard(domain.party_notifications(event, DIRECTORY)) == [
-        ("office:tianhe", "email", "office@tianhe.example", "ticket.undecided.office")]
+def test_office_hears_an_undecided_category_in_its_language():
+    event = ticket_event("undecided", status="forwarded", representative=None, district="tianhe",
+                         category=None)
+    assert [(n.recipient, n.channel, n.template, n.locale)
+            for n in domain.party_notifications(event, DIRECTORY)] == [
+        ("office:tianhe", "email", "ticket.undecided.office", "en")]
 
 
-def test_office_hears_a_department_rejection():
-    event = ticket_event("returned", actor="department:baiyun-water", action="rejected")
+def test_office_hears_a_department_hand_back():
+    event = ticket_event("returned", status="forwarded", actor="department:baiyun-water",
+                         action="rejected")
     assert {n.template for n in domain.party_notifications(event, DIRECTORY)} == {
         "ticket.returned.office"}
 
 
 def test_office_hears_of_an_overdue_ticket():
-    event = ticket_event("feedback", actor="system", action="overdue",
-                         departments=[dispatch("baiyun-water", "白云区水务局")])
+    lead = made.dispatch_row("T1", "baiyun-water", T0)
+    event = ticket_event("overdue", status="dispatched", action="overdue", dispatches=[lead])
     assert {(n.recipient, n.template) for n in domain.party_notifications(event, DIRECTORY)} == {
-        ("office:baiyun", "ticket.overdue.office"),
-        ("representative:rep-liu", "ticket.feedback.representative")}
+        ("office:baiyun", "ticket.overdue.office")}
 
 
 def test_office_is_not_told_of_its_own_action():
@@ -211,32 +235,44 @@ def test_office_is_not_told_of_its_own_action():
     assert domain.party_notifications(event, DIRECTORY) == []
 
 
+def test_office_hears_of_department_feedback_that_could_not_apply():
+    ticket = made.ticket_row("T1", "dispatched", 4)
+    rejected = events.feedback_rejected("baiyun-water", "D-1", ticket, "invalid feedback", "m-9")
+    notices = domain.party_notifications(read(rejected), DIRECTORY)
+    assert {(n.recipient, n.template) for n in notices} == {
+        ("office:baiyun", "feedback.rejected.office")}
+    assert notices[0].params == {"ticket_id": "T1", "title": "下水道堵塞",
+                                 "department": "baiyun-water", "reason": "invalid feedback"}
+
+
+def test_feedback_for_an_unknown_dispatch_tells_nobody():
+    rejected = events.feedback_rejected("baiyun-water", "D-x", None, "unknown dispatch", "m-8")
+    assert domain.party_notifications(read(rejected), DIRECTORY) == []
+
+
 # Departments
 
-def test_webhook_department_is_told_of_its_dispatch():
-    event = ticket_event("dispatched", actor="congress:baiyun", action="dispatch",
-                         departments=[dispatch("gz-power", "广州供电局")])
-    notices = domain.party_notifications(event, DIRECTORY)
+def test_webhook_department_gets_the_dispatch_message_routing_made():
+    ticket = made.ticket_row("T1", "dispatched", 4, representative="rep-liu", feedback_requested=True)
+    dispatch = made.dispatch_row("T1", "gz-power", T0, dispatch_id="D-gz")
+    event = made.department_dispatched(ticket, dispatch, DIRECTORY,
+                                       reporter={"name": "张三", "phone": "+8613900000000"})
+    notices = domain.party_notifications(read(event), DIRECTORY)
     assert heard(notices) == [("department:gz-power", "webhook",
                                "http://127.0.0.1:9099/hooks/gz-power",
                                "ticket.dispatched.department")]
-    params = notices[0].params
-    assert params["dispatch_id"] == "D-gz-power" and params["role"] == "lead"
-    assert "reporter" not in params
+    assert notices[0].params == event.body
+    assert notices[0].params["reporter"] == {"name": "张三", "phone": "+8613900000000"}
 
 
-def test_amqp_department_gets_no_notification():
-    event = ticket_event("dispatched", departments=[dispatch("baiyun-water", "白云区水务局")])
-    assert domain.party_notifications(event, DIRECTORY) == []
-
-
-def test_only_new_dispatches_are_told():
-    event = ticket_event("dispatched", departments=[
-        dict(dispatch("gz-power", "广州供电局", status="rejected", dispatch_id="D-old"),
-             dispatched_at="2026-03-01T00:00:00Z"),
-        dispatch("gz-power", "广州供电局", dispatch_id="D-new")])
-    notices = domain.party_notifications(event, DIRECTORY)
-    assert [n.params["dispatch_id"] for n in notices] == ["D-new"]
+def test_amqp_departments_and_ticket_events_reach_no_department():
+    lead = made.dispatch_row("T1", "gz-power", T0)
+    event = ticket_event("dispatched", actor="congress:baiyun", dispatches=[lead])
+    assert not [n for n in domain.party_notifications(event, DIRECTORY)
+                if n.recipient.startswith("department")]
+    amqp = made.department_dispatched(made.ticket_row("T1", "dispatched", 4, representative="rep-liu"),
+                                      made.dispatch_row("T1", "baiyun-water", T0), DIRECTORY)
+    assert domain.party_notifications(read(amqp), DIRECTORY) == []
 
 
 # Reading events

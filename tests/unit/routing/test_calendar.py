@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.routing.calendar import add_working_hours
+from services.routing.calendar import add_working_hours, subtract_working_hours
 from services.routing.domain import due_at
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -80,3 +80,41 @@ def test_working_hours_add_up(start, first, second):
                                      second, CALENDAR, "Asia/Shanghai")
     if first and second:
         assert both == in_two_steps
+
+
+def test_the_cutoff_of_a_wait_is_its_hours_counted_back_in_working_time():
+    monday_ten = local(2026, 11, 23, 10)
+    assert subtract_working_hours(monday_ten, 2, CALENDAR, "Asia/Shanghai") == local(2026, 11, 20, 17)
+    assert subtract_working_hours(local(2026, 11, 22, 12), 1, CALENDAR, "Asia/Shanghai") == \
+        local(2026, 11, 20, 17), "on a Sunday, count back from Friday's closing"
+    start = datetime(2026, 11, 20, 17, tzinfo=timezone.utc)
+    assert subtract_working_hours(start, 8, None, "Asia/Shanghai") == start - timedelta(hours=8)
+
+
+@given(end=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31),
+                        timezones=st.just(SHANGHAI)),
+       hours=st.integers(min_value=1, max_value=200))
+def test_a_wait_begun_at_its_cutoff_is_due_and_one_begun_later_is_not(end, hours):
+    cutoff = subtract_working_hours(end, hours, CALENDAR, "Asia/Shanghai")
+    assert add_working_hours(cutoff, hours, CALENDAR, "Asia/Shanghai") <= end
+    assert add_working_hours(cutoff + timedelta(minutes=1), hours, CALENDAR, "Asia/Shanghai") > end
+
+
+OFFICIAL = {"workdays": [1, 2, 3, 4, 5], "hours": "09:00-18:00", "holidays": [],
+            "official_holidays": "CN"}
+
+
+def test_a_make_up_sunday_counts_and_a_national_holiday_does_not():
+    saturday_five = local(2026, 9, 19, 17)   # Sunday 20 September 2026 is a make-up workday
+    assert add_working_hours(saturday_five, 2, OFFICIAL, "Asia/Shanghai") == local(2026, 9, 20, 11)
+    assert add_working_hours(saturday_five, 2, CALENDAR, "Asia/Shanghai") == local(2026, 9, 21, 11)
+    sept_30_five = local(2026, 9, 30, 17)     # 1-7 October are the national holiday
+    assert add_working_hours(sept_30_five, 2, OFFICIAL, "Asia/Shanghai") == local(2026, 10, 8, 10)
+
+
+def test_local_extra_workdays_and_holidays_win_and_unknown_years_fall_back_to_workdays():
+    local_rules = {**OFFICIAL, "holidays": ["2026-09-20"], "extra_workdays": ["2026-09-19"]}
+    friday_five = local(2026, 9, 18, 17)
+    assert add_working_hours(friday_five, 2, local_rules, "Asia/Shanghai") == local(2026, 9, 19, 10)
+    friday_2027 = local(2027, 1, 8, 17)      # a year the library has no data for
+    assert add_working_hours(friday_2027, 2, OFFICIAL, "Asia/Shanghai") == local(2027, 1, 11, 10)

@@ -1,0 +1,90 @@
+"""A nameko dependency that runs one loop in a managed green thread, woken by a
+PostgreSQL ``NOTIFY`` channel (or every ``poll_seconds``), and that outlives any outage.
+
+Subclasses open ``self.pool`` in ``setup``, name ``notify_channel`` and do one round of work
+in ``run_round``; ``closing`` releases what they hold once the loop has stopped. Used
+by the outbox relay (``services.common.outbox``) and notify's courier.
+"""
+import logging
+
+import eventlet
+from nameko.extensions import DependencyProvider
+
+log = logging.getLogger(__name__)
+
+WAKE_SECONDS = 0.1
+STOP_SECONDS = 10
+
+
+class ListeningLoop(DependencyProvider):
+    poll_seconds = 1.0
+    pool = None
+    running = False
+    thread = None
+    woken = False
+
+    @property
+    def notify_channel(self):
+        raise NotImplementedError
+
+    def run_round(self):
+        raise NotImplementedError
+
+    def wake(self):
+        """Start the next round at once (within ``WAKE_SECONDS``), without a notification."""
+        self.woken = True
+
+    def on_failure(self):
+        """After a round failed (the database or broker went away): reset what must be."""
+
+    def closing(self):
+        """After the loop stopped, before the pool closes."""
+
+    def start(self):
+        self.running = True
+        self.pool.open(wait=False)
+        self.thread = self.container.spawn_managed_thread(self._run)
+
+    def stop(self):
+        """Let the loop finish its round (it checks ``running`` often), then close."""
+        self.running = False
+        thread, self.thread = self.thread, None
+        if thread is not None:
+            with eventlet.Timeout(STOP_SECONDS, False):
+                thread.wait()
+            thread.kill()
+        self.closing()
+        if self.pool is not None:
+            self.pool.close()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def _run(self):
+        while self.running:
+            try:
+                self._listen()
+            except Exception:  # the loop must outlive any outage of broker or database
+                if self.running:
+                    log.exception("%s failed; retrying", type(self).__name__)
+                    self.on_failure()
+                    eventlet.sleep(self.poll_seconds)
+
+    def _listen(self):
+        with self.pool.connection() as listener:
+            listener.autocommit = True
+            listener.execute(f"LISTEN {self.notify_channel}")
+            while self.running:
+                self.run_round()
+                self._wait_for_notification(listener)
+
+    def _wait_for_notification(self, listener):
+        """Up to ``poll_seconds``, in short steps so that ``stop`` is noticed at once."""
+        waited = 0.0
+        while self.running and waited < self.poll_seconds and not self.woken:
+            if any(True for _ in listener.notifies(timeout=WAKE_SECONDS, stop_after=1)):
+                break
+            waited += WAKE_SECONDS
+        self.woken = False

@@ -1,0 +1,155 @@
+"""The courier: sends what the notifications outbox holds, on every configured channel.
+
+A nameko dependency that runs one loop in a managed green thread of the notify
+service. Woken by ``NOTIFY`` (or every ``POLL_SECONDS``), it claims due notifications
+per channel, only as many as that channel has free senders (``ZD_NOTIFY_CONCURRENCY``),
+so a slow or dead gateway holds up nothing but itself. Each claim is a lease longer
+than any call may take (every call has a timeout); a notification whose sender died
+is claimed again after its lease and sent with the same idempotency key, which the
+gateways (``Idempotency-Key``), webhook receivers (``webhook-id``) and mail readers
+(``Message-ID``) use to accept it once. Each attempt is settled in its own
+transaction: sent, retried later (``retries``), or parked as failed.
+"""
+import logging
+import time
+
+import eventlet
+from eventlet.greenpool import GreenPool
+
+from services.common import metrics
+from services.common.db import make_pool
+from services.common.local_directory import current_directory
+from services.common.loops import STOP_SECONDS, ListeningLoop
+from services.notify import channels as channel_kinds
+from services.notify import messages, retries, store
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.5
+BACKLOG_SECONDS = 5
+LEASE_MARGIN_SECONDS = 10
+
+
+class Courier(ListeningLoop):
+    poll_seconds = POLL_SECONDS
+    notify_channel = store.NOTIFY_CHANNEL
+
+    def setup(self):
+        config = self.container.config
+        self.channels = channel_kinds.configured(config)
+        for name in sorted(set(channel_kinds.CHANNELS) - set(self.channels)):
+            log.warning("the %s channel is not configured: its notifications are skipped", name)
+        self.concurrency = int(config.get("ZD_NOTIFY_CONCURRENCY", 4))
+        timeout = float(config.get("ZD_NOTIFY_TIMEOUT_SECONDS", 10))
+        self.lease_seconds = 2 * timeout + LEASE_MARGIN_SECONDS
+        self.max_attempts = int(config.get("ZD_NOTIFY_MAX_ATTEMPTS", 10))
+        self.retry_seconds = float(config.get("ZD_NOTIFY_RETRY_SECONDS", 2))
+        self.ticket_link = config.get("ZD_TICKET_LINK")
+        # claims and settlements are short: a few connections serve every sender
+        self.pool = make_pool(config["ZD_DATABASE_URL"], "notify", size=2 + len(self.channels))
+        self.senders = {name: GreenPool(self.concurrency) for name in self.channels}
+        self.next_backlog_check = 0.0
+
+    @property
+    def channel_names(self):
+        return frozenset(self.channels)
+
+    def run_round(self):
+        self._claim_and_send()
+        self._observe_backlog()
+
+    def closing(self):
+        """Let deliveries under way finish (up to STOP_SECONDS) before the pool closes."""
+        with eventlet.Timeout(STOP_SECONDS, False):
+            for senders in self.senders.values():
+                senders.waitall()
+
+    def _claim_and_send(self):
+        for name, channel in self.channels.items():
+            senders = self.senders[name]
+            if not senders.free():
+                continue
+            with self.pool.connection() as conn:
+                claimed = store.claim_due(conn, name, senders.free(), self.lease_seconds)
+                directory = current_directory(conn) if claimed and name == "webhook" else None
+            for row in claimed:
+                senders.spawn_n(self._deliver, channel, row, directory)
+
+    def _deliver(self, channel, row, directory):
+        started = time.monotonic()
+        try:
+            channel.send(self._outgoing(row, directory))
+        except channel_kinds.DeliveryFailed as failure:
+            self._failed(row, failure, time.monotonic() - started)
+        except Exception as exc:  # a defect: park it with the reason rather than retry forever
+            log.exception("delivery of notification %s failed unexpectedly", row["id"])
+            self._failed(row, channel_kinds.Refused(f"unexpected error: {type(exc).__name__}"),
+                         time.monotonic() - started)
+        else:
+            self._settle(row, "sent", seconds=time.monotonic() - started)
+        self.wake()  # a sender is free: claim the next one now
+
+    def _outgoing(self, row, directory):
+        if row["channel"] == "webhook":
+            code = row["recipient"].partition(":")[2]
+            secret = ((directory["departments"].get(code) or {}).get("webhook") or {}).get("secret")
+            return channel_kinds.Outgoing(row["idempotency_key"], row["address"], row["template"],
+                                          row["locale"], row["params"], secret=secret)
+        link = (self.ticket_link.format(ticket_id=row["ticket_id"])
+                if self.ticket_link and not row["recipient"].startswith("reporter") else None)
+        try:
+            rendered = messages.render(row["template"], row["locale"], row["params"], link)
+        except messages.UnknownTemplate:
+            raise channel_kinds.Refused(f"no template {row['template']}") from None
+        return channel_kinds.Outgoing(row["idempotency_key"], row["address"], row["template"],
+                                      row["locale"], row["params"], message=rendered)
+
+    def _failed(self, row, failure, seconds):
+        channel = row["channel"]
+        metrics.NOTIFICATIONS_FAILED.labels(channel).inc()
+        outcome, retry_in = retries.next_step(
+            row["attempts"], isinstance(failure, channel_kinds.Retry), failure.retry_after,
+            base=self.retry_seconds, max_attempts=self.max_attempts)
+        log.warning("notification %s (%s by %s, ticket %s) attempt %s failed: %s; %s",
+                    row["id"], row["template"], channel, row["ticket_id"], row["attempts"],
+                    failure.detail, f"again in {retry_in:.1f}s" if retry_in is not None
+                    else "parked as failed")
+        self._settle(row, outcome, detail=failure.detail, seconds=seconds, retry_in=retry_in)
+
+    def _settle(self, row, outcome, detail=None, seconds=None, retry_in=None):
+        for delay in (0.5, 1, 2, 4, 8, None):  # the database may be briefly away
+            try:
+                with self.pool.connection() as conn:
+                    settled = store.settle(conn, row["id"], row["attempts"], outcome, detail,
+                                           seconds, retry_in)
+                break
+            except Exception:
+                if delay is None or not self.running:
+                    log.exception("could not record notification %s; its lease will expire and"
+                                  " it will be sent again under the same key", row["id"])
+                    return
+                eventlet.sleep(delay)
+        if settled:
+            self._count(row, outcome)
+
+    def _count(self, row, outcome):
+        channel = row["channel"]
+        if outcome == "sent":
+            metrics.NOTIFICATIONS_SENT.labels(channel).inc()
+            age = time.time() - row["created_at"].timestamp()
+            metrics.NOTIFICATION_DELIVERY_SECONDS.labels(channel).observe(max(0.0, age))
+            log.info("sent %s by %s (ticket %s)", row["template"], channel, row["ticket_id"])
+        elif outcome == "retry":
+            metrics.NOTIFICATIONS_RETRIED.labels(channel).inc()
+        elif outcome == "failed":
+            metrics.NOTIFICATIONS_PARKED.labels(channel).inc()
+
+    def _observe_backlog(self):
+        now = time.monotonic()
+        if now < self.next_backlog_check:
+            return
+        self.next_backlog_check = now + BACKLOG_SECONDS
+        with self.pool.connection() as conn:
+            backlog = store.backlog(conn)
+        metrics.NOTIFICATIONS_PENDING.set(backlog["pending"])
+        metrics.NOTIFICATIONS_OLDEST_PENDING.set(backlog["oldest_seconds"])

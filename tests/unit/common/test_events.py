@@ -1,0 +1,43 @@
+"""The shapes of the events intake emits about a concern: who gets which contact detail."""
+from datetime import datetime, timezone
+
+from services.common import events
+
+AT = datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc)
+REPORTER = {"name": "王女士", "phone": "+8613900000000", "email": "wang@example.org",
+            "wechat_openid": "o-wang", "locale": "en", "wants_feedback": True}
+
+
+def concern(reporter):
+    return {"ticket_id": "ZD20261122-0000AAAA", "district": "baiyun", "community": "yuangang",
+            "channel": "wechat", "category": None, "title": "下水道", "description": "堵了",
+            "location": None, "attachments": [], "requested_representative": None,
+            "submitted_at": AT, "received_at": AT, "reporter": reporter}
+
+
+def test_concern_received_carries_no_contact_detail_only_whether_feedback_is_wanted():
+    event = events.concern_received(concern(REPORTER))
+    assert event.type == "concern.received" and event.message_id == "concern-ZD20261122-0000AAAA"
+    assert event.body["feedback_requested"] is True and "reporter" not in event.body
+    for detail in ("王女士", "+8613900000000", "wang@example.org", "o-wang"):
+        assert detail not in repr(event.body)
+    assert events.concern_received(concern(None)).body["feedback_requested"] is False
+
+
+def test_notify_gets_every_contact_and_the_locale_routing_only_name_and_phone():
+    for_notify = events.reporter_contact("T-1", REPORTER)
+    assert for_notify.body == {"ticket_id": "T-1", "contact": {
+        "name": "王女士", "phone": "+8613900000000", "email": "wang@example.org",
+        "wechat_openid": "o-wang", "locale": "en"}}
+    for_routing = events.dispatch_contact("T-1", REPORTER)
+    assert for_routing.body == {"ticket_id": "T-1",
+                                "reporter": {"name": "王女士", "phone": "+8613900000000"}}
+    assert events.reporter_contact("T-1", {"phone": "+86139", "wants_feedback": True}).body[
+        "contact"]["locale"] == "zh-CN"
+
+
+def test_contacts_travel_only_when_feedback_is_wanted():
+    silent = {**REPORTER, "wants_feedback": False}
+    assert events.reporter_contact("T-1", silent) is None
+    assert events.dispatch_contact("T-1", silent) is None
+    assert events.reporter_contact("T-1", None) is None
