@@ -87,7 +87,9 @@ class Sink:
             if time.monotonic() > deadline:
                 summary = [(m["kind"], m.get("template") or m.get("subject") or m.get("endpoint"))
                            for m in messages]
-                raise AssertionError(f"the sink did not see what was expected in {timeout}s: {summary}")
+                calls = [(r.get("path"), r.get("status"), r.get("at")) for r in self.requests()]
+                raise AssertionError(f"the sink did not see what was expected in {timeout}s:"
+                                     f" accepted {summary}; every call {calls}")
             time.sleep(0.1)
 
     def log(self):

@@ -142,7 +142,11 @@ def test_429_is_retried_no_sooner_than_retry_after(system):
     sink.plan("/sms", [{"status": 429, "retry_after": 2}])
     made.publish(*made.concern_events(ticket_id, reporter={"phone": "+8613912340003",
                                                            "wants_feedback": True}))
-    (sms,) = sink.wait_for(lambda _: of_ticket(sink, ticket_id, "sms"))
+    try:
+        (sms,) = sink.wait_for(lambda _: of_ticket(sink, ticket_id, "sms"), timeout=40)
+    except AssertionError as missing:
+        raise AssertionError(f"{missing}; notify recorded"
+                             f" {notifications(base, keys['admin'], ticket_id=ticket_id)}") from None
     (first, second) = [r for r in sink.requests() if r["key"] == sms["idempotency_key"]]
     waited = _seconds(second["at"]) - _seconds(first["at"])
     assert first["status"] == 429 and second["status"] == 200 and waited >= 1.9, waited
