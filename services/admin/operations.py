@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from kombu import Connection
 from psycopg.types.json import Jsonb
 
-from services.admin.rabbit_users import RabbitUsers, username_for, vhost_of
+from services.admin.rabbit_management import RabbitManagement, username_for, vhost_of
 from services.common import topology
 from services.common.config import settings
 from services.common.credentials import Party, new_key
@@ -29,7 +29,7 @@ class Admin:
     pool: object
     publisher: Publisher
     amqp_uri: str
-    rabbit: RabbitUsers
+    rabbit: RabbitManagement
 
     @classmethod
     def open(cls):
@@ -37,7 +37,7 @@ class Admin:
         pool = make_pool(current.database_url, "admin", size=2)
         pool.open(wait=True)
         return cls(pool, Publisher(current.amqp_uri), current.amqp_uri,
-                   RabbitUsers(current.management_url))
+                   RabbitManagement(current.management_url))
 
     def close(self):
         self.publisher.close()
@@ -48,8 +48,11 @@ class Admin:
 
 
 def declare_topology(admin, departments=()):
+    """Exchanges, queues and bindings over AMQP, then the queue policies over the
+    management API (what queue arguments cannot change on queues that exist)."""
     with Connection(admin.amqp_uri, connect_timeout=5) as connection:
         topology.declare(connection, departments)
+    admin.rabbit.apply_policies(vhost_of(admin.amqp_uri))
 
 
 def load_directory_files(admin, paths):

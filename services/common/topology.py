@@ -10,7 +10,20 @@ Every queue is a durable quorum queue. A service queue dead-letters into
 ``zd.parked`` once a message has failed ``DELIVERY_LIMIT`` times, so a poison
 message never blocks the queue behind it. Everything is declared before anything
 is published (``declare``), because an unroutable message is otherwise dropped.
+
+Policies (``policies``), applied by the admin through the management API, add what
+queue arguments cannot add to queues that already exist:
+- service queues dead-letter **at least once** (``dead-letter-strategy``, which needs
+  ``overflow: reject-publish``): a message is removed from its queue only once its
+  parking queue has confirmed it, so parking never loses one;
+- department queues have **no delivery limit**: a department system that returns a
+  dispatch again and again (its own back end down) gets it again, never loses it, and
+  it is never moved where the department cannot read it. RabbitMQ 4 would otherwise
+  drop it after 20 deliveries; the policy says ``-1`` (unlimited) there, while 3.x has
+  no limit unless one is set.
 """
+import re
+
 from kombu import Exchange, Queue, binding
 
 EVENTS = Exchange("zd.events", type="topic", durable=True)
@@ -84,3 +97,31 @@ def declare(connection, departments=()):
             queue(channel).declare()
     finally:
         channel.close()
+
+
+#: what the service and department queue policies set (see the module's docstring)
+SERVICE_QUEUE_POLICY = "zd-service-queues"
+DEPARTMENT_QUEUE_POLICY = "zd-department-queues"
+AT_LEAST_ONCE = {"dead-letter-strategy": "at-least-once", "overflow": "reject-publish"}
+
+
+def policies(broker_version):
+    """``[(name, body)]`` for the management API's ``PUT /api/policies/{vhost}/{name}``,
+    for a broker of ``broker_version`` (e.g. ``"3.10.8"``). RabbitMQ 3 sets no delivery
+    limit unless asked, so its department queues need no policy."""
+    service_queues = [q.name for q in SERVICE_QUEUES.values()] + [ROUTING_FEEDBACK.name]
+    chosen = [(SERVICE_QUEUE_POLICY, {
+        "pattern": "^(" + "|".join(re.escape(name) for name in service_queues) + ")$",
+        "apply-to": "queues", "priority": 10, "definition": dict(AT_LEAST_ONCE)})]
+    if _major(broker_version) >= 4:
+        chosen.append((DEPARTMENT_QUEUE_POLICY, {
+            "pattern": r"^zd\.dept\.", "apply-to": "queues", "priority": 10,
+            "definition": {"delivery-limit": -1}}))
+    return chosen
+
+
+def _major(version):
+    try:
+        return int(str(version).split(".")[0])
+    except ValueError:
+        return 0

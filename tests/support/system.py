@@ -11,7 +11,7 @@ import psycopg
 from kombu import Connection
 
 from services.admin import operations as ops
-from services.admin.rabbit_users import RabbitUsers, vhost_of
+from services.admin.rabbit_management import RabbitManagement, vhost_of
 from services.common import topology
 from services.common.config import settings
 from services.common.migrate import SCHEMAS, migrate
@@ -33,13 +33,14 @@ def reset_database():
 
 def reset_vhost():
     current = settings()
-    rabbit = RabbitUsers(current.management_url)
+    rabbit = RabbitManagement(current.management_url)
     vhost = vhost_of(current.amqp_uri)
     assert vhost != "/", "tests must not run on the default vhost"
     rabbit.delete_vhost(vhost)
     rabbit.ensure_vhost(vhost)
     with Connection(current.amqp_uri) as connection:
         topology.declare(connection)
+    rabbit.apply_policies(vhost)
 
 
 def fresh_system(directory=DEMO_DIRECTORY):

@@ -10,7 +10,7 @@ import pytest
 from kombu import Connection, Exchange, Producer, Queue
 
 from services.admin.cli import main
-from services.admin.rabbit_users import vhost_of
+from services.admin.rabbit_management import vhost_of
 from services.common.config import settings
 from tests.support.system import DEMO_DIRECTORY, department_uri, fresh_system
 

@@ -11,7 +11,7 @@ import requests
 from kombu import Connection, Exchange, Producer, Queue
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.admin.rabbit_users import RabbitUsers, vhost_of
+from services.admin.rabbit_management import RabbitManagement, vhost_of
 from services.common import topology
 from services.common.config import settings
 from tests.support.services import running, wait_until
@@ -200,7 +200,7 @@ def test_action_with_missing_field_names_it(chain):
 
 
 def test_dispatch_to_a_missing_queue_waits_in_the_outbox_until_it_exists(chain):
-    rabbit = RabbitUsers(settings().management_url)
+    rabbit = RabbitManagement(settings().management_url)
     vhost = vhost_of(settings().amqp_uri)
     requests.delete(f"{rabbit.base}/queues/{vhost}/zd.dept.gz-civil-affairs", auth=rabbit.auth)
     ticket_id = post_concern(chain, category="elderly-care", description="长者饭堂菜价太高")

@@ -88,3 +88,16 @@ def test_a_parked_body_keeps_everything_but_contact_details():
         "ticket_id": "T1", "contact": {"name": "王", "phone": "(withheld)", "email": "(withheld)",
                                        "wechat_openid": "(withheld)", "locale": "en"},
         "dispatches": [{"reporter": {"phone": "(withheld)"}}], "email": None}
+
+
+def test_department_queues_are_unlimited_explicitly_where_the_broker_would_limit_them():
+    from services.common import topology
+    on_three = dict(topology.policies("3.10.8"))
+    on_four = dict(topology.policies("4.1.0"))
+    assert topology.DEPARTMENT_QUEUE_POLICY not in on_three
+    assert on_four[topology.DEPARTMENT_QUEUE_POLICY]["definition"] == {"delivery-limit": -1}
+    for chosen in (on_three, on_four):
+        service = chosen[topology.SERVICE_QUEUE_POLICY]
+        assert service["definition"] == {"dead-letter-strategy": "at-least-once",
+                                         "overflow": "reject-publish"}
+        assert "zd\\.routing\\.feedback" in service["pattern"]

@@ -1,4 +1,4 @@
-"""Department users on RabbitMQ, through the management HTTP API.
+"""The broker's management HTTP API: vhosts, department users and queue policies.
 
 A department's user may read only its queue ``zd.dept.<code>`` and publish only to
 ``zd.feedback`` with routing key ``dept.<code>`` (a topic permission); it may
@@ -8,6 +8,8 @@ import re
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
+
+from services.common import topology
 
 TIMEOUT = 10
 
@@ -24,7 +26,9 @@ def username_for(department, vhost="/"):
     return name if vhost == "/" else f"{vhost}.{name}"
 
 
-class RabbitUsers:
+class RabbitManagement:
+    """A client of the management API at ``management_url`` (user and password in it)."""
+
     def __init__(self, management_url):
         parts = urlsplit(management_url)
         self.base = f"{parts.scheme}://{parts.hostname}:{parts.port or 15672}/api"
@@ -60,3 +64,15 @@ class RabbitUsers:
                                    auth=self.auth, timeout=TIMEOUT)
         if response.status_code != 404:
             response.raise_for_status()
+
+    def broker_version(self):
+        response = requests.get(f"{self.base}/overview", auth=self.auth, timeout=TIMEOUT)
+        response.raise_for_status()
+        return response.json()["rabbitmq_version"]
+
+    def apply_policies(self, vhost):
+        """Set the topology's queue policies on ``vhost`` (idempotent); returns their names."""
+        chosen = topology.policies(self.broker_version())
+        for name, body in chosen:
+            self._put(f"policies/{quote(vhost, safe='')}/{quote(name, safe='')}", body)
+        return [name for name, _ in chosen]
