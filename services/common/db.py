@@ -19,7 +19,8 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from services.common.errors import Contention, Unavailable
 
 log = logging.getLogger(__name__)
-CONNECT_TIMEOUT = 3  # seconds a request waits for a connection before answering 503
+CONNECT_TIMEOUT = 3  # seconds libpq waits for the server to answer a new connection
+POOL_WAIT_SECONDS = 3  # seconds a request waits for a pooled connection before answering 503
 #: psycopg errors that mean "the database is not there", answered with 503
 UNAVAILABLE = (psycopg.OperationalError, PoolTimeout)
 #: psycopg errors that mean "do it again": a deadlock or serialization conflict was broken
@@ -35,17 +36,24 @@ def pause_after_contention(attempt):
 
 def make_pool(url, schema, size=10, **kwargs):
     return ConnectionPool(
-        url, min_size=1, max_size=size, open=False, timeout=CONNECT_TIMEOUT,
+        url, min_size=1, max_size=size, open=False, timeout=POOL_WAIT_SECONDS,
         kwargs={"options": f"-c search_path={schema}", "row_factory": dict_row,
                 "connect_timeout": CONNECT_TIMEOUT},
         name=schema, **kwargs)
 
 
-class Transactions:
-    """What a worker sees of the database: transactions and a liveness probe."""
+def _never():
+    return False
 
-    def __init__(self, pool):
+
+class Transactions:
+    """What a worker sees of the database: transactions, a liveness probe, and whether
+    its entrypoint is stopping (``stopping()``), so that a worker waiting out an outage
+    gives way to a stop."""
+
+    def __init__(self, pool, stopping=_never):
         self.pool = pool
+        self.stopping = stopping
 
     @contextmanager
     def transaction(self):
@@ -84,4 +92,5 @@ class Database(DependencyProvider):
             self.pool = None
 
     def get_dependency(self, worker_ctx):
-        return Transactions(self.pool)
+        entrypoint = worker_ctx.entrypoint
+        return Transactions(self.pool, stopping=lambda: bool(getattr(entrypoint, "stopping", False)))

@@ -9,8 +9,13 @@ after ``topology.DELIVERY_LIMIT`` deliveries RabbitMQ dead-letters it to
 ``handle_once`` is the inbox: it records the message id in the same transaction
 as the effect, so a redelivered message changes nothing the second time. A message
 without an id (a department system need not set one) is known by the hash of its
-routing key and body. While the
-database is unreachable it waits and retries instead of burning deliveries.
+routing key and body.
+
+An outage is not a poison message: while the database is unreachable, ``handle_once``
+holds the message (unacknowledged, so the broker keeps it) and tries again, for as long
+as the outage lasts, instead of returning it to its queue, where each return counts
+towards the delivery limit and parks it after ten. Only a stop gives it back (one
+delivery), and only a handler's own failure returns it at once.
 """
 import hashlib
 import json
@@ -29,9 +34,12 @@ from services.common.outbox import emit
 
 log = logging.getLogger(__name__)
 
-#: waits between attempts while the database is unreachable (about two minutes in all);
-#: then the message goes back to its queue, which allows DELIVERY_LIMIT deliveries
-RETRY_SECONDS = (0.5, 1, 2, 4, 8, 15, 15, 15, 15, 15, 15, 15)
+#: pauses between attempts while the database is unreachable; the last repeats until it is back
+RETRY_SECONDS = (0.5, 1, 2, 4, 8, 15)
+#: how often a worker waiting out an outage looks whether its consumer is stopping
+STOP_CHECK_SECONDS = 0.2
+#: a message still waiting for the database is logged again every this many attempts
+LOG_EVERY = 20
 DEFAULT_PREFETCH = 4
 
 
@@ -130,19 +138,37 @@ class ParkMessage(Exception):
 
 
 def handle_once(db, envelope, apply):
-    """Apply ``apply(conn, envelope)`` exactly once per message id, retrying outages and
-    transactions the database broke off to resolve a deadlock."""
-    for delay in (*RETRY_SECONDS, None):
+    """Apply ``apply(conn, envelope)`` exactly once per message id, waiting out database
+    outages (until the consumer stops) and doing again transactions the database broke
+    off to resolve a deadlock."""
+    attempt = 0
+    while True:
         try:
             outcome = retry_contention(lambda: _apply_in_transaction(db, envelope, apply))
-            metrics.MESSAGES_CONSUMED.labels(envelope.queue, envelope.type, outcome).inc()
-            return outcome
         except Unavailable:
-            if delay is None:
-                raise
-            log.warning("database unavailable while handling %s; retrying in %ss",
-                        envelope.message_id, delay)
-            eventlet.sleep(delay)
+            if db.stopping():
+                raise  # the message goes back to its queue for the next start
+            attempt += 1
+            _wait_out_outage(db, envelope, attempt)
+            continue
+        if attempt:
+            log.info("database back: %s (%s) handled after %s attempts", envelope.message_id,
+                     envelope.type, attempt + 1)
+        metrics.MESSAGES_CONSUMED.labels(envelope.queue, envelope.type, outcome).inc()
+        return outcome
+
+
+def _wait_out_outage(db, envelope, attempt):
+    pause = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS)) - 1]
+    if attempt == 1 or attempt % LOG_EVERY == 0:
+        log.warning("database unavailable while handling %s (%s) from %s; holding it and"
+                    " trying again every %ss at most (attempt %s)", envelope.message_id,
+                    envelope.type, envelope.queue, RETRY_SECONDS[-1], attempt)
+    metrics.OUTAGE_WAITS.labels(envelope.queue).inc()
+    waited = 0.0
+    while waited < pause and not db.stopping():
+        eventlet.sleep(min(STOP_CHECK_SECONDS, pause - waited))
+        waited += STOP_CHECK_SECONDS
 
 
 def retry_contention(work, attempts=CONTENTION_ATTEMPTS):

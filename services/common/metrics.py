@@ -18,6 +18,9 @@ MESSAGES_CONSUMED = Counter("zd_messages_consumed_total",
 MESSAGES_PARKED = Counter("zd_messages_parked_total",
                           "Messages a service parked, by the queue they wait in",
                           ["parked_in", "reason"])
+OUTAGE_WAITS = Counter("zd_messages_outage_waits_total",
+                       "Attempts at a message that found the database unreachable; the message"
+                       " is held and tried again, not returned to its queue", ["queue"])
 FEEDBACK_REJECTED = Counter("zd_feedback_rejected_total",
                             "Department feedback that could not apply", ["reason"])
 OUTBOX_PUBLISHED = Counter("zd_outbox_published_total", "Outbox messages published", ["schema"])

@@ -1,0 +1,90 @@
+"""A TCP proxy in the (eventlet-patched) test process that a test can cut and restore,
+to give one service a database outage while the others keep theirs.
+
+    with CuttableProxy(5432) as proxy:       # forwards 127.0.0.1:<proxy.port> to :5432
+        url = proxy.url_for(database_url)    # the same URL through the proxy
+        proxy.cut()                           # every connection closed, new ones refused
+        proxy.restore()                       # accepting again
+"""
+from urllib.parse import urlsplit, urlunsplit
+
+import eventlet
+from eventlet.green import socket
+
+from tests.support.system import free_port
+
+
+class CuttableProxy:
+    def __init__(self, target_port, target_host="127.0.0.1"):
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self.server = self.acceptor = None
+        self.sockets = set()
+
+    def url_for(self, url):
+        """``url`` with its host and port replaced by the proxy's."""
+        parts = urlsplit(url)
+        credentials = parts.netloc.rpartition("@")[0]
+        netloc = f"{credentials}@127.0.0.1:{self.port}" if credentials else f"127.0.0.1:{self.port}"
+        return urlunsplit(parts._replace(netloc=netloc))
+
+    def restore(self):
+        self.server = eventlet.listen(("127.0.0.1", self.port))
+        self.acceptor = eventlet.spawn(self._accept, self.server)
+
+    def cut(self):
+        """Stop listening and close every connection under way."""
+        if self.acceptor is not None:
+            self.acceptor.kill()
+            self.acceptor = None
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        for sock in list(self.sockets):  # their pipes see the end and close them
+            _shutdown(sock)
+
+    def _accept(self, server):
+        while True:
+            client, _ = server.accept()
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                _close(client)
+                continue
+            self.sockets.update((client, upstream))
+            eventlet.spawn_n(self._pipe, client, upstream)
+            eventlet.spawn_n(self._pipe, upstream, client)
+
+    def _pipe(self, source, target):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                target.sendall(data)
+        except (OSError, EOFError):
+            pass
+        finally:
+            _close(source)
+            _close(target)
+            self.sockets.discard(source)
+            self.sockets.discard(target)
+
+    def __enter__(self):
+        self.restore()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.cut()
+
+
+def _shutdown(sock):
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def _close(sock):
+    _shutdown(sock)
+    sock.close()
