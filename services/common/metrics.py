@@ -25,8 +25,11 @@ FEEDBACK_REJECTED = Counter("zd_feedback_rejected_total",
                             "Department feedback that could not apply", ["reason"])
 OUTBOX_PUBLISHED = Counter("zd_outbox_published_total", "Outbox messages published", ["schema"])
 OUTBOX_UNROUTABLE = Counter("zd_outbox_unroutable_total",
-                            "Outbox messages the broker could not route (kept for retry)",
-                            ["schema"])
+                            "Outbox messages the broker could not route or refused (kept for"
+                            " retry)", ["schema"])
+OUTBOX_BROKER_BLOCKED = Gauge("zd_outbox_broker_blocked",
+                              "1 while the broker blocks the relay's publishing (a resource"
+                              " alarm)", ["schema"])
 OUTBOX_PENDING = Gauge("zd_outbox_pending", "Outbox messages not yet published", ["schema"])
 OUTBOX_OLDEST_PENDING = Gauge("zd_outbox_oldest_pending_seconds",
                               "Age of the oldest unpublished outbox message", ["schema"])

@@ -5,13 +5,21 @@ transaction and ``NOTIFY``s the relay; nothing reaches RabbitMQ unless that
 transaction commits, and nothing committed is forgotten. ``OutboxRelay`` (a nameko
 dependency run by each service) listens for the notification, publishes pending
 rows with publisher confirms and ``mandatory`` set, and marks them published. A row
-the broker cannot route (its queue does not exist yet) stays pending and is retried.
+the broker cannot route (its queue does not exist yet) or refuses (a nack) stays
+pending and is tried again later with back-off, alone: the rest of its batch goes on.
 Delivery is at least once; ``message_id`` is stable so consumers deduplicate.
+
+The relay never waits on the broker without a bound: every publish and its confirm
+have a timeout, the connection has heartbeats (checked every round), and while the
+broker blocks publishers (a memory or disk alarm) the relay publishes nothing and
+holds no row. When a batch stops half way, what went out is marked at once.
 """
 import logging
+import socket
 import time
 import uuid
 
+from amqp.exceptions import MessageNacked
 from kombu import Connection, Producer
 from psycopg.types.json import Json, Jsonb
 
@@ -22,6 +30,8 @@ from services.common.loops import ListeningLoop
 log = logging.getLogger(__name__)
 
 BATCH = 100
+CONFIRM_TIMEOUT = 10  # seconds a publish and its confirm may take
+HEARTBEAT_SECONDS = 30
 POLL_SECONDS = 1.0  # pending rows are looked for at least this often
 HOUSEKEEPING_SECONDS = 3600
 BACKLOG_SECONDS = 5
@@ -55,17 +65,36 @@ class Unroutable(Exception):
     """The broker returned the message: no queue is bound for its routing key."""
 
 
-class Publisher:
-    """Publishes outbox rows on one kombu connection, with confirms."""
+class Refused(Exception):
+    """The broker would not take the message (a nack: e.g. a full queue that rejects)."""
 
-    def __init__(self, amqp_uri):
-        self.connection = Connection(amqp_uri, transport_options={"confirm_publish": True},
-                                     connect_timeout=5)
+
+class BrokerBlocked(Exception):
+    """The broker blocks publishers (a resource alarm): nothing can go out now."""
+
+
+class ConfirmTimedOut(Exception):
+    """No confirm came in time: the broker blocks publishers or the connection is dead.
+    The message may still arrive (at least once); it stays pending."""
+
+
+class Publisher:
+    """Publishes outbox rows on one kombu connection, with confirms and timeouts."""
+
+    def __init__(self, amqp_uri, confirm_timeout=CONFIRM_TIMEOUT, heartbeat=HEARTBEAT_SECONDS):
+        self.connection = Connection(
+            amqp_uri, heartbeat=heartbeat, connect_timeout=5,
+            transport_options={"confirm_publish": True, "on_blocked": self._on_blocked,
+                               "on_unblocked": self._on_unblocked})
+        self.confirm_timeout = confirm_timeout
         self.producer = None
         self.returned = []
+        self.blocked = None  # the broker's reason while it blocks publishers
+        self.reconnect = False  # after a block: late confirms must not meet new publishes
 
     def open(self):
         if self.producer is None:
+            self.blocked = None
             self.connection.ensure_connection(max_retries=1)
             topology.declare(self.connection)
             self.producer = Producer(self.connection.channel(), on_return=self._on_return)
@@ -73,50 +102,120 @@ class Publisher:
     def _on_return(self, exception, exchange, routing_key, message):
         self.returned.append(f"{exchange} {routing_key}: {exception}")
 
+    def _on_blocked(self, reason):
+        if not self.blocked:
+            log.warning("the broker blocks publishing (%s): the outbox waits", reason)
+        self.blocked = reason or "blocked"
+
+    def _on_unblocked(self):
+        if self.blocked:
+            log.info("the broker takes messages again")
+        self.blocked = None
+        self.reconnect = True
+
+    def keep_alive(self):
+        """Read what the broker sent meanwhile (blocked, unblocked) and send or check
+        heartbeats; raises when the broker has gone silent."""
+        if self.producer is None:
+            return
+        self.connection.heartbeat_check()
+        try:
+            self.connection.drain_events(timeout=0)
+        except socket.timeout:
+            pass
+
     def publish(self, row):
+        if self.reconnect:
+            self.close()
         self.open()
+        self.keep_alive()
+        if self.blocked:
+            raise BrokerBlocked(self.blocked)
         self.returned.clear()
-        self.producer.publish(
-            row["body"], exchange=row["exchange"], routing_key=row["routing_key"],
-            serializer="json", delivery_mode=2, mandatory=True, message_id=row["message_id"],
-            type=row["type"], headers=row["headers"], timestamp=int(time.time()))
+        try:
+            self.producer.publish(
+                row["body"], exchange=row["exchange"], routing_key=row["routing_key"],
+                serializer="json", delivery_mode=2, mandatory=True, message_id=row["message_id"],
+                type=row["type"], headers=row["headers"], timestamp=int(time.time()),
+                timeout=self.confirm_timeout, confirm_timeout=self.confirm_timeout)
+        except MessageNacked:
+            raise Refused("the broker refused it (nack)") from None
+        except (socket.timeout, TimeoutError):
+            raise ConfirmTimedOut(f"no confirm within {self.confirm_timeout}s") from None
         if self.returned:
             raise Unroutable(self.returned[0])
 
     def close(self):
+        """Drop the connection without the closing handshake, which a blocked broker
+        would never answer."""
         self.producer = None
-        self.connection.release()
+        self.reconnect = False
+        self.connection.collect()
 
 
 def relay_pending(pool, publisher, schema):
-    """Publish pending rows in batches until none is left; returns how many went out."""
+    """Publish pending rows in batches until none is left; returns how many went out.
+
+    A row the broker returns or refuses is postponed alone. When the broker fails,
+    blocks or times out, the batch stops: what went out is marked, then the error is
+    raised (the relay reconnects).
+    """
     total = 0
     while True:
+        stopped_by = None
         with pool.connection() as conn:
             rows = conn.execute(
                 "SELECT id, message_id, exchange, routing_key, type, headers, body FROM outbox"
                 " WHERE published_at IS NULL AND next_attempt_at <= now()"
                 " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED", (BATCH,)).fetchall()
-            sent = [row["id"] for row in rows if _publish_one(conn, publisher, row, schema)]
+            sent = []
+            for row in rows:
+                try:
+                    publisher.publish(row)
+                except (Unroutable, Refused) as refused:
+                    _postpone(conn, row, refused, schema)
+                    continue
+                except Exception as exc:  # the broker failed, blocks or is silent
+                    stopped_by = exc
+                    break
+                sent.append(row["id"])
             conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY(%s)", (sent,))
         total += len(sent)
         metrics.OUTBOX_PUBLISHED.labels(schema).inc(len(sent))
+        if stopped_by is not None:
+            raise stopped_by
         if len(rows) < BATCH or not sent:
             return total
 
 
-def _publish_one(conn, publisher, row, schema):
+def relay_round(pool, publisher, schema):
+    """One round of the relay; returns how many messages went out.
+
+    While the broker blocks publishing, the round publishes nothing and keeps the
+    blocked connection, on which the broker will say when it takes messages again.
+    Any other failure is raised: the relay drops the connection and reconnects.
+    """
     try:
-        publisher.publish(row)
-        return True
-    except Unroutable as exc:
-        log.error("outbox message %s unroutable, kept for retry: %s", row["message_id"], exc)
-        metrics.OUTBOX_UNROUTABLE.labels(schema).inc()
-        conn.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = %s,"
-            " next_attempt_at = now() + least(interval '1 second' * power(2, attempts), '5 minutes')"
-            " WHERE id = %s", (str(exc), row["id"]))
-        return False
+        publisher.keep_alive()
+        if publisher.blocked:
+            return 0
+        return relay_pending(pool, publisher, schema)
+    except (ConfirmTimedOut, BrokerBlocked):
+        if not publisher.blocked:
+            raise
+        return 0
+    finally:
+        metrics.OUTBOX_BROKER_BLOCKED.labels(schema).set(1 if publisher.blocked else 0)
+
+
+def _postpone(conn, row, reason, schema):
+    log.error("outbox message %s not taken by the broker, kept for retry: %s",
+              row["message_id"], reason)
+    metrics.OUTBOX_UNROUTABLE.labels(schema).inc()
+    conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = %s,"
+        " next_attempt_at = now() + least(interval '1 second' * power(2, attempts), '5 minutes')"
+        " WHERE id = %s", (str(reason), row["id"]))
 
 
 def observe_backlog(pool, schema):
@@ -160,7 +259,7 @@ class OutboxRelay(ListeningLoop):
         self.publisher = Publisher(config["AMQP_URI"])
 
     def run_round(self):
-        relay_pending(self.pool, self.publisher, self.schema)
+        relay_round(self.pool, self.publisher, self.schema)
         self._keep_house()
 
     def on_failure(self):
