@@ -11,6 +11,7 @@
 | ZD_RATE_LIMIT | 20 requests per second per API key (burst 2x), across all instances |
 | ZD_CONSUMER_PREFETCH | 4 unacknowledged messages per queue and process |
 | ZD_RETENTION_DAYS | 30 days a published outbox row and an inbox record are kept |
+| ZD_STALL_SECONDS | 60 seconds without progress before /health calls a consumer or loop stalled |
 | ZD_SMTP_URL, ZD_SMTP_FROM | unset (email skipped); sender ``Zero Distance <noreply@zero-distance.local>`` |
 | ZD_SMS_GATEWAY_URL, ZD_WECHAT_GATEWAY_URL | unset (that channel skipped) |
 | ZD_NOTIFY_TIMEOUT_SECONDS | 10 seconds per call to a gateway, SMTP server or webhook |
@@ -65,6 +66,7 @@ def nameko_config(service, overrides=None):
         "ZD_POOL_SIZE": current.pool_size,
         "ZD_RATE_LIMIT": current.rate_limit,
         "ZD_RETENTION_DAYS": int(os.environ.get("ZD_RETENTION_DAYS", "30")),
+        "ZD_STALL_SECONDS": float(os.environ.get("ZD_STALL_SECONDS", "60")),
         **notify_settings(),
     }
     config.update(overrides or {})

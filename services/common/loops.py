@@ -4,8 +4,12 @@ PostgreSQL ``NOTIFY`` channel (or every ``poll_seconds``), and that outlives any
 Subclasses open ``self.pool`` in ``setup``, name ``notify_channel`` and do one round of work
 in ``run_round``; ``closing`` releases what they hold once the loop has stopped. Used
 by the outbox relay (``services.common.outbox``) and notify's courier.
+
+Each finished round (or a subclass's ``beat()`` within a long one) is progress;
+``/health`` calls a loop stalled when it has made none for ``ZD_STALL_SECONDS``.
 """
 import logging
+import time
 
 import eventlet
 from nameko.extensions import DependencyProvider
@@ -30,6 +34,21 @@ class ListeningLoop(DependencyProvider):
     def run_round(self):
         raise NotImplementedError
 
+    last_progress = None
+
+    def beat(self):
+        """The loop made progress (a round or a batch finished)."""
+        self.last_progress = time.monotonic()
+
+    def liveness(self, stall_seconds):
+        """``(state, reason)``: ``("ok", None)``, or ``("stalled", why)``."""
+        if not self.running:
+            return "stalled", "not running"
+        idle = time.monotonic() - (self.last_progress or 0.0)
+        if idle > stall_seconds:
+            return "stalled", f"no round finished for {idle:.0f}s"
+        return "ok", None
+
     def wake(self):
         """Start the next round at once (within ``WAKE_SECONDS``), without a notification."""
         self.woken = True
@@ -42,6 +61,7 @@ class ListeningLoop(DependencyProvider):
 
     def start(self):
         self.running = True
+        self.beat()  # the first round is due now
         self.pool.open(wait=False)
         self.thread = self.container.spawn_managed_thread(self._run)
 
@@ -78,6 +98,7 @@ class ListeningLoop(DependencyProvider):
             listener.execute(f"LISTEN {self.notify_channel}")
             while self.running:
                 self.run_round()
+                self.beat()
                 self._wait_for_notification(listener)
 
     def _wait_for_notification(self, listener):

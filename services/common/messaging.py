@@ -20,6 +20,7 @@ delivery), and only a handler's own failure returns it at once.
 import hashlib
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -74,9 +75,28 @@ class BoundedQueueConsumer(QueueConsumer):
     outage could take every worker and leave none to answer HTTP (``/health`` included).
     """
 
+    last_iteration = None
+
     @property
     def prefetch_count(self):
         return int(self.container.config.get("ZD_CONSUMER_PREFETCH", DEFAULT_PREFETCH))
+
+    def start(self):
+        self.last_iteration = time.monotonic()
+        super().start()
+
+    def on_iteration(self):
+        """Called by kombu at least every second while the consumer consumes."""
+        self.last_iteration = time.monotonic()
+        super().on_iteration()
+
+    def liveness(self, stall_seconds):
+        """``("ok", None)``, or ``("down", why)`` when it has not consumed for
+        ``stall_seconds`` (its connection is lost, or its queues cannot be consumed)."""
+        idle = time.monotonic() - (self.last_iteration or 0.0)
+        if idle > stall_seconds:
+            return "down", f"not consuming for {idle:.0f}s"
+        return "ok", None
 
     def on_decode_error(self, message, exc):
         """A body that is not JSON (another content type, bad UTF-8) can never apply: it is

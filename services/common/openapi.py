@@ -37,9 +37,14 @@ class ProblemSchema(Schema):
 class HealthSchema(Schema):
     status = fields.String(metadata={"enum": ["ok", "unavailable"]})
     service = fields.String()
-    checks = fields.Dict(keys=fields.String(), values=fields.String())
+    checks = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "database, broker: ok or down; consumer: ok or down; outbox (and"
+                       " notify's courier): ok, stalled, or blocked (by a broker alarm)"})
     directory_version = fields.String(allow_none=True)
-    reasons = fields.Dict(keys=fields.String(), values=fields.String())
+    reasons = fields.Dict(keys=fields.String(), values=fields.String(),
+                          metadata={"description": "why each failing check fails"})
+    notes = fields.Dict(keys=fields.String(), values=fields.String(),
+                        metadata={"description": "states that do not fail the check, e.g. blocked"})
 
 
 @dataclass
@@ -104,8 +109,9 @@ def query_parameter(name, description, **schema):
 
 def _observability():
     return [
-        Operation("/health", "GET", "Reachability of the database and the broker",
-                  {200: ("Both reachable", HealthSchema), 503: ("Something is down", HealthSchema)},
+        Operation("/health", "GET", "Reachability of the database and the broker, and"
+                  " progress of the process's consumers and loops",
+                  {200: ("All well", HealthSchema), 503: ("Something is down", HealthSchema)},
                   errors=(), secured=False),
         Operation("/metrics", "GET", "Prometheus metrics", {200: ("Text exposition", "text")},
                   errors=(), secured=False),

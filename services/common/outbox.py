@@ -153,7 +153,7 @@ class Publisher:
         self.connection.collect()
 
 
-def relay_pending(pool, publisher, schema):
+def relay_pending(pool, publisher, schema, progress=None):
     """Publish pending rows in batches until none is left; returns how many went out.
 
     A row the broker returns or refuses is postponed alone. When the broker fails,
@@ -182,13 +182,15 @@ def relay_pending(pool, publisher, schema):
             conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY(%s)", (sent,))
         total += len(sent)
         metrics.OUTBOX_PUBLISHED.labels(schema).inc(len(sent))
+        if progress is not None and sent:
+            progress()
         if stopped_by is not None:
             raise stopped_by
         if len(rows) < BATCH or not sent:
             return total
 
 
-def relay_round(pool, publisher, schema):
+def relay_round(pool, publisher, schema, progress=None):
     """One round of the relay; returns how many messages went out.
 
     While the broker blocks publishing, the round publishes nothing and keeps the
@@ -199,7 +201,7 @@ def relay_round(pool, publisher, schema):
         publisher.keep_alive()
         if publisher.blocked:
             return 0
-        return relay_pending(pool, publisher, schema)
+        return relay_pending(pool, publisher, schema, progress)
     except (ConfirmTimedOut, BrokerBlocked):
         if not publisher.blocked:
             raise
@@ -259,8 +261,16 @@ class OutboxRelay(ListeningLoop):
         self.publisher = Publisher(config["AMQP_URI"])
 
     def run_round(self):
-        relay_round(self.pool, self.publisher, self.schema)
+        relay_round(self.pool, self.publisher, self.schema, progress=self.beat)
         self._keep_house()
+
+    def liveness(self, stall_seconds):
+        """Blocked by the broker's resource alarm is its own state: the relay is well
+        and waits, and the service still takes work into its outbox."""
+        state, reason = super().liveness(stall_seconds)
+        if state == "ok" and self.publisher.blocked:
+            return "blocked", "the broker blocks publishing (a resource alarm); the outbox waits"
+        return state, reason
 
     def on_failure(self):
         self.publisher.close()
