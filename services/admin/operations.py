@@ -2,12 +2,14 @@
 
 Every change is recorded in the admin schema and announced through its outbox in the
 same transaction (``credential.issued``, ``credential.revoked``, ``directory.published``);
-the outbox is then relayed at once, and any message left behind by an outage goes out
-with the next command.
+the outbox is then relayed at once. When the broker cannot take it, the change stands
+and its announcement waits in the outbox: every running service relays the admin
+outbox too (``admin_outbox``), and publishes it as soon as the broker is back.
 """
 import hashlib
 import json
 import secrets
+import sys
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -44,7 +46,16 @@ class Admin:
         self.pool.close()
 
     def relay(self):
-        return relay_pending(self.pool, self.publisher, "admin")
+        """Publish the admin outbox now; returns how many messages went out. When the
+        broker does not take them, they wait for the services' admin relay."""
+        try:
+            return relay_pending(self.pool, self.publisher, "admin")
+        except Exception as exc:  # any broker failure: the change is stored, its news waits
+            self.publisher.close()
+            print(f"warning: the broker did not take the announcement ({type(exc).__name__});"
+                  " it waits in the admin outbox, and the running services publish it as soon"
+                  " as the broker is back", file=sys.stderr)
+            return 0
 
 
 def declare_topology(admin, departments=()):

@@ -29,6 +29,7 @@ class IntakeService(Observable):
     openapi_document = openapi.SPEC
     db = Database("intake")
     outbox = OutboxRelay("intake")
+    admin_outbox = OutboxRelay("admin")  # the admin's changes go out even when its CLI could not send them
     keys = ApiKeys()
 
     @api("POST", "/api/v1/concerns")

@@ -28,6 +28,7 @@ class NotifyService(Observable):
     openapi_document = openapi.SPEC
     db = Database("notify")
     outbox = OutboxRelay("notify")
+    admin_outbox = OutboxRelay("admin")  # the admin's changes go out even when its CLI could not send them
     courier = Courier()
     keys = ApiKeys()
 

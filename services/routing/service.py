@@ -45,6 +45,7 @@ class RoutingService(Observable):
     openapi_document = openapi.SPEC
     db = Database("routing")
     outbox = OutboxRelay("routing")
+    admin_outbox = OutboxRelay("admin")  # the admin's changes go out even when its CLI could not send them
     keys = ApiKeys()
 
     @consume_messages(topology.SERVICE_QUEUES["routing"])

@@ -49,13 +49,17 @@ class CuttableProxy:
             try:
                 upstream = socket.create_connection(self.target)
             except OSError:
-                _close(client)
+                client.close()
                 continue
             self.sockets.update((client, upstream))
             eventlet.spawn_n(self._pipe, client, upstream)
             eventlet.spawn_n(self._pipe, upstream, client)
 
     def _pipe(self, source, target):
+        """Copy ``source`` to ``target`` until either ends. Each socket is read by one pipe
+        only and closed by that pipe only: the other pipe is told by a shutdown, never by
+        a close under its feet (eventlet would hand the closed descriptor's listener to
+        whatever socket gets the same number next)."""
         try:
             while True:
                 data = source.recv(65536)
@@ -65,10 +69,9 @@ class CuttableProxy:
         except (OSError, EOFError):
             pass
         finally:
-            _close(source)
-            _close(target)
+            _shutdown(target)
             self.sockets.discard(source)
-            self.sockets.discard(target)
+            source.close()
 
     def __enter__(self):
         self.restore()
@@ -83,8 +86,3 @@ def _shutdown(sock):
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
-
-
-def _close(sock):
-    _shutdown(sock)
-    sock.close()

@@ -32,7 +32,8 @@ def test_a_healthy_service_reports_its_consumer_and_relay(broker):
     with running("reporting", **STALL) as base:
         status, body = health(base)
     assert status == 200
-    assert body["checks"] == {"database": "ok", "broker": "ok", "consumer": "ok", "outbox": "ok"}
+    assert body["checks"] == {"database": "ok", "broker": "ok", "consumer": "ok", "outbox": "ok",
+                              "admin_outbox": "ok"}
 
 
 def test_a_relay_stuck_on_a_message_is_reported_stalled_then_well_again(broker):
