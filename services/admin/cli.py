@@ -79,7 +79,12 @@ def cmd_demo_credentials(admin, args):
 
 def cmd_parked(admin, args):
     if args.action == "replay":
-        print(f"{parked.replay(admin.amqp_uri, args.queue, args.limit)} messages replayed")
+        done = parked.replay(admin.amqp_uri, args.queue, args.limit,
+                             stored_original=lambda message_id: ops.stored_message(admin, message_id))
+        print(f"{done.sent} messages replayed")
+        if done.kept:
+            print(f"{done.kept} left parked: their originals are no longer stored (kept"
+                  " ZD_RETENTION_DAYS); read them with 'parked list'", file=sys.stderr)
         return
     for message in parked.peek(admin.amqp_uri, args.queue, args.limit or 50):
         print(f"{message.message_id}  {message.type:<22} from {message.origin}: {message.reason}")

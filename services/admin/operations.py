@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from kombu import Connection
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from services.admin.rabbit_management import RabbitManagement, username_for, vhost_of
@@ -23,6 +24,7 @@ from services.common.config import settings
 from services.common.credentials import Party, new_key
 from services.common.db import make_pool
 from services.common.directory import load_directory
+from services.common.migrate import SCHEMAS
 from services.common.outbox import Publisher, emit_event, relay_pending
 
 
@@ -186,3 +188,16 @@ def demo_credentials(admin, known_keys, known_users):
             password = known.get("password") if known.get("vhost") == vhost else None
             users[code] = issue_department_user(admin, code, password)
     return keys, users
+
+
+def stored_message(admin, message_id):
+    """The body of a message as its producer's outbox keeps it; None when no outbox does."""
+    if not message_id:
+        return None
+    with admin.pool.connection() as conn:
+        for schema in SCHEMAS:
+            row = conn.execute(sql.SQL("SELECT body FROM {}.outbox WHERE message_id = %s").format(
+                sql.Identifier(schema)), (message_id,)).fetchone()
+            if row is not None:
+                return row["body"]
+    return None

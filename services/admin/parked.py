@@ -5,7 +5,13 @@ feedback, ``zd.feedback.rejected``) with the reason in ``x-park-reason`` or, whe
 RabbitMQ dead-lettered it after too many failures, in ``x-death``. Once the cause is
 fixed (a directory loaded, a bug deployed), ``replay`` sends each message back to the
 queue it came from, and only to that queue.
+
+A copy a service parked itself withholds the reporter's details and names its original
+(``x-original-message-id``, ``x-original-body-sha256``). Replay sends the original
+again: the copy itself when nothing was withheld, else the body its producer still
+keeps in its outbox; when neither is there, the message stays parked and is counted.
 """
+import json
 import time
 import uuid
 from dataclasses import dataclass
@@ -13,6 +19,7 @@ from dataclasses import dataclass
 from kombu import Connection, Producer, Queue
 
 from services.common import topology
+from services.common.messaging import body_digest
 
 PARKED_SUFFIX = ".parked"
 
@@ -70,13 +77,20 @@ def peek(amqp_uri, parked_queue, limit=50):
         return seen
 
 
-def replay(amqp_uri, parked_queue, limit=None):
-    """Send parked messages back to their queue; returns how many were sent.
+@dataclass
+class Replayed:
+    sent: int
+    kept: int  # stayed parked: their original is no longer stored
+
+
+def replay(amqp_uri, parked_queue, limit=None, stored_original=lambda message_id: None):
+    """Send parked messages back to their queue.
 
     A message the service parked itself is already in that service's inbox, so it
     goes back under a new message id; one dead-lettered by RabbitMQ keeps its own.
+    ``stored_original(message_id)`` finds a message's body in its producer's outbox.
     """
-    sent = 0
+    sent = kept = 0
     with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
         channel = connection.channel()
         producer = Producer(channel)
@@ -85,14 +99,36 @@ def replay(amqp_uri, parked_queue, limit=None):
             message = queue.get(no_ack=False)
             if message is None:
                 break
+            body = original_body(message, stored_original)
+            if body is None:
+                kept += 1  # unacknowledged: back in its parking queue when the channel closes
+                continue
             exchange, routing_key = destination(parked_queue, message.headers or {})
-            producer.publish(message.body, exchange=exchange, routing_key=routing_key,
+            producer.publish(body, exchange=exchange, routing_key=routing_key,
                              content_type=message.content_type,
                              content_encoding=message.content_encoding, delivery_mode=2,
                              **_identity(message))
             message.ack()
             sent += 1
-    return sent
+        channel.close()
+    return Replayed(sent, kept)
+
+
+def original_body(message, stored_original):
+    """The body to send again, as bytes or text; None when the original is gone."""
+    headers = message.headers or {}
+    digest = headers.get("x-original-body-sha256")
+    if not digest:  # dead-lettered by RabbitMQ: the original itself
+        return message.body
+    try:
+        if body_digest(message.payload) == digest:  # nothing was withheld
+            return message.body
+    except ValueError:
+        pass
+    original = stored_original(headers.get("x-original-message-id"))
+    if original is not None and body_digest(original) == digest:
+        return json.dumps(original, ensure_ascii=False)
+    return None
 
 
 def _identity(message):
@@ -104,6 +140,7 @@ def _identity(message):
     else:
         message_id = properties.get("message_id")
     headers = {key: value for key, value in headers.items()
-               if not key.startswith(("x-death", "x-first-death", "x-last-death", "x-park"))}
+               if not key.startswith(("x-death", "x-first-death", "x-last-death", "x-park",
+                                      "x-original-body"))}
     headers["x-replayed-at"] = int(time.time())
     return {"message_id": message_id, "type": properties.get("type"), "headers": headers}

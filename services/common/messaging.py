@@ -222,24 +222,38 @@ def _apply_in_transaction(db, envelope, apply):
 
 
 CONTACT_KEYS = ("phone", "email", "wechat_openid")
+#: objects that describe the reporter: their name is withheld as well
+REPORTER_OBJECTS = ("reporter", "contact")
 WITHHELD = "(withheld)"
 
 
-def withhold_contacts(body):
-    """``body`` with every phone, email and openid replaced: operators read parked messages."""
+def withhold_contacts(body, about_reporter=False):
+    """``body`` with every phone, email and openid replaced, and the reporter's name:
+    operators read parked messages, and the contract keeps a reporter's details in
+    intake and notify (and a dispatch)."""
     if isinstance(body, dict):
-        return {key: WITHHELD if key in CONTACT_KEYS and value else withhold_contacts(value)
+        personal = CONTACT_KEYS + (("name",) if about_reporter else ())
+        return {key: WITHHELD if key in personal and value
+                else withhold_contacts(value, key in REPORTER_OBJECTS)
                 for key, value in body.items()}
     if isinstance(body, list):
-        return [withhold_contacts(item) for item in body]
+        return [withhold_contacts(item, about_reporter) for item in body]
     return body
+
+
+def body_digest(body):
+    """The SHA-256 of a body's canonical JSON: a parked copy's reference to its original."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False,
+                                     default=str).encode()).hexdigest()
 
 
 def park(conn, envelope, reason, parked_queue=None):
     """Send the message to its queue's parking queue (or ``parked_queue``) with the reason.
 
-    Parked queues are bound to ``zd.parked`` by the name of the queue they serve. A
-    contact detail in the body is withheld: parked messages are shown to operators.
+    Parked queues are bound to ``zd.parked`` by the name of the queue they serve. The
+    copy refers to its original (message id, queue, routing key, the SHA-256 of its body)
+    and withholds the reporter's details: parked messages are shown to operators. The
+    copy's outbox row is deleted once published (``outbox``), not kept for days.
     """
     target = parked_queue or envelope.queue
     waiting_in = parked_queue or f"{envelope.queue}.parked"
@@ -247,7 +261,8 @@ def park(conn, envelope, reason, parked_queue=None):
                 envelope.queue, waiting_in, reason)
     metrics.MESSAGES_PARKED.labels(waiting_in, reason.split(":")[0][:60]).inc()
     body = envelope.body if isinstance(envelope.body, dict) else {"body": envelope.body}
-    body = withhold_contacts(body)
-    emit(conn, topology.PARKED.name, target, envelope.type or "unknown", body, headers={
-        "x-park-reason": reason, "x-original-message-id": envelope.message_id,
-        "x-original-queue": envelope.queue, "x-original-routing-key": envelope.routing_key})
+    emit(conn, topology.PARKED.name, target, envelope.type or "unknown", withhold_contacts(body),
+         headers={"x-park-reason": reason, "x-original-message-id": envelope.message_id,
+                  "x-original-queue": envelope.queue,
+                  "x-original-routing-key": envelope.routing_key,
+                  "x-original-body-sha256": body_digest(envelope.body)})

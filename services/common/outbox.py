@@ -180,6 +180,9 @@ def relay_pending(pool, publisher, schema, progress=None):
                     break
                 sent.append(row["id"])
             conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY(%s)", (sent,))
+            # a parked copy is in its parking queue now: its row keeps nothing worth days
+            conn.execute("DELETE FROM outbox WHERE id = ANY(%s) AND exchange = %s",
+                         (sent, topology.PARKED.name))
         total += len(sent)
         metrics.OUTBOX_PUBLISHED.labels(schema).inc(len(sent))
         if progress is not None and sent:

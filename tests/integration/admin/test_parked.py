@@ -4,12 +4,16 @@ from datetime import datetime, timezone
 
 import psycopg
 import requests
-from kombu import Connection, Producer
+from kombu import Connection, Producer, Queue
 
 from services.admin import operations as ops
 from services.admin import parked
+from services.admin.cli import main
 from services.common import events, topology
 from services.common.config import settings
+from services.common.db import Transactions, make_pool
+from services.common.messaging import Envelope, ParkMessage, handle_once
+from services.common.outbox import Publisher, emit_events, relay_pending
 from tests.support import events as made
 from tests.support.services import running, wait_until
 from tests.support.system import DEMO_DIRECTORY, fresh_system
@@ -68,6 +72,72 @@ def test_concern_parked_for_an_unknown_district_is_routed_once_replayed(tmp_path
             admin.close()
         wait_until(lambda: requests.get(f"{routing}/health").json()["directory_version"] == version,
                    what="routing has the new directory")
-        assert parked.replay(settings().amqp_uri, "zd.routing.events.parked") == 1
+        assert parked.replay(settings().amqp_uri, "zd.routing.events.parked").sent == 1
         assert wait_until(lambda: routing_ticket(ticket_id), what="the ticket") == "dispatched"
         assert shown() == []
+
+
+def test_a_parked_copy_withholds_the_reporter_and_replay_sends_the_original(capsys):
+    """Notify parks a reporter's contact: its parking queue never holds the phone, and a
+    replay sends the original, which intake's outbox still keeps; a copy whose original
+    is gone stays parked."""
+    fresh_system()
+    ticket_id = f"ZD20261122-{uuid.uuid4().hex[:8].upper()}"
+    contact = events.reporter_contact(ticket_id, {"name": "王小明", "phone": "+8613912345678",
+                                                  "wants_feedback": True})
+    intake, notify = pools("intake", "notify")
+    try:
+        with intake.connection() as conn:
+            emit_events(conn, contact)
+        relay_pending(intake, Publisher(settings().amqp_uri), "intake")
+        purge("zd.notify.events")
+
+        def refuse(conn, envelope):
+            raise ParkMessage("cannot apply now")
+
+        for message_id, body in ((contact.message_id, contact.body),
+                                 ("gone-1", {**contact.body, "ticket_id": "ZD20200101-GONE"})):
+            envelope = Envelope(message_id, contact.type, body, queue="zd.notify.events")
+            assert handle_once(Transactions(notify), envelope, refuse) == "parked"
+        relay_pending(notify, Publisher(settings().amqp_uri), "notify")
+    finally:
+        intake.close()
+        notify.close()
+    shown = parked.peek(settings().amqp_uri, "zd.notify.events.parked")
+    assert len(shown) == 2 and "13912345678" not in repr([p.body for p in shown])
+    assert "王小明" not in repr([p.body for p in shown])
+
+    main(["parked", "replay", "zd.notify.events.parked"])
+    printed = capsys.readouterr()
+    assert "1 messages replayed" in printed.out and "1 left parked" in printed.err
+    (replayed,) = drain("zd.notify.events")
+    assert replayed.payload == contact.body  # the original, phone and name included
+    assert replayed.properties["message_id"].startswith(f"{contact.message_id}:replay:")
+    (left,) = parked.peek(settings().amqp_uri, "zd.notify.events.parked")
+    assert left.message_id == "gone-1"
+
+
+def pools(*schemas):
+    opened = [make_pool(settings().database_url, schema, size=2) for schema in schemas]
+    for pool in opened:
+        pool.open(wait=True)
+    return opened
+
+
+def purge(queue):
+    with Connection(settings().amqp_uri) as connection:
+        Queue(queue, no_declare=True)(connection.channel()).purge()
+
+
+def drain(queue):
+    """Every message waiting in ``queue``, acknowledged."""
+    with Connection(settings().amqp_uri) as connection:
+        with connection.SimpleQueue(Queue(queue, no_declare=True)) as simple:
+            found = []
+            while True:
+                try:
+                    message = simple.get(block=True, timeout=1)
+                except simple.Empty:
+                    return found
+                message.ack()
+                found.append(message)

@@ -8,7 +8,7 @@ from kombu import Connection, Queue
 from services.common import metrics, topology
 from services.common.config import settings
 from services.common.db import Transactions, make_pool
-from services.common.messaging import Envelope, ParkMessage, handle_once
+from services.common.messaging import Envelope, ParkMessage, body_digest, handle_once
 from services.common.outbox import (
     Publisher,
     emit_event,
@@ -101,7 +101,8 @@ def test_failed_effect_leaves_no_inbox_record(pool):
 
 
 def test_message_that_can_never_apply_is_parked_with_its_reason(pool):
-    envelope = Envelope("m-3", "ticket.unknown", {"x": 1}, queue="zd.notify.events")
+    body = {"x": 1, "reporter": {"name": "王小明", "phone": "+8613900000000"}}
+    envelope = Envelope("m-3", "ticket.unknown", body, queue="zd.notify.events")
 
     def refuse(conn, env):
         raise ParkMessage("unexpected event type")
@@ -113,6 +114,11 @@ def test_message_that_can_never_apply_is_parked_with_its_reason(pool):
             message = parked.get(block=True, timeout=5)
     assert message.headers["x-park-reason"] == "unexpected event type"
     assert message.headers["x-original-message-id"] == "m-3"
+    assert message.headers["x-original-body-sha256"] == body_digest(body)
+    assert "王小明" not in message.body and "13900000000" not in message.body
+    assert message.payload["x"] == 1
+    with pool.connection() as conn:  # the parked copy is not kept in the outbox for days
+        assert conn.execute("SELECT count(*) AS n FROM outbox").fetchone()["n"] == 0
 
 
 def test_message_that_keeps_failing_is_dead_lettered_after_the_delivery_limit(pool):

@@ -78,16 +78,21 @@ def test_a_message_from_outside_is_known_by_its_sender_id_and_body():
     assert first.inbox_id != Envelope("m-1", "x", {"status": "acknowledged"}).inbox_id
 
 
-def test_a_parked_body_keeps_everything_but_contact_details():
+def test_a_parked_body_keeps_everything_but_the_reporters_details():
     from services.common.messaging import withhold_contacts
     body = {"ticket_id": "T1", "contact": {"name": "王", "phone": "+8613900000000",
                                            "email": "w@example.org", "wechat_openid": "o-w",
                                            "locale": "en"},
-            "dispatches": [{"reporter": {"phone": "+8613900000001"}}], "email": None}
+            "dispatches": [{"reporter": {"name": "李", "phone": "+8613900000001"},
+                            "representative": {"id": "rep-1", "name": "陈建国"}}],
+            "email": None}
     assert withhold_contacts(body) == {
-        "ticket_id": "T1", "contact": {"name": "王", "phone": "(withheld)", "email": "(withheld)",
-                                       "wechat_openid": "(withheld)", "locale": "en"},
-        "dispatches": [{"reporter": {"phone": "(withheld)"}}], "email": None}
+        "ticket_id": "T1", "contact": {"name": "(withheld)", "phone": "(withheld)",
+                                       "email": "(withheld)", "wechat_openid": "(withheld)",
+                                       "locale": "en"},
+        "dispatches": [{"reporter": {"name": "(withheld)", "phone": "(withheld)"},
+                        "representative": {"id": "rep-1", "name": "陈建国"}}],
+        "email": None}
 
 
 def test_department_queues_are_unlimited_explicitly_where_the_broker_would_limit_them():
