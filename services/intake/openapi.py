@@ -1,7 +1,9 @@
 """The intake API's OpenAPI document (contract §5), served at ``/openapi.json``."""
-from services.common.openapi import Operation, build_spec, path_parameter
+from services.common.openapi import Operation, build_spec, path_parameter, query_parameter
+from services.common.ticket_schemas import STATUSES
 from services.intake.schemas import (
     AcceptedSchema,
+    ConcernListSchema,
     ConcernSchema,
     ConcernViewSchema,
     RatingAcceptedSchema,
@@ -15,6 +17,19 @@ SPEC = build_spec("Zero Distance intake", "District front-ends post concerns and
               body=ConcernSchema, errors=(400, 401, 403, 409, 413, 415, 429, 503),
               description="Idempotent on `external_id` per key: the same body again answers"
                           " 200 with the same ticket, a different body 409."),
+    Operation("/api/v1/concerns", "GET", "The key's district's concerns, by last change",
+              {200: ("A page of concerns", ConcernListSchema)},
+              parameters=[
+                  query_parameter("external_id", "The front-end's own id"),
+                  query_parameter("status", "Only concerns in this status", enum=STATUSES),
+                  query_parameter("since", "Only concerns changed at or after (RFC 3339)",
+                                  format="date-time"),
+                  query_parameter("cursor", "next_cursor of the page before"),
+                  {**query_parameter("limit", "Concerns per page (1-200, default 50)"),
+                   "schema": {"type": "integer", "minimum": 1, "maximum": 200}}],
+              errors=(400, 401, 403, 429, 503),
+              description="Cursor-paged in the order of each concern's last change: poll"
+                          " with `since` to follow what changed. No reporter details."),
     Operation("/api/v1/concerns/{ticket_id}", "GET", "A concern's status and timeline",
               {200: ("The concern", ConcernViewSchema)},
               parameters=[path_parameter("ticket_id", "The ticket id from the 202 answer")],

@@ -104,3 +104,36 @@ class RatingAcceptedSchema(Schema):
     rating = fields.String(metadata={"enum": list(RATINGS)})
     resolution = fields.Integer(metadata={"description": "0 for the first resolution, 1 after"
                                                         " one reopening, ..."})
+
+
+class ConcernQuerySchema(Schema):
+    """``GET /api/v1/concerns`` filters (contract §5)."""
+    external_id = fields.String(validate=validate.Length(1, 128),
+                                metadata={"description": "The front-end's own id"})
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    since = fields.AwareDateTime(format="iso", metadata={
+        "description": "Only concerns that changed at or after this time (RFC 3339)"})
+    cursor = fields.String(validate=validate.Length(1, 200),
+                           metadata={"description": "next_cursor of the page before"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+
+
+class ConcernSummarySchema(Schema):
+    """A concern in a list: where it stands, no description or contact."""
+    ticket_id = fields.String()
+    external_id = fields.String()
+    status = fields.String(metadata={"enum": STATUSES})
+    district = fields.String()
+    community = fields.String()
+    channel = fields.String()
+    category = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    received_at = fields.AwareDateTime()
+    changed_at = fields.AwareDateTime(metadata={"description": "Its last change"})
+    href = fields.String()
+
+
+class ConcernListSchema(Schema):
+    concerns = fields.List(fields.Nested(ConcernSummarySchema))
+    next_cursor = fields.String(allow_none=True, metadata={
+        "description": "Pass as cursor for the next page; null on the last page"})

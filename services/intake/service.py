@@ -17,9 +17,9 @@ from services.common.messaging import consume_messages, handle_once
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
 from services.common.topology import SERVICE_QUEUES
-from services.intake import acceptance, domain, openapi, rating, store
-from services.intake.schemas import ConcernSchema, RatingSchema
-from services.intake.views import concern_view
+from services.intake import acceptance, domain, openapi, paging, rating, store
+from services.intake.schemas import ConcernQuerySchema, ConcernSchema, RatingSchema
+from services.intake.views import concern_list, concern_view
 
 EVENT_HANDLERS = {TICKET_PREFIX: store.project_ticket_event}
 
@@ -44,6 +44,18 @@ class IntakeService(Observable):
         if status == 202:
             metrics.CONCERNS_RECEIVED.labels(concern["district"], concern["channel"]).inc()
         return json_response(status, answer)
+
+    @api("GET", "/api/v1/concerns")
+    def list_concerns(self, request):
+        with self.db.transaction() as conn:
+            caller = self.keys.caller(conn, request, "frontend")
+        query = ConcernQuerySchema().load(request.args.to_dict())
+        after = paging.read_cursor(query["cursor"]) if "cursor" in query else None
+        with self.db.transaction() as conn:
+            rows = store.list_concerns(conn, caller.party.scope, query["limit"] + 1,
+                                       query.get("external_id"), query.get("status"),
+                                       query.get("since"), after)
+        return json_response(200, concern_list(rows, query["limit"]))
 
     @api("GET", "/api/v1/concerns/<string:ticket_id>")
     def get_concern(self, request, ticket_id):

@@ -47,6 +47,27 @@ def find_by_external_id(conn, key_id, external_id):
         " WHERE c.key_id = %s AND c.external_id = %s", (key_id, external_id)).fetchone()
 
 
+def list_concerns(conn, district, limit, external_id=None, status=None, since=None, after=None):
+    """Up to ``limit`` concerns of ``district`` in the order of their last change, after the
+    ``(changed_at, ticket_id)`` pair ``after``; no description, no reporter."""
+    after_at, after_id = after or (None, None)
+    return conn.execute(
+        "SELECT * FROM (SELECT c.ticket_id, c.external_id, c.district,"
+        "  coalesce(v.ticket->>'community', c.community) AS community, c.channel,"
+        "  coalesce(v.ticket->>'category', c.category) AS category, c.title, c.received_at,"
+        "  coalesce(v.ticket->>'status', 'received') AS status,"
+        "  greatest(c.received_at, v.updated_at) AS changed_at"
+        "  FROM concerns c LEFT JOIN ticket_views v USING (ticket_id)"
+        "  WHERE c.district = %(district)s"
+        "  AND (%(external_id)s::text IS NULL OR c.external_id = %(external_id)s)) listed"
+        " WHERE (%(status)s::text IS NULL OR status = %(status)s)"
+        " AND (%(since)s::timestamptz IS NULL OR changed_at >= %(since)s)"
+        " AND (%(after_at)s::timestamptz IS NULL OR (changed_at, ticket_id) > (%(after_at)s, %(after_id)s))"
+        " ORDER BY changed_at, ticket_id LIMIT %(limit)s",
+        {"district": district, "external_id": external_id, "status": status, "since": since,
+         "after_at": after_at, "after_id": after_id, "limit": limit}).fetchall()
+
+
 def find_concern(conn, ticket_id):
     return conn.execute(
         "SELECT c.*, v.ticket AS view FROM concerns c"

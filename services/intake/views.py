@@ -1,4 +1,5 @@
 """How intake shows a concern to its front-end: status and timeline, no contacts."""
+from services.intake import paging
 
 
 def concern_view(concern):
@@ -29,3 +30,12 @@ def concern_view(concern):
             "at": concern["received_at"].isoformat(), "actor": f"channel:{concern['channel']}",
             "action": "receive", "from_status": None, "to_status": "received", "note": None}]),
     }
+
+
+def concern_list(rows, limit):
+    """The answer of ``GET /api/v1/concerns`` from up to ``limit + 1`` rows."""
+    page = rows[:limit]
+    return {"concerns": [{**row, "received_at": row["received_at"].isoformat(),
+                          "changed_at": row["changed_at"].isoformat(),
+                          "href": f"/api/v1/concerns/{row['ticket_id']}"} for row in page],
+            "next_cursor": paging.cursor_after(page[-1]) if len(rows) > limit else None}

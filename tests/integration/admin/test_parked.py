@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import psycopg
 import requests
-from kombu import Connection, Producer, Queue
+from kombu import Connection, Producer
 
 from services.admin import operations as ops
 from services.admin import parked
@@ -15,6 +15,7 @@ from services.common.db import Transactions, make_pool
 from services.common.messaging import Envelope, ParkMessage, handle_once
 from services.common.outbox import Publisher, emit_events, relay_pending
 from tests.support import events as made
+from tests.support.queues import drain, purge
 from tests.support.services import running, wait_until
 from tests.support.system import DEMO_DIRECTORY, fresh_system
 
@@ -122,22 +123,3 @@ def pools(*schemas):
     for pool in opened:
         pool.open(wait=True)
     return opened
-
-
-def purge(queue):
-    with Connection(settings().amqp_uri) as connection:
-        Queue(queue, no_declare=True)(connection.channel()).purge()
-
-
-def drain(queue):
-    """Every message waiting in ``queue``, acknowledged."""
-    with Connection(settings().amqp_uri) as connection:
-        with connection.SimpleQueue(Queue(queue, no_declare=True)) as simple:
-            found = []
-            while True:
-                try:
-                    message = simple.get(block=True, timeout=1)
-                except simple.Empty:
-                    return found
-                message.ack()
-                found.append(message)

@@ -7,7 +7,7 @@ from kombu import Connection, Queue
 
 from services.common import metrics, topology
 from services.common.config import settings
-from services.common.db import Transactions, make_pool
+from services.common.db import Transactions
 from services.common.messaging import Envelope, ParkMessage, body_digest, handle_once
 from services.common.outbox import (
     Publisher,
@@ -16,28 +16,13 @@ from services.common.outbox import (
     observe_backlog,
     relay_pending,
 )
-from tests.support.system import reset_database, reset_vhost
-
-
-@pytest.fixture
-def pool():
-    reset_database()
-    reset_vhost()
-    pool = make_pool(settings().database_url, "notify", size=2)
-    pool.open(wait=True)
-    yield pool
-    pool.close()
+from tests.support.queues import queued
 
 
 def pending(pool):
     with pool.connection() as conn:
         return conn.execute("SELECT count(*) AS n FROM outbox WHERE published_at IS NULL"
                             ).fetchone()["n"]
-
-
-def queued(name):
-    with Connection(settings().amqp_uri) as connection:
-        return connection.SimpleQueue(Queue(name, no_declare=True)).qsize()
 
 
 def test_outbox_keeps_messages_while_the_broker_is_unreachable(pool):

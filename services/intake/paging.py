@@ -1,0 +1,31 @@
+"""Cursors of the concern list: an opaque token naming the last row a page showed.
+
+The list is ordered by (changed_at, ticket_id); a cursor carries that pair, so the next
+page starts right after it however many concerns arrive meanwhile. Pure; no I/O.
+"""
+import base64
+import binascii
+import json
+from datetime import datetime
+
+from services.common.errors import BadRequest
+
+
+def cursor_after(row):
+    """The cursor of the page that follows ``row`` (``changed_at``, ``ticket_id``)."""
+    raw = json.dumps([row["changed_at"].isoformat(), row["ticket_id"]], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def read_cursor(token):
+    """``(changed_at, ticket_id)`` from a cursor; ``BadRequest`` for anything else."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        changed_at, ticket_id = json.loads(raw)
+        at = datetime.fromisoformat(changed_at)
+        if at.tzinfo is None or not isinstance(ticket_id, str):
+            raise ValueError(token)
+        return at, ticket_id
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise BadRequest("The cursor is not one this API gave.",
+                         errors={"cursor": ["Not a cursor from this API."]}) from None
