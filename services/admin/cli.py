@@ -3,7 +3,9 @@
     migrate                          create the database and apply every migration
     topology                         declare exchanges and queues on the broker
     directory load FILE [FILE ...]   validate and publish a directory (default ZD_DIRECTORY)
-    keys issue PARTY | keys list | keys revoke KEY_ID
+    keys issue PARTY [--expires-in-days N]
+    keys rotate PARTY [--grace-days N]  a new key; the party's others expire after N days (7)
+    keys list | keys revoke KEY_ID       (a front-end holds at most two active keys)
     amqp-users issue DEPT | amqp-users list | amqp-users revoke DEPT
     demo-credentials [--keys F] [--amqp-users F]   keys for every party lacking one
     relay                            publish anything left in the admin outbox
@@ -50,13 +52,24 @@ def cmd_directory(admin, args):
 
 def cmd_keys(admin, args):
     if args.action == "issue":
-        print(ops.issue_key(admin, args.target))
+        print(ops.issue_key(admin, args.target, args.expires_in_days))
+    elif args.action == "rotate":
+        print(ops.rotate_key(admin, args.target, args.grace_days, args.expires_in_days))
     elif args.action == "revoke":
         ops.revoke_key(admin, args.target)
     else:
         for row in ops.list_keys(admin):
-            state = f"revoked {row['revoked_at']:%Y-%m-%d}" if row["revoked_at"] else "active"
-            print(f"{row['key_id']}  {row['party']:<40} {state}")
+            print(f"{row['key_id']}  {row['party']:<40} {_key_state(row)}")
+
+
+def _key_state(row):
+    if row["revoked_at"]:
+        return f"revoked {row['revoked_at']:%Y-%m-%d}"
+    if row["expired"]:
+        return f"expired {row['expires_at']:%Y-%m-%d}"
+    if row["expires_at"]:
+        return f"active, expires {row['expires_at']:%Y-%m-%d %H:%M}"
+    return "active"
 
 
 def cmd_amqp_users(admin, args):
@@ -100,10 +113,15 @@ def parser():
     directory = commands.add_parser("directory")
     directory.add_argument("action", choices=["load"])
     directory.add_argument("files", nargs="*")
-    for name in ("keys", "amqp-users"):
-        sub = commands.add_parser(name)
-        sub.add_argument("action", choices=["issue", "list", "revoke"])
-        sub.add_argument("target", nargs="?")
+    keys = commands.add_parser("keys")
+    keys.add_argument("action", choices=["issue", "rotate", "list", "revoke"])
+    keys.add_argument("target", nargs="?")
+    keys.add_argument("--expires-in-days", type=int, help="the new key's lifetime")
+    keys.add_argument("--grace-days", type=int, default=ops.ROTATION_GRACE_DAYS,
+                      help="rotate: how long the old keys keep working")
+    users = commands.add_parser("amqp-users")
+    users.add_argument("action", choices=["issue", "list", "revoke"])
+    users.add_argument("target", nargs="?")
     parked_command = commands.add_parser("parked")
     parked_command.add_argument("action", choices=["list", "replay"])
     parked_command.add_argument("queue")

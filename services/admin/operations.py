@@ -93,17 +93,60 @@ def latest_directory(admin):
     return row["body"]
 
 
-def issue_key(admin, party_text):
+#: how many keys a front-end may hold at once: the one in use and the one replacing it
+FRONTEND_ACTIVE_KEYS = 2
+ROTATION_GRACE_DAYS = 7
+
+
+def issue_key(admin, party_text, expires_in_days=None):
+    """A new key for the party (shown once); ``expires_in_days`` gives it a lifetime."""
     party = Party.parse(party_text)
+    if expires_in_days is not None and expires_in_days < 1:
+        raise SystemExit("--expires-in-days must be 1 or more")
     key, key_id, key_hash = new_key()
     with admin.pool.connection() as conn:
-        conn.execute("INSERT INTO api_keys (key_id, party, key_hash) VALUES (%s, %s, %s)",
-                     (key_id, str(party), key_hash))
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"keys:{party}",))
+        if party.role == "frontend" and len(_active_keys(conn, party)) >= FRONTEND_ACTIVE_KEYS:
+            raise SystemExit(f"{party} already has {FRONTEND_ACTIVE_KEYS} active keys: revoke"
+                             " one, or rotate (the old key then expires)")
+        expires_at = conn.execute(
+            "INSERT INTO api_keys (key_id, party, key_hash, expires_at) VALUES (%s, %s, %s,"
+            " now() + make_interval(days => %s)) RETURNING expires_at",
+            (key_id, str(party), key_hash, expires_in_days)).fetchone()["expires_at"]
         emit_event(conn, "credential.issued",
-                   {"key_id": key_id, "party": str(party), "key_hash": key_hash},
+                   {"key_id": key_id, "party": str(party), "key_hash": key_hash,
+                    "expires_at": expires_at and expires_at.isoformat()},
                    message_id=f"credential-issued-{key_id}")
     admin.relay()
     return key
+
+
+def rotate_key(admin, party_text, grace_days=ROTATION_GRACE_DAYS, expires_in_days=None):
+    """A new key for the party; the key in use (its newest) keeps working for
+    ``grace_days`` (unless it ends sooner), any older one ends now, so that no more than
+    two are ever active. Returns the new key."""
+    party = Party.parse(party_text)
+    if grace_days < 0:
+        raise SystemExit("--grace-days cannot be negative")
+    with admin.pool.connection() as conn:
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"keys:{party}",))
+        active = _active_keys(conn, party)
+        for row in active:
+            days = grace_days if row is active[-1] else 0
+            ending = conn.execute(
+                "UPDATE api_keys SET expires_at = least(coalesce(expires_at, 'infinity'),"
+                " now() + make_interval(days => %s)) WHERE key_id = %s RETURNING expires_at",
+                (days, row["key_id"])).fetchone()["expires_at"]
+            emit_event(conn, "credential.expiring",
+                       {"key_id": row["key_id"], "expires_at": ending.isoformat()},
+                       message_id=f"credential-expiring-{row['key_id']}-{uuid.uuid4()}")
+    return issue_key(admin, party_text, expires_in_days)
+
+
+def _active_keys(conn, party):
+    return conn.execute("SELECT key_id, expires_at FROM api_keys WHERE party = %s"
+                        " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())"
+                        " ORDER BY issued_at", (str(party),)).fetchall()
 
 
 def revoke_key(admin, key_id):
@@ -118,14 +161,17 @@ def revoke_key(admin, key_id):
 
 
 def list_keys(admin):
+    """Every key, without its secret or hash."""
     with admin.pool.connection() as conn:
-        return conn.execute("SELECT key_id, party, issued_at, revoked_at FROM api_keys"
-                            " ORDER BY party, issued_at").fetchall()
+        return conn.execute("SELECT key_id, party, issued_at, expires_at, revoked_at,"
+                            " (expires_at IS NOT NULL AND expires_at <= now()) AS expired"
+                            " FROM api_keys ORDER BY party, issued_at").fetchall()
 
 
 def active_key_ids(admin):
     with admin.pool.connection() as conn:
-        rows = conn.execute("SELECT key_id FROM api_keys WHERE revoked_at IS NULL").fetchall()
+        rows = conn.execute("SELECT key_id FROM api_keys WHERE revoked_at IS NULL"
+                            " AND (expires_at IS NULL OR expires_at > now())").fetchall()
     return {row["key_id"] for row in rows}
 
 

@@ -1,9 +1,11 @@
 """API keys: their format, their hashes, and checking a request's bearer key.
 
 A key reads ``zd_<key_id>.<secret>``. Only ``sha256(secret)`` is ever stored. The
-admin CLI issues and revokes keys and announces each with a ``credential.issued``
-or ``credential.revoked`` event; every service keeps its own ``credentials`` table
-from those events (``apply_credential_event``) and authenticates against it.
+admin CLI issues, rotates and revokes keys and announces each change with a
+``credential.issued`` (with its ``expires_at``, if any), ``credential.expiring`` (a
+rotated key's end) or ``credential.revoked`` event; every service keeps its own
+``credentials`` table from those events (``apply_credential_event``) and
+authenticates against it. An expired or revoked key is refused.
 
 Parties: ``frontend:<district>``, ``representative:<id>``, ``congress:<district>``,
 ``department:<code>``, ``admin``.
@@ -71,10 +73,17 @@ def authenticate(conn, key):
     """The caller a key belongs to, or Unauthorized."""
     key_id, secret = split_key(key)
     row = conn.execute("SELECT party, key_hash FROM credentials WHERE key_id = %s"
-                       " AND revoked_at IS NULL AND key_hash IS NOT NULL", (key_id,)).fetchone()
+                       " AND revoked_at IS NULL AND key_hash IS NOT NULL"
+                       " AND (expires_at IS NULL OR expires_at > now())", (key_id,)).fetchone()
     if row is None or not hmac.compare_digest(row["key_hash"], hash_secret(secret)):
-        raise Unauthorized("The API key is unknown or revoked.")
+        raise Unauthorized("The API key is unknown, expired or revoked.")
     return Caller(key_id, Party.parse(row["party"]))
+
+
+#: of two expiries, in whatever order they came, the sooner holds
+_SOONER = ("CASE WHEN credentials.expires_at IS NULL THEN excluded.expires_at"
+           " WHEN excluded.expires_at IS NULL THEN credentials.expires_at"
+           " ELSE least(credentials.expires_at, excluded.expires_at) END")
 
 
 def apply_credential_event(conn, envelope):
@@ -83,10 +92,15 @@ def apply_credential_event(conn, envelope):
     body = envelope.body
     if envelope.type == "credential.issued":
         conn.execute(
-            "INSERT INTO credentials (key_id, party, key_hash) VALUES (%s, %s, %s)"
+            "INSERT INTO credentials (key_id, party, key_hash, expires_at) VALUES (%s, %s, %s, %s)"
             " ON CONFLICT (key_id) DO UPDATE SET party = excluded.party,"
-            " key_hash = excluded.key_hash WHERE credentials.key_hash IS NULL",
-            (body["key_id"], body["party"], body["key_hash"]))
+            " key_hash = excluded.key_hash, expires_at = " + _SOONER
+            + " WHERE credentials.key_hash IS NULL",
+            (body["key_id"], body["party"], body["key_hash"], body.get("expires_at")))
+    elif envelope.type == "credential.expiring":
+        conn.execute("INSERT INTO credentials (key_id, expires_at) VALUES (%s, %s)"
+                     " ON CONFLICT (key_id) DO UPDATE SET expires_at = " + _SOONER,
+                     (body["key_id"], body["expires_at"]))
     elif envelope.type == "credential.revoked":
         conn.execute("INSERT INTO credentials (key_id, revoked_at) VALUES (%s, now())"
                      " ON CONFLICT (key_id) DO UPDATE SET"

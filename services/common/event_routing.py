@@ -4,7 +4,7 @@
 inside its inbox transaction (``messaging.handle_once``).
 """
 from services.common.credentials import apply_credential_event
-from services.common.events import CREDENTIAL_ISSUED, CREDENTIAL_REVOKED, DIRECTORY_PUBLISHED
+from services.common.events import CREDENTIAL_EVENTS, DIRECTORY_PUBLISHED
 from services.common.local_directory import apply_directory_event
 from services.common.messaging import ParkMessage
 
@@ -31,7 +31,7 @@ def apply_shared_event(conn, envelope):
     """Apply the events every service handles alike; False when the type is not one."""
     if envelope.type == DIRECTORY_PUBLISHED:
         apply_directory_event(conn, envelope)
-    elif envelope.type in (CREDENTIAL_ISSUED, CREDENTIAL_REVOKED):
+    elif envelope.type in CREDENTIAL_EVENTS:
         apply_credential_event(conn, envelope)
     else:
         return False

@@ -11,8 +11,9 @@ projection keeps the highest.
 
 ``directory.published`` (admin CLI → all)
     ``{version, published_at, directory}``: the normalized directory snapshot.
-``credential.issued`` / ``credential.revoked`` (admin CLI → intake, routing, notify, reporting)
-    ``{key_id, party, key_hash}`` / ``{key_id}``.
+``credential.issued`` / ``credential.expiring`` / ``credential.revoked`` (admin CLI → intake,
+routing, notify, reporting)
+    ``{key_id, party, key_hash, expires_at}`` / ``{key_id, expires_at}`` / ``{key_id}``.
 ``concern.received`` (intake → routing, notify, reporting)
     ``{ticket_id, district, community, channel, category, title, description, location,
     attachments, requested_representative, submitted_at, received_at,
@@ -47,7 +48,9 @@ from dataclasses import dataclass
 
 DIRECTORY_PUBLISHED = "directory.published"
 CREDENTIAL_ISSUED = "credential.issued"
+CREDENTIAL_EXPIRING = "credential.expiring"
 CREDENTIAL_REVOKED = "credential.revoked"
+CREDENTIAL_EVENTS = (CREDENTIAL_ISSUED, CREDENTIAL_EXPIRING, CREDENTIAL_REVOKED)
 CONCERN_RECEIVED = "concern.received"
 CONCERN_RATED = "concern.rated"
 REPORTER_CONTACT = "reporter.contact"
