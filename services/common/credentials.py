@@ -148,10 +148,10 @@ class KeyCheck:
     def __init__(self, limiter):
         self.limiter = limiter
 
-    def caller(self, conn, request, *roles):
-        """The authenticated caller; call it first in its transaction (the rate check
-        commits the token it takes)."""
-        caller = authenticate(conn, bearer_key(request))
+    def caller(self, conn, request, *roles, key=None):
+        """The authenticated caller (by ``key``, else the request's bearer key); call it
+        first in its transaction (the rate check commits the token it takes)."""
+        caller = authenticate(conn, key or bearer_key(request))
         if roles and caller.party.role not in roles:
             raise Forbidden(f"A {caller.party.role} key cannot do this.")
         self.limiter.check(conn, caller.key_id)

@@ -18,7 +18,7 @@ def check_concern(concern, directory, district_of_key):
     errors = {}
     if district is None:
         errors["district"] = ["Unknown district."]
-    elif concern["community"] not in district["communities"]:
+    elif concern["community"] is not None and concern["community"] not in district["communities"]:
         errors["community"] = [f"Not a community of {concern['district']}."]
     if concern.get("category") and concern["category"] not in directory["categories"]:
         errors["category"] = ["Unknown category."]

@@ -1,6 +1,7 @@
 """The intake API's OpenAPI document (contract §5), served at ``/openapi.json``."""
 from services.common.openapi import Operation, build_spec, path_parameter, query_parameter
 from services.common.ticket_schemas import STATUSES
+from services.intake.open311 import openapi as open311_openapi
 from services.intake.schemas import (
     AcceptedSchema,
     ConcernListSchema,
@@ -41,3 +42,5 @@ SPEC = build_spec("Zero Distance intake", "District front-ends post concerns and
               errors=(400, 401, 403, 404, 409, 413, 415, 429, 503),
               description="Only for a resolved ticket, once per resolution; 409 otherwise."),
 ])
+
+SPEC["paths"].update(open311_openapi.paths())

@@ -18,13 +18,14 @@ from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
 from services.common.topology import SERVICE_QUEUES
 from services.intake import acceptance, domain, openapi, paging, rating, store
+from services.intake.open311.api import Open311Api
 from services.intake.schemas import ConcernQuerySchema, ConcernSchema, RatingSchema
 from services.intake.views import concern_list, concern_view
 
 EVENT_HANDLERS = {TICKET_PREFIX: store.project_ticket_event}
 
 
-class IntakeService(Observable):
+class IntakeService(Observable, Open311Api):
     name = "intake"
     openapi_document = openapi.SPEC
     db = Database("intake")

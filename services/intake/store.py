@@ -68,6 +68,23 @@ def list_concerns(conn, district, limit, external_id=None, status=None, since=No
          "after_at": after_at, "after_id": after_id, "limit": limit}).fetchall()
 
 
+def open311_requests(conn, district, ticket_ids=None, category=None, start=None, end=None,
+                     limit=1000):
+    """Concerns of ``district`` with their ticket views and ``changed_at``, newest first:
+    those of ``ticket_ids`` if given, else those received in [start, end]."""
+    return conn.execute(
+        "SELECT c.*, v.ticket AS view, greatest(c.received_at, v.updated_at) AS changed_at"
+        " FROM concerns c LEFT JOIN ticket_views v USING (ticket_id)"
+        " WHERE c.district = %(district)s"
+        " AND (%(ids)s::text[] IS NULL OR c.ticket_id = ANY(%(ids)s))"
+        " AND (%(category)s::text IS NULL OR coalesce(v.ticket->>'category', c.category) = %(category)s)"
+        " AND (%(start)s::timestamptz IS NULL OR c.received_at >= %(start)s)"
+        " AND (%(end)s::timestamptz IS NULL OR c.received_at <= %(end)s)"
+        " ORDER BY c.received_at DESC, c.ticket_id LIMIT %(limit)s",
+        {"district": district, "ids": ticket_ids, "category": category, "start": start,
+         "end": end, "limit": limit}).fetchall()
+
+
 def find_concern(conn, ticket_id):
     return conn.execute(
         "SELECT c.*, v.ticket AS view FROM concerns c"

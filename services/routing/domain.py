@@ -60,11 +60,15 @@ def choose_representative(directory, district, community, requested, open_counts
     """Who takes a new ticket, and why: ``(representative_id | None, reason)``.
 
     The one the reporter named; else the first of the community's liaison station
-    below ``max_open``; else the one with the fewest open tickets in the district.
+    below ``max_open``; else the one with the fewest open tickets in the district. A
+    concern that names no community (an Open311 request) goes to the district's
+    liaison office, which assigns it.
     """
     representatives = directory["representatives"]
     if requested in representatives and representatives[requested]["district"] == district:
         return requested, "named by the reporter"
+    if community is None:
+        return None, "no community named: the liaison office assigns it"
     station = directory["districts"][district]["communities"].get(community, {})
     for rep_id in station.get("representatives", []):
         if open_counts.get(rep_id, 0) < representatives[rep_id]["max_open"]:

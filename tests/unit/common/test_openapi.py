@@ -14,7 +14,7 @@ def routes_of(cls):
     for name in dir(cls):
         for entrypoint in getattr(getattr(cls, name), "nameko_entrypoints", ()):
             if isinstance(entrypoint, ApiHandler):
-                path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", entrypoint.url)
+                path = re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", r"{\1}", entrypoint.url)
                 routes.add((entrypoint.method.lower(), path))
     return routes
 

@@ -112,3 +112,13 @@ def test_acknowledgement_after_progress_is_late_not_wrong():
     assert domain.feedback_problem(late, "baiyun-water", "in_progress", "acknowledged") is None
     assert domain.is_late_progress(late, "acknowledged")
     assert not domain.is_late_progress(late, "resolved")
+
+
+def test_a_concern_naming_no_community_goes_to_the_office():
+    from services.common.directory import load_directory
+    from services.routing.domain import choose_representative
+    from tests.support.system import DEMO_DIRECTORY
+    directory = load_directory([DEMO_DIRECTORY])
+    assert choose_representative(directory, "baiyun", None, None, {}) == (
+        None, "no community named: the liaison office assigns it")
+    assert choose_representative(directory, "baiyun", None, "rep-zhao-min", {})[0] == "rep-zhao-min"

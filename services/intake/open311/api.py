@@ -1,0 +1,168 @@
+"""The Open311 GeoReport v2 entrypoints of the intake service, each in JSON or XML.
+
+``Open311Api`` is mixed into ``IntakeService`` (it uses its ``db`` and ``keys``). A
+problem is answered the specification's way, ``[{code, description}]`` in the
+format asked (a bad key is ``403``), not as problem+json; a database outage stays a
+problem+json ``503`` with ``Retry-After``. ``api_key`` (a front-end key, as a form or
+query field, or a bearer key) decides the district of every request but the
+catalogue's.
+"""
+import functools
+from datetime import datetime, timedelta, timezone
+
+from marshmallow import ValidationError
+from werkzeug.wrappers import Response
+
+from services.common import metrics
+from services.common.errors import BadRequest, NotFound, PayloadTooLarge, Problem, Unauthorized
+from services.common.http import MAX_BODY_BYTES, api, as_problem
+from services.common.local_directory import current_directory, directory_version
+from services.intake import acceptance, domain, store
+from services.intake.open311 import catalogue, formats, requests
+
+PREFIX = "/open311/v2"
+FORMAT = "<any(json, xml):fmt>"
+WINDOW = timedelta(days=90)  # the specification's longest date range and default window
+MAX_REQUESTS = 1000
+
+
+def answered(root):
+    """The method's document (or ``(status, document)``) rendered in ``fmt`` under ``root``;
+    a problem rendered as the specification's errors."""
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, request, fmt, **path):
+            try:
+                result = method(self, request, **path)
+            except (Problem, ValidationError) as exc:
+                problem = as_problem(exc)
+                if problem.status not in (400, 401, 403, 404, 413):
+                    raise
+                return _errors(problem, fmt)
+            status, document = result if isinstance(result, tuple) else (200, result)
+            body, content_type = formats.render(document, root, fmt)
+            return Response(body, status=status, content_type=content_type)
+        return wrapper
+    return decorate
+
+
+def _errors(problem, fmt):
+    status = 403 if isinstance(problem, Unauthorized) else problem.status
+    description = problem.detail
+    if problem.errors:
+        description += " " + "; ".join(f"{field}: {' '.join(map(str, messages))}"
+                                       for field, messages in sorted(problem.errors.items()))
+    body, content_type = formats.render(formats.errors_document(status, description), "errors", fmt)
+    return Response(body, status=status, content_type=content_type)
+
+
+class Open311Api:
+    @api("GET", f"{PREFIX}/discovery.{FORMAT}")
+    @answered("discovery")
+    def open311_discovery(self, request):
+        with self.db.transaction() as conn:
+            version = directory_version(conn)
+        return catalogue.discovery(request.host_url.rstrip("/"), version or "")
+
+    @api("GET", f"{PREFIX}/services.{FORMAT}")
+    @answered("services")
+    def open311_services(self, request):
+        with self.db.transaction() as conn:
+            return catalogue.services(current_directory(conn))
+
+    @api("GET", f"{PREFIX}/services/<string:code>.{FORMAT}")
+    @answered("service_definition")
+    def open311_service_definition(self, request, code):
+        with self.db.transaction() as conn:
+            return catalogue.service_definition(current_directory(conn), code,
+                                                request.args.get("jurisdiction_id") or None)
+
+    @api("POST", f"{PREFIX}/requests.{FORMAT}")
+    @answered("service_requests")
+    def open311_post_request(self, request):
+        if request.content_length and request.content_length > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.")
+        form = request.form.to_dict()
+        with self.db.transaction() as conn:
+            caller = self._open311_caller(conn, request, form.get("api_key"))
+        form.pop("api_key", None)
+        with self.db.transaction() as conn:
+            directory = current_directory(conn)
+            concern = requests.concern_from_form(form, directory, caller.party.scope)
+            domain.check_concern(concern, directory, caller.party.scope)
+            _, answer = acceptance.accept(conn, caller, concern, domain.fingerprint(form))
+        metrics.CONCERNS_RECEIVED.labels(concern["district"], concern["channel"]).inc()
+        notice = None if concern["community"] else "No community named: the liaison office assigns it."
+        return 201, [{"service_request_id": answer["ticket_id"], "service_notice": notice,
+                      "account_id": None}]
+
+    @api("GET", f"{PREFIX}/requests.{FORMAT}")
+    @answered("service_requests")
+    def open311_requests(self, request):
+        args = request.args
+        ids = [part.strip() for part in args.get("service_request_id", "").split(",") if part.strip()]
+        statuses = requests.statuses_of(args["status"]) if args.get("status") else None
+        start, end = _window(args.get("start_date"), args.get("end_date"), bool(ids))
+        with self.db.transaction() as conn:
+            caller = self._open311_caller(conn, request, args.get("api_key"))
+            directory = current_directory(conn)
+            rows = store.open311_requests(conn, caller.party.scope, ids or None,
+                                          args.get("service_code") or None, start, end,
+                                          MAX_REQUESTS)
+        shown = [requests.service_request(row, directory) for row in rows]
+        return [item for item in shown if statuses is None or item["status"] in statuses]
+
+    @api("GET", f"{PREFIX}/requests/<string:request_id>.{FORMAT}")
+    @answered("service_requests")
+    def open311_request(self, request, request_id):
+        with self.db.transaction() as conn:
+            caller = self._open311_caller(conn, request, request.args.get("api_key"))
+            directory = current_directory(conn)
+            rows = store.open311_requests(conn, caller.party.scope, [request_id], limit=1)
+        if not rows:
+            raise NotFound(f"No service request {request_id} in your jurisdiction.")
+        return [requests.service_request(rows[0], directory)]
+
+    @api("GET", f"{PREFIX}/tokens/<string:token>.{FORMAT}")
+    @answered("service_requests")
+    def open311_token(self, request, token):
+        """Requests are created at once (``type: realtime``): a token is the request's id."""
+        with self.db.transaction() as conn:
+            caller = self._open311_caller(conn, request, request.args.get("api_key"))
+            rows = store.open311_requests(conn, caller.party.scope, [token], limit=1)
+        if not rows:
+            raise NotFound(f"No token {token} in your jurisdiction.")
+        return [{"service_request_id": rows[0]["ticket_id"], "token": token}]
+
+    def _open311_caller(self, conn, request, api_key):
+        if not api_key and not request.headers.get("Authorization"):
+            raise Unauthorized("api_key is required: a front-end key of the district.")
+        return self.keys.caller(conn, request, "frontend", key=api_key or None)
+
+
+def _window(start_text, end_text, by_id):
+    """``(start, end)`` received times: the named range (at most 90 days), else the last
+    90 days; no bounds when requests are named by id."""
+    start, end = _when(start_text, "start_date"), _when(end_text, "end_date")
+    if by_id and start is None and end is None:
+        return None, None
+    end = end or ((start + WINDOW) if start else datetime.now(timezone.utc))
+    start = start or end - WINDOW
+    if end < start or end - start > WINDOW:
+        raise BadRequest("The date range is at most 90 days.",
+                         errors={"end_date": ["At most 90 days after start_date, and not before it."]})
+    return start, end
+
+
+def _when(text, field):
+    if not text:
+        return None
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise BadRequest(f"{field} is not a time.",
+                         errors={field: ["An ISO 8601 time with its offset,"
+                                         " e.g. 2026-11-05T08:15:30+08:00."]})
+    return at

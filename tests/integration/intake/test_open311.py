@@ -1,0 +1,235 @@
+"""An Open311 GeoReport v2 client, written from the specification's own examples
+(http://wiki.open311.org/GeoReport_v2): form-encoded posts with ``api_key``,
+``service_code``, ``lat``/``long``, ``media_url``, reporter fields and ``attribute[...]``,
+read back in JSON and in XML (parsed with a real XML parser). Intake and routing on the
+real broker and database; the resolution comes from routing's own event code."""
+from datetime import datetime, timedelta, timezone
+from xml.etree import ElementTree
+
+import pytest
+import requests
+
+from tests.support import events as made
+from tests.support.services import running, wait_until
+from tests.support.system import fresh_system
+
+SPEC_EXAMPLE = {  # the specification's POST example, in Baiyun
+    "service_code": "drainage", "lat": "23.1925", "long": "113.2721",
+    "address_string": "元岗路12号", "email": "smith@residents.example", "device_id": "tt222111",
+    "account_id": "123456", "first_name": "john", "last_name": "smith",
+    "phone": "+8613912340009", "description": "沙井盖下陷，污水外溢 (a collapsed manhole, sewage)",
+    "media_url": "http://photos.residents.example/manhole.jpg", "attribute[community]": "yuangang"}
+
+
+@pytest.fixture(scope="module")
+def system():
+    keys, _, directory = fresh_system()
+    # many calls with one key here; the rate limit has its own tests
+    with running("intake", ZD_RATE_LIMIT=1000) as intake, running("routing") as routing:
+        yield intake, routing, keys, directory
+
+
+def open311(base, path, **params):
+    return requests.get(f"{base}/open311/v2/{path}", params=params, timeout=10)
+
+
+def post(base, key, fmt="json", **fields):
+    return requests.post(f"{base}/open311/v2/requests.{fmt}", data={"api_key": key, **fields},
+                         timeout=10)
+
+
+def own_view(base, key, ticket_id):
+    return requests.get(f"{base}/api/v1/concerns/{ticket_id}", timeout=10,
+                        headers={"Authorization": f"Bearer {key}"}).json()
+
+
+def xml(answer):
+    assert answer.headers["Content-Type"].startswith("text/xml"), answer.headers["Content-Type"]
+    assert answer.text.startswith('<?xml version="1.0" encoding="utf-8"?>')
+    return ElementTree.fromstring(answer.content)
+
+
+def test_discovery_names_the_endpoint_in_both_formats(system):
+    intake, *_ = system
+    found = open311(intake, "discovery.json").json()
+    (endpoint,) = found["endpoints"]
+    assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
+    assert endpoint["url"].endswith("/open311/v2") and "application/json" in endpoint["formats"]
+    root = xml(open311(intake, "discovery.xml"))
+    assert root.tag == "discovery"
+    assert [f.text for f in root.iter("format")] == ["text/xml", "application/json"]
+
+
+def test_the_services_are_the_categories(system):
+    intake, _, _, directory = system
+    services = open311(intake, "services.json").json()
+    assert [s["service_code"] for s in services] == list(directory["categories"])
+    drainage = next(s for s in services if s["service_code"] == "drainage")
+    assert drainage["service_name"] == "排水" and "下水道" in drainage["keywords"].split(",")
+    assert drainage["metadata"] is True and drainage["type"] == "realtime"
+    assert drainage["group"] == "白云区水务局"
+    root = xml(open311(intake, "services.xml"))
+    assert root.tag == "services"
+    assert [s.findtext("service_code") for s in root.findall("service")] == list(directory["categories"])
+    assert root.find("service").findtext("metadata") == "true"
+
+
+def test_a_service_definition_offers_the_communities_of_the_jurisdiction(system):
+    intake, _, _, directory = system
+    definition = open311(intake, "services/drainage.json", jurisdiction_id="baiyun").json()
+    (attribute,) = definition["attributes"]
+    assert attribute["code"] == "community" and attribute["datatype"] == "singlevaluelist"
+    assert attribute["required"] is False
+    assert [v["key"] for v in attribute["values"]] == list(directory["districts"]["baiyun"]["communities"])
+    root = xml(open311(intake, "services/drainage.xml", jurisdiction_id="baiyun"))
+    assert root.tag == "service_definition" and root.findtext("service_code") == "drainage"
+    assert root.find("attributes/attribute/values/value/name").text == "元岗社区"
+    every = open311(intake, "services/drainage.json").json()["attributes"][0]["values"]
+    assert "conghua:jiangpu" in [v["key"] for v in every]
+    missing = open311(intake, "services/no-such-service.json")
+    assert missing.status_code == 404 and missing.json()[0]["code"] == 404
+
+
+def test_the_specification_example_is_posted_and_read_back(system):
+    intake, _, keys, _ = system
+    key = keys["frontend:baiyun"]
+    answer = post(intake, key, **SPEC_EXAMPLE)
+    assert answer.status_code == 201, answer.text
+    ((created),) = answer.json()
+    ticket_id = created["service_request_id"]
+    assert ticket_id.startswith("ZD") and created["service_notice"] is None
+    (shown,) = open311(intake, f"requests/{ticket_id}.json", api_key=key).json()
+    assert shown["service_request_id"] == ticket_id and shown["status"] == "open"
+    assert shown["service_code"] == "drainage" and shown["service_name"] == "排水"
+    assert shown["description"] == SPEC_EXAMPLE["description"]
+    assert (shown["lat"], shown["long"]) == (23.1925, 113.2721)
+    assert shown["address"] == "元岗路12号" and shown["media_url"] == SPEC_EXAMPLE["media_url"]
+    assert datetime.fromisoformat(shown["requested_datetime"]).tzinfo is not None
+    concern = own_view(intake, key, ticket_id)
+    assert concern["channel"] == "open311" and concern["community"] == "yuangang"
+    root = xml(open311(intake, f"requests/{ticket_id}.xml", api_key=key))
+    request = root.find("request")
+    assert root.tag == "service_requests" and request.findtext("service_request_id") == ticket_id
+    assert request.findtext("description") == SPEC_EXAMPLE["description"]
+    assert "13912340009" not in open311(intake, f"requests/{ticket_id}.json", api_key=key).text
+
+
+def test_an_xml_post_naming_a_community_in_its_address_goes_to_that_community(system):
+    intake, _, keys, _ = system
+    key = keys["frontend:baiyun"]
+    answer = post(intake, key, "xml", service_code="roads-traffic", address_string="三元里大道88号门口",
+                  description="路面坑洼，电动车容易摔倒")
+    assert answer.status_code == 201, answer.text
+    ticket_id = xml(answer).find("request").findtext("service_request_id")
+    assert own_view(intake, key, ticket_id)["community"] == "sanyuanli"
+    (shown,) = open311(intake, f"requests/{ticket_id}.json", api_key=key).json()
+    assert shown["address"] == "三元里大道88号门口" and shown["lat"] is None
+
+
+def test_a_request_naming_no_community_goes_to_the_liaison_office(system):
+    intake, _, keys, _ = system
+    key = keys["frontend:baiyun"]
+    answer = post(intake, key, service_code="drainage", lat="23.2", long="113.3",
+                  description="河涌发臭")
+    (created,) = answer.json()
+    assert created["service_notice"] == "No community named: the liaison office assigns it."
+    ticket_id = created["service_request_id"]
+    wait_until(lambda: own_view(intake, key, ticket_id)["status"] not in ("received",),
+               what="the request routed")
+    concern = own_view(intake, key, ticket_id)
+    assert concern["community"] is None and concern["representative"] is None
+    (forwarded,) = [e for e in concern["timeline"] if e["action"] == "forward"]
+    assert forwarded["to_status"] == "forwarded"
+    assert forwarded["note"] == "no community named: the liaison office assigns it"
+    (shown,) = open311(intake, f"requests/{ticket_id}.json", api_key=key).json()
+    assert shown["status"] == "open"
+
+
+def test_a_resolved_request_is_closed_with_the_result_and_its_agency(system):
+    intake, _, keys, directory = system
+    key = keys["frontend:baiyun"]
+    (created,) = post(intake, key, **{**SPEC_EXAMPLE, "description": "井盖缺失"}).json()
+    ticket_id = created["service_request_id"]
+    at = datetime.now(timezone.utc)
+    ticket = made.ticket_row(ticket_id, "resolved", 99, received_at=at, result="已更换井盖",
+                             resolved_at=at)
+    dispatch = made.dispatch_row(ticket_id, "baiyun-water", at, status="resolved", resolved_at=at)
+    made.publish(made.ticket_event("resolved", ticket, directory, dispatches=[dispatch]))
+    (shown,) = wait_until(lambda: [r for r in open311(intake, f"requests/{ticket_id}.json",
+                                                      api_key=key).json() if r["status"] == "closed"],
+                          what="the request closed")
+    assert shown["status_notes"] == "已更换井盖"
+    assert shown["agency_responsible"] == "白云区水务局"
+    assert shown["expected_datetime"] is not None
+    listed = open311(intake, "requests.json", api_key=key, status="closed").json()
+    assert ticket_id in [r["service_request_id"] for r in listed]
+    assert ticket_id not in [r["service_request_id"] for r in
+                             open311(intake, "requests.json", api_key=key, status="open").json()]
+
+
+def test_requests_are_listed_by_id_code_and_date_within_the_district(system):
+    intake, _, keys, _ = system
+    key = keys["frontend:baiyun"]
+    first = post(intake, key, **SPEC_EXAMPLE).json()[0]["service_request_id"]
+    second = post(intake, key, **{**SPEC_EXAMPLE, "service_code": "roads-traffic"}).json()[0][
+        "service_request_id"]
+    other = post(intake, keys["frontend:conghua"], service_code="drainage", lat="23.5",
+                 long="113.5", description="从化的下水道").json()[0]["service_request_id"]
+    both = open311(intake, "requests.json", api_key=key, service_request_id=f"{first},{second}")
+    assert sorted(r["service_request_id"] for r in both.json()) == sorted([first, second])
+    roads = open311(intake, "requests.json", api_key=key, service_code="roads-traffic").json()
+    assert second in [r["service_request_id"] for r in roads]
+    assert first not in [r["service_request_id"] for r in roads]
+    listed = [r["service_request_id"] for r in open311(intake, "requests.json", api_key=key).json()]
+    assert first in listed and other not in listed
+    now = datetime.now(timezone.utc)
+    old = open311(intake, "requests.json", api_key=key, start_date=(now - timedelta(days=150)).isoformat(),
+                  end_date=(now - timedelta(days=100)).isoformat())
+    assert old.status_code == 200 and old.json() == []
+    assert open311(intake, f"tokens/{first}.json", api_key=key).json() == [
+        {"service_request_id": first, "token": first}]
+
+
+@pytest.mark.parametrize("fields, status, word", [
+    ({"lat": "23.1", "long": "113.2", "description": "无类别"}, 400, "service_code"),
+    ({"service_code": "drainage", "description": "没有位置"}, 400, "lat"),
+    ({"service_code": "drainage", "lat": "91", "long": "113", "description": "x"}, 400, "lat"),
+    ({"service_code": "drainage", "lat": "23", "long": "113", "description": "x" * 4001}, 400,
+     "description"),
+    ({"service_code": "drainage", "lat": "23", "long": "113", "description": "a\x00b"}, 400,
+     "description"),
+    ({"service_code": "drainage", "lat": "23", "long": "113", "description": "x",
+      "attribute[community]": "jiangpu"}, 400, "attribute[community]"),
+    ({"service_code": "drainage", "lat": "23", "long": "113", "description": "x",
+      "jurisdiction_id": "conghua"}, 403, "jurisdiction"),
+])
+def test_a_bad_request_is_answered_the_specifications_way_and_stores_nothing(system, fields, status, word):
+    intake, _, keys, _ = system
+    key = keys["frontend:baiyun"]
+    before = len(open311(intake, "requests.json", api_key=key).json())
+    for fmt in ("json", "xml"):
+        answer = post(intake, key, fmt, **fields)
+        assert answer.status_code == status, answer.text
+        if fmt == "json":
+            ((error),) = answer.json()
+            assert error["code"] == status and word in error["description"]
+        else:
+            root = xml(answer)
+            assert root.tag == "errors" and root.findtext("error/code") == str(status)
+    assert len(open311(intake, "requests.json", api_key=key).json()) == before
+
+
+def test_a_missing_or_wrong_key_is_403(system):
+    intake, _, keys, _ = system
+    assert post(intake, "", service_code="drainage").status_code == 403
+    answer = open311(intake, "requests.json", api_key="zd_nobody.nothing")
+    assert answer.status_code == 403 and answer.json()[0]["code"] == 403
+    assert open311(intake, "requests.json", api_key=keys["congress:baiyun"]).status_code == 403
+
+
+def test_a_date_range_over_90_days_is_refused(system):
+    intake, _, keys, _ = system
+    now = datetime.now(timezone.utc)
+    answer = open311(intake, "requests.json", api_key=keys["frontend:baiyun"],
+                     start_date=(now - timedelta(days=120)).isoformat(), end_date=now.isoformat())
+    assert answer.status_code == 400 and "90 days" in answer.json()[0]["description"]
