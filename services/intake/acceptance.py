@@ -16,7 +16,8 @@ def accept(conn, caller, concern, fingerprint):
     """``(http status, answer body)`` for a checked concern, inside ``conn``'s transaction."""
     now = datetime.now(timezone.utc)
     row = {**concern, "key_id": caller.key_id, "fingerprint": fingerprint, "received_at": now,
-           "submitted_at": concern.get("submitted_at") or now}
+           "submitted_at": concern.get("submitted_at") or now,
+           "attachments": concern.get("attachments") or []}
     if _insert_with_a_free_id(conn, row, now):
         return 202, _answer(row["ticket_id"], "received", now)
     earlier = store.find_by_external_id(conn, caller.key_id, concern["external_id"])

@@ -15,7 +15,7 @@ def concern_view(concern):
         "title": concern["title"],
         "description": concern["description"],
         "location": concern["location"],
-        "attachments": concern["attachments"],
+        "attachments": concern["attachments"] or [],
         "submitted_at": concern["submitted_at"].isoformat(),
         "received_at": concern["received_at"].isoformat(),
         "representative": ticket.get("representative"),
