@@ -15,7 +15,7 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
-from services.common import metrics
+from services.common import api_docs, metrics
 from services.common.errors import Problem
 from services.common.http import api, json_response
 from services.common.local_directory import directory_version
@@ -107,6 +107,14 @@ class Observable:
     @api("GET", "/openapi.json")
     def openapi(self, request):
         return json_response(200, self.openapi_document)
+
+    @api("GET", "/docs")
+    def reference_page(self, request):
+        return api_docs.page(self.openapi_document.get("info", {}).get("title", self.name))
+
+    @api("GET", api_docs.SCRIPT_PATH)
+    def reference_script(self, request):
+        return api_docs.script()
 
     @api("GET", "/metrics")
     def metrics(self, request):

@@ -89,12 +89,17 @@ def _operation(operation):
     return body
 
 
+#: answers that are not JSON: their media type
+TEXT_MEDIA = {"text": "text/plain", "html": "text/html", "javascript": "application/javascript"}
+
+
 def _answer(description, schema):
     if schema is None:
         return {"description": description}
-    media = "text/plain" if schema == "text" else "application/json"
-    return {"description": description,
-            "content": {media: {"schema": {"type": "string"} if schema == "text" else schema}}}
+    if schema in TEXT_MEDIA:
+        return {"description": description,
+                "content": {TEXT_MEDIA[schema]: {"schema": {"type": "string"}}}}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def path_parameter(name, description):
@@ -115,4 +120,9 @@ def _observability():
                   errors=(), secured=False),
         Operation("/metrics", "GET", "Prometheus metrics", {200: ("Text exposition", "text")},
                   errors=(), secured=False),
+        Operation("/docs", "GET", "This API's reference page (works offline)",
+                  {200: ("An HTML page rendering /openapi.json", "html")}, errors=(),
+                  secured=False),
+        Operation("/docs/redoc.standalone.js", "GET", "The page's renderer (Redoc, vendored)",
+                  {200: ("JavaScript", "javascript")}, errors=(), secured=False),
     ]

@@ -3,7 +3,10 @@
 Used by the integration and end-to-end fixtures; talks to the real PostgreSQL and
 RabbitMQ named by ZD_DATABASE_URL and ZD_AMQP_URI (set in tests/conftest.py).
 """
+import os
+import signal
 import socket
+import warnings
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -43,11 +46,42 @@ def reset_vhost():
     rabbit.apply_policies(vhost)
 
 
+#: what may be left running: the services and the stack (the sink touches no queue)
+STRAY_MODULES = {f"services.{name}".encode() for name in
+                 ("intake", "routing", "notify", "reporting", "devstack")}
+
+
+def stop_strays():
+    """Kill service processes an earlier test left running on the test system (a service
+    or stack process whose environment names the test vhost): a stray consumer or
+    courier would take messages meant for the services of the tests that follow. Each
+    one is named in the warnings summary; none should ever be found."""
+    test_uri = settings().amqp_uri
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            environment = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"-m" not in argv or not set(argv) & STRAY_MODULES:
+            continue
+        if f"ZD_AMQP_URI={test_uri}".encode() in environment:
+            warnings.warn(f"stray test service killed: pid {entry.name}:"
+                          f" {b' '.join(argv).decode(errors='replace')}", stacklevel=2)
+            try:
+                os.kill(int(entry.name), signal.SIGKILL)
+            except OSError:
+                pass
+
+
 def fresh_system(directory=DEMO_DIRECTORY):
     """Reset everything, load ``directory`` and issue every party's keys.
 
     Returns ``(keys, amqp_users, directory_snapshot)``.
     """
+    stop_strays()
     reset_database()
     reset_vhost()
     admin = ops.Admin.open()

@@ -1,6 +1,7 @@
 """The intake API against the real PostgreSQL and RabbitMQ (contract §5)."""
 import time
 
+import eventlet
 import psycopg
 import pytest
 import requests
@@ -292,3 +293,15 @@ def test_a_revocation_seen_before_its_issue_still_wins(keys, intake):
                                         "key_hash": issued_hash}, f"credential-issued-{issued_id}"))
     wait_until(lambda: answers(issued_only) == 404, what="the later key known")
     assert answers(revoked_first) == 401
+
+
+def test_twenty_identical_posts_at_once_make_one_ticket(keys):
+    with running("intake", ZD_RATE_LIMIT=1000) as base:  # the rate limit has its own tests
+        body = concern(external_id="mp-burst")
+        answers = list(eventlet.GreenPool(20).imap(
+            lambda _: post(base, keys["frontend:baiyun"], body), range(20)))
+    statuses = [answer.status_code for answer in answers]
+    assert statuses.count(202) == 1 and statuses.count(200) == 19, statuses
+    assert len({answer.json()["ticket_id"] for answer in answers}) == 1
+    assert stored_concerns() == 1
+    assert [message_type for message_type, _ in outbox_messages()] == ["concern.received"]
