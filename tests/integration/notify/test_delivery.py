@@ -24,9 +24,12 @@ REPORTER = {"name": "Mr Chen", "phone": "+8613912340001", "email": "chen@residen
 REPRESENTATIVE = "rep-chen-jianguo"  # email, phone and WeChat in the demo directory
 
 
-@pytest.fixture(scope="module")
-def system(tmp_path_factory):
-    with notify_with_sink(tmp_path_factory.mktemp("notify")) as started:
+@pytest.fixture
+def system(tmp_path):
+    """A fresh sink, system and notify for each test: a sink's failure plan answers the
+    next deliveries to its path, whichever notification they carry, so no test may see
+    another's deliveries still under way."""
+    with notify_with_sink(tmp_path) as started:
         yield started
 
 
