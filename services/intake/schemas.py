@@ -64,21 +64,26 @@ class AcceptedSchema(Schema):
     href = fields.String()
 
 
-class ConcernViewSchema(Schema):
-    """A concern as its front-end sees it: no reporter contact details."""
+class ConcernFactsSchema(Schema):
+    """What every view of a concern shows: where it stands, never a reporter's detail."""
     ticket_id = fields.String()
     external_id = fields.String()
     status = fields.String(metadata={"enum": STATUSES})
     district = fields.String()
-    community = fields.String()
+    community = fields.String(allow_none=True, metadata={
+        "description": "null for an Open311 request that named none: the office assigns it"})
     channel = fields.String()
     category = fields.String(allow_none=True)
     title = fields.String(allow_none=True)
+    received_at = fields.AwareDateTime()
+
+
+class ConcernViewSchema(ConcernFactsSchema):
+    """A concern as its front-end sees it: no reporter contact details."""
     description = fields.String()
     location = fields.Nested(LocationSchema, allow_none=True)
     attachments = fields.List(fields.Nested(AttachmentSchema))
     submitted_at = fields.AwareDateTime()
-    received_at = fields.AwareDateTime()
     representative = fields.Nested(PersonSchema, allow_none=True)
     departments = fields.List(fields.Nested(DispatchViewSchema(exclude=("dispatch_id",
                                                                         "resolved_at"))))
@@ -118,17 +123,8 @@ class ConcernQuerySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
 
 
-class ConcernSummarySchema(Schema):
+class ConcernSummarySchema(ConcernFactsSchema):
     """A concern in a list: where it stands, no description or contact."""
-    ticket_id = fields.String()
-    external_id = fields.String()
-    status = fields.String(metadata={"enum": STATUSES})
-    district = fields.String()
-    community = fields.String()
-    channel = fields.String()
-    category = fields.String(allow_none=True)
-    title = fields.String(allow_none=True)
-    received_at = fields.AwareDateTime()
     changed_at = fields.AwareDateTime(metadata={"description": "Its last change"})
     href = fields.String()
 

@@ -18,7 +18,6 @@ from services.intake.open311.catalogue import COMMUNITY, service_name
 MAX_DESCRIPTION = 4000
 CLOSED = ("resolved", "closed", "merged", "rejected")
 STATUSES = ("open", "closed")
-PERSON_FIELDS = ("first_name", "last_name", "email", "phone")
 
 
 def concern_from_form(form, directory, district):
@@ -66,8 +65,8 @@ def service_request(concern, directory):
     return {
         "service_request_id": concern["ticket_id"],
         "status": "closed" if status in CLOSED else "open",
-        "status_notes": ticket.get("result") if status in ("resolved", "closed") and ticket.get(
-            "result") else (notes[-1] if notes else None),
+        "status_notes": (ticket.get("result") if status in ("resolved", "closed") else None)
+        or (notes[-1] if notes else None),
         "service_name": service_name(directory, category),
         "service_code": category,
         "description": concern["description"],
