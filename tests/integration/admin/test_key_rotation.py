@@ -94,3 +94,16 @@ def active_keys(party):
         return conn.execute("SELECT count(*) FROM admin.api_keys WHERE party = %s AND revoked_at"
                             " IS NULL AND (expires_at IS NULL OR expires_at > now())",
                             (party,)).fetchone()[0]
+
+
+def test_demo_credentials_written_anew_three_times_keep_two_keys_at_most(intake):
+    from services.admin import operations as ops
+    admin = ops.Admin.open()
+    try:
+        for _ in range(3):  # var/demo-keys.json lost each time
+            keys = ops.demo_credentials(admin, {}, {})[0]
+    finally:
+        admin.close()
+    assert active_keys("frontend:baiyun") == 1
+    base, _ = intake
+    wait_until(lambda: lookup(base, keys["frontend:baiyun"]) == 404, what="the newest demo key works")
