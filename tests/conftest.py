@@ -17,3 +17,11 @@ os.environ["ZD_DATABASE_URL"] = os.environ.get(
     "ZD_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/zd_test")
 os.environ["ZD_AMQP_URI"] = os.environ.get(
     "ZD_TEST_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/zd_test")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many cases schemathesis sent per operation, when it ran."""
+    from tests.support.fuzzing import summary
+
+    for line in summary():
+        terminalreporter.write_line(line)

@@ -25,13 +25,21 @@ ERROR_ANSWERS = {
 }
 
 
-class ProblemSchema(Schema):
-    type = fields.String(metadata={"example": "about:blank"})
-    title = fields.String()
-    status = fields.Integer()
-    detail = fields.String()
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
-                         metadata={"description": "field → messages"})
+#: RFC 9457 problem document; members beyond these (e.g. routing's ``allowed_actions``)
+#: are named by the operation that answers them
+PROBLEM_SCHEMA = {"type": "object", "required": ["type", "title", "status", "detail"], "properties": {
+    "type": {"type": "string", "example": "about:blank"},
+    "title": {"type": "string"},
+    "status": {"type": "integer"},
+    "detail": {"type": "string"},
+    "errors": {"$ref": "#/components/schemas/FieldErrors"},
+    "retry_after": {"type": "integer", "minimum": 1,
+                    "description": "On 429 and 503: seconds to wait, as the Retry-After header"}}}
+#: field → its messages; a nested object or list field maps to the same shape again,
+#: keyed by its fields or item indexes (``{"attachments": {"0": {"url": [...]}}}``)
+FIELD_ERRORS_SCHEMA = {"type": "object", "description": "field → messages", "additionalProperties": {
+    "oneOf": [{"type": "array", "items": {"type": "string"}},
+              {"$ref": "#/components/schemas/FieldErrors"}]}}
 
 
 class HealthSchema(Schema):
@@ -52,7 +60,7 @@ class Operation:
     path: str
     method: str
     summary: str
-    answers: dict  # status → (description, schema or None)
+    answers: dict  # status → (description, schema or None[, other media: "csv", ...])
     body: object = None
     parameters: list = field(default_factory=list)
     errors: tuple = (400, 401, 403, 429, 503)
@@ -64,15 +72,15 @@ def build_spec(title, description, operations):
     spec = APISpec(title=title, version="1", openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin()], info={"description": description})
     spec.components.security_scheme("apiKey", {"type": "http", "scheme": "bearer"})
-    spec.components.schema("Problem", schema=ProblemSchema)
+    spec.components.schema("Problem", PROBLEM_SCHEMA)
+    spec.components.schema("FieldErrors", FIELD_ERRORS_SCHEMA)
     for operation in operations + _observability():
         spec.path(path=operation.path, operations={operation.method.lower(): _operation(operation)})
     return spec.to_dict()
 
 
 def _operation(operation):
-    answers = {str(status): _answer(description, schema)
-               for status, (description, schema) in operation.answers.items()}
+    answers = {str(status): _answer(*answer) for status, answer in operation.answers.items()}
     for status in operation.errors:
         answers.setdefault(str(status), {"description": ERROR_ANSWERS[status], "content": {
             PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}})
@@ -90,21 +98,22 @@ def _operation(operation):
 
 
 #: answers that are not JSON: their media type
-TEXT_MEDIA = {"text": "text/plain", "html": "text/html", "javascript": "application/javascript"}
+TEXT_MEDIA = {"text": "text/plain", "html": "text/html", "javascript": "application/javascript",
+              "csv": "text/csv"}
 
 
-def _answer(description, schema):
+def _answer(description, schema, *other_media):
     if schema is None:
         return {"description": description}
-    if schema in TEXT_MEDIA:
-        return {"description": description,
-                "content": {TEXT_MEDIA[schema]: {"schema": {"type": "string"}}}}
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+    media = [schema, *other_media]
+    return {"description": description, "content": {
+        TEXT_MEDIA.get(kind, "application/json"):
+            {"schema": {"type": "string"} if kind in TEXT_MEDIA else kind} for kind in media}}
 
 
-def path_parameter(name, description):
+def path_parameter(name, description, **schema):
     return {"name": name, "in": "path", "required": True, "description": description,
-            "schema": {"type": "string"}}
+            "schema": {"type": "string", **schema}}
 
 
 def query_parameter(name, description, **schema):

@@ -69,9 +69,11 @@ def list_concerns(conn, district, limit, external_id=None, status=None, since=No
 
 
 def open311_requests(conn, district, ticket_ids=None, category=None, start=None, end=None,
-                     limit=1000):
+                     final_statuses=None, final=None, limit=1000):
     """Concerns of ``district`` with their ticket views and ``changed_at``, newest first:
-    those of ``ticket_ids`` if given, else those received in [start, end]."""
+    those of ``ticket_ids`` if given, else those received in [start, end]; with
+    ``final`` True only those whose ticket is in one of ``final_statuses``, with False
+    only the others (a concern routing has not reported on yet is ``received``)."""
     return conn.execute(
         "SELECT c.*, v.ticket AS view, greatest(c.received_at, v.updated_at) AS changed_at"
         " FROM concerns c LEFT JOIN ticket_views v USING (ticket_id)"
@@ -80,9 +82,12 @@ def open311_requests(conn, district, ticket_ids=None, category=None, start=None,
         " AND (%(category)s::text IS NULL OR coalesce(v.ticket->>'category', c.category) = %(category)s)"
         " AND (%(start)s::timestamptz IS NULL OR c.received_at >= %(start)s)"
         " AND (%(end)s::timestamptz IS NULL OR c.received_at <= %(end)s)"
+        " AND (%(final)s::boolean IS NULL"
+        "      OR (coalesce(v.ticket->>'status', 'received') = ANY(%(final_statuses)s)) = %(final)s)"
         " ORDER BY c.received_at DESC, c.ticket_id LIMIT %(limit)s",
         {"district": district, "ids": ticket_ids, "category": category, "start": start,
-         "end": end, "limit": limit}).fetchall()
+         "end": end, "final_statuses": list(final_statuses or ()), "final": final,
+         "limit": limit}).fetchall()
 
 
 def find_concern(conn, ticket_id):

@@ -41,24 +41,27 @@ class GroupedSchema(Schema):
     groups = fields.List(fields.Dict(), metadata={"description": "the group's key and figures"})
 
 
-WINDOW = [
+#: the window of every report; an empty value (a form's "all") counts as absent
+WINDOW = [{**parameter, "allowEmptyValue": True} for parameter in (
     query_parameter("district", "A district code; an office key defaults to its own"),
     query_parameter("from", "Start (inclusive) of the received time: RFC 3339 or YYYY-MM-DD"),
     query_parameter("to", "End (exclusive): RFC 3339 or YYYY-MM-DD"),
     query_parameter("format", "json (default) or csv", enum=["json", "csv"]),
-]
+)]
 ERRORS = (400, 401, 403, 429, 503)
 
 
 def _grouped(group):
     return Operation(f"/api/v1/reports/by-{group}", "GET", f"The figures per {group}",
-                     {200: ("One entry per group", GroupedSchema)}, parameters=WINDOW,
+                     {200: ("One entry per group; with format=csv one row per group",
+                            GroupedSchema, "csv")}, parameters=WINDOW,
                      errors=ERRORS)
 
 
 SPEC = build_spec("Zero Distance reports", "Figures over tickets received in a window"
                   " (contract §9), for the admin key or a district office's key.", [
     Operation("/api/v1/reports/summary", "GET", "The figures of a district, or of all",
-              {200: ("The figures", SummarySchema)}, parameters=WINDOW, errors=ERRORS),
+              {200: ("The figures; with format=csv one row", SummarySchema, "csv")},
+              parameters=WINDOW, errors=ERRORS),
     *[_grouped(group) for group in ("district", "category", "department", "representative")],
 ])

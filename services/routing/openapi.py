@@ -1,5 +1,6 @@
 """The routing API's OpenAPI document (contract §6 and §7), served at ``/openapi.json``."""
 from services.common.openapi import Operation, build_spec, path_parameter, query_parameter
+from services.common.ticket_schemas import STATUSES
 from services.routing.schemas import (
                                       ActionSchema,
                                       FeedbackAppliedSchema,
@@ -16,14 +17,15 @@ SPEC = build_spec(
     " (or over RabbitMQ: exchange zd.feedback, routing key dept.<code>, the same JSON).", [
         Operation("/api/v1/tickets", "GET", "Tickets, newest first",
                   {200: ("A page of tickets", TicketListSchema)},
-                  parameters=[query_parameter("status", "A status of the lifecycle"),
+                  parameters=[query_parameter("status", "A status of the lifecycle", enum=STATUSES),
                               query_parameter("district", "A district code"),
                               query_parameter("representative", "A representative id"),
                               query_parameter("department", "Dispatched to this department"),
                               query_parameter("overdue", "true: the lead department's due time"
                                               " has passed", enum=["true", "false"]),
-                              query_parameter("limit", "1-500, default 100"),
-                              query_parameter("offset", "default 0")],
+                              query_parameter("limit", "1-500, default 100", type="integer",
+                                              minimum=1, maximum=500),
+                              query_parameter("offset", "default 0", type="integer", minimum=0)],
                   errors=(400, 401, 403, 429, 503),
                   description="A representative lists their own tickets, an office its"
                               " district's, the admin any."),

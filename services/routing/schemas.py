@@ -48,7 +48,7 @@ class TicketQuerySchema(Schema):
     district = fields.String(validate=validate.Length(1, 32))
     representative = fields.String(validate=validate.Length(1, 32))
     department = fields.String(validate=validate.Length(1, 32))
-    overdue = fields.Boolean(load_default=False)
+    overdue = fields.Boolean(load_default=False, truthy={"true"}, falsy={"false"})
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
     offset = fields.Integer(load_default=0, validate=validate.Range(0))
 

@@ -101,16 +101,15 @@ class Open311Api:
     def open311_requests(self, request):
         args = request.args
         ids = [part.strip() for part in args.get("service_request_id", "").split(",") if part.strip()]
-        statuses = requests.statuses_of(args["status"]) if args.get("status") else None
+        closed = requests.closed_wanted(args["status"]) if args.get("status") else None
         start, end = _window(args.get("start_date"), args.get("end_date"), bool(ids))
         with self.db.transaction() as conn:
             caller = self._open311_caller(conn, request, args.get("api_key"))
             directory = current_directory(conn)
             rows = store.open311_requests(conn, caller.party.scope, ids or None,
                                           args.get("service_code") or None, start, end,
-                                          MAX_REQUESTS)
-        shown = [requests.service_request(row, directory) for row in rows]
-        return [item for item in shown if statuses is None or item["status"] in statuses]
+                                          requests.CLOSED, closed, MAX_REQUESTS)
+        return [requests.service_request(row, directory) for row in rows]
 
     @api("GET", f"{PREFIX}/requests/<string:request_id>.{FORMAT}")
     @answered("service_requests")

@@ -21,6 +21,9 @@ def _operation(summary, ok_status, ok_schema, errors, parameters=(), body=None):
     for status in errors:
         responses[str(status)] = {"description": "The specification's error list",
                                   "content": _content(ERRORS)}
+    unknown_format = responses.setdefault("404", {"description": "Not found", "content": {}})
+    unknown_format["description"] += "; a format other than json or xml is answered as problem+json"
+    unknown_format["content"].update(PROBLEM)
     for status in (429, 503):
         responses[str(status)] = {"description": "Come back after Retry-After seconds",
                                   "content": PROBLEM}

@@ -85,12 +85,13 @@ def service_request(concern, directory):
     }
 
 
-def statuses_of(text):
-    """``status=open,closed`` as the ticket statuses it means."""
-    wanted = [part.strip() for part in text.split(",") if part.strip()]
-    if not wanted or set(wanted) - set(STATUSES):
+def closed_wanted(text):
+    """``status=open``, ``closed`` or both (comma-separated) as the question "closed?":
+    True, False, or None for either."""
+    wanted = {part.strip() for part in text.split(",") if part.strip()}
+    if not wanted or wanted - set(STATUSES):
         raise BadRequest("Unknown status.", errors={"status": ["open, closed or both."]})
-    return set(wanted)
+    return None if len(wanted) == 2 else wanted == {"closed"}
 
 
 def _location(form, errors):

@@ -6,10 +6,13 @@ real broker and database; the resolution comes from routing's own event code."""
 from datetime import datetime, timedelta, timezone
 from xml.etree import ElementTree
 
+import psycopg
 import pytest
 import requests
 
+from services.common.config import settings
 from tests.support import events as made
+from tests.support.proxy import CuttableProxy
 from tests.support.services import running, wait_until
 from tests.support.system import fresh_system
 
@@ -233,3 +236,54 @@ def test_a_date_range_over_90_days_is_refused(system):
     answer = open311(intake, "requests.json", api_key=keys["frontend:baiyun"],
                      start_date=(now - timedelta(days=120)).isoformat(), end_date=now.isoformat())
     assert answer.status_code == 400 and "90 days" in answer.json()[0]["description"]
+
+
+def test_the_status_filter_applies_before_the_thousand_request_limit(system):
+    intake, _, keys, directory = system
+    key = keys["frontend:baiyun"]
+    (created,) = post(intake, key, **{**SPEC_EXAMPLE, "description": "路灯不亮"}).json()
+    closed_id = created["service_request_id"]
+    at = datetime.now(timezone.utc)
+    made.publish(made.ticket_event("resolved", made.ticket_row(
+        closed_id, "resolved", 99, received_at=at, result="已修复", resolved_at=at), directory))
+    wait_until(lambda: open311(intake, f"requests/{closed_id}.json", api_key=key).json()[0][
+        "status"] == "closed", what="the request closed")
+    with psycopg.connect(settings().database_url) as conn:  # 1000 open requests after it
+        conn.execute(
+            "INSERT INTO intake.concerns (ticket_id, key_id, external_id, fingerprint, district,"
+            " community, channel, category, description, submitted_at, received_at)"
+            " SELECT 'ZDLIMIT-' || n, key_id, 'limit-' || n, fingerprint, district, community,"
+            " channel, category, description, submitted_at, received_at + n * interval '1 microsecond'"
+            " FROM intake.concerns, generate_series(1, 1000) AS n WHERE ticket_id = %s", (closed_id,))
+    newest = open311(intake, "requests.json", api_key=key).json()
+    assert len(newest) == 1000 and closed_id not in [r["service_request_id"] for r in newest]
+    closed = open311(intake, "requests.json", api_key=key, status="closed").json()
+    assert closed_id in [r["service_request_id"] for r in closed]
+    assert {r["status"] for r in closed} == {"closed"}
+    opened = open311(intake, "requests.json", api_key=key, status="open").json()
+    assert len(opened) == 1000 and {r["status"] for r in opened} == {"open"}
+
+
+def test_a_database_outage_is_503_with_retry_after_and_stores_nothing(system):
+    _, _, keys, _ = system
+    key = keys["frontend:baiyun"]
+    with CuttableProxy(5432) as proxy, running(
+            "intake", ZD_DATABASE_URL=proxy.url_for(settings().database_url)) as intake:
+        count = "SELECT count(*) FROM intake.concerns"
+        with psycopg.connect(settings().database_url) as conn:
+            before = conn.execute(count).fetchone()[0]
+        proxy.cut()
+        answers = [post(intake, key, fmt, **SPEC_EXAMPLE) for fmt in ("json", "xml")] + [
+            open311(intake, f"requests.{fmt}", api_key=key) for fmt in ("json", "xml")] + [
+            open311(intake, "services.json")]
+        proxy.restore()
+        for answer in answers:
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["Content-Type"] == "application/problem+json"
+            assert int(answer.headers["Retry-After"]) >= 1
+            assert answer.json()["retry_after"] == int(answer.headers["Retry-After"])
+            assert "127.0.0.1" not in answer.text and str(proxy.port) not in answer.text
+        with psycopg.connect(settings().database_url) as conn:
+            assert conn.execute(count).fetchone()[0] == before
+        assert wait_until(lambda: post(intake, key, **SPEC_EXAMPLE).status_code == 201,
+                          timeout=30, what="intake taking requests again")

@@ -1,0 +1,109 @@
+"""Schemathesis against every service's OpenAPI document, on the real database and
+broker: no answer is a 5xx, every answer is documented (status, media type, headers,
+body), data that breaks the document is refused, and a call without a key is refused.
+
+The operations come from each service's ``SPEC``, and the fixture first proves that
+the document the running service serves is that same document. A concern is posted
+and routed first, so half of the schema-valid cases can name a real ticket, a real
+notification, the key's own department (``use_real_values``).
+"""
+import uuid
+
+import pytest
+import requests
+import schemathesis
+
+from services.intake.openapi import SPEC as INTAKE_SPEC
+from services.notify.openapi import SPEC as NOTIFY_SPEC
+from services.reporting.openapi import SPEC as REPORTING_SPEC
+from services.routing.openapi import SPEC as ROUTING_SPEC
+from tests.support.fuzzing import CHECKS, FUZZ_SETTINGS, use_real_values
+from tests.support.services import running, wait_until
+from tests.support.system import fresh_system
+
+UNLIMITED = {"ZD_RATE_LIMIT": 1_000_000}  # the rate limit has its own tests
+DEPARTMENT = "baiyun-water"
+
+
+def served_document(base):
+    return requests.get(f"{base}/openapi.json", timeout=10).json()
+
+
+@pytest.fixture(scope="module")
+def system():
+    keys, _, _ = fresh_system()
+    with running("intake", **UNLIMITED) as intake, running("routing", **UNLIMITED) as routing, \
+            running("notify", **UNLIMITED) as notify, running("reporting", **UNLIMITED) as reporting:
+        bases = {"intake": intake, "routing": routing, "notify": notify, "reporting": reporting}
+        specs = {"intake": INTAKE_SPEC, "routing": ROUTING_SPEC, "notify": NOTIFY_SPEC,
+                 "reporting": REPORTING_SPEC}
+        for service, base in bases.items():
+            assert served_document(base) == specs[service], f"{service} serves its SPEC"
+        ticket_id = _routed_ticket(intake, routing, keys)
+        notification_id = wait_until(lambda: _a_notification(notify, keys, ticket_id),
+                                     what="a notification of the ticket")
+        yield {"bases": bases, "keys": keys, "ticket_id": ticket_id,
+               "notification_id": notification_id}
+
+
+def _routed_ticket(intake, routing, keys):
+    body = {"external_id": str(uuid.uuid4()), "district": "baiyun", "community": "yuangang",
+            "channel": "wechat", "description": "元岗路下水道堵塞，污水外溢",
+            "reporter": {"name": "陈女士", "phone": "13912340001", "wants_feedback": True}}
+    answer = requests.post(f"{intake}/api/v1/concerns", json=body, timeout=10,
+                           headers={"Authorization": f"Bearer {keys['frontend:baiyun']}"})
+    assert answer.status_code == 202, answer.text
+    ticket_id = answer.json()["ticket_id"]
+    wait_until(lambda: requests.get(f"{routing}/api/v1/tickets/{ticket_id}", timeout=5, headers={
+        "Authorization": f"Bearer {keys['admin']}"}).status_code == 200, what="the ticket routed")
+    return ticket_id
+
+
+def _a_notification(notify, keys, ticket_id):
+    answer = requests.get(f"{notify}/api/v1/notifications", params={"ticket_id": ticket_id},
+                          headers={"Authorization": f"Bearer {keys['admin']}"}, timeout=5).json()
+    return answer["notifications"][0]["id"] if answer["notifications"] else None
+
+
+def fuzz(case, system, service, key, **real):
+    use_real_values(case, **real)
+    case.call_and_validate(base_url=system["bases"][service], checks=CHECKS,
+                           headers={"Authorization": f"Bearer {system['keys'][key]}"})
+
+
+intake_schema = schemathesis.openapi.from_dict(INTAKE_SPEC)
+routing_schema = schemathesis.openapi.from_dict(ROUTING_SPEC)
+notify_schema = schemathesis.openapi.from_dict(NOTIFY_SPEC)
+reporting_schema = schemathesis.openapi.from_dict(REPORTING_SPEC)
+
+
+@intake_schema.parametrize()
+@FUZZ_SETTINGS
+def test_intake_answers_as_documented(case, system):
+    ticket_id = system["ticket_id"]
+    fuzz(case, system, "intake", "frontend:baiyun", ticket_id=ticket_id, request_id=ticket_id,
+         token=ticket_id, code="drainage", service_code="drainage", district="baiyun",
+         jurisdiction_id="baiyun", community="yuangang", lat="23.2", long="113.3",
+         **{"attribute[community]": "yuangang"},
+         api_key=system["keys"]["frontend:baiyun"])
+
+
+@routing_schema.parametrize()
+@FUZZ_SETTINGS
+def test_routing_answers_as_documented(case, system):
+    key = f"department:{DEPARTMENT}" if "{department}" in case.operation.path else "congress:baiyun"
+    fuzz(case, system, "routing", key, ticket_id=system["ticket_id"], department=DEPARTMENT,
+         district="baiyun")
+
+
+@notify_schema.parametrize()
+@FUZZ_SETTINGS
+def test_notify_answers_as_documented(case, system):
+    fuzz(case, system, "notify", "admin", ticket_id=system["ticket_id"],
+         notification_id=system["notification_id"])
+
+
+@reporting_schema.parametrize()
+@FUZZ_SETTINGS
+def test_reporting_answers_as_documented(case, system):
+    fuzz(case, system, "reporting", "admin", district="baiyun")
