@@ -44,3 +44,4 @@ SPEC = build_spec("Zero Distance intake", "District front-ends post concerns and
 ])
 
 SPEC["paths"].update(open311_openapi.paths())
+SPEC["components"]["schemas"].update(open311_openapi.SCHEMAS)

@@ -1,10 +1,70 @@
 """The Open311 paths of intake's OpenAPI document: each in JSON or XML (``{fmt}``), its
 answers shaped as the GeoReport v2 specification says, its errors as the
-specification's ``[{code, description}]``."""
-RECORD = {"type": "object", "additionalProperties": True}
-LIST = {"type": "array", "items": RECORD}
-ERRORS = {"type": "array", "items": {"type": "object", "properties": {
-    "code": {"type": "integer"}, "description": {"type": "string"}}}}
+specification's ``[{code, description}]``. Every answer's object is closed: a member
+the document does not name is an error the suite's schemathesis run would find."""
+
+
+def _record(properties):
+    """A JSON object with exactly ``properties``, every one always present."""
+    return {"type": "object", "required": list(properties), "properties": properties,
+            "additionalProperties": False}
+
+
+def _ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+TEXT = {"type": "string"}
+MAYBE_TEXT = {"type": "string", "nullable": True}
+SCHEMAS = {
+    "Open311Discovery": _record({
+        "changeset": TEXT, "contact": TEXT, "key_service": TEXT,
+        "endpoints": {"type": "array", "items": _record({
+            "specification": TEXT, "url": TEXT, "changeset": TEXT,
+            "type": {"type": "string", "enum": ["production", "test"]},
+            "formats": {"type": "array", "items": TEXT}})}}),
+    "Open311Service": _record({
+        "service_code": TEXT, "service_name": TEXT, "description": TEXT,
+        "metadata": {"type": "boolean"},
+        "type": {"type": "string", "enum": ["realtime", "batch", "blackbox"]},
+        "keywords": {"type": "string", "description": "comma-separated"},
+        "group": {**MAYBE_TEXT, "description": "the department that leads the category"}}),
+    "Open311ServiceDefinition": _record({
+        "service_code": TEXT,
+        "attributes": {"type": "array", "items": _record({
+            "variable": {"type": "boolean"}, "code": TEXT,
+            "datatype": {"type": "string", "enum": [
+                "string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]},
+            "required": {"type": "boolean"}, "datatype_description": TEXT,
+            "order": {"type": "integer"}, "description": TEXT,
+            "values": {"type": "array", "items": _record({"key": TEXT, "name": TEXT})}})}}),
+    "Open311ServiceRequest": _record({
+        "service_request_id": TEXT,
+        "status": {"type": "string", "enum": ["open", "closed"]},
+        "status_notes": {**MAYBE_TEXT, "description": "the result, or the latest note a reporter"
+                                                      " may see"},
+        "service_name": MAYBE_TEXT, "service_code": MAYBE_TEXT, "description": TEXT,
+        "agency_responsible": {**MAYBE_TEXT, "description": "the lead department"},
+        "service_notice": MAYBE_TEXT,
+        "requested_datetime": {"type": "string", "format": "date-time"},
+        "updated_datetime": {"type": "string", "format": "date-time"},
+        "expected_datetime": {"type": "string", "format": "date-time", "nullable": True,
+                              "description": "the lead department's due time"},
+        "address": MAYBE_TEXT, "address_id": MAYBE_TEXT, "zipcode": MAYBE_TEXT,
+        "lat": {"type": "number", "nullable": True}, "long": {"type": "number", "nullable": True},
+        "media_url": MAYBE_TEXT}),
+    "Open311Created": _record({
+        "service_request_id": TEXT, "service_notice": MAYBE_TEXT, "account_id": MAYBE_TEXT}),
+    "Open311Token": _record({"service_request_id": TEXT, "token": TEXT}),
+    "Open311Error": _record({"code": {"type": "integer"}, "description": TEXT}),
+}
+
+
+def _list_of(name):
+    return {"type": "array", "items": _ref(name)}
+
+
+ERRORS = _list_of("Open311Error")
 FORMAT = {"name": "fmt", "in": "path", "required": True, "description": "json or xml",
           "schema": {"type": "string", "enum": ["json", "xml"]}}
 KEY = {"name": "api_key", "in": "query", "required": False,
@@ -56,26 +116,29 @@ def paths():
     jurisdiction = _query("jurisdiction_id", "A district code")
     return {
         "/open311/v2/discovery.{fmt}": {"get": _operation(
-            "Service discovery", 200, RECORD, ())},
+            "Service discovery", 200, _ref("Open311Discovery"), ())},
         "/open311/v2/services.{fmt}": {"get": _operation(
-            "The services: the directory's categories", 200, LIST, (), [jurisdiction])},
+            "The services: the directory's categories", 200, _list_of("Open311Service"), (),
+            [jurisdiction])},
         "/open311/v2/services/{code}.{fmt}": {"get": _operation(
-            "A service's definition: its attributes (the community)", 200, RECORD, (400, 404),
+            "A service's definition: its attributes (the community)", 200,
+            _ref("Open311ServiceDefinition"), (400, 404),
             [_path("code", "A service code"), jurisdiction])},
         "/open311/v2/requests.{fmt}": {
-            "post": _operation("Post a service request (form-encoded)", 201, LIST, (400, 403, 413),
+            "post": _operation("Post a service request (form-encoded)", 201, _list_of("Open311Created"),
+                               (400, 403, 413),
                                body=POST_FORM),
             "get": _operation("Service requests of the key's district (at most 90 days, 1000)",
-                              200, LIST, (400, 403), [
+                              200, _list_of("Open311ServiceRequest"), (400, 403), [
                                   KEY, _query("service_request_id", "Ids, comma-separated"),
                                   _query("service_code", "A service code"),
                                   _query("start_date", "ISO 8601, with its offset"),
                                   _query("end_date", "ISO 8601, with its offset"),
                                   _query("status", "open, closed, or both")])},
         "/open311/v2/requests/{request_id}.{fmt}": {"get": _operation(
-            "One service request", 200, LIST, (403, 404),
+            "One service request", 200, _list_of("Open311ServiceRequest"), (403, 404),
             [_path("request_id", "The service_request_id"), KEY])},
         "/open311/v2/tokens/{token}.{fmt}": {"get": _operation(
             "The request a token stands for (requests are created at once: the token is its id)",
-            200, LIST, (403, 404), [_path("token", "A token"), KEY])},
+            200, _list_of("Open311Token"), (403, 404), [_path("token", "A token"), KEY])},
     }
