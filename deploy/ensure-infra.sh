@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure PostgreSQL and RabbitMQ (with its management plugin) run on localhost.
+# Makes sure PostgreSQL and RabbitMQ (with its management and Prometheus plugins) run on
+# localhost.
 # Installs them from Debian's packages when absent (as root), starts them when down,
 # and waits until both answer. Safe to run again and again.
 set -euo pipefail
@@ -38,18 +39,24 @@ if ! psql -h 127.0.0.1 -U postgres -d postgres -tAc 'select 1' >/dev/null 2>&1; 
   fi
 fi
 
-# RabbitMQ: start when down, enable the management API (used for department users).
+# RabbitMQ: start when down, enable the management API (used for department users) and
+# the Prometheus endpoint on :15692 (scraped by deploy/prometheus/prometheus.yml).
 if ! rabbitmqctl -q status >/dev/null 2>&1; then
   log "starting RabbitMQ"
   rabbitmq-server -detached
   rabbitmqctl -q await_startup --timeout 120 >/dev/null 2>&1 || true
 fi
-if ! rabbitmq-plugins -q list -e rabbitmq_management 2>/dev/null | grep -q rabbitmq_management; then
-  log "enabling rabbitmq_management"
-  rabbitmq-plugins -q enable rabbitmq_management >/dev/null
-fi
+for plugin in rabbitmq_management rabbitmq_prometheus; do
+  if ! rabbitmq-plugins -q list -e "^$plugin\$" 2>/dev/null | grep -q "$plugin"; then
+    log "enabling $plugin"
+    rabbitmq-plugins -q enable "$plugin" >/dev/null
+  fi
+done
+answers() { curl -sf -u guest:guest "$1" >/dev/null 2>&1; }
 for _ in $(seq 120); do
-  curl -sf -u guest:guest http://127.0.0.1:15672/api/overview >/dev/null 2>&1 && exit 0
+  answers http://127.0.0.1:15672/api/overview && answers http://127.0.0.1:15692/metrics && exit 0
   sleep 0.5
 done
-log "RabbitMQ management API does not answer on 127.0.0.1:15672"; exit 1
+answers http://127.0.0.1:15672/api/overview || log "RabbitMQ management API does not answer on 127.0.0.1:15672"
+answers http://127.0.0.1:15692/metrics || log "RabbitMQ Prometheus endpoint does not answer on 127.0.0.1:15692"
+exit 1

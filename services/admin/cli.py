@@ -12,6 +12,7 @@
     parked list QUEUE [--limit N]    show parked messages (QUEUE: zd.routing.events.parked,
                                      zd.feedback.rejected, ...) with their reasons
     parked replay QUEUE [--limit N]  send them back to the queue they came from
+    reporting rebuild                replay reporting's event log into a fresh read model
 """
 import argparse
 import json
@@ -24,6 +25,7 @@ from services.admin import parked
 from services.common.config import settings
 from services.common.directory import DirectoryError
 from services.common.migrate import migrate
+from services.reporting.rebuild import rebuild
 
 DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "deploy" / "directory.yaml"
 
@@ -126,6 +128,8 @@ def parser():
     parked_command.add_argument("action", choices=["list", "replay"])
     parked_command.add_argument("queue")
     parked_command.add_argument("--limit", type=int)
+    reporting_command = commands.add_parser("reporting")
+    reporting_command.add_argument("action", choices=["rebuild"])
     demo = commands.add_parser("demo-credentials")
     demo.add_argument("--keys", default="var/demo-keys.json")
     demo.add_argument("--amqp-users", default="var/demo-amqp-users.json")
@@ -142,6 +146,11 @@ def main(argv=None):
     args = parser().parse_args(argv)
     if args.command == "migrate":
         migrate(settings().database_url)
+        return
+    if args.command == "reporting":
+        done = rebuild(settings().database_url)
+        print(f"read model rebuilt from {done.events} events: {done.tickets} tickets,"
+              f" {done.ratings} ratings in {done.seconds} s")
         return
     if args.command in ("keys", "amqp-users") and args.action != "list" and not args.target:
         sys.exit(f"{args.command} {args.action} needs a target")

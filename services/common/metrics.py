@@ -37,6 +37,12 @@ CONCERNS_RECEIVED = Counter("zd_concerns_received_total", "Concerns stored",
                             ["district", "channel"])
 TICKET_TRANSITIONS = Counter("zd_ticket_transitions_total", "Ticket status changes",
                              ["status"])
+#: stages last from seconds (auto-forward) to weeks (a department's resolution)
+STAGE_BUCKETS = (1, 10, 60, 300, 900, 3600, 4 * 3600, 8 * 3600, 86400, 3 * 86400, 7 * 86400,
+                 30 * 86400)
+TICKET_STAGE_SECONDS = Histogram("zd_ticket_stage_seconds",
+                                 "Time a ticket spent in a status before it left it", ["status"],
+                                 buckets=STAGE_BUCKETS)
 NOTIFICATIONS_SENT = Counter("zd_notifications_sent_total", "Notifications delivered",
                              ["channel"])
 NOTIFICATIONS_FAILED = Counter("zd_notification_failures_total",

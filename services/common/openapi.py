@@ -99,7 +99,7 @@ def _operation(operation):
 
 #: answers that are not JSON: their media type
 TEXT_MEDIA = {"text": "text/plain", "html": "text/html", "javascript": "application/javascript",
-              "csv": "text/csv"}
+              "csv": "text/csv", "css": "text/css"}
 
 
 def _answer(description, schema, *other_media):

@@ -45,6 +45,7 @@ class TicketSchema(Schema):
     representative = fields.Nested(PersonSchema, allow_none=True)
     departments = fields.List(fields.Nested(DispatchViewSchema))
     received_at = fields.AwareDateTime()
+    status_since = fields.AwareDateTime(metadata={"description": "When it entered its status"})
     first_dispatched_at = fields.AwareDateTime(allow_none=True)
     resolved_at = fields.AwareDateTime(allow_none=True)
     result = fields.String(allow_none=True)

@@ -8,11 +8,17 @@ are kept whichever event brought them.
 """
 import zoneinfo
 from dataclasses import dataclass, fields, replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from services.common.errors import BadRequest, Forbidden
+from services.common.events import ACTIVE_DISPATCH_STATUSES
 from services.reporting.figures import RATINGS
 
+#: timeline actions that are escalations, by the kind the overdue report names them
+ESCALATIONS = {"escalate": "escalated", "overdue": "overdue"}
+SYSTEM_ACTOR = "system"  # the actor routing's deadlines act as
+UTC = zoneinfo.ZoneInfo("UTC")
+EARLIEST = datetime.min.replace(tzinfo=UTC)
 CONCERN_VERSION = 0
 UNKNOWN_VERSION = -1
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -43,9 +49,15 @@ class TicketFacts:
     lead_due_at: datetime = None
     rating: str = None
     rating_version: int = None
+    held_since: datetime = None
+    active_department: str = None
+    active_dispatched_at: datetime = None
+    active_due_at: datetime = None
+    escalations: tuple = ()
 
 
-#: what the newest version decides (an older one only fills what it leaves empty)
+#: what the newest version decides (an older one only fills what it leaves empty); the
+#: holder's facts (held_since, active_*, escalations) are the newest version's alone
 CURRENT = ("status", "district", "community", "category", "channel", "representative",
            "departments", "title", "description", "received_at")
 COLUMNS = tuple(f.name for f in fields(TicketFacts))
@@ -95,7 +107,42 @@ def ticket_facts(ticket, entry=None):
         dispatched=bool(dispatches) or first_dispatched_at is not None,
         first_dispatched_at=first_dispatched_at, first_resolved_at=resolved_at,
         lead_due_at=lead_due_at(dispatches, resolved_at) if resolved_at else None,
-        rating=rating, rating_version=ticket["version"] if rating else None)
+        rating=rating, rating_version=ticket["version"] if rating else None,
+        **holder_facts(ticket, dispatches))
+
+
+def holder_facts(ticket, dispatches):
+    """Since when the ticket is in its status, its active lead dispatch (department,
+    dispatched, due) and the escalations its timeline tells of so far."""
+    active = [d for d in dispatches
+              if d.get("role") == "lead" and d.get("status") in ACTIVE_DISPATCH_STATUSES]
+    lead = max(active, key=lambda d: _time(d.get("dispatched_at")) or EARLIEST, default={})
+    timeline = [entry for entry in ticket.get("timeline") or [] if isinstance(entry, dict)]
+    return {"held_since": _time(ticket.get("status_since")) or _entered(ticket["status"], timeline)
+            or _time(ticket.get("received_at")),
+            "active_department": lead.get("department"),
+            "active_dispatched_at": _time(lead.get("dispatched_at")),
+            "active_due_at": _time(lead.get("due_at")),
+            "escalations": tuple(escalations(timeline))}
+
+
+def escalations(timeline):
+    """The timeline's escalations: the office escalated, a department flagged overdue,
+    a representative passed over (the system forwarding), oldest first."""
+    for entry in timeline:
+        kind = ESCALATIONS.get(entry.get("action"))
+        if entry.get("action") == "forward":
+            kind = "passed_over" if entry.get("actor") == SYSTEM_ACTOR else None
+        if kind:
+            at = _time(entry.get("at"))
+            yield {"at": at and at.astimezone(UTC).isoformat(), "kind": kind, "note": entry.get("note")}
+
+
+def _entered(status, timeline):
+    """When the newest timeline entry that moved the ticket into ``status`` happened."""
+    moves = [entry for entry in timeline
+             if entry.get("to_status") == status and entry.get("from_status") != status]
+    return _time(moves[-1].get("at")) if moves else None
 
 
 def rating_of(ticket):
@@ -159,6 +206,42 @@ def report_window(start, end, timezone):
     if window.start and window.end and window.end <= window.start:
         raise BadRequest("The window is empty.", errors={"to": ["Must be after 'from'."]})
     return window
+
+
+EMPTY_DIRECTORY = {"districts": {}, "representatives": {}, "departments": {}, "categories": {}}
+TREND_DAYS = 30  # the trend's window when none is given: the last 30 local days
+
+
+def now():
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Days:
+    """Local days ``first`` to ``last`` of a trend, and the moments they span."""
+    first: date
+    last: date
+    start: datetime
+    end: datetime
+
+    def each(self):
+        return [self.first + timedelta(days=n) for n in range((self.last - self.first).days + 1)]
+
+
+def trend_days(start, end, timezone, at):
+    """The days a trend counts: those of the report window (``from``/``to``, as
+    ``report_window`` reads them), else the last ``TREND_DAYS`` local days up to ``at``."""
+    zone = zoneinfo.ZoneInfo(timezone)
+    window = report_window(start, end, timezone)
+    last = (window.end - timedelta(microseconds=1)).astimezone(zone).date() if window.end \
+        else at.astimezone(zone).date()
+    first = window.start.astimezone(zone).date() if window.start \
+        else last - timedelta(days=TREND_DAYS - 1)
+    if (last - first).days >= 366:
+        raise BadRequest("A trend covers at most 366 days.",
+                         errors={"from": ["At most 366 days before 'to'."]})
+    return Days(first, last, datetime.combine(first, time.min, zone),
+                datetime.combine(last + timedelta(days=1), time.min, zone))
 
 
 def timezone_of(directory, district):

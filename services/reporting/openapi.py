@@ -1,7 +1,7 @@
 """The reporting API's OpenAPI document (contract §9), served at ``/openapi.json``."""
 from marshmallow import Schema, fields
 
-from services.common.openapi import Operation, build_spec, query_parameter
+from services.common.openapi import Operation, build_spec, path_parameter, query_parameter
 
 RATE = {"type": "number", "minimum": 0, "maximum": 1, "nullable": True}
 
@@ -41,13 +41,96 @@ class GroupedSchema(Schema):
     groups = fields.List(fields.Dict(), metadata={"description": "the group's key and figures"})
 
 
-#: the window of every report; an empty value (a form's "all") counts as absent
-WINDOW = [{**parameter, "allowEmptyValue": True} for parameter in (
+class HolderSchema(Schema):
+    kind = fields.String(metadata={"enum": ["representative", "office", "department"]})
+    id = fields.String(allow_none=True, metadata={
+        "description": "the representative's id, the district's code, the department's code"})
+    name = fields.String(allow_none=True)
+
+
+class EscalationSchema(Schema):
+    at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    kind = fields.String(metadata={"enum": ["escalated", "overdue", "passed_over"]})
+    note = fields.String(allow_none=True)
+
+
+class OverdueTicketSchema(Schema):
+    ticket_id = fields.String()
+    district = fields.String(allow_none=True)
+    community = fields.String(allow_none=True)
+    category = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    status = fields.String(metadata={"enum": ["assigned", "forwarded", "dispatched", "in_progress"]})
+    holder = fields.Nested(HolderSchema)
+    held_since = fields.String(allow_none=True, metadata={
+        "format": "date-time", "description": "since when the holder has it"})
+    due_at = fields.String(metadata={"format": "date-time"})
+    overdue_working_hours = fields.Float(metadata={
+        "description": "past due, in the district calendar's working hours"})
+    overdue_hours = fields.Float(metadata={"description": "past due, on the clock"})
+    escalations = fields.List(fields.Nested(EscalationSchema), metadata={
+        "description": "escalated by the office deadline, flagged overdue, representative"
+                       " passed over; oldest first"})
+
+
+class OverdueSchema(Schema):
+    district = fields.String(allow_none=True)
+    department = fields.String(allow_none=True)
+    as_of = fields.String(metadata={"format": "date-time"})
+    count = fields.Integer()
+    tickets = fields.List(fields.Nested(OverdueTicketSchema), metadata={
+        "description": "the latest first (most working hours past due)"})
+
+
+class TrendDaySchema(Schema):
+    day = fields.String(metadata={"format": "date"})
+    received = fields.Integer()
+    dispatched = fields.Integer(metadata={"description": "first dispatched that day"})
+    resolved = fields.Integer(metadata={"description": "first resolved that day"})
+
+
+class TrendSchema(Schema):
+    district = fields.String(allow_none=True)
+    start = fields.String(data_key="from", metadata={"format": "date"})
+    end = fields.String(data_key="to", metadata={"format": "date", "description": "the last day"})
+    days = fields.List(fields.Nested(TrendDaySchema))
+
+
+class TopicSchema(Schema):
+    category = fields.String(allow_none=True)
+    community = fields.String(allow_none=True)
+    communities = fields.List(fields.String(allow_none=True))
+    count = fields.Integer()
+    previous_count = fields.Integer(metadata={"description": "similar concerns the window before"})
+    growth = fields.Integer(metadata={"description": "count - previous_count"})
+    top_words = fields.List(fields.String())
+    ticket_ids = fields.List(fields.String())
+    open = fields.Integer()
+    resolved = fields.Integer(metadata={"description": "resolved or closed"})
+
+
+class HotTopicsSchema(Schema):
+    district = fields.String(allow_none=True)
+    days = fields.Integer()
+    start = fields.String(data_key="from", metadata={"format": "date-time"})
+    end = fields.String(data_key="to", metadata={"format": "date-time"})
+    tickets = fields.Integer(metadata={"description": "concerns received in the window"})
+    groups = fields.List(fields.Nested(TopicSchema), metadata={
+        "description": "most concerns first, then most growth"})
+
+
+def _optional(*parameters):
+    """Query parameters of a report: an empty value (a form's "all") counts as absent."""
+    return [{**parameter, "allowEmptyValue": True} for parameter in parameters]
+
+
+#: the window of every report
+WINDOW = _optional(
     query_parameter("district", "A district code; an office key defaults to its own"),
     query_parameter("from", "Start (inclusive) of the received time: RFC 3339 or YYYY-MM-DD"),
     query_parameter("to", "End (exclusive): RFC 3339 or YYYY-MM-DD"),
     query_parameter("format", "json (default) or csv", enum=["json", "csv"]),
-)]
+)
 ERRORS = (400, 401, 403, 429, 503)
 
 
@@ -64,4 +147,45 @@ SPEC = build_spec("Zero Distance reports", "Figures over tickets received in a w
               {200: ("The figures; with format=csv one row", SummarySchema, "csv")},
               parameters=WINDOW, errors=ERRORS),
     *[_grouped(group) for group in ("district", "category", "department", "representative")],
+    Operation("/api/v1/reports/overdue", "GET", "Every overdue ticket: who holds it, since when,"
+              " how late in working hours, its escalations",
+              {200: ("The overdue tickets; with format=csv one row each", OverdueSchema, "csv")},
+              parameters=_optional(
+                  query_parameter("district", "A district code; an office key defaults to its own"),
+                  query_parameter("department", "Only what this department holds"),
+                  query_parameter("as_of", "Lateness as of this moment (RFC 3339; default now)",
+                                  format="date-time"),
+                  query_parameter("format", "json (default) or csv", enum=["json", "csv"])),
+              errors=ERRORS,
+              description="A ticket `assigned` is held by its representative, due"
+                          " `representative_hours` after; `forwarded` by the liaison office, due"
+                          " `congress_hours` after; `dispatched` or `in_progress` by the lead"
+                          " department, due at its `due_at`. Hours are the district calendar's"
+                          " working hours."),
+    Operation("/api/v1/reports/trend", "GET", "Received, first dispatched and first resolved per"
+              " local day", {200: ("One entry per day of the window (default: the last 30 days)",
+                                   TrendSchema, "csv")}, parameters=WINDOW, errors=ERRORS),
+    Operation("/dashboard", "GET", "The dashboard page for offices and the city (asks for a key)",
+              {200: ("An HTML page; its charts read the reports above", "html")}, errors=(),
+              secured=False),
+    Operation("/dashboard/{name}", "GET", "The dashboard's script, style and chart library",
+              {200: ("JavaScript or CSS", "javascript", "css")},
+              parameters=[path_parameter("name", "A file of the page", enum=sorted(
+                  ["dashboard.js", "dashboard.css", "echarts.min.js"]))],
+              errors=(404,), secured=False),
+    Operation("/api/v1/reports/hot-topics", "GET", "Concentrated problems: groups of similar"
+              " concerns", {200: ("The groups, ranked", HotTopicsSchema)},
+              parameters=_optional(
+                  query_parameter("district", "A district code; an office key defaults to its own"),
+                  {**query_parameter("days", "The window: the last N days (1-366, default 30)"),
+                   "schema": {"type": "integer", "minimum": 1, "maximum": 366}},
+                  {**query_parameter("limit", "Groups to show (1-100, default 20)"),
+                   "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                  query_parameter("as_of", "The window's end (RFC 3339; default now)",
+                                  format="date-time")),
+              errors=ERRORS,
+              description="Concerns of one category and community whose texts share words"
+                          " (Chinese segmented with jieba), ranked by count, then by growth"
+                          " against the window before; the raw material for consultation themes"
+                          " and practical-project lists."),
 ])

@@ -1,6 +1,6 @@
 """What crosses the reporting API: the query of a report (contract §9)."""
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -23,7 +23,7 @@ class WindowBound(fields.Field):
             if ISO_DATE.fullmatch(text):
                 return date.fromisoformat(text)
             if RFC3339.fullmatch(text):
-                return datetime.fromisoformat(text.upper().replace(" ", "T"))
+                return datetime.fromisoformat(text.upper().replace(" ", "T")).astimezone(timezone.utc)
         except ValueError:
             pass
         raise self.make_error("invalid")
@@ -32,15 +32,55 @@ class WindowBound(fields.Field):
         return value.isoformat() if value is not None else None
 
 
+DISTRICT = validate.Regexp(r"^[a-z0-9_-]{1,32}$", error="Not a district code.")
+
+
 class ReportQuerySchema(Schema):
-    district = fields.String(validate=validate.Regexp(r"^[a-z0-9_-]{1,32}$",
-                                                      error="Not a district code."))
+    district = fields.String(validate=DISTRICT)
     start = WindowBound(data_key="from")
     end = WindowBound(data_key="to")
     format = fields.String(load_default="json", validate=validate.OneOf(FORMATS))
 
 
-def load_query(args):
+CODE = validate.Regexp(r"^[a-z0-9_-]{1,32}$", error="Not a code.")
+
+
+class Moment(fields.AwareDateTime):
+    """An RFC 3339 time with its offset, in UTC (PostgreSQL takes offsets up to ±15:59
+    only), between 1970 and 9000: a report counts back and forth from it."""
+
+    EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs).astimezone(timezone.utc)
+        if not self.EARLIEST <= moment < self.LATEST:
+            raise ValidationError("Between 1970 and 9000.")
+        return moment
+
+
+class OverdueQuerySchema(Schema):
+    """``GET /api/v1/reports/overdue``: which tickets, and as of when lateness is counted."""
+    district = fields.String(validate=DISTRICT)
+    department = fields.String(validate=CODE)
+    as_of = Moment(metadata={"description": "default: now"})
+    format = fields.String(load_default="json", validate=validate.OneOf(FORMATS))
+
+
+class TrendQuerySchema(ReportQuerySchema):
+    """``GET /api/v1/reports/trend``: the report window, counted per day."""
+
+
+class HotTopicsQuerySchema(Schema):
+    """``GET /api/v1/reports/hot-topics``: the last ``days`` days, against the ``days``
+    before them."""
+    district = fields.String(validate=DISTRICT)
+    days = fields.Integer(load_default=30, validate=validate.Range(1, 366))
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+    as_of = Moment(metadata={"description": "the window's end; default: now"})
+
+
+def load_query(args, schema=ReportQuerySchema):
     """The report query of a request's arguments, or ValidationError.
 
     A name given twice is an error; an empty value (``?district=``) counts as absent.
@@ -49,5 +89,4 @@ def load_query(args):
         if hasattr(args, "getlist") else []
     if repeated:
         raise ValidationError({name: ["Give this parameter once."] for name in repeated})
-    return ReportQuerySchema().load({name: value for name, value in dict(args).items()
-                                     if value != ""})
+    return schema().load({name: value for name, value in dict(args).items() if value != ""})

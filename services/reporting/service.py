@@ -1,21 +1,46 @@
 """The reporting service (HTTP, port 8004): the figures of contract §9 for operations
-and the district liaison offices.
+and the district liaison offices, the overdue list, the daily trend, the hot topics,
+and the dashboard page that shows them.
 
 Consumes ``zd.reporting.events`` (directory, credentials, ``concern.received``,
-``ticket.*``) into its own read model, one row per ticket; emits nothing.
+``concern.rated``, ``ticket.*``) into its own read model, one row per ticket, and logs
+each event it applied so that the model can be rebuilt; emits nothing.
 """
-from functools import partial
+from datetime import timedelta
+
+from nameko.extensions import DependencyProvider
 
 from services.common.credentials import ApiKeys
 from services.common.db import Database
-from services.common.event_routing import route_event
-from services.common.http import api
+from services.common.http import api, json_response
 from services.common.messaging import consume_messages, handle_once
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
 from services.common.topology import SERVICE_QUEUES
-from services.reporting import domain, figures, openapi, projection, store, views
-from services.reporting.schemas import load_query
+from services.reporting import (
+    dashboard,
+    domain,
+    figures,
+    openapi,
+    overdue,
+    projection,
+    store,
+    topics,
+    views,
+)
+from services.reporting.schemas import (
+    HotTopicsQuerySchema,
+    OverdueQuerySchema,
+    TrendQuerySchema,
+    load_query,
+)
+
+
+class WordSegmenter(DependencyProvider):
+    """Loads jieba's dictionary when the service starts, not on the first hot-topics call."""
+
+    def setup(self):
+        topics.load()
 
 
 class ReportingService(Observable):
@@ -25,6 +50,7 @@ class ReportingService(Observable):
     outbox = OutboxRelay("reporting")
     admin_outbox = OutboxRelay("admin")  # the admin's changes go out even when its CLI could not send them
     keys = ApiKeys()
+    word_segmenter = WordSegmenter()
 
     @api("GET", "/api/v1/reports/summary")
     def summary(self, request):
@@ -57,6 +83,56 @@ class ReportingService(Observable):
         reports = [(key, figures.figures(tallies.get(key))) for key in keys]
         return views.answer(views.grouped_body(district, window, group, reports), query["format"])
 
+    @api("GET", "/api/v1/reports/overdue")
+    def overdue_report(self, request):
+        query = load_query(request.args, OverdueQuerySchema)
+        as_of = query.get("as_of") or domain.now()
+        with self.db.transaction() as conn:
+            caller = self.keys.caller(conn, request, "admin", "congress")
+            district = domain.report_district(caller.party, query.get("district"))
+            directory = store.directory_or_none(conn) or domain.EMPTY_DIRECTORY
+            candidates = store.overdue_candidates(conn, district, query.get("department"), as_of,
+                                                  overdue.cutoffs(directory, district, as_of))
+        entries = [entry for facts in candidates
+                   if (entry := overdue.overdue_entry(facts, directory, as_of))]
+        body = views.overdue_body(district, query.get("department"), as_of, overdue.ordered(entries))
+        return views.overdue_answer(body, query["format"])
+
+    @api("GET", "/api/v1/reports/trend")
+    def trend(self, request):
+        with self.db.transaction() as conn:
+            caller = self.keys.caller(conn, request, "admin", "congress")
+            query = load_query(request.args, TrendQuerySchema)
+            district = domain.report_district(caller.party, query.get("district"))
+            zone = domain.timezone_of(store.directory_or_none(conn), district)
+            days = domain.trend_days(query.get("start"), query.get("end"), zone, domain.now())
+            counts = store.daily_counts(conn, district, days.start, days.end, zone)
+        return views.answer(views.trend_body(district, days, counts), query["format"])
+
+    @api("GET", "/api/v1/reports/hot-topics")
+    def hot_topics(self, request):
+        query = load_query(request.args, HotTopicsQuerySchema)
+        end = query.get("as_of") or domain.now()
+        span = timedelta(days=query["days"])
+        with self.db.transaction() as conn:
+            caller = self.keys.caller(conn, request, "admin", "congress")
+            district = domain.report_district(caller.party, query.get("district"))
+            current = store.topic_tickets(conn, district, end - span, end)
+            previous = store.topic_tickets(conn, district, end - 2 * span, end - span)
+        groups = topics.hot_topics([topics.TopicTicket(**row) for row in current],
+                                   [topics.TopicTicket(**row) for row in previous], query["limit"])
+        return json_response(200, {"district": district, "days": query["days"],
+                                   "from": (end - span).isoformat(), "to": end.isoformat(),
+                                   "tickets": len(current), "groups": groups})
+
+    @api("GET", "/dashboard")
+    def dashboard_page(self, request):
+        return dashboard.page()
+
+    @api("GET", "/dashboard/<string:name>")
+    def dashboard_asset(self, request, name):
+        return dashboard.asset(name)
+
     def _report_scope(self, conn, request):
         """Who asks for which district over which window: 401, 403 or 400 otherwise."""
         caller = self.keys.caller(conn, request, "admin", "congress")
@@ -67,4 +143,4 @@ class ReportingService(Observable):
 
     @consume_messages(SERVICE_QUEUES["reporting"])
     def on_event(self, envelope):
-        handle_once(self.db, envelope, partial(route_event, handlers=projection.HANDLERS))
+        handle_once(self.db, envelope, projection.apply_event)

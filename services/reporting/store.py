@@ -4,6 +4,7 @@ tally the tickets of a report window, read the directory if one was loaded.
 from dataclasses import asdict
 
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from services.common.errors import Unavailable
 from services.common.local_directory import current_directory
@@ -28,8 +29,7 @@ def record(conn, seen: TicketFacts):
     row = conn.execute(
         f"SELECT {', '.join(COLUMNS)} FROM report_tickets WHERE ticket_id = %s FOR UPDATE",
         (seen.ticket_id,)).fetchone()
-    merged = asdict(merge(_facts(row), seen))
-    merged["departments"] = list(merged["departments"])
+    merged = _row(merge(_facts(row), seen))
     assignments = ", ".join(f"{column} = %({column})s"
                             for column in COLUMNS if column != "ticket_id")
     conn.execute(f"UPDATE report_tickets SET {assignments}, updated_at = now()"
@@ -66,7 +66,14 @@ def directory_or_none(conn):
 
 
 def _facts(row):
-    return TicketFacts(**{**row, "departments": tuple(row["departments"] or ())})
+    return TicketFacts(**{**row, "departments": tuple(row["departments"] or ()),
+                          "escalations": tuple(row["escalations"] or ())})
+
+
+def _row(facts):
+    """A ``TicketFacts`` as the parameters of its row."""
+    row = asdict(facts)
+    return {**row, "departments": list(row["departments"]), "escalations": Jsonb(list(row["escalations"]))}
 
 
 def record_rating(conn, rated):
@@ -74,3 +81,69 @@ def record_rating(conn, rated):
     conn.execute("INSERT INTO ratings (ticket_id, resolution, rating, rated_at)"
                  " VALUES (%(ticket_id)s, %(resolution)s, %(rating)s, %(rated_at)s)"
                  " ON CONFLICT DO NOTHING", rated)
+
+
+def overdue_candidates(conn, district, department, as_of, cutoffs):
+    """``TicketFacts`` of the open tickets that may be overdue at ``as_of``: held by a
+    representative or an office since their district's cutoff (``{district: (rep,
+    office)}``) or before, or by a department past its due time; ``department`` keeps
+    only those that department holds."""
+    codes = list(cutoffs)
+    rows = conn.execute(
+        f"SELECT {', '.join(COLUMNS)} FROM report_tickets t"
+        " LEFT JOIN unnest(%(codes)s::text[], %(rep)s::timestamptz[], %(office)s::timestamptz[])"
+        "   AS c(district, rep_cutoff, office_cutoff) USING (district)"
+        " WHERE status IN ('assigned', 'forwarded', 'dispatched', 'in_progress')"
+        " AND (%(district)s::text IS NULL OR t.district = %(district)s)"
+        " AND (CASE status WHEN 'assigned' THEN held_since <= rep_cutoff"
+        "                  WHEN 'forwarded' THEN held_since <= office_cutoff"
+        "                  ELSE active_due_at < %(as_of)s END)"
+        " AND (%(department)s::text IS NULL"
+        "      OR (status IN ('dispatched', 'in_progress') AND active_department = %(department)s))",
+        {"codes": codes, "rep": [cutoffs[code][0] for code in codes],
+         "office": [cutoffs[code][1] for code in codes], "district": district,
+         "department": department, "as_of": as_of}).fetchall()
+    return [_facts(row) for row in rows]
+
+
+def daily_counts(conn, district, start, end, timezone):
+    """``{day: {"received", "dispatched", "resolved"}}``: tickets received, first
+    dispatched and first resolved on each local day in [start, end)."""
+    counts = {}
+    for what, column in (("received", "received_at"), ("dispatched", "first_dispatched_at"),
+                         ("resolved", "first_resolved_at")):
+        moment = sql.Identifier(column)
+        rows = conn.execute(sql.SQL(
+            "SELECT ({moment} AT TIME ZONE %(zone)s)::date AS day, count(*) AS tickets"
+            " FROM report_tickets WHERE {moment} >= %(start)s AND {moment} < %(end)s"
+            " AND (%(district)s::text IS NULL OR district = %(district)s) GROUP BY 1"
+        ).format(moment=moment), {"zone": timezone, "start": start, "end": end,
+                                  "district": district})
+        for row in rows:
+            counts.setdefault(row["day"], {})[what] = row["tickets"]
+    return counts
+
+
+def topic_tickets(conn, district, start, end):
+    """What hot topics read of the tickets received in [start, end)."""
+    return conn.execute(
+        "SELECT ticket_id, category, community, concat_ws(' ', title, description) AS text,"
+        " status, received_at FROM report_tickets"
+        " WHERE received_at >= %(start)s AND received_at < %(end)s"
+        " AND (%(district)s::text IS NULL OR district = %(district)s)",
+        {"district": district, "start": start, "end": end}).fetchall()
+
+
+def log_event(conn, event_type, body):
+    conn.execute("INSERT INTO event_log (type, body) VALUES (%s, %s)", (event_type, Jsonb(body)))
+
+
+def copy_read_model(conn, tickets, ratings):
+    """Write a whole read model (``TicketFacts`` and rating dicts) with COPY."""
+    with conn.cursor().copy(f"COPY report_tickets ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        for facts in tickets:
+            row = _row(facts)
+            copy.write_row([row[column] for column in COLUMNS])
+    with conn.cursor().copy("COPY ratings (ticket_id, resolution, rating, rated_at) FROM STDIN") as copy:
+        for rated in ratings:
+            copy.write_row([rated["ticket_id"], rated["resolution"], rated["rating"], rated["rated_at"]])

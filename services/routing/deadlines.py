@@ -18,8 +18,8 @@ are locked with SKIP LOCKED, so several routing instances share the work.
 import logging
 from datetime import timedelta
 
+from services.common.working_hours import add_working_hours, subtract_working_hours
 from services.routing import store, workflow
-from services.routing.calendar import add_working_hours, subtract_working_hours
 
 log = logging.getLogger(__name__)
 SYSTEM = workflow.SYSTEM

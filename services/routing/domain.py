@@ -6,7 +6,7 @@ ticket (representative, department); which category a description belongs to.
 No I/O: the workflow module loads, decides here, and stores.
 """
 from services.common.events import ACTIVE_DISPATCH_STATUSES
-from services.routing.calendar import add_working_hours
+from services.common.working_hours import add_working_hours
 
 OPEN = ("received", "assigned", "forwarded", "dispatched", "in_progress")
 FINAL = ("closed", "merged", "rejected")

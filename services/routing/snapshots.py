@@ -19,7 +19,7 @@ def ticket_snapshot(ticket, dispatches, timeline, directory):
         "channel": ticket["channel"], "title": ticket["title"],
         "representative": {"id": rep_id, "name": rep["name"] if rep else None} if rep_id else None,
         "departments": [dispatch_view(record, directory) for record in dispatches],
-        "received_at": _iso(ticket["received_at"]),
+        "received_at": _iso(ticket["received_at"]), "status_since": _iso(ticket["status_since"]),
         "first_dispatched_at": _iso(ticket["first_dispatched_at"]),
         "resolved_at": _iso(ticket["resolved_at"]), "result": ticket["result"],
         "reopen_count": ticket["reopen_count"], "merged_into": ticket.get("merged_into"),

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime, timezone
 
 from services.common import events, topology
-from services.common.metrics import TICKET_TRANSITIONS
+from services.common.metrics import TICKET_STAGE_SECONDS, TICKET_TRANSITIONS
 from services.common.outbox import emit, emit_events
 from services.routing import domain, snapshots, store
 
@@ -200,6 +200,8 @@ def change(conn, ticket, directory, to_status, actor, action, note=None, **chang
     domain.check_transition(ticket["status"], to_status)
     if to_status != ticket["status"]:  # a new wait begins: its deadline is not passed yet
         changes.update(status=to_status, status_since=now(), escalated_at=None)
+        TICKET_STAGE_SECONDS.labels(ticket["status"]).observe(
+            (changes["status_since"] - ticket["status_since"]).total_seconds())
     row = store.update_ticket(conn, ticket["ticket_id"], **changes)
     store.add_timeline(conn, ticket["ticket_id"], actor, action, ticket["status"], to_status, note)
     TICKET_TRANSITIONS.labels(to_status).inc()

@@ -40,8 +40,9 @@ def ticket_row(ticket_id, status, version, received_at=T0, representative="rep-c
             "community": "yuangang", "channel": "wechat", "category": "drainage",
             "title": "下水道堵塞", "description": "元岗路下水道堵塞，污水外溢", "location": None,
             "attachments": [], "representative_id": representative, "received_at": received_at,
-            "first_dispatched_at": None, "resolved_at": None, "result": None, "reopen_count": 0,
-            "rating": None, "rating_comment": None, "feedback_requested": False, **fields}
+            "status_since": received_at, "first_dispatched_at": None, "resolved_at": None,
+            "result": None, "reopen_count": 0, "rating": None, "rating_comment": None,
+            "feedback_requested": False, **fields}
 
 
 def dispatch_row(ticket_id, department, dispatched_at, role="lead", status="sent", due_at=None,

@@ -43,6 +43,19 @@ FUZZ_SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
                          suppress_health_check=list(HealthCheck))
 
 
+def bearer_keys(schema, key_for):
+    """Schemathesis puts ``Authorization: Bearer <key_for(case)>`` into the cases it
+    generates with a key, and knows which it leaves without one on purpose."""
+    @schema.auth(refresh_interval=None)
+    class BearerKey:
+        def get(self, case, context):
+            return key_for(case)
+
+        def set(self, case, key, context):
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {key}"}
+    return BearerKey
+
+
 def use_real_values(case, **values):
     """Puts real ids (``values``, by parameter or body field name) into half of the
     schema-valid cases, so that the operations answer with what they find, not only 404.

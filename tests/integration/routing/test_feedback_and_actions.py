@@ -397,3 +397,17 @@ def test_requests_that_fail_still_take_their_token(chain):
                                  headers=bearer(chain, "representative:rep-wu-meifang")).status_code
                     for _ in range(5)]
     assert statuses[:2] == [404, 404] and statuses[-1] == 429, statuses
+
+
+def test_the_time_each_ticket_spent_in_a_status_is_measured(chain):
+    def stage_count(status):
+        text = requests.get(f"{chain['routing']}/metrics", timeout=5).text
+        return sum(sample.value for family in text_string_to_metric_families(text)
+                   for sample in family.samples
+                   if sample.name == "zd_ticket_stage_seconds_count"
+                   and sample.labels.get("status") == status)
+    before = stage_count("received")
+    ticket_id = post_concern(chain)
+    wait_until(lambda: ticket(chain, ticket_id).get("status") in ("assigned", "forwarded", "dispatched"),
+               what="the ticket routed")
+    assert stage_count("received") == before + 1

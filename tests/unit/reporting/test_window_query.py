@@ -12,7 +12,7 @@ from services.reporting.schemas import load_query
 SHANGHAI = timezone(timedelta(hours=8))
 
 
-def test_rfc3339_times_keep_their_offset():
+def test_rfc3339_times_are_read_as_the_moments_they_name():
     query = load_query(MultiDict({"from": "2026-05-01T08:00:00+08:00",
                                   "to": "2026-05-02T00:00:00Z"}))
     assert query["start"] == datetime(2026, 5, 1, 8, tzinfo=SHANGHAI)

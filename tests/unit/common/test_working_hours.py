@@ -1,4 +1,4 @@
-"""Deadlines in working hours (the district policy's calendar), no I/O."""
+"""Working hours of a district calendar: deadlines (routing) and lateness (reporting)."""
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -6,7 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.routing.calendar import add_working_hours, subtract_working_hours
+from services.common.working_hours import (
+    add_working_hours,
+    subtract_working_hours,
+    working_hours_between,
+)
 from services.routing.domain import due_at
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -118,3 +122,18 @@ def test_local_extra_workdays_and_holidays_win_and_unknown_years_fall_back_to_wo
     assert add_working_hours(friday_five, 2, local_rules, "Asia/Shanghai") == local(2026, 9, 19, 10)
     friday_2027 = local(2027, 1, 8, 17)      # a year the library has no data for
     assert add_working_hours(friday_2027, 2, OFFICIAL, "Asia/Shanghai") == local(2027, 1, 11, 10)
+
+
+def test_lateness_over_a_weekend_with_a_make_up_sunday_counts_only_working_hours():
+    friday_five, monday_ten = local(2026, 9, 18, 17), local(2026, 9, 21, 10)
+    # Friday 17-18, Sunday 20 September (a make-up workday) 9-18, Monday 9-10
+    assert working_hours_between(friday_five, monday_ten, OFFICIAL, "Asia/Shanghai") == 11
+    assert working_hours_between(friday_five, monday_ten, CALENDAR, "Asia/Shanghai") == 2
+    assert working_hours_between(friday_five, monday_ten, None, "Asia/Shanghai") == 65
+    assert working_hours_between(monday_ten, friday_five, OFFICIAL, "Asia/Shanghai") == 0
+
+
+@given(moments, st.integers(min_value=1, max_value=300))
+def test_the_hours_between_a_start_and_its_deadline_are_the_hours_added(start, hours):
+    due = add_working_hours(start, hours, CALENDAR, "Asia/Shanghai")
+    assert working_hours_between(start, due, CALENDAR, "Asia/Shanghai") == pytest.approx(hours)

@@ -5,8 +5,8 @@ opening and closing times, in the district's time zone. A working day is one of 
 calendar's ``extra_workdays``, else not one of its ``holidays``, else, with
 ``official_holidays: CN``, what China's official calendar says (its holidays and its
 make-up workdays, 调休, from ``chinese-calendar``, for the years it knows), else one of
-its ``workdays``. Without a calendar the hours run round the clock. Pure functions;
-no I/O.
+its ``workdays``. Without a calendar the hours run round the clock. Routing counts
+deadlines with it, reporting how late an overdue ticket is. Pure functions; no I/O.
 """
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -61,6 +61,29 @@ def subtract_working_hours(end, hours, calendar, timezone):
         day -= timedelta(days=1)
         cursor = datetime.combine(day, time.max, zone)
     raise ValueError(f"no working hours in {MAX_DAYS} days: check the calendar")
+
+
+def working_hours_between(start, end, calendar, timezone):
+    """The working hours from ``start`` to ``end`` (aware datetimes), as a float;
+    0 when ``end`` is not after ``start``."""
+    if end <= start:
+        return 0.0
+    if not calendar:
+        return (end - start).total_seconds() / 3600
+    zone = ZoneInfo(timezone)
+    opens, closes = _office_hours(calendar["hours"])
+    working = _working_days(calendar)
+    start, end = start.astimezone(zone), end.astimezone(zone)
+    total = timedelta()
+    day = start.date()
+    for _ in range((end.date() - day).days + 1):
+        if working(day):
+            begin = max(start, datetime.combine(day, opens, zone))
+            stop = min(end, datetime.combine(day, closes, zone))
+            if begin < stop:
+                total += stop - begin
+        day += timedelta(days=1)
+    return total.total_seconds() / 3600
 
 
 def _working_days(calendar):

@@ -1,0 +1,274 @@
+"""The reports leaders and offices read every week, through the public API, on the
+real broker and database: who holds each overdue ticket and how late it is in working
+hours, the daily trend, the hot topics; and the read model's rebuild from its event
+log, with the same figures after.
+
+Events are built by the producers' own code (tests/support/events.py). Each test
+keeps to its own district or days, so the tests share one running service.
+"""
+import csv
+import io
+import random
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+import requests
+
+from services.common.config import settings
+from services.reporting.rebuild import rebuild
+from tests.support import events as made
+from tests.support import scenarios
+from tests.support.services import running, wait_until
+from tests.support.system import fresh_system
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+
+
+def local(*parts):
+    return datetime(*parts, tzinfo=LOCAL)
+
+
+@pytest.fixture(scope="module")
+def system():
+    keys, _, directory = fresh_system()
+    with running("reporting") as base:
+        yield {"base": base, "keys": keys, "directory": directory}
+
+
+def get(system, path, key="admin", **params):
+    return requests.get(f"{system['base']}{path}", params=params, timeout=10,
+                        headers={"Authorization": f"Bearer {system['keys'][key]}"})
+
+
+def applied(*sent):
+    """Wait until reporting applied the events ``sent`` (their message ids)."""
+    wanted = {message_id for ids in sent for message_id in ids}
+
+    def all_in_inbox():
+        with psycopg.connect(settings().database_url) as conn:
+            return conn.execute("SELECT count(*) FROM reporting.inbox WHERE message_id = ANY(%s)",
+                                (list(wanted),)).fetchone()[0] == len(wanted)
+    wait_until(all_in_inbox, timeout=60, what=f"reporting applied {len(wanted)} events")
+
+
+def ticket_events(directory, ticket_id, status, version, received_at, status_since,
+                  district="baiyun", dispatch=None, timeline=(), **fields):
+    """The events of one ticket as intake and routing emit them: the concern, then a
+    snapshot of the ticket in ``status`` since ``status_since``."""
+    concern = made.concern_events(ticket_id, received_at, district=district)
+    ticket = made.ticket_row(ticket_id, status, version, received_at, district=district,
+                             status_since=status_since,
+                             first_dispatched_at=dispatch["dispatched_at"] if dispatch else None,
+                             **fields)
+    entries = list(timeline) or [made.entry(status_since, "system", status, None, status)]
+    return [*concern, made.ticket_event(status, ticket, directory,
+                                        [dispatch] if dispatch else [], entries)]
+
+
+def test_overdue_lists_who_holds_each_late_ticket_in_working_hours(system):
+    directory = system["directory"]
+    received = local(2026, 9, 14, 9)
+    water = made.dispatch_row("OD-DEPT", "baiyun-water", local(2026, 9, 16, 9),
+                              due_at=local(2026, 9, 18, 17), dispatch_id="OD-DEPT-d1")
+    traffic = made.dispatch_row("OD-TRAFFIC", "gz-traffic-police", local(2026, 9, 16, 9),
+                                due_at=local(2026, 9, 18, 17), dispatch_id="OD-TRAFFIC-d1")
+    not_yet = made.dispatch_row("OD-NOT-YET", "baiyun-water", local(2026, 9, 18, 9),
+                                due_at=local(2026, 9, 21, 12), dispatch_id="OD-NOT-YET-d1")
+    escalated = made.entry(local(2026, 9, 20, 11, 1), "system", "escalate", "forwarded",
+                           "forwarded", "not dispatched within 8 hours")
+    sent = [
+        # a department due Friday 17:00: late by Friday 17-18, the make-up Sunday, Monday 9-10
+        ticket_events(directory, "OD-DEPT", "in_progress", 5, received, local(2026, 9, 16, 10),
+                      dispatch=water),
+        ticket_events(directory, "OD-TRAFFIC", "dispatched", 4, received, local(2026, 9, 16, 9),
+                      dispatch=traffic),
+        # a representative assigned Thursday 9:00, 24 working hours: due Sunday 15:00
+        ticket_events(directory, "OD-REP", "assigned", 2, received, local(2026, 9, 17, 9)),
+        # the office since Friday 12:00, 8 working hours: due Sunday 11:00, escalated
+        ticket_events(directory, "OD-OFFICE", "forwarded", 3, received, local(2026, 9, 18, 12),
+                      timeline=[made.entry(local(2026, 9, 18, 12), "rep-liu-hanli", "forward",
+                                           "assigned", "forwarded"), escalated]),
+        # not late yet, resolved, or another district's
+        ticket_events(directory, "OD-NOT-YET", "dispatched", 4, received, local(2026, 9, 18, 9),
+                      dispatch=not_yet),
+        ticket_events(directory, "OD-RESOLVED", "resolved", 6, received, local(2026, 9, 18, 9),
+                      resolved_at=local(2026, 9, 18, 9)),
+        ticket_events(directory, "OD-TIANHE", "assigned", 2, received, local(2026, 9, 1, 9),
+                      district="tianhe"),
+    ]
+    applied(*[made.publish(*events) for events in sent])
+    as_of = local(2026, 9, 21, 10).isoformat()
+
+    report = get(system, "/api/v1/reports/overdue", district="baiyun", as_of=as_of)
+    assert report.status_code == 200, report.text
+    body = report.json()
+    shown = {entry["ticket_id"]: entry for entry in body["tickets"]}
+    assert [entry["ticket_id"] for entry in body["tickets"]] == [
+        "OD-DEPT", "OD-TRAFFIC", "OD-OFFICE", "OD-REP"]
+    assert body["count"] == 4 and body["as_of"] == "2026-09-21T02:00:00+00:00"
+    department = shown["OD-DEPT"]
+    assert department["holder"] == {"kind": "department", "id": "baiyun-water", "name": "白云区水务局"}
+    assert (department["held_since"], department["due_at"]) == (
+        "2026-09-16T01:00:00+00:00", "2026-09-18T09:00:00+00:00")
+    assert (department["overdue_working_hours"], department["overdue_hours"]) == (11.0, 65.0)
+    assert department["escalations"] == []
+    office = shown["OD-OFFICE"]
+    assert office["holder"]["kind"] == "office" and office["holder"]["name"] == "白云区人大常委会代表联络室"
+    assert office["due_at"] == "2026-09-20T03:00:00+00:00"   # Sunday 11:00 local
+    assert (office["overdue_working_hours"], office["overdue_hours"]) == (8.0, 23.0)
+    assert office["escalations"] == [{"at": "2026-09-20T03:01:00+00:00", "kind": "escalated",
+                                      "note": "not dispatched within 8 hours"}]
+    representative = shown["OD-REP"]
+    assert representative["holder"] == {"kind": "representative", "id": "rep-chen-jianguo",
+                                        "name": directory["representatives"]["rep-chen-jianguo"]["name"]}
+    assert representative["due_at"] == "2026-09-20T07:00:00+00:00"  # Sunday 15:00 local
+    assert (representative["overdue_working_hours"], representative["overdue_hours"]) == (4.0, 19.0)
+
+    by_department = get(system, "/api/v1/reports/overdue", district="baiyun", as_of=as_of,
+                        department="baiyun-water").json()
+    assert [entry["ticket_id"] for entry in by_department["tickets"]] == ["OD-DEPT"]
+    an_hour_earlier = get(system, "/api/v1/reports/overdue", district="baiyun",
+                          as_of=local(2026, 9, 18, 16).isoformat()).json()
+    assert an_hour_earlier["tickets"] == []
+
+    as_csv = get(system, "/api/v1/reports/overdue", district="baiyun", as_of=as_of, format="csv")
+    assert as_csv.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+    assert [row["ticket_id"] for row in rows] == ["OD-DEPT", "OD-TRAFFIC", "OD-OFFICE", "OD-REP"]
+    assert rows[2]["holder.kind"] == "office" and rows[2]["overdue_working_hours"] == "8.0"
+    assert (rows[2]["escalations"], rows[2]["last_escalation"]) == ("1", "escalated")
+
+    office_key = get(system, "/api/v1/reports/overdue", key="congress:baiyun", as_of=as_of).json()
+    assert office_key["district"] == "baiyun" and office_key["count"] == 4
+    assert get(system, "/api/v1/reports/overdue", key="congress:baiyun",
+               district="tianhe").status_code == 403
+    bad = get(system, "/api/v1/reports/overdue", as_of="monday")
+    assert bad.status_code == 400 and "as_of" in bad.json()["errors"]
+
+
+def test_the_trend_counts_each_local_day_received_dispatched_and_resolved(system):
+    directory = system["directory"]
+    sent = []
+    for n, (received, dispatched, resolved) in enumerate([
+            (local(2025, 3, 3, 9), local(2025, 3, 3, 10), local(2025, 3, 4, 11)),
+            (local(2025, 3, 3, 23, 30), local(2025, 3, 4, 9), None),   # 15:30 UTC: still the 3rd
+            (local(2025, 3, 5, 0, 30), None, None)]):                  # 16:30 UTC on the 4th
+        ticket_id = f"TR-{n}"
+        dispatch = made.dispatch_row(ticket_id, "tianhe-water", dispatched) if dispatched else None
+        sent.append(ticket_events(directory, ticket_id, "resolved" if resolved else "dispatched",
+                                  5, received, resolved or dispatched or received, district="tianhe",
+                                  dispatch=dispatch, resolved_at=resolved))
+    applied(*[made.publish(*events) for events in sent])
+
+    answer = get(system, "/api/v1/reports/trend", district="tianhe",
+                 **{"from": "2025-03-02", "to": "2025-03-06"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["days"] == [
+        {"day": "2025-03-02", "received": 0, "dispatched": 0, "resolved": 0},
+        {"day": "2025-03-03", "received": 2, "dispatched": 1, "resolved": 0},
+        {"day": "2025-03-04", "received": 0, "dispatched": 1, "resolved": 1},
+        {"day": "2025-03-05", "received": 1, "dispatched": 0, "resolved": 0}]
+    rows = list(csv.DictReader(io.StringIO(get(
+        system, "/api/v1/reports/trend", district="tianhe", format="csv",
+        **{"from": "2025-03-02", "to": "2025-03-06"}).text)))
+    assert [(row["day"], row["received"]) for row in rows][1] == ("2025-03-03", "2")
+
+
+def figures_of(system, district, paths=("summary", "by-category", "trend")):
+    """The figures of a district's June 2025, and its overdue tickets of this test."""
+    window = {"district": district, "from": "2025-06-01", "to": "2025-07-01"}
+    figures = {path: get(system, f"/api/v1/reports/{path}", **window).json() for path in paths}
+    overdue = get(system, "/api/v1/reports/overdue", district=district,
+                  as_of="2027-01-01T00:00:00+08:00").json()
+    return figures | {"overdue": [entry for entry in overdue["tickets"]
+                                  if entry["ticket_id"].startswith("RB-")]}
+
+
+ALL_REPORTS = ("summary", "by-category", "by-department", "by-representative", "trend")
+
+
+def lifecycle_events(directory, ticket_id, district, day):
+    """A ticket received, assigned, dispatched, resolved and rated, as its producers emit it."""
+    received = local(2025, 6, day, 9)
+    dispatch = made.dispatch_row(ticket_id, f"{district}-water", received + timedelta(hours=1),
+                                 due_at=received + timedelta(hours=30), dispatch_id=f"{ticket_id}-d1")
+    resolved = dict(dispatch, status="resolved", resolved_at=received + timedelta(hours=26))
+    steps = [("assigned", 1, None, [], {}),
+             ("dispatched", 3, None, [dispatch], {"first_dispatched_at": dispatch["dispatched_at"]}),
+             ("resolved", 5, resolved["resolved_at"], [resolved],
+              {"first_dispatched_at": dispatch["dispatched_at"], "result": "疏通完毕"})]
+    events = list(made.concern_events(ticket_id, received, district=district, category="drainage"))
+    for status, version, resolved_at, dispatches, fields in steps:
+        ticket = made.ticket_row(ticket_id, status, version, received, district=district,
+                                 status_since=received + timedelta(hours=version),
+                                 resolved_at=resolved_at, **fields)
+        events.append(made.ticket_event(status, ticket, directory, dispatches))
+    return events
+
+
+def test_a_rebuild_and_events_delivered_twice_and_shuffled_change_no_figure(system):
+    directory = system["directory"]
+    in_order = [event for n in range(12)
+                for event in lifecycle_events(directory, f"RB-A{n}", "conghua", 1 + n % 5)]
+    in_order += ticket_events(directory, "RB-A-LATE", "assigned", 1, local(2025, 6, 2, 9),
+                              local(2025, 6, 2, 9), district="conghua")
+    applied(made.publish(*in_order))
+    before = figures_of(system, "conghua", ALL_REPORTS)
+    assert before["summary"]["received"] == 13 and before["summary"]["resolved"] == 12
+    assert [entry["ticket_id"] for entry in before["overdue"]] == ["RB-A-LATE"]
+
+    with psycopg.connect(settings().database_url) as conn:  # a read model gone wrong
+        conn.execute("UPDATE reporting.report_tickets SET status = 'rejected', departments = '{}'"
+                     " WHERE district = 'conghua'")
+    assert figures_of(system, "conghua", ALL_REPORTS) != before
+    done = rebuild(settings().database_url)
+    assert done.tickets >= 13 and done.events >= len(in_order)
+    assert figures_of(system, "conghua", ALL_REPORTS) == before
+
+    # the same history once more under other ids, every event twice, in a random order
+    again = [event for n in range(12)
+             for event in lifecycle_events(directory, f"RB-B{n}", "baiyun", 1 + n % 5)]
+    again += ticket_events(directory, "RB-B-LATE", "assigned", 1, local(2025, 6, 2, 9),
+                           local(2025, 6, 2, 9), district="baiyun")
+    shuffled = again * 2
+    random.Random(7).shuffle(shuffled)
+    applied(made.publish(*shuffled))
+    assert strip_district(figures_of(system, "baiyun"), "baiyun") == \
+        strip_district(figures_of(system, "conghua"), "conghua")
+
+
+def strip_district(figures, district):
+    """``figures`` with the district's code and its tickets' ids taken out, to compare
+    one district's figures with another's."""
+    text = repr(figures)
+    for old in (district, "RB-A", "RB-B", "baiyun-water", "conghua-water"):
+        text = text.replace(old, "X")
+    return text
+
+
+def test_hot_topics_put_the_twenty_reports_of_one_blocked_sewer_on_top(system):
+    sent, sewer_ids = scenarios.sewer_among_others(system["directory"], local(2026, 4, 1, 8))
+    applied(made.publish(*sent))
+    answer = get(system, "/api/v1/reports/hot-topics", district="baiyun", days=30,
+                 as_of=local(2026, 4, 25).isoformat())
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["tickets"] == 120
+    top = body["groups"][0]
+    assert (top["category"], top["community"], top["count"]) == ("drainage", "yuangang", 20)
+    assert top["ticket_ids"] == sorted(sewer_ids)
+    assert {"下水道", "堵塞", "污水"} <= set(top["top_words"])
+    assert (top["open"], top["resolved"], top["previous_count"], top["growth"]) == (16, 4, 0, 20)
+    assert all(group["count"] < 20 for group in body["groups"][1:])
+    assert not any(set(group["ticket_ids"]) & set(sewer_ids) for group in body["groups"][1:])
+    again = get(system, "/api/v1/reports/hot-topics", district="baiyun", days=30,
+                as_of=local(2026, 4, 25).isoformat()).json()
+    assert again == body, "the same data gives the same topics"
+    later = get(system, "/api/v1/reports/hot-topics", district="baiyun", days=30,
+                as_of=local(2026, 5, 25).isoformat()).json()
+    assert later["groups"] == [] and later["tickets"] == 0
+    office = get(system, "/api/v1/reports/hot-topics", key="congress:tianhe", days=30,
+                 as_of=local(2026, 4, 25).isoformat()).json()
+    assert office["district"] == "tianhe" and office["groups"] == []
