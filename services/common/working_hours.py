@@ -65,25 +65,58 @@ def subtract_working_hours(end, hours, calendar, timezone):
 
 def working_hours_between(start, end, calendar, timezone):
     """The working hours from ``start`` to ``end`` (aware datetimes), as a float;
-    0 when ``end`` is not after ``start``."""
-    if end <= start:
-        return 0.0
-    if not calendar:
-        return (end - start).total_seconds() / 3600
-    zone = ZoneInfo(timezone)
-    opens, closes = _office_hours(calendar["hours"])
-    working = _working_days(calendar)
-    start, end = start.astimezone(zone), end.astimezone(zone)
-    total = timedelta()
-    day = start.date()
-    for _ in range((end.date() - day).days + 1):
-        if working(day):
-            begin = max(start, datetime.combine(day, opens, zone))
-            stop = min(end, datetime.combine(day, closes, zone))
-            if begin < stop:
-                total += stop - begin
-        day += timedelta(days=1)
-    return total.total_seconds() / 3600
+    0 when ``end`` is not after ``start``. For many questions, use one ``WorkingClock``."""
+    return WorkingClock(calendar, timezone).hours_between(start, end)
+
+
+class WorkingClock:
+    """One calendar's working time, for many questions: each day's working seconds are
+    worked out once and summed from a first day, so that the hours between any two
+    moments cost two lookups, however many days lie between."""
+
+    def __init__(self, calendar, timezone):
+        self.calendar = calendar
+        self.zone = ZoneInfo(timezone)
+        if calendar:
+            self.opens, self.closes = _office_hours(calendar["hours"])
+            self.working = _working_days(calendar)
+        self.first_day = None
+        self.sums = []  # sums[i]: working seconds of the days before first_day + i
+
+    def hours_between(self, start, end):
+        if end <= start:
+            return 0.0
+        if not self.calendar:
+            return (end - start).total_seconds() / 3600
+        start, end = start.astimezone(self.zone), end.astimezone(self.zone)
+        first, last = start.date(), end.date()
+        if first == last:
+            return self._worked(first, start, end) / 3600
+        before_first = self._before(first)  # first: it may move the day the sums start at
+        days_between = self._before(last) - before_first - self._day_seconds(first)
+        return (self._worked(first, start, None) + days_between + self._worked(last, None, end)) / 3600
+
+    def _before(self, day):
+        """Working seconds of the days from ``first_day`` up to ``day`` (not included)."""
+        if self.first_day is None or day < self.first_day:
+            self.first_day, self.sums = day - timedelta(days=366), [0]
+        index = (day - self.first_day).days
+        while len(self.sums) <= index:
+            counted = self.first_day + timedelta(days=len(self.sums) - 1)
+            self.sums.append(self.sums[-1] + self._day_seconds(counted))
+        return self.sums[index]
+
+    def _day_seconds(self, day):
+        return self._worked(day, None, None)
+
+    def _worked(self, day, start, end):
+        """Working seconds of ``day`` between ``start`` and ``end`` (None: the whole day)."""
+        if not self.working(day):
+            return 0
+        begin = datetime.combine(day, self.opens, self.zone)
+        stop = datetime.combine(day, self.closes, self.zone)
+        begin, stop = max(begin, start) if start else begin, min(stop, end) if end else stop
+        return max((stop - begin).total_seconds(), 0)
 
 
 def _working_days(calendar):

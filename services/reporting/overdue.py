@@ -8,11 +8,7 @@ department of its active dispatch, due at that dispatch's ``due_at``. Hours are
 counted in the district calendar's working hours (contract §3). Pure functions over
 the read model's facts and the directory; no I/O.
 """
-from services.common.working_hours import (
-    add_working_hours,
-    subtract_working_hours,
-    working_hours_between,
-)
+from services.common.working_hours import WorkingClock, add_working_hours, subtract_working_hours
 
 HELD_BY = {"assigned": "representative", "forwarded": "office",
            "dispatched": "department", "in_progress": "department"}
@@ -28,14 +24,31 @@ def cutoffs(directory, district, as_of):
             for code, policy in _policies(directory, district)}
 
 
-def overdue_entry(facts, directory, as_of):
+def overdue_entries(candidates, directory, as_of):
+    """The report's entries of the ``candidates`` (``TicketFacts``) overdue at ``as_of``,
+    latest first. Lateness is counted with one working clock per district."""
+    clocks = {}
+    entries = []
+    for facts in candidates:
+        district = directory["districts"].get(facts.district)
+        if district is None:
+            continue
+        policy = district["policy"]
+        if facts.district not in clocks:
+            clocks[facts.district] = WorkingClock(policy.get("calendar"), policy["timezone"])
+        entry = overdue_entry(facts, directory, as_of, clocks[facts.district])
+        if entry:
+            entries.append(entry)
+    return ordered(entries)
+
+
+def overdue_entry(facts, directory, as_of, clock):
     """The report's entry for one open ticket (``TicketFacts``), or None when it is not
-    overdue at ``as_of``."""
+    overdue at ``as_of``; ``clock`` is its district's ``WorkingClock``."""
     kind = HELD_BY.get(facts.status)
-    district = directory["districts"].get(facts.district)
-    if kind is None or district is None:
+    if kind is None:
         return None
-    policy = district["policy"]
+    policy = directory["districts"][facts.district]["policy"]
     if kind == "department":
         since, due = facts.active_dispatched_at, facts.active_due_at
     else:
@@ -49,8 +62,7 @@ def overdue_entry(facts, directory, as_of):
         "category": facts.category, "title": facts.title, "status": facts.status,
         "holder": _holder(kind, facts, directory),
         "held_since": _iso(since), "due_at": _iso(due),
-        "overdue_working_hours": round(working_hours_between(
-            due, as_of, policy.get("calendar"), policy["timezone"]), 2),
+        "overdue_working_hours": round(clock.hours_between(due, as_of), 2),
         "overdue_hours": round((as_of - due).total_seconds() / 3600, 2),
         "escalations": list(facts.escalations),
     }

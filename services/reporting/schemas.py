@@ -1,8 +1,8 @@
 """What crosses the reporting API: the query of a report (contract §9)."""
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
 RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -60,11 +60,19 @@ class Moment(fields.AwareDateTime):
 
 
 class OverdueQuerySchema(Schema):
-    """``GET /api/v1/reports/overdue``: which tickets, and as of when lateness is counted."""
+    """``GET /api/v1/reports/overdue``: which tickets, and as of when lateness is counted
+    (at most ``AS_OF_YEARS`` from now: the tickets are as they are now)."""
+    AS_OF_YEARS = 3
+
     district = fields.String(validate=DISTRICT)
     department = fields.String(validate=CODE)
     as_of = Moment(metadata={"description": "default: now"})
     format = fields.String(load_default="json", validate=validate.OneOf(FORMATS))
+
+    @validates("as_of")
+    def _near_now(self, value, **kwargs):
+        if abs(value - datetime.now(timezone.utc)) > timedelta(days=366 * self.AS_OF_YEARS):
+            raise ValidationError(f"At most {self.AS_OF_YEARS} years before or after now.")
 
 
 class TrendQuerySchema(ReportQuerySchema):

@@ -93,9 +93,8 @@ class ReportingService(Observable):
             directory = store.directory_or_none(conn) or domain.EMPTY_DIRECTORY
             candidates = store.overdue_candidates(conn, district, query.get("department"), as_of,
                                                   overdue.cutoffs(directory, district, as_of))
-        entries = [entry for facts in candidates
-                   if (entry := overdue.overdue_entry(facts, directory, as_of))]
-        body = views.overdue_body(district, query.get("department"), as_of, overdue.ordered(entries))
+        entries = overdue.overdue_entries(candidates, directory, as_of)
+        body = views.overdue_body(district, query.get("department"), as_of, entries)
         return views.overdue_answer(body, query["format"])
 
     @api("GET", "/api/v1/reports/trend")

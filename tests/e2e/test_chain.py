@@ -17,6 +17,7 @@ from kombu import Connection, Exchange, Producer, Queue
 from services.common.directory import load_directory
 from services.devstack import Stack
 from services.routing.domain import due_at
+from tests.support.queues import confirmed_connection
 from tests.support.services import wait_until
 from tests.support.system import DEMO_DIRECTORY, department_uri, free_port, fresh_system
 
@@ -50,7 +51,7 @@ def receive_dispatch(user, department, timeout=20):
 
 
 def send_feedback(user, department, body):
-    with department_connection(user) as connection:
+    with confirmed_connection(department_uri(user)) as connection:
         producer = Producer(connection.channel())
         producer.publish(body, exchange=Exchange("zd.feedback", type="topic", passive=True),
                          routing_key=f"dept.{department}", serializer="json", delivery_mode=2,

@@ -7,11 +7,11 @@ So a change in what a producer emits breaks the tests of every consumer.
 """
 from datetime import datetime, timedelta, timezone
 
-from kombu import Connection, Producer
+from kombu import Producer
 
 from services.common import events, topology
-from services.common.config import settings
 from services.routing import snapshots
+from tests.support.queues import confirmed_connection
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
 
@@ -74,8 +74,9 @@ def department_dispatched(ticket, dispatch, directory, reporter=None):
 
 
 def publish(*to_publish, amqp_uri=None):
-    """Publish events on ``zd.events`` as the outbox relay does; returns their message ids."""
-    with Connection(amqp_uri or settings().amqp_uri) as connection:
+    """Publish events on ``zd.events`` as the outbox relay does, each confirmed by the
+    broker (a message it did not take raises); returns their message ids."""
+    with confirmed_connection(amqp_uri) as connection:
         producer = Producer(connection.channel())
         for event in to_publish:
             producer.publish(event.body, exchange=topology.EVENTS.name, routing_key=event.type,

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import psycopg
 import requests
-from kombu import Connection, Producer
+from kombu import Producer
 
 from services.admin import operations as ops
 from services.admin import parked
@@ -15,7 +15,7 @@ from services.common.db import Transactions, make_pool
 from services.common.messaging import Envelope, ParkMessage, handle_once
 from services.common.outbox import Publisher, emit_events, relay_pending
 from tests.support import events as made
-from tests.support.queues import drain, purge
+from tests.support.queues import confirmed_connection, drain, purge
 from tests.support.services import running, wait_until
 from tests.support.system import DEMO_DIRECTORY, fresh_system
 
@@ -49,7 +49,7 @@ def test_concern_parked_for_an_unknown_district_is_routed_once_replayed(tmp_path
     fresh_system()
     ticket_id = f"ZD20261122-{uuid.uuid4().hex[:8].upper()}"
     with running("routing") as routing:
-        with Connection(settings().amqp_uri) as connection:
+        with confirmed_connection() as connection:
             Producer(connection.channel()).publish(
                 concern_for_nansha(ticket_id), exchange=topology.EVENTS.name,
                 routing_key="concern.received", serializer="json", delivery_mode=2,

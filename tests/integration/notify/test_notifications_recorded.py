@@ -17,6 +17,7 @@ from psycopg.rows import dict_row
 from services.common import events, topology
 from tests.support import events as made
 from tests.support.events import T0
+from tests.support.queues import confirmed_connection
 from tests.support.services import running, wait_until
 from tests.support.system import fresh_system
 
@@ -150,7 +151,7 @@ def test_the_same_message_twice_is_recorded_once(notify):
 def test_unexpected_event_type_is_parked_and_does_not_block(notify):
     base, keys, directory = notify
     odd = made.publish(events.Event("ticket.assigned", {"whatever": True}, "odd-1"))
-    with Connection(os.environ["ZD_AMQP_URI"]) as connection:
+    with confirmed_connection(os.environ["ZD_AMQP_URI"]) as connection:
         Producer(connection.channel()).publish(
             {"ticket_id": "T-x"}, exchange=topology.EVENTS.name, routing_key="concern.received",
             serializer="json", delivery_mode=2, message_id="odd-2", type="concern.withdrawn")

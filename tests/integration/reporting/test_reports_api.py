@@ -18,6 +18,7 @@ from services.common import events as events_of
 from services.common import topology
 from services.common.config import settings
 from tests.support import events as made
+from tests.support.queues import confirmed_connection
 from tests.support.services import messages_consumed, running, wait_until
 from tests.support.system import fresh_system
 
@@ -58,7 +59,7 @@ class Events:
 
     def publish(self, event_type, body, message_id=None):
         message_id = message_id or str(uuid.uuid4())
-        with Connection(settings().amqp_uri) as connection:
+        with confirmed_connection() as connection:
             Producer(connection.channel()).publish(
                 body, exchange=topology.EVENTS.name, routing_key=event_type, type=event_type,
                 message_id=message_id, delivery_mode=2, serializer="json")

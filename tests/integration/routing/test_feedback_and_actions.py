@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from services.admin.rabbit_management import RabbitManagement, vhost_of
 from services.common import topology
 from services.common.config import settings
+from tests.support.queues import confirmed_connection
 from tests.support.services import running, wait_until
 from tests.support.system import fresh_system
 
@@ -53,7 +54,7 @@ def take_dispatch(department, ticket_id, timeout=15):
 
 
 def publish_feedback(department, body, message_id=None):
-    with Connection(settings().amqp_uri) as connection:
+    with confirmed_connection() as connection:
         Producer(connection.channel()).publish(
             body, exchange=FEEDBACK, routing_key=f"dept.{department}", serializer="json",
             delivery_mode=2, message_id=message_id, declare=[])
@@ -369,7 +370,7 @@ def test_an_undecodable_message_is_parked_not_dropped_and_its_body_not_logged(ch
                                                                                content_type):
     parked_before = parked_count(chain, "zd.routing.feedback.parked")
     marker = str(uuid.uuid4())
-    with Connection(settings().amqp_uri) as connection:
+    with confirmed_connection() as connection:
         Producer(connection.channel()).publish(
             body, exchange=FEEDBACK, routing_key="dept.conghua-water", content_type=content_type,
             content_encoding="utf-8", delivery_mode=2, message_id=marker, declare=[])

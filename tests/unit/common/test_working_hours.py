@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.common.working_hours import (
+    WorkingClock,
     add_working_hours,
     subtract_working_hours,
     working_hours_between,
@@ -137,3 +138,27 @@ def test_lateness_over_a_weekend_with_a_make_up_sunday_counts_only_working_hours
 def test_the_hours_between_a_start_and_its_deadline_are_the_hours_added(start, hours):
     due = add_working_hours(start, hours, CALENDAR, "Asia/Shanghai")
     assert working_hours_between(start, due, CALENDAR, "Asia/Shanghai") == pytest.approx(hours)
+
+
+@given(st.lists(st.tuples(moments, moments), min_size=1, max_size=8))
+def test_one_clock_answers_many_questions_as_fresh_clocks_do(pairs):
+    clock = WorkingClock(OFFICIAL, "Asia/Shanghai")
+    for start, end in pairs:  # in any order: earlier days than the clock has seen as well
+        assert clock.hours_between(start, end) == pytest.approx(
+            WorkingClock(OFFICIAL, "Asia/Shanghai").hours_between(start, end))
+        assert clock.hours_between(start, end) == pytest.approx(
+            naive_hours_between(start, end, OFFICIAL))
+
+
+def naive_hours_between(start, end, calendar):
+    """Day by day, the slow way."""
+    total = 0.0
+    day = start.astimezone(SHANGHAI).date()
+    working = WorkingClock(calendar, "Asia/Shanghai").working
+    while day <= end.astimezone(SHANGHAI).date():
+        if working(day):
+            begin = max(start, datetime.combine(day, time(9), SHANGHAI))
+            stop = min(end, datetime.combine(day, time(18), SHANGHAI))
+            total += max((stop - begin).total_seconds(), 0) / 3600
+        day += timedelta(days=1)
+    return total

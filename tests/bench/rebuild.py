@@ -1,0 +1,108 @@
+"""``make bench-rebuild``: how long reporting's read model takes to rebuild, and how long
+the overdue and hot-topic reports take, over many tickets.
+
+Fills reporting's event log in a database of its own (``zd_bench_rebuild``, dropped
+and made again) with the events of ``ZD_BENCH_TICKETS`` tickets (100,000 by default),
+built by the producers' own code: each concern received, assigned, dispatched and,
+for most, resolved. Then rebuilds the read model from the log and times the reports
+on it. Figures only: nothing here passes or fails on time.
+"""
+import os
+
+os.environ.setdefault("ZD_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/zd_bench_rebuild")
+
+import random  # noqa: E402
+import time  # noqa: E402
+from datetime import datetime, timedelta, timezone  # noqa: E402
+
+import psycopg  # noqa: E402
+from psycopg.types.json import Jsonb  # noqa: E402
+
+from services.common.config import settings  # noqa: E402
+from services.common.directory import load_directory  # noqa: E402
+from services.common.migrate import migrate  # noqa: E402
+from services.reporting import overdue, store, topics  # noqa: E402
+from services.reporting.rebuild import rebuild  # noqa: E402
+from tests.support import events as made  # noqa: E402
+from tests.support.scenarios import OTHERS, SEWER  # noqa: E402
+from tests.support.system import DEMO_DIRECTORY  # noqa: E402
+
+TICKETS = int(os.environ.get("ZD_BENCH_TICKETS", "100000"))
+START = datetime(2026, 1, 5, 1, 0, tzinfo=timezone.utc)
+DEPARTMENTS = {"drainage": "baiyun-water", "parking": "gz-traffic-police"}
+
+
+def ticket_events(directory, n, chance):
+    """The events of ticket ``n``: received, assigned, dispatched and (four in five) resolved."""
+    ticket_id = f"BR{n:07d}"
+    received = START + timedelta(minutes=n * 3)  # 100,000 tickets over some 200 days
+    category, text = ("drainage", chance.choice(SEWER)) if n % 7 == 0 else chance.choice(OTHERS)
+    community = chance.choice(["yuangang", "sanyuanli", "tonghe", "jingxi", "huangshi"])
+    events = made.concern_events(ticket_id, received, community=community, category=category,
+                                 title=None, description=text)
+    dispatch = made.dispatch_row(ticket_id, DEPARTMENTS.get(category, "baiyun-urban-management"),
+                                 received + timedelta(hours=1), dispatch_id=f"{ticket_id}-d1")
+    timeline = [made.entry(received + timedelta(minutes=1), "system", "assign", "received", "assigned")]
+    steps = [("assigned", 1, [], None)]
+    timeline.append(made.entry(dispatch["dispatched_at"], "system", "dispatch", "assigned", "dispatched"))
+    steps.append(("dispatched", 3, [dispatch], None))
+    if n % 5:
+        resolved_at = received + timedelta(hours=chance.randrange(2, 120))
+        timeline.append(made.entry(resolved_at, dispatch["department"], "resolved", "dispatched",
+                                   "resolved", "已处理"))
+        steps.append(("resolved", 5, [dict(dispatch, status="resolved", resolved_at=resolved_at)],
+                      resolved_at))
+    for step, (status, version, dispatches, resolved_at) in enumerate(steps):
+        ticket = made.ticket_row(ticket_id, status, version, received, community=community,
+                                 category=category, title=None, description=text,
+                                 status_since=timeline[step]["at"], resolved_at=resolved_at,
+                                 first_dispatched_at=dispatch["dispatched_at"] if dispatches else None)
+        events.append(made.ticket_event(status, ticket, directory, dispatches, timeline[:step + 1]))
+    return events
+
+
+def fill_event_log(url, directory):
+    chance = random.Random(5)
+    count = 0
+    with psycopg.connect(url, options="-c search_path=reporting") as conn:
+        with conn.cursor().copy("COPY event_log (type, body) FROM STDIN") as copy:
+            for n in range(TICKETS):
+                for event in ticket_events(directory, n, chance):
+                    copy.write_row([event.type, Jsonb(event.body)])
+                    count += 1
+    return count
+
+
+def timed(what, action):
+    started = time.monotonic()
+    result = action()
+    print(f"{what}: {time.monotonic() - started:.2f} s")
+    return result
+
+
+def main():
+    url = settings().database_url
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+        admin.execute("DROP DATABASE IF EXISTS zd_bench_rebuild")
+    migrate(url)
+    directory = load_directory([DEMO_DIRECTORY])
+    events = timed(f"event log filled ({TICKETS} tickets)", lambda: fill_event_log(url, directory))
+    print(f"events: {events}")
+    done = timed("rebuild", lambda: rebuild(url))
+    print(f"rebuilt: {done.events} events, {done.tickets} tickets, {done.ratings} ratings,"
+          f" {done.events / done.seconds:.0f} events/s")
+    with psycopg.connect(url, options="-c search_path=reporting", row_factory=psycopg.rows.dict_row) as conn:
+        as_of = START + timedelta(days=210)
+        found = timed("overdue, whole district", lambda: overdue.overdue_entries(
+            store.overdue_candidates(conn, "baiyun", None, as_of,
+                                     overdue.cutoffs(directory, "baiyun", as_of)), directory, as_of))
+        print(f"overdue tickets: {len(found)}")
+        end = START + timedelta(days=100)
+        rows = store.topic_tickets(conn, "baiyun", end - timedelta(days=30), end)
+        groups = timed(f"hot topics, 30 days ({len(rows)} tickets)", lambda: topics.hot_topics(
+            [topics.TopicTicket(**row) for row in rows], []))
+        print(f"top group: {groups[0]['count']} tickets, words {groups[0]['top_words']}")
+
+
+if __name__ == "__main__":
+    main()
