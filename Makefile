@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SERVICES := intake routing notify reporting
 
-.PHONY: install infra tools setup run test unit lint bench $(addprefix run-,$(SERVICES))
+.PHONY: install infra tools setup run test unit lint bench bench-rebuild $(addprefix run-,$(SERVICES))
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -49,3 +49,8 @@ unit: install tools
 
 bench: install infra
 	$(PY) -m tests.bench.chain
+
+# reporting's read model rebuilt from 100,000 tickets' events (ZD_BENCH_TICKETS), and the
+# overdue and hot-topic reports over them
+bench-rebuild: install infra
+	$(PY) -m tests.bench.rebuild

@@ -150,7 +150,8 @@ def main(argv=None):
     if args.command == "reporting":
         done = rebuild(settings().database_url)
         print(f"read model rebuilt from {done.events} events: {done.tickets} tickets,"
-              f" {done.ratings} ratings in {done.seconds} s")
+              f" {done.ratings} ratings in {done.seconds} s (the consumer waited"
+              f" {done.locked_seconds} s)")
         return
     if args.command in ("keys", "amqp-users") and args.action != "list" and not args.target:
         sys.exit(f"{args.command} {args.action} needs a target")

@@ -28,6 +28,7 @@ class Rebuilt:
     tickets: int
     ratings: int
     seconds: float
+    locked_seconds: float  # how long the consumer waited: the catch-up and the swap
 
 
 class ReadModel:
@@ -40,15 +41,17 @@ class ReadModel:
         self.events = 0
 
     def apply(self, event_type, body):
+        """Apply one event; returns the id of the ticket whose facts it changed, if any."""
         self.events += 1
         if event_type == CONCERN_RATED:
             rated = domain.rating_facts(body)
             self.ratings.setdefault((rated["ticket_id"], rated["resolution"]), rated)
-            return
+            return None
         seen = (domain.concern_facts(body) if event_type == CONCERN_RECEIVED
                 else domain.ticket_facts(body.get("ticket"), body.get("entry")))
         known = self.tickets.get(seen.ticket_id) or domain.TicketFacts(seen.ticket_id)
         self.tickets[seen.ticket_id] = domain.merge(known, seen)
+        return seen.ticket_id
 
 
 def rebuild(database_url):
@@ -59,24 +62,30 @@ def rebuild(database_url):
                          options="-c search_path=reporting") as conn:
         high = conn.execute("SELECT coalesce(max(id), 0) AS id FROM event_log").fetchone()["id"]
         _replay(conn, model, 0, high)
+        rows = store.read_model_rows(model.tickets.values())  # the words cut before the lock
         with conn.transaction():
             conn.execute("LOCK TABLE report_tickets, ratings, event_log IN EXCLUSIVE MODE")
-            _replay(conn, model, high, None)
+            locked = time.monotonic()
+            caught_up = _replay(conn, model, high, None)
+            rows.update(store.read_model_rows(model.tickets[ticket_id] for ticket_id in caught_up))
             conn.execute("DELETE FROM report_tickets")
             conn.execute("DELETE FROM ratings")
-            store.copy_read_model(conn, model.tickets.values(), model.ratings.values())
+            store.copy_read_model(conn, rows, model.ratings.values())
+            locked = time.monotonic() - locked
     return Rebuilt(model.events, len(model.tickets), len(model.ratings),
-                   round(time.monotonic() - started, 2))
+                   round(time.monotonic() - started, 2), round(locked, 2))
 
 
 def _replay(conn, model, after, up_to):
-    """Apply the logged events with ids in (after, up_to], in order, a batch at a time."""
+    """Apply the logged events with ids in (after, up_to], in order, a batch at a time;
+    returns the ids of the tickets they touched."""
+    touched = set()
     while True:
         rows = conn.execute(
             "SELECT id, type, body FROM event_log WHERE id > %s AND (%s::bigint IS NULL OR id <= %s)"
             " ORDER BY id LIMIT %s", (after, up_to, up_to, BATCH)).fetchall()
         for row in rows:
-            model.apply(row["type"], row["body"])
+            touched.add(model.apply(row["type"], row["body"]))
         if len(rows) < BATCH:
-            return
+            return touched - {None}
         after = rows[-1]["id"]

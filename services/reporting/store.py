@@ -8,7 +8,7 @@ from psycopg.types.json import Jsonb
 
 from services.common.errors import Unavailable
 from services.common.local_directory import current_directory
-from services.reporting import figures
+from services.reporting import figures, topics
 from services.reporting.domain import COLUMNS, TicketFacts, merge
 
 #: what a grouped report groups by; a ticket counts for every department it was sent to
@@ -27,13 +27,22 @@ def record(conn, seen: TicketFacts):
     conn.execute("INSERT INTO report_tickets (ticket_id) VALUES (%s) ON CONFLICT DO NOTHING",
                  (seen.ticket_id,))
     row = conn.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM report_tickets WHERE ticket_id = %s FOR UPDATE",
+        f"SELECT {', '.join(COLUMNS)}, words FROM report_tickets WHERE ticket_id = %s FOR UPDATE",
         (seen.ticket_id,)).fetchone()
-    merged = _row(merge(_facts(row), seen))
+    words = row.pop("words")
+    known = _facts(row)
+    facts = merge(known, seen)
+    if words is None or (facts.title, facts.description) != (known.title, known.description):
+        words = topics.joined_words(_text(facts))
     assignments = ", ".join(f"{column} = %({column})s"
                             for column in COLUMNS if column != "ticket_id")
-    conn.execute(f"UPDATE report_tickets SET {assignments}, updated_at = now()"
-                 " WHERE ticket_id = %(ticket_id)s", merged)
+    conn.execute(f"UPDATE report_tickets SET {assignments}, words = %(words)s, updated_at = now()"
+                 " WHERE ticket_id = %(ticket_id)s", {**_row(facts), "words": words})
+
+
+def _text(facts):
+    """What hot topics read of a ticket: its title and description."""
+    return " ".join(part for part in (facts.title, facts.description) if part)
 
 
 def find_ticket(conn, ticket_id):
@@ -128,7 +137,7 @@ def topic_tickets(conn, district, start, end):
     """What hot topics read of the tickets received in [start, end)."""
     return conn.execute(
         "SELECT ticket_id, category, community, concat_ws(' ', title, description) AS text,"
-        " status, received_at FROM report_tickets"
+        " status, received_at, words FROM report_tickets"
         " WHERE received_at >= %(start)s AND received_at < %(end)s"
         " AND (%(district)s::text IS NULL OR district = %(district)s)",
         {"district": district, "start": start, "end": end}).fetchall()
@@ -138,12 +147,20 @@ def log_event(conn, event_type, body):
     conn.execute("INSERT INTO event_log (type, body) VALUES (%s, %s)", (event_type, Jsonb(body)))
 
 
-def copy_read_model(conn, tickets, ratings):
-    """Write a whole read model (``TicketFacts`` and rating dicts) with COPY."""
-    with conn.cursor().copy(f"COPY report_tickets ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-        for facts in tickets:
-            row = _row(facts)
-            copy.write_row([row[column] for column in COLUMNS])
+def read_model_rows(tickets):
+    """``{ticket_id: row values}`` of ``TicketFacts``, their words cut, for ``copy_read_model``."""
+    rows = {}
+    for facts in tickets:
+        row = _row(facts)
+        rows[facts.ticket_id] = [*(row[column] for column in COLUMNS), topics.joined_words(_text(facts))]
+    return rows
+
+
+def copy_read_model(conn, rows, ratings):
+    """Write a whole read model (``read_model_rows`` and rating dicts) with COPY."""
+    with conn.cursor().copy(f"COPY report_tickets ({', '.join(COLUMNS)}, words) FROM STDIN") as copy:
+        for values in rows.values():
+            copy.write_row(values)
     with conn.cursor().copy("COPY ratings (ticket_id, resolution, rating, rated_at) FROM STDIN") as copy:
         for rated in ratings:
             copy.write_row([rated["ticket_id"], rated["resolution"], rated["rating"], rated["rated_at"]])

@@ -87,6 +87,7 @@ class TopicTicket:
     text: str
     status: str
     received_at: datetime
+    words: str = None  # the text's words as ``joined_words`` keeps them; None: cut the text
 
 
 def load():
@@ -109,6 +110,17 @@ def words(text):
     jieba, latin words in lower case; numbers, punctuation, stop words and single
     characters (but ``SINGLE_CHARACTER_WORDS``) left out."""
     return list(_words(text or ""))
+
+
+def joined_words(text):
+    """``words(text)`` as one string, to be kept with the text (``TopicTicket.words``)."""
+    return " ".join(_words(text or ""))
+
+
+def _ticket_words(ticket):
+    if ticket.words is not None:
+        return tuple(ticket.words.split(" ")) if ticket.words else ()
+    return _words(ticket.text or "")
 
 
 def _words(text):
@@ -168,7 +180,7 @@ def hot_topics(current, previous=(), limit=20, min_shared=2):
         raise ValueError("min_shared must be at least 1")
     groups = []
     for (category, community), bucket in _buckets(current).items():
-        vocabularies = [frozenset(_words(ticket.text or "")) for ticket in bucket]
+        vocabularies = [frozenset(_ticket_words(ticket)) for ticket in bucket]
         for members in _linked(vocabularies, min_shared):
             if len(members) > 1:
                 groups.append(_group(category, community, [bucket[i] for i in members],
@@ -249,7 +261,7 @@ def _count_previous(groups, previous, min_shared):
         by_bucket[(group["category"], group["community"])].append(group)
     for ticket in previous:
         bucket = by_bucket.get((ticket.category, ticket.community))
-        vocabulary = set(_words(ticket.text or "")) if bucket else None
+        vocabulary = set(_ticket_words(ticket)) if bucket else None
         for group in bucket or ():
             top = group["top_words"]
             if vocabulary and len(vocabulary.intersection(top)) >= min(min_shared, len(top),

@@ -90,7 +90,8 @@ def main():
     print(f"events: {events}")
     done = timed("rebuild", lambda: rebuild(url))
     print(f"rebuilt: {done.events} events, {done.tickets} tickets, {done.ratings} ratings,"
-          f" {done.events / done.seconds:.0f} events/s")
+          f" {done.events / done.seconds:.0f} events/s; tables held against writes"
+          f" {done.locked_seconds} s")
     with psycopg.connect(url, options="-c search_path=reporting", row_factory=psycopg.rows.dict_row) as conn:
         as_of = START + timedelta(days=210)
         found = timed("overdue, whole district", lambda: overdue.overdue_entries(

@@ -148,19 +148,27 @@ def test_a_request_naming_no_community_goes_to_the_liaison_office(system):
     assert shown["status"] == "open"
 
 
-def test_a_resolved_request_is_closed_with_the_result_and_its_agency(system):
+def resolved_request(system, description, result):
+    """A request posted, then resolved by baiyun-water as routing announces it:
+    ``(its id, the request shown once closed)``."""
     intake, _, keys, directory = system
     key = keys["frontend:baiyun"]
-    (created,) = post(intake, key, **{**SPEC_EXAMPLE, "description": "井盖缺失"}).json()
+    (created,) = post(intake, key, **{**SPEC_EXAMPLE, "description": description}).json()
     ticket_id = created["service_request_id"]
     at = datetime.now(timezone.utc)
-    ticket = made.ticket_row(ticket_id, "resolved", 99, received_at=at, result="已更换井盖",
-                             resolved_at=at)
+    ticket = made.ticket_row(ticket_id, "resolved", 99, received_at=at, result=result, resolved_at=at)
     dispatch = made.dispatch_row(ticket_id, "baiyun-water", at, status="resolved", resolved_at=at)
     made.publish(made.ticket_event("resolved", ticket, directory, dispatches=[dispatch]))
     (shown,) = wait_until(lambda: [r for r in open311(intake, f"requests/{ticket_id}.json",
                                                       api_key=key).json() if r["status"] == "closed"],
                           what="the request closed")
+    return ticket_id, shown
+
+
+def test_a_resolved_request_is_closed_with_the_result_and_its_agency(system):
+    intake, _, keys, _ = system
+    key = keys["frontend:baiyun"]
+    ticket_id, shown = resolved_request(system, "井盖缺失", "已更换井盖")
     assert shown["status_notes"] == "已更换井盖"
     assert shown["agency_responsible"] == "白云区水务局"
     assert shown["expected_datetime"] is not None
@@ -239,15 +247,9 @@ def test_a_date_range_over_90_days_is_refused(system):
 
 
 def test_the_status_filter_applies_before_the_thousand_request_limit(system):
-    intake, _, keys, directory = system
+    intake, _, keys, _ = system
     key = keys["frontend:baiyun"]
-    (created,) = post(intake, key, **{**SPEC_EXAMPLE, "description": "路灯不亮"}).json()
-    closed_id = created["service_request_id"]
-    at = datetime.now(timezone.utc)
-    made.publish(made.ticket_event("resolved", made.ticket_row(
-        closed_id, "resolved", 99, received_at=at, result="已修复", resolved_at=at), directory))
-    wait_until(lambda: open311(intake, f"requests/{closed_id}.json", api_key=key).json()[0][
-        "status"] == "closed", what="the request closed")
+    closed_id, _ = resolved_request(system, "路灯不亮", "已修复")
     with psycopg.connect(settings().database_url) as conn:  # 1000 open requests after it
         conn.execute(
             "INSERT INTO intake.concerns (ticket_id, key_id, external_id, fingerprint, district,"

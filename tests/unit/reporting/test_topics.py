@@ -1,5 +1,6 @@
 """Unit tests of services.reporting.topics: the words of a concern and the hot topics
 of a window: similar concerns grouped, in any order of the tickets, with their growth."""
+import dataclasses
 import functools
 import logging
 import random
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.reporting.topics import TopicTicket, hot_topics, load, words
+from services.reporting.topics import TopicTicket, hot_topics, joined_words, load, words
 
 START = datetime(2026, 5, 1, tzinfo=timezone.utc)
 
@@ -227,3 +228,11 @@ def test_at_most_limit_topics():
 def test_a_ticket_given_twice_is_refused():
     with pytest.raises(ValueError, match="ZD1"):
         hot_topics([ticket("ZD1", SEWER[0]), ticket("ZD1", SEWER[1], community="jingxi")])
+
+
+def test_words_kept_with_the_tickets_give_the_same_topics_as_cutting_their_texts():
+    kept = [dataclasses.replace(ticket, words=joined_words(ticket.text)) for ticket in window()[0]]
+    kept_before = [dataclasses.replace(ticket, words=joined_words(ticket.text))
+                   for ticket in previous_window()]
+    assert hot_topics(kept, kept_before) == expected_topics()
+    assert kept[0].words and kept[0].words.split(" ") == words(kept[0].text)
