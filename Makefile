@@ -47,8 +47,9 @@ lint: install
 unit: install tools
 	$(PY) -m pytest tests/unit
 
+# the chain's throughput and latency at fixed rates, scaled out, and the floor (README)
 bench: install infra
-	$(PY) -m tests.bench.chain
+	$(PY) -m tests.bench.throughput
 
 # reporting's read model rebuilt from 100,000 tickets' events (ZD_BENCH_TICKETS), and the
 # overdue and hot-topic reports over them
