@@ -9,8 +9,9 @@ the broker cannot route (its queue does not exist yet) or refuses (a nack) stays
 pending and is tried again later with back-off, alone: the rest of its batch goes on.
 Delivery is at least once; ``message_id`` is stable so consumers deduplicate.
 
-The relay never waits on the broker without a bound: every publish and its confirm
-have a timeout, the connection has heartbeats (checked every round), and while the
+A batch of rows is published at once and its confirms awaited together. The relay
+never waits on the broker without a bound: every publish and its confirms have a
+timeout, the connection has heartbeats (checked every round), and while the
 broker blocks publishers (a memory or disk alarm) the relay publishes nothing and
 holds no row. When a batch stops half way, what went out is marked at once.
 """
@@ -19,7 +20,6 @@ import socket
 import time
 import uuid
 
-from amqp.exceptions import MessageNacked
 from kombu import Connection, Producer
 from psycopg.types.json import Json, Jsonb
 
@@ -79,28 +79,57 @@ class ConfirmTimedOut(Exception):
 
 
 class Publisher:
-    """Publishes outbox rows on one kombu connection, with confirms and timeouts."""
+    """Publishes outbox rows on one kombu connection in confirm mode: a batch is
+    published, then its confirms are awaited together (one wait for the batch, not a
+    round trip per row), with timeouts on both."""
 
     def __init__(self, amqp_uri, confirm_timeout=CONFIRM_TIMEOUT, heartbeat=HEARTBEAT_SECONDS):
         self.connection = Connection(
             amqp_uri, heartbeat=heartbeat, connect_timeout=5,
-            transport_options={"confirm_publish": True, "on_blocked": self._on_blocked,
-                               "on_unblocked": self._on_unblocked})
+            transport_options={"on_blocked": self._on_blocked, "on_unblocked": self._on_unblocked})
         self.confirm_timeout = confirm_timeout
         self.producer = None
-        self.returned = []
         self.blocked = None  # the broker's reason while it blocks publishers
-        self.reconnect = False  # after a block: late confirms must not meet new publishes
+        self.reconnect = False  # after a block or a failure: late confirms must not meet new publishes
+        self.next_tag = 1  # the delivery tag the broker gives the next message on the channel
+        self.waiting = {}  # delivery tag → message id, published and not yet confirmed
+        self.outcomes = {}  # message id → None (confirmed), Unroutable or Refused
+        self.returned = {}  # message id → why the broker returned it
 
     def open(self):
         if self.producer is None:
             self.blocked = None
             self.connection.ensure_connection(max_retries=1)
             topology.declare(self.connection)
-            self.producer = Producer(self.connection.channel(), on_return=self._on_return)
+            channel = self.connection.channel()
+            channel.confirm_select()
+            channel.events["basic_ack"].add(self._on_ack)
+            channel.events["basic_nack"].add(self._on_nack)
+            self.producer = Producer(channel, on_return=self._on_return)
+            self.next_tag, self.waiting = 1, {}
 
     def _on_return(self, exception, exchange, routing_key, message):
-        self.returned.append(f"{exchange} {routing_key}: {exception}")
+        message_id = message.properties.get("message_id")
+        self.returned[message_id] = f"{exchange} {routing_key}: {exception}"
+
+    def _on_ack(self, delivery_tag, multiple):
+        self._settle(delivery_tag, multiple, refused=False)
+
+    def _on_nack(self, delivery_tag, multiple):
+        self._settle(delivery_tag, multiple, refused=True)
+
+    def _settle(self, delivery_tag, multiple, refused):
+        tags = [tag for tag in self.waiting if tag <= delivery_tag] if multiple else [delivery_tag]
+        for tag in tags:
+            message_id = self.waiting.pop(tag, None)
+            if message_id is None:
+                continue
+            if refused:
+                self.outcomes[message_id] = Refused("the broker refused it (nack)")
+            elif message_id in self.returned:
+                self.outcomes[message_id] = Unroutable(self.returned.pop(message_id))
+            else:
+                self.outcomes[message_id] = None
 
     def _on_blocked(self, reason):
         if not self.blocked:
@@ -124,33 +153,71 @@ class Publisher:
         except socket.timeout:
             pass
 
-    def publish(self, row):
+    def publish_batch(self, rows):
+        """Publish ``rows`` in order, then wait for the broker's confirms of them all.
+
+        Returns ``(outcomes, failure)``: ``outcomes`` maps the message id of each row
+        the broker answered for to None (it took it), ``Unroutable`` or ``Refused``;
+        ``failure`` is what stopped the batch (the broker blocks, a confirm did not
+        come in time, the connection failed), or None. A row without an outcome stays
+        pending: it may still arrive (at least once).
+        """
         if self.reconnect:
             self.close()
-        self.open()
-        self.keep_alive()
-        if self.blocked:
-            raise BrokerBlocked(self.blocked)
-        self.returned.clear()
+        self.outcomes, self.returned = {}, {}
         try:
-            self.producer.publish(
-                row["body"], exchange=row["exchange"], routing_key=row["routing_key"],
-                serializer="json", delivery_mode=2, mandatory=True, message_id=row["message_id"],
-                type=row["type"], headers=row["headers"], timestamp=int(time.time()),
-                timeout=self.confirm_timeout, confirm_timeout=self.confirm_timeout)
-        except MessageNacked:
-            raise Refused("the broker refused it (nack)") from None
-        except (socket.timeout, TimeoutError):
-            raise ConfirmTimedOut(f"no confirm within {self.confirm_timeout}s") from None
-        if self.returned:
-            raise Unroutable(self.returned[0])
+            self.open()
+            self.keep_alive()
+            if self.blocked:
+                raise BrokerBlocked(self.blocked)
+            for row in rows:
+                self.producer.publish(
+                    row["body"], exchange=row["exchange"], routing_key=row["routing_key"],
+                    serializer="json", delivery_mode=2, mandatory=True, message_id=row["message_id"],
+                    type=row["type"], headers=row["headers"], timestamp=int(time.time()),
+                    timeout=self.confirm_timeout)
+                self.waiting[self.next_tag] = row["message_id"]
+                self.next_tag += 1
+            self._await_confirms()
+        except Exception as failure:  # the broker blocks, is silent or failed
+            # a new connection next time, unless the broker blocked before anything went
+            # out: then this one is kept, to hear when the broker takes messages again
+            self.reconnect = self.reconnect or bool(self.waiting) or not isinstance(failure, BrokerBlocked)
+            return dict(self.outcomes), _as_publish_failure(failure)
+        return dict(self.outcomes), None
+
+    def _await_confirms(self):
+        deadline = time.monotonic() + self.confirm_timeout
+        while self.waiting:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ConfirmTimedOut(f"no confirm within {self.confirm_timeout}s")
+            try:
+                self.connection.drain_events(timeout=remaining)
+            except socket.timeout:
+                pass
+
+    def publish(self, row):
+        """Publish one row and wait for its confirm; raises what turned it away."""
+        outcomes, failure = self.publish_batch([row])
+        if failure is not None:
+            raise failure
+        if outcomes[row["message_id"]] is not None:
+            raise outcomes[row["message_id"]]
 
     def close(self):
         """Drop the connection without the closing handshake, which a blocked broker
         would never answer."""
         self.producer = None
         self.reconnect = False
+        self.waiting = {}
         self.connection.collect()
+
+
+def _as_publish_failure(failure):
+    if isinstance(failure, (socket.timeout, TimeoutError)):
+        return ConfirmTimedOut(f"no confirm within the timeout: {failure}")
+    return failure
 
 
 def relay_pending(pool, publisher, schema, progress=None):
@@ -162,23 +229,19 @@ def relay_pending(pool, publisher, schema, progress=None):
     """
     total = 0
     while True:
-        stopped_by = None
         with pool.connection() as conn:
             rows = conn.execute(
                 "SELECT id, message_id, exchange, routing_key, type, headers, body FROM outbox"
                 " WHERE published_at IS NULL AND next_attempt_at <= now()"
                 " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED", (BATCH,)).fetchall()
+            outcomes, stopped_by = publisher.publish_batch(rows) if rows else ({}, None)
             sent = []
             for row in rows:
-                try:
-                    publisher.publish(row)
-                except (Unroutable, Refused) as refused:
-                    _postpone(conn, row, refused, schema)
-                    continue
-                except Exception as exc:  # the broker failed, blocks or is silent
-                    stopped_by = exc
-                    break
-                sent.append(row["id"])
+                outcome = outcomes.get(row["message_id"], "pending")
+                if outcome is None:
+                    sent.append(row["id"])
+                elif isinstance(outcome, (Unroutable, Refused)):
+                    _postpone(conn, row, outcome, schema)
             conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY(%s)", (sent,))
             # a parked copy is in its parking queue now: its row keeps nothing worth days
             conn.execute("DELETE FROM outbox WHERE id = ANY(%s) AND exchange = %s",

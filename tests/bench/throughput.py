@@ -43,6 +43,8 @@ ROOT = Path(__file__).resolve().parents[2]
 RATES = [float(rate) for rate in os.environ.get("ZD_BENCH_RATES", "50,100,200,400").split(",")]
 SECONDS = float(os.environ.get("ZD_BENCH_SECONDS", "30"))
 CLOSED_LOOP_CLIENTS = int(os.environ.get("ZD_BENCH_CLIENTS", "32"))
+#: what to run: the stack as it is, scaled out, the floor (for a quick look: base)
+PARTS = os.environ.get("ZD_BENCH_PARTS", "base,scaled,floor").split(",")
 DRAIN_SECONDS = 300  # how long a phase waits, at most, for what is still on its way
 QUIET_SECONDS = 15  # ... or until nothing arrived for this long
 DISTRICTS = [f"d{n}" for n in range(1, 7)]
@@ -295,15 +297,17 @@ def main():
 
     print(f"Zero Distance throughput benchmark: {platform.node()}, {os.cpu_count()} CPUs,"
           f" {SECONDS:g} s per phase", flush=True)
-    bench("one of each")
-    bench("routing, notify x2", extra_instances=("routing", "notify"), rates=[max(RATES)],
-          closed_loop=True)
-    floor_figures = floor.measure_best(SECONDS)
-    results["floor"] = floor_figures
-    print(f"floor (kombu + psycopg, the same durable work): {floor_figures['delivered_per_s']}/s")
-    best = max(phase["delivered_per_s"] for phase in results["phases"])
-    results["ratio_to_floor"] = round(best / floor_figures["delivered_per_s"], 3)
-    print(f"best delivered/s over the floor: {results['ratio_to_floor']}")
+    if "base" in PARTS:
+        bench("one of each")
+    if "scaled" in PARTS:
+        bench("routing, notify x2", extra_instances=("routing", "notify"), rates=[max(RATES)])
+    if "floor" in PARTS:
+        floor_figures = floor.measure_best(SECONDS)
+        results["floor"] = floor_figures
+        print(f"floor (kombu + psycopg, the same durable work): {floor_figures['delivered_per_s']}/s")
+        best = max(phase["delivered_per_s"] for phase in results["phases"])
+        results["ratio_to_floor"] = round(best / floor_figures["delivered_per_s"], 3)
+        print(f"best delivered/s over the floor: {results['ratio_to_floor']}")
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{datetime.now(timezone.utc):%Y-%m-%d}-{platform.node()}.json"
