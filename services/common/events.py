@@ -58,6 +58,9 @@ DISPATCH_CONTACT = "reporter.dispatch_contact"
 DEPARTMENT_DISPATCHED = "department.dispatched"
 FEEDBACK_REJECTED = "feedback.rejected"
 TICKET_PREFIX = "ticket."
+#: the timeline's actor when routing acts by itself (policy, deadlines): a forward by it
+#: is a representative passed over
+SYSTEM_ACTOR = "system"
 TICKET_CHANGES = ("assigned", "forwarded", "undecided", "dispatched", "in_progress", "resolved",
                   "closed", "merged", "rejected", "returned", "feedback", "escalated", "overdue")
 #: a dispatch's status: ``sent`` until its department answers, then the latest answer;

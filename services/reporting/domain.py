@@ -11,12 +11,16 @@ from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
 
 from services.common.errors import BadRequest, Forbidden
-from services.common.events import ACTIVE_DISPATCH_STATUSES
+from services.common.events import (
+    ACTIVE_DISPATCH_STATUSES,
+    CONCERN_RATED,
+    CONCERN_RECEIVED,
+    SYSTEM_ACTOR,
+)
 from services.reporting.figures import RATINGS
 
 #: timeline actions that are escalations, by the kind the overdue report names them
 ESCALATIONS = {"escalate": "escalated", "overdue": "overdue"}
-SYSTEM_ACTOR = "system"  # the actor routing's deadlines act as
 UTC = zoneinfo.ZoneInfo("UTC")
 EARLIEST = datetime.min.replace(tzinfo=UTC)
 CONCERN_VERSION = 0
@@ -72,6 +76,19 @@ def concern_facts(concern):
         category=concern.get("category"), channel=concern.get("channel"),
         title=concern.get("title"), description=concern.get("description"),
         received_at=_time(concern["received_at"]))
+
+
+def event_facts(event_type, body):
+    """What a read-model event tells: ``("rating", rating_facts)`` for ``concern.rated``,
+    else ``("ticket", TicketFacts)``; MalformedEvent when it cannot be read. The
+    consumer and the rebuild both read events through it."""
+    if event_type == CONCERN_RATED:
+        return "rating", rating_facts(body)
+    if event_type == CONCERN_RECEIVED:
+        return "ticket", concern_facts(body)
+    if not isinstance(body, dict):
+        raise MalformedEvent(f"expected an object, got {type(body).__name__}")
+    return "ticket", ticket_facts(body.get("ticket"), body.get("entry"))
 
 
 def rating_facts(rated):

@@ -6,48 +6,30 @@ facts cannot be read is parked with the reason. Every event applied to the read
 model is also kept in the event log, in the same transaction, so that the read
 model can be rebuilt from it (``services.reporting.rebuild``).
 """
-from services.common.event_routing import route_event
+from services.common.event_routing import apply_shared_event
 from services.common.events import CONCERN_RATED, CONCERN_RECEIVED, TICKET_PREFIX
 from services.common.messaging import ParkMessage
 from services.reporting import domain, store
 
 
 def apply_event(conn, envelope):
-    """Apply one consumed event (inside its inbox transaction) and log it when it
-    built the read model."""
-    route_event(conn, envelope, HANDLERS)
-    if builds_read_model(envelope.type):
-        store.log_event(conn, envelope.type, envelope.body)
+    """Apply one consumed event (inside its inbox transaction); one that builds the read
+    model is logged with it. An event of another type, or one whose facts cannot be
+    read, is parked with the reason."""
+    if apply_shared_event(conn, envelope):
+        return
+    if not builds_read_model(envelope.type):
+        raise ParkMessage(f"unexpected event type {envelope.type!r}")
+    try:
+        kind, facts = domain.event_facts(envelope.type, envelope.body)
+    except domain.MalformedEvent as reason:
+        raise ParkMessage(f"malformed {envelope.type}: {reason}") from reason
+    if kind == "rating":
+        store.record_rating(conn, facts)  # each resolution's rating, kept once
+    else:
+        store.record(conn, facts)
+    store.log_event(conn, envelope.type, envelope.body)
 
 
 def builds_read_model(event_type):
     return event_type in (CONCERN_RECEIVED, CONCERN_RATED) or event_type.startswith(TICKET_PREFIX)
-
-
-def record_concern(conn, body):
-    _record(conn, "concern.received", lambda: domain.concern_facts(body))
-
-
-def record_ticket(conn, body):
-    _record(conn, "ticket event", lambda: domain.ticket_facts(body.get("ticket"), body.get("entry")))
-
-
-def _record(conn, what, read_facts):
-    try:
-        facts = read_facts()
-    except domain.MalformedEvent as reason:
-        raise ParkMessage(f"malformed {what}: {reason}") from reason
-    store.record(conn, facts)
-
-
-def record_rating(conn, body):
-    """One rating of one resolution (``concern.rated``), kept once."""
-    try:
-        rated = domain.rating_facts(body)
-    except domain.MalformedEvent as reason:
-        raise ParkMessage(f"malformed concern.rated: {reason}") from reason
-    store.record_rating(conn, rated)
-
-
-HANDLERS = {CONCERN_RECEIVED: record_concern, CONCERN_RATED: record_rating,
-            TICKET_PREFIX: record_ticket}

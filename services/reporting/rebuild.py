@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.rows import dict_row
 
-from services.common.events import CONCERN_RATED, CONCERN_RECEIVED
 from services.reporting import domain, store
 
 BATCH = 5000  # events fetched at a time
@@ -43,12 +42,10 @@ class ReadModel:
     def apply(self, event_type, body):
         """Apply one event; returns the id of the ticket whose facts it changed, if any."""
         self.events += 1
-        if event_type == CONCERN_RATED:
-            rated = domain.rating_facts(body)
-            self.ratings.setdefault((rated["ticket_id"], rated["resolution"]), rated)
+        kind, seen = domain.event_facts(event_type, body)
+        if kind == "rating":
+            self.ratings.setdefault((seen["ticket_id"], seen["resolution"]), seen)
             return None
-        seen = (domain.concern_facts(body) if event_type == CONCERN_RECEIVED
-                else domain.ticket_facts(body.get("ticket"), body.get("entry")))
         known = self.tickets.get(seen.ticket_id) or domain.TicketFacts(seen.ticket_id)
         self.tickets[seen.ticket_id] = domain.merge(known, seen)
         return seen.ticket_id

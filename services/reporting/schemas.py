@@ -75,10 +75,6 @@ class OverdueQuerySchema(Schema):
             raise ValidationError(f"At most {self.AS_OF_YEARS} years before or after now.")
 
 
-class TrendQuerySchema(ReportQuerySchema):
-    """``GET /api/v1/reports/trend``: the report window, counted per day."""
-
-
 class HotTopicsQuerySchema(Schema):
     """``GET /api/v1/reports/hot-topics``: the last ``days`` days, against the ``days``
     before them."""

@@ -31,7 +31,7 @@ from services.reporting import (
 from services.reporting.schemas import (
     HotTopicsQuerySchema,
     OverdueQuerySchema,
-    TrendQuerySchema,
+    ReportQuerySchema,
     load_query,
 )
 
@@ -85,11 +85,9 @@ class ReportingService(Observable):
 
     @api("GET", "/api/v1/reports/overdue")
     def overdue_report(self, request):
-        query = load_query(request.args, OverdueQuerySchema)
-        as_of = query.get("as_of") or domain.now()
         with self.db.transaction() as conn:
-            caller = self.keys.caller(conn, request, "admin", "congress")
-            district = domain.report_district(caller.party, query.get("district"))
+            district, query = self._scope(conn, request, OverdueQuerySchema)
+            as_of = query.get("as_of") or domain.now()
             directory = store.directory_or_none(conn) or domain.EMPTY_DIRECTORY
             candidates = store.overdue_candidates(conn, district, query.get("department"), as_of,
                                                   overdue.cutoffs(directory, district, as_of))
@@ -100,9 +98,7 @@ class ReportingService(Observable):
     @api("GET", "/api/v1/reports/trend")
     def trend(self, request):
         with self.db.transaction() as conn:
-            caller = self.keys.caller(conn, request, "admin", "congress")
-            query = load_query(request.args, TrendQuerySchema)
-            district = domain.report_district(caller.party, query.get("district"))
+            district, query = self._scope(conn, request, ReportQuerySchema)
             zone = domain.timezone_of(store.directory_or_none(conn), district)
             days = domain.trend_days(query.get("start"), query.get("end"), zone, domain.now())
             counts = store.daily_counts(conn, district, days.start, days.end, zone)
@@ -110,12 +106,10 @@ class ReportingService(Observable):
 
     @api("GET", "/api/v1/reports/hot-topics")
     def hot_topics(self, request):
-        query = load_query(request.args, HotTopicsQuerySchema)
-        end = query.get("as_of") or domain.now()
-        span = timedelta(days=query["days"])
         with self.db.transaction() as conn:
-            caller = self.keys.caller(conn, request, "admin", "congress")
-            district = domain.report_district(caller.party, query.get("district"))
+            district, query = self._scope(conn, request, HotTopicsQuerySchema)
+            end = query.get("as_of") or domain.now()
+            span = timedelta(days=query["days"])
             current = store.topic_tickets(conn, district, end - span, end)
             previous = store.topic_tickets(conn, district, end - 2 * span, end - span)
         groups = topics.hot_topics([topics.TopicTicket(**row) for row in current],
@@ -132,11 +126,15 @@ class ReportingService(Observable):
     def dashboard_asset(self, request, name):
         return dashboard.asset(name)
 
+    def _scope(self, conn, request, schema):
+        """``(district, query)`` of a report: who asks (401, 403) before what (400)."""
+        caller = self.keys.caller(conn, request, "admin", "congress")
+        query = load_query(request.args, schema)
+        return domain.report_district(caller.party, query.get("district")), query
+
     def _report_scope(self, conn, request):
         """Who asks for which district over which window: 401, 403 or 400 otherwise."""
-        caller = self.keys.caller(conn, request, "admin", "congress")
-        query = load_query(request.args)
-        district = domain.report_district(caller.party, query.get("district"))
+        district, query = self._scope(conn, request, ReportQuerySchema)
         timezone = domain.timezone_of(store.directory_or_none(conn), district)
         return district, domain.report_window(query.get("start"), query.get("end"), timezone), query
 

@@ -14,7 +14,7 @@ from services.common.metrics import TICKET_STAGE_SECONDS, TICKET_TRANSITIONS
 from services.common.outbox import emit, emit_events
 from services.routing import domain, snapshots, store
 
-SYSTEM = "system"
+SYSTEM = events.SYSTEM_ACTOR
 REPORTER = "reporter"
 #: actions announced by their own event rather than by the status they lead to
 EVENT_OF_ACTION = {"undecided": "undecided", "rejected": "returned", "transfer_requested": "returned"}

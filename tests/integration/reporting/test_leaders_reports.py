@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from services.common.config import settings
+from services.reporting import rebuild as rebuild_module
 from services.reporting.rebuild import rebuild
 from tests.support import events as made
 from tests.support import scenarios
@@ -272,3 +273,38 @@ def test_hot_topics_put_the_twenty_reports_of_one_blocked_sewer_on_top(system):
     office = get(system, "/api/v1/reports/hot-topics", key="congress:tianhe", days=30,
                  as_of=local(2026, 4, 25).isoformat()).json()
     assert office["district"] == "tianhe" and office["groups"] == []
+
+
+def test_who_asks_is_checked_before_what_and_out_of_range_queries_are_refused(system):
+    no_key = requests.get(f"{system['base']}/api/v1/reports/overdue", params={"as_of": "monday"},
+                          timeout=10)
+    assert no_key.status_code == 401, "a caller without a key learns nothing of the query"
+    far = get(system, "/api/v1/reports/overdue", as_of="2036-01-01T00:00:00+08:00")
+    assert far.status_code == 400 and far.json()["errors"]["as_of"] == [
+        "At most 3 years before or after now."]
+    long_trend = get(system, "/api/v1/reports/trend", **{"from": "2024-01-01", "to": "2025-06-01"})
+    assert long_trend.status_code == 400 and "from" in long_trend.json()["errors"]
+    few_days = get(system, "/api/v1/reports/hot-topics", days=0)
+    assert few_days.status_code == 400 and "days" in few_days.json()["errors"]
+
+
+def test_events_arriving_while_the_read_model_is_rebuilt_are_in_it(system, monkeypatch):
+    """The rebuild replays the log up to where it began, then, holding the tables,
+    what came meanwhile: an event consumed between the two is not lost."""
+    late = ticket_events(system["directory"], "RB-DURING", "assigned", 1, local(2025, 7, 1, 9),
+                         local(2025, 7, 1, 9), district="tianhe")
+    copy_rows = rebuild_module.store.read_model_rows
+    published = []
+
+    def rows_then_an_event_arrives(tickets):
+        rows = copy_rows(tickets)
+        if not published:  # after the first pass, before the lock: the consumer applies it
+            published.append(made.publish(*late))
+            applied(published[0])
+        return rows
+    monkeypatch.setattr(rebuild_module.store, "read_model_rows", rows_then_an_event_arrives)
+    rebuild(settings().database_url)
+    with psycopg.connect(settings().database_url) as conn:
+        status = conn.execute("SELECT status FROM reporting.report_tickets"
+                              " WHERE ticket_id = 'RB-DURING'").fetchone()
+    assert published and status == ("assigned",)
