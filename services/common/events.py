@@ -28,7 +28,11 @@ routing, notify, reporting)
 ``ticket.<change>`` (routing → intake, notify, reporting), change one of
     ``TICKET_CHANGES``; ``returned`` is a department handing a ticket back to the
     office, ``feedback``, ``escalated`` and ``overdue`` change no status:
-    ``{ticket: TICKET, entry: TIMELINE_ENTRY}`` where TICKET is
+    ``{ticket: TICKET, entry: TIMELINE_ENTRY, changes: [{change, entry: TIMELINE_ENTRY}]}``:
+    one event per ticket and step of the workflow (one transaction), named by its last
+    change, with every change the step made (``changes``, in order; ``entry`` is the
+    last one's), e.g. a concern assigned, forwarded and dispatched at once is one
+    ``ticket.dispatched`` with three changes. TICKET is
     ``{ticket_id, version, status, district, community, category, channel, title,
     representative: {id, name} | null, departments: [DISPATCH], received_at,
     first_dispatched_at, resolved_at, result, reopen_count, merged_into, rating, timeline:
@@ -126,10 +130,25 @@ def concern_rated(ticket_id, resolution, rating, comment, rated_at):
                  f"rating-{ticket_id}-{resolution}")
 
 
-def ticket_changed(change, snapshot):
-    """``ticket.<change>``: the whole ticket (a snapshot) and its latest timeline entry."""
-    return Event(ticket_event(change), {"ticket": snapshot, "entry": snapshot["timeline"][-1]},
-                 f"ticket-{snapshot['ticket_id']}-v{snapshot['version']}")
+def ticket_changed(snapshot, changes):
+    """``ticket.<change>`` of one step of the workflow: the ticket as the step left it, and
+    ``changes``, the step's ``(change, timeline entry)`` pairs in order. The event is named
+    by the last change and its ``entry`` is the last change's."""
+    changes = list(changes)
+    change, entry = changes[-1]
+    return Event(ticket_event(change), {
+        "ticket": snapshot, "entry": entry,
+        "changes": [{"change": name, "entry": made} for name, made in changes]},
+        f"ticket-{snapshot['ticket_id']}-v{snapshot['version']}")
+
+
+def step_changes(event_type, body):
+    """The ``(change, entry)`` pairs a ``ticket.<change>`` body tells of, in order. An event
+    without ``changes`` (published before steps carried several) tells of its own change."""
+    changes = body.get("changes")
+    if not isinstance(changes, list):
+        return [(event_type[len(TICKET_PREFIX):], body.get("entry"))]
+    return [(item.get("change"), item.get("entry")) for item in changes if isinstance(item, dict)]
 
 
 def department_dispatched(message):

@@ -22,6 +22,7 @@ from services.common.events import (
     LOCALES,
     TICKET_CHANGES,
     TICKET_PREFIX,
+    step_changes,
 )
 
 REPORTER, REPRESENTATIVE, OFFICE, DEPARTMENT = "reporter", "representative", "office", "department"
@@ -95,6 +96,24 @@ class Notification:
     @property
     def recipient_kind(self):
         return self.recipient.partition(":")[0]
+
+
+def read_events(message_id, event_type, body):
+    """What one consumed message tells notify, as Events, or UnusableEvent (unknown type,
+    no ticket id). A ticket event is one Event per change of its step, in order, each
+    with its own timeline entry and the ticket as the step left it; a step's single
+    change keeps the message's id, several are told apart by their place."""
+    event = read_event(message_id, event_type, body)
+    if not event_type.startswith(TICKET_PREFIX):
+        return [event]
+    changes = step_changes(event_type, body)
+    if len(changes) == 1:
+        return [event]
+    for change, entry in changes:
+        if change not in TICKET_CHANGES or not isinstance(entry, dict):
+            raise UnusableEvent(f"{event_type} tells of a change it cannot read: {change!r}")
+    return [Event(f"{message_id}/{place}", f"{TICKET_PREFIX}{change}", event.ticket, entry)
+            for place, (change, entry) in enumerate(changes, start=1)]
 
 
 def read_event(message_id, event_type, body):

@@ -29,18 +29,20 @@ def apply_event(conn, envelope, channels):
     if envelope.type == REPORTER_CONTACT:
         return _on_contact(conn, envelope.body, channels)
     try:
-        event = domain.read_event(envelope.message_id, envelope.type, envelope.body)
+        told = domain.read_events(envelope.message_id, envelope.type, envelope.body)
     except domain.UnusableEvent as problem:
         raise ParkMessage(str(problem)) from None
-    if not event.ticket_id:
-        log.info("%s names no ticket: nobody to tell", event.type)
+    if not told[0].ticket_id:
+        log.info("%s names no ticket: nobody to tell", envelope.type)
         return
-    store.lock_ticket(conn, event.ticket_id)
-    if event.type == CONCERN_RECEIVED:
-        store.remember_feedback_requested(conn, event.ticket_id,
-                                          bool(event.ticket.get("feedback_requested")))
-    _record(conn, event, domain.party_notifications(event, current_directory(conn)), channels)
-    _tell_reporter(conn, event, channels)
+    store.lock_ticket(conn, told[0].ticket_id)
+    directory = current_directory(conn)
+    for event in told:
+        if event.type == CONCERN_RECEIVED:
+            store.remember_feedback_requested(conn, event.ticket_id,
+                                              bool(event.ticket.get("feedback_requested")))
+        _record(conn, event, domain.party_notifications(event, directory), channels)
+        _tell_reporter(conn, event, channels)
 
 
 def _on_contact(conn, body, channels):

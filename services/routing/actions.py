@@ -4,7 +4,7 @@ Each action says who may take it and what it does; the state rules of ``domain``
 decide whether the ticket's status allows it (409 with the allowed ones otherwise).
 """
 from services.common.errors import BadRequest, Conflict, Forbidden, NotFound
-from services.routing import domain, store, workflow
+from services.routing import announcements, domain, store, workflow
 
 #: action → roles that may take it
 WHO = {
@@ -53,7 +53,8 @@ def act(conn, ticket_id, party, command, directory):
     if party.role not in WHO[action] and party.role != "admin":
         raise Forbidden(f"A {party.role} cannot {action} a ticket.")
     try:
-        return PERFORM[action](conn, ticket, str(party), command, directory)
+        with announcements.step(conn):
+            return PERFORM[action](conn, ticket, str(party), command, directory)
     except domain.IllegalTransition as exc:
         raise Conflict(str(exc), allowed_statuses=list(exc.allowed),
                        allowed_actions=allowed_actions(exc.current)) from exc

@@ -12,14 +12,14 @@
   intake sends with it) is routed without it, rather than never.
 
 Hours are working hours when the district has a calendar. Each ticket is handled in
-its own savepoint, so one that cannot be handled does not hold up the others; rows
+its own savepoint and step (one event), so one that cannot be handled does not hold up the others; rows
 are locked with SKIP LOCKED, so several routing instances share the work.
 """
 import logging
 from datetime import timedelta
 
 from services.common.working_hours import add_working_hours, subtract_working_hours
-from services.routing import store, workflow
+from services.routing import announcements, store, workflow
 
 log = logging.getLogger(__name__)
 SYSTEM = workflow.SYSTEM
@@ -67,7 +67,7 @@ def _each(conn, rows, act):
     done = 0
     for row in rows:
         try:
-            with conn.transaction():
+            with conn.transaction(), announcements.step(conn):
                 act(row)
             done += 1
         except Exception:  # one ticket must not hold up every other deadline

@@ -25,8 +25,15 @@ def ticket_snapshot(ticket, dispatches, timeline, directory):
         "reopen_count": ticket["reopen_count"], "merged_into": ticket.get("merged_into"),
         "rating": {"rating": ticket["rating"], "comment": ticket["rating_comment"]}
         if ticket["rating"] else None,
-        "timeline": [{**entry, "at": _iso(entry["at"])} for entry in timeline],
+        "timeline": [timeline_entry(entry) for entry in timeline],
     }
+
+
+def timeline_entry(entry):
+    """A stored timeline entry as events show it."""
+    return {"at": _iso(entry["at"]), "actor": entry["actor"], "action": entry["action"],
+            "from_status": entry["from_status"], "to_status": entry["to_status"],
+            "note": entry["note"]}
 
 
 def dispatch_view(record, directory):

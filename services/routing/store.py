@@ -40,9 +40,11 @@ def update_ticket(conn, ticket_id, **changes):
 
 
 def add_timeline(conn, ticket_id, actor, action, from_status, to_status, note=None):
-    conn.execute("INSERT INTO timeline (ticket_id, actor, action, from_status, to_status, note)"
-                 " VALUES (%s, %s, %s, %s, %s, %s)",
-                 (ticket_id, actor, action, from_status, to_status, note))
+    """Add an entry to the ticket's timeline; returns it."""
+    return conn.execute(
+        "INSERT INTO timeline (ticket_id, actor, action, from_status, to_status, note)"
+        " VALUES (%s, %s, %s, %s, %s, %s) RETURNING at, actor, action, from_status, to_status,"
+        " note", (ticket_id, actor, action, from_status, to_status, note)).fetchone()
 
 
 def timeline(conn, ticket_id):

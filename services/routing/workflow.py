@@ -1,7 +1,9 @@
 """The ticket workflow: load, decide by ``domain``, store, and emit, in one transaction.
 
-Every status change writes a timeline entry and a ``ticket.<change>`` event with the
-whole ticket (see services.common.events); a dispatch also queues the department's
+Every change writes a timeline entry; each step (``announcements.step``: a concern
+received and taken as far as the policy allows, a rating, a department's feedback, an
+action, a deadline) is announced by one ``ticket.<change>`` event per ticket with the
+whole ticket and the step's changes (see services.common.events); a dispatch also queues the department's
 message (contract §7) on ``zd.dispatch``, or, for a department reached by webhook, as
 ``department.dispatched`` for notify to deliver. All of it goes through the outbox, so
 it is published exactly when the transaction commits.
@@ -12,7 +14,7 @@ from datetime import datetime, timezone
 from services.common import events, topology
 from services.common.metrics import TICKET_STAGE_SECONDS, TICKET_TRANSITIONS
 from services.common.outbox import emit, emit_events
-from services.routing import domain, snapshots, store
+from services.routing import announcements, domain, snapshots, store
 
 SYSTEM = events.SYSTEM_ACTOR
 REPORTER = "reporter"
@@ -39,6 +41,11 @@ def now():
 
 def receive_concern(conn, concern, directory):
     """Create the ticket of a new concern and take it as far as the policy allows."""
+    with announcements.step(conn):
+        return _receive_concern(conn, concern, directory)
+
+
+def _receive_concern(conn, concern, directory):
     ticket = {**concern, "status": "received"}
     if not store.insert_ticket(conn, ticket):
         return None  # the same concern again: already routed
@@ -146,7 +153,8 @@ def _send_dispatch(conn, message, department):
 def apply_feedback(conn, department, feedback, directory):
     """Apply a department's feedback to its dispatch and ticket, or FeedbackRejected."""
     try:
-        return _apply_feedback(conn, department, feedback, directory)
+        with announcements.step(conn):
+            return _apply_feedback(conn, department, feedback, directory)
     except domain.IllegalTransition as exc:
         raise FeedbackRejected(str(exc)) from exc
 
@@ -203,24 +211,21 @@ def change(conn, ticket, directory, to_status, actor, action, note=None, **chang
         TICKET_STAGE_SECONDS.labels(ticket["status"]).observe(
             (changes["status_since"] - ticket["status_since"]).total_seconds())
     row = store.update_ticket(conn, ticket["ticket_id"], **changes)
-    store.add_timeline(conn, ticket["ticket_id"], actor, action, ticket["status"], to_status, note)
+    entry = store.add_timeline(conn, ticket["ticket_id"], actor, action, ticket["status"],
+                               to_status, note)
     TICKET_TRANSITIONS.labels(to_status).inc()
-    return _emit_current(conn, row, directory, EVENT_OF_ACTION.get(action, to_status))
+    announcements.announce(conn, row, directory, EVENT_OF_ACTION.get(action, to_status), entry)
+    return row
 
 
 def note(conn, ticket, directory, actor, action, text, event="feedback", **changes):
     """A timeline entry that changes no status (but may set ``changes``), announced as
     ``ticket.<event>``."""
     row = store.update_ticket(conn, ticket["ticket_id"], **changes)
-    store.add_timeline(conn, ticket["ticket_id"], actor, action, ticket["status"],
-                       ticket["status"], text)
-    return _emit_current(conn, row, directory, event)
-
-
-def _emit_current(conn, ticket, directory, change):
-    """Publish the ticket (just updated, so with a new version) and its latest entry."""
-    emit_events(conn, events.ticket_changed(change, ticket_snapshot(conn, ticket, directory)))
-    return ticket
+    entry = store.add_timeline(conn, ticket["ticket_id"], actor, action, ticket["status"],
+                               ticket["status"], text)
+    announcements.announce(conn, row, directory, event, entry)
+    return row
 
 
 def ticket_snapshot(conn, ticket, directory):

@@ -60,11 +60,15 @@ def entry(at, actor, action, from_status, to_status, note=None):
             "to_status": to_status, "note": note}
 
 
-def ticket_event(change, ticket, directory, dispatches=(), timeline=None):
-    """``ticket.<change>`` as routing emits it; ``timeline`` defaults to one entry of the change."""
+def ticket_event(change, ticket, directory, dispatches=(), timeline=None, changes=None):
+    """``ticket.<change>`` as routing emits it at the end of a step; ``timeline`` defaults to
+    one entry of the change; ``changes`` are the step's earlier changes (names), each with
+    its entry taken from the end of the timeline before the last one."""
     timeline = timeline or [entry(T0, "system", change, None, ticket["status"])]
-    return events.ticket_changed(change, snapshots.ticket_snapshot(ticket, list(dispatches),
-                                                                   timeline, directory))
+    names = [*(changes or ()), change]
+    made = [snapshots.timeline_entry(made) for made in timeline[-len(names):]]
+    return events.ticket_changed(snapshots.ticket_snapshot(ticket, list(dispatches), timeline,
+                                                           directory), zip(names, made, strict=True))
 
 
 def department_dispatched(ticket, dispatch, directory, reporter=None):

@@ -101,3 +101,24 @@ def held(ticket_id):
     with psycopg.connect(settings().database_url) as conn:
         return conn.execute("SELECT 1 FROM routing.held_concerns WHERE ticket_id = %s",
                             (ticket_id,)).fetchone() is not None
+
+
+def test_a_concern_taken_as_far_as_the_policy_allows_is_one_ticket_event(system):
+    """Conghua forwards and dispatches at once: the concern's whole step (assigned,
+    forwarded, dispatched) goes out as one ticket.dispatched with the three changes."""
+    keys, users = system
+    with running("intake") as intake, running("routing"):
+        ticket_id = post_conghua_concern(intake, keys, "c-4", "街口路下水道堵塞，污水外溢",
+                                         {"name": "陈先生"}).json()["ticket_id"]
+        take_one("zd.dept.conghua-water", users["conghua-water"])
+    with psycopg.connect(settings().database_url, row_factory=dict_row) as conn:
+        rows = conn.execute("SELECT type, body FROM routing.outbox WHERE type LIKE 'ticket.%%'"
+                            " AND body->'ticket'->>'ticket_id' = %s", (ticket_id,)).fetchall()
+    (event,) = rows
+    assert event["type"] == "ticket.dispatched"
+    changes = event["body"]["changes"]
+    assert [change["change"] for change in changes] == ["assigned", "forwarded", "dispatched"]
+    assert [change["entry"]["action"] for change in changes] == ["assign", "forward", "dispatch"]
+    assert event["body"]["entry"] == changes[-1]["entry"]
+    assert [entry["action"] for entry in event["body"]["ticket"]["timeline"]] == [
+        "receive", "assign", "forward", "dispatch"]

@@ -1,4 +1,4 @@
-"""The shapes of the events intake emits about a concern: who gets which contact detail."""
+"""The shapes of the events: who gets which contact detail, and what a ticket event tells."""
 from datetime import datetime, timezone
 
 from services.common import events
@@ -41,3 +41,15 @@ def test_contacts_travel_only_when_feedback_is_wanted():
     assert events.reporter_contact("T-1", silent) is None
     assert events.dispatch_contact("T-1", silent) is None
     assert events.reporter_contact("T-1", None) is None
+
+
+def test_a_step_is_named_by_its_last_change_and_keeps_every_change_in_order():
+    first = {"at": "2026-03-02T01:00:00+00:00", "action": "assign"}
+    last = {"at": "2026-03-02T01:00:01+00:00", "action": "dispatch"}
+    snapshot = {"ticket_id": "T1", "version": 4, "timeline": [first, last]}
+    event = events.ticket_changed(snapshot, [("assigned", first), ("dispatched", last)])
+    assert event.type == "ticket.dispatched" and event.message_id == "ticket-T1-v4"
+    assert event.body["entry"] == last
+    assert events.step_changes(event.type, event.body) == [("assigned", first), ("dispatched", last)]
+    older = {"ticket": snapshot, "entry": last}
+    assert events.step_changes("ticket.dispatched", older) == [("dispatched", last)]

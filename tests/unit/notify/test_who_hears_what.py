@@ -292,3 +292,47 @@ def test_unusable_events_are_refused(event_type, body):
 def test_merged_and_rejected_tickets_tell_no_one():
     for change in ("merged", "rejected", "in_progress"):
         assert domain.party_notifications(ticket_event(change), DIRECTORY) == []
+
+
+def test_one_step_of_several_changes_tells_each_party_of_its_own_change():
+    """A concern assigned, forwarded and dispatched in one step is one ticket.dispatched
+    event: the representative hears of the assignment, the office of the forward and the
+    reporter of the dispatch, each with the entry of its own change."""
+    dispatch = made.dispatch_row("T1", "baiyun-water", T0)
+    ticket = made.ticket_row("T1", "dispatched", 4, representative="rep-liu", first_dispatched_at=T0)
+    timeline = [made.entry(T0, "channel:wechat", "receive", None, "received"),
+                made.entry(T0, "system", "assign", "received", "assigned", "刘汉立 (rep-liu)"),
+                made.entry(T0, "system", "forward", "assigned", "forwarded", "policy"),
+                made.entry(T0, "system", "dispatch", "forwarded", "dispatched", "rules")]
+    event = made.ticket_event("dispatched", ticket, DIRECTORY, [dispatch], timeline,
+                              changes=["assigned", "forwarded"])
+    told = domain.read_events(event.message_id, event.type, event.body)
+    assert [(one.type, one.entry["action"]) for one in told] == [
+        ("ticket.assigned", "assign"), ("ticket.forwarded", "forward"),
+        ("ticket.dispatched", "dispatch")]
+    assert len({one.id for one in told}) == 3 and all(one.ticket["version"] == 4 for one in told)
+    heard_of = [everyone_hears(one) for one in told]
+    assert {(recipient, template) for recipient, _, _, template in heard_of[0]} == {
+        ("representative:rep-liu", "ticket.assigned.representative")}
+    assert {(recipient, template) for recipient, _, _, template in heard_of[1]} == {
+        ("office:baiyun", "ticket.forwarded.office")}
+    assert heard_of[2] == reporter_on_every_channel("ticket.dispatched.reporter")
+
+
+def test_a_single_change_keeps_the_message_id_and_an_event_without_changes_is_its_own():
+    single = made.ticket_event("assigned", made.ticket_row("T1", "assigned", 2), DIRECTORY)
+    (told,) = domain.read_events(single.message_id, single.type, single.body)
+    assert told.id == single.message_id and told.type == "ticket.assigned"
+    older = {key: value for key, value in single.body.items() if key != "changes"}
+    (told,) = domain.read_events("m-1", "ticket.assigned", older)
+    assert told.id == "m-1" and told.entry == single.body["entry"]
+
+
+@pytest.mark.parametrize("changes", [
+    [{"change": "teleported", "entry": {}}, {"change": "assigned", "entry": {}}],
+    [{"change": "forwarded", "entry": "not an entry"}, {"change": "assigned", "entry": {}}],
+])
+def test_a_step_with_a_change_notify_cannot_read_is_refused(changes):
+    event = made.ticket_event("assigned", made.ticket_row("T1", "assigned", 2), DIRECTORY)
+    with pytest.raises(domain.UnusableEvent):
+        domain.read_events("m-1", event.type, {**event.body, "changes": changes})
