@@ -62,7 +62,9 @@ def choose_representative(directory, district, community, requested, open_counts
     The one the reporter named; else the first of the community's liaison station
     below ``max_open``; else the one with the fewest open tickets in the district. A
     concern that names no community (an Open311 request) goes to the district's
-    liaison office, which assigns it.
+    liaison office, which assigns it. ``open_counts(ids)`` gives the open tickets of
+    the representatives it is asked about: the station's first, the whole district's
+    only when the station is full.
     """
     representatives = directory["representatives"]
     if requested in representatives and representatives[requested]["district"] == district:
@@ -70,13 +72,16 @@ def choose_representative(directory, district, community, requested, open_counts
     if community is None:
         return None, "no community named: the liaison office assigns it"
     station = directory["districts"][district]["communities"].get(community, {})
-    for rep_id in station.get("representatives", []):
-        if open_counts.get(rep_id, 0) < representatives[rep_id]["max_open"]:
+    station_reps = station.get("representatives", [])
+    counts = open_counts(station_reps) if station_reps else {}
+    for rep_id in station_reps:
+        if counts.get(rep_id, 0) < representatives[rep_id]["max_open"]:
             return rep_id, f"liaison station of {community}"
     in_district = [rep_id for rep_id, rep in representatives.items() if rep["district"] == district]
     if not in_district:
         return None, "no representative in the district"
-    fewest = min(in_district, key=lambda rep_id: open_counts.get(rep_id, 0))
+    counts = open_counts(in_district)
+    fewest = min(in_district, key=lambda rep_id: counts.get(rep_id, 0))
     return fewest, "fewest open tickets in the district"
 
 

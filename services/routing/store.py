@@ -52,13 +52,17 @@ def timeline(conn, ticket_id):
                         " WHERE ticket_id = %s ORDER BY id", (ticket_id,)).fetchall()
 
 
-def open_counts(conn, district):
-    """Open tickets per representative of a district (serialised per district)."""
-    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"assign:{district}",))
-    rows = conn.execute(
-        "SELECT representative_id, count(*) AS open FROM tickets WHERE district = %s"
-        " AND representative_id IS NOT NULL AND status = ANY(%s) GROUP BY representative_id",
-        (district, list(OPEN_STATUSES))).fetchall()
+def open_counts(conn, representative_ids):
+    """Open tickets of each of these representatives, their rows locked until the
+    transaction ends: two concerns cannot both take a representative's last place
+    (``max_open``), while concerns for other representatives go on at once. The counts
+    are kept by a trigger on tickets (migration 0006)."""
+    ids = sorted(set(representative_ids))
+    conn.execute("INSERT INTO representative_load (representative_id)"
+                 " SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING", (ids,))
+    rows = conn.execute("SELECT representative_id, open FROM representative_load"
+                        " WHERE representative_id = ANY(%s) ORDER BY representative_id"
+                        " FOR UPDATE", (ids,)).fetchall()
     return {row["representative_id"]: row["open"] for row in rows}
 
 

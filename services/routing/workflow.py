@@ -101,7 +101,7 @@ def rate(conn, rated, directory):
 def _assign(conn, ticket, directory, requested, category):
     rep_id, reason = domain.choose_representative(
         directory, ticket["district"], ticket["community"], requested,
-        store.open_counts(conn, ticket["district"]))
+        lambda rep_ids: store.open_counts(conn, rep_ids))
     if rep_id is None:
         return change(conn, ticket, directory, "forwarded", SYSTEM, "forward", reason,
                       category=category)

@@ -25,15 +25,24 @@ def test_concern_matching_no_keyword_has_no_category(directory):
     assert domain.categorize("想了解一下政策", directory["categories"]) is None
 
 
+def counted(counts, asked=None):
+    """What the store gives ``choose_representative``: the open tickets of the ids asked."""
+    def open_counts(rep_ids):
+        if asked is not None:
+            asked.append(list(rep_ids))
+        return {rep: counts.get(rep, 0) for rep in rep_ids}
+    return open_counts
+
+
 def test_representative_named_by_reporter_is_chosen(directory):
     rep, reason = domain.choose_representative(directory, "baiyun", "yuangang",
-                                               "rep-zhao-min", {})
+                                               "rep-zhao-min", counted({}))
     assert rep == "rep-zhao-min" and "reporter" in reason
 
 
 def test_representative_of_another_district_cannot_be_named(directory):
     first = directory["districts"]["baiyun"]["communities"]["yuangang"]["representatives"][0]
-    rep, _ = domain.choose_representative(directory, "baiyun", "yuangang", "rep-li-guorong", {})
+    rep, _ = domain.choose_representative(directory, "baiyun", "yuangang", "rep-li-guorong", counted({}))
     assert rep == first
 
 
@@ -41,13 +50,17 @@ def test_first_station_representative_below_max_open_is_chosen(directory):
     station = directory["districts"]["baiyun"]["communities"]["yuangang"]["representatives"]
     first, second = station[0], station[1]
     full = {first: directory["representatives"][first]["max_open"]}
-    assert domain.choose_representative(directory, "baiyun", "yuangang", None, full)[0] == second
+    asked = []
+    assert domain.choose_representative(directory, "baiyun", "yuangang", None,
+                                        counted(full, asked))[0] == second
+    assert asked == [station]  # the station's room is enough: the district is not counted
 
 
 def test_least_loaded_district_representative_when_station_is_full(directory):
     station = directory["districts"]["baiyun"]["communities"]["yuangang"]["representatives"]
     counts = {rep: 1000 for rep in station}
-    rep, reason = domain.choose_representative(directory, "baiyun", "yuangang", None, counts)
+    rep, reason = domain.choose_representative(directory, "baiyun", "yuangang", None,
+                                               counted(counts))
     assert rep not in station and directory["representatives"][rep]["district"] == "baiyun"
     assert "fewest" in reason
 
@@ -119,6 +132,7 @@ def test_a_concern_naming_no_community_goes_to_the_office():
     from services.routing.domain import choose_representative
     from tests.support.system import DEMO_DIRECTORY
     directory = load_directory([DEMO_DIRECTORY])
-    assert choose_representative(directory, "baiyun", None, None, {}) == (
+    assert choose_representative(directory, "baiyun", None, None, counted({})) == (
         None, "no community named: the liaison office assigns it")
-    assert choose_representative(directory, "baiyun", None, "rep-zhao-min", {})[0] == "rep-zhao-min"
+    assert choose_representative(directory, "baiyun", None, "rep-zhao-min",
+                                 counted({}))[0] == "rep-zhao-min"

@@ -1,0 +1,84 @@
+"""A representative's open tickets are counted exactly, however many concerns arrive at once.
+
+Routing keeps each representative's open tickets in ``representative_load`` (a trigger on
+tickets) and locks only the rows of the representatives a concern may go to. Concerns
+are taken here in parallel transactions, each by routing's own workflow, on the real
+database.
+"""
+import eventlet
+import pytest
+
+from services.common import events
+from services.common.config import settings
+from services.common.db import make_pool
+from services.routing import inbound, store, workflow
+from tests.support import events as made
+from tests.support.system import fresh_system
+
+CONCERNS = 24
+
+
+@pytest.fixture
+def directory():
+    return fresh_system()[2]
+
+
+@pytest.fixture
+def pool():
+    pool = make_pool(settings().database_url, "routing", size=CONCERNS)
+    pool.open(wait=True)
+    yield pool
+    pool.close()
+
+
+def open_per_representative(conn):
+    rows = conn.execute("SELECT representative_id, count(*) AS open FROM tickets"
+                        " WHERE representative_id IS NOT NULL AND status = ANY(%s)"
+                        " GROUP BY representative_id", (list(store.OPEN_STATUSES),)).fetchall()
+    return {row["representative_id"]: row["open"] for row in rows}
+
+
+def kept_load(conn):
+    rows = conn.execute("SELECT representative_id, open FROM representative_load WHERE open > 0")
+    return {row["representative_id"]: row["open"] for row in rows}
+
+
+def test_concerns_arriving_together_never_overfill_a_representative(directory, pool):
+    """Yuangang's station is rep-chen-jianguo (max_open 3), then rep-liu-hanli: of 24
+    concerns taken at the same moment, exactly 3 go to Chen and 21 to Liu."""
+    started = []
+
+    def take(n):
+        row = made.concern_row(f"ZD20260302-{n:08d}", community="yuangang")
+        concern = inbound.checked_concern(events.concern_received(row).body, directory)
+        with pool.connection() as conn:
+            started.append(n)
+            while len(started) < CONCERNS:  # every transaction open before any assigns
+                eventlet.sleep(0.005)
+            workflow.receive_concern(conn, concern, directory)
+
+    threads = [eventlet.spawn(take, n) for n in range(CONCERNS)]
+    for thread in threads:
+        thread.wait()
+    with pool.connection() as conn:
+        counted = open_per_representative(conn)
+        assert counted == {"rep-chen-jianguo": 3, "rep-liu-hanli": CONCERNS - 3}
+        assert kept_load(conn) == counted
+
+
+def test_the_kept_load_follows_every_change_of_representative_and_status(directory, pool):
+    with pool.connection() as conn:
+        for n in range(6):
+            row = made.concern_row(f"ZD20260302-{n:08d}", community="sanyuanli")
+            workflow.receive_concern(conn, inbound.checked_concern(
+                events.concern_received(row).body, directory), directory)
+        tickets = [row["ticket_id"] for row in conn.execute(
+            "SELECT ticket_id FROM tickets ORDER BY ticket_id").fetchall()]
+        store.update_ticket(conn, tickets[0], status="resolved")
+        store.update_ticket(conn, tickets[1], status="closed")
+        store.update_ticket(conn, tickets[2], representative_id="rep-zhao-min")
+        store.update_ticket(conn, tickets[3], representative_id=None)
+        store.update_ticket(conn, tickets[0], status="forwarded")  # reopened
+        store.update_ticket(conn, tickets[4], status="merged", representative_id="rep-zhao-min")
+        assert kept_load(conn) == open_per_representative(conn) == {
+            "rep-liu-hanli": 2, "rep-zhao-min": 1}
