@@ -38,6 +38,7 @@ def make_pool(url, schema, size=10, **kwargs):
     return ConnectionPool(
         url, min_size=1, max_size=size, open=False, timeout=POOL_WAIT_SECONDS,
         kwargs={"options": f"-c search_path={schema}", "row_factory": dict_row,
+                "application_name": f"zd-{schema}",
                 "connect_timeout": CONNECT_TIMEOUT},
         name=schema, **kwargs)
 

@@ -1,11 +1,18 @@
 """Consuming messages without losing them, and without applying one twice.
 
-``consume_messages(queue)`` is a nameko entrypoint that hands the method an
-``Envelope`` (message id, type, body) and acknowledges only when the method
-returns. When the method raises, the message is returned to its quorum queue;
+``consume_messages(queue)`` is a nameko entrypoint that hands the method a ``Batch``
+of ``Envelope``s (message id, type, body): the messages that arrived while the
+queue's workers were busy, at most ``ZD_CONSUMER_WORKERS`` batches at once. The
+method returns, for each envelope, whether it was handled; a handled message is
+acknowledged then, and only then; any other is returned to its quorum queue, and
 after ``topology.DELIVERY_LIMIT`` deliveries RabbitMQ dead-letters it to
-``zd.parked``, so a poison message never blocks the queue behind it.
+``zd.parked``, so a poison message never blocks the queue behind it. Under load a
+batch holds many messages and costs one transaction; alone, a message is a batch of
+one and waits for nothing.
 
+``handle_batch`` applies a batch in one transaction with the inbox rows of its
+messages; when one of them cannot be applied there (it raises, or must be parked),
+the transaction is rolled back and each message is handled alone by ``handle_once``.
 ``handle_once`` is the inbox: it records the message id in the same transaction
 as the effect, so a redelivered message changes nothing the second time. A message
 without an id (a department system need not set one) is known by the hash of its
@@ -21,8 +28,10 @@ import hashlib
 import json
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import groupby
 
 import eventlet
 from nameko.exceptions import ContainerBeingKilled
@@ -41,7 +50,8 @@ RETRY_SECONDS = (0.5, 1, 2, 4, 8, 15)
 STOP_CHECK_SECONDS = 0.2
 #: a message still waiting for the database is logged again every this many attempts
 LOG_EVERY = 20
-DEFAULT_PREFETCH = 4
+DEFAULT_PREFETCH = 64
+DEFAULT_WORKERS = 4
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,14 @@ class Envelope:
     routing_key: str = ""
     headers: dict = field(default=None, repr=False)
     from_outside: bool = False  # sent by a department system, not by one of the services
+
+    @property
+    def ticket_id(self):
+        """The ticket the message is about ("" when it names none, or cannot be read)."""
+        body = self.body if isinstance(self.body, dict) else {}
+        ticket = body.get("ticket")
+        named = ticket.get("ticket_id") if isinstance(ticket, dict) else body.get("ticket_id")
+        return named if isinstance(named, str) else ""
 
     @property
     def inbox_id(self):
@@ -69,11 +87,11 @@ class Envelope:
 
 
 class BoundedQueueConsumer(QueueConsumer):
-    """nameko's queue consumer with its own prefetch (``ZD_CONSUMER_PREFETCH`` per queue).
-
-    nameko prefetches ``max_workers`` messages, so consumers waiting out a database
-    outage could take every worker and leave none to answer HTTP (``/health`` included).
-    """
+    """nameko's queue consumer with its own prefetch (``ZD_CONSUMER_PREFETCH`` per queue):
+    how many messages a process holds at once, and so the largest batch. Workers are
+    bounded apart from it (``ZD_CONSUMER_WORKERS`` batches per queue), so consumers
+    waiting out a database outage never take every worker and leave none to answer
+    HTTP (``/health`` included)."""
 
     last_iteration = None
 
@@ -116,6 +134,27 @@ class BoundedQueueConsumer(QueueConsumer):
         return "unknown"
 
 
+class Batch:
+    """Messages for one worker. It takes more until its worker starts (``seal``)."""
+
+    def __init__(self):
+        self.envelopes = []
+        self.messages = []
+        self.sealed = False
+
+    def __len__(self):
+        return len(self.envelopes)
+
+    def add(self, envelope, message):
+        self.envelopes.append(envelope)
+        self.messages.append(message)
+
+    def seal(self):
+        """The batch's envelopes; it takes no more."""
+        self.sealed = True
+        return list(self.envelopes)
+
+
 class MessageConsumer(Consumer):
     queue_consumer = BoundedQueueConsumer()
 
@@ -123,11 +162,20 @@ class MessageConsumer(Consumer):
         super().__init__(queue, requeue_on_error=True, **kwargs)
         self.from_outside = from_outside
         self.stopping = False
+        self.in_flight = 0  # batches handed to a worker and not finished
+        self.waiting = deque()  # batches waiting for a worker, taking messages meanwhile
+        self.taking = None  # the batch new messages join while it has not started
+
+    @property
+    def workers(self):
+        return int(self.container.config.get("ZD_CONSUMER_WORKERS", DEFAULT_WORKERS))
 
     def stop(self):
         # prefetched messages still arrive while the consumer is being cancelled; once
         # the container stops, no worker may start (its dependencies are going away)
         self.stopping = True
+        while self.waiting:
+            self._requeue(self.waiting.popleft().messages)
         super().stop()
 
     def handle_message(self, body, message):
@@ -142,11 +190,42 @@ class MessageConsumer(Consumer):
             queue=self.queue.name,
             routing_key=message.delivery_info.get("routing_key", ""),
             headers=dict(message.headers or {}), from_outside=self.from_outside)
-        handle_result = partial(self.handle_result, message)
+        if self.taking is not None and not self.taking.sealed:
+            self.taking.add(envelope, message)
+            return
+        self.taking = Batch()
+        self.taking.add(envelope, message)
+        if self.in_flight < self.workers:
+            self._start(self.taking)
+        else:
+            self.waiting.append(self.taking)
+
+    def _start(self, batch):
+        self.in_flight += 1
         try:
-            self.container.spawn_worker(self, (envelope,), {}, context_data={},
-                                        handle_result=handle_result)
+            self.container.spawn_worker(self, (batch,), {}, context_data={},
+                                        handle_result=partial(self.handle_result, batch))
         except ContainerBeingKilled:
+            self.in_flight -= 1
+            batch.seal()
+            self._requeue(batch.messages)
+
+    def handle_result(self, batch, worker_ctx, result=None, exc_info=None):
+        """Acknowledge each message the method handled; return the others to the queue."""
+        self.in_flight -= 1
+        handled = list(result) if exc_info is None and isinstance(result, (list, tuple)) else []
+        handled += [False] * (len(batch.messages) - len(handled))  # not said: not handled
+        for message, done in zip(batch.messages, handled, strict=True):
+            if done:
+                self.queue_consumer.ack_message(message)
+            else:
+                self.queue_consumer.requeue_message(message)
+        if self.waiting and not self.stopping:
+            eventlet.spawn_n(self._start, self.waiting.popleft())  # outside this worker's slot
+        return result, exc_info
+
+    def _requeue(self, messages):
+        for message in messages:
             self.queue_consumer.requeue_message(message)
 
 
@@ -157,34 +236,133 @@ class ParkMessage(Exception):
     """The message can never be applied: park it with this reason, then acknowledge."""
 
 
+class BatchBroken(Exception):
+    """A message of the batch cannot be applied with the others: each is handled alone."""
+
+
+def handle_batch(db, batch, apply, prepare=None, partition=None):
+    """Apply ``apply(conn, envelope)`` to each message of ``batch`` exactly once, in one
+    transaction; returns, for each, whether it was handled (acknowledge it). When one
+    raises or must be parked, each is handled alone (``handle_once``): the others are
+    applied and acknowledged, and only the failing one goes back to its queue.
+
+    Messages are applied in the order of the tickets they name (a ticket's own messages
+    keep the order they came in), so that batches in parallel lock tickets in one order
+    and never deadlock; ``prepare(conn, envelopes)``, when given, runs first, to take
+    in a fixed order other locks the batch will need. ``partition(envelope)``, when
+    given, splits the batch into one transaction per key, in the keys' order: what
+    locks one key's rows (a district's representatives) is then held only while that
+    key's messages are applied, and batches in parallel take turns key by key.
+    """
+    arrived = batch.seal()
+    handled = {}
+    for group in _groups(arrived, partition):
+        handled.update(_handle_group(db, group, apply, prepare))
+    return [handled[id(envelope)] for envelope in arrived]
+
+
+def _groups(envelopes, partition):
+    if partition is None:
+        return [sorted(envelopes, key=lambda envelope: envelope.ticket_id)]
+    ordered = sorted(envelopes, key=lambda envelope: (partition(envelope), envelope.ticket_id))
+    return [list(group) for _, group in groupby(ordered, key=partition)]
+
+
+def _handle_group(db, envelopes, apply, prepare):
+    """``{id(envelope): handled}`` for messages applied together (or, failing, alone)."""
+    if len(envelopes) > 1:
+        try:
+            outcomes = _until_done(db, envelopes,
+                                   lambda: _apply_together(db, envelopes, apply, prepare))
+        except BatchBroken:
+            pass
+        else:
+            for envelope, outcome in zip(envelopes, outcomes, strict=True):
+                metrics.MESSAGES_CONSUMED.labels(envelope.queue, envelope.type, outcome).inc()
+            metrics.CONSUMED_BATCH_SIZE.labels(envelopes[0].queue).observe(len(envelopes))
+            return {id(envelope): True for envelope in envelopes}
+    return {id(envelope): _handled_alone(db, envelope, apply) for envelope in envelopes}
+
+
+def _handled_alone(db, envelope, apply):
+    try:
+        handle_once(db, envelope, apply)
+    except Unavailable:
+        raise  # stopping in an outage: the whole batch goes back for the next start
+    except Exception:
+        log.exception("handling %s (%s) from %s failed: it goes back to its queue",
+                      envelope.message_id, envelope.type, envelope.queue)
+        return False
+    return True
+
+
+def _apply_together(db, envelopes, apply, prepare):
+    with db.transaction() as conn:
+        if prepare is not None:
+            try:
+                prepare(conn, envelopes)
+            except Exception as failure:
+                raise BatchBroken(f"preparing the batch: {failure!r}") from failure
+        new = {row["message_id"] for row in conn.execute(
+            "INSERT INTO inbox (message_id, type) SELECT * FROM unnest(%s::text[], %s::text[])"
+            " ON CONFLICT DO NOTHING RETURNING message_id",
+            ([envelope.inbox_id for envelope in envelopes],
+             [envelope.type for envelope in envelopes])).fetchall()}
+        outcomes = []
+        for envelope in envelopes:
+            if envelope.inbox_id not in new:  # seen before, or earlier in this batch
+                outcomes.append("duplicate")
+                continue
+            new.discard(envelope.inbox_id)
+            try:
+                apply(conn, envelope)
+            except Exception as failure:
+                raise BatchBroken(f"{envelope.message_id}: {failure!r}") from failure
+            outcomes.append("applied")
+    return outcomes
+
+
 def handle_once(db, envelope, apply):
     """Apply ``apply(conn, envelope)`` exactly once per message id, waiting out database
     outages (until the consumer stops) and doing again transactions the database broke
     off to resolve a deadlock."""
+    outcome = _until_done(db, [envelope], lambda: _apply_in_transaction(db, envelope, apply))
+    metrics.MESSAGES_CONSUMED.labels(envelope.queue, envelope.type, outcome).inc()
+    return outcome
+
+
+def _until_done(db, envelopes, work):
+    """``work()``, done again after a deadlock, and again and again while the database
+    is unreachable (until the consumer stops: then Unavailable is raised)."""
     attempt = 0
     while True:
         try:
-            outcome = retry_contention(lambda: _apply_in_transaction(db, envelope, apply))
+            outcome = retry_contention(work)
         except Unavailable:
             if db.stopping():
-                raise  # the message goes back to its queue for the next start
+                raise  # the messages go back to their queue for the next start
             attempt += 1
-            _wait_out_outage(db, envelope, attempt)
+            _wait_out_outage(db, envelopes, attempt)
             continue
         if attempt:
-            log.info("database back: %s (%s) handled after %s attempts", envelope.message_id,
-                     envelope.type, attempt + 1)
-        metrics.MESSAGES_CONSUMED.labels(envelope.queue, envelope.type, outcome).inc()
+            log.info("database back: %s handled after %s attempts", _described(envelopes),
+                     attempt + 1)
         return outcome
 
 
-def _wait_out_outage(db, envelope, attempt):
+def _described(envelopes):
+    first = envelopes[0]
+    more = f" and {len(envelopes) - 1} more" if len(envelopes) > 1 else ""
+    return f"{first.message_id} ({first.type}){more}"
+
+
+def _wait_out_outage(db, envelopes, attempt):
     pause = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS)) - 1]
     if attempt == 1 or attempt % LOG_EVERY == 0:
-        log.warning("database unavailable while handling %s (%s) from %s; holding it and"
-                    " trying again every %ss at most (attempt %s)", envelope.message_id,
-                    envelope.type, envelope.queue, RETRY_SECONDS[-1], attempt)
-    metrics.OUTAGE_WAITS.labels(envelope.queue).inc()
+        log.warning("database unavailable while handling %s from %s; holding it and"
+                    " trying again every %ss at most (attempt %s)", _described(envelopes),
+                    envelopes[0].queue, RETRY_SECONDS[-1], attempt)
+    metrics.OUTAGE_WAITS.labels(envelopes[0].queue).inc()
     waited = 0.0
     while waited < pause and not db.stopping():
         eventlet.sleep(min(STOP_CHECK_SECONDS, pause - waited))

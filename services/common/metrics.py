@@ -15,6 +15,9 @@ HTTP_SECONDS = Histogram("zd_http_request_seconds", "HTTP request duration",
 MESSAGES_CONSUMED = Counter("zd_messages_consumed_total",
                             "Messages consumed, by outcome: applied, duplicate, parked",
                             ["queue", "type", "outcome"])
+CONSUMED_BATCH_SIZE = Histogram("zd_consumed_batch_messages",
+                                "Messages applied together in one transaction, per batch of more"
+                                " than one", ["queue"], buckets=(2, 4, 8, 16, 32, 64))
 MESSAGES_PARKED = Counter("zd_messages_parked_total",
                           "Messages a service parked, by the queue they wait in",
                           ["parked_in", "reason"])

@@ -13,7 +13,7 @@ from services.common.event_routing import route_event
 from services.common.events import TICKET_PREFIX
 from services.common.http import api, json_response, read_json
 from services.common.local_directory import current_directory
-from services.common.messaging import consume_messages, handle_once
+from services.common.messaging import consume_messages, handle_batch
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
 from services.common.topology import SERVICE_QUEUES
@@ -77,5 +77,5 @@ class IntakeService(Observable, Open311Api):
         return json_response(status, answer)
 
     @consume_messages(SERVICE_QUEUES["intake"])
-    def on_event(self, envelope):
-        handle_once(self.db, envelope, partial(route_event, handlers=EVENT_HANDLERS))
+    def on_event(self, batch):
+        return handle_batch(self.db, batch, partial(route_event, handlers=EVENT_HANDLERS))

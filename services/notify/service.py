@@ -13,7 +13,7 @@ from services.common.credentials import ApiKeys
 from services.common.db import Database
 from services.common.errors import Conflict, NotFound
 from services.common.http import api, json_response
-from services.common.messaging import consume_messages, handle_once
+from services.common.messaging import consume_messages, handle_batch
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
 from services.common.topology import SERVICE_QUEUES
@@ -56,6 +56,7 @@ class NotifyService(Observable):
         return json_response(202, NotificationSchema().dump(row))
 
     @consume_messages(SERVICE_QUEUES["notify"])
-    def on_event(self, envelope):
-        handle_once(self.db, envelope,
-                    lambda conn, envelope: apply_event(conn, envelope, self.courier.channel_names))
+    def on_event(self, batch):
+        return handle_batch(
+            self.db, batch,
+            lambda conn, envelope: apply_event(conn, envelope, self.courier.channel_names))

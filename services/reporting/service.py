@@ -13,7 +13,7 @@ from nameko.extensions import DependencyProvider
 from services.common.credentials import ApiKeys
 from services.common.db import Database
 from services.common.http import api, json_response
-from services.common.messaging import consume_messages, handle_once
+from services.common.messaging import consume_messages, handle_batch
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
 from services.common.topology import SERVICE_QUEUES
@@ -139,5 +139,5 @@ class ReportingService(Observable):
         return district, domain.report_window(query.get("start"), query.get("end"), timezone), query
 
     @consume_messages(SERVICE_QUEUES["reporting"])
-    def on_event(self, envelope):
-        handle_once(self.db, envelope, projection.apply_event)
+    def on_event(self, batch):
+        return handle_batch(self.db, batch, projection.apply_event)

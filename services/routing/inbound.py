@@ -42,6 +42,30 @@ def receive_concern(conn, concern):
     workflow.receive_concern(conn, concern, directory)
 
 
+def district_of(envelope):
+    """What a batch of routing's events is split by: a new concern's district (its
+    representatives are locked while it is assigned), "" for any other event."""
+    if envelope.type == events.CONCERN_RECEIVED and isinstance(envelope.body, dict):
+        district = envelope.body.get("district")
+        return district if isinstance(district, str) else ""
+    return ""
+
+
+def lock_stations(conn, envelopes):
+    """Lock, in one order, the representatives every new concern of a batch may go to,
+    before any is assigned: batches in parallel then never wait for each other's
+    representatives in crossed orders (``messaging.handle_batch``)."""
+    directory = current_directory(conn)
+    representatives = set()
+    for envelope in envelopes:
+        if envelope.type == events.CONCERN_RECEIVED and isinstance(envelope.body, dict):
+            district = directory["districts"].get(envelope.body.get("district"), {})
+            station = district.get("communities", {}).get(envelope.body.get("community"), {})
+            representatives.update(station.get("representatives", []))
+    if representatives:
+        store.open_counts(conn, representatives)
+
+
 def receive_dispatch_contact(conn, body):
     """The reporter's name and phone for departments; releases a concern that waited."""
     errors = DispatchContactSchema().validate(body)

@@ -21,7 +21,7 @@ from services.common.event_routing import route_event
 from services.common.events import CONCERN_RATED, CONCERN_RECEIVED, DISPATCH_CONTACT
 from services.common.http import api, json_response, read_json
 from services.common.local_directory import current_directory
-from services.common.messaging import consume_messages, handle_once
+from services.common.messaging import consume_messages, handle_batch
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
 from services.routing import actions, deadlines, inbound, openapi, store, workflow
@@ -49,8 +49,9 @@ class RoutingService(Observable):
     keys = ApiKeys()
 
     @consume_messages(topology.SERVICE_QUEUES["routing"])
-    def on_event(self, envelope):
-        handle_once(self.db, envelope, partial(route_event, handlers=EVENT_HANDLERS))
+    def on_event(self, batch):
+        return handle_batch(self.db, batch, partial(route_event, handlers=EVENT_HANDLERS),
+                            prepare=inbound.lock_stations, partition=inbound.district_of)
 
     @timer(interval=DEADLINE_CHECK_SECONDS)
     def enforce_deadlines(self):
@@ -64,8 +65,8 @@ class RoutingService(Observable):
             log.info("deadlines: %s", done)
 
     @consume_messages(topology.ROUTING_FEEDBACK, from_outside=True)
-    def on_feedback(self, envelope):
-        handle_once(self.db, envelope, inbound.apply_department_feedback)
+    def on_feedback(self, batch):
+        return handle_batch(self.db, batch, inbound.apply_department_feedback)
 
     @api("POST", "/api/v1/departments/<string:department>/feedback")
     def post_feedback(self, request, department):

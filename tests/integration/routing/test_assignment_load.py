@@ -3,24 +3,32 @@
 Routing keeps each representative's open tickets in ``representative_load`` (a trigger on
 tickets) and locks only the rows of the representatives a concern may go to. Concerns
 are taken here in parallel transactions, each by routing's own workflow, on the real
-database.
+database, and through the services themselves.
 """
 import eventlet
 import pytest
+import requests
 
 from services.common import events
 from services.common.config import settings
 from services.common.db import make_pool
 from services.routing import inbound, store, workflow
 from tests.support import events as made
+from tests.support.services import running, wait_until
 from tests.support.system import fresh_system
 
 CONCERNS = 24
 
 
 @pytest.fixture
-def directory():
-    return fresh_system()[2]
+def system():
+    """``(keys, amqp_users, directory)`` of a clean system."""
+    return fresh_system()
+
+
+@pytest.fixture
+def directory(system):
+    return system[2]
 
 
 @pytest.fixture
@@ -82,3 +90,30 @@ def test_the_kept_load_follows_every_change_of_representative_and_status(directo
         store.update_ticket(conn, tickets[4], status="merged", representative_id="rep-zhao-min")
         assert kept_load(conn) == open_per_representative(conn) == {
             "rep-liu-hanli": 2, "rep-zhao-min": 1}
+
+
+def test_concerns_posted_together_are_assigned_exactly_through_the_services(system, pool):
+    """The same through intake and routing's consumer, which applies what arrives at once
+    in batches (one transaction per district, its representatives locked first)."""
+    keys = system[0]
+    with running("intake") as intake, running("routing"):
+        def post(n):
+            answer = requests.post(f"{intake}/api/v1/concerns", headers={
+                "Authorization": f"Bearer {keys['frontend:baiyun']}"}, json={
+                "external_id": f"load-{n}", "district": "baiyun", "community": "yuangang",
+                "channel": "hotline", "description": "元岗路下水道堵塞，污水外溢"}, timeout=30)
+            assert answer.status_code == 202, answer.text
+
+        posts = [eventlet.spawn(post, n) for n in range(CONCERNS)]
+        for thread in posts:
+            thread.wait()
+
+        def all_routed():
+            with pool.connection() as conn:
+                return sum(open_per_representative(conn).values()) == CONCERNS
+
+        wait_until(all_routed, what=f"{CONCERNS} concerns assigned")
+    with pool.connection() as conn:
+        counted = open_per_representative(conn)
+        assert counted == {"rep-chen-jianguo": 3, "rep-liu-hanli": CONCERNS - 3}
+        assert kept_load(conn) == counted
