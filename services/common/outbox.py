@@ -41,11 +41,12 @@ CHANNEL = "zd_outbox_{}"  # one notification channel per schema
 def emit(conn, exchange, routing_key, message_type, body, message_id=None, headers=None):
     """Queue a message for publishing when ``conn``'s transaction commits."""
     message_id = message_id or str(uuid.uuid4())
-    conn.execute(
-        "INSERT INTO outbox (message_id, exchange, routing_key, type, headers, body)"
-        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (message_id) DO NOTHING",
-        (message_id, exchange, routing_key, message_type, Jsonb(headers or {}), Json(body)))
-    conn.execute("SELECT pg_notify(%s || current_schema(), '')", (CHANNEL.format(""),))
+    conn.execute(  # one round trip; PostgreSQL sends a transaction's equal notifications once
+        "WITH queued AS (INSERT INTO outbox (message_id, exchange, routing_key, type, headers,"
+        " body) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (message_id) DO NOTHING)"
+        " SELECT pg_notify(%s || current_schema(), '')",
+        (message_id, exchange, routing_key, message_type, Jsonb(headers or {}), Json(body),
+         CHANNEL.format("")))
     return message_id
 
 
@@ -244,8 +245,10 @@ def relay_pending(pool, publisher, schema, progress=None):
                     _postpone(conn, row, outcome, schema)
             conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY(%s)", (sent,))
             # a parked copy is in its parking queue now: its row keeps nothing worth days
-            conn.execute("DELETE FROM outbox WHERE id = ANY(%s) AND exchange = %s",
-                         (sent, topology.PARKED.name))
+            parked = [row["id"] for row in rows
+                      if row["exchange"] == topology.PARKED.name and row["id"] in set(sent)]
+            if parked:
+                conn.execute("DELETE FROM outbox WHERE id = ANY(%s)", (parked,))
         total += len(sent)
         metrics.OUTBOX_PUBLISHED.labels(schema).inc(len(sent))
         if progress is not None and sent:

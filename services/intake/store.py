@@ -1,5 +1,4 @@
 """SQL of the intake schema, behind verbs: store a concern, find one, project tickets."""
-from psycopg.errors import UniqueViolation
 from psycopg.types.json import Jsonb
 
 from services.common import events
@@ -21,18 +20,13 @@ def insert_concern(conn, row):
     """Store a new concern and its events; None if the key and external id are already
     taken (a retry, or a conflicting reuse). The reporter's contact goes only to notify
     (all of it) and to routing (name and phone, for the department's dispatch)."""
-    try:
-        with conn.transaction():  # a savepoint: a taken id leaves the transaction usable
-            inserted = conn.execute(
-                insert_sql("concerns", CONCERN_COLUMNS,
-                           "ON CONFLICT (key_id, external_id) DO NOTHING RETURNING ticket_id"),
-                row_values(row, CONCERN_COLUMNS, JSON_COLUMNS)).fetchone()
-    except UniqueViolation as exc:
-        if exc.diag.constraint_name == "concerns_pkey":
-            raise TicketIdTaken(row["ticket_id"]) from exc
-        raise
+    inserted = conn.execute(
+        insert_sql("concerns", CONCERN_COLUMNS, "ON CONFLICT DO NOTHING RETURNING ticket_id"),
+        row_values(row, CONCERN_COLUMNS, JSON_COLUMNS)).fetchone()
     if inserted is None:
-        return None
+        if find_by_external_id(conn, row["key_id"], row["external_id"]) is not None:
+            return None
+        raise TicketIdTaken(row["ticket_id"])  # the drawn id is another concern's
     ticket_id, reporter = row["ticket_id"], row.get("reporter")
     emit_events(conn, events.reporter_contact(ticket_id, reporter),
                 events.dispatch_contact(ticket_id, reporter), events.concern_received(row))

@@ -49,17 +49,15 @@ def release_held_events(conn, ticket_id):
 
 def record_notification(conn, event, notification, key, status="pending"):
     """Record one notification to send; False when it was recorded before."""
-    inserted = conn.execute(
-        "INSERT INTO notifications (event_id, ticket_id, event_type, recipient, channel,"
-        " address, template, locale, params, idempotency_key, status)"
+    return conn.execute(  # the courier is woken, in the same round trip, for a pending one
+        "WITH recorded AS (INSERT INTO notifications (event_id, ticket_id, event_type,"
+        " recipient, channel, address, template, locale, params, idempotency_key, status)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT DO NOTHING RETURNING id",
+        " ON CONFLICT DO NOTHING RETURNING status)"
+        " SELECT CASE WHEN status = 'pending' THEN pg_notify(%s, '') END FROM recorded",
         (event.id, event.ticket_id, event.type, notification.recipient, notification.channel,
          notification.address, notification.template, notification.locale,
-         Jsonb(notification.params), key, status)).fetchone() is not None
-    if inserted and status == "pending":
-        conn.execute("SELECT pg_notify(%s, '')", (NOTIFY_CHANNEL,))
-    return inserted
+         Jsonb(notification.params), key, status, NOTIFY_CHANNEL)).fetchone() is not None
 
 
 def claim_due(conn, channel, limit, lease_seconds):

@@ -13,12 +13,12 @@ OPEN_STATUSES = ("received", "assigned", "forwarded", "dispatched", "in_progress
 
 
 def insert_ticket(conn, ticket):
-    """A new ticket; False when it exists already (the concern came twice)."""
-    row = conn.execute(
-        insert_sql("tickets", TICKET_COLUMNS, "ON CONFLICT (ticket_id) DO NOTHING RETURNING ticket_id"),
+    """A new ticket, as stored (locked by this transaction until it ends); None when it
+    exists already (the concern came twice)."""
+    return conn.execute(
+        insert_sql("tickets", TICKET_COLUMNS, "ON CONFLICT (ticket_id) DO NOTHING RETURNING *"),
         row_values({**ticket, "status_since": ticket["received_at"]}, TICKET_COLUMNS, JSON_COLUMNS)
     ).fetchone()
-    return row is not None
 
 
 def find_ticket(conn, ticket_id):
@@ -58,8 +58,15 @@ def open_counts(conn, representative_ids):
     (``max_open``), while concerns for other representatives go on at once. The counts
     are kept by a trigger on tickets (migration 0006)."""
     ids = sorted(set(representative_ids))
-    conn.execute("INSERT INTO representative_load (representative_id)"
-                 " SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING", (ids,))
+    counts = _locked_load(conn, ids)
+    if len(counts) < len(ids):  # a representative's first ticket: a row to lock first
+        conn.execute("INSERT INTO representative_load (representative_id)"
+                     " SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING", (ids,))
+        counts = _locked_load(conn, ids)
+    return counts
+
+
+def _locked_load(conn, ids):
     rows = conn.execute("SELECT representative_id, open FROM representative_load"
                         " WHERE representative_id = ANY(%s) ORDER BY representative_id"
                         " FOR UPDATE", (ids,)).fetchall()

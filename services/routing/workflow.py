@@ -46,12 +46,11 @@ def receive_concern(conn, concern, directory):
 
 
 def _receive_concern(conn, concern, directory):
-    ticket = {**concern, "status": "received"}
-    if not store.insert_ticket(conn, ticket):
+    ticket = store.insert_ticket(conn, {**concern, "status": "received"})
+    if ticket is None:
         return None  # the same concern again: already routed
     store.add_timeline(conn, ticket["ticket_id"], f"channel:{concern['channel']}", "receive",
                        None, "received", concern.get("title"))
-    ticket = store.lock_ticket(conn, concern["ticket_id"])
     policy = directory["districts"][ticket["district"]]["policy"]
     category = ticket["category"] or domain.categorize(
         f"{ticket['title'] or ''} {ticket['description']}", directory["categories"])

@@ -1,7 +1,9 @@
 """The benchmark's load generator, run as a process of its own: posts concerns to intake
 at a fixed rate (open loop) or as fast as a number of clients can (closed loop), and
 prints one JSON line per concern: its ticket id, when it was due to be sent, when it
-was sent and when it was answered (wall-clock seconds), and the status.
+was sent and when it was answered (wall-clock seconds), and the status. The concerns go
+to each of ``--districts`` (default: all six) in turn, and to each of a district's
+three communities in turn.
 
 An open loop sends each concern at its scheduled time whatever the answers before it
 took, so a slow system cannot slow the load down and hide its latency (coordinated
@@ -9,6 +11,7 @@ omission): the latency counts from the scheduled time.
 
     python -m tests.bench.load --url URL --keys KEYS.json --rate 100 --seconds 30
     python -m tests.bench.load --url URL --keys KEYS.json --clients 32 --seconds 30
+    python -m tests.bench.load --url URL --keys KEYS.json --rate 200 --districts d1
 """
 import argparse
 import http.client
@@ -28,16 +31,17 @@ TEXTS = ["下水道堵塞，污水外溢", "小区门口下水道又堵了，污
 class Client:
     """One keep-alive HTTP connection to intake."""
 
-    def __init__(self, url, keys):
+    def __init__(self, url, keys, districts):
         parts = urlsplit(url)
         self.host, self.port = parts.hostname, parts.port
-        self.keys = keys
+        self.keys, self.districts = keys, districts
         self.connection = None
 
     def post(self, sequence):
-        district = DISTRICTS[sequence % len(DISTRICTS)]
+        turn, district_index = divmod(sequence, len(self.districts))
+        district = self.districts[district_index]
         body = json.dumps({"external_id": str(uuid.uuid4()), "district": district,
-                           "community": f"{district}-c{sequence % 3 + 1}", "channel": "app",
+                           "community": f"{district}-c{turn % 3 + 1}", "channel": "app",
                            "description": TEXTS[sequence % len(TEXTS)]}).encode()
         headers = {"Authorization": f"Bearer {self.keys[f'frontend:{district}']}",
                    "Content-Type": "application/json"}
@@ -55,7 +59,7 @@ class Client:
                     return 0, None
 
 
-def run(url, keys, rate, clients, seconds, out):
+def run(url, keys, rate, clients, seconds, out, districts=DISTRICTS):
     lock = threading.Lock()
     counter = itertools.count()
     stop_at = time.time() + seconds
@@ -69,7 +73,7 @@ def run(url, keys, rate, clients, seconds, out):
             out.write(line + "\n")
 
     def open_loop_worker():
-        client = Client(url, keys)
+        client = Client(url, keys, districts)
         while True:
             try:
                 scheduled = due.get(timeout=1)
@@ -82,7 +86,7 @@ def run(url, keys, rate, clients, seconds, out):
             record(scheduled, time.time(), client)
 
     def closed_loop_worker():
-        client = Client(url, keys)
+        client = Client(url, keys, districts)
         while time.time() < stop_at:
             now = time.time()
             record(now, now, client)
@@ -116,10 +120,12 @@ def main(argv=None):
     parser.add_argument("--rate", type=float, default=0, help="concerns per second (0: closed loop)")
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--districts", type=lambda text: text.split(","), default=DISTRICTS,
+                        help="comma list of the districts to post to (default: all six)")
     args = parser.parse_args(argv)
     with open(args.keys) as file:
         keys = json.load(file)
-    run(args.url, keys, args.rate, args.clients, args.seconds, sys.stdout)
+    run(args.url, keys, args.rate, args.clients, args.seconds, sys.stdout, args.districts)
 
 
 if __name__ == "__main__":
