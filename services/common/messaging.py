@@ -269,19 +269,18 @@ def _groups(envelopes, partition):
 
 
 def _handle_group(db, envelopes, apply, prepare):
-    """``{id(envelope): handled}`` for messages applied together (or, failing, alone)."""
+    """``{id(envelope): handled}`` for messages applied together (or, failing, alone).
+    A batch of one is applied the same way: without a savepoint, which only a message
+    that fails needs (``handle_once``)."""
+    try:
+        outcomes = _until_done(db, envelopes, lambda: _apply_together(db, envelopes, apply, prepare))
+    except BatchBroken:
+        return {id(envelope): _handled_alone(db, envelope, apply) for envelope in envelopes}
+    for envelope, outcome in zip(envelopes, outcomes, strict=True):
+        metrics.MESSAGES_CONSUMED.labels(envelope.queue, envelope.type, outcome).inc()
     if len(envelopes) > 1:
-        try:
-            outcomes = _until_done(db, envelopes,
-                                   lambda: _apply_together(db, envelopes, apply, prepare))
-        except BatchBroken:
-            pass
-        else:
-            for envelope, outcome in zip(envelopes, outcomes, strict=True):
-                metrics.MESSAGES_CONSUMED.labels(envelope.queue, envelope.type, outcome).inc()
-            metrics.CONSUMED_BATCH_SIZE.labels(envelopes[0].queue).observe(len(envelopes))
-            return {id(envelope): True for envelope in envelopes}
-    return {id(envelope): _handled_alone(db, envelope, apply) for envelope in envelopes}
+        metrics.CONSUMED_BATCH_SIZE.labels(envelopes[0].queue).observe(len(envelopes))
+    return {id(envelope): True for envelope in envelopes}
 
 
 def _handled_alone(db, envelope, apply):

@@ -243,7 +243,10 @@ def relay_pending(pool, publisher, schema, progress=None):
                     sent.append(row["id"])
                 elif isinstance(outcome, (Unroutable, Refused)):
                     _postpone(conn, row, outcome, schema)
-            conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY(%s)", (sent,))
+            # a mark lost in a crash only sends the row again (consumers deduplicate): it
+            # need not wait for the disk
+            conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY(%s)"
+                         " RETURNING set_config('synchronous_commit', 'off', true)", (sent,))
             # a parked copy is in its parking queue now: its row keeps nothing worth days
             parked = [row["id"] for row in rows
                       if row["exchange"] == topology.PARKED.name and row["id"] in set(sent)]

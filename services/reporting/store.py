@@ -21,14 +21,15 @@ GROUPS = {None: sql.SQL("NULL::text"), "district": sql.Identifier("district"),
 def record(conn, seen: TicketFacts):
     """Merge what one event tells of a ticket into its row.
 
-    The row is created empty, then locked, so two events of one ticket handled at
-    the same time merge one after the other instead of overwriting each other.
+    The row is locked (created empty first when it is new), so two events of one
+    ticket handled at the same time merge one after the other instead of overwriting
+    each other.
     """
-    conn.execute("INSERT INTO report_tickets (ticket_id) VALUES (%s) ON CONFLICT DO NOTHING",
-                 (seen.ticket_id,))
-    row = conn.execute(
-        f"SELECT {', '.join(COLUMNS)}, words FROM report_tickets WHERE ticket_id = %s FOR UPDATE",
-        (seen.ticket_id,)).fetchone()
+    row = _locked_row(conn, seen.ticket_id)
+    if row is None:
+        conn.execute("INSERT INTO report_tickets (ticket_id) VALUES (%s) ON CONFLICT DO NOTHING",
+                     (seen.ticket_id,))
+        row = _locked_row(conn, seen.ticket_id)
     words = row.pop("words")
     known = _facts(row)
     facts = merge(known, seen)
@@ -38,6 +39,12 @@ def record(conn, seen: TicketFacts):
                             for column in COLUMNS if column != "ticket_id")
     conn.execute(f"UPDATE report_tickets SET {assignments}, words = %(words)s, updated_at = now()"
                  " WHERE ticket_id = %(ticket_id)s", {**_row(facts), "words": words})
+
+
+def _locked_row(conn, ticket_id):
+    return conn.execute(
+        f"SELECT {', '.join(COLUMNS)}, words FROM report_tickets WHERE ticket_id = %s FOR UPDATE",
+        (ticket_id,)).fetchone()
 
 
 def _text(facts):
