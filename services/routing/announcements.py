@@ -59,6 +59,7 @@ def announce(conn, ticket, directory, change, entry):
 
 def _emit(conn, pending):
     ticket_id = pending.ticket["ticket_id"]
-    snapshot = snapshots.ticket_snapshot(pending.ticket, store.dispatches(conn, ticket_id),
-                                         store.timeline(conn, ticket_id), pending.directory)
+    snapshot = snapshots.ticket_snapshot(pending.ticket,
+                                         *store.dispatches_and_timeline(conn, ticket_id),
+                                         pending.directory)
     emit_events(conn, events.ticket_changed(snapshot, pending.changes))

@@ -39,6 +39,28 @@ def update_ticket(conn, ticket_id, **changes):
     ).fetchone()
 
 
+ENTRY_COLUMNS = ("at", "actor", "action", "from_status", "to_status", "note")
+
+
+def update_ticket_with_entry(conn, ticket_id, entry, **changes):
+    """Set columns, bump the version and add a timeline entry (``entry``: actor, action,
+    from_status, to_status, note), in one round trip; returns the new row and the entry
+    as stored."""
+    assignments = [f"{column} = %({column})s" for column in changes] + ["version = version + 1"]
+    found = conn.execute(
+        f"WITH updated AS (UPDATE tickets SET {', '.join(assignments)}"
+        "  WHERE ticket_id = %(ticket_id)s RETURNING *),"
+        " entry AS (INSERT INTO timeline (ticket_id, actor, action, from_status, to_status, note)"
+        "  VALUES (%(ticket_id)s, %(entry_actor)s, %(entry_action)s, %(entry_from_status)s,"
+        "  %(entry_to_status)s, %(entry_note)s) RETURNING "
+        + ", ".join(f"{column} AS entry_{column}" for column in ENTRY_COLUMNS) + ")"
+        " SELECT * FROM updated, entry",
+        {**changes, "ticket_id": ticket_id,
+         **{f"entry_{column}": value for column, value in entry.items()}}).fetchone()
+    stored = {column: found.pop(f"entry_{column}") for column in ENTRY_COLUMNS}
+    return found, stored
+
+
 def add_timeline(conn, ticket_id, actor, action, from_status, to_status, note=None):
     """Add an entry to the ticket's timeline; returns it."""
     return conn.execute(
@@ -47,9 +69,13 @@ def add_timeline(conn, ticket_id, actor, action, from_status, to_status, note=No
         " note", (ticket_id, actor, action, from_status, to_status, note)).fetchone()
 
 
+TIMELINE_SQL = ("SELECT at, actor, action, from_status, to_status, note FROM timeline"
+                " WHERE ticket_id = %s ORDER BY id")
+DISPATCHES_SQL = "SELECT * FROM dispatches WHERE ticket_id = %s ORDER BY dispatched_at, role DESC"
+
+
 def timeline(conn, ticket_id):
-    return conn.execute("SELECT at, actor, action, from_status, to_status, note FROM timeline"
-                        " WHERE ticket_id = %s ORDER BY id", (ticket_id,)).fetchall()
+    return conn.execute(TIMELINE_SQL, (ticket_id,)).fetchall()
 
 
 def open_counts(conn, representative_ids):
@@ -81,8 +107,15 @@ def insert_dispatch(conn, dispatch):
 
 
 def dispatches(conn, ticket_id):
-    return conn.execute("SELECT * FROM dispatches WHERE ticket_id = %s ORDER BY dispatched_at,"
-                        " role DESC", (ticket_id,)).fetchall()
+    return conn.execute(DISPATCHES_SQL, (ticket_id,)).fetchall()
+
+
+def dispatches_and_timeline(conn, ticket_id):
+    """``dispatches(...)`` and ``timeline(...)`` of a ticket, read in one round trip."""
+    with conn.pipeline():
+        found_dispatches = conn.execute(DISPATCHES_SQL, (ticket_id,))
+        found_timeline = conn.execute(TIMELINE_SQL, (ticket_id,))
+    return found_dispatches.fetchall(), found_timeline.fetchall()
 
 
 def dispatch(conn, dispatch_id):

@@ -209,9 +209,8 @@ def change(conn, ticket, directory, to_status, actor, action, note=None, **chang
         changes.update(status=to_status, status_since=now(), escalated_at=None)
         TICKET_STAGE_SECONDS.labels(ticket["status"]).observe(
             (changes["status_since"] - ticket["status_since"]).total_seconds())
-    row = store.update_ticket(conn, ticket["ticket_id"], **changes)
-    entry = store.add_timeline(conn, ticket["ticket_id"], actor, action, ticket["status"],
-                               to_status, note)
+    row, entry = store.update_ticket_with_entry(conn, ticket["ticket_id"], _entry(
+        actor, action, ticket["status"], to_status, note), **changes)
     TICKET_TRANSITIONS.labels(to_status).inc()
     announcements.announce(conn, row, directory, EVENT_OF_ACTION.get(action, to_status), entry)
     return row
@@ -220,11 +219,15 @@ def change(conn, ticket, directory, to_status, actor, action, note=None, **chang
 def note(conn, ticket, directory, actor, action, text, event="feedback", **changes):
     """A timeline entry that changes no status (but may set ``changes``), announced as
     ``ticket.<event>``."""
-    row = store.update_ticket(conn, ticket["ticket_id"], **changes)
-    entry = store.add_timeline(conn, ticket["ticket_id"], actor, action, ticket["status"],
-                               ticket["status"], text)
+    row, entry = store.update_ticket_with_entry(conn, ticket["ticket_id"], _entry(
+        actor, action, ticket["status"], ticket["status"], text), **changes)
     announcements.announce(conn, row, directory, event, entry)
     return row
+
+
+def _entry(actor, action, from_status, to_status, note):
+    return {"actor": actor, "action": action, "from_status": from_status,
+            "to_status": to_status, "note": note}
 
 
 def ticket_snapshot(conn, ticket, directory):
