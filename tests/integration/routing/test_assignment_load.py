@@ -117,3 +117,18 @@ def test_concerns_posted_together_are_assigned_exactly_through_the_services(syst
         counted = open_per_representative(conn)
         assert counted == {"rep-chen-jianguo": 3, "rep-liu-hanli": CONCERNS - 3}
         assert kept_load(conn) == counted
+
+
+def test_a_change_outside_any_step_is_announced_at_once(directory, pool):
+    """Every entry point opens a step; a change made outside one still goes out, alone."""
+    with pool.connection() as conn:
+        row = made.concern_row("ZD20260302-00000001", community="tonghe")
+        workflow.receive_concern(conn, inbound.checked_concern(
+            events.concern_received(row).body, directory), directory)
+        ticket = store.find_ticket(conn, "ZD20260302-00000001")
+        workflow.note(conn, ticket, directory, "system", "escalate", "by hand", event="escalated")
+        types = [found["type"] for found in conn.execute(
+            "SELECT type FROM outbox WHERE type LIKE 'ticket.%%' ORDER BY id")]
+        last = conn.execute("SELECT body FROM outbox WHERE type = 'ticket.escalated'").fetchone()
+    assert types[-1] == "ticket.escalated" and len(types) == 2
+    assert [change["change"] for change in last["body"]["changes"]] == ["escalated"]
