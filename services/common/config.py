@@ -10,7 +10,7 @@
 | ZD_DB_POOL_SIZE | 10 connections per service process (the relay has 2 more) |
 | ZD_RATE_LIMIT | 20 requests per second per API key (burst 2x), across all instances |
 | ZD_CONSUMER_PREFETCH | 64 unacknowledged messages per queue and process (the largest batch) |
-| ZD_CONSUMER_WORKERS | 8 batches at once per queue and process |
+| ZD_CONSUMER_WORKERS | 4 batches at once per queue and process |
 | ZD_RETENTION_DAYS | 30 days a published outbox row and an inbox record are kept |
 | ZD_STALL_SECONDS | 60 seconds without progress before /health calls a consumer or loop stalled |
 | ZD_SMTP_URL, ZD_SMTP_FROM | unset (email skipped); sender ``Zero Distance <noreply@zero-distance.local>`` |
@@ -61,9 +61,9 @@ def nameko_config(service, overrides=None):
     config = {
         "AMQP_URI": current.amqp_uri,
         "WEB_SERVER_ADDRESS": current.web_address(service),
-        "max_workers": 32,  # consumers take at most ZD_CONSUMER_WORKERS per queue: the rest answer HTTP
+        "max_workers": 16,  # consumers take at most ZD_CONSUMER_WORKERS per queue
         "ZD_CONSUMER_PREFETCH": int(os.environ.get("ZD_CONSUMER_PREFETCH", "64")),
-        "ZD_CONSUMER_WORKERS": int(os.environ.get("ZD_CONSUMER_WORKERS", "8")),
+        "ZD_CONSUMER_WORKERS": int(os.environ.get("ZD_CONSUMER_WORKERS", "4")),
         "ZD_DATABASE_URL": current.database_url,
         "ZD_POOL_SIZE": current.pool_size,
         "ZD_RATE_LIMIT": current.rate_limit,

@@ -51,7 +51,7 @@ STOP_CHECK_SECONDS = 0.2
 #: a message still waiting for the database is logged again every this many attempts
 LOG_EVERY = 20
 DEFAULT_PREFETCH = 64
-DEFAULT_WORKERS = 8
+DEFAULT_WORKERS = 4
 
 
 @dataclass(frozen=True)
