@@ -142,9 +142,6 @@ class Batch:
         self.messages = []
         self.sealed = False
 
-    def __len__(self):
-        return len(self.envelopes)
-
     def add(self, envelope, message):
         self.envelopes.append(envelope)
         self.messages.append(message)

@@ -198,14 +198,6 @@ class Publisher:
             except socket.timeout:
                 pass
 
-    def publish(self, row):
-        """Publish one row and wait for its confirm; raises what turned it away."""
-        outcomes, failure = self.publish_batch([row])
-        if failure is not None:
-            raise failure
-        if outcomes[row["message_id"]] is not None:
-            raise outcomes[row["message_id"]]
-
     def close(self):
         """Drop the connection without the closing handshake, which a blocked broker
         would never answer."""
@@ -248,8 +240,9 @@ def relay_pending(pool, publisher, schema, progress=None):
             conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY(%s)"
                          " RETURNING set_config('synchronous_commit', 'off', true)", (sent,))
             # a parked copy is in its parking queue now: its row keeps nothing worth days
+            went_out = set(sent)
             parked = [row["id"] for row in rows
-                      if row["exchange"] == topology.PARKED.name and row["id"] in set(sent)]
+                      if row["exchange"] == topology.PARKED.name and row["id"] in went_out]
             if parked:
                 conn.execute("DELETE FROM outbox WHERE id = ANY(%s)", (parked,))
         total += len(sent)

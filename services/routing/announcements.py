@@ -25,8 +25,8 @@ _OPEN_STEPS = weakref.WeakKeyDictionary()
 class Pending:
     """A ticket's changes in the open step, and the ticket as the last one left it."""
 
-    def __init__(self, directory):
-        self.directory = directory
+    def __init__(self):
+        self.directory = None
         self.ticket = None
         self.changes = []
 
@@ -49,8 +49,7 @@ def step(conn):
 def announce(conn, ticket, directory, change, entry):
     """Record that ``change`` (with its timeline ``entry``) left ``ticket`` as it is now."""
     pending = _OPEN_STEPS.get(conn)
-    record = Pending(directory) if pending is None else \
-        pending.setdefault(ticket["ticket_id"], Pending(directory))
+    record = Pending() if pending is None else pending.setdefault(ticket["ticket_id"], Pending())
     record.ticket, record.directory = ticket, directory
     record.changes.append((change, snapshots.timeline_entry(entry)))
     if pending is None:

@@ -71,8 +71,7 @@ def choose_representative(directory, district, community, requested, open_counts
         return requested, "named by the reporter"
     if community is None:
         return None, "no community named: the liaison office assigns it"
-    station = directory["districts"][district]["communities"].get(community, {})
-    station_reps = station.get("representatives", [])
+    station_reps = station_representatives(directory, district, community)
     counts = open_counts(station_reps) if station_reps else {}
     for rep_id in station_reps:
         if counts.get(rep_id, 0) < representatives[rep_id]["max_open"]:
@@ -83,6 +82,13 @@ def choose_representative(directory, district, community, requested, open_counts
     counts = open_counts(in_district)
     fewest = min(in_district, key=lambda rep_id: counts.get(rep_id, 0))
     return fewest, "fewest open tickets in the district"
+
+
+def station_representatives(directory, district, community):
+    """The representatives of a community's liaison station, in order of preference
+    (none for an unknown district or community)."""
+    communities = directory["districts"].get(district, {}).get("communities", {})
+    return communities.get(community, {}).get("representatives", [])
 
 
 def choose_department(directory, district, category, exclude=()):

@@ -13,7 +13,7 @@ from services.common.local_directory import current_directory
 from services.common.messaging import Envelope, ParkMessage, park
 from services.common.outbox import emit_events
 from services.common.text import control_character_errors
-from services.routing import store, workflow
+from services.routing import domain, store, workflow
 from services.routing.schemas import (
     ConcernReceivedSchema,
     DispatchContactSchema,
@@ -56,12 +56,9 @@ def lock_stations(conn, envelopes):
     before any is assigned: batches in parallel then never wait for each other's
     representatives in crossed orders (``messaging.handle_batch``)."""
     directory = current_directory(conn)
-    representatives = set()
-    for envelope in envelopes:
-        if envelope.type == events.CONCERN_RECEIVED and isinstance(envelope.body, dict):
-            district = directory["districts"].get(envelope.body.get("district"), {})
-            station = district.get("communities", {}).get(envelope.body.get("community"), {})
-            representatives.update(station.get("representatives", []))
+    representatives = {rep_id for envelope in envelopes if district_of(envelope)
+                       for rep_id in domain.station_representatives(
+                           directory, district_of(envelope), envelope.body.get("community"))}
     if representatives:
         store.open_counts(conn, representatives)
 

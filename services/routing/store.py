@@ -30,15 +30,6 @@ def lock_ticket(conn, ticket_id):
                         (ticket_id,)).fetchone()
 
 
-def update_ticket(conn, ticket_id, **changes):
-    """Set columns and bump the version; returns the new row."""
-    assignments = [f"{column} = %({column})s" for column in changes] + ["version = version + 1"]
-    return conn.execute(
-        f"UPDATE tickets SET {', '.join(assignments)}"
-        " WHERE ticket_id = %(ticket_id)s RETURNING *", {**changes, "ticket_id": ticket_id}
-    ).fetchone()
-
-
 ENTRY_COLUMNS = ("at", "actor", "action", "from_status", "to_status", "note")
 
 

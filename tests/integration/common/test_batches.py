@@ -223,3 +223,25 @@ def test_a_poison_message_in_a_batch_is_returned_alone_until_it_is_dead_lettered
     with confirmed_connection() as connection:
         for queue in (QUEUE, PARKED):
             queue(connection.channel()).delete()
+
+
+def test_messages_waiting_for_a_worker_go_back_to_their_queue_when_the_service_stops(pool):
+    """One worker, busy with the first message: the others wait in a batch. A stop lets
+    the worker finish, and the waiting ones are back in the queue: none is lost, none
+    applied twice."""
+    BatchedService.slow_first = True
+    container = ServiceContainer(BatchedService, nameko_config("notify", {
+        "WEB_SERVER_ADDRESS": "127.0.0.1:0", "ZD_CONSUMER_WORKERS": 1}))
+    publish()
+    container.start()
+    try:
+        publish(*[{"ticket_id": f"T-{n:02}"} for n in range(20)])
+        wait_until(lambda: not BatchedService.slow_first, what="the first message taken")
+    finally:
+        container.stop()
+    applied = [row["message_id"] for row in recorded(pool)]
+    assert len(set(applied)) == len(applied) >= 1
+    assert len(applied) + queued(QUEUE.name) == 20 and queued(QUEUE.name) > 0
+    with confirmed_connection() as connection:
+        for queue in (QUEUE, PARKED):
+            queue(connection.channel()).delete()

@@ -46,6 +46,24 @@ def open_per_representative(conn):
     return {row["representative_id"]: row["open"] for row in rows}
 
 
+def concern(n, community, directory):
+    """A new concern as routing reads it, from intake's own event."""
+    row = made.concern_row(f"ZD20260302-{n:08d}", community=community)
+    return inbound.checked_concern(events.concern_received(row).body, directory)
+
+
+def receive(conn, n, community, directory):
+    workflow.receive_concern(conn, concern(n, community, directory), directory)
+    return f"ZD20260302-{n:08d}"
+
+
+def set_ticket(conn, ticket_id, **columns):
+    """Change a ticket's columns directly, as any code path might: the trigger must follow."""
+    assignments = ", ".join(f"{column} = %({column})s" for column in columns)
+    conn.execute(f"UPDATE tickets SET {assignments} WHERE ticket_id = %(ticket_id)s",
+                 {**columns, "ticket_id": ticket_id})
+
+
 def kept_load(conn):
     rows = conn.execute("SELECT representative_id, open FROM representative_load WHERE open > 0")
     return {row["representative_id"]: row["open"] for row in rows}
@@ -57,13 +75,12 @@ def test_concerns_arriving_together_never_overfill_a_representative(directory, p
     started = []
 
     def take(n):
-        row = made.concern_row(f"ZD20260302-{n:08d}", community="yuangang")
-        concern = inbound.checked_concern(events.concern_received(row).body, directory)
+        new = concern(n, "yuangang", directory)
         with pool.connection() as conn:
             started.append(n)
             while len(started) < CONCERNS:  # every transaction open before any assigns
                 eventlet.sleep(0.005)
-            workflow.receive_concern(conn, concern, directory)
+            workflow.receive_concern(conn, new, directory)
 
     threads = [eventlet.spawn(take, n) for n in range(CONCERNS)]
     for thread in threads:
@@ -76,18 +93,13 @@ def test_concerns_arriving_together_never_overfill_a_representative(directory, p
 
 def test_the_kept_load_follows_every_change_of_representative_and_status(directory, pool):
     with pool.connection() as conn:
-        for n in range(6):
-            row = made.concern_row(f"ZD20260302-{n:08d}", community="sanyuanli")
-            workflow.receive_concern(conn, inbound.checked_concern(
-                events.concern_received(row).body, directory), directory)
-        tickets = [row["ticket_id"] for row in conn.execute(
-            "SELECT ticket_id FROM tickets ORDER BY ticket_id").fetchall()]
-        store.update_ticket(conn, tickets[0], status="resolved")
-        store.update_ticket(conn, tickets[1], status="closed")
-        store.update_ticket(conn, tickets[2], representative_id="rep-zhao-min")
-        store.update_ticket(conn, tickets[3], representative_id=None)
-        store.update_ticket(conn, tickets[0], status="forwarded")  # reopened
-        store.update_ticket(conn, tickets[4], status="merged", representative_id="rep-zhao-min")
+        tickets = [receive(conn, n, "sanyuanli", directory) for n in range(6)]
+        set_ticket(conn, tickets[0], status="resolved")
+        set_ticket(conn, tickets[1], status="closed")
+        set_ticket(conn, tickets[2], representative_id="rep-zhao-min")
+        set_ticket(conn, tickets[3], representative_id=None)
+        set_ticket(conn, tickets[0], status="forwarded")  # reopened
+        set_ticket(conn, tickets[4], status="merged", representative_id="rep-zhao-min")
         assert kept_load(conn) == open_per_representative(conn) == {
             "rep-liu-hanli": 2, "rep-zhao-min": 1}
 
@@ -122,10 +134,7 @@ def test_concerns_posted_together_are_assigned_exactly_through_the_services(syst
 def test_a_change_outside_any_step_is_announced_at_once(directory, pool):
     """Every entry point opens a step; a change made outside one still goes out, alone."""
     with pool.connection() as conn:
-        row = made.concern_row("ZD20260302-00000001", community="tonghe")
-        workflow.receive_concern(conn, inbound.checked_concern(
-            events.concern_received(row).body, directory), directory)
-        ticket = store.find_ticket(conn, "ZD20260302-00000001")
+        ticket = store.find_ticket(conn, receive(conn, 1, "tonghe", directory))
         workflow.note(conn, ticket, directory, "system", "escalate", "by hand", event="escalated")
         types = [found["type"] for found in conn.execute(
             "SELECT type FROM outbox WHERE type LIKE 'ticket.%%' ORDER BY id")]
