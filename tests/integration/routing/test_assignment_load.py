@@ -64,6 +64,15 @@ def set_ticket(conn, ticket_id, **columns):
                  {**columns, "ticket_id": ticket_id})
 
 
+def assert_chen_full_and_the_rest_with_liu(pool):
+    """Yuangang's station after CONCERNS concerns: Chen at her max_open (3), the rest
+    with Liu, and the kept load equal to the tickets' own count."""
+    with pool.connection() as conn:
+        counted = open_per_representative(conn)
+        assert counted == {"rep-chen-jianguo": 3, "rep-liu-hanli": CONCERNS - 3}
+        assert kept_load(conn) == counted
+
+
 def kept_load(conn):
     rows = conn.execute("SELECT representative_id, open FROM representative_load WHERE open > 0")
     return {row["representative_id"]: row["open"] for row in rows}
@@ -85,10 +94,7 @@ def test_concerns_arriving_together_never_overfill_a_representative(directory, p
     threads = [eventlet.spawn(take, n) for n in range(CONCERNS)]
     for thread in threads:
         thread.wait()
-    with pool.connection() as conn:
-        counted = open_per_representative(conn)
-        assert counted == {"rep-chen-jianguo": 3, "rep-liu-hanli": CONCERNS - 3}
-        assert kept_load(conn) == counted
+    assert_chen_full_and_the_rest_with_liu(pool)
 
 
 def test_the_kept_load_follows_every_change_of_representative_and_status(directory, pool):
@@ -125,10 +131,7 @@ def test_concerns_posted_together_are_assigned_exactly_through_the_services(syst
                 return sum(open_per_representative(conn).values()) == CONCERNS
 
         wait_until(all_routed, what=f"{CONCERNS} concerns assigned")
-    with pool.connection() as conn:
-        counted = open_per_representative(conn)
-        assert counted == {"rep-chen-jianguo": 3, "rep-liu-hanli": CONCERNS - 3}
-        assert kept_load(conn) == counted
+    assert_chen_full_and_the_rest_with_liu(pool)
 
 
 def test_a_change_outside_any_step_is_announced_at_once(directory, pool):
