@@ -1,6 +1,12 @@
 """``python -m services.admin``: the operator's command line.
 
-    migrate                          create the database and apply every migration
+    migrate                          create the database, apply every migration, and give each
+                                     service its own role (ZD_<SERVICE>_DATABASE_URL)
+    deploy                           migrate, then load the directory (topology, policies, the
+                                     department queues): what a deployment's migration job runs
+    rabbitmq-definitions [--out F] [--vhost V]
+                                     the RabbitMQ definitions of the directory (users, permissions,
+                                     exchanges, quorum queues, policies) as JSON
     topology                         declare exchanges and queues on the broker
     directory load FILE [FILE ...]   validate and publish a directory (default ZD_DIRECTORY)
     keys issue PARTY [--expires-in-days N]
@@ -22,8 +28,11 @@ from pathlib import Path
 
 from services.admin import operations as ops
 from services.admin import parked
+from services.admin.database_roles import ensure_service_roles
+from services.admin.definitions import definitions
+from services.admin.rabbit_management import vhost_of
 from services.common.config import settings
-from services.common.directory import DirectoryError
+from services.common.directory import DirectoryError, load_directory
 from services.common.migrate import migrate
 from services.reporting.rebuild import rebuild
 
@@ -42,8 +51,12 @@ def _write_json(path, data):
     path.chmod(0o600)
 
 
+def directory_paths(files=None):
+    return files or os.environ.get("ZD_DIRECTORY", str(DEFAULT_DIRECTORY)).split(",")
+
+
 def cmd_directory(admin, args):
-    paths = args.files or os.environ.get("ZD_DIRECTORY", str(DEFAULT_DIRECTORY)).split(",")
+    paths = directory_paths(args.files)
     try:
         version, directory = ops.load_directory_files(admin, paths)
     except DirectoryError as exc:
@@ -105,11 +118,39 @@ def cmd_parked(admin, args):
         print(f"{message.message_id}  {message.type:<22} from {message.origin}: {message.reason}")
 
 
+def migrate_with_roles():
+    database_url = settings().database_url
+    migrate(database_url)
+    roles = ensure_service_roles(database_url)
+    for service, (role, _) in roles.items():
+        print(f"role {role}: the {service} schema")
+
+
+def cmd_rabbitmq_definitions(args):
+    try:
+        directory = load_directory(directory_paths())
+        vhost = args.vhost or (vhost_of(os.environ["ZD_AMQP_URI"]) if os.environ.get("ZD_AMQP_URI")
+                               else "/")
+        document = definitions(directory, vhost)
+    except (DirectoryError, ValueError) as exc:
+        sys.exit(f"no definitions: {exc}")
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text)
+    else:
+        sys.stdout.write(text)
+
+
 def parser():
     root = argparse.ArgumentParser(prog="python -m services.admin", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = root.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate")
+    commands.add_parser("deploy")
+    definitions_command = commands.add_parser("rabbitmq-definitions")
+    definitions_command.add_argument("--out", help="write to this file (default: print)")
+    definitions_command.add_argument("--vhost", help="default: ZD_AMQP_URI's, else /")
     commands.add_parser("topology")
     commands.add_parser("relay")
     directory = commands.add_parser("directory")
@@ -136,7 +177,8 @@ def parser():
     return root
 
 
-COMMANDS = {"directory": cmd_directory, "keys": cmd_keys, "amqp-users": cmd_amqp_users,
+COMMANDS = {"directory": cmd_directory, "deploy": cmd_directory, "keys": cmd_keys,
+            "amqp-users": cmd_amqp_users,
             "demo-credentials": cmd_demo_credentials, "parked": cmd_parked,
             "topology": lambda admin, args: ops.declare_topology(admin),
             "relay": lambda admin, args: print(f"{admin.relay()} messages published")}
@@ -145,8 +187,14 @@ COMMANDS = {"directory": cmd_directory, "keys": cmd_keys, "amqp-users": cmd_amqp
 def main(argv=None):
     args = parser().parse_args(argv)
     if args.command == "migrate":
-        migrate(settings().database_url)
+        migrate_with_roles()
         return
+    if args.command == "rabbitmq-definitions":
+        cmd_rabbitmq_definitions(args)
+        return
+    if args.command == "deploy":
+        migrate_with_roles()
+        args.files = []
     if args.command == "reporting":
         done = rebuild(settings().database_url)
         print(f"read model rebuilt from {done.events} events: {done.tickets} tickets,"

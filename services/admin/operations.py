@@ -18,7 +18,8 @@ from kombu import Connection
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from services.admin.rabbit_management import RabbitManagement, username_for, vhost_of
+from services.admin.broker_access import department_username
+from services.admin.rabbit_management import RabbitManagement, vhost_of
 from services.common import topology
 from services.common.config import settings
 from services.common.credentials import Party, new_key
@@ -189,7 +190,7 @@ def issue_department_user(admin, department, password=None):
 
 
 def revoke_department_user(admin, department):
-    user = username_for(department, vhost_of(admin.amqp_uri))
+    user = department_username(department, vhost_of(admin.amqp_uri))
     admin.rabbit.delete_user(user)
     with admin.pool.connection() as conn:
         conn.execute("UPDATE amqp_users SET revoked_at = now() WHERE username = %s", (user,))

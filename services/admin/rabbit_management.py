@@ -1,14 +1,12 @@
 """The broker's management HTTP API: vhosts, department users and queue policies.
 
-A department's user may read only its queue ``zd.dept.<code>`` and publish only to
-``zd.feedback`` with routing key ``dept.<code>`` (a topic permission); it may
-configure nothing.
+What each user may do is ``services.admin.broker_access``'s.
 """
-import re
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
 
+from services.admin.broker_access import department_access, department_username
 from services.common import topology
 
 TIMEOUT = 10
@@ -17,13 +15,6 @@ TIMEOUT = 10
 def vhost_of(amqp_uri):
     path = urlsplit(amqp_uri).path
     return unquote(path[1:]) if len(path) > 1 else "/"
-
-
-def username_for(department, vhost="/"):
-    """RabbitMQ users are broker-wide: a vhost other than ``/`` prefixes the name,
-    so a test or second system never changes the users of the main one."""
-    name = f"zd-dept-{department}"
-    return name if vhost == "/" else f"{vhost}.{name}"
 
 
 class RabbitManagement:
@@ -39,13 +30,14 @@ class RabbitManagement:
         response.raise_for_status()
 
     def grant_department(self, department, password, vhost):
-        user = username_for(department, vhost)
+        user = department_username(department, vhost)
+        access = department_access(department)
         self._put(f"users/{quote(user, safe='')}", {"password": password, "tags": ""})
-        escaped = re.escape(department)
         self._put(f"permissions/{quote(vhost, safe='')}/{quote(user, safe='')}", {
-            "configure": "^$", "write": r"^zd\.feedback$", "read": rf"^zd\.dept\.{escaped}$"})
-        self._put(f"topic-permissions/{quote(vhost, safe='')}/{quote(user, safe='')}", {
-            "exchange": "zd.feedback", "write": rf"^dept\.{escaped}$", "read": "^$"})
+            "configure": access.configure, "write": access.write, "read": access.read})
+        for exchange, write in access.topic_write.items():
+            self._put(f"topic-permissions/{quote(vhost, safe='')}/{quote(user, safe='')}", {
+                "exchange": exchange, "write": write, "read": "^$"})
         return user
 
     def delete_user(self, user):

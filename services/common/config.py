@@ -1,30 +1,97 @@
 """Settings read from the environment, in one place, with their documented defaults.
 
-| variable | default |
-| --- | --- |
-| ZD_DATABASE_URL | postgresql://postgres@127.0.0.1:5432/zerodistance |
-| ZD_AMQP_URI | amqp://guest:guest@127.0.0.1:5672/ |
-| ZD_RABBIT_MANAGEMENT_URL | http://guest:guest@127.0.0.1:15672 |
-| ZD_BIND | 127.0.0.1 |
-| ZD_INTAKE_PORT, ZD_ROUTING_PORT, ZD_NOTIFY_PORT, ZD_REPORTING_PORT | 8001-8004 |
-| ZD_DB_POOL_SIZE | 10 connections per service process (the relay has 2 more) |
-| ZD_RATE_LIMIT | 20 requests per second per API key (burst 2x), across all instances |
-| ZD_CONSUMER_PREFETCH | 64 unacknowledged messages per queue and process (the largest batch) |
-| ZD_CONSUMER_WORKERS | 4 batches at once per queue and process |
-| ZD_RETENTION_DAYS | 30 days a published outbox row and an inbox record are kept |
-| ZD_STALL_SECONDS | 60 seconds without progress before /health calls a consumer or loop stalled |
-| ZD_SMTP_URL, ZD_SMTP_FROM | unset (email skipped); sender ``Zero Distance <noreply@zero-distance.local>`` |
-| ZD_SMS_GATEWAY_URL, ZD_WECHAT_GATEWAY_URL | unset (that channel skipped) |
-| ZD_NOTIFY_TIMEOUT_SECONDS | 10 seconds per call to a gateway, SMTP server or webhook |
-| ZD_NOTIFY_CONCURRENCY | 4 deliveries at once per channel and notify process |
-| ZD_NOTIFY_MAX_ATTEMPTS | 10 attempts before a notification is parked as failed |
-| ZD_NOTIFY_RETRY_SECONDS | 2 seconds before the first retry, doubled each time (at most 15 min) |
-| ZD_TICKET_LINK | ``http://127.0.0.1:8002/api/v1/tickets/{ticket_id}``: the link in staff messages |
+``VARIABLES`` lists every environment variable the code reads: its name, default,
+meaning and who reads it. The README's configuration table and the deployment's
+Compose file and Kubernetes manifests are checked against it by the tests.
 """
 import os
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
+SERVICES = ("intake", "routing", "notify", "reporting")
 DEFAULT_PORTS = {"intake": 8001, "routing": 8002, "notify": 8003, "reporting": 8004}
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/zerodistance"
+DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
+DEFAULT_MANAGEMENT_URL = "http://guest:guest@127.0.0.1:15672"
+ADMIN = "admin"  # the admin CLI, and the deployment's migration job that runs it
+DECLARE_ALL, DECLARE_OWN = "all", "own"
+
+
+@dataclass(frozen=True)
+class Variable:
+    """An environment variable; ``used_by`` names who must be given it in a deployment."""
+    name: str
+    default: str
+    meaning: str
+    used_by: tuple
+
+
+def _each_service(template, default, meaning, with_admin=False):
+    return tuple(Variable(template.format(service.upper()), default, meaning.format(service=service),
+                          (service, ADMIN) if with_admin else (service,))
+                 for service in SERVICES)
+
+
+VARIABLES = (
+    Variable("ZD_DATABASE_URL", DEFAULT_DATABASE_URL,
+             "PostgreSQL URL of a role that owns the database: the admin CLI and migration job"
+             " use it; a service falls back to it when its own URL is unset (development)",
+             (ADMIN,)),
+    *_each_service("ZD_{}_DATABASE_URL", "ZD_DATABASE_URL",
+                   "{service} connects with this URL's role; the migration job creates that role with"
+                   " rights on the {service} schema only", with_admin=True),
+    Variable("ZD_AMQP_URI", DEFAULT_AMQP_URI,
+             "RabbitMQ URI (vhost in the path; `amqps://` for TLS; several brokers separated by"
+             " `;` to fail over) of a broker administrator: the admin CLI and migration job use"
+             " it; a service falls back to it when its own URI is unset (development)", (ADMIN,)),
+    *_each_service("ZD_{}_AMQP_URI", "ZD_AMQP_URI",
+                   "{service} connects as this URI's user; the RabbitMQ definitions give that user"
+                   " only what {service} needs", with_admin=True),
+    Variable("ZD_RABBIT_MANAGEMENT_URL", DEFAULT_MANAGEMENT_URL,
+             "RabbitMQ management API, with an administrator's user and password: department"
+             " users and queue policies", (ADMIN,)),
+    Variable("ZD_DECLARE_TOPOLOGY", DECLARE_ALL,
+             "`all`: a service declares every exchange and queue (development). `own`: the"
+             " topology comes from the RabbitMQ definitions; a service declares only its own"
+             " queues and checks the exchanges exist", SERVICES),
+    Variable("ZD_BIND", "127.0.0.1", "address the HTTP servers listen on (0.0.0.0 in containers)",
+             SERVICES),
+    *(Variable(f"ZD_{service.upper()}_PORT", str(port), f"{service}'s HTTP port", (service,))
+      for service, port in DEFAULT_PORTS.items()),
+    Variable("ZD_DB_POOL_SIZE", "10",
+             "database connections per service process (the outbox relays have 2 more each)",
+             SERVICES),
+    Variable("ZD_RATE_LIMIT", "20",
+             "requests per second per API key (burst 2x), across all instances", SERVICES),
+    Variable("ZD_CONSUMER_PREFETCH", "64",
+             "unacknowledged messages per queue and process (the largest batch)", SERVICES),
+    Variable("ZD_CONSUMER_WORKERS", "4", "batches applied at once per queue and process", SERVICES),
+    Variable("ZD_RETENTION_DAYS", "30",
+             "days a published outbox row and an inbox record are kept", SERVICES),
+    Variable("ZD_STALL_SECONDS", "60",
+             "seconds without progress before /health calls a consumer or loop stalled", SERVICES),
+    Variable("ZD_LOG_LEVEL", "INFO", "Python log level of a service process", SERVICES),
+    Variable("ZD_SMTP_URL", "",
+             "SMTP server (`smtp://user:password@host:port`, `smtps://` for TLS); unset: email"
+             " skipped", ("notify",)),
+    Variable("ZD_SMTP_FROM", "Zero Distance <noreply@zero-distance.local>", "email sender",
+             ("notify",)),
+    Variable("ZD_SMS_GATEWAY_URL", "", "SMS gateway (JSON POST); unset: SMS skipped", ("notify",)),
+    Variable("ZD_WECHAT_GATEWAY_URL", "",
+             "WeChat template message gateway (JSON POST); unset: WeChat skipped", ("notify",)),
+    Variable("ZD_NOTIFY_TIMEOUT_SECONDS", "10",
+             "seconds per call to a gateway, SMTP server or webhook", ("notify",)),
+    Variable("ZD_NOTIFY_CONCURRENCY", "4", "deliveries at once per channel and notify process",
+             ("notify",)),
+    Variable("ZD_NOTIFY_MAX_ATTEMPTS", "10",
+             "attempts before a notification is parked as failed", ("notify",)),
+    Variable("ZD_NOTIFY_RETRY_SECONDS", "2",
+             "seconds before the first retry, doubled each time (at most 15 min)", ("notify",)),
+    Variable("ZD_TICKET_LINK", "http://127.0.0.1:8002/api/v1/tickets/{ticket_id}",
+             "the link in staff messages", ("notify",)),
+    Variable("ZD_DIRECTORY", "deploy/directory.yaml",
+             "directory file(s) the admin CLI loads, comma-separated", (ADMIN,)),
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +102,7 @@ class Settings:
     bind: str
     pool_size: int
     rate_limit: float
+    declare_topology: str
 
     def port(self, service):
         return int(os.environ.get(f"ZD_{service.upper()}_PORT", DEFAULT_PORTS[service]))
@@ -45,26 +113,51 @@ class Settings:
 
 def settings():
     env = os.environ.get
+    declare = env("ZD_DECLARE_TOPOLOGY", DECLARE_ALL)
+    if declare not in (DECLARE_ALL, DECLARE_OWN):
+        raise ValueError(f"ZD_DECLARE_TOPOLOGY must be {DECLARE_ALL!r} or {DECLARE_OWN!r},"
+                         f" not {declare!r}")
     return Settings(
-        database_url=env("ZD_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/zerodistance"),
-        amqp_uri=env("ZD_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
-        management_url=env("ZD_RABBIT_MANAGEMENT_URL", "http://guest:guest@127.0.0.1:15672"),
+        database_url=env("ZD_DATABASE_URL", DEFAULT_DATABASE_URL),
+        amqp_uri=env("ZD_AMQP_URI", DEFAULT_AMQP_URI),
+        management_url=env("ZD_RABBIT_MANAGEMENT_URL", DEFAULT_MANAGEMENT_URL),
         bind=env("ZD_BIND", "127.0.0.1"),
         pool_size=int(env("ZD_DB_POOL_SIZE", "10")),
         rate_limit=float(env("ZD_RATE_LIMIT", "20")),
+        declare_topology=declare,
     )
+
+
+def service_database_url(service):
+    """The URL ``service`` connects with: its own role's, else the common one."""
+    return os.environ.get(f"ZD_{service.upper()}_DATABASE_URL") or settings().database_url
+
+
+def service_amqp_uri(service):
+    """The broker URI ``service`` connects with: its own user's, else the common one."""
+    return os.environ.get(f"ZD_{service.upper()}_AMQP_URI") or settings().amqp_uri
+
+
+def credentials_of(url):
+    """``(user, password)`` of a database URL or broker URI (the first broker of a
+    ``;``-separated list); either is None when the URL does not give it."""
+    parts = urlsplit(url.split(";")[0].strip())
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    return user, password
 
 
 def nameko_config(service, overrides=None):
     """The nameko container config of one service process."""
     current = settings()
     config = {
-        "AMQP_URI": current.amqp_uri,
+        "AMQP_URI": service_amqp_uri(service),
         "WEB_SERVER_ADDRESS": current.web_address(service),
         "max_workers": 16,  # consumers take at most ZD_CONSUMER_WORKERS per queue
         "ZD_CONSUMER_PREFETCH": int(os.environ.get("ZD_CONSUMER_PREFETCH", "64")),
         "ZD_CONSUMER_WORKERS": int(os.environ.get("ZD_CONSUMER_WORKERS", "4")),
-        "ZD_DATABASE_URL": current.database_url,
+        "ZD_DATABASE_URL": service_database_url(service),
+        "ZD_DECLARE_TOPOLOGY": current.declare_topology,
         "ZD_POOL_SIZE": current.pool_size,
         "ZD_RATE_LIMIT": current.rate_limit,
         "ZD_RETENTION_DAYS": int(os.environ.get("ZD_RETENTION_DAYS", "30")),

@@ -84,7 +84,9 @@ class Publisher:
     published, then its confirms are awaited together (one wait for the batch, not a
     round trip per row), with timeouts on both."""
 
-    def __init__(self, amqp_uri, confirm_timeout=CONFIRM_TIMEOUT, heartbeat=HEARTBEAT_SECONDS):
+    def __init__(self, amqp_uri, confirm_timeout=CONFIRM_TIMEOUT, heartbeat=HEARTBEAT_SECONDS,
+                 declare=topology.declare):
+        self.declare = declare  # what it declares on connecting (``topology.declaring``)
         self.connection = Connection(
             amqp_uri, heartbeat=heartbeat, connect_timeout=5,
             transport_options={"on_blocked": self._on_blocked, "on_unblocked": self._on_unblocked})
@@ -101,7 +103,7 @@ class Publisher:
         if self.producer is None:
             self.blocked = None
             self.connection.ensure_connection(max_retries=1)
-            topology.declare(self.connection)
+            self.declare(self.connection)
             channel = self.connection.channel()
             channel.confirm_select()
             channel.events["basic_ack"].add(self._on_ack)
@@ -323,7 +325,8 @@ class OutboxRelay(ListeningLoop):
         self.pool = make_pool(config["ZD_DATABASE_URL"], self.schema, size=2)
         self.keep_days = int(config.get("ZD_RETENTION_DAYS", 30))
         self.next_housekeeping = self.next_backlog_check = 0.0
-        self.publisher = Publisher(config["AMQP_URI"])
+        self.publisher = Publisher(config["AMQP_URI"],
+                                   declare=topology.declaring(config.get("ZD_DECLARE_TOPOLOGY")))
 
     def run_round(self):
         relay_round(self.pool, self.publisher, self.schema, progress=self.beat)

@@ -21,7 +21,8 @@ import signal  # noqa: E402
 
 from nameko.runners import ServiceRunner  # noqa: E402
 
-from services.common.config import nameko_config  # noqa: E402
+from services.common import topology  # noqa: E402
+from services.common.config import DECLARE_OWN, nameko_config  # noqa: E402
 
 SERVICE_CLASSES = {
     "intake": "services.intake.service:IntakeService",
@@ -40,6 +41,8 @@ def main(name):
     logging.basicConfig(level=os.environ.get("ZD_LOG_LEVEL", "INFO"),
                         format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s")
     config = nameko_config(name)
+    if config["ZD_DECLARE_TOPOLOGY"] == DECLARE_OWN:
+        topology.declare_only_own_queues()
     logging.getLogger(__name__).info("%s listening on http://%s", name,
                                      config["WEB_SERVER_ADDRESS"])
     serve(service_class(name), config)

@@ -11,6 +11,13 @@ Every queue is a durable quorum queue. A service queue dead-letters into
 message never blocks the queue behind it. Everything is declared before anything
 is published (``declare``), because an unroutable message is otherwise dropped.
 
+Who declares (``ZD_DECLARE_TOPOLOGY``): in development every service declares the whole
+topology when it connects (``all``), so any start order works. In a deployment the
+topology comes from the RabbitMQ definitions (``services/admin/definitions.py``) and a
+service's broker user may configure only its own queues (``own``): the service then
+declares only the queues it consumes, with their bindings, and checks that the shared
+exchanges exist with a passive declare, which needs no permission.
+
 Policies (``policies``), applied by the admin through the management API, add what
 queue arguments cannot add to queues that already exist:
 - service queues dead-letter **at least once** (``dead-letter-strategy``, which needs
@@ -97,6 +104,28 @@ def declare(connection, departments=()):
             queue(channel).declare()
     finally:
         channel.close()
+
+
+def check_exchanges(connection):
+    """Assert, with passive declares, that every exchange exists (``own``)."""
+    channel = connection.channel()
+    try:
+        for exchange in EXCHANGES:
+            exchange(channel).declare(passive=True)
+    finally:
+        channel.close()
+
+
+def declare_only_own_queues():
+    """From now on this process declares the shared exchanges passively: a consumer that
+    declares its queue and bindings checks the exchanges instead of declaring them."""
+    for exchange in EXCHANGES:
+        exchange.passive = True
+
+
+def declaring(mode):
+    """What a publisher declares on connecting, for ``ZD_DECLARE_TOPOLOGY`` ``mode``."""
+    return check_exchanges if mode == "own" else declare
 
 
 #: what the service and department queue policies set (see the module's docstring)

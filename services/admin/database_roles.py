@@ -1,0 +1,83 @@
+"""Each service's own PostgreSQL role, with rights on its own schema only.
+
+A deployment gives every service its own URL (``ZD_<SERVICE>_DATABASE_URL``). When
+that URL names a role other than the one migrating (``ZD_DATABASE_URL``, the owner of
+the database and its schemas), the migration job creates the role, or sets its
+password again, and grants it what the service does with its schema: read and write
+its tables and sequences. It may not create, alter or drop anything, nor read another
+service's schema. The one exception is the admin outbox: every service relays the
+admin's announcements (``directory.published``, ``credential.*``) when the admin CLI
+could not, so it may read, mark and clear ``admin.outbox`` and clear old
+``admin.inbox`` records, and nothing else of the admin schema (no keys, no users).
+
+Grants are given again after every migration, so tables a new migration adds are
+covered. The migrations' own bookkeeping (yoyo's tables) stays the owner's.
+"""
+import os
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg import sql
+
+from services.common.config import SERVICES, credentials_of
+
+YOYO_TABLES = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock")
+ADMIN_RELAY_GRANTS = (("outbox", "SELECT, UPDATE, DELETE"), ("inbox", "SELECT, DELETE"))
+
+
+def service_roles(database_url, environ=None):
+    """``{service: (role, password)}`` for every service whose own URL names a role
+    other than ``database_url``'s."""
+    environ = os.environ if environ is None else environ
+    owner, _ = credentials_of(database_url)
+    roles = {}
+    for service in SERVICES:
+        url = environ.get(f"ZD_{service.upper()}_DATABASE_URL")
+        if url:
+            role, password = credentials_of(url)
+            if role and role != owner:
+                roles[service] = (role, password)
+    return roles
+
+
+def ensure_service_roles(database_url, environ=None):
+    """Create or update the service roles and grant each its schema; returns them."""
+    roles = service_roles(database_url, environ)
+    database = urlsplit(database_url).path.lstrip("/")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for service, (role, password) in roles.items():
+            with conn.transaction():
+                _ensure_role(conn, role, password)
+                _grant_schema(conn, database, service, role)
+    return roles
+
+
+def _ensure_role(conn, role, password):
+    exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+    verb = sql.SQL("ALTER ROLE" if exists else "CREATE ROLE")
+    password_clause = (sql.SQL(" PASSWORD {}").format(sql.Literal(password)) if password
+                       else sql.SQL(""))
+    conn.execute(sql.SQL("{} {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE{}").format(
+        verb, sql.Identifier(role), password_clause))
+
+
+def _grant_schema(conn, database, schema, role):
+    role_id, schema_id = sql.Identifier(role), sql.Identifier(schema)
+    statements = [
+        sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), role_id),
+        sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema_id, role_id),
+        sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO {}").format(
+            schema_id, role_id),
+        sql.SQL("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {} TO {}").format(
+            schema_id, role_id),
+        sql.SQL("GRANT USAGE ON SCHEMA admin TO {}").format(role_id),
+    ]
+    statements += [sql.SQL("GRANT " + privileges + " ON admin.{} TO {}").format(
+        sql.Identifier(table), role_id) for table, privileges in ADMIN_RELAY_GRANTS]
+    for statement in statements:
+        conn.execute(statement)
+    for table in YOYO_TABLES:
+        exists = conn.execute("SELECT to_regclass(%s)", (f"{schema}.{table}",)).fetchone()[0]
+        if exists:
+            conn.execute(sql.SQL("REVOKE ALL ON {}.{} FROM {}").format(
+                schema_id, sql.Identifier(table), role_id))
