@@ -37,3 +37,14 @@ def test_alerts_use_only_metrics_the_services_export():
     rules = yaml.safe_load((RULES / "alerts.yml").read_text())["groups"][0]["rules"]
     used = {name for rule in rules for name in re.findall(r"\b(zd_[a-z_]+)", rule["expr"])}
     assert used and used <= exported, used - exported
+
+
+def test_alerts_use_only_rabbitmq_metrics_the_broker_serves():
+    """The RabbitMQ metrics of deploy/grafana/rabbitmq_metrics.txt are the ones
+    tests/integration/deploy finds on the live broker, at the path Prometheus scrapes."""
+    listed = {line.strip() for line in
+              (ROOT / "deploy" / "grafana" / "rabbitmq_metrics.txt").read_text().splitlines()
+              if line.strip() and not line.startswith("#")}
+    rules = yaml.safe_load((RULES / "alerts.yml").read_text())["groups"][0]["rules"]
+    used = {name for rule in rules for name in re.findall(r"\b(rabbitmq_[a-z_]+)", rule["expr"])}
+    assert used and used <= listed, used - listed
