@@ -13,7 +13,8 @@ TIMEOUT = 10
 
 
 def vhost_of(amqp_uri):
-    path = urlsplit(amqp_uri).path
+    """The vhost of a broker URI (of the first broker of a ``;``-separated list)."""
+    path = urlsplit(amqp_uri.split(";")[0].strip()).path
     return unquote(path[1:]) if len(path) > 1 else "/"
 
 
