@@ -21,7 +21,7 @@ from psycopg.types.json import Jsonb
 from services.admin.broker_access import department_username
 from services.admin.rabbit_management import RabbitManagement, vhost_of
 from services.common import topology
-from services.common.config import settings
+from services.common.config import amqp_ssl, settings
 from services.common.credentials import Party, new_key
 from services.common.db import make_pool
 from services.common.directory import load_directory
@@ -64,7 +64,7 @@ class Admin:
 def declare_topology(admin, departments=()):
     """Exchanges, queues and bindings over AMQP, then the queue policies over the
     management API (what queue arguments cannot change on queues that exist)."""
-    with Connection(admin.amqp_uri, connect_timeout=5) as connection:
+    with Connection(admin.amqp_uri, connect_timeout=5, ssl=amqp_ssl(admin.amqp_uri)) as connection:
         topology.declare(connection, departments)
     admin.rabbit.apply_policies(vhost_of(admin.amqp_uri))
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from kombu import Connection, Producer, Queue
 
 from services.common import topology
+from services.common.config import amqp_ssl
 from services.common.messaging import body_digest
 
 PARKED_SUFFIX = ".parked"
@@ -64,7 +65,7 @@ def describe(parked_queue, message):
 
 def peek(amqp_uri, parked_queue, limit=50):
     """Up to ``limit`` parked messages; they stay parked."""
-    with Connection(amqp_uri) as connection:
+    with Connection(amqp_uri, ssl=amqp_ssl(amqp_uri)) as connection:
         channel = connection.channel()
         queue = Queue(parked_queue, no_declare=True)(channel)
         seen = []
@@ -91,7 +92,8 @@ def replay(amqp_uri, parked_queue, limit=None, stored_original=lambda message_id
     ``stored_original(message_id)`` finds a message's body in its producer's outbox.
     """
     sent = kept = 0
-    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
+    with Connection(amqp_uri, ssl=amqp_ssl(amqp_uri),
+                    transport_options={"confirm_publish": True}) as connection:
         channel = connection.channel()
         producer = Producer(channel)
         queue = Queue(parked_queue, no_declare=True)(channel)

@@ -147,11 +147,22 @@ def credentials_of(url):
     return user, password
 
 
+def amqp_ssl(uri):
+    """kombu's ``ssl`` option for a broker URI. ``amqps://`` verifies the broker's
+    certificate against the system's CAs (or the file ``SSL_CERT_FILE`` names) and its
+    host name against the broker the connection is using (``server_hostname: None``, so
+    a ``;`` list fails over with each host's own name); plain ``amqp://`` has none."""
+    if uri.split(";")[0].strip().startswith("amqps://"):
+        return {"server_hostname": None}
+    return None
+
+
 def nameko_config(service, overrides=None):
     """The nameko container config of one service process."""
     current = settings()
     config = {
         "AMQP_URI": service_amqp_uri(service),
+        "AMQP_SSL": amqp_ssl(service_amqp_uri(service)),
         "WEB_SERVER_ADDRESS": current.web_address(service),
         "max_workers": 16,  # consumers take at most ZD_CONSUMER_WORKERS per queue
         "ZD_CONSUMER_PREFETCH": int(os.environ.get("ZD_CONSUMER_PREFETCH", "64")),

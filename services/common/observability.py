@@ -16,6 +16,7 @@ from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
 from services.common import api_docs, metrics
+from services.common.config import amqp_ssl
 from services.common.errors import Problem
 from services.common.http import api, json_response
 from services.common.local_directory import directory_version
@@ -30,7 +31,7 @@ def check_database(db):
 
 
 def check_broker(amqp_uri):
-    with Connection(amqp_uri, connect_timeout=BROKER_TIMEOUT) as connection:
+    with Connection(amqp_uri, connect_timeout=BROKER_TIMEOUT, ssl=amqp_ssl(amqp_uri)) as connection:
         connection.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT)
 
 

@@ -24,6 +24,7 @@ from kombu import Connection, Producer
 from psycopg.types.json import Json, Jsonb
 
 from services.common import metrics, topology
+from services.common.config import amqp_ssl
 from services.common.db import make_pool
 from services.common.loops import ListeningLoop
 
@@ -88,7 +89,7 @@ class Publisher:
                  declare=topology.declare):
         self.declare = declare  # what it declares on connecting (``topology.declaring``)
         self.connection = Connection(
-            amqp_uri, heartbeat=heartbeat, connect_timeout=5,
+            amqp_uri, heartbeat=heartbeat, connect_timeout=5, ssl=amqp_ssl(amqp_uri),
             transport_options={"on_blocked": self._on_blocked, "on_unblocked": self._on_unblocked})
         self.confirm_timeout = confirm_timeout
         self.producer = None
