@@ -312,3 +312,31 @@ def test_the_default_command_runs_the_service_named_by_zd_service(tmp_path):
         assert ran.returncode == 0 and ran.stdout.split() == ["-m", f"services.{service}"]
     missing = subprocess.run(command, env=env, capture_output=True, text=True, timeout=10)
     assert missing.returncode != 0 and "set ZD_SERVICE" in missing.stderr
+
+
+def test_the_files_the_image_copies_are_enough_to_run_every_part(tmp_path):
+    """The application files of the runtime stage, copied alone into an /app of their own,
+    import every service and the sink and run the admin CLI with its default directory
+    (the installed dependencies stand in for the image's virtual environment)."""
+    app = tmp_path / "app"
+    for options, sources, destination in copies(final()):
+        if any(option.startswith("--from") for option in options):
+            continue
+        for source in sources:
+            target = app / destination
+            target.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["cp", "-r", str(ROOT / source.rstrip("/")), str(target)], check=True)
+    environment = {"PATH": os.environ["PATH"], "PYTHONPATH": str(app), "HOME": str(tmp_path)}
+    imported = subprocess.run(
+        [sys.executable, "-c", "import services, services.intake.service, services.routing.service,"
+         " services.notify.service, services.reporting.service, services.devsink.web,"
+         " services.admin.cli; print(services.__file__)"],
+        cwd=app, env=environment, capture_output=True, text=True, timeout=120)
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.strip() == str(app / "services" / "__init__.py")
+    generated = subprocess.run(
+        [sys.executable, "-m", "services.admin", "rabbitmq-definitions"],
+        cwd=app, env=environment, capture_output=True, text=True, timeout=120)
+    assert generated.returncode == 0, generated.stderr
+    assert json.loads(generated.stdout) == json.loads(
+        (ROOT / "deploy" / "rabbitmq" / "definitions.json").read_text())
