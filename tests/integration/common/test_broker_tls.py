@@ -26,23 +26,30 @@ def certificate(directory, name, subject_alt_name):
 
 
 class TlsListener:
-    """Accepts connections on loopback and completes (or fails) the TLS handshake."""
+    """Accepts connections on loopback and completes (or fails) the TLS handshake.
+
+    Its thread polls a stop flag instead of being closed under: closing a socket that a
+    green thread waits on leaves eventlet's hub listening on a number the next socket
+    reuses."""
 
     def __init__(self, cert, key):
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.context.load_cert_chain(cert, key)
         self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
         self.port = self.sock.getsockname()[1]
         self.handshakes = []
+        self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
     def _serve(self):
-        while True:
+        while not self.stopping.is_set():
             try:
                 connection, _ = self.sock.accept()
-            except OSError:
-                return
+            except socket.timeout:
+                continue
+            connection.settimeout(5)
             try:
                 with self.context.wrap_socket(connection, server_side=True):
                     self.handshakes.append("ok")
@@ -50,6 +57,8 @@ class TlsListener:
                 self.handshakes.append(type(exc).__name__)
 
     def close(self):
+        self.stopping.set()
+        self.thread.join(5)
         self.sock.close()
 
 
