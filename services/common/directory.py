@@ -2,11 +2,11 @@
 
 Owns the directory file format of CONTRACT.md section 3: districts with their
 communities and congress liaison office, representatives, categories with their
-keywords, departments with their delivery, and the deadline policy. It reads one
-or more files, checks every key (each problem is reported as "file:line: message",
-all of them at once, in one DirectoryError) and returns a normalized,
-JSON-serialisable snapshot. No I/O beyond reading the given files; no broker or
-database imports.
+keywords (each with a weight), departments with their delivery, and the policy of
+deadlines and categorisation. It reads one or more files, checks every key (each
+problem is reported as "file:line: message", all of them at once, in one
+DirectoryError) and returns a normalized, JSON-serialisable snapshot. No I/O beyond
+reading the given files; no broker or database imports.
 """
 import datetime
 import math
@@ -20,6 +20,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from services.common.events import LOCALES
+from services.common.words import normalized
 
 CODE = re.compile(r"[a-z0-9_-]{1,32}")
 OFFICE_HOURS = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)")
@@ -30,7 +31,9 @@ DEFAULT_MAX_OPEN, DEFAULT_DUE_HOURS = 50, 72
 DEFAULT_POLICY = {
     "representative_hours": 24, "congress_hours": 8, "auto_forward": False,
     "auto_dispatch": True, "reopen_limit": 2, "timezone": "Asia/Shanghai", "calendar": None,
+    "category_confidence": 0.6,
 }
+DEFAULT_KEYWORD_WEIGHT = 1.0
 KEYS = {
     "directory": LISTS + ("policy",),
     "district": ("code", "name", "communities", "office", "policy"),
@@ -38,6 +41,7 @@ KEYS = {
     "office": ("name", "contact"),
     "representative": ("id", "name", "district", "max_open", "contact"),
     "category": ("code", "name", "keywords"),
+    "keyword": ("word", "weight"),
     "department": ("code", "name", "districts", "categories", "due_hours", "delivery",
                    "webhook", "contact"),
     "webhook": ("url", "secret"),
@@ -169,6 +173,10 @@ class _Reader:
     def positive_number(self, node, what):
         return self.scalar(node, what, lambda v: type(v) in (int, float) and 0 < v < math.inf,
                            "a positive number")
+
+    def share(self, node, what):
+        return self.scalar(node, what, lambda v: type(v) in (int, float) and 0 <= v <= 1,
+                           "a number from 0 to 1")
 
     def boolean(self, node, what):
         return self.scalar(node, what, lambda v: type(v) is bool, "true or false")
@@ -361,17 +369,41 @@ def _category(reader, node, directory):
     fields = reader.fields(node, "category", ("code", "name", "keywords"))
     if fields is None:
         return
+    weights = fields.nested("keywords", _keywords, default={})
     category = {
         "code": fields.read("code", reader.code),
         "name": fields.read("name", reader.text),
-        "keywords": fields.nested("keywords", _keywords),
+        "keywords": list(weights),
+        "weights": weights,
     }
     _register(fields, directory["categories"], category, "category")
 
 
 def _keywords(reader, node):
-    items = reader.items(node, "keywords", non_empty=True)
-    return [reader.text(item, "each keyword") for item in items]
+    """Each keyword with its weight: ``污水`` weighs 1, ``{word: 污水, weight: 2}`` 2. A
+    keyword listed twice (in any case or width: ``Sewer``, ``sewer``) is reported."""
+    weights, seen = {}, set()
+    for item in reader.items(node, "keywords", non_empty=True):
+        word, weight = _keyword(reader, item)
+        if word is None:
+            continue
+        if normalized(word) in seen:
+            reader.problem(item, f"keyword {word!r} is listed twice")
+        else:
+            weights[word] = weight
+            seen.add(normalized(word))
+    return weights
+
+
+def _keyword(reader, node):
+    """(word, weight) of a keyword; word None when it is bad (and reported)."""
+    if not isinstance(node, MappingNode):
+        word = reader.scalar(node, "each keyword", lambda v: isinstance(v, str) and v.strip(),
+                             "a non-empty string or {word, weight}")
+        return word, DEFAULT_KEYWORD_WEIGHT
+    fields = reader.fields(node, "keyword", ("word",))
+    weight = fields.read("weight", reader.positive_number, default=DEFAULT_KEYWORD_WEIGHT)
+    return fields.read("word", reader.text), None if weight is None else float(weight)
 
 
 def _department(reader, node, directory):
@@ -432,6 +464,7 @@ def _policy(reader, node):
         "auto_dispatch": (reader.boolean,),
         "reopen_limit": (reader.integer, 0),
         "timezone": (reader.timezone,),
+        "category_confidence": (reader.share,),
     }
     policy = {key: fields.read(key, *check) for key, check in checks.items() if key in fields.nodes}
     if "calendar" in fields.nodes:

@@ -151,7 +151,7 @@ def test_small_directory_is_normalized_with_defaults():
         "contact": {}}
     defaults = {"representative_hours": 24, "congress_hours": 8, "auto_forward": False,
                 "auto_dispatch": True, "reopen_limit": 2, "timezone": "Asia/Shanghai",
-                "calendar": None}
+                "calendar": None, "category_confidence": 0.6}
     assert directory["policy"] == defaults
     assert directory["districts"]["baiyun"]["policy"] == defaults
 
@@ -402,7 +402,8 @@ def test_district_policy_overrides_top_level_policy():
     snapshot = parse_directory(dump(directory))
     assert snapshot["policy"] == {
         "representative_hours": 48, "congress_hours": 8, "auto_forward": False,
-        "auto_dispatch": True, "reopen_limit": 2, "timezone": "Asia/Urumqi", "calendar": None}
+        "auto_dispatch": True, "reopen_limit": 2, "timezone": "Asia/Urumqi", "calendar": None,
+        "category_confidence": 0.6}
     assert snapshot["districts"]["baiyun"]["policy"] == {
         **snapshot["policy"], "auto_forward": True, "congress_hours": 4.5}
 
