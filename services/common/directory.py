@@ -32,7 +32,11 @@ DEFAULT_POLICY = {
     "representative_hours": 24, "congress_hours": 8, "auto_forward": False,
     "auto_dispatch": True, "reopen_limit": 2, "timezone": "Asia/Shanghai", "calendar": None,
     "category_confidence": 0.6,
+    "duplicates": "ignore", "duplicate_days": 14, "duplicate_radius_m": 200,
+    "duplicate_suggest": 0.35, "duplicate_auto_merge": 0.7,
 }
+#: what a district does with a likely duplicate (services.routing.duplicates)
+DUPLICATE_ACTIONS = ("ignore", "suggest", "auto_merge")
 DEFAULT_KEYWORD_WEIGHT = 1.0
 KEYS = {
     "directory": LISTS + ("policy",),
@@ -465,6 +469,11 @@ def _policy(reader, node):
         "reopen_limit": (reader.integer, 0),
         "timezone": (reader.timezone,),
         "category_confidence": (reader.share,),
+        "duplicates": (reader.choice, DUPLICATE_ACTIONS),
+        "duplicate_days": (reader.positive_number,),
+        "duplicate_radius_m": (reader.positive_number,),
+        "duplicate_suggest": (reader.share,),
+        "duplicate_auto_merge": (reader.share,),
     }
     policy = {key: fields.read(key, *check) for key, check in checks.items() if key in fields.nodes}
     if "calendar" in fields.nodes:

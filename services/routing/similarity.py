@@ -63,7 +63,13 @@ class Features:
 
 def features(text):
     """The features of ``text`` (a string; None is an empty text)."""
-    distinct = tuple(dict.fromkeys(words(text)))
+    return features_of_words(words(text))
+
+
+def features_of_words(significant_words):
+    """The features of a text from its significant words (``words(text)``, as a ticket
+    keeps them), without cutting the text again."""
+    distinct = tuple(dict.fromkeys(significant_words))
     bigrams = frozenset(word[i:i + 2] for word in distinct if not word.isascii()
                         for i in range(len(word) - 1))
     weight = WORD_WEIGHT ** 2 * len(distinct) + BIGRAM_WEIGHT ** 2 * len(bigrams)

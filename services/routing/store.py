@@ -7,7 +7,7 @@ from services.common.sql import insert_sql, row_values
 
 TICKET_COLUMNS = ("ticket_id", "status", "district", "community", "channel", "category",
                   "title", "description", "location", "attachments", "feedback_requested",
-                  "submitted_at", "received_at", "status_since")
+                  "submitted_at", "received_at", "status_since", "words", "lat", "lon")
 JSON_COLUMNS = {"location", "attachments"}
 OPEN_STATUSES = ("received", "assigned", "forwarded", "dispatched", "in_progress")
 
@@ -19,6 +19,41 @@ def insert_ticket(conn, ticket):
         insert_sql("tickets", TICKET_COLUMNS, "ON CONFLICT (ticket_id) DO NOTHING RETURNING *"),
         row_values({**ticket, "status_since": ticket["received_at"]}, TICKET_COLUMNS, JSON_COLUMNS)
     ).fetchone()
+
+
+#: open statuses spelled as the partial index tickets_open_words has them, so that the
+#: planner can use it
+_OPEN_SQL = "status IN ('received', 'assigned', 'forwarded', 'dispatched', 'in_progress')"
+
+
+def duplicate_candidates(conn, ticket, category, since, limit=100):
+    """The open tickets of ``ticket``'s district and ``category`` received since ``since``
+    that share a word with it, newest first, with the open ticket each is itself linked
+    to (``original_id``)."""
+    return conn.execute(
+        "SELECT t.ticket_id, t.words, t.lat, t.lon, t.received_at, o.ticket_id AS original_id"
+        " FROM tickets t LEFT JOIN duplicate_links l ON l.ticket_id = t.ticket_id"
+        f" LEFT JOIN tickets o ON o.ticket_id = l.original_id AND o.{_OPEN_SQL}"
+        f" WHERE t.district = %s AND t.category = %s AND t.words && %s::text[] AND t.{_OPEN_SQL}"
+        " AND t.received_at >= %s AND t.ticket_id <> %s ORDER BY t.received_at DESC LIMIT %s",
+        (ticket["district"], category, ticket["words"], since, ticket["ticket_id"], limit)).fetchall()
+
+
+def link_duplicate(conn, ticket_id, match):
+    conn.execute("INSERT INTO duplicate_links (ticket_id, original_id, score, shared_words,"
+                 " distance_m) VALUES (%s, %s, %s, %s, %s)",
+                 (ticket_id, match.ticket_id, match.score, list(match.shared_words),
+                  match.distance_m))
+
+
+def duplicate_links(conn, ticket_id):
+    """``(the link of ticket_id to its original or None, the links of its duplicates)``."""
+    rows = conn.execute(
+        "SELECT ticket_id, original_id, score, shared_words, distance_m, linked_at"
+        " FROM duplicate_links WHERE ticket_id = %s OR original_id = %s ORDER BY linked_at, ticket_id",
+        (ticket_id, ticket_id)).fetchall()
+    own = next((row for row in rows if row["ticket_id"] == ticket_id), None)
+    return own, [row for row in rows if row["original_id"] == ticket_id]
 
 
 def find_ticket(conn, ticket_id):

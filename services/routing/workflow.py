@@ -9,12 +9,14 @@ message (contract §7) on ``zd.dispatch``, or, for a department reached by webho
 it is published exactly when the transaction commits.
 """
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from services.common import events, topology
+from services.common.directory import DEFAULT_POLICY
 from services.common.metrics import TICKET_STAGE_SECONDS, TICKET_TRANSITIONS
 from services.common.outbox import emit, emit_events
-from services.routing import announcements, domain, snapshots, store
+from services.common.words import words
+from services.routing import announcements, categories, domain, duplicates, snapshots, store
 
 SYSTEM = events.SYSTEM_ACTOR
 REPORTER = "reporter"
@@ -46,23 +48,60 @@ def receive_concern(conn, concern, directory):
 
 
 def _receive_concern(conn, concern, directory):
-    ticket = store.insert_ticket(conn, {**concern, "status": "received"})
+    text = f"{concern.get('title') or ''} {concern['description']}"
+    location = concern.get("location") or {}
+    ticket = store.insert_ticket(conn, {**concern, "status": "received",
+                                        "words": list(dict.fromkeys(words(text))),
+                                        "lat": location.get("lat"), "lon": location.get("lon")})
     if ticket is None:
         return None  # the same concern again: already routed
-    store.add_timeline(conn, ticket["ticket_id"], f"channel:{concern['channel']}", "receive",
+    ticket_id = ticket["ticket_id"]
+    store.add_timeline(conn, ticket_id, f"channel:{concern['channel']}", "receive",
                        None, "received", concern.get("title"))
     policy = directory["districts"][ticket["district"]]["policy"]
-    category = ticket["category"] or domain.categorize(
-        f"{ticket['title'] or ''} {ticket['description']}", directory["categories"])
+    category = ticket["category"]
+    if category is None:
+        found = categories.categoriser(directory["categories"]).categorise(
+            text, policy.get("category_confidence", categories.DEFAULT_CONFIDENCE))
+        category = found.category
+        store.add_timeline(conn, ticket_id, SYSTEM, "categorise", "received", "received",
+                           found.reason())
+    match = (_likely_duplicate(conn, ticket, category, policy)
+             if category and policy.get("duplicates", "ignore") != "ignore" else None)
+    if match is not None:
+        store.link_duplicate(conn, ticket_id, match)
+        if match.auto_merge:
+            return change(conn, ticket, directory, "merged", SYSTEM, "merge",
+                          f"merged at once: {match.describe()}", merged_into=match.ticket_id,
+                          category=category)
     ticket = _assign(conn, ticket, directory, concern.get("requested_representative"), category)
     if category is None:
         return _leave_undecided(conn, ticket, directory)
+    if match is not None:  # one action merges it; nothing goes to a department twice meanwhile
+        store.add_timeline(conn, ticket_id, SYSTEM, "duplicate", ticket["status"], ticket["status"],
+                           f"{match.describe()}: merge it into {match.ticket_id}, or take it on")
+        return ticket
     if policy["auto_forward"] and ticket["status"] == "assigned":
         ticket = change(conn, ticket, directory, "forwarded", SYSTEM, "forward",
                         "forwarded at once by the district policy")
     if policy["auto_dispatch"] and ticket["status"] == "forwarded":
         ticket = dispatch_by_rules(conn, ticket, directory)
     return ticket
+
+
+def _likely_duplicate(conn, ticket, category, policy):
+    """The open ticket the new one likely repeats (``duplicates``), or None."""
+    if not ticket["words"]:
+        return None
+    policy = {**DEFAULT_POLICY, **policy}  # a directory published before the policy had them
+    since = ticket["received_at"] - timedelta(days=policy["duplicate_days"])
+    candidates = [duplicates.Candidate(
+        ticket_id=row["ticket_id"], words=tuple(row["words"]),
+        point=(row["lat"], row["lon"]) if row["lat"] is not None else None,
+        received_at=row["received_at"], original_id=row["original_id"])
+        for row in store.duplicate_candidates(conn, ticket, category, since)]
+    point = (ticket["lat"], ticket["lon"]) if ticket["lat"] is not None else None
+    return duplicates.likely_duplicate(ticket["words"], point, candidates, policy)
 
 
 def _leave_undecided(conn, ticket, directory):

@@ -120,5 +120,7 @@ def test_a_concern_taken_as_far_as_the_policy_allows_is_one_ticket_event(system)
     assert [change["change"] for change in changes] == ["assigned", "forwarded", "dispatched"]
     assert [change["entry"]["action"] for change in changes] == ["assign", "forward", "dispatch"]
     assert event["body"]["entry"] == changes[-1]["entry"]
-    assert [entry["action"] for entry in event["body"]["ticket"]["timeline"]] == [
-        "receive", "assign", "forward", "dispatch"]
+    timeline = event["body"]["ticket"]["timeline"]
+    assert [entry["action"] for entry in timeline] == [
+        "receive", "categorise", "assign", "forward", "dispatch"]
+    assert timeline[1]["note"] == "drainage (confidence 1.00): 下水道, 堵塞, 污水"

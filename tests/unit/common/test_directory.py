@@ -9,6 +9,10 @@ import yaml
 
 from services.common.directory import DirectoryError, load_directory, parse_directory
 
+#: the likely-duplicate policy, as every test directory leaves it
+DUPLICATE_DEFAULTS = {"duplicates": "ignore", "duplicate_days": 14, "duplicate_radius_m": 200,
+                      "duplicate_suggest": 0.35, "duplicate_auto_merge": 0.7}
+
 DEMO = Path(__file__).resolve().parents[3] / "deploy" / "directory.yaml"
 
 SMALL = textwrap.dedent("""\
@@ -151,7 +155,7 @@ def test_small_directory_is_normalized_with_defaults():
         "contact": {}}
     defaults = {"representative_hours": 24, "congress_hours": 8, "auto_forward": False,
                 "auto_dispatch": True, "reopen_limit": 2, "timezone": "Asia/Shanghai",
-                "calendar": None, "category_confidence": 0.6}
+                "calendar": None, "category_confidence": 0.6, **DUPLICATE_DEFAULTS}
     assert directory["policy"] == defaults
     assert directory["districts"]["baiyun"]["policy"] == defaults
 
@@ -403,7 +407,7 @@ def test_district_policy_overrides_top_level_policy():
     assert snapshot["policy"] == {
         "representative_hours": 48, "congress_hours": 8, "auto_forward": False,
         "auto_dispatch": True, "reopen_limit": 2, "timezone": "Asia/Urumqi", "calendar": None,
-        "category_confidence": 0.6}
+        "category_confidence": 0.6, **DUPLICATE_DEFAULTS}
     assert snapshot["districts"]["baiyun"]["policy"] == {
         **snapshot["policy"], "auto_forward": True, "congress_hours": 4.5}
 
