@@ -2,7 +2,7 @@
 
 The lifecycle ``received → assigned → forwarded → dispatched → in_progress →
 resolved → closed`` with the side states ``merged`` and ``rejected``; who gets a
-ticket (representative, department); which category a description belongs to.
+ticket (representative, department).
 No I/O: the workflow module loads, decides here, and stores.
 """
 from services.common.events import ACTIVE_DISPATCH_STATUSES
@@ -40,20 +40,6 @@ class IllegalTransition(Exception):
 def check_transition(current, wanted):
     if wanted not in TRANSITIONS[current]:
         raise IllegalTransition(current, wanted)
-
-
-def categorize(text, categories):
-    """The category whose keywords occur most often in ``text``; None when none does.
-
-    Ties go to the category listed first in the directory.
-    """
-    lowered = text.lower()
-    best, best_hits = None, 0
-    for code, category in categories.items():
-        hits = sum(lowered.count(keyword.lower()) for keyword in category["keywords"])
-        if hits > best_hits:
-            best, best_hits = code, hits
-    return best
 
 
 def choose_representative(directory, district, community, requested, open_counts):

@@ -112,6 +112,15 @@ class ActionSchema(Schema):
             raise ValidationError(f"Required for action {data['action']}.", needed)
 
 
+class DuplicateLinkSchema(Schema):
+    ticket_id = fields.String(metadata={"description": "The other ticket of the link"})
+    score = fields.Float(metadata={"description": "How alike the texts are, 0 to 1"})
+    shared_words = fields.List(fields.String())
+    distance_m = fields.Float(allow_none=True, metadata={
+        "description": "Metres between the two points; null when either has none"})
+    linked_at = fields.AwareDateTime()
+
+
 class TicketViewSchema(TicketSchema):
     """A ticket as representatives and offices see it: the ticket and its full timeline."""
     description = fields.String()
@@ -119,6 +128,11 @@ class TicketViewSchema(TicketSchema):
     attachments = fields.List(fields.Dict())
     submitted_at = fields.AwareDateTime()
     reporter_wants_feedback = fields.Boolean()
+    likely_duplicate_of = fields.Nested(DuplicateLinkSchema, allow_none=True, metadata={
+        "description": "The open ticket this one likely repeats (merge it there with one"
+                       " action), or null"})
+    likely_duplicates = fields.List(fields.Nested(DuplicateLinkSchema), metadata={
+        "description": "The tickets found to repeat this one, merged or not"})
 
 
 class FeedbackAppliedSchema(Schema):

@@ -19,6 +19,8 @@ from psycopg.rows import dict_row
 from services.common import events
 from services.common.config import settings
 from services.routing import inbound, store, workflow
+from services.routing.schemas import TicketViewSchema
+from services.routing.views import ticket_view
 from tests.support import events as made
 from tests.support.system import fresh_system
 
@@ -179,3 +181,21 @@ def test_a_district_that_ignores_duplicates_links_none(system):
         again = receive(conn, directory, 2, SEWER_REPORTS[0], location=near(SEWER))
         assert store.duplicate_links(conn, again) == (None, [])
         assert store.duplicate_links(conn, first) == (None, [])
+
+
+def test_both_tickets_show_the_link(system):
+    directory = directory_with(system, "suggest")
+    with routing_connection() as conn:
+        first = receive(conn, directory, 1, SEWER_REPORTS[0], location=near(SEWER))
+        again = receive(conn, directory, 2, SEWER_REPORTS[1], location=near(SEWER, 60))
+        shown = {ticket_id: ticket_view(conn, store.find_ticket(conn, ticket_id), directory)
+                 for ticket_id in (first, again)}
+    for view in shown.values():  # what GET /api/v1/tickets/{id} answers, as documented
+        assert not TicketViewSchema().validate(view)
+    link = shown[again]["likely_duplicate_of"]
+    assert link["ticket_id"] == first and 0.35 <= link["score"] < 1
+    assert {"街口", "下水道", "污水"} <= set(link["shared_words"])
+    assert 55 < link["distance_m"] < 65
+    assert shown[first]["likely_duplicate_of"] is None
+    assert [repeat["ticket_id"] for repeat in shown[first]["likely_duplicates"]] == [again]
+    assert shown[first]["likely_duplicates"][0]["score"] == link["score"]

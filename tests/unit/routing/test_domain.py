@@ -5,6 +5,7 @@ import pytest
 
 from services.common.directory import load_directory
 from services.routing import domain
+from services.routing.categories import categoriser
 from tests.support.system import DEMO_DIRECTORY
 
 
@@ -13,16 +14,20 @@ def directory():
     return load_directory(DEMO_DIRECTORY)
 
 
+def categorised(text, directory):
+    return categoriser(directory["categories"]).categorise(text).category
+
+
 def test_category_comes_from_chinese_keywords(directory):
-    assert domain.categorize("小区门口下水道堵塞，污水外溢", directory["categories"]) == "drainage"
+    assert categorised("小区门口下水道堵塞，污水外溢", directory) == "drainage"
 
 
 def test_category_comes_from_english_keywords(directory):
-    assert domain.categorize("The drain on our street is BLOCKED", directory["categories"]) == "drainage"
+    assert categorised("The drain on our street is BLOCKED", directory) == "drainage"
 
 
 def test_concern_matching_no_keyword_has_no_category(directory):
-    assert domain.categorize("想了解一下政策", directory["categories"]) is None
+    assert categorised("想了解一下政策", directory) is None
 
 
 def counted(counts, asked=None):
