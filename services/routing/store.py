@@ -1,5 +1,8 @@
 """SQL of the routing schema: tickets, dispatches, timeline entries, and the reporters'
 dispatch contacts (read only to build a department's dispatch message)."""
+import math
+from itertools import combinations
+
 from psycopg.types.json import Jsonb
 
 from services.common.events import ACTIVE_DISPATCH_STATUSES
@@ -9,6 +12,8 @@ TICKET_COLUMNS = ("ticket_id", "status", "district", "community", "channel", "ca
                   "title", "description", "location", "attachments", "feedback_requested",
                   "submitted_at", "received_at", "status_since", "words", "lat", "lon")
 JSON_COLUMNS = {"location", "attachments"}
+METRES_PER_DEGREE = 111_195  # of latitude, and of longitude at the equator
+PAIRED_WORDS = 8  # a concern's first words paired for the candidate search (28 pairs)
 OPEN_STATUSES = ("received", "assigned", "forwarded", "dispatched", "in_progress")
 
 
@@ -21,22 +26,37 @@ def insert_ticket(conn, ticket):
     ).fetchone()
 
 
-#: open statuses spelled as the partial index tickets_open_words has them, so that the
-#: planner can use it
+#: open statuses spelled as the partial indexes of tickets have them, so that the planner
+#: can use them
 _OPEN_SQL = "status IN ('received', 'assigned', 'forwarded', 'dispatched', 'in_progress')"
 
 
-def duplicate_candidates(conn, ticket, category, since, limit=100):
+def duplicate_candidates(conn, ticket, category, since, radius_m, limit=100):
     """The open tickets of ``ticket``'s district and ``category`` received since ``since``
-    that share a word with it, newest first, with the open ticket each is itself linked
-    to (``original_id``)."""
-    return conn.execute(
-        "SELECT t.ticket_id, t.words, t.lat, t.lon, t.received_at, o.ticket_id AS original_id"
-        " FROM tickets t LEFT JOIN duplicate_links l ON l.ticket_id = t.ticket_id"
-        f" LEFT JOIN tickets o ON o.ticket_id = l.original_id AND o.{_OPEN_SQL}"
-        f" WHERE t.district = %s AND t.category = %s AND t.words && %s::text[] AND t.{_OPEN_SQL}"
-        " AND t.received_at >= %s AND t.ticket_id <> %s ORDER BY t.received_at DESC LIMIT %s",
-        (ticket["district"], category, ticket["words"], since, ticket["ticket_id"], limit)).fetchall()
+    that share at least two of its words (``duplicates.MIN_SHARED_WORDS``) and, when it
+    has a point, lie within ``radius_m`` of it (as a box) or have none; newest first,
+    with the open ticket each is itself linked to (``original_id``)."""
+    pairs = [list(pair) for pair in combinations(ticket["words"][:PAIRED_WORDS], 2)]
+    if not pairs:
+        return []
+    shared = "(" + " OR ".join(["t.words @> %s::text[]"] * len(pairs)) + ")"
+    common = (f"t.district = %s AND t.category = %s AND t.{_OPEN_SQL} AND {shared}"
+              " AND t.received_at >= %s AND t.ticket_id <> %s")
+    params = [ticket["district"], category, *pairs, since, ticket["ticket_id"]]
+    if ticket["lat"] is None:
+        branches, arguments = [common], params
+    else:
+        dlat = radius_m / METRES_PER_DEGREE
+        dlon = radius_m / (METRES_PER_DEGREE * max(0.01, math.cos(math.radians(ticket["lat"]))))
+        box = [ticket["lat"] - dlat, ticket["lat"] + dlat, ticket["lon"] - dlon, ticket["lon"] + dlon]
+        branches = [f"{common} AND t.lat IS NOT NULL AND t.lat BETWEEN %s AND %s"
+                    " AND t.lon BETWEEN %s AND %s", f"{common} AND t.lat IS NULL"]
+        arguments = [*params, *box, *params]
+    selected = ("SELECT t.ticket_id, t.words, t.lat, t.lon, t.received_at, o.ticket_id AS original_id"
+                " FROM tickets t LEFT JOIN duplicate_links l ON l.ticket_id = t.ticket_id"
+                f" LEFT JOIN tickets o ON o.ticket_id = l.original_id AND o.{_OPEN_SQL} WHERE ")
+    query = " UNION ALL ".join(f"({selected}{where})" for where in branches)
+    return conn.execute(f"{query} ORDER BY received_at DESC LIMIT %s", [*arguments, limit]).fetchall()
 
 
 def link_duplicate(conn, ticket_id, match):

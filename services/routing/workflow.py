@@ -99,7 +99,8 @@ def _likely_duplicate(conn, ticket, category, policy):
         ticket_id=row["ticket_id"], words=tuple(row["words"]),
         point=(row["lat"], row["lon"]) if row["lat"] is not None else None,
         received_at=row["received_at"], original_id=row["original_id"])
-        for row in store.duplicate_candidates(conn, ticket, category, since)]
+        for row in store.duplicate_candidates(conn, ticket, category, since,
+                                              policy["duplicate_radius_m"])]
     point = (ticket["lat"], ticket["lon"]) if ticket["lat"] is not None else None
     return duplicates.likely_duplicate(ticket["words"], point, candidates, policy)
 
