@@ -1,5 +1,6 @@
-"""The reporter's rating of a resolution (contract §5): only of a resolved ticket, once
-per resolution. Routing acts on it: satisfied closes, unsatisfied reopens."""
+"""The reporter's rating of a resolution (contract §5): only of a resolved ticket, or of
+one merged into a ticket that was resolved (it carries that result), once per
+resolution. Routing acts on it: satisfied closes, unsatisfied reopens."""
 from datetime import datetime, timezone
 
 from services.common.errors import Conflict, NotFound
@@ -13,7 +14,7 @@ def rate(conn, caller, ticket_id, rating):
         raise NotFound(f"No concern {ticket_id} in your district.")
     ticket = concern["view"] or {}
     status = ticket.get("status", "received")
-    if status != "resolved":
+    if status != "resolved" and not (status == "merged" and ticket.get("result") is not None):
         raise Conflict(f"Only a resolved ticket can be rated; this one is {status}.",
                        status_now=status)
     resolution = ticket.get("reopen_count", 0)

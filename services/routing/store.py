@@ -59,6 +59,12 @@ def duplicate_candidates(conn, ticket, category, since, radius_m, limit=100):
     return conn.execute(f"{query} ORDER BY received_at DESC LIMIT %s", [*arguments, limit]).fetchall()
 
 
+def lock_merged_into(conn, ticket_id):
+    """The tickets merged into ``ticket_id``, locked, in id order."""
+    return conn.execute("SELECT * FROM tickets WHERE merged_into = %s AND status = 'merged'"
+                        " ORDER BY ticket_id FOR UPDATE", (ticket_id,)).fetchall()
+
+
 def link_duplicate(conn, ticket_id, match):
     conn.execute("INSERT INTO duplicate_links (ticket_id, original_id, score, shared_words,"
                  " distance_m) VALUES (%s, %s, %s, %s, %s)",

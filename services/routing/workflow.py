@@ -115,10 +115,14 @@ def _leave_undecided(conn, ticket, directory):
 
 def rate(conn, rated, directory):
     """The reporter's rating: satisfied closes; unsatisfied reopens the ticket (to the
-    office, dispatched again by the rules) until the district's ``reopen_limit``."""
+    office, dispatched again by the rules) until the district's ``reopen_limit``. A
+    merged ticket whose original was resolved keeps its rating, and an unsatisfied one
+    is noted on the original for whoever handles it."""
     ticket = store.lock_ticket(conn, rated["ticket_id"])
     if ticket is None:
         raise RatingRefused("unknown ticket")
+    if ticket["status"] == "merged" and ticket["result"] is not None:
+        return _rate_merged(conn, ticket, rated, directory)
     if ticket["status"] != "resolved" or ticket["reopen_count"] != rated["resolution"]:
         raise RatingRefused(f"rating of resolution {rated['resolution']} but the ticket is"
                             f" {ticket['status']} after {ticket['reopen_count']} reopenings")
@@ -135,6 +139,29 @@ def rate(conn, rated, directory):
     if policy["auto_dispatch"] and ticket["category"]:
         ticket = dispatch_by_rules(conn, ticket, directory)
     return ticket
+
+
+def _rate_merged(conn, ticket, rated, directory):
+    if rated["resolution"] != ticket["reopen_count"] or ticket["rating"] is not None:
+        raise RatingRefused("this merged ticket's resolution is rated already")
+    words = f"{rated['rating']}: {rated.get('comment') or ''}".strip(": ")
+    if rated["rating"] == "unsatisfied":
+        status = store.find_ticket(conn, ticket["merged_into"])["status"]
+        store.add_timeline(conn, ticket["merged_into"], REPORTER, "note", status, status,
+                           f"the reporter of merged {ticket['ticket_id']} is unsatisfied: {words}")
+    return note(conn, ticket, directory, REPORTER, "rate", words, event="merged",
+                rating=rated["rating"], rating_comment=rated.get("comment"))
+
+
+def follow_original(conn, original, directory):
+    """The tickets merged into ``original`` follow it: once it is resolved, each takes its
+    result, announced as ``ticket.resolved`` so that its reporter hears it (and may rate
+    it) as the original's does. Their status stays ``merged``: the figures count each
+    problem once."""
+    for merged in store.lock_merged_into(conn, original["ticket_id"]):
+        note(conn, merged, directory, SYSTEM, "resolve",
+             f"resolved with {original['ticket_id']}: {original['result']}", event="resolved",
+             result=original["result"])
 
 
 def _assign(conn, ticket, directory, requested, category):
@@ -253,6 +280,8 @@ def change(conn, ticket, directory, to_status, actor, action, note=None, **chang
         actor, action, ticket["status"], to_status, note), **changes)
     TICKET_TRANSITIONS.labels(to_status).inc()
     announcements.announce(conn, row, directory, EVENT_OF_ACTION.get(action, to_status), entry)
+    if to_status == "resolved":
+        follow_original(conn, row, directory)
     return row
 
 

@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 
 from services.common import events
 from services.common.config import settings
+from services.notify import domain as notify_domain
 from services.routing import inbound, store, workflow
 from services.routing.schemas import TicketViewSchema
 from services.routing.views import ticket_view
@@ -199,3 +200,37 @@ def test_both_tickets_show_the_link(system):
     assert shown[first]["likely_duplicate_of"] is None
     assert [repeat["ticket_id"] for repeat in shown[first]["likely_duplicates"]] == [again]
     assert shown[first]["likely_duplicates"][0]["score"] == link["score"]
+
+
+def outbox_ticket_events(conn, ticket_id):
+    return conn.execute("SELECT message_id, type, body FROM outbox WHERE type LIKE 'ticket.%%'"
+                        " AND body->'ticket'->>'ticket_id' = %s ORDER BY id", (ticket_id,)).fetchall()
+
+
+def test_a_merged_ticket_follows_its_original_to_the_result_and_its_rating(system):
+    directory = directory_with(system, "auto_merge")
+    with routing_connection() as conn:
+        first = receive(conn, directory, 1, SEWER_REPORTS[0], location=near(SEWER))
+        merged = receive(conn, directory, 2, SEWER_REPORTS[0], location=near(SEWER, 30))
+        (dispatch,) = store.dispatches(conn, first)
+        with conn.transaction():
+            workflow.apply_feedback(conn, dispatch["department"], {
+                "dispatch_id": dispatch["dispatch_id"], "status": "resolved",
+                "result": "已疏通下水道", "note": None}, directory)
+        follower = store.find_ticket(conn, merged)
+        assert (follower["status"], follower["result"]) == ("merged", "已疏通下水道")
+        (told,) = [row for row in outbox_ticket_events(conn, merged) if row["type"] == "ticket.resolved"]
+        news = notify_domain.read_events(told["message_id"], told["type"], told["body"])
+        assert [notify_domain.reporter_may_hear(event) for event in news] == [True]
+        assert news[0].ticket["result"] == "已疏通下水道"
+        with conn.transaction():
+            workflow.rate(conn, {"ticket_id": merged, "resolution": 0, "rating": "unsatisfied",
+                                 "comment": "还是有臭味"}, directory)
+        rated = store.find_ticket(conn, merged)
+        assert (rated["status"], rated["rating"]) == ("merged", "unsatisfied")
+        notes = [entry["note"] for entry in store.timeline(conn, first)]
+        assert f"the reporter of merged {merged} is unsatisfied: unsatisfied: 还是有臭味" in notes
+        with pytest.raises(workflow.RatingRefused):
+            with conn.transaction():
+                workflow.rate(conn, {"ticket_id": merged, "resolution": 0, "rating": "satisfied"},
+                              directory)
