@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SERVICES := intake routing notify reporting
 
-.PHONY: install infra tools setup run test unit lint bench bench-rebuild $(addprefix run-,$(SERVICES))
+.PHONY: install infra tools setup run test unit lint bench bench-rebuild bench-duplicates cluster-test $(addprefix run-,$(SERVICES))
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,3 +55,12 @@ bench: install infra
 # overdue and hot-topic reports over them
 bench-rebuild: install infra
 	$(PY) -m tests.bench.rebuild
+
+# finding a new concern's likely duplicate among 100,000 open tickets (ZD_BENCH_TICKETS)
+bench-duplicates: install infra
+	$(PY) -m tests.bench.duplicates
+
+# three RabbitMQ nodes of their own in one cluster (never the machine's own node), the four
+# services failing over when one node stops under load (tests/cluster; not part of `make test`)
+cluster-test: install infra
+	ZD_CLUSTER_TEST=1 $(PY) -m pytest -q -p no:cacheprovider tests/cluster

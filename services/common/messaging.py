@@ -23,6 +23,11 @@ holds the message (unacknowledged, so the broker keeps it) and tries again, for 
 as the outage lasts, instead of returning it to its queue, where each return counts
 towards the delivery limit and parks it after ten. Only a stop gives it back (one
 delivery), and only a handler's own failure returns it at once.
+
+When the broker node a consumer is connected to goes away, kombu connects it to the next
+broker of a ``;``-separated ``AMQP_URI`` (at once; it waits only after a round of them
+all), and the messages it had not acknowledged are delivered again, there or to another
+consumer; the inbox makes the second delivery change nothing.
 """
 import hashlib
 import json
@@ -36,6 +41,7 @@ from itertools import groupby
 import eventlet
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
+from nameko.utils import sanitize_url
 
 from services.common import metrics, topology
 from services.common.db import CONTENTION_ATTEMPTS, pause_after_contention
@@ -94,6 +100,7 @@ class BoundedQueueConsumer(QueueConsumer):
     HTTP (``/health`` included)."""
 
     last_iteration = None
+    _lost_channel = None  # the channel of the last connection found gone
 
     @property
     def prefetch_count(self):
@@ -116,6 +123,33 @@ class BoundedQueueConsumer(QueueConsumer):
             return "down", f"not consuming for {idle:.0f}s"
         return "ok", None
 
+    def ack_message(self, message):
+        """Acknowledge ``message``, unless its connection is gone. When a broker node stops,
+        a worker may finish before this consumer has read the node's close; its
+        acknowledgement then meets a reset socket (an ``OSError``, which nameko does not
+        catch: the worker would end with an error, and the whole container with it). The
+        broker delivers such a message again, on the new connection, and the inbox knows it."""
+        self._settle(super().ack_message, message)
+
+    def requeue_message(self, message):
+        self._settle(super().requeue_message, message)
+
+    def _settle(self, settle, message):
+        try:
+            settle(message)
+        except OSError as exc:
+            if message.channel is not self._lost_channel:  # once per lost connection
+                self._lost_channel = message.channel
+                log.warning("the broker connection is gone (%s): the messages not yet"
+                            " acknowledged will be delivered again", type(exc).__name__)
+
+    def on_connection_error(self, exc, interval):
+        """Called by kombu each time connecting fails; it then tries the next broker of a
+        ``;``-separated ``AMQP_URI`` at once, and waits ``interval`` seconds only after a
+        round of them all. nameko's own warning masks the first broker's password only."""
+        log.warning("error connecting to broker at %s (%s); retrying in %s seconds",
+                    masked_uri(self.amqp_uri), exc, interval)
+
     def on_decode_error(self, message, exc):
         """A body that is not JSON (another content type, bad UTF-8) can never apply: it is
         rejected, so its queue dead-letters it to its parking queue, and counted; its body
@@ -132,6 +166,11 @@ class BoundedQueueConsumer(QueueConsumer):
                 if tag == consumer_tag:
                     return name
         return "unknown"
+
+
+def masked_uri(amqp_uri):
+    """``amqp_uri`` with the password of each of its brokers (``;``-separated) masked."""
+    return ";".join(sanitize_url(uri) for uri in amqp_uri.split(";"))
 
 
 class Batch:

@@ -1,0 +1,79 @@
+"""Several brokers in one ``AMQP_URI`` (``;``-separated, kombu's failover): the outbox
+publisher tries the next broker at once when one refuses, and no log line shows a
+broker's password. No broker is needed: every port here refuses connections (the cluster
+test, ``make cluster-test``, runs the same against three real nodes)."""
+import logging
+import socket
+import time
+from types import SimpleNamespace
+
+from services.common.messaging import BoundedQueueConsumer, masked_uri
+from services.common.outbox import Publisher
+
+
+def closed_ports(count):
+    """Loopback ports nothing listens on (bound, then released)."""
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def uri_of(ports, password="s3cret"):
+    return ";".join(f"amqp://zd-routing:{password}@127.0.0.1:{port}/zd" for port in ports)
+
+
+def test_every_brokers_password_is_masked():
+    masked = masked_uri(uri_of([5701, 5702, 5703]))
+    assert "s3cret" not in masked
+    assert masked.count("@127.0.0.1:57") == 3 and masked.count(";") == 2
+
+
+def test_the_consumers_connection_warning_shows_no_password(caplog):
+    consumer = BoundedQueueConsumer()
+    consumer.container = SimpleNamespace(config={"AMQP_URI": uri_of([5701, 5702])})
+    with caplog.at_level(logging.WARNING, logger="services.common.messaging"):
+        consumer.on_connection_error(ConnectionRefusedError(111, "refused"), 0)
+    assert "127.0.0.1:5702" in caplog.text
+    assert "s3cret" not in caplog.text
+
+
+def test_the_publisher_tries_the_next_broker_at_once():
+    first, second, third = closed_ports(3)
+    publisher = Publisher(uri_of([first, second, third]), confirm_timeout=1)
+    started = time.monotonic()
+    tried = []
+    for _ in range(3):  # each round tries the broker it was on, then the next one
+        outcomes, failure = publisher.publish_batch([])
+        assert outcomes == {} and failure is not None
+        tried.append(publisher.connection.port)
+    assert tried == [second, third, first], "round robin over every broker"
+    assert time.monotonic() - started < 3, "no back-off between brokers"
+    publisher.close()
+
+
+class GoneMessage:
+    """A delivered message whose connection the broker has closed: acknowledging or
+    returning it meets a reset socket, as when a node stops under a busy consumer."""
+
+    def __init__(self, channel):
+        self.channel = channel
+
+    def ack(self):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def requeue(self):
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+
+def test_settling_a_message_of_a_lost_connection_does_not_end_the_worker(caplog):
+    consumer = BoundedQueueConsumer()
+    channel = SimpleNamespace(connection=object())  # not yet known to be closed
+    with caplog.at_level(logging.WARNING, logger="services.common.messaging"):
+        for message in [GoneMessage(channel) for _ in range(3)]:
+            consumer.ack_message(message)
+            consumer.requeue_message(message)
+    assert caplog.text.count("will be delivered again") == 1, "one warning per lost connection"
