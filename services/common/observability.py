@@ -32,7 +32,8 @@ def check_database(db):
 
 def check_broker(amqp_uri):
     with Connection(amqp_uri, connect_timeout=BROKER_TIMEOUT, ssl=amqp_ssl(amqp_uri)) as connection:
-        connection.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT)
+        # every broker of a ``;`` list once: kombu moves to the next at once after a failure
+        connection.ensure_connection(max_retries=amqp_uri.count(";") + 1, timeout=BROKER_TIMEOUT)
 
 
 class Liveness(DependencyProvider):
