@@ -19,6 +19,8 @@
                                      zd.feedback.rejected, ...) with their reasons
     parked replay QUEUE [--limit N]  send them back to the queue they came from
     reporting rebuild                replay reporting's event log into a fresh read model
+    category-report [--days N]       how often the office changed the category the keywords
+                                     chose, per category, and the keywords to add (90 days)
 """
 import argparse
 import json
@@ -26,8 +28,8 @@ import os
 import sys
 from pathlib import Path
 
+from services.admin import category_report, parked
 from services.admin import operations as ops
-from services.admin import parked
 from services.admin.database_roles import ensure_service_roles
 from services.admin.definitions import definitions
 from services.admin.rabbit_management import vhost_of
@@ -142,6 +144,14 @@ def cmd_rabbitmq_definitions(args):
         sys.stdout.write(text)
 
 
+def cmd_category_report(admin, args):
+    with admin.pool.connection() as conn:
+        chosen, changes = category_report.read(conn, args.days)
+    rows, suggestions = category_report.report(chosen, changes,
+                                               ops.latest_directory(admin)["categories"])
+    print("\n".join(category_report.lines(rows, suggestions, args.days)))
+
+
 def parser():
     root = argparse.ArgumentParser(prog="python -m services.admin", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -171,6 +181,8 @@ def parser():
     parked_command.add_argument("--limit", type=int)
     reporting_command = commands.add_parser("reporting")
     reporting_command.add_argument("action", choices=["rebuild"])
+    report = commands.add_parser("category-report")
+    report.add_argument("--days", type=int, default=90)
     demo = commands.add_parser("demo-credentials")
     demo.add_argument("--keys", default="var/demo-keys.json")
     demo.add_argument("--amqp-users", default="var/demo-amqp-users.json")
@@ -180,6 +192,7 @@ def parser():
 COMMANDS = {"directory": cmd_directory, "deploy": cmd_directory, "keys": cmd_keys,
             "amqp-users": cmd_amqp_users,
             "demo-credentials": cmd_demo_credentials, "parked": cmd_parked,
+            "category-report": cmd_category_report,
             "topology": lambda admin, args: ops.declare_topology(admin),
             "relay": lambda admin, args: print(f"{admin.relay()} messages published")}
 

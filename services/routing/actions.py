@@ -119,7 +119,12 @@ def _dispatch(conn, ticket, actor, command, directory):
     if unknown:
         raise BadRequest("Unknown departments.", errors={"departments": [
             f"Unknown department {code}." for code in unknown]})
+    category = command.get("category")
+    if category is not None and category not in directory["categories"]:
+        raise BadRequest("Unknown category.", errors={"category": [f"Unknown category {category}."]})
     domain.check_transition(ticket["status"], "dispatched")
+    if category is not None and category != ticket["category"]:
+        ticket = workflow.recategorise(conn, ticket, actor, category)
     return workflow.dispatch(conn, ticket, directory, wanted["lead"], wanted["assist"], actor,
                              command.get("note"), command.get("due_at"))
 

@@ -101,6 +101,9 @@ class ActionSchema(Schema):
     representative = fields.String(validate=validate.Length(1, 32))
     departments = fields.Nested(DepartmentsSchema)
     due_at = fields.AwareDateTime(format="iso")
+    category = fields.String(validate=validate.Length(1, 32), metadata={
+        "description": "dispatch: the category the office decides on, when the keywords"
+                       " chose another or none (kept in the timeline as `recategorise`)"})
 
     REQUIRED = {"resolve": "result", "merge": "into", "reject": "reason",
                 "reassign": "representative", "dispatch": "departments"}

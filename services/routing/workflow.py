@@ -153,6 +153,15 @@ def _rate_merged(conn, ticket, rated, directory):
                 rating=rated["rating"], rating_comment=rated.get("comment"))
 
 
+def recategorise(conn, ticket, actor, category):
+    """The office sets the category the keywords did not choose (``category-report``
+    counts these by category); announced with the step's next change."""
+    row, _ = store.update_ticket_with_entry(conn, ticket["ticket_id"], _entry(
+        actor, "recategorise", ticket["status"], ticket["status"],
+        f"{ticket['category'] or 'none'} → {category}"), category=category)
+    return row
+
+
 def follow_original(conn, original, directory):
     """The tickets merged into ``original`` follow it: once it is resolved, each takes its
     result, announced as ``ticket.resolved`` so that its reporter hears it (and may rate
