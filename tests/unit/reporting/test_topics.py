@@ -236,3 +236,14 @@ def test_words_kept_with_the_tickets_give_the_same_topics_as_cutting_their_texts
                    for ticket in previous_window()]
     assert hot_topics(kept, kept_before) == expected_topics()
     assert kept[0].words and kept[0].words.split(" ") == words(kept[0].text)
+
+
+def test_merged_repeats_count_inside_their_group():
+    """Twenty neighbours, one sewer: the tickets merged into the first still count, so
+    the group shows how many people raised it, while only the first is open."""
+    texts = ["元岗路下水道堵塞，污水外溢", "元岗路下水道又堵了，污水外溢",
+             "元岗路下水道堵塞好几天，污水漫出来", "元岗路下水道堵塞，污水外溢很臭"]
+    sewer = [ticket(f"T{n}", text, status="merged" if n else "dispatched", hour=n)
+             for n, text in enumerate(texts)]
+    (group,) = hot_topics(sewer)
+    assert (group["count"], group["open"]) == (4, 1)
