@@ -95,34 +95,31 @@ def test_the_services_consumers_get_the_same_option(monkeypatch):
     assert nameko_config("notify")["AMQP_SSL"] == {"server_hostname": None}
 
 
-def test_a_broker_whose_certificate_is_not_trusted_is_refused(certificates, monkeypatch):
-    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
-    listener = TlsListener(*certificates["right"])
+def check_against(cert, key):
+    """The broker check's failure against a listener with ``cert``, and its handshakes."""
+    listener = TlsListener(cert, key)
     try:
-        reason = caused_by_verification(broker_check_failure(listener.port))
+        return broker_check_failure(listener.port), listener.handshakes
     finally:
         listener.close()
+
+
+def test_a_broker_whose_certificate_is_not_trusted_is_refused(certificates, monkeypatch):
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    failure, _ = check_against(*certificates["right"])
+    reason = caused_by_verification(failure)
     assert reason is not None and "self" in reason.lower()
 
 
 def test_a_trusted_broker_under_another_name_is_refused(certificates, monkeypatch):
-    cert, key = certificates["other"]
-    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
-    listener = TlsListener(cert, key)
-    try:
-        reason = caused_by_verification(broker_check_failure(listener.port))
-    finally:
-        listener.close()
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificates["other"][0]))
+    failure, _ = check_against(*certificates["other"])
+    reason = caused_by_verification(failure)
     assert reason is not None and "mismatch" in reason.lower()
 
 
 def test_a_trusted_broker_under_its_own_name_completes_the_handshake(certificates, monkeypatch):
-    cert, key = certificates["right"]
-    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
-    listener = TlsListener(cert, key)
-    try:
-        failure = broker_check_failure(listener.port)
-    finally:
-        listener.close()
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificates["right"][0]))
+    failure, handshakes = check_against(*certificates["right"])
     assert caused_by_verification(failure) is None, failure
-    assert "ok" in listener.handshakes
+    assert "ok" in handshakes
