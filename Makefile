@@ -47,9 +47,11 @@ lint: install
 unit: install tools
 	$(PY) -m pytest tests/unit
 
-# the chain's throughput and latency at fixed rates, scaled out, and the floor (README)
+# the chain's throughput and latency at fixed rates, scaled out, and the floor, then the
+# likely-duplicate search over 100,000 open tickets (README)
 bench: install infra
 	$(PY) -m tests.bench.throughput
+	$(PY) -m tests.bench.duplicates
 
 # reporting's read model rebuilt from 100,000 tickets' events (ZD_BENCH_TICKETS), and the
 # overdue and hot-topic reports over them
