@@ -4,7 +4,7 @@
                                      service its own role (ZD_<SERVICE>_DATABASE_URL)
     deploy                           migrate, then load the directory (topology, policies, the
                                      department queues): what a deployment's migration job runs
-    rabbitmq-definitions [--out F] [--vhost V]
+    rabbitmq-definitions [--out F] [--vhost V] [--keep-department-passwords]
                                      the RabbitMQ definitions of the directory (users, permissions,
                                      exchanges, quorum queues, policies) as JSON
     topology                         declare exchanges and queues on the broker
@@ -133,7 +133,9 @@ def cmd_rabbitmq_definitions(args):
         directory = load_directory(directory_paths())
         vhost = args.vhost or (vhost_of(os.environ["ZD_AMQP_URI"]) if os.environ.get("ZD_AMQP_URI")
                                else "/")
-        document = definitions(directory, vhost)
+        kept = (ops.department_password_hashes(settings().database_url, vhost)
+                if args.keep_department_passwords else {})
+        document = definitions(directory, vhost, department_hashes=kept)
     except (DirectoryError, ValueError) as exc:
         sys.exit(f"no definitions: {exc}")
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
@@ -161,6 +163,9 @@ def parser():
     definitions_command = commands.add_parser("rabbitmq-definitions")
     definitions_command.add_argument("--out", help="write to this file (default: print)")
     definitions_command.add_argument("--vhost", help="default: ZD_AMQP_URI's, else /")
+    definitions_command.add_argument(
+        "--keep-department-passwords", action="store_true",
+        help="carry the department users' passwords kept in the database (ZD_DATABASE_URL)")
     commands.add_parser("topology")
     commands.add_parser("relay")
     directory = commands.add_parser("directory")

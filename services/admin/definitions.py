@@ -12,7 +12,10 @@ Passwords never come from this repository. A service user's password is the one 
 SHA-256 hashes go into the file. A user whose password is not given (every department
 user, and every user of the committed ``deploy/rabbitmq/definitions.json``) has an
 empty hash and cannot log in until given one: ``amqp-users issue <dept>`` for a
-department, or the definitions generated again with the URIs set.
+department, or the definitions generated again with the URIs set. A department user
+issued a password keeps it: the admin schema keeps its hash (``department_hashes``),
+which the definitions generated again carry, so that a broker importing them does not
+blank it.
 """
 import base64
 import hashlib
@@ -48,8 +51,8 @@ def _given(variable, vhost, default_name, environ):
     return user, password
 
 
-def _user(name, password, tags=()):
-    return {"name": name, "password_hash": password_hash(password) if password else "",
+def _user(name, password, tags=(), hashed=None):
+    return {"name": name, "password_hash": hashed or (password_hash(password) if password else ""),
             "hashing_algorithm": HASHING, "tags": list(tags), "limits": {}}
 
 
@@ -63,13 +66,16 @@ def _queue(queue, vhost):
             "arguments": dict(queue.queue_arguments)}
 
 
-def definitions(directory, vhost="/", environ=None, rabbitmq_version=DEPLOYED_RABBITMQ_VERSION):
-    """The definitions document for ``directory`` on ``vhost``."""
+def definitions(directory, vhost="/", environ=None, rabbitmq_version=DEPLOYED_RABBITMQ_VERSION,
+                department_hashes=None):
+    """The definitions document for ``directory`` on ``vhost``; ``department_hashes``:
+    ``{user: password hash}`` of the department users issued a password."""
     environ = os.environ if environ is None else environ
+    department_hashes = department_hashes or {}
     users, permissions, topic_permissions = [], [], []
 
-    def grant(name, password, rights, tags=()):
-        users.append(_user(name, password, tags))
+    def grant(name, password, rights, tags=(), hashed=None):
+        users.append(_user(name, password, tags, hashed))
         permissions.append(_permission(name, vhost, rights))
         for exchange, write in rights.topic_write.items():
             topic_permissions.append({"user": name, "vhost": vhost, "exchange": exchange,
@@ -83,7 +89,8 @@ def definitions(directory, vhost="/", environ=None, rabbitmq_version=DEPLOYED_RA
         grant(name, password, access.service_access(service))
     for code, department in directory["departments"].items():
         if department["delivery"] == "amqp":
-            grant(access.department_username(code, vhost), None, access.department_access(code))
+            user = access.department_username(code, vhost)
+            grant(user, None, access.department_access(code), hashed=department_hashes.get(user))
 
     queues = [*topology.SERVICE_QUEUES.values(), topology.ROUTING_FEEDBACK,
               *topology.parked_queues(), *map(topology.department_queue, directory["departments"])]

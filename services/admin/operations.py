@@ -14,11 +14,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+import psycopg
 from kombu import Connection
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from services.admin.broker_access import department_username
+from services.admin.definitions import password_hash
 from services.admin.rabbit_management import RabbitManagement, vhost_of
 from services.common import topology
 from services.common.config import amqp_ssl, settings
@@ -183,10 +185,26 @@ def issue_department_user(admin, department, password=None):
     user = admin.rabbit.grant_department(department, password, vhost)
     with admin.pool.connection() as conn:
         conn.execute(
-            "INSERT INTO amqp_users (username, department, vhost) VALUES (%s, %s, %s)"
-            " ON CONFLICT (username) DO UPDATE SET vhost = excluded.vhost,"
-            " issued_at = now(), revoked_at = NULL", (user, department, vhost))
+            "INSERT INTO amqp_users (username, department, vhost, password_hash)"
+            " VALUES (%s, %s, %s, %s) ON CONFLICT (username) DO UPDATE SET vhost = excluded.vhost,"
+            " password_hash = excluded.password_hash, issued_at = now(), revoked_at = NULL",
+            (user, department, vhost, password_hash(password)))
     return {"user": user, "password": password, "vhost": vhost}
+
+
+def department_password_hashes(database_url, vhost):
+    """``{user: password hash}`` of the active department users of ``vhost``, as the admin
+    schema keeps them; empty when the database cannot be read (the first deploy)."""
+    try:
+        with psycopg.connect(database_url, connect_timeout=5) as conn:
+            rows = conn.execute("SELECT username, password_hash FROM admin.amqp_users"
+                                " WHERE vhost = %s AND revoked_at IS NULL"
+                                " AND password_hash IS NOT NULL", (vhost,)).fetchall()
+    except psycopg.Error as exc:
+        print(f"warning: no department passwords kept ({type(exc).__name__}): their users get"
+              " none; issue them again with amqp-users issue", file=sys.stderr)
+        return {}
+    return dict(rows)
 
 
 def revoke_department_user(admin, department):

@@ -271,3 +271,20 @@ def test_the_services_carry_a_concern_with_only_their_own_users_and_roles(deploy
             queue.name, passive=True).message_count for queue in topology.parked_queues()
             if queue.name != topology.FEEDBACK_REJECTED}
     assert set(parked.values()) == {0}, parked
+
+
+def test_definitions_generated_again_keep_the_department_passwords(deployment):
+    """A department's password issued by amqp-users survives the broker importing the
+    definitions again: they carry the hash the admin schema keeps."""
+    user = deployment["users"]["conghua-water"]
+    again = admin_cli(deployment["environ"], "rabbitmq-definitions", "--keep-department-passwords")
+    document = json.loads(again)
+    (kept,) = [u for u in document["users"] if u["name"] == user["user"]]
+    assert kept["password_hash"]
+    answer = requests.post(f"{guest().base}/definitions", json=document, auth=guest().auth,
+                           timeout=30)
+    assert answer.status_code in (200, 201, 204), answer.text
+    assert refused(lambda: department_connection(deployment, "conghua-water").connect()) is None
+    blank = admin_cli(deployment["environ"], "rabbitmq-definitions")
+    (forgotten,) = [u for u in json.loads(blank)["users"] if u["name"] == user["user"]]
+    assert forgotten["password_hash"] == ""  # without the flag: what the old files did

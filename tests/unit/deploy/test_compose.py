@@ -32,7 +32,8 @@ IMAGE_VARIABLES = {"ZD_SERVICE"}
 ADMIN = "admin"
 APP = PurePosixPath("/app")  # the image's WORKDIR: the repository's layout
 JOBS = {"migrate": ["deploy"],
-        "rabbitmq-definitions": ["rabbitmq-definitions", "--out", "/app/var/definitions.json"]}
+        "rabbitmq-definitions": ["rabbitmq-definitions", "--keep-department-passwords", "--out",
+                                 "/app/var/definitions.json"]}
 #: what the upstream images listen on
 UPSTREAM_PORTS = {"rabbitmq": {5672, 15672, 15692}, "postgres": {5432}, "prom/prometheus": {9090},
                   "grafana/grafana": {3000}}
@@ -192,7 +193,8 @@ def test_the_start_order_is_health_gated():
     assert len(nodes) == 3
     assert conditions["migrate"] == {**{node: "service_healthy" for node in nodes},
                                      "postgres": "service_healthy"}
-    assert conditions["rabbitmq-definitions"] == {}
+    # the department users' kept passwords are read from the database
+    assert conditions["rabbitmq-definitions"] == {"postgres": "service_healthy"}
     for node in nodes:  # together, so that a restart never waits on a node that waits on it
         assert conditions[node] == {"rabbitmq-definitions": "service_completed_successfully"}
     for name in service_containers():
