@@ -103,8 +103,10 @@ def test_a_concern_travels_the_chain_and_back(system):
     resolved = wait_until(lambda: concern()["status"] == "resolved" and concern(),
                           what="ticket resolved")
     assert resolved["result"] == "已疏通管道"
-    assert [entry["to_status"] for entry in resolved["timeline"]] == [
-        "received", "assigned", "forwarded", "dispatched", "in_progress", "resolved"]
+    assert [(entry["action"], entry["to_status"]) for entry in resolved["timeline"]] == [
+        ("receive", "received"), ("categorise", "received"), ("assign", "assigned"),
+        ("forward", "forwarded"), ("dispatch", "dispatched"), ("acknowledged", "in_progress"),
+        ("resolve", "resolved")]
     assert "reporter" not in resolved
 
     def summary():
