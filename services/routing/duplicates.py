@@ -8,7 +8,8 @@ A new concern is a likely duplicate of an open ticket of its district when:
   most often the street's name (江浦路垃圾没人清运 and 江浦路公厕太脏 score 0.38 on it
   alone), two name the problem too (下水道, 堵塞);
 - and, when both have a point, they lie within ``duplicate_radius_m`` (200 m) of each
-  other. A concern or ticket without a point is judged by its text alone.
+  other. A concern without a point is compared with the open tickets of its community
+  (its only place; the district's when it names none), by their texts alone.
 
 The best-scoring such ticket is the match (the nearer, then the earlier, on equal
 scores). What follows is the district's ``duplicates`` policy: ``ignore`` (the default)

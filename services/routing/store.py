@@ -34,8 +34,9 @@ _OPEN_SQL = "status IN ('received', 'assigned', 'forwarded', 'dispatched', 'in_p
 def duplicate_candidates(conn, ticket, category, since, radius_m, limit=100):
     """The open tickets of ``ticket``'s district and ``category`` received since ``since``
     that share at least two of its words (``duplicates.MIN_SHARED_WORDS``) and, when it
-    has a point, lie within ``radius_m`` of it (as a box) or have none; newest first,
-    with the open ticket each is itself linked to (``original_id``)."""
+    has a point, lie within ``radius_m`` of it (as a box) or have none; without a point,
+    those of its community (when it names one); newest first, with the open ticket each
+    is itself linked to (``original_id``)."""
     pairs = [list(pair) for pair in combinations(ticket["words"][:PAIRED_WORDS], 2)]
     if not pairs:
         return []
@@ -43,7 +44,9 @@ def duplicate_candidates(conn, ticket, category, since, radius_m, limit=100):
     common = (f"t.district = %s AND t.category = %s AND t.{_OPEN_SQL} AND {shared}"
               " AND t.received_at >= %s AND t.ticket_id <> %s")
     params = [ticket["district"], category, *pairs, since, ticket["ticket_id"]]
-    if ticket["lat"] is None:
+    if ticket["lat"] is None and ticket["community"] is not None:  # its community is its place
+        branches, arguments = [f"{common} AND t.community = %s"], [*params, ticket["community"]]
+    elif ticket["lat"] is None:
         branches, arguments = [common], params
     else:
         dlat = radius_m / METRES_PER_DEGREE

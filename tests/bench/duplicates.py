@@ -3,7 +3,8 @@ among many open tickets.
 
 Fills routing's tickets in a database of its own (``zd_bench_duplicates``, dropped and
 made again) with ``ZD_BENCH_TICKETS`` open tickets (100,000 by default) of one
-district, over the twelve categories of the demo directory, on 400 streets: each has the
+district of 25 communities, over the twelve categories of the demo directory, on 400
+streets: each has the
 significant words of its text, cut by the same code as routing, and a point. Then, for
 200 new concerns, runs what routing runs as a concern arrives (the candidate query,
 then the rule) and prints the time per concern and the query's plan. Figures only:
@@ -36,6 +37,7 @@ STREETS = [f"{a}{b}路" for a in "东南西北中新旧上下前"
 PROBLEMS = [(category, text.replace("元岗路", "")) for category, text in OTHERS] + [
     ("drainage", text.replace("元岗路", "")) for text in SEWER]
 POLICY = {**DEFAULT_POLICY, "duplicates": "suggest"}
+COMMUNITIES = [f"c{n:02d}" for n in range(25)]  # a district's communities
 
 
 def fill(url, chance):
@@ -43,13 +45,15 @@ def fill(url, chance):
     cut = {text: list(dict.fromkeys(words(text))) for _, text in PROBLEMS}
     with psycopg.connect(url, options="-c search_path=routing") as conn:
         with conn.cursor().copy(
-                "COPY tickets (ticket_id, status, district, channel, category, description,"
-                " submitted_at, received_at, status_since, words, lat, lon) FROM STDIN") as copy:
+                "COPY tickets (ticket_id, status, district, community, channel, category,"
+                " description, submitted_at, received_at, status_since, words, lat, lon)"
+                " FROM STDIN") as copy:
             for n in range(TICKETS):
                 category, text = chance.choice(PROBLEMS)
                 street = chance.choice(STREETS)
                 at = NOW - timedelta(minutes=chance.randrange(60 * 24 * 14))
-                copy.write_row((f"BD{n:07d}", "assigned", "baiyun", "hotline", category,
+                copy.write_row((f"BD{n:07d}", "assigned", "baiyun", chance.choice(COMMUNITIES),
+                                "hotline", category,
                                 street + text, at, at, at, [*words(street), *cut[text]],
                                 23.1 + chance.random() * 0.2, 113.2 + chance.random() * 0.2))
         conn.execute("ANALYZE tickets")
@@ -64,6 +68,7 @@ def probe(conn, chance, located):
     started = time.perf_counter()
     point = (23.1 + chance.random() * 0.2, 113.2 + chance.random() * 0.2)
     ticket = {"ticket_id": "new", "district": "baiyun", "words": list(dict.fromkeys(words(text))),
+              "community": chance.choice(COMMUNITIES),
               "lat": point[0] if located else None, "lon": point[1] if located else None}
     rows = store.duplicate_candidates(conn, ticket, category, NOW - timedelta(days=14),
                                       POLICY["duplicate_radius_m"])
@@ -94,6 +99,7 @@ def main():
                   f" candidates read p50 {statistics.median(found):.0f}, max {max(found)}")
         category, text = PROBLEMS[0]
         ticket = {"ticket_id": "new", "district": "baiyun", "lat": 23.2, "lon": 113.3,
+                  "community": COMMUNITIES[0],
                   "words": list(dict.fromkeys(words(STREETS[0] + text)))}
         with conn.transaction():
             conn.execute("SET LOCAL search_path = routing")

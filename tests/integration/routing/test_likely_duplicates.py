@@ -82,10 +82,11 @@ def directory_with(system, action):
     return directory
 
 
-def receive(conn, directory, n, description, category="drainage", location=None, days=0):
+def receive(conn, directory, n, description, category="drainage", location=None, days=0,
+            community="jiekou"):
     ticket_id = f"ZD20260302-{n:08d}"
     row = made.concern_row(ticket_id, received_at=made.T0 + timedelta(days=days, seconds=n),
-                           district="conghua", community="jiekou", channel=CHANNELS[n % 3],
+                           district="conghua", community=community, channel=CHANNELS[n % 3],
                            category=category, title=None, description=description,
                            location=location)
     concern = inbound.checked_concern(events.concern_received(row).body, directory)
@@ -173,6 +174,16 @@ def test_near_misses_stay_apart(system):
                  for ticket_id in (far, later, other_category, again)}
     assert links[far] is None and links[later] is None and links[other_category] is None
     assert links[again]["original_id"] == first and links[again]["score"] == 1.0
+
+
+def test_without_a_point_the_community_is_the_place(system):
+    directory = directory_with(system, "suggest")
+    with routing_connection() as conn:
+        first = receive(conn, directory, 1, SEWER_REPORTS[0])
+        same_community = receive(conn, directory, 2, SEWER_REPORTS[1])
+        elsewhere = receive(conn, directory, 3, SEWER_REPORTS[1], community="wenquan")
+        assert store.duplicate_links(conn, same_community)[0]["original_id"] == first
+        assert store.duplicate_links(conn, elsewhere)[0] is None
 
 
 def test_a_district_that_ignores_duplicates_links_none(system):
