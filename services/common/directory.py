@@ -244,6 +244,17 @@ def _shown(node):
     return repr(node.value) if kind == "str" else f"{node.value} ({kind})"
 
 
+def with_current_defaults(directory):
+    """``directory`` as published, with the policy keys added since it was published set
+    to their defaults (in the top-level policy and each district's): a service reads one
+    shape of policy whatever version of the loader published its snapshot."""
+    def policy(given):
+        return given if DEFAULT_POLICY.keys() <= given.keys() else {**DEFAULT_POLICY, **given}
+    return {**directory, "policy": policy(directory.get("policy", {})),
+            "districts": {code: {**district, "policy": policy(district["policy"])}
+                          for code, district in directory["districts"].items()}}
+
+
 def _build(files):
     errors = []
     parts, policy = _gather(files, errors)

@@ -5,10 +5,12 @@ The admin CLI validates a directory file and publishes the whole normalized snap
 in its ``directory_snapshot`` table (as ``json``, which keeps the order of keys: the
 order of departments and categories decides ties). ``current_directory`` answers from a per-process
 cache that is reparsed only when the stored version changes, so every instance of a
-service sees a reload at once.
+service sees a reload at once; a snapshot published before a policy key existed reads
+with that key's default.
 """
 from psycopg.types.json import Json
 
+from services.common.directory import with_current_defaults
 from services.common.errors import Unavailable
 
 _cache = {}
@@ -36,7 +38,7 @@ def current_directory(conn):
     cached = _cache.get(schema_key)
     if cached is None or cached[0] != row["version"]:
         body = conn.execute("SELECT body FROM directory_snapshot").fetchone()["body"]
-        cached = _cache[schema_key] = (row["version"], body)
+        cached = _cache[schema_key] = (row["version"], with_current_defaults(body))
     return cached[1]
 
 

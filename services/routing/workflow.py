@@ -12,7 +12,6 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from services.common import events, topology
-from services.common.directory import DEFAULT_POLICY
 from services.common.metrics import TICKET_STAGE_SECONDS, TICKET_TRANSITIONS
 from services.common.outbox import emit, emit_events
 from services.common.words import words
@@ -62,12 +61,12 @@ def _receive_concern(conn, concern, directory):
     category = ticket["category"]
     if category is None:
         found = categories.categoriser(directory["categories"]).categorise(
-            text, policy.get("category_confidence", categories.DEFAULT_CONFIDENCE))
+            text, policy["category_confidence"])
         category = found.category
         store.add_timeline(conn, ticket_id, SYSTEM, "categorise", "received", "received",
                            found.reason())
     match = (_likely_duplicate(conn, ticket, category, policy)
-             if category and policy.get("duplicates", "ignore") != "ignore" else None)
+             if category and policy["duplicates"] != "ignore" else None)
     if match is not None:
         store.link_duplicate(conn, ticket_id, match)
         if match.auto_merge:
@@ -93,16 +92,18 @@ def _likely_duplicate(conn, ticket, category, policy):
     """The open ticket the new one likely repeats (``duplicates``), or None."""
     if not ticket["words"]:
         return None
-    policy = {**DEFAULT_POLICY, **policy}  # a directory published before the policy had them
     since = ticket["received_at"] - timedelta(days=policy["duplicate_days"])
     candidates = [duplicates.Candidate(
-        ticket_id=row["ticket_id"], words=tuple(row["words"]),
-        point=(row["lat"], row["lon"]) if row["lat"] is not None else None,
+        ticket_id=row["ticket_id"], words=tuple(row["words"]), point=_point(row),
         received_at=row["received_at"], original_id=row["original_id"])
         for row in store.duplicate_candidates(conn, ticket, category, since,
                                               policy["duplicate_radius_m"])]
-    point = (ticket["lat"], ticket["lon"]) if ticket["lat"] is not None else None
-    return duplicates.likely_duplicate(ticket["words"], point, candidates, policy)
+    return duplicates.likely_duplicate(ticket["words"], _point(ticket), candidates, policy)
+
+
+def _point(row):
+    """``(lat, lon)`` of a ticket row, or None when it has no location."""
+    return (row["lat"], row["lon"]) if row["lat"] is not None else None
 
 
 def _leave_undecided(conn, ticket, directory):
@@ -128,13 +129,13 @@ def rate(conn, rated, directory):
                             f" {ticket['status']} after {ticket['reopen_count']} reopenings")
     policy = directory["districts"][ticket["district"]]["policy"]
     recorded = {"rating": rated["rating"], "rating_comment": rated.get("comment")}
-    words = f"{rated['rating']}: {rated.get('comment') or ''}".strip(": ")
+    said = _rating_note(rated)
     if rated["rating"] != "unsatisfied":
-        return change(conn, ticket, directory, "closed", REPORTER, "rate", words, **recorded)
+        return change(conn, ticket, directory, "closed", REPORTER, "rate", said, **recorded)
     if ticket["reopen_count"] >= policy["reopen_limit"]:
         return change(conn, ticket, directory, "closed", REPORTER, "rate",
-                      f"{words} (reopen limit {policy['reopen_limit']} reached)", **recorded)
-    ticket = change(conn, ticket, directory, "forwarded", REPORTER, "rate", f"{words}: reopened",
+                      f"{said} (reopen limit {policy['reopen_limit']} reached)", **recorded)
+    ticket = change(conn, ticket, directory, "forwarded", REPORTER, "rate", f"{said}: reopened",
                     reopen_count=ticket["reopen_count"] + 1, **recorded)
     if policy["auto_dispatch"] and ticket["category"]:
         ticket = dispatch_by_rules(conn, ticket, directory)
@@ -144,13 +145,18 @@ def rate(conn, rated, directory):
 def _rate_merged(conn, ticket, rated, directory):
     if rated["resolution"] != ticket["reopen_count"] or ticket["rating"] is not None:
         raise RatingRefused("this merged ticket's resolution is rated already")
-    words = f"{rated['rating']}: {rated.get('comment') or ''}".strip(": ")
+    said = _rating_note(rated)
     if rated["rating"] == "unsatisfied":
         status = store.find_ticket(conn, ticket["merged_into"])["status"]
         store.add_timeline(conn, ticket["merged_into"], REPORTER, "note", status, status,
-                           f"the reporter of merged {ticket['ticket_id']} is unsatisfied: {words}")
-    return note(conn, ticket, directory, REPORTER, "rate", words, event="merged",
+                           f"the reporter of merged {ticket['ticket_id']} is unsatisfied: {said}")
+    return note(conn, ticket, directory, REPORTER, "rate", said, event="merged",
                 rating=rated["rating"], rating_comment=rated.get("comment"))
+
+
+def _rating_note(rated):
+    """The timeline's words for a rating: ``unsatisfied: 还是有臭味``."""
+    return f"{rated['rating']}: {rated.get('comment') or ''}".strip(": ")
 
 
 def recategorise(conn, ticket, actor, category):

@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.common.directory import DirectoryError, load_directory, parse_directory
+from services.common.directory import (
+    DirectoryError,
+    load_directory,
+    parse_directory,
+    with_current_defaults,
+)
 
 #: the likely-duplicate policy, as every test directory leaves it
 DUPLICATE_DEFAULTS = {"duplicates": "ignore", "duplicate_days": 14, "duplicate_radius_m": 200,
@@ -538,3 +543,17 @@ def test_error_names_the_file_it_is_in(tmp_path):
 def test_directory_error_is_a_value_error():
     assert issubclass(DirectoryError, ValueError)
     assert DirectoryError(["a:1: x", "a:2: y"]).errors == ["a:1: x", "a:2: y"]
+
+
+def test_a_snapshot_published_before_a_policy_key_existed_reads_with_its_default():
+    published = load_directory(DEMO)
+    for policy in [published["policy"], *(d["policy"] for d in published["districts"].values())]:
+        for key in ("category_confidence", "duplicates", "duplicate_days"):
+            policy.pop(key, None)
+    published["districts"]["tianhe"]["policy"]["duplicate_radius_m"] = 50
+    read = with_current_defaults(published)
+    assert read["districts"]["baiyun"]["policy"]["duplicates"] == "ignore"
+    assert read["districts"]["tianhe"]["policy"]["category_confidence"] == 0.6
+    assert read["districts"]["tianhe"]["policy"]["duplicate_radius_m"] == 50
+    assert read["policy"]["duplicate_days"] == 14
+    assert "duplicates" not in published["districts"]["baiyun"]["policy"]  # not changed in place
