@@ -8,8 +8,6 @@ each event it applied so that the model can be rebuilt; emits nothing.
 """
 from datetime import timedelta
 
-from nameko.extensions import DependencyProvider
-
 from services.common.credentials import ApiKeys
 from services.common.db import Database
 from services.common.http import api, json_response
@@ -17,6 +15,7 @@ from services.common.messaging import consume_messages, handle_batch
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
 from services.common.topology import SERVICE_QUEUES
+from services.common.word_segmenter import WordSegmenter
 from services.reporting import (
     dashboard,
     domain,
@@ -34,13 +33,6 @@ from services.reporting.schemas import (
     ReportQuerySchema,
     load_query,
 )
-
-
-class WordSegmenter(DependencyProvider):
-    """Loads jieba's dictionary when the service starts, not on the first hot-topics call."""
-
-    def setup(self):
-        topics.load()
 
 
 class ReportingService(Observable):

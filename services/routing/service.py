@@ -24,6 +24,7 @@ from services.common.local_directory import current_directory
 from services.common.messaging import consume_messages, handle_batch
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
+from services.common.word_segmenter import WordSegmenter
 from services.routing import actions, deadlines, inbound, openapi, store, workflow
 from services.routing.schemas import (
     ActionSchema,
@@ -47,6 +48,7 @@ class RoutingService(Observable):
     outbox = OutboxRelay("routing")
     admin_outbox = OutboxRelay("admin")  # the admin's changes go out even when its CLI could not send them
     keys = ApiKeys()
+    word_segmenter = WordSegmenter()  # every new concern's words are cut: load jieba first
 
     @consume_messages(topology.SERVICE_QUEUES["routing"])
     def on_event(self, batch):
