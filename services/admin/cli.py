@@ -131,8 +131,7 @@ def migrate_with_roles():
 def cmd_rabbitmq_definitions(args):
     try:
         directory = load_directory(directory_paths())
-        vhost = args.vhost or (vhost_of(os.environ["ZD_AMQP_URI"]) if os.environ.get("ZD_AMQP_URI")
-                               else "/")
+        vhost = args.vhost or vhost_of(settings().amqp_uri)
         kept = (ops.department_password_hashes(settings().database_url, vhost)
                 if args.keep_department_passwords else {})
         document = definitions(directory, vhost, department_hashes=kept)

@@ -33,6 +33,8 @@ import re
 
 from kombu import Exchange, Queue, binding
 
+from services.common.config import DECLARE_OWN
+
 EVENTS = Exchange("zd.events", type="topic", durable=True)
 DISPATCH = Exchange("zd.dispatch", type="topic", durable=True)
 FEEDBACK = Exchange("zd.feedback", type="topic", durable=True)
@@ -125,7 +127,7 @@ def declare_only_own_queues():
 
 def declaring(mode):
     """What a publisher declares on connecting, for ``ZD_DECLARE_TOPOLOGY`` ``mode``."""
-    return check_exchanges if mode == "own" else declare
+    return check_exchanges if mode == DECLARE_OWN else declare
 
 
 #: what the service and department queue policies set (see the module's docstring)
