@@ -31,9 +31,9 @@ def concern(chain, ticket_id):
                         headers=bearer(chain, "frontend:conghua")).json()
 
 
-def rate(chain, ticket_id, rating, comment=None):
+def rate(chain, ticket_id, rating, comment=None, district="conghua"):
     return requests.post(f"{chain[1]}/api/v1/concerns/{ticket_id}/rating",
-                         headers=bearer(chain, "frontend:conghua"),
+                         headers=bearer(chain, f"frontend:{district}"),
                          json={"rating": rating, "comment": comment})
 
 
@@ -123,3 +123,41 @@ def test_a_stale_hand_back_on_an_earlier_resolved_dispatch_changes_nothing(chain
     assert "no longer active (resolved)" in stale.json()["detail"]
     after = requests.get(f"{chain[2]}/api/v1/tickets/{ticket_id}", headers=bearer(chain, "admin")).json()
     assert after["status"] == "dispatched" and after["departments"][-1]["status"] == "sent"
+
+
+def test_the_reporter_of_a_merged_repeat_rates_the_original_s_result(chain):
+    """Tianhe merges a repeat at once (its policy: auto_merge). When the representative
+    resolves the original, the front-end shows the repeat merged with the result, and its
+    reporter's rating is taken: once."""
+    def post(n):
+        answer = requests.post(f"{chain[1]}/api/v1/concerns", headers=bearer(chain, "frontend:tianhe"),
+                               json={"external_id": str(uuid.uuid4()), "district": "tianhe",
+                                     "community": "shipai", "channel": "app",
+                                     "description": "石牌东路下水道堵塞，污水外溢",
+                                     "location": {"lat": 23.1335, "lon": 113.3410 + n / 100_000}})
+        assert answer.status_code == 202, answer.text
+        return answer.json()["ticket_id"]
+
+    def shown(ticket_id):
+        return requests.get(f"{chain[1]}/api/v1/concerns/{ticket_id}",
+                            headers=bearer(chain, "frontend:tianhe")).json()
+
+    original = post(0)
+    assigned = wait_until(lambda: shown(original)["status"] == "assigned" and shown(original),
+                          what="original assigned")
+    repeat = post(1)
+    wait_until(lambda: shown(repeat)["status"] == "merged", what="repeat merged")
+    assert rate(chain, repeat, "satisfied", district="tianhe").status_code == 409  # nothing resolved yet
+    representative = assigned["representative"]["id"]
+    answer = requests.post(f"{chain[2]}/api/v1/tickets/{original}/actions",
+                           headers=bearer(chain, f"representative:{representative}"),
+                           json={"action": "resolve", "result": "已疏通下水道"})
+    assert answer.status_code == 200, answer.text
+    followed = wait_until(lambda: shown(repeat).get("result") and shown(repeat), what="result")
+    assert (followed["status"], followed["result"]) == ("merged", "已疏通下水道")
+    rated = rate(chain, repeat, "satisfied", "修好了", "tianhe")
+    assert rated.status_code == 202 and rated.json()["resolution"] == 0
+    wait_until(lambda: shown(repeat).get("rating"), what="rating kept")
+    assert shown(repeat)["rating"] == {"rating": "satisfied", "comment": "修好了"}
+    assert shown(repeat)["status"] == "merged" and shown(original)["status"] == "resolved"
+    assert rate(chain, repeat, "unsatisfied", district="tianhe").status_code == 409
