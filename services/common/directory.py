@@ -487,6 +487,10 @@ def _policy(reader, node):
         "duplicate_auto_merge": (reader.share,),
     }
     policy = {key: fields.read(key, *check) for key, check in checks.items() if key in fields.nodes}
+    suggest, auto_merge = policy.get("duplicate_suggest"), policy.get("duplicate_auto_merge")
+    if suggest is not None and auto_merge is not None and auto_merge < suggest:
+        reader.problem(fields.nodes["duplicate_auto_merge"], "duplicate_auto_merge must be at"
+                       f" least duplicate_suggest ({suggest}): it merges what would be suggested")
     if "calendar" in fields.nodes:
         policy["calendar"] = fields.nested("calendar", _calendar)
     return policy

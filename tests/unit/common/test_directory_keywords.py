@@ -177,3 +177,12 @@ def test_the_demo_weighs_a_few_keywords_and_writes_the_confidence_out():
     for category in demo["categories"].values():
         assert list(category["weights"]) == category["keywords"]
     assert json.loads(json.dumps(demo)) == demo
+
+
+def test_an_auto_merge_score_below_the_suggest_score_is_refused():
+    text = DEMO.read_text(encoding="utf-8").replace("duplicate_auto_merge: 0.7", "duplicate_auto_merge: 0.2")
+    with pytest.raises(DirectoryError) as refused:
+        parse_directory(text, "directory.yaml")
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "duplicate_auto_merge: 0.2" in row)
+    assert f"directory.yaml:{line}: duplicate_auto_merge must be at least duplicate_suggest (0.35)" \
+        in str(refused.value)
