@@ -3,10 +3,11 @@
 Owns the directory file format of CONTRACT.md section 3: districts with their
 communities and congress liaison office, representatives, categories with their
 keywords (each with a weight), departments with their delivery, and the policy of
-deadlines and categorisation. It reads one or more files, checks every key (each
-problem is reported as "file:line: message", all of them at once, in one
-DirectoryError) and returns a normalized, JSON-serialisable snapshot. No I/O beyond
-reading the given files; no broker or database imports.
+deadlines, categorisation and how long personal data is kept (``personal_data_days``).
+It reads one or more files, checks every key (each problem is reported as
+"file:line: message", all of them at once, in one DirectoryError) and returns a
+normalized, JSON-serialisable snapshot. No I/O beyond reading the given files; no broker
+or database imports.
 """
 import datetime
 import math
@@ -34,6 +35,7 @@ DEFAULT_POLICY = {
     "category_confidence": 0.6,
     "duplicates": "ignore", "duplicate_days": 14, "duplicate_radius_m": 200,
     "duplicate_suggest": 0.35, "duplicate_auto_merge": 0.7,
+    "personal_data_days": 180,
 }
 #: what a district does with a likely duplicate (services.routing.duplicates)
 DUPLICATE_ACTIONS = ("ignore", "suggest", "auto_merge")
@@ -485,6 +487,7 @@ def _policy(reader, node):
         "duplicate_radius_m": (reader.positive_number,),
         "duplicate_suggest": (reader.share,),
         "duplicate_auto_merge": (reader.share,),
+        "personal_data_days": (reader.integer, 1),
     }
     policy = {key: fields.read(key, *check) for key, check in checks.items() if key in fields.nodes}
     suggest, auto_merge = policy.get("duplicate_suggest"), policy.get("duplicate_auto_merge")

@@ -16,7 +16,8 @@ from services.common.directory import (
 
 #: the likely-duplicate policy, as every test directory leaves it
 DUPLICATE_DEFAULTS = {"duplicates": "ignore", "duplicate_days": 14, "duplicate_radius_m": 200,
-                      "duplicate_suggest": 0.35, "duplicate_auto_merge": 0.7}
+                      "duplicate_suggest": 0.35, "duplicate_auto_merge": 0.7,
+                      "personal_data_days": 180}
 
 DEMO = Path(__file__).resolve().parents[3] / "deploy" / "directory.yaml"
 
@@ -557,3 +558,26 @@ def test_a_snapshot_published_before_a_policy_key_existed_reads_with_its_default
     assert read["districts"]["tianhe"]["policy"]["duplicate_radius_m"] == 50
     assert read["policy"]["duplicate_days"] == 14
     assert "duplicates" not in published["districts"]["baiyun"]["policy"]  # not changed in place
+
+
+def test_personal_data_days_defaults_to_180_and_a_district_may_shorten_it():
+    directory = small()
+    directory["districts"][0]["policy"] = {"personal_data_days": 30}
+    snapshot = parse_directory(dump(directory))
+    assert snapshot["policy"]["personal_data_days"] == 180
+    assert snapshot["districts"]["baiyun"]["policy"]["personal_data_days"] == 30
+
+
+@pytest.mark.parametrize("days", [0, -1, 1.5, "180", True, None])
+def test_personal_data_days_must_be_a_whole_number_of_days(days):
+    directory = small()
+    directory["policy"] = {"personal_data_days": days}
+    assert reports(directory, "personal_data_days must be an integer >= 1")
+
+
+def test_a_snapshot_published_before_personal_data_days_existed_keeps_data_180_days():
+    published = load_directory(DEMO)
+    for policy in [published["policy"], *(d["policy"] for d in published["districts"].values())]:
+        policy.pop("personal_data_days", None)
+    read = with_current_defaults(published)
+    assert {d["policy"]["personal_data_days"] for d in read["districts"].values()} == {180}
