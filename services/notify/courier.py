@@ -9,9 +9,15 @@ is claimed again after its lease and sent with the same idempotency key, which t
 gateways (``Idempotency-Key``), webhook receivers (``webhook-id``) and mail readers
 (``Message-ID``) use to accept it once. Each attempt is settled in its own
 transaction: sent, retried later (``retries``), or parked as failed.
+
+Its log names the notification, its template, channel and ticket, and why an attempt
+failed in the channel's own words; never an address, a phone number or a URL, and
+never the text of an error nobody planned for (only its kind and the line raising it).
 """
 import logging
+import os
 import time
+import traceback
 
 import eventlet
 from eventlet.greenpool import GreenPool
@@ -30,12 +36,24 @@ BACKLOG_SECONDS = 5
 LEASE_MARGIN_SECONDS = 10
 
 
+def raised_where(exc):
+    """An exception's kind and the line that raised it, never its text: the text of a
+    parser's or a library's error may quote an address, a phone number or a URL."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return type(exc).__name__
+    return (f"{type(exc).__name__} at {os.path.basename(frames[-1].filename)}"
+            f":{frames[-1].lineno} in {frames[-1].name}")
+
+
 class Courier(ListeningLoop):
     poll_seconds = POLL_SECONDS
     notify_channel = store.NOTIFY_CHANNEL
 
     def setup(self):
         config = self.container.config
+        # urllib3 logs each request line at DEBUG, query included: a gateway's token
+        logging.getLogger("urllib3.connectionpool").setLevel(logging.INFO)
         self.channels = channel_kinds.configured(config)
         for name in sorted(set(channel_kinds.CHANNELS) - set(self.channels)):
             log.warning("the %s channel is not configured: its notifications are skipped", name)
@@ -82,7 +100,8 @@ class Courier(ListeningLoop):
         except channel_kinds.DeliveryFailed as failure:
             self._failed(row, failure, time.monotonic() - started)
         except Exception as exc:  # a defect: park it with the reason rather than retry forever
-            log.exception("delivery of notification %s failed unexpectedly", row["id"])
+            log.error("delivery of notification %s failed unexpectedly: %s", row["id"],
+                      raised_where(exc))
             self._failed(row, channel_kinds.Refused(f"unexpected error: {type(exc).__name__}"),
                          time.monotonic() - started)
         else:
@@ -123,10 +142,11 @@ class Courier(ListeningLoop):
                     settled = store.settle(conn, row["id"], row["attempts"], outcome, detail,
                                            seconds, retry_in)
                 break
-            except Exception:
+            except Exception as exc:
                 if delay is None or not self.running:
-                    log.exception("could not record notification %s; its lease will expire and"
-                                  " it will be sent again under the same key", row["id"])
+                    log.error("could not record notification %s (%s); its lease will expire and"
+                              " it will be sent again under the same key", row["id"],
+                              raised_where(exc))
                     return
                 eventlet.sleep(delay)
         if settled:

@@ -22,7 +22,7 @@ def compose(outgoing, sender):
     message["From"] = sender
     try:
         message["To"] = Address(addr_spec=outgoing.address)
-    except (ValueError, IndexError):
+    except Exception:  # the parser raises half a dozen kinds, some quoting the address
         raise Refused("not an email address") from None
     message["Subject"] = outgoing.message.subject
     message["Date"] = formatdate(localtime=False)
