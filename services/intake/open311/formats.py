@@ -5,9 +5,13 @@ definition) of plain values, lists and nested records. XML is built with Element
 a list becomes its plural element with one child per item (``services``/``service``,
 ``service_requests``/``request``, ``attributes``/``attribute``, ``values``/``value``,
 ``errors``/``error``, ``endpoints``/``endpoint``, ``formats``/``format``); ``None`` is an
-empty element; booleans are ``true``/``false``. Pure; no I/O.
+empty element; booleans are ``true``/``false``. Every XML document parses whatever the
+stored text holds: a character XML 1.0 forbids (a control character, U+FFFE, U+FFFF, a
+lone surrogate, from rows stored before intake refused them) is written as U+FFFD.
+Pure; no I/O.
 """
 import json
+import re
 from xml.etree import ElementTree
 
 FORMATS = ("json", "xml")
@@ -16,6 +20,8 @@ CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; ch
 ITEM_NAMES = {"services": "service", "service_requests": "request", "attributes": "attribute",
               "values": "value", "errors": "error", "endpoints": "endpoint", "formats": "format",
               "keywords": "keyword"}
+#: what XML 1.0 does not allow anywhere in a document (its Char production's complement)
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def render(document, root, fmt):
@@ -43,4 +49,4 @@ def _fill(element, name, value):
     elif isinstance(value, bool):
         element.text = "true" if value else "false"
     elif value is not None:
-        element.text = str(value)
+        element.text = NOT_XML.sub("\ufffd", str(value))
