@@ -21,6 +21,10 @@
     reporting rebuild                replay reporting's event log into a fresh read model
     category-report [--days N]       how often the office changed the category the keywords
                                      chose, per category, and the keywords to add (90 days)
+    personal-data erase TICKET --requested-by WHO [--reason TEXT]
+                                     anonymise the reporter's details of a ticket at once in
+                                     every service; who asked and when is recorded
+    personal-data requests [TICKET]  the erasure requests recorded
 """
 import argparse
 import json
@@ -145,6 +149,17 @@ def cmd_rabbitmq_definitions(args):
         sys.stdout.write(text)
 
 
+def cmd_personal_data(admin, args):
+    if args.action == "erase":
+        record = ops.request_erasure(admin, args.ticket, args.requested_by, args.reason)
+        print(f"erasure request {record['id']} recorded: the reporter's details of ticket"
+              f" {record['ticket_id']} are anonymised in every service as it hears of it")
+        return
+    for row in ops.erasure_requests(admin, args.ticket):
+        print(f"{row['id']:>6}  {row['requested_at']:%Y-%m-%d %H:%M}  {row['ticket_id']:<24}"
+              f" {row['requested_by']}{': ' + row['reason'] if row['reason'] else ''}")
+
+
 def cmd_category_report(admin, args):
     with admin.pool.connection() as conn:
         chosen, changes = category_report.read(conn, args.days)
@@ -187,6 +202,11 @@ def parser():
     reporting_command.add_argument("action", choices=["rebuild"])
     report = commands.add_parser("category-report")
     report.add_argument("--days", type=int, default=90)
+    personal = commands.add_parser("personal-data")
+    personal.add_argument("action", choices=["erase", "requests"])
+    personal.add_argument("ticket", nargs="?")
+    personal.add_argument("--requested-by", help="erase: who asked (recorded)")
+    personal.add_argument("--reason", help="erase: on what grounds (recorded)")
     demo = commands.add_parser("demo-credentials")
     demo.add_argument("--keys", default="var/demo-keys.json")
     demo.add_argument("--amqp-users", default="var/demo-amqp-users.json")
@@ -197,6 +217,7 @@ COMMANDS = {"directory": cmd_directory, "deploy": cmd_directory, "keys": cmd_key
             "amqp-users": cmd_amqp_users,
             "demo-credentials": cmd_demo_credentials, "parked": cmd_parked,
             "category-report": cmd_category_report,
+            "personal-data": cmd_personal_data,
             "topology": lambda admin, args: ops.declare_topology(admin),
             "relay": lambda admin, args: print(f"{admin.relay()} messages published")}
 
@@ -220,6 +241,9 @@ def main(argv=None):
         return
     if args.command in ("keys", "amqp-users") and args.action != "list" and not args.target:
         sys.exit(f"{args.command} {args.action} needs a target")
+    if args.command == "personal-data" and args.action == "erase" and not (
+            args.ticket and args.requested_by):
+        sys.exit("personal-data erase needs a ticket id and --requested-by")
     admin = ops.Admin.open()
     try:
         COMMANDS[args.command](admin, args)

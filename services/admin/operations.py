@@ -8,6 +8,7 @@ outbox too (``admin_outbox``), and publishes it as soon as the broker is back.
 """
 import hashlib
 import json
+import re
 import secrets
 import sys
 import uuid
@@ -27,8 +28,9 @@ from services.common.config import amqp_ssl, settings
 from services.common.credentials import Party, new_key
 from services.common.db import make_pool
 from services.common.directory import load_directory
+from services.common.events import ERASURE, personal_data_expired
 from services.common.migrate import SCHEMAS
-from services.common.outbox import Publisher, emit_event, relay_pending
+from services.common.outbox import Publisher, emit_event, emit_events, relay_pending
 
 
 @dataclass
@@ -268,3 +270,34 @@ def stored_message(admin, message_id):
             if row is not None:
                 return row["body"]
     return None
+
+
+#: a ticket id as intake draws it, or as a test or an older version named it
+TICKET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def request_erasure(admin, ticket_id, requested_by, reason=None):
+    """Record who asked to erase the reporter's details of ``ticket_id`` and announce it
+    (``personal_data.expired``, reason ``erasure``) in one transaction; every service
+    that keeps them anonymises them as it receives it. Returns the audit record."""
+    if not TICKET_ID.fullmatch(ticket_id or ""):
+        raise SystemExit(f"not a ticket id: {ticket_id!r}")
+    if not (requested_by or "").strip() or "\x00" in requested_by or "\x00" in (reason or ""):
+        raise SystemExit("--requested-by must say who asked (and no NUL)")
+    with admin.pool.connection() as conn:
+        request_id = conn.execute("SELECT nextval(pg_get_serial_sequence('erasure_requests', 'id'))"
+                                  " AS id").fetchone()["id"]
+        event = personal_data_expired(ticket_id, ERASURE, request_id)
+        record = conn.execute(
+            "INSERT INTO erasure_requests (id, ticket_id, requested_by, reason, message_id)"
+            " VALUES (%s, %s, %s, %s, %s) RETURNING *",
+            (request_id, ticket_id, requested_by.strip(), reason, event.message_id)).fetchone()
+        emit_events(conn, event)
+    admin.relay()
+    return record
+
+
+def erasure_requests(admin, ticket_id=None):
+    with admin.pool.connection() as conn:
+        return conn.execute("SELECT * FROM erasure_requests WHERE %(ticket)s::text IS NULL"
+                            " OR ticket_id = %(ticket)s ORDER BY id", {"ticket": ticket_id}).fetchall()

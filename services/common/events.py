@@ -47,6 +47,11 @@ routing, notify, reporting)
 ``feedback.rejected`` (routing → notify)
     ``{department, dispatch_id, ticket_id, district, title, reason}``: a department's
     feedback that could not apply (ticket, district and title null when its dispatch is unknown).
+``personal_data.expired`` (routing, admin CLI → intake, routing, notify)
+    ``{ticket_id, reason}``: the reporter's name, phone, email and openid of the ticket are
+    anonymised in place wherever they are kept; ``reason`` is ``expired`` (routing: the
+    district's ``personal_data_days`` after the ticket became final) or ``erasure`` (an
+    erasure request recorded by the admin CLI).
 """
 from dataclasses import dataclass
 
@@ -61,6 +66,9 @@ REPORTER_CONTACT = "reporter.contact"
 DISPATCH_CONTACT = "reporter.dispatch_contact"
 DEPARTMENT_DISPATCHED = "department.dispatched"
 FEEDBACK_REJECTED = "feedback.rejected"
+PERSONAL_DATA_EXPIRED = "personal_data.expired"
+#: why a ticket's personal data is anonymised: its time ran out, or its reporter asked
+EXPIRED, ERASURE = "expired", "erasure"
 TICKET_PREFIX = "ticket."
 #: the timeline's actor when routing acts by itself (policy, deadlines): a forward by it
 #: is a representative passed over
@@ -163,3 +171,11 @@ def feedback_rejected(department, dispatch_id, ticket, reason, message_id):
         "department": department, "dispatch_id": dispatch_id, "reason": reason,
         **{key: ticket.get(key) for key in ("ticket_id", "district", "title")}},
         f"feedback-rejected-{message_id}")
+
+
+def personal_data_expired(ticket_id, reason=EXPIRED, request_id=None):
+    """``personal_data.expired``: once per ticket when its time ran out, once per request
+    (``request_id``, the admin's audit record) for an erasure."""
+    message_id = (f"personal-data-expired-{ticket_id}" if reason == EXPIRED
+                  else f"personal-data-erasure-{request_id}")
+    return Event(PERSONAL_DATA_EXPIRED, {"ticket_id": ticket_id, "reason": reason}, message_id)

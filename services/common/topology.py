@@ -66,13 +66,15 @@ def _events_queue(service, *event_types):
 
 # Every service keeps its own copy of the directory and of the credentials.
 _SHARED = ("directory.published", "credential.*")
+# The services that keep a reporter's details anonymise them (``personal_data.expired``).
+_PERSONAL_DATA = "personal_data.expired"
 
 SERVICE_QUEUES = {
-    "intake": _events_queue("intake", *_SHARED, "ticket.*"),
+    "intake": _events_queue("intake", *_SHARED, "ticket.*", _PERSONAL_DATA),
     "routing": _events_queue("routing", *_SHARED, "concern.received", "reporter.dispatch_contact",
-                             "concern.rated"),
+                             "concern.rated", _PERSONAL_DATA),
     "notify": _events_queue("notify", *_SHARED, "concern.received", "reporter.contact", "ticket.*",
-                            "department.dispatched", "feedback.rejected"),
+                            "department.dispatched", "feedback.rejected", _PERSONAL_DATA),
     "reporting": _events_queue("reporting", *_SHARED, "concern.received", "concern.rated",
                                "ticket.*"),
 }

@@ -1,6 +1,7 @@
 """The intake service (HTTP, port 8001): front-ends post concerns and read their status.
 
-Consumes ``zd.intake.events`` (directory, credentials, ticket events) and emits
+Consumes ``zd.intake.events`` (directory, credentials, ticket events,
+``personal_data.expired``: the reporter anonymised, ``retention``) and emits
 ``concern.received`` through its outbox, committed with the concern itself.
 """
 from functools import partial
@@ -10,19 +11,20 @@ from services.common.credentials import ApiKeys
 from services.common.db import Database
 from services.common.errors import NotFound
 from services.common.event_routing import route_event
-from services.common.events import TICKET_PREFIX
+from services.common.events import PERSONAL_DATA_EXPIRED, TICKET_PREFIX
 from services.common.http import api, json_response, read_json
 from services.common.local_directory import current_directory
 from services.common.messaging import consume_messages, handle_batch
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
 from services.common.topology import SERVICE_QUEUES
-from services.intake import acceptance, domain, openapi, paging, rating, store
+from services.intake import acceptance, domain, openapi, paging, rating, retention, store
 from services.intake.open311.api import Open311Api
 from services.intake.schemas import ConcernQuerySchema, ConcernSchema, RatingSchema
 from services.intake.views import concern_list, concern_view
 
-EVENT_HANDLERS = {TICKET_PREFIX: store.project_ticket_event}
+EVENT_HANDLERS = {TICKET_PREFIX: store.project_ticket_event,
+                  PERSONAL_DATA_EXPIRED: retention.anonymise_reporter}
 
 
 class IntakeService(Observable, Open311Api):

@@ -3,7 +3,8 @@ department what happened, and shows operators what was sent.
 
 Consumes ``zd.notify.events`` (``directory.published``, ``credential.*``,
 ``concern.received``, ``reporter.contact``, ``ticket.*``, ``department.dispatched``,
-``feedback.rejected``) and records, once per event, recipient and channel, each
+``feedback.rejected``, ``personal_data.expired``: the reporter anonymised, ``retention``)
+and records, once per event, recipient and channel, each
 notification contract §8 calls for in its notifications outbox; the ``Courier`` sends
 them by email, SMS, WeChat and webhook. Emits nothing but parked messages.
 ``GET /api/v1/notifications`` (admin key) shows each with its attempts, never an
@@ -17,7 +18,7 @@ from services.common.messaging import consume_messages, handle_batch
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
 from services.common.topology import SERVICE_QUEUES
-from services.notify import openapi, store
+from services.notify import openapi, retention, store
 from services.notify.courier import Courier
 from services.notify.handlers import apply_event
 from services.notify.schemas import NotificationListSchema, NotificationQuerySchema, NotificationSchema
@@ -57,6 +58,5 @@ class NotifyService(Observable):
 
     @consume_messages(SERVICE_QUEUES["notify"])
     def on_event(self, batch):
-        return handle_batch(
-            self.db, batch,
-            lambda conn, envelope: apply_event(conn, envelope, self.courier.channel_names))
+        return handle_batch(self.db, batch, retention.applying(
+            lambda conn, envelope: apply_event(conn, envelope, self.courier.channel_names)))

@@ -6,7 +6,9 @@ Consumes ``zd.routing.events`` (``concern.received``, ``reporter.dispatch_contac
 ``ticket.*`` events and the departments' messages on ``zd.dispatch`` (or, for webhook
 departments, ``department.dispatched`` to notify) through its outbox. Feedback that
 cannot apply is parked on ``zd.feedback.rejected`` and announced as ``feedback.rejected``. Every
-minute it acts on the deadlines of the district policy (``deadlines``).
+minute it acts on the deadlines of the district policy (``deadlines``); every hour it
+anonymises the reporter details of tickets final for ``personal_data_days`` and announces
+``personal_data.expired`` (``retention``), which it also consumes from an erasure request.
 """
 import logging
 from functools import partial
@@ -18,14 +20,19 @@ from services.common.credentials import ApiKeys
 from services.common.db import Database
 from services.common.errors import Conflict, Forbidden, Unavailable
 from services.common.event_routing import route_event
-from services.common.events import CONCERN_RATED, CONCERN_RECEIVED, DISPATCH_CONTACT
+from services.common.events import (
+    CONCERN_RATED,
+    CONCERN_RECEIVED,
+    DISPATCH_CONTACT,
+    PERSONAL_DATA_EXPIRED,
+)
 from services.common.http import api, json_response, read_json
 from services.common.local_directory import current_directory
 from services.common.messaging import consume_messages, handle_batch
 from services.common.observability import Observable
 from services.common.outbox import OutboxRelay
 from services.common.word_segmenter import WordSegmenter
-from services.routing import actions, deadlines, inbound, openapi, store, workflow
+from services.routing import actions, deadlines, inbound, openapi, retention, store, workflow
 from services.routing.schemas import (
     ActionSchema,
     FeedbackSchema,
@@ -36,8 +43,10 @@ from services.routing.views import ticket_view
 
 EVENT_HANDLERS = {CONCERN_RECEIVED: inbound.receive_concern,
                   DISPATCH_CONTACT: inbound.receive_dispatch_contact,
-                  CONCERN_RATED: inbound.receive_rating}
+                  CONCERN_RATED: inbound.receive_rating,
+                  PERSONAL_DATA_EXPIRED: retention.anonymise_ticket}
 DEADLINE_CHECK_SECONDS = 60
+RETENTION_CHECK_SECONDS = 3600  # personal data is kept for days: an hour late is nothing
 log = logging.getLogger(__name__)
 
 
@@ -65,6 +74,14 @@ class RoutingService(Observable):
             return
         if any(done.values()):
             log.info("deadlines: %s", done)
+
+    @timer(interval=RETENTION_CHECK_SECONDS)
+    def expire_personal_data(self):
+        try:
+            with self.db.transaction() as conn:
+                retention.expire(conn, current_directory(conn), workflow.now())
+        except Unavailable as reason:  # no database or no directory yet: next hour
+            log.warning("personal data expiry not checked: %s", reason.detail)
 
     @consume_messages(topology.ROUTING_FEEDBACK, from_outside=True)
     def on_feedback(self, batch):
