@@ -72,8 +72,10 @@ VARIABLES = (
              "seconds without progress before /health calls a consumer or loop stalled", SERVICES),
     Variable("ZD_LOG_LEVEL", "INFO", "Python log level of a service process", SERVICES),
     Variable("ZD_SMTP_URL", "",
-             "SMTP server (`smtp://user:password@host:port`, `smtps://` for TLS); unset: email"
-             " skipped", ("notify",)),
+             "SMTP server (`smtp://user:password@host:port`: STARTTLS, required with a password;"
+             " `smtps://`: TLS from the start; certificate and name verified; `?cafile=` a"
+             " private CA for this server; `?insecure=true` no TLS, for a development sink);"
+             " unset: email skipped", ("notify",)),
     Variable("ZD_SMTP_FROM", "Zero Distance <noreply@zero-distance.local>", "email sender",
              ("notify",)),
     Variable("ZD_SMS_GATEWAY_URL", "", "SMS gateway (JSON POST); unset: SMS skipped", ("notify",)),

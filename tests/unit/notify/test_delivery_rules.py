@@ -1,6 +1,7 @@
 """Unit tests of how a delivery attempt is judged: back-off, HTTP and SMTP answers,
 phone numbers, webhook signatures. Fakes stand in for the network."""
 import smtplib
+import ssl
 from datetime import datetime, timezone
 
 import pytest
@@ -144,8 +145,8 @@ def test_not_an_email_address_is_refused():
 class FakeSMTP:
     error = None
 
-    def __init__(self, host, port, timeout):
-        self.address = (host, port, timeout)
+    def __init__(self, host, port, timeout, context=None):
+        self.address, self.context = (host, port, timeout), context
 
     def __enter__(self):
         return self
@@ -182,3 +183,29 @@ def test_only_the_channels_given_are_configured_and_webhooks_always():
         "webhook", "sms"}
     with pytest.raises(ValueError):
         EmailChannel("http://mail.example", "noreply@zd.example", 5)
+
+
+@pytest.mark.parametrize("query, says", [
+    ("insecure=yes", "insecure must be true or false"),
+    ("insecure=true&insecure=false", "a parameter given twice"),
+    ("verify=false", "unknown parameter 'verify'"),
+    ("cafile=", "cafile names no file"),
+])
+def test_a_wrong_smtp_url_parameter_stops_the_start_without_showing_the_url(query, says):
+    with pytest.raises(ValueError) as raised:
+        EmailChannel(f"smtp://zd:s3cret-pw@mail.example?{query}", "noreply@zd.example", 5)
+    assert says in str(raised.value) and "s3cret" not in str(raised.value)
+
+
+def test_smtps_cannot_be_insecure_and_a_missing_ca_file_stops_the_start(tmp_path):
+    with pytest.raises(ValueError, match="choose one"):
+        EmailChannel("smtps://mail.example?insecure=true", "noreply@zd.example", 5)
+    with pytest.raises(FileNotFoundError):
+        EmailChannel(f"smtps://mail.example?cafile={tmp_path}/none.crt", "noreply@zd.example", 5)
+
+
+def test_every_smtp_connection_verifies_certificate_and_name():
+    for url in ("smtp://mail.example", "smtps://zd:pw@mail.example:2465"):
+        context = EmailChannel(url, "noreply@zd.example", 5).tls
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert EmailChannel("smtp://127.0.0.1:1025?insecure=true", "noreply@zd.example", 5).tls is None
