@@ -25,6 +25,7 @@ import secrets
 from services.admin import broker_access as access
 from services.common import topology
 from services.common.config import SERVICES, credentials_of
+from services.common.directory import shortest_personal_data_days
 
 #: the RabbitMQ the deployment runs (deploy/compose.yaml, deploy/kubernetes): its
 #: major version decides the queue policies (``topology.policies``)
@@ -106,7 +107,8 @@ def definitions(directory, vhost="/", environ=None, rabbitmq_version=DEPLOYED_RA
         "topic_permissions": topic_permissions,
         "parameters": [],
         "policies": [{"vhost": vhost, "name": name, **body}
-                     for name, body in topology.policies(rabbitmq_version)],
+                     for name, body in topology.policies(
+                         rabbitmq_version, shortest_personal_data_days(directory))],
         "exchanges": [{"name": e.name, "vhost": vhost, "type": e.type, "durable": e.durable,
                        "auto_delete": e.auto_delete, "internal": False, "arguments": {}}
                       for e in topology.EXCHANGES],

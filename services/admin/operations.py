@@ -27,7 +27,7 @@ from services.common import topology
 from services.common.config import amqp_ssl, settings
 from services.common.credentials import Party, new_key
 from services.common.db import make_pool
-from services.common.directory import load_directory
+from services.common.directory import load_directory, shortest_personal_data_days
 from services.common.events import ERASURE, personal_data_expired
 from services.common.migrate import SCHEMAS
 from services.common.outbox import Publisher, emit_event, emit_events, relay_pending
@@ -65,18 +65,29 @@ class Admin:
             return 0
 
 
-def declare_topology(admin, departments=()):
+def declare_topology(admin, departments=(), directory=None):
     """Exchanges, queues and bindings over AMQP, then the queue policies over the
-    management API (what queue arguments cannot change on queues that exist)."""
+    management API (what queue arguments cannot change on queues that exist). Parked
+    messages live no longer than the shortest ``personal_data_days`` of ``directory``
+    (default: the directory loaded last)."""
     with Connection(admin.amqp_uri, connect_timeout=5, ssl=amqp_ssl(admin.amqp_uri)) as connection:
         topology.declare(connection, departments)
-    admin.rabbit.apply_policies(vhost_of(admin.amqp_uri))
+    directory = directory or _loaded_directory(admin)
+    parked_days = (shortest_personal_data_days(directory) if directory
+                   else topology.DEFAULT_PARKED_DAYS)
+    admin.rabbit.apply_policies(vhost_of(admin.amqp_uri), parked_days)
+
+
+def _loaded_directory(admin):
+    with admin.pool.connection() as conn:
+        row = conn.execute("SELECT body FROM directory_loads ORDER BY id DESC LIMIT 1").fetchone()
+    return row and row["body"]
 
 
 def load_directory_files(admin, paths):
     """Validate, declare the department queues, record and publish the snapshot."""
     directory = load_directory(paths)
-    declare_topology(admin, list(directory["departments"]))
+    declare_topology(admin, list(directory["departments"]), directory)
     canonical = json.dumps(directory, sort_keys=True, ensure_ascii=False)
     version = hashlib.sha256(canonical.encode()).hexdigest()[:16]
     published_at = datetime.now(timezone.utc).isoformat()

@@ -63,9 +63,10 @@ class RabbitManagement:
         response.raise_for_status()
         return response.json()["rabbitmq_version"]
 
-    def apply_policies(self, vhost):
-        """Set the topology's queue policies on ``vhost`` (idempotent); returns their names."""
-        chosen = topology.policies(self.broker_version())
+    def apply_policies(self, vhost, parked_days=topology.DEFAULT_PARKED_DAYS):
+        """Set the topology's queue policies on ``vhost`` (idempotent); returns their names.
+        Parked messages expire after ``parked_days``."""
+        chosen = topology.policies(self.broker_version(), parked_days)
         for name, body in chosen:
             self._put(f"policies/{quote(vhost, safe='')}/{quote(name, safe='')}", body)
         return [name for name, _ in chosen]

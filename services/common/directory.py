@@ -469,6 +469,14 @@ def _webhook(fields, delivery):
     return {"url": webhook.read("url", reader.url), "secret": webhook.read("secret", reader.text)}
 
 
+def shortest_personal_data_days(directory):
+    """The fewest days any district keeps a final ticket's personal data."""
+    policies = [directory.get("policy") or {}, *(district.get("policy") or {}
+                                                 for district in directory["districts"].values())]
+    return min(policy.get("personal_data_days", DEFAULT_POLICY["personal_data_days"])
+               for policy in policies)
+
+
 def _policy(reader, node):
     """The policy keys given (defaults are merged by the caller)."""
     fields = reader.fields(node, "policy")

@@ -23,6 +23,9 @@ queue arguments cannot add to queues that already exist:
 - service queues dead-letter **at least once** (``dead-letter-strategy``, which needs
   ``overflow: reject-publish``): a message is removed from its queue only once its
   parking queue has confirmed it, so parking never loses one;
+- parking queues keep a message no longer than the shortest ``personal_data_days`` of the
+  directory (``message-ttl``): a copy RabbitMQ itself dead-lettered is the message as it
+  was, reporter details included, and it must not outlive them elsewhere;
 - department queues have **no delivery limit**: a department system that returns a
   dispatch again and again (its own back end down) gets it again, never loses it, and
   it is never moved where the department cannot read it. RabbitMQ 4 would otherwise
@@ -135,17 +138,26 @@ def declaring(mode):
 #: what the service and department queue policies set (see the module's docstring)
 SERVICE_QUEUE_POLICY = "zd-service-queues"
 DEPARTMENT_QUEUE_POLICY = "zd-department-queues"
+PARKED_QUEUE_POLICY = "zd-parked-queues"
+DAY_MILLISECONDS = 86_400_000
+#: what a parked message's lifetime is when no directory says (the policy's default)
+DEFAULT_PARKED_DAYS = 180
 AT_LEAST_ONCE = {"dead-letter-strategy": "at-least-once", "overflow": "reject-publish"}
 
 
-def policies(broker_version):
+def policies(broker_version, parked_days=DEFAULT_PARKED_DAYS):
     """``[(name, body)]`` for the management API's ``PUT /api/policies/{vhost}/{name}``,
-    for a broker of ``broker_version`` (e.g. ``"3.10.8"``). RabbitMQ 3 sets no delivery
-    limit unless asked, so its department queues need no policy."""
+    for a broker of ``broker_version`` (e.g. ``"3.10.8"``); parked messages expire after
+    ``parked_days``. RabbitMQ 3 sets no delivery limit unless asked, so its department
+    queues need no policy. ``zd.feedback.rejected`` is not a parking queue: the office
+    reads it, and a department's answer holds no reporter detail."""
     service_queues = [q.name for q in SERVICE_QUEUES.values()] + [ROUTING_FEEDBACK.name]
     chosen = [(SERVICE_QUEUE_POLICY, {
         "pattern": "^(" + "|".join(re.escape(name) for name in service_queues) + ")$",
         "apply-to": "queues", "priority": 10, "definition": dict(AT_LEAST_ONCE)})]
+    chosen.append((PARKED_QUEUE_POLICY, {
+        "pattern": r"^zd\..*\.parked$", "apply-to": "queues", "priority": 10,
+        "definition": {"message-ttl": parked_days * DAY_MILLISECONDS}}))
     if _major(broker_version) >= 4:
         chosen.append((DEPARTMENT_QUEUE_POLICY, {
             "pattern": r"^zd\.dept\.", "apply-to": "queues", "priority": 10,
