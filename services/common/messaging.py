@@ -10,6 +10,13 @@ after ``topology.DELIVERY_LIMIT`` deliveries RabbitMQ dead-letters it to
 batch holds many messages and costs one transaction; alone, a message is a batch of
 one and waits for nothing.
 
+A message that no store can keep (a NUL or a lone surrogate in its id, type or body) or
+whose body cannot be decoded is ``unreadable``: nothing of it is written as it came (the
+inbox, a parked copy, a log line and a metric see it escaped), and it never breaks the
+batch it came in. Our own services never send one: it is parked. A consumer of messages
+from outside (``from_outside``: department feedback) gets it, and every message it could
+not decode, like any other, and says itself what becomes of it.
+
 ``handle_batch`` applies a batch in one transaction with the inbox rows of its
 messages; when one of them cannot be applied there (it raises, or must be parked),
 the transaction is rolled back and each message is handled alone by ``handle_once``.
@@ -29,13 +36,15 @@ broker of a ``;``-separated ``AMQP_URI`` (at once; it waits only after a round o
 all), and the messages it had not acknowledged are delivered again, there or to another
 consumer; the inbox makes the second delivery change nothing.
 """
+import base64
 import hashlib
 import json
 import logging
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from itertools import groupby
 
 import eventlet
@@ -47,6 +56,7 @@ from services.common import metrics, topology
 from services.common.db import CONTENTION_ATTEMPTS, pause_after_contention
 from services.common.errors import Contention, Unavailable
 from services.common.outbox import emit
+from services.common.text import escaped
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +68,42 @@ STOP_CHECK_SECONDS = 0.2
 LOG_EVERY = 20
 DEFAULT_PREFETCH = 64
 DEFAULT_WORKERS = 4
+#: PostgreSQL's text and jsonb refuse NUL, and UTF-8 cannot carry a lone surrogate (a JSON
+#: ``\ud800`` escape, or an AMQP property's bytes, decode to one)
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+JSON = "application/json"
+
+
+def storable(value):
+    """``value`` (a text or a JSON value) with every text that holds a character no store
+    can keep escaped (``\\u0000``); any other text is kept as it is."""
+    if isinstance(value, str):
+        return escaped(value) if UNSTORABLE.search(value) else value
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    return value
+
+
+def unstorable_character(value, path=""):
+    """``(what, where)`` for the first character of ``value`` (a text or a JSON value) that
+    no store can keep, e.g. ``("a lone surrogate (U+D800)", "note")``; None when none."""
+    if isinstance(value, str):
+        found = UNSTORABLE.search(value)
+        if found is None:
+            return None
+        code = ord(found.group())
+        return f"NUL (U+{code:04X})" if code == 0 else f"a lone surrogate (U+{code:04X})", path
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(
+        value, list) else ()
+    for key, item in items:
+        where = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and (in_key := unstorable_character(key, where)):
+            return in_key[0], storable(where)
+        if in_item := unstorable_character(item, where):
+            return in_item[0], storable(in_item[1])
+    return None
 
 
 @dataclass(frozen=True)
@@ -69,6 +115,30 @@ class Envelope:
     routing_key: str = ""
     headers: dict = field(default=None, repr=False)
     from_outside: bool = False  # sent by a department system, not by one of the services
+    #: why the body could not be decoded ("" when it was); ``body`` then describes the raw one
+    undecodable: str = ""
+
+    @cached_property
+    def unreadable(self):
+        """Why the message can never be read, or "": its body could not be decoded, or its
+        id, type or body holds a character no store can keep."""
+        if self.undecodable:
+            return f"undecodable message: {self.undecodable}"
+        for name, value in (("message_id", self.message_id), ("type", self.type)):
+            if found := unstorable_character(value):
+                return f"unreadable message: its {name} holds {found[0]}"
+        if found := unstorable_character(self.body):
+            return f"unreadable message: its body holds {found[0]} in {found[1] or 'itself'}"
+        return ""
+
+    @property
+    def shown_id(self):
+        """The message id as it may be stored, logged and shown."""
+        return storable(self.message_id)
+
+    @property
+    def shown_type(self):
+        return storable(self.type)
 
     @property
     def ticket_id(self):
@@ -83,13 +153,51 @@ class Envelope:
         """What makes a redelivery a redelivery. Our own events are known by their stable
         message id; a message from outside by its queue, sender (routing key), message id
         and body, so that a reused id never hides a different message (contract §7)."""
-        if self.message_id and not self.from_outside:
+        if self.message_id and not self.from_outside and not self.unreadable:
             return self.message_id
-        content = json.dumps([self.routing_key, self.body], sort_keys=True, default=str)
-        digest = hashlib.sha256(content.encode()).hexdigest()
+        content = [self.routing_key, self.body]
+        if self.unreadable:  # what was escaped in the id still tells messages apart
+            content += [self.message_id, self.type, self.undecodable]
+        digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()
+                                ).hexdigest()
         if self.from_outside:
-            return f"{self.queue}:{self.routing_key}:{self.message_id}:sha256:{digest}"
+            return f"{self.queue}:{storable(self.routing_key)}:{self.shown_id}:sha256:{digest}"
         return f"sha256:{digest}"
+
+
+class Undecodable:
+    """The body kombu could not decode; the consumer describes the raw message instead."""
+
+
+UNDECODABLE = Undecodable()
+
+
+def undecodable_reason(message):
+    """Why the raw body of ``message`` (a kombu message) is not a JSON document, or ""."""
+    content_type = message.content_type or "(none)"
+    if content_type != JSON:
+        return f"its content type {storable(content_type)!r} is not {JSON}"
+    raw = message.body if isinstance(message.body, bytes) else str(message.body).encode(
+        "utf-8", "surrogatepass")
+    encoding = message.content_encoding or "utf-8"
+    try:
+        text = raw.decode(encoding)
+    except (LookupError, UnicodeDecodeError):
+        return f"its body is not {storable(encoding).upper()} text"
+    try:
+        json.loads(text)
+    except ValueError:
+        return "its body is not JSON"
+    return ""
+
+
+def raw_description(message):
+    """What a parked copy keeps of a message whose body cannot be decoded: all of it."""
+    raw = message.body if isinstance(message.body, bytes) else str(message.body).encode(
+        "utf-8", "surrogatepass")
+    return {"content_type": storable(message.content_type or ""),
+            "content_encoding": storable(message.content_encoding or ""),
+            "body_base64": base64.b64encode(raw).decode("ascii")}
 
 
 class BoundedQueueConsumer(QueueConsumer):
@@ -151,21 +259,26 @@ class BoundedQueueConsumer(QueueConsumer):
                     masked_uri(self.amqp_uri), exc, interval)
 
     def on_decode_error(self, message, exc):
-        """A body that is not JSON (another content type, bad UTF-8) can never apply: it is
-        rejected, so its queue dead-letters it to its parking queue, and counted; its body
+        """A body that is not JSON (another content type, bad UTF-8) can never apply. From
+        outside, it goes to its consumer like any other message, which says what becomes
+        of it (department feedback: ``zd.feedback.rejected``, with the reason). Else it is
+        rejected, so its queue dead-letters it to its parking queue, and counted. Its body
         is never logged (kombu's default logs it, then drops the message)."""
-        queue = self._queue_of(message.delivery_info.get("consumer_tag"))
+        provider = self._provider_of(message.delivery_info.get("consumer_tag"))
+        if getattr(provider, "from_outside", False):
+            self.handle_message(provider, UNDECODABLE, message)
+            return
+        queue = provider.queue.name if provider is not None else "unknown"
         log.warning("parking an undecodable message from %s (%s, content type %r)", queue,
                     type(exc).__name__, message.content_type)
         metrics.MESSAGES_PARKED.labels(f"{queue}.parked", "undecodable").inc()
         message.reject(requeue=False)
 
-    def _queue_of(self, consumer_tag):
-        for consumer in self._consumers.values():
-            for name, tag in getattr(consumer, "_active_tags", {}).items():
-                if tag == consumer_tag:
-                    return name
-        return "unknown"
+    def _provider_of(self, consumer_tag):
+        for provider, consumer in self._consumers.items():
+            if consumer_tag in getattr(consumer, "_active_tags", {}).values():
+                return provider
+        return None
 
 
 def masked_uri(amqp_uri):
@@ -218,14 +331,7 @@ class MessageConsumer(Consumer):
         if self.stopping:
             self.queue_consumer.requeue_message(message)
             return
-        properties = message.properties
-        envelope = Envelope(
-            message_id=properties.get("message_id") or "",
-            type=properties.get("type") or "",
-            body=body,
-            queue=self.queue.name,
-            routing_key=message.delivery_info.get("routing_key", ""),
-            headers=dict(message.headers or {}), from_outside=self.from_outside)
+        envelope = self._envelope(body, message)
         if self.taking is not None and not self.taking.sealed:
             self.taking.add(envelope, message)
             return
@@ -235,6 +341,22 @@ class MessageConsumer(Consumer):
             self._start(self.taking)
         else:
             self.waiting.append(self.taking)
+
+    def _envelope(self, body, message):
+        properties = message.properties
+        undecodable = ""
+        if self.from_outside and (body is UNDECODABLE or message.content_type != JSON):
+            # kombu hands other content types over raw: they are not JSON either
+            undecodable = undecodable_reason(message) or "its body cannot be decoded"
+            body = raw_description(message)
+        return Envelope(
+            message_id=properties.get("message_id") or "",
+            type=properties.get("type") or "",
+            body=body,
+            queue=self.queue.name,
+            routing_key=message.delivery_info.get("routing_key", ""),
+            headers=dict(message.headers or {}), from_outside=self.from_outside,
+            undecodable=undecodable)
 
     def _start(self, batch):
         self.in_flight += 1
@@ -313,7 +435,7 @@ def _handle_group(db, envelopes, apply, prepare):
     except BatchBroken:
         return {id(envelope): _handled_alone(db, envelope, apply) for envelope in envelopes}
     for envelope, outcome in zip(envelopes, outcomes, strict=True):
-        metrics.MESSAGES_CONSUMED.labels(envelope.queue, envelope.type, outcome).inc()
+        metrics.MESSAGES_CONSUMED.labels(envelope.queue, envelope.shown_type, outcome).inc()
     if len(envelopes) > 1:
         metrics.CONSUMED_BATCH_SIZE.labels(envelopes[0].queue).observe(len(envelopes))
     return {id(envelope): True for envelope in envelopes}
@@ -326,7 +448,7 @@ def _handled_alone(db, envelope, apply):
         raise  # stopping in an outage: the whole batch goes back for the next start
     except Exception:
         log.exception("handling %s (%s) from %s failed: it goes back to its queue",
-                      envelope.message_id, envelope.type, envelope.queue)
+                      envelope.shown_id, envelope.shown_type, envelope.queue)
         return False
     return True
 
@@ -342,7 +464,7 @@ def _apply_together(db, envelopes, apply, prepare):
             "INSERT INTO inbox (message_id, type) SELECT * FROM unnest(%s::text[], %s::text[])"
             " ON CONFLICT DO NOTHING RETURNING message_id",
             ([envelope.inbox_id for envelope in envelopes],
-             [envelope.type for envelope in envelopes])).fetchall()}
+             [envelope.shown_type for envelope in envelopes])).fetchall()}
         outcomes = []
         for envelope in envelopes:
             if envelope.inbox_id not in new:  # seen before, or earlier in this batch
@@ -350,9 +472,9 @@ def _apply_together(db, envelopes, apply, prepare):
                 continue
             new.discard(envelope.inbox_id)
             try:
-                apply(conn, envelope)
+                _apply(conn, envelope, apply)
             except Exception as failure:
-                raise BatchBroken(f"{envelope.message_id}: {failure!r}") from failure
+                raise BatchBroken(f"{envelope.shown_id}: {failure!r}") from failure
             outcomes.append("applied")
     return outcomes
 
@@ -362,8 +484,14 @@ def handle_once(db, envelope, apply):
     outages (until the consumer stops) and doing again transactions the database broke
     off to resolve a deadlock."""
     outcome = _until_done(db, [envelope], lambda: _apply_in_transaction(db, envelope, apply))
-    metrics.MESSAGES_CONSUMED.labels(envelope.queue, envelope.type, outcome).inc()
+    metrics.MESSAGES_CONSUMED.labels(envelope.queue, envelope.shown_type, outcome).inc()
     return outcome
+
+
+def _apply(conn, envelope, apply):
+    if envelope.unreadable and not envelope.from_outside:
+        raise ParkMessage(envelope.unreadable)  # a consumer from outside decides itself
+    apply(conn, envelope)
 
 
 def _until_done(db, envelopes, work):
@@ -388,7 +516,7 @@ def _until_done(db, envelopes, work):
 def _described(envelopes):
     first = envelopes[0]
     more = f" and {len(envelopes) - 1} more" if len(envelopes) > 1 else ""
-    return f"{first.message_id} ({first.type}){more}"
+    return f"{first.shown_id} ({first.shown_type}){more}"
 
 
 def _wait_out_outage(db, envelopes, attempt):
@@ -422,12 +550,12 @@ def _apply_in_transaction(db, envelope, apply):
         first = conn.execute(
             "INSERT INTO inbox (message_id, type) VALUES (%s, %s)"
             " ON CONFLICT DO NOTHING RETURNING message_id",
-            (envelope.inbox_id, envelope.type)).fetchone()
+            (envelope.inbox_id, envelope.shown_type)).fetchone()
         if first is None:
             return "duplicate"
         try:
             with conn.transaction():  # a savepoint: a parked message keeps its inbox row
-                apply(conn, envelope)
+                _apply(conn, envelope, apply)
         except ParkMessage as reason:
             park(conn, envelope, str(reason))
             return "parked"
@@ -455,9 +583,10 @@ def withhold_contacts(body, about_reporter=False):
 
 
 def body_digest(body):
-    """The SHA-256 of a body's canonical JSON: a parked copy's reference to its original."""
+    """The SHA-256 of a body's canonical JSON: a parked copy's reference to its original
+    (a lone surrogate in it is encoded as it came)."""
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False,
-                                     default=str).encode()).hexdigest()
+                                     default=str).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def park(conn, envelope, reason, parked_queue=None):
@@ -466,16 +595,19 @@ def park(conn, envelope, reason, parked_queue=None):
     Parked queues are bound to ``zd.parked`` by the name of the queue they serve. The
     copy refers to its original (message id, queue, routing key, the SHA-256 of its body)
     and withholds the reporter's details: parked messages are shown to operators. The
-    copy's outbox row is deleted once published (``outbox``), not kept for days.
+    copy's outbox row is deleted once published (``outbox``), not kept for days. What no
+    store can keep (NUL, a lone surrogate) is escaped in the copy.
     """
     target = parked_queue or envelope.queue
     waiting_in = parked_queue or f"{envelope.queue}.parked"
-    log.warning("parking %s (%s) from %s in %s: %s", envelope.message_id, envelope.type,
+    reason = storable(reason)
+    log.warning("parking %s (%s) from %s in %s: %s", envelope.shown_id, envelope.shown_type,
                 envelope.queue, waiting_in, reason)
     metrics.MESSAGES_PARKED.labels(waiting_in, reason.split(":")[0][:60]).inc()
     body = envelope.body if isinstance(envelope.body, dict) else {"body": envelope.body}
-    emit(conn, topology.PARKED.name, target, envelope.type or "unknown", withhold_contacts(body),
-         headers={"x-park-reason": reason, "x-original-message-id": envelope.message_id,
+    emit(conn, topology.PARKED.name, target, envelope.shown_type or "unknown",
+         storable(withhold_contacts(body)),
+         headers={"x-park-reason": reason, "x-original-message-id": envelope.shown_id,
                   "x-original-queue": envelope.queue,
-                  "x-original-routing-key": envelope.routing_key,
+                  "x-original-routing-key": storable(envelope.routing_key),
                   "x-original-body-sha256": body_digest(envelope.body)})

@@ -2,7 +2,10 @@
 
 A concern event that does not fit is parked (``ParkMessage``); department feedback
 that does not fit is refused with ``FeedbackRejected`` and parked on
-``zd.feedback.rejected`` with the reason, whether it came by AMQP or over HTTP.
+``zd.feedback.rejected`` with the reason, whether it came by AMQP or over HTTP, and
+whatever it is: feedback that cannot even be read (another content type, bad UTF-8, not
+JSON, a NUL or a lone surrogate in its id, type or body) is refused the same way, alone,
+in the batch it came in, and its office hears of it like of any other.
 """
 import uuid
 
@@ -10,7 +13,7 @@ from marshmallow import ValidationError
 
 from services.common import events, metrics, topology
 from services.common.local_directory import current_directory
-from services.common.messaging import Envelope, ParkMessage, park
+from services.common.messaging import Envelope, ParkMessage, park, storable
 from services.common.outbox import emit_events
 from services.common.text import control_character_errors
 from services.routing import domain, store, workflow
@@ -115,11 +118,13 @@ def apply_department_feedback(conn, envelope):
 def _tell_the_office(conn, envelope, reason):
     """Announce the rejected feedback (``feedback.rejected``) so the office hears of it."""
     body = _body(envelope)
-    dispatch_id = body.get("dispatch_id") if isinstance(body.get("dispatch_id"), str) else None
+    named = body.get("dispatch_id")  # unreadable feedback may still name its dispatch
+    dispatch_id = storable(named) if isinstance(named, str) and not envelope.undecodable else None
     record = store.dispatch(conn, dispatch_id) if dispatch_id else None
     ticket = store.find_ticket(conn, record["ticket_id"]) if record else None
-    emit_events(conn, events.feedback_rejected(envelope.routing_key.removeprefix("dept."),
-                                               dispatch_id, ticket, reason, envelope.inbox_id))
+    emit_events(conn, events.feedback_rejected(
+        storable(envelope.routing_key.removeprefix("dept.")), dispatch_id, ticket,
+        storable(reason), envelope.inbox_id))
 
 
 def feedback_over_http(department, body):
@@ -131,6 +136,8 @@ def feedback_over_http(department, body):
 
 def feedback_of(envelope):
     """``(department, feedback)``: the department is the one its routing key names."""
+    if envelope.unreadable:
+        raise FeedbackRejected(envelope.unreadable)
     errors = FeedbackSchema().validate(_body(envelope)) or control_character_errors(_body(envelope))
     if errors:
         raise FeedbackRejected(f"invalid feedback: {errors}")

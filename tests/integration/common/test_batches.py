@@ -95,6 +95,24 @@ def test_a_message_to_park_is_parked_alone_and_the_others_are_applied(pool):
         ("zd.notify.events", "m-2")]
 
 
+def test_a_message_no_store_can_keep_is_parked_alone_escaped_and_the_others_applied(pool):
+    unreadable = [Envelope("m-\x00", "ticket.assigned", {"ticket": {"ticket_id": "T-7"}},
+                           queue="zd.notify.events"),
+                  Envelope("m-8", "ticket.assigned", {"ticket": {"ticket_id": "T-8"},
+                                                      "note": "\ud800"}, queue="zd.notify.events")]
+    arrived = [envelope(f"m-{n}", f"T-{n}") for n in range(3)] + unreadable
+    assert handle_batch(Transactions(pool), batch_of(*arrived), record) == [True] * 5
+    assert sorted(row["message_id"] for row in recorded(pool)) == ["m-0", "m-1", "m-2"]
+    with pool.connection() as conn:
+        parked = sorted(conn.execute("SELECT headers, body FROM outbox").fetchall(),
+                        key=lambda row: row["headers"]["x-original-message-id"])
+    assert [(row["headers"]["x-original-message-id"], row["headers"]["x-park-reason"])
+            for row in parked] == [
+        ("m-8", "unreadable message: its body holds a lone surrogate (U+D800) in note"),
+        ("m-\\u0000", "unreadable message: its message_id holds NUL (U+0000)")]
+    assert parked[0]["body"]["note"] == "\\ud800"
+
+
 def test_a_failing_message_alone_goes_back_and_the_others_are_handled(pool):
     def fail_m3(conn, one):
         if one.message_id == "m-3":

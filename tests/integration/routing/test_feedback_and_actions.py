@@ -1,6 +1,7 @@
 """Routing's failure paths with the real broker and database: department feedback
 that cannot apply, actions the state does not allow, and dispatches that cannot be
 routed yet. One system for the module; every test posts its own concern."""
+import base64
 import json
 import uuid
 
@@ -14,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from services.admin.rabbit_management import RabbitManagement, vhost_of
 from services.common import topology
 from services.common.config import settings
-from tests.support.queues import confirmed_connection
+from tests.support.queues import confirmed_connection, drain, queued
 from tests.support.services import running, wait_until
 from tests.support.system import fresh_system
 
@@ -357,34 +358,26 @@ def test_feedback_over_http_for_another_department_is_forbidden(chain):
     assert answer.status_code == 403
 
 
-def parked_count(chain, parked_in):
-    text = requests.get(f"{chain['routing']}/metrics", timeout=5).text
-    return sum(sample.value for family in text_string_to_metric_families(text)
-               for sample in family.samples if sample.name == "zd_messages_parked_total"
-               and sample.labels.get("parked_in") == parked_in)
-
-
-@pytest.mark.parametrize("body, content_type", [
-    (b"status=resolved&result=done", "text/plain"), (b'{"status": "\xff\xfe"}', "application/json")])
-def test_an_undecodable_message_is_parked_not_dropped_and_its_body_not_logged(chain, caplog, body,
-                                                                               content_type):
-    parked_before = parked_count(chain, "zd.routing.feedback.parked")
+@pytest.mark.parametrize("body, content_type, reason", [
+    (b"status=resolved&result=done", "text/plain",
+     "undecodable message: its content type 'text/plain' is not application/json"),
+    (b'{"status": "\xff\xfe"}', "application/json", "undecodable message: its body is not UTF-8 text")])
+def test_an_undecodable_message_is_rejected_with_its_reason_and_its_body_not_logged(
+        chain, caplog, body, content_type, reason):
+    counted_before = rejected_count(chain)
     marker = str(uuid.uuid4())
     with confirmed_connection() as connection:
         Producer(connection.channel()).publish(
             body, exchange=FEEDBACK, routing_key="dept.conghua-water", content_type=content_type,
             content_encoding="utf-8", delivery_mode=2, message_id=marker, declare=[])
-    wait_until(lambda: parked_count(chain, "zd.routing.feedback.parked") == parked_before + 1,
-               what="the undecodable message counted as parked")
-    with Connection(settings().amqp_uri) as connection:
-        channel = connection.channel()
-        found = []
-        while (message := channel.basic_get("zd.routing.feedback.parked", no_ack=True)):
-            found.append(message)
-    (parked,) = [m for m in found if m.properties.get("message_id") == marker]
-    kept = parked.body if isinstance(parked.body, bytes) else parked.body.encode()
-    assert kept == body and parked.headers["x-death"][0]["reason"] == "rejected"
+    wait_until(lambda: rejected_count(chain) == counted_before + 1,
+               what="the undecodable message counted as rejected")
+    found = drain(topology.FEEDBACK_REJECTED)
+    (parked,) = [m for m in found if m.headers["x-original-message-id"] == marker]
+    assert parked.headers["x-park-reason"] == reason
+    assert base64.b64decode(json.loads(parked.body)["body_base64"]) == body
     assert body.decode("utf-8", "replace") not in caplog.text
+    assert queued("zd.routing.feedback.parked") == 0
     ticket_id = post_concern(chain)
     dispatch = take_dispatch("conghua-water", ticket_id)
     publish_feedback("conghua-water", {"dispatch_id": dispatch["dispatch_id"], "status": "acknowledged"})
