@@ -8,6 +8,7 @@ from services.common.ticket_schemas import (
     PersonSchema,
     TimelineEntrySchema,
 )
+from services.intake import contacts
 
 CHANNELS = ("liaison_station", "hotline", "mailbox", "wechat", "app", "grid_visit",
             "representative_report", "roundtable", "open311")
@@ -22,9 +23,10 @@ class LocationSchema(Schema):
 
 class ReporterSchema(Schema):
     name = fields.String(validate=validate.Length(max=100))
-    phone = fields.String(validate=validate.Regexp(r"^\+?[0-9 -]{5,20}$",
-                                                   error="Not a phone number."))
-    email = fields.Email()
+    phone = fields.String(validate=contacts.check_phone, metadata={
+        "description": "E.164, or a Chinese number without its country code",
+        "example": "+8613912340001"})
+    email = fields.Email(validate=contacts.check_email)
     wechat_openid = fields.String(validate=validate.Regexp(
         r"^[A-Za-z0-9_-]{1,128}$", error="Not a WeChat openid."))
     wants_feedback = fields.Boolean(load_default=False)

@@ -4,24 +4,37 @@ A request belongs to the district of the front-end key that posts it (``api_key`
 ``service_code`` is a category; ``attribute[community]`` names the community, else a
 community whose name appears in ``address_string`` is taken, else none: the district's
 liaison office assigns it (contract §5). A reporter who leaves an email or phone hears
-back. An address without coordinates is kept as the concern's title. The lifecycle
+back. The concern is then checked by the concern schema, as the JSON API's body is
+(``media_url`` http(s) only, a contact a message could reach), a refused field named by
+its form name. An address without coordinates is kept as the concern's title. The lifecycle
 maps to ``open``/``closed``; ``status_notes`` is the latest note of
 the ticket's timeline, ``agency_responsible`` its lead department, ``expected_datetime``
 that department's due time. Pure functions; no I/O.
 """
 import uuid
 
+from marshmallow import ValidationError
+
 from services.common.errors import BadRequest, Forbidden
 from services.common.text import control_character_errors
 from services.intake.open311.catalogue import COMMUNITY, service_name
+from services.intake.schemas import ConcernSchema
 
 MAX_DESCRIPTION = 4000
 CLOSED = ("resolved", "closed", "merged", "rejected")
 STATUSES = ("open", "closed")
+#: a concern's field (its path in the schema's messages) → the form field it was read from
+FORM_FIELDS = {("category",): "service_code", ("description",): "description",
+               ("title",): "address_string", ("location", "address"): "address_string",
+               ("location", "lat"): "lat", ("location", "lon"): "long",
+               ("reporter", "name"): "first_name", ("reporter", "email"): "email",
+               ("reporter", "phone"): "phone", ("attachments", 0, "url"): "media_url"}
 
 
 def concern_from_form(form, directory, district):
-    """The concern (as ``POST /api/v1/concerns`` takes it) a posted form asks for."""
+    """The concern (as ``POST /api/v1/concerns`` takes it) a posted form asks for, checked
+    by the concern schema as the JSON API's body is; a refused field is named by its
+    form name."""
     errors = {}
     if form.get("jurisdiction_id") and form["jurisdiction_id"] != district:
         raise Forbidden(f"This api_key posts for jurisdiction '{district}' only.")
@@ -36,11 +49,8 @@ def concern_from_form(form, directory, district):
     location = _location(form, errors)
     community = _community(form, directory, district, errors)
     errors.update(control_character_errors(dict(form)) or {})
-    if errors:
-        raise BadRequest("The service request is not valid.", errors=errors)
     concern = {"external_id": f"open311-{uuid.uuid4()}", "district": district,
-               "community": community, "channel": "open311", "category": code,
-               "description": description}
+               "channel": "open311", "category": code, "description": description}
     if location:
         concern["location"] = location
     elif form.get("address_string"):  # an address without coordinates: kept as the title
@@ -50,6 +60,13 @@ def concern_from_form(form, directory, district):
     reporter = _reporter(form)
     if reporter:
         concern["reporter"] = reporter
+    try:  # the community is checked above: an Open311 request may name none
+        concern = {**ConcernSchema(partial=("community",)).load(concern), "community": community}
+    except ValidationError as invalid:
+        for field, messages in _form_errors(invalid.messages):
+            errors.setdefault(field, messages)
+    if errors:
+        raise BadRequest("The service request is not valid.", errors=errors)
     return concern
 
 
@@ -129,6 +146,15 @@ def _community(form, directory, district, errors):
         if community["name"] in address or community["name"].removesuffix("社区") in address:
             return code
     return None
+
+
+def _form_errors(messages, path=()):
+    """The concern schema's messages as ``(form field, messages)`` pairs."""
+    if isinstance(messages, dict):
+        for key, inner in messages.items():
+            yield from _form_errors(inner, (*path, key))
+    else:
+        yield FORM_FIELDS.get(path, ".".join(map(str, path))), messages
 
 
 def _reporter(form):

@@ -1,4 +1,5 @@
 """The intake API against the real PostgreSQL and RabbitMQ (contract §5)."""
+import json
 import time
 
 import eventlet
@@ -264,6 +265,49 @@ def test_control_characters_other_than_tab_and_newline_are_refused(keys, intake,
         errors = errors[key]
     assert errors == ["Control characters other than tab and newline are not allowed."]
     assert stored_concerns() == 0 and outbox_messages() == []
+
+
+@pytest.mark.parametrize("raw, path", [
+    ('"title": "\\uffff"', ("title",)),
+    ('"description": "下水道\\ufffe堵塞"', ("description",)),
+    ('"description": "lone \\ud800 surrogate"', ("description",)),
+    ('"reporter": {"name": "\\udfff"}', ("reporter", "name")),
+])
+def test_characters_xml_forbids_are_refused_naming_the_field(keys, intake, raw, path):
+    body = json.dumps(concern())[:-1] + ", " + raw + "}"  # as escapes: a JSON parser decodes them
+    answer = requests.post(f"{intake}/api/v1/concerns", data=body.encode(), timeout=15,
+                           headers={"Authorization": f"Bearer {keys['frontend:baiyun']}",
+                                    "Content-Type": "application/json"})
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    errors = answer.json()["errors"]
+    for key in path:
+        errors = errors[key]
+    assert errors == ["U+FFFE, U+FFFF and lone surrogates are not text: not allowed."]
+    assert stored_concerns() == 0 and outbox_messages() == []
+
+
+@pytest.mark.parametrize("reporter, field", [
+    ({"email": "<li@example.org>"}, "email"),  # Address(addr_spec=...) raises HeaderParseError
+    ({"email": "李@example.org"}, "email"),  # a local part no mail server here takes
+    ({"phone": "+86 123"}, "phone"),
+    ({"phone": "12345"}, "phone"),
+])
+def test_a_contact_no_message_could_reach_is_refused(keys, intake, reporter, field):
+    answer = post(intake, keys["frontend:baiyun"], concern(reporter={**reporter, "wants_feedback": True}))
+    assert answer.status_code == 400, answer.text
+    assert list(answer.json()["errors"]["reporter"]) == [field]
+    assert stored_concerns() == 0 and outbox_messages() == []
+
+
+@pytest.mark.parametrize("phone", ["+8613912340001", "13912340001", "139 1234 0001",
+                                   "020-12345678", "+1 202 555 0143"])
+def test_a_phone_as_people_write_it_is_stored_as_sent(keys, intake, phone):
+    reporter = {"phone": phone, "email": "o'hara+zd@mail.example.org", "wants_feedback": True}
+    answer = post(intake, keys["frontend:baiyun"], concern(reporter=reporter))
+    assert answer.status_code == 202, answer.text
+    (contact,) = [body for kind, body in outbox_messages() if kind == "reporter.contact"]
+    assert contact["contact"]["phone"] == phone
 
 
 def test_tabs_and_newlines_are_stored_exactly_as_sent(keys, intake):

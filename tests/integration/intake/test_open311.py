@@ -9,6 +9,7 @@ from xml.etree import ElementTree
 import psycopg
 import pytest
 import requests
+from psycopg.types.json import Jsonb
 
 from services.common.config import settings
 from tests.support import events as made
@@ -209,6 +210,14 @@ def test_requests_are_listed_by_id_code_and_date_within_the_district(system):
      "description"),
     ({"service_code": "drainage", "lat": "23", "long": "113", "description": "a\x00b"}, 400,
      "description"),
+    ({"service_code": "drainage", "lat": "23", "long": "113", "description": "a\uffffb"}, 400,
+     "description"),
+    ({**SPEC_EXAMPLE, "media_url": "javascript:alert(document.cookie)"}, 400, "media_url"),
+    ({**SPEC_EXAMPLE, "media_url": "file:///etc/passwd"}, 400, "media_url"),
+    ({**SPEC_EXAMPLE, "email": "<smith@residents.example>"}, 400, "email"),
+    ({**SPEC_EXAMPLE, "email": "史密斯@residents.example"}, 400, "email"),
+    ({**SPEC_EXAMPLE, "phone": "+86 123"}, 400, "phone"),
+    ({**SPEC_EXAMPLE, "address_string": "元岗路\x1b[31m12号"}, 400, "address_string"),
     ({"service_code": "drainage", "lat": "23", "long": "113", "description": "x",
       "attribute[community]": "jiangpu"}, 400, "attribute[community]"),
     ({"service_code": "drainage", "lat": "23", "long": "113", "description": "x",
@@ -228,6 +237,49 @@ def test_a_bad_request_is_answered_the_specifications_way_and_stores_nothing(sys
             root = xml(answer)
             assert root.tag == "errors" and root.findtext("error/code") == str(status)
     assert len(open311(intake, "requests.json", api_key=key).json()) == before
+
+
+def test_a_refused_field_is_named_by_its_form_name_with_its_message(system):
+    intake, _, keys, _ = system
+    answer = post(intake, keys["frontend:baiyun"], **{**SPEC_EXAMPLE, "media_url": "file:///etc/passwd",
+                                                       "phone": "12"})
+    assert answer.status_code == 400, answer.text
+    ((error),) = answer.json()
+    assert "media_url: Not a valid URL." in error["description"]
+    assert "phone: Not a phone number." in error["description"]
+
+
+#: what intake took before it refused the characters XML 1.0 forbids
+STORED_BEFORE = "旧\uffff数据\ufffe\x01\x0b\x1b[31m"
+
+
+def test_requests_xml_parses_with_rows_stored_before_forbidden_characters_were_refused(system):
+    intake, _, keys, _ = system
+    key = keys["frontend:baiyun"]
+    (created,) = post(intake, key, **SPEC_EXAMPLE).json()
+    with psycopg.connect(settings().database_url) as conn:
+        conn.execute(
+            "INSERT INTO intake.concerns (ticket_id, key_id, external_id, fingerprint, district,"
+            " community, channel, category, title, description, attachments, submitted_at, received_at)"
+            " SELECT 'ZD20200101-0000FFFF', key_id, 'stored-before', fingerprint, district, community,"
+            " channel, category, %(text)s, %(text)s, %(attachments)s, submitted_at, received_at"
+            " FROM intake.concerns WHERE ticket_id = %(id)s",
+            {"text": STORED_BEFORE, "id": created["service_request_id"],
+             "attachments": Jsonb([{"url": "https://p.example/\uffff.jpg", "kind": "photo"}])})
+        at = datetime.now(timezone.utc)
+        conn.execute("INSERT INTO intake.ticket_views (ticket_id, version, ticket) VALUES (%s, 1, %s)",
+                     ("ZD20200101-0000FFFF", Jsonb({"status": "in_progress", "timeline": [
+                         {"at": at.isoformat(), "note": STORED_BEFORE}]})))
+    shown = STORED_BEFORE.replace("\uffff", "\ufffd").replace("\ufffe", "\ufffd").replace(
+        "\x01", "\ufffd").replace("\x0b", "\ufffd").replace("\x1b", "\ufffd")
+    for path in ("requests.xml", "requests/ZD20200101-0000FFFF.xml"):
+        answer = open311(intake, path, api_key=key)
+        assert answer.status_code == 200, answer.text
+        (request,) = [r for r in xml(answer).iter("request")
+                      if r.findtext("service_request_id") == "ZD20200101-0000FFFF"]
+        assert request.findtext("description") == shown
+        assert request.findtext("address") == shown and request.findtext("status_notes") == shown
+        assert request.findtext("media_url") == "https://p.example/\ufffd.jpg"
 
 
 def test_a_missing_or_wrong_key_is_403(system):

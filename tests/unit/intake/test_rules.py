@@ -38,6 +38,30 @@ def test_bad_field_is_reported_by_name(field, value):
     assert field in invalid.value.messages
 
 
+@pytest.mark.parametrize("email", [
+    "<li@example.org>",  # email.headerregistry.Address raises HeaderParseError
+    "li@@example.org", "李@example.org", "li@", "li@example.org>", "li@[1.2.3.4"])
+def test_an_email_address_mail_cannot_be_sent_to_is_refused(email):
+    with pytest.raises(ValidationError) as invalid:
+        ConcernSchema().load(concern(reporter={"email": email}))
+    assert invalid.value.messages == {"reporter": {"email": ["Not a valid email address."]}}
+
+
+@pytest.mark.parametrize("phone", ["+86 123", "12345", "+86139", "1-800-FLOWERS", "+8613912340001x"])
+def test_a_number_no_message_could_reach_is_refused(phone):
+    with pytest.raises(ValidationError) as invalid:
+        ConcernSchema().load(concern(reporter={"phone": phone}))
+    assert invalid.value.messages == {"reporter": {"phone": ["Not a phone number."]}}
+
+
+@pytest.mark.parametrize("phone", ["+8613912340001", "13912340001", "139 1234 0001",
+                                   "+86 139-1234-0001", "020-12345678", "+442079460958"])
+@pytest.mark.parametrize("email", ["li@example.org", "o'hara+zd@mail.example.org", "li@例子.中国"])
+def test_contacts_as_people_write_them_load_unchanged(phone, email):
+    reporter = ConcernSchema().load(concern(reporter={"phone": phone, "email": email}))["reporter"]
+    assert (reporter["phone"], reporter["email"]) == (phone, email)
+
+
 def test_missing_required_fields_are_all_reported():
     with pytest.raises(ValidationError) as invalid:
         ConcernSchema().load({})

@@ -1,0 +1,63 @@
+"""An Open311 form is read into a concern and checked by the concern schema, as the JSON
+API's body is; a refused field is named by its form name."""
+import pytest
+
+from services.common.directory import load_directory
+from services.common.errors import BadRequest
+from services.intake.open311.requests import concern_from_form
+from tests.support.system import DEMO_DIRECTORY
+
+FORM = {"service_code": "drainage", "lat": "23.1925", "long": "113.2721",
+        "address_string": "元岗路12号", "description": "沙井盖下陷，污水外溢",
+        "email": "smith@residents.example", "phone": "+8613912340009",
+        "first_name": "john", "last_name": "smith", "attribute[community]": "yuangang",
+        "media_url": "https://photos.residents.example/manhole.jpg"}
+
+
+@pytest.fixture(scope="module")
+def directory():
+    return load_directory(DEMO_DIRECTORY)
+
+
+def refused(directory, **fields):
+    with pytest.raises(BadRequest) as bad:
+        concern_from_form({**FORM, **fields}, directory, "baiyun")
+    return bad.value.errors
+
+
+def test_the_specification_example_is_a_concern(directory):
+    concern = concern_from_form(FORM, directory, "baiyun")
+    assert concern["community"] == "yuangang" and concern["channel"] == "open311"
+    assert concern["attachments"] == [{"url": FORM["media_url"], "kind": "photo"}]
+    assert concern["reporter"] == {"name": "john smith", "email": FORM["email"],
+                                   "phone": FORM["phone"], "wants_feedback": True, "locale": "zh-CN"}
+    assert concern["location"] == {"lat": 23.1925, "lon": 113.2721, "address": "元岗路12号"}
+
+
+def test_a_request_naming_no_community_is_a_concern_without_one(directory):
+    form = {key: value for key, value in FORM.items() if key != "attribute[community]"}
+    assert concern_from_form({**form, "address_string": "某路1号"}, directory, "baiyun")[
+        "community"] is None
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(document.cookie)", "file:///etc/passwd",
+                                 "ftp://photos.residents.example/a.jpg", "data:image/png;base64,AAAA",
+                                 "photos.residents.example/a.jpg"])
+def test_media_url_is_http_or_https_only(directory, url):
+    assert refused(directory, media_url=url) == {"media_url": ["Not a valid URL."]}
+
+
+@pytest.mark.parametrize("fields, errors", [
+    ({"email": "<smith@residents.example>"}, {"email": ["Not a valid email address."]}),
+    ({"email": "史密斯@residents.example"}, {"email": ["Not a valid email address."]}),
+    ({"phone": "+86 123"}, {"phone": ["Not a phone number."]}),
+    ({"phone": "12", "email": "x@"}, {"phone": ["Not a phone number."],
+                                      "email": ["Not a valid email address."]}),
+])
+def test_a_contact_is_checked_as_the_json_api_checks_it(directory, fields, errors):
+    assert refused(directory, **fields) == errors
+
+
+def test_form_checks_and_schema_checks_are_answered_together(directory):
+    errors = refused(directory, service_code="weather", media_url="file:///x", phone="1")
+    assert set(errors) == {"service_code", "media_url", "phone"}
