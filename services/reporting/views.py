@@ -1,4 +1,5 @@
-"""How reports are shown: JSON bodies, and CSV with one row of flat figures per group."""
+"""How reports are shown: JSON bodies, and CSV (UTF-8 with a BOM, formulas neutralised)
+with one row of flat figures per group."""
 import csv
 import io
 
@@ -72,21 +73,29 @@ def overdue_answer(body, format):
 
 
 def as_csv(rows, columns=None):
-    """``rows`` as CSV under ``columns`` (default: every key, in the order first seen).
-    Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``) is
-    quoted with a leading apostrophe: titles come from the public."""
+    """``rows`` as CSV bytes under ``columns`` (default: every key, in the order first seen).
+
+    Text that a spreadsheet would run as a formula (starting with one of OWASP's
+    ``=``, ``+``, ``-``, ``@``, tab, carriage return) is quoted with a leading
+    apostrophe: titles come from the public. The bytes are UTF-8 with a BOM: without
+    it Excel and WPS on a Chinese Windows read the file as GBK and garble every title.
+    """
     out = io.StringIO()
     columns = columns or list(dict.fromkeys(column for row in rows for column in row))
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({column: _cell(row.get(column)) for column in columns})
-    return out.getvalue()
+    return out.getvalue().encode("utf-8-sig")
+
+
+#: what a cell may not start with, or a spreadsheet runs it (OWASP, CSV injection)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value):
     if value is None:
         return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value

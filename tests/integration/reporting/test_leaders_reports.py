@@ -136,7 +136,7 @@ def test_overdue_lists_who_holds_each_late_ticket_in_working_hours(system):
 
     as_csv = get(system, "/api/v1/reports/overdue", district="baiyun", as_of=as_of, format="csv")
     assert as_csv.headers["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+    rows = list(csv.DictReader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
     assert [row["ticket_id"] for row in rows] == ["OD-DEPT", "OD-TRAFFIC", "OD-OFFICE", "OD-REP"]
     assert rows[2]["holder.kind"] == "office" and rows[2]["overdue_working_hours"] == "8.0"
     assert (rows[2]["escalations"], rows[2]["last_escalation"]) == ("1", "escalated")
@@ -173,7 +173,7 @@ def test_the_trend_counts_each_local_day_received_dispatched_and_resolved(system
         {"day": "2025-03-05", "received": 1, "dispatched": 0, "resolved": 0}]
     rows = list(csv.DictReader(io.StringIO(get(
         system, "/api/v1/reports/trend", district="tianhe", format="csv",
-        **{"from": "2025-03-02", "to": "2025-03-06"}).text)))
+        **{"from": "2025-03-02", "to": "2025-03-06"}).content.decode("utf-8-sig"))))
     assert [(row["day"], row["received"]) for row in rows][1] == ("2025-03-03", "2")
 
 

@@ -4,6 +4,7 @@
 code (tests/support/events.py) and published to ``zd.events``; each test uses its own
 tickets and its own window of days in the past, so the tests share one running service.
 """
+import codecs
 import csv
 import io
 import uuid
@@ -302,8 +303,9 @@ def test_summary_as_csv_is_one_row_of_flat_figures(system, reporting):
                  **{"from": "2024-06-07", "to": "2024-06-08"})
 
     assert answer.status_code == 200
-    assert answer.headers["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert answer.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert answer.content.startswith(codecs.BOM_UTF8)  # Excel and WPS then read UTF-8
+    rows = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
     assert len(rows) == 1
     assert rows[0]["district"] == "baiyun"
     assert rows[0]["received"] == "1"
@@ -337,7 +339,8 @@ def test_by_district_as_csv_has_one_row_per_district(system, reporting):
                  **{"from": "2024-06-12", "to": "2024-06-13"})
 
     assert answer.status_code == 200
-    rows = {row["district"]: row for row in csv.DictReader(io.StringIO(answer.text))}
+    rows = {row["district"]: row for row in csv.DictReader(io.StringIO(
+        answer.content.decode("utf-8-sig")))}
     assert set(rows) == {"baiyun", "tianhe", "conghua"}
     assert rows["conghua"]["received"] == "1" and rows["baiyun"]["received"] == "0"
     assert rows["conghua"]["from"] == "2024-06-12T00:00:00+08:00"
