@@ -1,7 +1,9 @@
 """The actions of representatives and liaison offices on a ticket (contract §6).
 
 Each action says who may take it and what it does; the state rules of ``domain``
-decide whether the ticket's status allows it (409 with the allowed ones otherwise).
+decide whether the ticket's status allows it (409 with the allowed ones otherwise). A
+representative merges only into a ticket they may see or into the one their ticket was
+linked to as a likely duplicate; any other target answers as one that does not exist.
 """
 from services.common.errors import BadRequest, Conflict, Forbidden, NotFound
 from services.routing import announcements, domain, store, workflow
@@ -54,7 +56,7 @@ def act(conn, ticket_id, party, command, directory):
         raise Forbidden(f"A {party.role} cannot {action} a ticket.")
     try:
         with announcements.step(conn):
-            return PERFORM[action](conn, ticket, str(party), command, directory)
+            return PERFORM[action](conn, ticket, party, command, directory)
     except domain.IllegalTransition as exc:
         raise Conflict(str(exc), allowed_statuses=list(exc.allowed),
                        allowed_actions=allowed_actions(exc.current)) from exc
@@ -69,8 +71,8 @@ TARGET = {"forward": "forwarded", "resolve": "resolved", "merge": "merged",
           "reject": "rejected", "reassign": "assigned", "dispatch": "dispatched"}
 
 
-def _forward(conn, ticket, actor, command, directory):
-    ticket = workflow.change(conn, ticket, directory, "forwarded", actor, "forward",
+def _forward(conn, ticket, party, command, directory):
+    ticket = workflow.change(conn, ticket, directory, "forwarded", str(party), "forward",
                              command.get("note"))
     policy = directory["districts"][ticket["district"]]["policy"]
     if policy["auto_dispatch"] and ticket["category"]:
@@ -78,41 +80,43 @@ def _forward(conn, ticket, actor, command, directory):
     return ticket
 
 
-def _resolve(conn, ticket, actor, command, directory):
-    return workflow.change(conn, ticket, directory, "resolved", actor, "resolve",
+def _resolve(conn, ticket, party, command, directory):
+    return workflow.change(conn, ticket, directory, "resolved", str(party), "resolve",
                            command["result"], result=command["result"],
                            resolved_at=ticket["resolved_at"] or workflow.now())
 
 
-def _merge(conn, ticket, actor, command, directory):
+def _merge(conn, ticket, party, command, directory):
     target = store.lock_ticket(conn, command["into"])
-    same_district = target is not None and target["district"] == ticket["district"]
-    if not same_district or target["ticket_id"] == ticket["ticket_id"]:
+    likely_original = store.likely_original(conn, ticket["ticket_id"])
+    if not domain.may_merge_into(party.role, party.scope, ticket, target, likely_original):
+        # one answer whether it does not exist or is not theirs to see, status untold
         raise BadRequest("Cannot merge there.", errors={"into": ["No such ticket here."]})
     if target["status"] in domain.FINAL:
         raise BadRequest("Cannot merge there.", errors={"into": [
             f"Ticket {target['ticket_id']} is {target['status']}: merge into an open ticket."]})
-    return workflow.change(conn, ticket, directory, "merged", actor, "merge",
+    return workflow.change(conn, ticket, directory, "merged", str(party), "merge",
                            f"merged into {command['into']}: {command.get('note') or ''}".strip(),
                            merged_into=target["ticket_id"])
 
 
-def _reject(conn, ticket, actor, command, directory):
-    return workflow.change(conn, ticket, directory, "rejected", actor, "reject", command["reason"])
+def _reject(conn, ticket, party, command, directory):
+    return workflow.change(conn, ticket, directory, "rejected", str(party), "reject",
+                           command["reason"])
 
 
-def _reassign(conn, ticket, actor, command, directory):
+def _reassign(conn, ticket, party, command, directory):
     rep = directory["representatives"].get(command["representative"])
     if rep is None or rep["district"] != ticket["district"]:
         raise BadRequest("Cannot reassign there.",
                          errors={"representative": ["Not a representative of this district."]})
     # the new representative's wait starts now, even when the ticket was assigned already
-    return workflow.change(conn, ticket, directory, "assigned", actor, "reassign",
+    return workflow.change(conn, ticket, directory, "assigned", str(party), "reassign",
                            command.get("note"), representative_id=command["representative"],
                            status_since=workflow.now(), escalated_at=None)
 
 
-def _dispatch(conn, ticket, actor, command, directory):
+def _dispatch(conn, ticket, party, command, directory):
     wanted = command["departments"]
     unknown = [code for code in [wanted["lead"], *wanted["assist"]]
                if code not in directory["departments"]]
@@ -124,15 +128,15 @@ def _dispatch(conn, ticket, actor, command, directory):
         raise BadRequest("Unknown category.", errors={"category": [f"Unknown category {category}."]})
     domain.check_transition(ticket["status"], "dispatched")
     if category is not None and category != ticket["category"]:
-        ticket = workflow.recategorise(conn, ticket, actor, category)
-    return workflow.dispatch(conn, ticket, directory, wanted["lead"], wanted["assist"], actor,
+        ticket = workflow.recategorise(conn, ticket, str(party), category)
+    return workflow.dispatch(conn, ticket, directory, wanted["lead"], wanted["assist"], str(party),
                              command.get("note"), command.get("due_at"))
 
 
-def _escalate(conn, ticket, actor, command, directory):
+def _escalate(conn, ticket, party, command, directory):
     if ticket["status"] not in domain.OPEN:
         raise Conflict(f"A {ticket['status']} ticket cannot be escalated.")
-    return workflow.note(conn, ticket, directory, actor, "escalate",
+    return workflow.note(conn, ticket, directory, str(party), "escalate",
                          command.get("note") or "escalated", event="escalated")
 
 

@@ -114,6 +114,20 @@ def feedback_problem(dispatch, department, ticket_status, status):
     return None
 
 
+def may_merge_into(role, scope, ticket, target, likely_original):
+    """Whether a party (``role``, ``scope``) may merge ``ticket`` into ``target`` (None when
+    there is no such ticket): another ticket of the district; for a representative, one
+    of their own or the one ``ticket`` was linked to as a likely duplicate
+    (``likely_original``). Any other answers as a ticket that does not exist: a
+    representative learns nothing of the tickets they may not see."""
+    if target is None or target["ticket_id"] == ticket["ticket_id"] \
+            or target["district"] != ticket["district"]:
+        return False
+    if role == "representative":
+        return target["representative_id"] == scope or target["ticket_id"] == likely_original
+    return True  # the district's office (the admin too) merges within the district
+
+
 def is_late_progress(dispatch, status):
     """Progress feedback overtaken by a later one (messages may be reordered)."""
     return status in PROGRESS and PROGRESS_RANK[status] <= PROGRESS_RANK.get(dispatch["status"], 0)

@@ -75,6 +75,13 @@ def link_duplicate(conn, ticket_id, match):
                   match.distance_m))
 
 
+def likely_original(conn, ticket_id):
+    """The ticket ``ticket_id`` was linked to as a likely duplicate, or None."""
+    row = conn.execute("SELECT original_id FROM duplicate_links WHERE ticket_id = %s",
+                       (ticket_id,)).fetchone()
+    return row["original_id"] if row else None
+
+
 def duplicate_links(conn, ticket_id):
     """``(the link of ticket_id to its original or None, the links of its duplicates)``."""
     rows = conn.execute(

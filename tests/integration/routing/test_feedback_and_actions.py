@@ -11,10 +11,13 @@ import pytest
 import requests
 from kombu import Connection, Exchange, Producer, Queue
 from prometheus_client.parser import text_string_to_metric_families
+from psycopg.rows import dict_row
 
 from services.admin.rabbit_management import RabbitManagement, vhost_of
 from services.common import topology
 from services.common.config import settings
+from services.routing import store
+from services.routing.duplicates import Match
 from tests.support.queues import confirmed_connection, drain, queued
 from tests.support.services import running, wait_until
 from tests.support.system import fresh_system
@@ -268,6 +271,39 @@ def test_nothing_merges_into_a_merged_ticket(chain):
     assert answer.status_code == 400
     assert answer.json()["errors"]["into"] == [
         f"Ticket {second} is merged: merge into an open ticket."]
+
+
+def test_a_representative_merges_only_into_tickets_they_may_see_or_their_likely_original(chain):
+    zhao = "representative:rep-zhao-min"
+    theirs = assigned_in_baiyun(chain, representative="rep-liu-hanli")
+    closed_theirs = assigned_in_baiyun(chain, representative="rep-liu-hanli")
+    assert act(chain, closed_theirs, "congress:baiyun", action="merge", into=theirs).status_code == 200
+    mine, linked, also_mine = (assigned_in_baiyun(chain) for _ in range(3))
+
+    def answer(into):
+        refused = act(chain, mine, zhao, action="merge", into=into)
+        return refused.status_code, refused.headers["Content-Type"], refused.content
+
+    absent = answer("ZD20260101-00000000")
+    assert absent[0] == 400 and json.loads(absent[2])["errors"] == {"into": ["No such ticket here."]}
+    assert answer(theirs) == absent, "another representative's open ticket is not there for them"
+    assert answer(closed_theirs) == absent, "nor is its status told"
+    assert ticket(chain, mine, zhao)["status"] == "assigned"
+
+    with psycopg.connect(settings().database_url, row_factory=dict_row) as conn:
+        conn.execute("SET search_path TO routing")
+        store.link_duplicate(conn, linked, Match(theirs, 0.5, ("下水道", "堵塞"), None, False))
+    joined = act(chain, linked, zhao, action="merge", into=theirs)
+    assert joined.status_code == 200 and joined.json()["merged_into"] == theirs
+    own = act(chain, mine, zhao, action="merge", into=also_mine)
+    assert own.status_code == 200 and own.json()["merged_into"] == also_mine
+
+
+def test_the_office_merges_any_ticket_of_its_district_into_another(chain):
+    first = assigned_in_baiyun(chain, representative="rep-liu-hanli")
+    second = assigned_in_baiyun(chain)
+    answer = act(chain, second, "congress:baiyun", action="merge", into=first)
+    assert answer.status_code == 200 and answer.json()["merged_into"] == first
 
 
 def test_crossed_merges_neither_deadlock_nor_answer_503(chain):

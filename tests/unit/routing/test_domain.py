@@ -141,3 +141,20 @@ def test_a_concern_naming_no_community_goes_to_the_office():
         None, "no community named: the liaison office assigns it")
     assert choose_representative(directory, "baiyun", None, "rep-zhao-min",
                                  counted({}))[0] == "rep-zhao-min"
+
+
+def test_a_representative_merges_only_into_their_own_ticket_or_its_likely_original():
+    def row(ticket_id, representative_id="rep-a", district="d1"):
+        return {"ticket_id": ticket_id, "representative_id": representative_id,
+                "district": district}
+    mine = row("T1")
+    may = domain.may_merge_into
+    assert may("representative", "rep-a", mine, row("T2"), None)
+    assert not may("representative", "rep-a", mine, row("T2", "rep-b"), None)
+    assert may("representative", "rep-a", mine, row("T2", "rep-b"), "T2")
+    assert not may("representative", "rep-a", mine, row("T3", "rep-b"), "T2")
+    assert not may("representative", "rep-a", mine, None, None)
+    assert not may("representative", "rep-a", mine, mine, "T1")
+    assert may("congress", "d1", mine, row("T2", "rep-b"), None)
+    assert not may("congress", "d1", mine, row("T2", "rep-b", "d2"), None)
+    assert not may("admin", None, mine, row("T2", "rep-b", "d2"), "T2")
