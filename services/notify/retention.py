@@ -6,10 +6,14 @@ of every notification to a webhook department, and the outcome of each attempt, 
 text may quote an address. All of them are anonymised in place; the notifications stay,
 with their template, channel, status and times. A notification to the reporter still
 waiting to be sent is skipped: it has nowhere to go.
+
+An erasure may come before the reporter's contact (both are sent at once): the reporter
+is then remembered as anonymised, their held news is dropped, and a ``reporter.contact``
+that comes later is not kept.
 """
 from psycopg.types.json import Jsonb
 
-from services.common.events import EXPIRED, PERSONAL_DATA_EXPIRED
+from services.common.events import ERASURE, EXPIRED, PERSONAL_DATA_EXPIRED, REPORTER_CONTACT
 from services.common.messaging import ParkMessage
 from services.common.personal_data import (
     ANONYMISED,
@@ -25,12 +29,24 @@ REPORTER = "reporter"
 
 
 def applying(apply):
-    """``apply(conn, envelope)`` for every event but ``personal_data.expired``."""
+    """``apply(conn, envelope)`` for every event but ``personal_data.expired``, and but a
+    ``reporter.contact`` of a reporter already erased."""
     def apply_event(conn, envelope):
+        body = envelope.body if isinstance(envelope.body, dict) else {}
         if envelope.type == PERSONAL_DATA_EXPIRED:
-            return anonymise_reporter(conn, envelope.body if isinstance(envelope.body, dict) else {})
+            return anonymise_reporter(conn, body)
+        if envelope.type == REPORTER_CONTACT and _erased(conn, body.get("ticket_id")):
+            return None
         return apply(conn, envelope)
     return apply_event
+
+
+def _erased(conn, ticket_id):
+    if not isinstance(ticket_id, str):
+        return False
+    row = conn.execute("SELECT contact ->> 'anonymised' = 'true' AS erased FROM ticket_reporters"
+                       " WHERE ticket_id = %s", (ticket_id,)).fetchone()
+    return bool(row and row["erased"])
 
 
 def anonymise_reporter(conn, body):
@@ -46,6 +62,8 @@ def anonymise_reporter(conn, body):
         " RETURNING before.contact", (list(PERSONAL_KEYS), ticket_id, list(PERSONAL_KEYS))).fetchall()
     for row in contacts:
         details |= details_in({"contact": row["contact"]})
+    if body.get("reason") == ERASURE:
+        _remember_erased(conn, ticket_id)
     notifications = _anonymise_notifications(conn, ticket_id, details)
     counts = {"contact": len(contacts), "notification": len(notifications),
               "attempt": _scrub_attempts(conn, notifications, details),
@@ -86,3 +104,11 @@ def _scrub_attempts(conn, notification_ids, details):
             (detail, ANONYMISED, notification_ids, detail)).fetchall()
         scrubbed |= {row["id"] for row in rows}
     return len(scrubbed)
+
+
+def _remember_erased(conn, ticket_id):
+    """A reporter whose contact has not come yet hears nothing, and it is not kept."""
+    conn.execute("INSERT INTO ticket_reporters (ticket_id, contact) VALUES (%s, %s)"
+                 " ON CONFLICT (ticket_id) DO UPDATE SET contact = excluded.contact"
+                 " WHERE ticket_reporters.contact IS NULL", (ticket_id, Jsonb({"anonymised": True})))
+    conn.execute("DELETE FROM held_events WHERE ticket_id = %s", (ticket_id,))

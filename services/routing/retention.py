@@ -12,6 +12,7 @@ its timeline and dispatches hold no detail of the reporter, so every figure stay
 erasure request (or routing's own, which then finds nothing left). Rows are locked
 with SKIP LOCKED: several routing instances share the work.
 """
+import logging
 from datetime import timedelta
 
 from services.common import events
@@ -19,6 +20,7 @@ from services.common.messaging import ParkMessage
 from services.common.outbox import emit_events
 from services.common.personal_data import anonymise_outbox, count
 
+log = logging.getLogger(__name__)
 SERVICE = "routing"
 BATCH = 200
 
@@ -26,8 +28,7 @@ BATCH = 200
 def expire(conn, directory, now, limit=BATCH):
     """Anonymise and announce the tickets whose personal data expired at ``now``; returns
     ``{kind: records}`` anonymised by routing (``tickets``: how many expired)."""
-    cutoffs = {code: now - timedelta(days=district["policy"]["personal_data_days"])
-               for code, district in directory["districts"].items()}
+    cutoffs = expiry_cutoffs(directory, now)
     totals = {"tickets": 0, "dispatch_contact": 0, "outbox": 0}
     if not cutoffs:
         return totals
@@ -40,7 +41,26 @@ def expire(conn, directory, now, limit=BATCH):
         for kind, records in done.items():
             totals[kind] += records
     count(SERVICE, events.EXPIRED, {kind: totals[kind] for kind in ("dispatch_contact", "outbox")})
+    if totals["tickets"]:
+        log.info("personal data of %s final tickets expired", totals["tickets"])
     return totals
+
+
+def expire_all(db, now, directory_of):
+    """``expire`` batch after batch, each in its own transaction, until none is left (the
+    first run after an upgrade finds every ticket that was final long ago)."""
+    while True:
+        with db.transaction() as conn:
+            done = expire(conn, directory_of(conn), now)
+        if done["tickets"] < BATCH:
+            return
+
+
+def expiry_cutoffs(directory, now):
+    """``{district: moment}``: a ticket final since before its district's moment has
+    outlived its personal data."""
+    return {code: now - timedelta(days=district["policy"]["personal_data_days"])
+            for code, district in directory["districts"].items()}
 
 
 def _expired_tickets(conn, cutoffs, limit):

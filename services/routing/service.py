@@ -78,8 +78,7 @@ class RoutingService(Observable):
     @timer(interval=RETENTION_CHECK_SECONDS)
     def expire_personal_data(self):
         try:
-            with self.db.transaction() as conn:
-                retention.expire(conn, current_directory(conn), workflow.now())
+            retention.expire_all(self.db, workflow.now(), current_directory)
         except Unavailable as reason:  # no database or no directory yet: next hour
             log.warning("personal data expiry not checked: %s", reason.detail)
 

@@ -14,10 +14,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from psycopg.rows import dict_row
 
 from services.admin import cli
+from services.common import events
 from services.common.config import settings
 from services.common.local_directory import current_directory
 from services.common.migrate import SCHEMAS
 from services.routing import retention, workflow
+from tests.support import events as made
 from tests.support.services import running, wait_until
 from tests.support.system import fresh_system
 
@@ -255,3 +257,26 @@ def test_an_erasure_request_without_its_ticket_or_who_asked_is_refused_and_recor
         cli.main(argv)
     assert refused.value.code not in (0, None)
     assert query("SELECT 1 FROM admin.erasure_requests WHERE ticket_id = %s", (argv[2],)) == []
+
+
+def consumed(schema, message_id):
+    return query(f"SELECT 1 FROM {schema}.inbox WHERE message_id = %s", (message_id,))
+
+
+def test_a_contact_that_comes_after_its_erasure_is_not_kept(system):
+    """Intake sends the contacts with the concern: an erasure asked at once may overtake them."""
+    person = reporter("e")
+    ticket_id = "ZD20261205-0E0A5E01"
+    erasure = events.personal_data_expired(ticket_id, events.ERASURE, 990001)
+    made.publish(erasure)
+    for schema in ("notify", "routing"):
+        wait_until(lambda schema=schema: consumed(schema, erasure.message_id), timeout=30,
+                   what=f"{schema} heard of the erasure")
+    contact, dispatch_contact = made.concern_events(ticket_id, reporter=person)[:2]
+    made.publish(contact, dispatch_contact)
+    wait_until(lambda: consumed("notify", contact.message_id)
+               and consumed("routing", dispatch_contact.message_id), timeout=30,
+               what="the contacts consumed")
+    for value in details(person):
+        assert kept_anywhere(value) == [], value
+    assert notify_contact(ticket_id) == {"anonymised": True}
