@@ -7,6 +7,13 @@ marshmallow ``ValidationError`` is 400 with the field messages, anything else is
 it does not take 405. Every 429 and 503 says when to come back (``Retry-After``, whole
 seconds, in the header and the body). No error text names a host, port, file or
 query. Every answer is counted and timed in the metrics.
+
+Before any entrypoint runs, a path or query holding a control character (NUL
+included) is refused with 400 naming it, and a JSON body is refused when a text in it
+is not Unicode (a lone surrogate): neither can be stored or answered. A client's error
+(4xx) is logged as one INFO line without traceback, not as the service's failure; a
+5xx keeps its ERROR and traceback. The access log shows each request line with the
+values of secret parameters redacted (``log_redaction``).
 """
 import json
 import logging
@@ -15,7 +22,7 @@ import time
 
 from marshmallow import ValidationError
 from nameko.web.handlers import HttpRequestHandler
-from nameko.web.server import WebServer, WsgiApp
+from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed as MethodNotAllowedHTTP
 from werkzeug.wrappers import Request, Response
@@ -32,6 +39,7 @@ from services.common.errors import (
     Unavailable,
     UnsupportedMediaType,
 )
+from services.common.log_redaction import RedactedLog
 from services.common.text import control_character_errors
 
 log = logging.getLogger(__name__)
@@ -59,6 +67,13 @@ def problem_response(problem):
         headers["Retry-After"] = str(seconds)
     return Response(json.dumps(body, ensure_ascii=False), status=problem.status,
                     content_type=PROBLEM_TYPE, headers=headers)
+
+
+def client_problem(exc):
+    """The 4xx Problem ``exc`` is answered with, or None when it is answered 5xx."""
+    if isinstance(exc, ValidationError) or (isinstance(exc, Problem) and exc.status < 500):
+        return as_problem(exc)
+    return None
 
 
 def as_problem(exc):
@@ -96,7 +111,58 @@ def read_json(request):
     errors = control_character_errors(body)
     if errors:
         raise BadRequest("Some fields hold control characters.", errors=errors)
+    errors = surrogate_errors(body)
+    if errors:
+        raise BadRequest("Some fields are not Unicode text.", errors=errors)
     return body
+
+
+SURROGATE_MESSAGE = "Not Unicode text: a lone surrogate (\\ud800-\\udfff) is not a character."
+
+
+def surrogate_errors(value):
+    """Field errors, shaped like marshmallow's, for every text or member name in ``value``
+    (a JSON value) holding a lone surrogate, which JSON's ``\\u`` escapes allow and no
+    UTF-8 text can hold; None when there is none."""
+    if isinstance(value, str):
+        return [SURROGATE_MESSAGE] if _has_surrogate(value) else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(
+        value, list) else ()
+    errors = {}
+    for key, item in items:
+        if isinstance(key, str) and _has_surrogate(key):
+            errors[_printable(key)] = [SURROGATE_MESSAGE]
+        elif found := surrogate_errors(item):
+            errors[key] = found
+    return errors or None
+
+
+def _has_surrogate(text):
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _printable(name):
+    """A field name as it can be answered and read: escapes for what it cannot show."""
+    return name.encode("unicode_escape", "backslashreplace").decode("ascii")
+
+
+def unreadable_request(request):
+    """The BadRequest for a path or query that holds a control character (NUL included:
+    no text field may hold one, and PostgreSQL refuses NUL), else None."""
+    errors = {}
+    if control_character_errors(request.path):
+        errors["path"] = ["Control characters are not allowed in the path."]
+    for name, values in request.args.lists():
+        if control_character_errors(name) or control_character_errors(values):
+            errors[_printable(name)] = ["Control characters other than tab and newline are"
+                                        " not allowed."]
+    if errors:
+        return BadRequest("The path or query holds control characters.", errors=errors)
+    return None
 
 
 class ProblemWsgiApp(WsgiApp):
@@ -105,6 +171,9 @@ class ProblemWsgiApp(WsgiApp):
 
     def __call__(self, environ, start_response):
         request = Request(environ, shallow=True)
+        unreadable = unreadable_request(request)
+        if unreadable is not None:
+            return problem_response(unreadable)(environ, start_response)
         adapter = self.url_map.bind_to_environ(environ)
         try:
             provider, values = adapter.match()
@@ -123,14 +192,67 @@ class ProblemWsgiApp(WsgiApp):
         return provider.handle_request(request)(environ, start_response)
 
 
+class RedactingHttpProtocol(HttpOnlyProtocol):
+    """What the standard library's HTTP handler writes to stderr on its own (a request
+    line it refuses as malformed, with its answer) goes to the server's redacted log."""
+
+    def log_message(self, format, *args):
+        self.server.log.info("%s - - [%s] %s" % (self.address_string(),
+                                                  self.log_date_time_string(), format % args))
+
+
 class ProblemWebServer(WebServer):
+    """nameko's web server answering problem+json, whose access log shows no secret."""
+
     def get_wsgi_app(self):
         return ProblemWsgiApp(self)
+
+    def get_wsgi_server(self, sock, wsgi_app, protocol=RedactingHttpProtocol, debug=False):
+        server = super().get_wsgi_server(sock, wsgi_app, protocol=protocol, debug=debug)
+        server.log = RedactedLog(logging.getLogger("nameko.web.server"))
+        return server
+
+
+class ClientErrorsAsInfo(logging.Filter):
+    """nameko's container logs every exception an entrypoint raises at ERROR with its
+    traceback. A client's error (4xx) is not the service's: it becomes one INFO line
+    (dropped when INFO is not logged); anything answered 5xx is left as it is."""
+
+    def filter(self, record):
+        problem = client_problem(record.exc_info[1]) if record.exc_info else None
+        if problem is None:
+            return True
+        if not logging.getLogger(record.name).isEnabledFor(logging.INFO):
+            return False
+        worker = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        record.levelno, record.levelname = logging.INFO, logging.getLevelName(logging.INFO)
+        # the title, not the detail: a detail may quote the request (a path, an id)
+        record.msg, record.args = "%s answered %s %s", (
+            _entrypoint_of(worker), problem.status, problem.title)
+        record.exc_info = record.exc_text = None
+        return True
+
+
+def _entrypoint_of(worker_ctx):
+    try:
+        return f"{worker_ctx.service_name}.{worker_ctx.entrypoint.method_name}"
+    except AttributeError:
+        return "an entrypoint"
+
+
+def _log_client_errors_as_info():
+    containers = logging.getLogger("nameko.containers")
+    if not any(isinstance(existing, ClientErrorsAsInfo) for existing in containers.filters):
+        containers.addFilter(ClientErrorsAsInfo())
 
 
 class ApiHandler(HttpRequestHandler):
     """nameko's http entrypoint with the shared error table and metrics."""
     server = ProblemWebServer()
+
+    def setup(self):
+        super().setup()
+        _log_client_errors_as_info()
 
     def handle_request(self, request):
         started = time.monotonic()
