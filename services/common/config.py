@@ -63,6 +63,9 @@ VARIABLES = (
              SERVICES),
     Variable("ZD_RATE_LIMIT", "20",
              "requests per second per API key (burst 2x), across all instances", SERVICES),
+    Variable("ZD_AUTH_FAILURES_PER_MINUTE", "30",
+             "requests without a valid key per minute per client address (burst as many) and"
+             " process; beyond them 429, before the database is asked", SERVICES),
     Variable("ZD_CONSUMER_PREFETCH", "64",
              "unacknowledged messages per queue and process (the largest batch)", SERVICES),
     Variable("ZD_CONSUMER_WORKERS", "4", "batches applied at once per queue and process", SERVICES),
@@ -173,6 +176,7 @@ def nameko_config(service, overrides=None):
         "ZD_DECLARE_TOPOLOGY": current.declare_topology,
         "ZD_POOL_SIZE": current.pool_size,
         "ZD_RATE_LIMIT": current.rate_limit,
+        "ZD_AUTH_FAILURES_PER_MINUTE": float(os.environ.get("ZD_AUTH_FAILURES_PER_MINUTE", "30")),
         "ZD_RETENTION_DAYS": int(os.environ.get("ZD_RETENTION_DAYS", "30")),
         "ZD_STALL_SECONDS": float(os.environ.get("ZD_STALL_SECONDS", "60")),
         **notify_settings(),

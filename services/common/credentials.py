@@ -7,12 +7,21 @@ rotated key's end) or ``credential.revoked`` event; every service keeps its own
 ``credentials`` table from those events (``apply_credential_event``) and
 authenticates against it. An expired or revoked key is refused.
 
+A request whose key fails (none, malformed, unknown) counts against its client
+address, in the process (``FailedKeyGate``): once an address has used up its failures
+(``ZD_AUTH_FAILURES_PER_MINUTE``, a burst of as many), its requests are answered 429
+before the database is asked, except those naming a key that this process has seen
+succeed lately (a front-end behind the same proxy or NAT keeps working).
+
 Parties: ``frontend:<district>``, ``representative:<id>``, ``congress:<district>``,
 ``department:<code>``, ``admin``.
 """
 import hashlib
 import hmac
+import re
 import secrets
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from nameko.extensions import DependencyProvider
@@ -54,11 +63,16 @@ def hash_secret(secret):
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+KEY_SHAPE = re.compile(r"zd_([A-Za-z0-9_-]{1,64})\.([\x21-\x7e]{1,256})")  # printable ASCII
+
+
 def split_key(key):
-    if not key.startswith("zd_") or "." not in key:
+    """``(key_id, secret)`` of a key, or Unauthorized when it is not shaped like one
+    (nothing else, a NUL least of all, is looked up)."""
+    shaped = KEY_SHAPE.fullmatch(key)
+    if shaped is None:
         raise Unauthorized("The API key is malformed.")
-    key_id, _, secret = key[3:].partition(".")
-    return key_id, secret
+    return shaped.group(1), shaped.group(2)
 
 
 def bearer_key(request):
@@ -136,25 +150,87 @@ class RateLimiter:
                                   retry_after=-left / self.rate)
         conn.commit()  # the token is taken, whatever the request does next
 
+class FailedKeyGate:
+    """Failed keys per client address, in this process: a token bucket of ``per_minute``
+    failures per address (a burst of as many), refilled continuously. An address with no
+    failure left is refused before the database is asked, but for a key id that has
+    succeeded here in the last ``TRUST_SECONDS``. Green threads switch only on I/O, so
+    the buckets need no lock."""
+
+    TRUST_SECONDS = 3600
+    MAX_ENTRIES = 10_000  # addresses and trusted key ids each: a bound on the memory it takes
+
+    def __init__(self, per_minute, clock=time.monotonic):
+        self.capacity, self.rate, self.clock = per_minute, per_minute / 60, clock
+        self.buckets = OrderedDict()  # address → (failures left, when counted)
+        self.trusted = OrderedDict()  # key id → when it last succeeded
+
+    def check(self, address, key_id=None):
+        """TooManyRequests when ``address`` has no failure left and ``key_id`` is not trusted."""
+        if key_id is not None and self.clock() - self.trusted.get(key_id, -self.TRUST_SECONDS) \
+                < self.TRUST_SECONDS:
+            return
+        left = self._left(address)
+        if left < 1:
+            raise TooManyRequests("Too many requests without a valid key from this address;"
+                                  " slow down.", retry_after=(1 - left) / self.rate)
+
+    def failed(self, address):
+        self._remember(self.buckets, address, (self._left(address) - 1, self.clock()))
+
+    def succeeded(self, key_id):
+        self._remember(self.trusted, key_id, self.clock())
+
+    def _left(self, address):
+        left, counted = self.buckets.get(address, (self.capacity, self.clock()))
+        return min(self.capacity, left + (self.clock() - counted) * self.rate)
+
+    def _remember(self, entries, name, value):
+        entries[name] = value
+        entries.move_to_end(name)
+        if len(entries) > self.MAX_ENTRIES:
+            entries.popitem(last=False)  # the longest unseen: a full bucket, an old success
+
+
 class ApiKeys(DependencyProvider):
     """Gives workers ``caller(conn, request, *roles)``: authenticated, authorised, rate-limited."""
 
     def setup(self):
-        self.limiter = RateLimiter(float(self.container.config.get("ZD_RATE_LIMIT", 20)))
+        config = self.container.config
+        self.limiter = RateLimiter(float(config.get("ZD_RATE_LIMIT", 20)))
+        self.gate = FailedKeyGate(float(config.get("ZD_AUTH_FAILURES_PER_MINUTE", 30)))
 
     def get_dependency(self, worker_ctx):
-        return KeyCheck(self.limiter)
+        return KeyCheck(self.limiter, self.gate)
 
 
 class KeyCheck:
-    def __init__(self, limiter):
-        self.limiter = limiter
+    def __init__(self, limiter, gate):
+        self.limiter, self.gate = limiter, gate
 
     def caller(self, conn, request, *roles, key=None):
         """The authenticated caller (by ``key``, else the request's bearer key); call it
         first in its transaction (the rate check commits the token it takes)."""
-        caller = authenticate(conn, key or bearer_key(request))
+        caller = self._authenticated(conn, request, key)
         if roles and caller.party.role not in roles:
             raise Forbidden(f"A {caller.party.role} key cannot do this.")
         self.limiter.check(conn, caller.key_id)
+        return caller
+
+    def _authenticated(self, conn, request, key):
+        address = request.remote_addr or ""
+        try:
+            key = key or bearer_key(request)
+            key_id, _ = split_key(key)
+        except Unauthorized:
+            self.gate.check(address)
+            self.gate.failed(address)
+            raise
+        self.gate.check(address, key_id)
+        try:
+            caller = authenticate(conn, key)
+        except Unauthorized:
+            self.gate.failed(address)
+            raise
+        self.gate.succeeded(caller.key_id)
         return caller
