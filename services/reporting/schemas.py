@@ -10,23 +10,35 @@ FORMATS = ("json", "csv")
 
 
 class WindowBound(fields.Field):
-    """An RFC 3339 time with its offset (a ``datetime``) or a bare ``YYYY-MM-DD`` (a ``date``)."""
+    """An RFC 3339 time with its offset (a ``datetime``, in UTC) or a bare ``YYYY-MM-DD``
+    (a ``date``), between 1970 and 9000: a window counts days and zones from it."""
 
+    EARLIEST, LATEST = date(1970, 1, 1), date(9000, 1, 1)
     default_error_messages = {
         "invalid": "Give an RFC 3339 time with an offset (2026-05-01T08:00:00+08:00)"
                    " or a date (2026-05-01).",
+        "range": "Between 1970 and 9000.",
     }
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = value.strip() if isinstance(value, str) else ""
         try:
             if ISO_DATE.fullmatch(text):
-                return date.fromisoformat(text)
-            if RFC3339.fullmatch(text):
-                return datetime.fromisoformat(text.upper().replace(" ", "T")).astimezone(timezone.utc)
+                bound = date.fromisoformat(text)
+            elif RFC3339.fullmatch(text):
+                bound = datetime.fromisoformat(text.upper().replace(" ", "T")).astimezone(timezone.utc)
+            else:
+                bound = None
+        except OverflowError as exc:  # in UTC it falls outside the calendar
+            raise self.make_error("range") from exc
         except ValueError:
-            pass
-        raise self.make_error("invalid")
+            bound = None
+        if bound is None:
+            raise self.make_error("invalid")
+        day = bound.date() if isinstance(bound, datetime) else bound
+        if not self.EARLIEST <= day < self.LATEST:
+            raise self.make_error("range")
+        return bound
 
     def _serialize(self, value, attr, obj, **kwargs):
         return value.isoformat() if value is not None else None

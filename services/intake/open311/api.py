@@ -153,15 +153,28 @@ def _window(start_text, end_text, by_id):
     return start, end
 
 
+#: the times a window may name: a window of 90 days either side stays in the calendar
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(9000, 1, 1, tzinfo=timezone.utc)
+#: PostgreSQL takes offsets up to 15:59
+LARGEST_OFFSET = timedelta(hours=15, minutes=59)
+
+
 def _when(text, field):
+    """The time ``field`` names, in UTC, or BadRequest naming ``field``."""
     if not text:
         return None
     try:
         at = datetime.fromisoformat(text)
     except ValueError:
         at = None
-    if at is None or at.tzinfo is None:
+    if at is None or at.tzinfo is None or abs(at.utcoffset()) > LARGEST_OFFSET:
         raise BadRequest(f"{field} is not a time.",
                          errors={field: ["An ISO 8601 time with its offset,"
                                          " e.g. 2026-11-05T08:15:30+08:00."]})
+    try:
+        at = at.astimezone(timezone.utc)
+    except OverflowError:
+        at = None
+    if at is None or not EARLIEST <= at < LATEST:
+        raise BadRequest(f"{field} is out of range.", errors={field: ["Between 1970 and 9000."]})
     return at
