@@ -118,7 +118,8 @@ def cmd_parked(admin, args):
         print(f"{done.sent} messages replayed")
         if done.kept:
             print(f"{done.kept} left parked: their originals are no longer stored (kept"
-                  " ZD_RETENTION_DAYS); read them with 'parked list'", file=sys.stderr)
+                  " ZD_RETENTION_DAYS, anonymised with their ticket's reporter); read them with"
+                  " 'parked list'", file=sys.stderr)
         return
     for message in parked.peek(admin.amqp_uri, args.queue, args.limit or 50):
         print(f"{message.message_id}  {message.type:<22} from {message.origin}: {message.reason}")

@@ -3,6 +3,7 @@ the real services, time moved on past ``personal_data_days``, routing's expiry r
 no table of any schema holds the reporter's name, phone, email or openid, the §9 figures
 are what they were, each service counted what it anonymised, and a second run finds
 nothing. An erasure request does the same at once, for an open ticket, and is audited."""
+import logging
 import uuid
 import zlib
 from datetime import timedelta
@@ -159,7 +160,9 @@ def heard_of(ticket_id, template):
                  (ticket_id, template))
 
 
-def test_a_final_tickets_reporter_is_anonymised_everywhere_after_personal_data_days(system):
+def test_a_final_tickets_reporter_is_anonymised_everywhere_after_personal_data_days(system,
+                                                                                     caplog):
+    caplog.set_level(logging.INFO, logger="services")
     sewer, power, still_open = reporter("a"), reporter("b"), reporter("c")
     sewer_id = post_concern(system, "街口路下水道堵塞，污水外溢", sewer)
     power_id = post_concern(system, "街口路整条街停电三个小时了", power)
@@ -198,6 +201,13 @@ def test_a_final_tickets_reporter_is_anonymised_everywhere_after_personal_data_d
             ("notify", "notification")]}
     assert done["outbox"] == 2  # each department's dispatch message
     assert grown(counted, anonymised(system))[("notify", "notification")] >= 3
+
+    said = [record.getMessage() for record in caplog.records
+            if record.name == "services.common.personal_data"]
+    assert "personal data anonymised (expired): dispatch_contact 2, outbox 2" in said
+    assert "personal data anonymised (expired): outbox 2, reporter 1" in said  # intake, each
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert not any(value in logged for value in details(sewer) + details(power))
 
     counted = anonymised(system)
     again = expire(workflow.now() + timedelta(days=DAYS * 2))
