@@ -33,6 +33,7 @@ from services.reporting.schemas import (
     ReportQuerySchema,
     load_query,
 )
+from services.reporting.topic_runs import TopicRuns
 
 
 class ReportingService(Observable):
@@ -43,6 +44,7 @@ class ReportingService(Observable):
     admin_outbox = OutboxRelay("admin")  # the admin's changes go out even when its CLI could not send them
     keys = ApiKeys()
     word_segmenter = WordSegmenter()
+    topic_runs = TopicRuns()
 
     @api("GET", "/api/v1/reports/summary")
     def summary(self, request):
@@ -100,15 +102,19 @@ class ReportingService(Observable):
     def hot_topics(self, request):
         with self.db.transaction() as conn:
             district, query = self._scope(conn, request, HotTopicsQuerySchema)
-            end = query.get("as_of") or domain.now()
-            span = timedelta(days=query["days"])
-            current = store.topic_tickets(conn, district, end - span, end)
-            previous = store.topic_tickets(conn, district, end - 2 * span, end - span)
-        groups = topics.hot_topics([topics.TopicTicket(**row) for row in current],
-                                   [topics.TopicTicket(**row) for row in previous], query["limit"])
-        return json_response(200, {"district": district, "days": query["days"],
-                                   "from": (end - span).isoformat(), "to": end.isoformat(),
-                                   "tickets": len(current), "groups": groups})
+        question = (district, query["days"], query["limit"], query.get("as_of"))
+        return json_response(200, self.topic_runs.answer(
+            question, lambda: self._topic_tickets(district, query), topics.hot_topics_answer))
+
+    def _topic_tickets(self, district, query):
+        """What the hot topics of ``query`` read: the window's tickets and those of the
+        window before."""
+        end = query.get("as_of") or domain.now()
+        span = timedelta(days=query["days"])
+        with self.db.transaction() as conn:
+            return topics.TopicQuestion(district, query["days"], query["limit"], end - span, end,
+                                        store.topic_tickets(conn, district, end - span, end),
+                                        store.topic_tickets(conn, district, end - 2 * span, end - span))
 
     @api("GET", "/dashboard")
     def dashboard_page(self, request):

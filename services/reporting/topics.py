@@ -1,29 +1,38 @@
 """Hot topics: which concerns of a report window are about the same thing.
 
 Owns the grouping of a window's tickets into hot topics, with their growth over the
-window before (``hot_topics``), and the words kept with a ticket (``joined_words``).
-Pure: no nameko, kombu or psycopg; the caller reads the tickets into ``TopicTicket``
-values and serves the groups.
+window before (``hot_topics``), the report made of them (``hot_topics_answer``), and
+the words kept with a ticket (``joined_words``). Pure: no nameko, kombu or psycopg; the
+caller reads the tickets' rows into a ``TopicQuestion`` and serves the answer.
 
 The significant words of a text are cut by ``services.common.words`` (``words`` and
 ``load`` are importable from here too; ``load()`` at service start loads jieba's
 dictionary ahead). Cutting is the cost of ``hot_topics`` (some 400,000 characters a
 second: 0.7 s for 10,000 texts of 30 characters, 3 s for 120; the grouping takes
 0.1 s), which is why that module caches the words of recent texts: report windows
-overlap and the same texts come back.
+overlap and the same texts come back. The grouping grows with the number of tickets,
+not its square (``_linked``): 0.6 s for 20,000 short texts of one bucket that all
+share words, some 3 s for 20,000 of thirty words each, still too long for an event
+loop (see ``services.reporting.topic_runs``).
 """
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import combinations, islice
 
 from services.common.words import load, words
 from services.reporting.figures import RESOLVED_STATUSES
 
-__all__ = ["FINISHED_STATUSES", "TOP_WORDS", "TopicTicket", "hot_topics", "joined_words", "load", "words"]
+__all__ = ["FINISHED_STATUSES", "LINKED_WORDS", "TOP_WORDS", "TopicQuestion", "TopicTicket", "hot_topics",
+           "hot_topics_answer", "joined_words", "load", "words"]
 
 #: statuses of a ticket nobody works on any more; the others are open
 FINISHED_STATUSES = frozenset({*RESOLVED_STATUSES, "merged", "rejected"})
 TOP_WORDS = 5
+#: the words of a text that link it to others: its first ones, the title's and the first
+#: sentences', where a concern says what it is about. Linking costs the square of a
+#: text's words, and a description may have a thousand
+LINKED_WORDS = 32
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,29 @@ class TopicTicket:
     words: str = None  # the text's words as ``joined_words`` keeps them; None: cut the text
 
 
+@dataclass(frozen=True)
+class TopicQuestion:
+    """A hot-topics report to answer: its ``district`` (None: all), ``days`` ending at
+    ``end`` (from ``start``), at most ``limit`` groups, and the rows read of the window's
+    tickets (``current``) and of the window before (``previous``), as ``TopicTicket``
+    fields."""
+    district: str | None
+    days: int
+    limit: int
+    start: datetime
+    end: datetime
+    current: list
+    previous: list
+
+
+def hot_topics_answer(question):
+    """The hot-topics report (contract §9) of a ``TopicQuestion``."""
+    groups = hot_topics([TopicTicket(**row) for row in question.current],
+                        [TopicTicket(**row) for row in question.previous], question.limit)
+    return {"district": question.district, "days": question.days, "from": question.start.isoformat(),
+            "to": question.end.isoformat(), "tickets": len(question.current), "groups": groups}
+
+
 def joined_words(text):
     """``words(text)`` as one string, to be kept with the text (``TopicTicket.words``)."""
     return " ".join(words(text))
@@ -49,16 +81,21 @@ def _ticket_words(ticket):
     return words(ticket.text)
 
 
+def _linked_words(ticket_words):
+    """The first ``LINKED_WORDS`` different words of a text, those it is linked by."""
+    return frozenset(islice(dict.fromkeys(ticket_words), LINKED_WORDS))
+
+
 def hot_topics(current, previous=(), limit=20, min_shared=2):
     """The largest groups of similar concerns among ``current`` (a window's tickets),
     at most ``limit``, the same for the same tickets in any order.
 
     Similar concerns have the same category and the same community (None is a value
     of its own) and texts that share words: two tickets are linked when they share
-    ``min_shared`` significant words, or all the words of one that has fewer; a group
-    is a set of tickets linked directly or through others. A ticket alone is no topic
-    and is left out: hot means several people raised it, and single tickets are in
-    the ordinary reports already.
+    ``min_shared`` significant words among their first ``LINKED_WORDS``, or all those
+    of one that has fewer; a group is a set of tickets linked directly or through
+    others. A ticket alone is no topic and is left out: hot means several people
+    raised it, and single tickets are in the ordinary reports already.
 
     Each group: its ``category`` and ``community``, ``communities`` (sorted, those
     that are not None), ``count``, ``previous_count`` (tickets of ``previous``, the
@@ -69,19 +106,35 @@ def hot_topics(current, previous=(), limit=20, min_shared=2):
     ``open`` (not resolved, closed, merged or rejected) and ``resolved`` (resolved or
     closed). Largest first, then fastest growing, then by category, community and
     first ticket id (None after names).
+
+    The cost grows with the number of tickets, not its square (see ``_linked``); it
+    is still seconds of CPU for tens of thousands of long texts, so a service runs it
+    off its event loop.
     """
     if min_shared < 1:
         raise ValueError("min_shared must be at least 1")
     groups = []
     for (category, community), bucket in _buckets(current).items():
-        vocabularies = [frozenset(_ticket_words(ticket)) for ticket in bucket]
-        for members in _linked(vocabularies, min_shared):
+        vocabularies = [_ticket_words(ticket) for ticket in bucket]
+        for members in _linked([_linked_words(found) for found in vocabularies], min_shared):
             if len(members) > 1:
                 groups.append(_group(category, community, [bucket[i] for i in members],
-                                     [vocabularies[i] for i in members]))
+                                     [frozenset(vocabularies[i]) for i in members]))
+    groups = _contenders(groups, limit)
     _count_previous(groups, previous, min_shared)
     groups.sort(key=_rank)
     return groups[:max(limit, 0)]
+
+
+def _contenders(groups, limit):
+    """The groups that may be among the ``limit`` first: those at least as large as
+    the ``limit``-th largest (the window before only orders groups of one size)."""
+    if limit < 1:
+        return []
+    if len(groups) <= limit:
+        return groups
+    smallest = sorted((group["count"] for group in groups), reverse=True)[limit - 1]
+    return [group for group in groups if group["count"] >= smallest]
 
 
 def _buckets(tickets):
@@ -99,10 +152,15 @@ def _buckets(tickets):
 def _linked(vocabularies, min_shared):
     """The groups (lists of positions, ascending) of linked vocabularies.
 
-    Identical vocabularies are one node; each node counts the words it shares with
-    the nodes before it through an index word → nodes, so only nodes sharing a word
-    are ever compared (a word in n nodes costs n²: 0.5 s for a bucket of 10,000 texts
-    about one sewer); links join groups in a union-find whose root is the first node.
+    Identical vocabularies are one node, and links join nodes in a union-find whose
+    root is the smallest node. No pair of nodes is ever compared: two vocabularies
+    share ``min_shared`` words when they have the same ``min_shared - 1`` first words
+    of those and then the same last one, so the nodes are put in a list under each
+    run of ``min_shared - 1`` of their words (in word order), and within each list a
+    node joins the first one that had any of its later words. A vocabulary of fewer
+    words joins those having all of them, found by looking its parts up. The cost is
+    some n × k^min_shared / 2 for n nodes of k words (``LINKED_WORDS`` at most), not
+    n²: 20,000 texts of thirty words all about one sewer take seconds, not hours.
     """
     nodes = {}  # vocabulary → its node
     node_of = []
@@ -116,18 +174,34 @@ def _linked(vocabularies, min_shared):
             node = parent[node]
         return node
 
-    index = defaultdict(list)
-    sizes = []
-    for node, vocabulary in enumerate(nodes):
-        shared = Counter()
-        for word in vocabulary:
-            shared.update(index[word])
-            index[word].append(node)
-        for other, count in shared.items():
-            if count >= min(min_shared, len(vocabulary), sizes[other]):
-                first, second = sorted((root(node), root(other)))
-                parent[second] = first
-        sizes.append(len(vocabulary))
+    def join(node, others):
+        mine = root(node)
+        for other in others:
+            theirs = root(other)
+            if theirs < mine:
+                parent[mine] = mine = theirs
+            elif theirs > mine:
+                parent[theirs] = mine
+
+    ordered = [sorted(vocabulary) for vocabulary in nodes]
+    fewer = {vocabulary: node for vocabulary, node in nodes.items() if len(vocabulary) < min_shared}
+    runs = defaultdict(list)  # min_shared - 1 words → (node, where its later words begin)
+    for node, words_of_node in enumerate(ordered):
+        if fewer:
+            for size in range(1, min(len(words_of_node), min_shared)):
+                join(node, {fewer[part] for part in map(frozenset, combinations(words_of_node, size))
+                            if part in fewer})
+        if len(words_of_node) >= min_shared:
+            for run in combinations(range(len(words_of_node) - 1), min_shared - 1):
+                later = run[-1] + 1 if run else 0
+                runs[tuple(words_of_node[position] for position in run)].append((node, later))
+    for members in runs.values():
+        # a list whose nodes are joined already adds nothing: common words are skipped
+        # at the cost of one look at each node
+        if len(members) > 1 and len({root(node) for node, _ in members}) > 1:
+            first_having = {}  # a later word → the first node of this list that has it
+            for node, later in members:
+                join(node, {first_having.setdefault(word, node) for word in ordered[node][later:]} - {node})
     members = defaultdict(list)
     for position, node in enumerate(node_of):
         members[("node", root(node)) if node is not None else ("alone", position)].append(position)
@@ -149,19 +223,38 @@ def _group(category, community, tickets, vocabularies):
 
 def _count_previous(groups, previous, min_shared):
     """Set each group's ``previous_count`` and ``growth``; only the tickets of
-    ``previous`` in a bucket that has a group are cut into words."""
-    by_bucket = defaultdict(list)
-    for group in groups:
-        by_bucket[(group["category"], group["community"])].append(group)
+    ``previous`` in a bucket that has a group are cut into words.
+
+    A group is found by the parts of its top words a previous ticket must have (each
+    ``min_shared`` of them, or all when it has fewer), looked up among the ticket's
+    words that are top words of a group of its bucket; a ticket of fewer words finds
+    the groups having them all. No ticket is compared with every group.
+    """
+    by_bucket = defaultdict(lambda: {"parts": defaultdict(set), "whole": defaultdict(set),
+                                     "top": set()})
+    for position, group in enumerate(groups):
+        bucket = by_bucket[(group["category"], group["community"])]
+        top = sorted(group["top_words"])
+        bucket["top"].update(top)
+        for part in combinations(top, min(min_shared, len(top))):
+            bucket["parts"][part].add(position)
+        for size in range(1, min(min_shared, len(top))):  # all the words of a shorter ticket
+            for part in combinations(top, size):
+                bucket["whole"][part].add(position)
+    counted = Counter()
     for ticket in previous:
         bucket = by_bucket.get((ticket.category, ticket.community))
         vocabulary = set(_ticket_words(ticket)) if bucket else None
-        for group in bucket or ():
-            top = group["top_words"]
-            if vocabulary and len(vocabulary.intersection(top)) >= min(min_shared, len(top),
-                                                                        len(vocabulary)):
-                group["previous_count"] += 1
-    for group in groups:
+        if not vocabulary:
+            continue
+        found = set(bucket["whole"].get(tuple(sorted(vocabulary)), ()))
+        shared = sorted(vocabulary & bucket["top"])
+        for size in range(1, min(min_shared, len(vocabulary)) + 1):
+            for part in combinations(shared, size):
+                found.update(bucket["parts"].get(part, ()))
+        counted.update(found)
+    for position, group in enumerate(groups):
+        group["previous_count"] = counted[position]
         group["growth"] = group["count"] - group["previous_count"]
 
 

@@ -5,7 +5,9 @@ Fills reporting's event log in a database of its own (``zd_bench_rebuild``, drop
 and made again) with the events of ``ZD_BENCH_TICKETS`` tickets (100,000 by default),
 built by the producers' own code: each concern received, assigned, dispatched and,
 for most, resolved. Then rebuilds the read model from the log and times the reports
-on it. Figures only: nothing here passes or fails on time.
+on it: overdue, and hot topics over a month, over 20,000 tickets and over all of them,
+and over 20,000 long concerns that all share words (the grouping's hardest case).
+Figures only: nothing here passes or fails on time.
 """
 import os
 
@@ -16,6 +18,7 @@ import time  # noqa: E402
 from datetime import datetime, timedelta, timezone  # noqa: E402
 
 import psycopg  # noqa: E402
+from psycopg import sql  # noqa: E402
 from psycopg.types.json import Jsonb  # noqa: E402
 
 from services.common.config import settings  # noqa: E402
@@ -26,6 +29,7 @@ from services.reporting.rebuild import rebuild  # noqa: E402
 from tests.support import events as made  # noqa: E402
 from tests.support.scenarios import OTHERS, SEWER  # noqa: E402
 from tests.support.system import DEMO_DIRECTORY  # noqa: E402
+from tests.support.topics import long_concerns  # noqa: E402
 
 TICKETS = int(os.environ.get("ZD_BENCH_TICKETS", "100000"))
 START = datetime(2026, 1, 5, 1, 0, tzinfo=timezone.utc)
@@ -35,7 +39,7 @@ DEPARTMENTS = {"drainage": "baiyun-water", "parking": "gz-traffic-police"}
 def ticket_events(directory, n, chance):
     """The events of ticket ``n``: received, assigned, dispatched and (four in five) resolved."""
     ticket_id = f"BR{n:07d}"
-    received = START + timedelta(minutes=n * 3)  # 100,000 tickets over some 200 days
+    received = START + timedelta(minutes=n * 3)  # 100,000 tickets over some 200 days, 480 a day
     category, text = ("drainage", chance.choice(SEWER)) if n % 7 == 0 else chance.choice(OTHERS)
     community = chance.choice(["yuangang", "sanyuanli", "tonghe", "jingxi", "huangshi"])
     events = made.concern_events(ticket_id, received, community=community, category=category,
@@ -83,7 +87,8 @@ def timed(what, action):
 def main():
     url = settings().database_url
     with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
-        admin.execute("DROP DATABASE IF EXISTS zd_bench_rebuild")
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(
+            sql.Identifier(url.rsplit("/", 1)[1].split("?")[0])))
     migrate(url)
     directory = load_directory([DEMO_DIRECTORY])
     events = timed(f"event log filled ({TICKETS} tickets)", lambda: fill_event_log(url, directory))
@@ -98,11 +103,26 @@ def main():
             store.overdue_candidates(conn, "baiyun", None, as_of,
                                      overdue.cutoffs(directory, "baiyun", as_of)), directory, as_of))
         print(f"overdue tickets: {len(found)}")
-        end = START + timedelta(days=100)
-        rows = store.topic_tickets(conn, "baiyun", end - timedelta(days=30), end)
-        groups = timed(f"hot topics, 30 days ({len(rows)} tickets)", lambda: topics.hot_topics(
-            [topics.TopicTicket(**row) for row in rows], []))
-        print(f"top group: {groups[0]['count']} tickets, words {groups[0]['top_words']}")
+        last = START + timedelta(minutes=3 * TICKETS)  # just after the last ticket
+        for days in sorted({30, 42, TICKETS * 3 // 1440 + 1}):  # a month; 20,000 tickets; all
+            time_hot_topics(conn, last, days)
+    long = [topics.TopicTicket(t.ticket_id, t.category, t.community, t.description, t.status,
+                               t.received_at, topics.joined_words(t.description))
+            for t in long_concerns(20_000, START)]
+    groups = timed("hot topics, 20000 concerns of thirty words sharing words",
+                   lambda: topics.hot_topics(long, []))
+    print(f"top group: {groups[0]['count']} tickets")
+
+
+def time_hot_topics(conn, end, days):
+    """Hot topics over the ``days`` before ``end``, against the ``days`` before them."""
+    span = timedelta(days=days)
+    current = store.topic_tickets(conn, "baiyun", end - span, end)
+    previous = store.topic_tickets(conn, "baiyun", end - 2 * span, end - span)
+    groups = timed(f"hot topics, {days} days ({len(current)} tickets, {len(previous)} before)",
+                   lambda: topics.hot_topics([topics.TopicTicket(**row) for row in current],
+                                             [topics.TopicTicket(**row) for row in previous]))
+    print(f"top group: {groups[0]['count']} tickets, words {groups[0]['top_words']}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 of a window: similar concerns grouped, in any order of the tickets, with their growth."""
 import dataclasses
 import functools
+import itertools
 import logging
 import random
 from datetime import datetime, timedelta, timezone
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.reporting.topics import TopicTicket, hot_topics, joined_words, load, words
+from services.reporting.topics import LINKED_WORDS, TopicTicket, hot_topics, joined_words, load, words
 
 START = datetime(2026, 5, 1, tzinfo=timezone.utc)
 
@@ -247,3 +248,56 @@ def test_merged_repeats_count_inside_their_group():
              for n, text in enumerate(texts)]
     (group,) = hot_topics(sewer)
     assert (group["count"], group["open"]) == (4, 1)
+
+
+def linked_pairwise(tickets, min_shared):
+    """The groups of ``hot_topics``' definition, every pair compared: the reference."""
+    vocabularies = {t.ticket_id: frozenset(list(dict.fromkeys(words(t.text)))[:LINKED_WORDS])
+                    for t in tickets}
+    group_of = {t.ticket_id: {t.ticket_id} for t in tickets}
+    for one, other in itertools.combinations(tickets, 2):
+        mine, theirs = vocabularies[one.ticket_id], vocabularies[other.ticket_id]
+        if (one.category, one.community) == (other.category, other.community) and mine and theirs \
+                and len(mine & theirs) >= min(min_shared, len(mine), len(theirs)):
+            joined = group_of[one.ticket_id] | group_of[other.ticket_id]
+            for ticket_id in joined:
+                group_of[ticket_id] = joined
+    return sorted({tuple(sorted(group)) for group in group_of.values() if len(group) > 1})
+
+
+def previous_pairwise(group, previous, min_shared):
+    """The previous tickets counted for ``group`` by ``hot_topics``' definition."""
+    top = set(group["top_words"])
+    return sum(1 for t in previous if (t.category, t.community) == (group["category"], group["community"])
+               and (vocabulary := set(words(t.text)))
+               and len(vocabulary & top) >= min(min_shared, len(top), len(vocabulary)))
+
+
+#: few words, so that texts share many and link in chains; latin, so that they cut fast
+FEW_WORDS = ["sewer", "blocked", "smell", "water", "road", "lamp", "dark", "noise", "night"]
+drawn_tickets = st.lists(st.tuples(st.sampled_from(["drainage", "lighting"]),
+                                   st.sampled_from(["yuangang", None]),
+                                   st.lists(st.sampled_from(FEW_WORDS), max_size=5)), max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(drawn_tickets, drawn_tickets, st.integers(1, 3), st.integers(1, 8))
+def test_the_topics_are_those_of_every_pair_compared(current, previous, min_shared, limit):
+    tickets = [ticket(f"ZD{n:03d}", " ".join(text), category, community)
+               for n, (category, community, text) in enumerate(current)]
+    before = [ticket(f"ZP{n:03d}", " ".join(text), category, community)
+              for n, (category, community, text) in enumerate(previous)]
+    every = hot_topics(tickets, before, limit=len(tickets), min_shared=min_shared)
+    assert sorted(tuple(group["ticket_ids"]) for group in every) == linked_pairwise(tickets, min_shared)
+    for group in every:
+        assert group["previous_count"] == previous_pairwise(group, before, min_shared)
+    assert hot_topics(tickets, before, limit=limit, min_shared=min_shared) == every[:limit]
+
+
+def test_only_the_first_words_of_a_long_text_link_it():
+    filler = " ".join(f"filler{one}{two}" for one in "ab" for two in "abcdefghijklmnopqrst")
+    far = ticket("ZD1", f"sewer {filler} blocked")
+    near = ticket("ZD2", "sewer blocked")
+    assert len(set(words(far.text))) > LINKED_WORDS + 1
+    assert hot_topics([far, near]) == []
+    assert hot_topics([ticket("ZD1", f"sewer blocked {filler}"), near])[0]["count"] == 2
