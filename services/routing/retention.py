@@ -19,6 +19,7 @@ from services.common import events
 from services.common.messaging import ParkMessage
 from services.common.outbox import emit_events
 from services.common.personal_data import anonymise_outbox, count
+from services.routing.domain import FINAL
 
 log = logging.getLogger(__name__)
 SERVICE = "routing"
@@ -64,13 +65,18 @@ def expiry_cutoffs(directory, now):
 
 
 def _expired_tickets(conn, cutoffs, limit):
+    """A merged ticket's reporter still hears of, and may rate, its original's result: its
+    days count from when the original, too, became final."""
     return conn.execute(
         "SELECT t.ticket_id FROM tickets t"
         " JOIN unnest(%s::text[], %s::timestamptz[]) AS c (district, cutoff)"
         " ON t.district = c.district AND t.status_since <= c.cutoff"
+        " LEFT JOIN tickets original ON original.ticket_id = t.merged_into"
         " WHERE t.personal_data_expired_at IS NULL AND t.status IN ('closed', 'merged', 'rejected')"
+        " AND (original.ticket_id IS NULL OR (original.status = ANY(%s)"
+        "      AND original.status_since <= c.cutoff))"
         " ORDER BY t.status_since LIMIT %s FOR UPDATE OF t SKIP LOCKED",
-        (list(cutoffs), list(cutoffs.values()), limit)).fetchall()
+        (list(cutoffs), list(cutoffs.values()), list(FINAL), limit)).fetchall()
 
 
 def anonymise_ticket(conn, body):
