@@ -75,7 +75,7 @@ class RoutingService(Observable):
         if any(done.values()):
             log.info("deadlines: %s", done)
 
-    @timer(interval=RETENTION_CHECK_SECONDS)
+    @timer(interval=RETENTION_CHECK_SECONDS, eager=True)  # at start too: restarts may come hourly
     def expire_personal_data(self):
         try:
             retention.expire_all(self.db, workflow.now(), current_directory)
