@@ -85,9 +85,11 @@ VARIABLES = (
     Variable("ZD_WECHAT_GATEWAY_URL", "",
              "WeChat template message gateway (JSON POST); unset: WeChat skipped", ("notify",)),
     Variable("ZD_NOTIFY_TIMEOUT_SECONDS", "10",
-             "seconds per call to a gateway, SMTP server or webhook", ("notify",)),
-    Variable("ZD_NOTIFY_CONCURRENCY", "4", "deliveries at once per channel and notify process",
-             ("notify",)),
+             "seconds a call to a gateway, SMTP server or webhook may take in all, answer"
+             " included; the claim's lease is twice that plus 10", ("notify",)),
+    Variable("ZD_NOTIFY_CONCURRENCY", "4",
+             "deliveries at once per destination (each webhook department, each gateway, the"
+             " SMTP server) and notify process", ("notify",)),
     Variable("ZD_NOTIFY_MAX_ATTEMPTS", "10",
              "attempts before a notification is parked as failed", ("notify",)),
     Variable("ZD_NOTIFY_RETRY_SECONDS", "2",

@@ -2,9 +2,11 @@
 
 A nameko dependency that runs one loop in a managed green thread of the notify
 service. Woken by ``NOTIFY`` (or every ``POLL_SECONDS``), it claims due notifications
-per channel, only as many as that channel has free senders (``ZD_NOTIFY_CONCURRENCY``),
-so a slow or dead gateway holds up nothing but itself. Each claim is a lease longer
-than any call may take (every call has a timeout); a notification whose sender died
+per channel and destination (each webhook department; the SMTP server; each gateway),
+only as many as that destination has free senders (``ZD_NOTIFY_CONCURRENCY``), so a
+slow or dead receiver holds up nothing but itself. Every call ends by its deadline
+(``ZD_NOTIFY_TIMEOUT_SECONDS``, for the call as a whole, however slowly the other side
+answers), and a claim is a lease longer than that; a notification whose sender died
 is claimed again after its lease and sent with the same idempotency key, which the
 gateways (``Idempotency-Key``), webhook receivers (``webhook-id``) and mail readers
 (``Message-ID``) use to accept it once. Each attempt is settled in its own
@@ -18,6 +20,7 @@ import logging
 import os
 import time
 import traceback
+from collections import Counter
 
 import eventlet
 from eventlet.greenpool import GreenPool
@@ -34,6 +37,9 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
 BACKLOG_SECONDS = 5
 LEASE_MARGIN_SECONDS = 10
+#: destinations one channel sends to at once: the webhook departments (the SMTP server
+#: and a gateway are one destination each); each has ZD_NOTIFY_CONCURRENCY senders
+BUSY_DESTINATIONS = 16
 
 
 def raised_where(exc):
@@ -59,13 +65,16 @@ class Courier(ListeningLoop):
             log.warning("the %s channel is not configured: its notifications are skipped", name)
         self.concurrency = int(config.get("ZD_NOTIFY_CONCURRENCY", 4))
         timeout = float(config.get("ZD_NOTIFY_TIMEOUT_SECONDS", 10))
-        self.lease_seconds = 2 * timeout + LEASE_MARGIN_SECONDS
+        self.deadline_seconds = timeout
+        self.lease_seconds = 2 * timeout + LEASE_MARGIN_SECONDS  # outlasts any call
         self.max_attempts = int(config.get("ZD_NOTIFY_MAX_ATTEMPTS", 10))
         self.retry_seconds = float(config.get("ZD_NOTIFY_RETRY_SECONDS", 2))
         self.ticket_link = config.get("ZD_TICKET_LINK")
         # claims and settlements are short: a few connections serve every sender
         self.pool = make_pool(config["ZD_DATABASE_URL"], "notify", size=2 + len(self.channels))
-        self.senders = {name: GreenPool(self.concurrency) for name in self.channels}
+        self.senders = {name: GreenPool(self.concurrency * BUSY_DESTINATIONS)
+                        for name in self.channels}
+        self.busy = Counter()  # (channel, destination): sends under way
         self.next_backlog_check = 0.0
 
     @property
@@ -85,18 +94,24 @@ class Courier(ListeningLoop):
     def _claim_and_send(self):
         for name, channel in self.channels.items():
             senders = self.senders[name]
-            if not senders.free():
+            # a gateway's or the SMTP server's notifications all go to one destination,
+            # named after its channel: when it is busy there is nothing to claim
+            if not senders.free() or self.busy[(name, name)] >= self.concurrency:
                 continue
+            busy = {destination: count for (of, destination), count in self.busy.items()
+                    if of == name}
             with self.pool.connection() as conn:
-                claimed = store.claim_due(conn, name, senders.free(), self.lease_seconds)
+                claimed = store.claim_due(conn, name, senders.free(), self.lease_seconds,
+                                          self.concurrency, busy)
                 directory = current_directory(conn) if claimed and name == "webhook" else None
             for row in claimed:
+                self.busy[(name, row["destination"])] += 1
                 senders.spawn_n(self._deliver, channel, row, directory)
 
     def _deliver(self, channel, row, directory):
         started = time.monotonic()
         try:
-            channel.send(self._outgoing(row, directory))
+            self._send_in_time(channel, self._outgoing(row, directory))
         except channel_kinds.DeliveryFailed as failure:
             self._failed(row, failure, time.monotonic() - started)
         except Exception as exc:  # a defect: park it with the reason rather than retry forever
@@ -106,7 +121,28 @@ class Courier(ListeningLoop):
                          time.monotonic() - started)
         else:
             self._settle(row, "sent", seconds=time.monotonic() - started)
-        self.wake()  # a sender is free: claim the next one now
+        finally:
+            self._free_sender(row)
+            self.wake()  # a sender is free: claim the next one now
+
+    def _send_in_time(self, channel, outgoing):
+        """Send, or Retry once the deadline passed. The libraries' timeouts are per read:
+        an answer dripping a byte at a time meets none of them, and would outlive the lease."""
+        deadline = eventlet.Timeout(self.deadline_seconds)
+        try:
+            channel.send(outgoing)
+        except eventlet.Timeout as expired:
+            if expired is not deadline:
+                raise
+            raise channel_kinds.Retry(f"unfinished after {self.deadline_seconds:g}s") from None
+        finally:
+            deadline.cancel()
+
+    def _free_sender(self, row):
+        key = (row["channel"], row["destination"])
+        self.busy[key] -= 1
+        if self.busy[key] <= 0:
+            del self.busy[key]
 
     def _outgoing(self, row, directory):
         if row["channel"] == "webhook":

@@ -60,8 +60,15 @@ def record_notification(conn, event, notification, key, status="pending"):
          Jsonb(notification.params), key, status, NOTIFY_CHANNEL)).fetchone() is not None
 
 
-def claim_due(conn, channel, limit, lease_seconds):
-    """Take up to ``limit`` due notifications of ``channel`` for ``lease_seconds``.
+#: where a notification goes, as far as who may be slow is concerned: each webhook
+#: department is its own receiver; the SMTP server and each gateway serve a whole channel
+DESTINATION = "CASE WHEN channel = 'webhook' THEN recipient ELSE channel END"
+
+
+def claim_due(conn, channel, limit, lease_seconds, per_destination, busy=None):
+    """Take up to ``limit`` due notifications of ``channel`` for ``lease_seconds``, at most
+    ``per_destination`` for each destination less the ones of it already ``busy``
+    (``{destination: sends under way}``); each row says its ``destination``.
 
     A claim that outlives its lease (its sender died) is taken again, with the same
     idempotency key.
@@ -69,12 +76,19 @@ def claim_due(conn, channel, limit, lease_seconds):
     return conn.execute(
         "UPDATE notifications SET lease_until = now() + make_interval(secs => %(lease)s),"
         " attempts = attempts + 1 WHERE id IN (SELECT id FROM notifications"
-        " WHERE status = 'pending' AND channel = %(channel)s AND next_attempt_at <= now()"
-        " AND (lease_until IS NULL OR lease_until < now())"
+        " WHERE id IN (SELECT id FROM (SELECT id, destination, row_number() OVER"
+        "   (PARTITION BY destination ORDER BY next_attempt_at, id) AS place"
+        "   FROM (SELECT id, next_attempt_at, " + DESTINATION + " AS destination"
+        "     FROM notifications WHERE status = 'pending' AND channel = %(channel)s"
+        "     AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())) due"
+        "   ) ranked"
+        "   WHERE place <= %(per)s - coalesce((%(busy)s::jsonb ->> destination)::int, 0))"
+        " AND status = 'pending' AND (lease_until IS NULL OR lease_until < now())"
         " ORDER BY next_attempt_at, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
         " RETURNING id, event_id, ticket_id, recipient, channel, address, template, locale,"
-        " params, idempotency_key, attempts, created_at",
-        {"lease": lease_seconds, "channel": channel, "limit": limit}).fetchall()
+        " params, idempotency_key, attempts, created_at, " + DESTINATION + " AS destination",
+        {"lease": lease_seconds, "channel": channel, "limit": limit, "per": per_destination,
+         "busy": Jsonb(busy or {})}).fetchall()
 
 
 def settle(conn, notification_id, attempt, outcome, detail=None, seconds=None,

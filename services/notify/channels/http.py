@@ -1,17 +1,24 @@
 """What HTTP answers mean to a delivery (contract §8), shared by gateways and webhooks.
 
 ``2xx`` is delivered; ``429`` and ``5xx`` are retried (``Retry-After`` honoured, in
-seconds or as an HTTP date); timeouts and refused connections are retried; any
-other ``4xx`` fails at once.
+seconds or as an HTTP date, up to an hour; any other text is ignored); timeouts and
+refused connections are retried; any other ``4xx`` fails at once. The courier bounds
+each call as a whole (``requests``' own timeout is per read: an answer dripping a byte
+at a time would never meet it).
 """
 import email.utils
-import time
+import re
+from datetime import datetime, timezone
 
 import requests
 
 from services.notify.channels import Refused, Retry
 
 CONNECT_SECONDS = 3
+#: the longest wait a ``Retry-After`` may ask for: a gateway asking for more (or for a
+#: year by mistake) is tried again after an hour, and the notification is not stranded
+MAX_RETRY_AFTER = 3600
+DELAY_SECONDS = re.compile(r"[0-9]+")  # RFC 9110 delay-seconds: ASCII digits only
 
 
 def post(session, url, timeout, **kwargs):
@@ -34,14 +41,16 @@ def post(session, url, timeout, **kwargs):
 
 
 def retry_after(value):
-    """Seconds to wait from a ``Retry-After`` header, or None."""
-    if not value:
-        return None
+    """Seconds to wait from a ``Retry-After`` header (whole seconds, or an HTTP date), at
+    most ``MAX_RETRY_AFTER``; None when it is neither (the usual back-off applies)."""
+    value = (value or "").strip()
+    if DELAY_SECONDS.fullmatch(value):
+        # 20 digits are already centuries: no need to read a thousand of them
+        return float(min(MAX_RETRY_AFTER, int(value[:20])))
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; "-0000" is parsed as naive
+        when = when.replace(tzinfo=timezone.utc)
+    return min(float(MAX_RETRY_AFTER), max(0.0, (when - datetime.now(timezone.utc)).total_seconds()))

@@ -2,6 +2,7 @@
 nobody planned for: which notification, and where it broke, never the error's text
 (which may quote a contact). Fakes stand in for the channel and the database."""
 import logging
+from collections import Counter
 from datetime import datetime, timezone
 
 from services.notify.courier import Courier
@@ -10,7 +11,7 @@ ADDRESS = "chen@residents-5c2d.example"
 ROW = {"id": 41, "channel": "email", "recipient": "reporter", "address": ADDRESS,
        "template": "concern.received.reporter", "locale": "zh-CN", "params": {"ticket_id": "T1"},
        "idempotency_key": "key-41", "attempts": 1, "ticket_id": "T1",
-       "created_at": datetime.now(timezone.utc)}
+       "created_at": datetime.now(timezone.utc), "destination": "email"}
 
 
 class BrokenChannel:
@@ -28,6 +29,7 @@ class BrokenPool:
 def courier(settled=None):
     made = Courier()
     made.retry_seconds, made.max_attempts, made.ticket_link = 2.0, 10, None
+    made.deadline_seconds, made.busy = 5.0, Counter({("email", "email"): 1})
     made.wake = lambda: None
     if settled is not None:
         made._settle = lambda row, outcome, **fields: settled.append((outcome, fields["detail"]))

@@ -12,7 +12,7 @@ from services.notify import retries
 from services.notify.channels import Outgoing, Refused, Retry, configured
 from services.notify.channels.email import EmailChannel, compose
 from services.notify.channels.gateway import GatewayChannel, e164
-from services.notify.channels.http import post, retry_after
+from services.notify.channels.http import MAX_RETRY_AFTER, post, retry_after
 from services.notify.channels.webhook import signed_request
 from services.notify.messages import render
 
@@ -78,6 +78,17 @@ def test_retry_after_in_seconds_or_as_a_date():
     assert retry_after("7") == 7.0
     assert retry_after(None) is None and retry_after("soon") is None
     assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date passed: at once
+
+
+@pytest.mark.parametrize("value", ["3601", "86400", "9" * 5000, "Fri, 31 Dec 9999 23:59:59 GMT"])
+def test_a_retry_after_longer_than_an_hour_is_an_hour(value):
+    assert retry_after(value) == MAX_RETRY_AFTER == 3600
+
+
+@pytest.mark.parametrize("value", ["", "-5", "1.5", "1e400", "Infinity", "NaN", "12 seconds", "²",
+                                   "Mon, 32 Foo 2020", "Fri, 31 Dec 99999 23:59:59 GMT"])
+def test_a_malformed_retry_after_is_ignored(value):
+    assert retry_after(value) is None
 
 
 def test_a_429_carries_its_retry_after():
