@@ -141,6 +141,12 @@ class Envelope:
         return storable(self.type)
 
     @property
+    def type_label(self):
+        """The type as a metric label: a sender outside chooses its own types, and each
+        label value would be a time series kept as long as the process lives."""
+        return "(from outside)" if self.from_outside else self.shown_type
+
+    @property
     def ticket_id(self):
         """The ticket the message is about ("" when it names none, or cannot be read)."""
         body = self.body if isinstance(self.body, dict) else {}
@@ -435,7 +441,7 @@ def _handle_group(db, envelopes, apply, prepare):
     except BatchBroken:
         return {id(envelope): _handled_alone(db, envelope, apply) for envelope in envelopes}
     for envelope, outcome in zip(envelopes, outcomes, strict=True):
-        metrics.MESSAGES_CONSUMED.labels(envelope.queue, envelope.shown_type, outcome).inc()
+        metrics.MESSAGES_CONSUMED.labels(envelope.queue, envelope.type_label, outcome).inc()
     if len(envelopes) > 1:
         metrics.CONSUMED_BATCH_SIZE.labels(envelopes[0].queue).observe(len(envelopes))
     return {id(envelope): True for envelope in envelopes}
@@ -484,7 +490,7 @@ def handle_once(db, envelope, apply):
     outages (until the consumer stops) and doing again transactions the database broke
     off to resolve a deadlock."""
     outcome = _until_done(db, [envelope], lambda: _apply_in_transaction(db, envelope, apply))
-    metrics.MESSAGES_CONSUMED.labels(envelope.queue, envelope.shown_type, outcome).inc()
+    metrics.MESSAGES_CONSUMED.labels(envelope.queue, envelope.type_label, outcome).inc()
     return outcome
 
 

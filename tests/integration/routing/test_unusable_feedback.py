@@ -185,6 +185,12 @@ def test_unusable_feedback_in_a_batch_is_rejected_alone_and_the_rest_applied_onc
     assert metric(system, "zd_feedback_rejected_total", reason="undecodable message") \
         - rejected_before["undecodable message"] == 3
 
+    text = requests.get(f"{system.routing}/metrics", timeout=5).text
+    assert {sample.labels["type"] for family in text_string_to_metric_families(text)
+            for sample in family.samples if sample.name == "zd_messages_consumed_total"
+            and sample.labels["queue"] == topology.ROUTING_FEEDBACK.name} == {"(from outside)"}, \
+        "a department's own types make no time series of their own"
+
     told = [json.loads(m.body) for m in drain(topology.SERVICE_QUEUES["notify"].name, wait=1)
             if m.properties.get("type") == "feedback.rejected"]
     assert len(told) == len(poisoned)
