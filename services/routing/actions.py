@@ -21,12 +21,12 @@ WHO = {
 
 
 def check_access(ticket, party):
-    """A representative acts on their own tickets, an office on its district's."""
-    if ticket is None:
-        raise NotFound("No such ticket.")
-    mine = (party.role == "admin"
-            or (party.role == "representative" and ticket["representative_id"] == party.scope)
-            or (party.role == "congress" and ticket["district"] == party.scope))
+    """A representative acts on their own tickets, an office on its district's; another's
+    ticket answers exactly as one that does not exist."""
+    mine = ticket is not None and (
+        party.role == "admin"
+        or (party.role == "representative" and ticket["representative_id"] == party.scope)
+        or (party.role == "congress" and ticket["district"] == party.scope))
     if not mine:
         raise NotFound("No such ticket among yours.")
 

@@ -187,6 +187,21 @@ def test_representative_cannot_see_another_representatives_ticket(chain):
     assert act.status_code == 404
 
 
+def test_another_representatives_ticket_answers_as_one_that_does_not_exist(chain):
+    theirs = assigned_in_baiyun(chain, representative="rep-liu-hanli")
+    zhao = bearer(chain, "representative:rep-zhao-min")
+
+    def answers(ticket_id):
+        shown = requests.get(f"{chain['routing']}/api/v1/tickets/{ticket_id}", headers=zhao)
+        acted = act(chain, ticket_id, "representative:rep-zhao-min", action="escalate")
+        return [(answer.status_code, answer.headers["Content-Type"], answer.content)
+                for answer in (shown, acted)]
+
+    absent = answers("ZD20260101-00000000")
+    assert [status for status, _, _ in absent] == [404, 404]
+    assert answers(theirs) == absent
+
+
 def test_ticket_cannot_be_merged_into_itself(chain):
     ticket_id = post_concern(chain)
     take_dispatch("conghua-water", ticket_id)
