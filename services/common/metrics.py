@@ -67,6 +67,10 @@ PERSONAL_DATA_ANONYMISED = Counter("zd_personal_data_anonymised_total",
                                   "Records whose reporter details were anonymised in place, by"
                                   " service and kind of record", ["service", "kind"])
 UP = Gauge("zd_up", "1 when the last health check passed", ["service", "dependency"])
+CALENDAR_YEAR_UNKNOWN = Gauge("zd_calendar_year_unknown",
+                              "1 while a district's deadlines follow China's official calendar into"
+                              " a year whose holidays and make-up workdays nobody gives",
+                              ["service", "district", "year"])
 
 
 def observe_request(service, method, route, status, seconds):

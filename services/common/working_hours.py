@@ -6,7 +6,15 @@ calendar's ``extra_workdays``, else not one of its ``holidays``, else, with
 ``official_holidays: CN``, what China's official calendar says (its holidays and its
 make-up workdays, 调休, from ``chinese-calendar``, for the years it knows), else one of
 its ``workdays``. Without a calendar the hours run round the clock. Routing counts
-deadlines with it, reporting how late an overdue ticket is. Pure functions; no I/O.
+deadlines with it, reporting how late an overdue ticket is (``COUNTED_BY``). Pure
+functions; no I/O.
+
+``chinese-calendar`` knows the years the State Council had published when it was
+released; a later year silently counts weekdays only. ``unknown_official_years`` tells
+which districts follow the official calendar into the current or the coming year
+without anyone knowing its days: neither the library nor the district's own calendar,
+where any day of a year among ``holidays`` or ``extra_workdays`` means the directory
+gives that year's official days (deploy/README.md says how).
 """
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -15,6 +23,8 @@ import chinese_calendar
 
 #: a calendar with no working day in ten years is a directory mistake, not a deadline
 MAX_DAYS = 3660
+#: the services that count deadlines in working hours: they say when a year is unknown
+COUNTED_BY = ("routing", "reporting")
 
 
 def add_working_hours(start, hours, calendar, timezone):
@@ -138,6 +148,35 @@ def _working_days(calendar):
                 pass
         return day.isoweekday() in workdays
     return is_working
+
+
+def official_calendar_knows(year):
+    """Whether chinese-calendar has China's official holidays and make-up workdays of ``year``."""
+    try:
+        chinese_calendar.is_workday(date(year, 1, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def unknown_official_years(directory, today):
+    """``{district: [years]}``: of ``today``'s year and the next, those whose official
+    days nobody gives for a district whose calendar follows them (``official_holidays:
+    CN``): chinese-calendar does not know the year and the district's calendar has none
+    of its days among ``holidays`` or ``extra_workdays``. Districts that need nothing
+    are left out."""
+    unknown = {}
+    for code, district in sorted(directory.get("districts", {}).items()):
+        calendar = district.get("policy", {}).get("calendar")
+        if not calendar or calendar.get("official_holidays") != "CN":
+            continue
+        given = {int(day[:4]) for day in [*(calendar.get("holidays") or []),
+                                          *(calendar.get("extra_workdays") or [])]}
+        years = [year for year in (today.year, today.year + 1)
+                 if year not in given and not official_calendar_knows(year)]
+        if years:
+            unknown[code] = years
+    return unknown
 
 
 def _office_hours(text):

@@ -1,5 +1,5 @@
 """Working hours of a district calendar: deadlines (routing) and lateness (reporting)."""
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 from services.common.working_hours import (
     WorkingClock,
     add_working_hours,
+    official_calendar_knows,
     subtract_working_hours,
+    unknown_official_years,
     working_hours_between,
 )
 from services.routing.domain import due_at
@@ -165,3 +167,44 @@ def naive_hours_between(start, end, calendar):
             total += max((stop - begin).total_seconds(), 0) / 3600
         day += timedelta(days=1)
     return total
+
+
+OFFICIAL = {**CALENDAR, "holidays": [], "official_holidays": "CN"}
+
+
+def districts(**calendars):
+    """A directory whose districts have these calendars (None: round the clock)."""
+    return {"districts": {code: {"code": code, "policy": {"timezone": "Asia/Shanghai", "calendar": calendar}}
+                          for code, calendar in calendars.items()}}
+
+
+def test_the_official_calendar_is_known_up_to_2026():
+    assert official_calendar_knows(2026) and official_calendar_knows(2004)
+    assert not official_calendar_knows(2027)
+
+
+def test_in_december_2026_the_coming_year_is_unknown_for_every_district_following_it():
+    directory = districts(baiyun=OFFICIAL, tianhe=OFFICIAL, conghua=CALENDAR, yuexiu=None)
+    assert unknown_official_years(directory, date(2026, 12, 5)) == {"baiyun": [2027], "tianhe": [2027]}
+
+
+def test_in_2027_this_year_and_the_next_are_unknown():
+    assert unknown_official_years(districts(baiyun=OFFICIAL), date(2027, 1, 1)) == {"baiyun": [2027, 2028]}
+
+
+def test_years_the_library_knows_need_nothing():
+    assert unknown_official_years(districts(baiyun=OFFICIAL), date(2025, 12, 31)) == {}
+
+
+def test_a_district_giving_a_years_official_days_itself_knows_that_year():
+    given = {**OFFICIAL, "holidays": ["2027-01-01"], "extra_workdays": ["2028-01-02"]}
+    only_workdays = {**OFFICIAL, "extra_workdays": ["2027-02-07"]}
+    directory = districts(baiyun=given, tianhe=only_workdays, conghua=OFFICIAL)
+    assert unknown_official_years(directory, date(2027, 3, 1)) == {"conghua": [2027, 2028], "tianhe": [2028]}
+
+
+def test_deadlines_in_a_year_the_library_does_not_know_use_the_directorys_days():
+    calendar = {**OFFICIAL, "holidays": ["2027-02-05", "2027-02-08"], "extra_workdays": ["2027-02-06"]}
+    # Friday 5 February 2027 a holiday, Saturday 6 a make-up workday, Monday 8 a holiday
+    assert add_working_hours(local(2027, 2, 4, 17), 2, calendar, "Asia/Shanghai") == local(2027, 2, 6, 10)
+    assert add_working_hours(local(2027, 2, 6, 17), 2, calendar, "Asia/Shanghai") == local(2027, 2, 9, 10)
