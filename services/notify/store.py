@@ -63,6 +63,12 @@ def record_notification(conn, event, notification, key, status="pending"):
 #: where a notification goes, as far as who may be slow is concerned: each webhook
 #: department is its own receiver; the SMTP server and each gateway serve a whole channel
 DESTINATION = "CASE WHEN channel = 'webhook' THEN recipient ELSE channel END"
+CLAIMED = ("RETURNING id, event_id, ticket_id, recipient, channel, address, template, locale,"
+           " params, idempotency_key, attempts, created_at, " + DESTINATION + " AS destination")
+DUE = ("status = 'pending' AND channel = %(channel)s AND next_attempt_at <= now()"
+       " AND (lease_until IS NULL OR lease_until < now())")
+LEASED = ("UPDATE notifications SET lease_until = now() + make_interval(secs => %(lease)s),"
+          " attempts = attempts + 1")
 
 
 def claim_due(conn, channel, limit, lease_seconds, per_destination, busy=None):
@@ -73,22 +79,26 @@ def claim_due(conn, channel, limit, lease_seconds, per_destination, busy=None):
     A claim that outlives its lease (its sender died) is taken again, with the same
     idempotency key.
     """
-    return conn.execute(
-        "UPDATE notifications SET lease_until = now() + make_interval(secs => %(lease)s),"
-        " attempts = attempts + 1 WHERE id IN (SELECT id FROM notifications"
-        " WHERE id IN (SELECT id FROM (SELECT id, destination, row_number() OVER"
+    busy = busy or {}
+    if channel != "webhook":  # one destination: the oldest due rows, through the index
+        limit = min(limit, per_destination - busy.get(channel, 0))
+        if limit <= 0:
+            return []
+        return conn.execute(
+            LEASED + " WHERE id IN (SELECT id FROM notifications WHERE " + DUE +
+            " ORDER BY next_attempt_at, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED) " + CLAIMED,
+            {"lease": lease_seconds, "channel": channel, "limit": limit}).fetchall()
+    return conn.execute(  # the oldest due rows of each department, as many as it has free
+        LEASED + " WHERE id IN (SELECT id FROM notifications WHERE id IN (SELECT id FROM"
+        " (SELECT id, destination, row_number() OVER"
         "   (PARTITION BY destination ORDER BY next_attempt_at, id) AS place"
         "   FROM (SELECT id, next_attempt_at, " + DESTINATION + " AS destination"
-        "     FROM notifications WHERE status = 'pending' AND channel = %(channel)s"
-        "     AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())) due"
-        "   ) ranked"
+        "     FROM notifications WHERE " + DUE + ") due) ranked"
         "   WHERE place <= %(per)s - coalesce((%(busy)s::jsonb ->> destination)::int, 0))"
-        " AND status = 'pending' AND (lease_until IS NULL OR lease_until < now())"
-        " ORDER BY next_attempt_at, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
-        " RETURNING id, event_id, ticket_id, recipient, channel, address, template, locale,"
-        " params, idempotency_key, attempts, created_at, " + DESTINATION + " AS destination",
+        " AND " + DUE + " ORDER BY next_attempt_at, id LIMIT %(limit)s"
+        " FOR UPDATE SKIP LOCKED) " + CLAIMED,
         {"lease": lease_seconds, "channel": channel, "limit": limit, "per": per_destination,
-         "busy": Jsonb(busy or {})}).fetchall()
+         "busy": Jsonb(busy)}).fetchall()
 
 
 def settle(conn, notification_id, attempt, outcome, detail=None, seconds=None,
