@@ -187,5 +187,7 @@ SPEC = build_spec("Zero Distance reports", "Figures over tickets received in a w
               description="Concerns of one category and community whose texts share words"
                           " (Chinese segmented with jieba), ranked by count, then by growth"
                           " against the window before; the raw material for consultation themes"
-                          " and practical-project lists."),
+                          " and practical-project lists. An answer may be up to 15 seconds old (the"
+                          " same question asked meanwhile shares it); while other questions are"
+                          " being computed the answer is 503 with Retry-After."),
 ])

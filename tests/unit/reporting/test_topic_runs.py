@@ -3,6 +3,7 @@ one run at a time, a question asked meanwhile answered by the run under way, ans
 kept a few seconds, and no more questions in hand than the service can spare."""
 import eventlet
 import pytest
+from eventlet.event import Event
 
 from services.common.errors import Unavailable
 from services.reporting.topic_runs import KEPT_SECONDS, WAITING, TopicRuns
@@ -73,7 +74,7 @@ def test_an_answer_is_kept_a_few_seconds_and_only_for_its_question(runs):
 
 
 def test_beyond_the_questions_it_can_spare_the_answer_is_come_back_later(runs):
-    release = eventlet.event.Event()
+    release = Event()
 
     def read():
         release.wait()
