@@ -153,14 +153,14 @@ def _linked(vocabularies, min_shared):
     """The groups (lists of positions, ascending) of linked vocabularies.
 
     Identical vocabularies are one node, and links join nodes in a union-find whose
-    root is the smallest node. No pair of nodes is ever compared: two vocabularies
-    share ``min_shared`` words when they have the same ``min_shared - 1`` first words
-    of those and then the same last one, so the nodes are put in a list under each
-    run of ``min_shared - 1`` of their words (in word order), and within each list a
-    node joins the first one that had any of its later words. A vocabulary of fewer
-    words joins those having all of them, found by looking its parts up. The cost is
-    some n × k^min_shared / 2 for n nodes of k words (``LINKED_WORDS`` at most), not
-    n²: 20,000 texts of thirty words all about one sewer take seconds, not hours.
+    root is the smallest node. No pair of nodes is ever compared. Two vocabularies
+    share ``min_shared`` words when, in sorted order, the first ``min_shared - 1`` of
+    those (a run) and the last are the same: so each node is listed under each run of
+    its words, and within each list a node joins the first one that had any of its
+    words after the run. A vocabulary of fewer words joins those having all of them,
+    found by looking its parts up. The cost is some n × k^min_shared / 2 for n nodes
+    of k words (``LINKED_WORDS`` at most), not n² × shared words: 20,000 texts of
+    thirty words that all share words take 3 s, against 40 s comparing pairs.
     """
     nodes = {}  # vocabulary → its node
     node_of = []
