@@ -47,6 +47,10 @@ VARIABLES = (
     *_each_service("ZD_{}_AMQP_URI", "ZD_AMQP_URI",
                    "{service} connects as this URI's user; the RabbitMQ definitions give that user"
                    " only what {service} needs", with_admin=True),
+    Variable("ZD_AMQP_CA_FILE", "",
+             "CA certificate an `amqps://` broker's certificate is verified against, by the"
+             " broker connections alone (a private CA); unset: the system's CAs. Optional,"
+             " wherever a broker URI is", ()),
     Variable("ZD_RABBIT_MANAGEMENT_URL", DEFAULT_MANAGEMENT_URL,
              "RabbitMQ management API, with an administrator's user and password: department"
              " users and queue policies", (ADMIN,)),
@@ -156,11 +160,13 @@ def credentials_of(url):
 
 def amqp_ssl(uri):
     """kombu's ``ssl`` option for a broker URI. ``amqps://`` verifies the broker's
-    certificate against the system's CAs (or the file ``SSL_CERT_FILE`` names) and its
-    host name against the broker the connection is using (``server_hostname: None``, so
-    a ``;`` list fails over with each host's own name); plain ``amqp://`` has none."""
+    certificate against the CA file ``ZD_AMQP_CA_FILE`` names (for these connections
+    alone: the process's other TLS clients keep the system's CAs), else the system's CAs,
+    and its host name against the broker the connection is using (``server_hostname:
+    None``, so a ``;`` list fails over with each host's own name); plain ``amqp://`` has none."""
     if uri.split(";")[0].strip().startswith("amqps://"):
-        return {"server_hostname": None}
+        ca_file = os.environ.get("ZD_AMQP_CA_FILE")
+        return {"server_hostname": None, **({"ca_certs": ca_file} if ca_file else {})}
     return None
 
 

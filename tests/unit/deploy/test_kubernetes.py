@@ -39,8 +39,11 @@ NAMESPACE = "zero-distance"
 IMAGE = "zero-distance"
 ADMIN = "admin"
 COMPONENT = "app.kubernetes.io/component"
-#: variables a container may be given besides VARIABLES: the CA files of TLS clients
-TLS_VARIABLES = {"SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"}
+#: variables a container may be given besides VARIABLES: the CA file of the admin job's
+#: management API client. Never SSL_CERT_FILE: it would replace every TLS client's trusted
+#: CAs (notify's SMTP server's among them) with the broker's; ZD_AMQP_CA_FILE gives the
+#: broker's CA to the broker connections alone
+TLS_VARIABLES = {"REQUESTS_CA_BUNDLE"}
 #: Secrets no layer renders because they are made outside it (deploy/kubernetes/README.md),
 #: and why; their keys are not known here
 DEFINITIONS_SECRET = "zd-rabbitmq-definitions"
@@ -497,10 +500,11 @@ def test_each_container_is_given_every_variable_its_code_reads_and_no_other(laye
             runs = role(container)
             given = environment(layer, container)
             needed = {variable.name for variable in VARIABLES if runs in variable.used_by}
+            optional = {variable.name for variable in VARIABLES if not variable.used_by}
             ours = {name for name in given if name.startswith("ZD_")}
             assert needed <= ours, f"{ident(workload)} lacks {sorted(needed - ours)}"
             # no other service's credentials, and no variable the code does not read
-            assert ours <= needed, f"{ident(workload)} is given {sorted(ours - needed)}"
+            assert ours <= needed | optional, f"{ident(workload)} is given {sorted(ours - needed)}"
             assert set(given) - ours <= TLS_VARIABLES, ident(workload)
             if runs == ADMIN:
                 assert workload["kind"] == "Job" and container["command"][3:] == ["deploy"]
@@ -659,7 +663,8 @@ def test_production_speaks_tls_to_the_broker_and_the_database():
                 parts = urlsplit(url)
                 if name.endswith("_AMQP_URI"):
                     assert parts.scheme == "amqps" and parts.port == 5671, (ident(workload), name)
-                    assert mounts.get(given.get("SSL_CERT_FILE")) == "ca.crt", ident(workload)
+                    assert mounts.get(given.get("ZD_AMQP_CA_FILE")) == "ca.crt", ident(workload)
+                    assert "SSL_CERT_FILE" not in given, ident(workload)
                 elif name.endswith("_DATABASE_URL"):
                     query = parse_qs(parts.query)
                     assert query["sslmode"] == ["verify-full"], (ident(workload), name)
