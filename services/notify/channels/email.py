@@ -81,6 +81,8 @@ class EmailChannel:
             raise Retry(_untrusted(exc)) from None
         except smtplib.SMTPRecipientsRefused:
             raise Refused("recipient refused") from None
+        except smtplib.SMTPNotSupportedError:  # no AUTH, or no SMTPUTF8 for a non-ASCII address
+            raise Refused("the SMTP server lacks an extension this message needs") from None
         except smtplib.SMTPResponseException as exc:
             failure = Retry if 400 <= exc.smtp_code < 500 else Refused
             raise failure(f"SMTP {exc.smtp_code}") from None

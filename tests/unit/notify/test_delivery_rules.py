@@ -178,6 +178,7 @@ class FakeSMTP:
     (smtplib.SMTPDataError(554, b"no"), Refused),
     (smtplib.SMTPRecipientsRefused({"x@example.org": (550, b"no such user")}), Refused),
     (smtplib.SMTPServerDisconnected("gone"), Retry),
+    (smtplib.SMTPNotSupportedError("no SMTPUTF8 for x@example.org"), Refused),
     (ConnectionRefusedError(), Retry),
 ])
 def test_smtp_answers_are_retried_or_refused_and_name_no_address(error, failure):
