@@ -1,8 +1,9 @@
 """What HTTP answers mean to a delivery (contract §8), shared by gateways and webhooks.
 
 ``2xx`` is delivered; ``429`` and ``5xx`` are retried (``Retry-After`` honoured, in
-seconds or as an HTTP date, up to an hour; any other text is ignored); timeouts and
-refused connections are retried; any other ``4xx`` fails at once. The courier bounds
+seconds or as an HTTP date, up to an hour; any other text is ignored); timeouts,
+refused connections and answers broken off are retried; any other ``4xx`` fails at
+once. The courier bounds
 each call as a whole (``requests``' own timeout is per read: an answer dripping a byte
 at a time would never meet it).
 """
@@ -30,6 +31,8 @@ def post(session, url, timeout, **kwargs):
         raise Retry("timed out") from None
     except requests.ConnectionError:
         raise Retry("could not connect") from None
+    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
+        raise Retry("the answer broke off") from None  # the other side may be restarting
     except requests.RequestException as exc:
         raise Refused(f"request failed: {type(exc).__name__}") from None
     status = response.status_code

@@ -68,8 +68,10 @@ def test_http_answers_are_retried_or_refused_as_the_contract_says(status, failur
 
 
 @pytest.mark.parametrize("error", [requests.ConnectTimeout(), requests.ReadTimeout(),
-                                   requests.ConnectionError()])
-def test_timeouts_and_refused_connections_are_retried(error):
+                                   requests.ConnectionError(),
+                                   requests.exceptions.ChunkedEncodingError(),
+                                   requests.exceptions.ContentDecodingError()])
+def test_timeouts_refused_connections_and_answers_broken_off_are_retried(error):
     with pytest.raises(Retry):
         post(FakeSession(error), "http://gateway", 5)
 
