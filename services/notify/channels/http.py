@@ -3,9 +3,8 @@
 ``2xx`` is delivered; ``429`` and ``5xx`` are retried (``Retry-After`` honoured, in
 seconds or as an HTTP date, up to an hour; any other text is ignored); timeouts,
 refused connections and answers broken off are retried; any other ``4xx`` fails at
-once. The courier bounds
-each call as a whole (``requests``' own timeout is per read: an answer dripping a byte
-at a time would never meet it).
+once. The courier bounds each call as a whole (``requests``' own timeout is per read:
+an answer dripping a byte at a time would never meet it).
 """
 import email.utils
 import re
