@@ -8,9 +8,10 @@ it does not take 405. Every 429 and 503 says when to come back (``Retry-After``,
 seconds, in the header and the body). No error text names a host, port, file or
 query. Every answer is counted and timed in the metrics.
 
-Before any entrypoint runs, a path or query holding a control character (NUL
-included) is refused with 400 naming it, and a JSON body is refused when a text in it
-is not Unicode (a lone surrogate): neither can be stored or answered. A client's error
+Before any entrypoint runs, a path holding NUL is a 400 naming ``path`` and a query
+parameter holding a control character or a character that is not text (``text``) a 400
+naming it, as ``read_json`` refuses them in a body: none of them can be stored, and
+PostgreSQL refuses NUL. A client's error
 (4xx) is logged as one INFO line without traceback, not as the service's failure; a
 5xx keeps its ERROR and traceback. The access log shows each request line with the
 values of secret parameters redacted (``log_redaction``).
@@ -40,7 +41,7 @@ from services.common.errors import (
     UnsupportedMediaType,
 )
 from services.common.log_redaction import RedactedLog
-from services.common.text import control_character_errors
+from services.common.text import control_character_errors, escaped
 
 log = logging.getLogger(__name__)
 
@@ -111,58 +112,34 @@ def read_json(request):
     errors = control_character_errors(body)
     if errors:
         raise BadRequest("Some fields hold control characters.", errors=errors)
-    errors = surrogate_errors(body)
-    if errors:
-        raise BadRequest("Some fields are not Unicode text.", errors=errors)
     return body
 
 
-SURROGATE_MESSAGE = "Not Unicode text: a lone surrogate (\\ud800-\\udfff) is not a character."
+def unreadable_path(request):
+    """The BadRequest for a path holding NUL, which no text PostgreSQL stores can hold;
+    None for any other path (another control character names nothing: 404 as usual)."""
+    if "\x00" in request.path:
+        return BadRequest("The path holds NUL.", errors={"path": ["NUL is not allowed in the path."]})
+    return None
 
 
-def surrogate_errors(value):
-    """Field errors, shaped like marshmallow's, for every text or member name in ``value``
-    (a JSON value) holding a lone surrogate, which JSON's ``\\u`` escapes allow and no
-    UTF-8 text can hold; None when there is none."""
-    if isinstance(value, str):
-        return [SURROGATE_MESSAGE] if _has_surrogate(value) else None
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(
-        value, list) else ()
-    errors = {}
-    for key, item in items:
-        if isinstance(key, str) and _has_surrogate(key):
-            errors[_printable(key)] = [SURROGATE_MESSAGE]
-        elif found := surrogate_errors(item):
-            errors[key] = found
+def query_errors(args):
+    """Field errors for each query parameter whose name or value holds a control character
+    other than tab and newline (NUL included) or a character that is not text (``text``);
+    None when there is none."""
+    errors = {escaped(name): found for name, values in args.lists()
+              if (found := control_character_errors(name) or _first(control_character_errors(values)))}
     return errors or None
 
 
-def _has_surrogate(text):
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+def _first(errors):
+    """The messages of the first of a parameter's values that has any."""
+    return next(iter(errors.values())) if errors else None
 
 
-def _printable(name):
-    """A field name as it can be answered and read: escapes for what it cannot show."""
-    return name.encode("unicode_escape", "backslashreplace").decode("ascii")
-
-
-def unreadable_request(request):
-    """The BadRequest for a path or query that holds a control character (NUL included:
-    no text field may hold one, and PostgreSQL refuses NUL), else None."""
-    errors = {}
-    if control_character_errors(request.path):
-        errors["path"] = ["Control characters are not allowed in the path."]
-    for name, values in request.args.lists():
-        if control_character_errors(name) or control_character_errors(values):
-            errors[_printable(name)] = ["Control characters other than tab and newline are"
-                                        " not allowed."]
-    if errors:
-        return BadRequest("The path or query holds control characters.", errors=errors)
-    return None
+def unreadable_query(request):
+    errors = query_errors(request.args)
+    return BadRequest("The query holds control characters.", errors=errors) if errors else None
 
 
 class ProblemWsgiApp(WsgiApp):
@@ -171,7 +148,7 @@ class ProblemWsgiApp(WsgiApp):
 
     def __call__(self, environ, start_response):
         request = Request(environ, shallow=True)
-        unreadable = unreadable_request(request)
+        unreadable = unreadable_path(request)
         if unreadable is not None:
             return problem_response(unreadable)(environ, start_response)
         adapter = self.url_map.bind_to_environ(environ)
@@ -188,6 +165,10 @@ class ProblemWsgiApp(WsgiApp):
                 exc.description)
             problem.status = exc.code or 500
             return problem_response(problem)(environ, start_response)
+        unreadable = None if getattr(provider, "answers_query_errors", False) \
+            else unreadable_query(request)
+        if unreadable is not None:
+            return problem_response(unreadable)(environ, start_response)
         request.path_values = values
         return provider.handle_request(request)(environ, start_response)
 
@@ -247,8 +228,15 @@ def _log_client_errors_as_info():
 
 
 class ApiHandler(HttpRequestHandler):
-    """nameko's http entrypoint with the shared error table and metrics."""
+    """nameko's http entrypoint with the shared error table and metrics.
+
+    ``answers_query_errors=True``: the entrypoint refuses a query holding control
+    characters itself (with ``query_errors``), in the format it answers errors in."""
     server = ProblemWebServer()
+
+    def __init__(self, method, url, answers_query_errors=False, **kwargs):
+        super().__init__(method, url, **kwargs)
+        self.answers_query_errors = answers_query_errors
 
     def setup(self):
         super().setup()

@@ -5,7 +5,8 @@ problem is answered the specification's way, ``[{code, description}]`` in the
 format asked (a bad key is ``403``), not as problem+json; a database outage stays a
 problem+json ``503`` with ``Retry-After``. ``api_key`` (a front-end key, as a form or
 query field, or a bearer key) decides the district of every request but the
-catalogue's.
+catalogue's. The GET entrypoints read their query themselves (``answers_query_errors``):
+a control character in it is refused in the specification's format.
 """
 import functools
 from datetime import datetime, timedelta, timezone
@@ -15,7 +16,7 @@ from werkzeug.wrappers import Response
 
 from services.common import metrics
 from services.common.errors import BadRequest, NotFound, PayloadTooLarge, Problem, Unauthorized
-from services.common.http import MAX_BODY_BYTES, api, as_problem
+from services.common.http import MAX_BODY_BYTES, api, as_problem, query_errors
 from services.common.local_directory import current_directory, directory_version
 from services.intake import acceptance, domain, store
 from services.intake.open311 import catalogue, formats, requests
@@ -57,20 +58,20 @@ def _errors(problem, fmt):
 
 
 class Open311Api:
-    @api("GET", f"{PREFIX}/discovery.{FORMAT}")
+    @api("GET", f"{PREFIX}/discovery.{FORMAT}", answers_query_errors=True)
     @answered("discovery")
     def open311_discovery(self, request):
         with self.db.transaction() as conn:
             version = directory_version(conn)
         return catalogue.discovery(request.host_url.rstrip("/"), version or "")
 
-    @api("GET", f"{PREFIX}/services.{FORMAT}")
+    @api("GET", f"{PREFIX}/services.{FORMAT}", answers_query_errors=True)
     @answered("services")
     def open311_services(self, request):
         with self.db.transaction() as conn:
             return catalogue.services(current_directory(conn))
 
-    @api("GET", f"{PREFIX}/services/<string:code>.{FORMAT}")
+    @api("GET", f"{PREFIX}/services/<string:code>.{FORMAT}", answers_query_errors=True)
     @answered("service_definition")
     def open311_service_definition(self, request, code):
         with self.db.transaction() as conn:
@@ -96,10 +97,10 @@ class Open311Api:
         return 201, [{"service_request_id": answer["ticket_id"], "service_notice": notice,
                       "account_id": None}]
 
-    @api("GET", f"{PREFIX}/requests.{FORMAT}")
+    @api("GET", f"{PREFIX}/requests.{FORMAT}", answers_query_errors=True)
     @answered("service_requests")
     def open311_requests(self, request):
-        args = request.args
+        args = _readable(request.args)
         ids = [part.strip() for part in args.get("service_request_id", "").split(",") if part.strip()]
         closed = requests.closed_wanted(args["status"]) if args.get("status") else None
         start, end = _window(args.get("start_date"), args.get("end_date"), bool(ids))
@@ -111,7 +112,7 @@ class Open311Api:
                                           requests.CLOSED, closed, MAX_REQUESTS)
         return [requests.service_request(row, directory) for row in rows]
 
-    @api("GET", f"{PREFIX}/requests/<string:request_id>.{FORMAT}")
+    @api("GET", f"{PREFIX}/requests/<string:request_id>.{FORMAT}", answers_query_errors=True)
     @answered("service_requests")
     def open311_request(self, request, request_id):
         with self.db.transaction() as conn:
@@ -122,7 +123,7 @@ class Open311Api:
             raise NotFound(f"No service request {request_id} in your jurisdiction.")
         return [requests.service_request(rows[0], directory)]
 
-    @api("GET", f"{PREFIX}/tokens/<string:token>.{FORMAT}")
+    @api("GET", f"{PREFIX}/tokens/<string:token>.{FORMAT}", answers_query_errors=True)
     @answered("service_requests")
     def open311_token(self, request, token):
         """Requests are created at once (``type: realtime``): a token is the request's id."""
@@ -137,6 +138,14 @@ class Open311Api:
         if not api_key and not request.headers.get("Authorization"):
             raise Unauthorized("api_key is required: a front-end key of the district.")
         return self.keys.caller(conn, request, "frontend", key=api_key or None)
+
+
+def _readable(args):
+    """The query, or BadRequest naming each parameter that holds a control character."""
+    errors = query_errors(args)
+    if errors:
+        raise BadRequest("The query holds control characters.", errors=errors)
+    return args
 
 
 def _window(start_text, end_text, by_id):

@@ -40,19 +40,49 @@ def no_errors_logged(caplog):
             if record.levelno >= logging.ERROR] == []
 
 
-@pytest.mark.parametrize("path, query, field", [
-    ("/api/v1/concerns/ZD%00", {}, "path"),
-    ("/open311/v2/requests/%00.json", {}, "path"),
-    ("/open311/v2/requests.json", {"service_code": "\x00"}, "service_code"),
-    ("/open311/v2/requests.json", {"api_key": "zd_0123456789ab.\x00"}, "api_key"),
-    ("/open311/v2/requests.json", {"api_key": "zd_\x00.secret"}, "api_key"),
-    ("/api/v1/concerns", {"status": "open\x01"}, "status"),
-])
-def test_a_control_character_in_a_path_or_query_is_refused(system, no_errors_logged, path, query,
-                                                             field):
+@pytest.mark.parametrize("path", ["/api/v1/concerns/ZD%00", "/open311/v2/requests/%00.json",
+                                  "/open311/v2/tokens/a%00b.xml", "/nowhere/%00"])
+def test_a_path_holding_nul_is_refused(system, no_errors_logged, path):
     key = system["keys"]["frontend:baiyun"]
-    refused(requests.get(f"{system['intake']}{path}", params=query, headers=bearer(key),
+    refused(requests.get(f"{system['intake']}{path}", headers=bearer(key), timeout=10), "path")
+
+
+def test_a_path_holding_another_control_character_names_nothing(system, no_errors_logged):
+    answer = requests.get(f"{system['intake']}/api/v1/concerns/%1B[31m", timeout=10,
+                          headers=bearer(system["keys"]["frontend:baiyun"]))
+    assert answer.status_code == 404 and answer.headers["Content-Type"] == PROBLEM
+
+
+@pytest.mark.parametrize("query, field", [({"status": "open\x01"}, "status"),
+                                          ({"since": "\x00"}, "since"),
+                                          ({"\x00": "1"}, "\\u0000"),
+                                          ({"status": "\uffff"}, "status")])
+def test_a_control_character_in_a_query_is_refused(system, no_errors_logged, query, field):
+    key = system["keys"]["frontend:baiyun"]
+    refused(requests.get(f"{system['intake']}/api/v1/concerns", params=query, headers=bearer(key),
                          timeout=10), field)
+
+
+@pytest.mark.parametrize("query, field", [
+    ({"service_code": "\x00"}, "service_code"),
+    ({"api_key": "zd_0123456789ab.\x00"}, "api_key"),
+    ({"api_key": "zd_\x00.secret"}, "api_key"),
+    ({"service_request_id": "ZD\x00"}, "service_request_id"),
+])
+def test_a_control_character_in_an_open311_query_is_refused_in_its_format(
+        system, no_errors_logged, query, field):
+    key = system["keys"]["frontend:baiyun"]
+    answer = requests.get(f"{system['intake']}/open311/v2/requests.json", timeout=10,
+                          params=query if "api_key" in query else {**query, "api_key": key})
+    assert answer.status_code == 400, answer.text
+    (error,) = answer.json()
+    assert error["code"] == 400 and f"{field}: " in error["description"]
+
+
+def test_an_open311_key_holding_nul_is_refused_not_looked_up(system, no_errors_logged):
+    answer = requests.get(f"{system['intake']}/open311/v2/requests/ZD20260101-00000000.json",
+                          params={"api_key": "zd_0123\x0056789ab.secret"}, timeout=10)
+    assert answer.status_code == 403 and "malformed" in answer.text
 
 
 def test_a_bearer_key_holding_nul_is_malformed_not_looked_up(system, no_errors_logged):
@@ -100,4 +130,4 @@ def test_a_lone_surrogate_in_a_json_body_is_refused(system, no_errors_logged, ra
     problem = refused(requests.post(f"{system['intake']}/api/v1/concerns", data=data, timeout=10,
                                     headers={**bearer(key), "Content-Type": "application/json"}),
                       field)
-    assert "surrogate" in json.dumps(problem["errors"])
+    assert "surrogate" in json.dumps(problem["errors"])  # the message says why
