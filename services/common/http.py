@@ -8,13 +8,15 @@ it does not take 405. Every 429 and 503 says when to come back (``Retry-After``,
 seconds, in the header and the body). No error text names a host, port, file or
 query. Every answer is counted and timed in the metrics.
 
-Before any entrypoint runs, a path holding NUL is a 400 naming ``path`` and a query
-parameter holding a control character or a character that is not text (``text``) a 400
-naming it, as ``read_json`` refuses them in a body: none of them can be stored, and
-PostgreSQL refuses NUL. A client's error
-(4xx) is logged as one INFO line without traceback, not as the service's failure; a
-5xx keeps its ERROR and traceback. The access log shows each request line with the
-values of secret parameters redacted (``log_redaction``).
+Before any entrypoint runs, a path holding NUL is a 400 naming ``path``, and a query
+parameter holding a control character or a character that is not text (``text``) a
+400 naming it, as ``read_json`` refuses them in a body (an entrypoint that answers in
+another format, Open311's, checks its query itself: ``answers_query_errors``). None of
+them can be stored: PostgreSQL refuses NUL.
+
+A client's error (4xx) is logged as one INFO line without traceback, not as the
+service's failure; a 5xx keeps its ERROR and traceback. The access log shows each
+request line with the values of secret parameters redacted (``log_redaction``).
 """
 import json
 import logging
