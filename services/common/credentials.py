@@ -161,6 +161,8 @@ class FailedKeyGate:
     MAX_ENTRIES = 10_000  # addresses and trusted key ids each: a bound on the memory it takes
 
     def __init__(self, per_minute, clock=time.monotonic):
+        if not per_minute > 0:
+            raise ValueError(f"ZD_AUTH_FAILURES_PER_MINUTE must be above 0, not {per_minute}")
         self.capacity, self.rate, self.clock = per_minute, per_minute / 60, clock
         self.buckets = OrderedDict()  # address → (failures left, when counted)
         self.trusted = OrderedDict()  # key id → when it last succeeded

@@ -47,3 +47,9 @@ def test_the_gate_remembers_a_bounded_number_of_addresses(monkeypatch):
     for n in range(5):
         gate.failed(f"192.0.2.{n}")
     assert list(gate.buckets) == ["192.0.2.2", "192.0.2.3", "192.0.2.4"]
+
+
+@pytest.mark.parametrize("per_minute", [0, -1, float("nan")])
+def test_a_limit_that_allows_no_failure_at_all_is_refused_at_start(per_minute):
+    with pytest.raises(ValueError, match="ZD_AUTH_FAILURES_PER_MINUTE"):
+        FailedKeyGate(per_minute)
