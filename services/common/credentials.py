@@ -150,6 +150,7 @@ class RateLimiter:
                                   retry_after=-left / self.rate)
         conn.commit()  # the token is taken, whatever the request does next
 
+
 class FailedKeyGate:
     """Failed keys per client address, in this process: a token bucket of ``per_minute``
     failures per address (a burst of as many), refilled continuously. An address with no
