@@ -20,6 +20,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+from services.common.email_address import is_email_address
 from services.common.events import LOCALES
 from services.common.words import normalized
 
@@ -224,8 +225,8 @@ class _Reader:
         if fields is None:
             return {}
         contact = {key: self.text(value, key) for key, value in fields.nodes.items()}
-        if contact.get("email") and "@" not in contact["email"]:
-            self.problem(fields.nodes["email"], f"email {contact['email']!r} has no @")
+        if contact.get("email") and not is_email_address(contact["email"]):
+            self.problem(fields.nodes["email"], f"email {contact['email']!r} is not an email address")
         if contact.get("locale") and contact["locale"] not in LOCALES:
             self.problem(fields.nodes["locale"], f"locale {contact['locale']!r} is not one of"
                          f" {', '.join(LOCALES)}")

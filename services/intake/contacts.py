@@ -3,18 +3,18 @@ through whichever door (the JSON API, an Open311 form), so that an address notif
 not write or a number it could not text is refused with the concern, answered 400 and
 never stored, instead of failing, or worse being logged, when the first message goes out.
 
-An email must pass marshmallow's pattern and ``email.headerregistry.Address``, the parser
-notify writes the ``To`` header with (it takes no non-ASCII local part, which no mail
-server here would take either). A phone is digits, spaces, hyphens and an optional
-``+``, and a valid number for ``phonenumbers``, Chinese when it has no country code: the
-way notify's SMS reads it to make the E.164 number it sends to. Both are kept as sent.
+An email must be one ``services.common.email_address`` takes (marshmallow's pattern and
+the header parser notify writes the ``To`` header with), as a directory contact's must. A
+phone is digits, spaces, hyphens and an optional ``+``, and a valid number for
+``phonenumbers``, Chinese when it has no country code: the way notify's SMS reads it to
+make the E.164 number it sends to. Both are kept as sent.
 """
 import re
-from email.errors import HeaderParseError
-from email.headerregistry import Address
 
 import phonenumbers
-from marshmallow import ValidationError, validate
+from marshmallow import ValidationError
+
+from services.common.email_address import is_email_address, takes_email_pattern
 
 EMAIL_MESSAGE = "Not a valid email address."
 PHONE_MESSAGE = "Not a phone number."
@@ -24,14 +24,8 @@ PHONE_REGION = "CN"  # a number without a country code is a Chinese one
 
 def check_email(address):
     """The validator to put next to ``fields.Email``'s own, which keeps its message."""
-    try:
-        validate.Email()(address)
-    except ValidationError:
-        return  # the field's own check has said so already
-    try:
-        Address(addr_spec=address)
-    except (HeaderParseError, ValueError):  # a header defect is a ValueError
-        raise ValidationError(EMAIL_MESSAGE) from None
+    if takes_email_pattern(address) and not is_email_address(address):
+        raise ValidationError(EMAIL_MESSAGE)  # else the field's own check has said so already
 
 
 def check_phone(phone):

@@ -396,10 +396,21 @@ def test_unquoted_phone_is_not_a_string():
         f"test.yaml:{line}: phone must be a non-empty string, not +8613800000001 (int)"]
 
 
-def test_email_must_contain_an_at():
+@pytest.mark.parametrize("email", ["liu.example.org", "liu@", "liu@rd..example", "a b@rd.example",
+                                   "liu@rd@example", "刘@rd.example", "liu@rd.example\n"])
+def test_a_contact_email_notify_could_not_write_is_refused_with_its_line(email):
     directory = small()
-    directory["representatives"][0]["contact"] = {"email": "liu.example.org"}
-    assert messages(directory) == ["email 'liu.example.org' has no @"]
+    directory["representatives"][0]["contact"] = {"email": email}
+    text = dump(directory)
+    line = line_of(text, "email:")
+    assert problems(text) == [f"test.yaml:{line}: email {email!r} is not an email address"]
+
+
+def test_a_contact_email_intake_would_take_is_kept():
+    directory = small()
+    directory["representatives"][0]["contact"] = {"email": "liu.hanli+rd@例子.中国"}
+    assert parse_directory(dump(directory))["representatives"]["rep-liu"]["contact"] == {
+        "email": "liu.hanli+rd@例子.中国"}
 
 
 # Policy
