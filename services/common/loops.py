@@ -6,13 +6,16 @@ in ``run_round``; ``closing`` releases what they hold once the loop has stopped.
 by the outbox relay (``services.common.outbox``) and notify's courier.
 
 Each finished round (or a subclass's ``beat()`` within a long one) is progress;
-``/health`` calls a loop stalled when it has made none for ``ZD_STALL_SECONDS``.
+``/health`` calls a loop stalled when it has made none for ``ZD_STALL_SECONDS``. A failed
+round is logged by the error's kind and frames, never its text (it may quote a row).
 """
 import logging
 import time
 
 import eventlet
 from nameko.extensions import DependencyProvider
+
+from services.common.tracebacks import traceback_without_text
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +89,10 @@ class ListeningLoop(DependencyProvider):
         while self.running:
             try:
                 self._listen()
-            except Exception:  # the loop must outlive any outage of broker or database
-                if self.running:
-                    log.exception("%s failed; retrying", type(self).__name__)
+            except Exception as failure:  # the loop must outlive any outage of broker or database
+                if self.running:  # the error's text may quote a row it held: kind and frames only
+                    log.error("%s failed; retrying\n%s", type(self).__name__,
+                              traceback_without_text(failure))
                     self.on_failure()
                     eventlet.sleep(self.poll_seconds)
 

@@ -29,7 +29,9 @@ An outage is not a poison message: while the database is unreachable, ``handle_o
 holds the message (unacknowledged, so the broker keeps it) and tries again, for as long
 as the outage lasts, instead of returning it to its queue, where each return counts
 towards the delivery limit and parks it after ten. Only a stop gives it back (one
-delivery), and only a handler's own failure returns it at once.
+delivery), and only a handler's own failure returns it at once. That failure is logged
+by its kind and the frames of its traceback, never its text, which may quote a contact
+(``services.common.tracebacks``).
 
 When the broker node a consumer is connected to goes away, kombu connects it to the next
 broker of a ``;``-separated ``AMQP_URI`` (at once; it waits only after a round of them
@@ -57,6 +59,7 @@ from services.common.db import CONTENTION_ATTEMPTS, pause_after_contention
 from services.common.errors import Contention, Unavailable
 from services.common.outbox import emit
 from services.common.text import escaped
+from services.common.tracebacks import traceback_without_text
 
 log = logging.getLogger(__name__)
 
@@ -452,9 +455,10 @@ def _handled_alone(db, envelope, apply):
         handle_once(db, envelope, apply)
     except Unavailable:
         raise  # stopping in an outage: the whole batch goes back for the next start
-    except Exception:
-        log.exception("handling %s (%s) from %s failed: it goes back to its queue",
-                      envelope.shown_id, envelope.shown_type, envelope.queue)
+    except Exception as failure:  # its text may quote a contact: its kind and frames only
+        log.error("handling %s (%s) from %s failed: it goes back to its queue\n%s",
+                  envelope.shown_id, envelope.shown_type, envelope.queue,
+                  traceback_without_text(failure))
         return False
     return True
 

@@ -17,9 +17,7 @@ failed in the channel's own words; never an address, a phone number or a URL, an
 never the text of an error nobody planned for (only its kind and the line raising it).
 """
 import logging
-import os
 import time
-import traceback
 from collections import Counter
 
 import eventlet
@@ -29,6 +27,7 @@ from services.common import metrics
 from services.common.db import make_pool
 from services.common.local_directory import current_directory
 from services.common.loops import STOP_SECONDS, ListeningLoop
+from services.common.tracebacks import raised_where
 from services.notify import channels as channel_kinds
 from services.notify import messages, retries, store
 
@@ -40,16 +39,6 @@ LEASE_MARGIN_SECONDS = 10
 #: destinations one channel sends to at once: the webhook departments (the SMTP server
 #: and a gateway are one destination each); each has ZD_NOTIFY_CONCURRENCY senders
 BUSY_DESTINATIONS = 16
-
-
-def raised_where(exc):
-    """An exception's kind and the line that raised it, never its text: the text of a
-    parser's or a library's error may quote an address, a phone number or a URL."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    if not frames:
-        return type(exc).__name__
-    return (f"{type(exc).__name__} at {os.path.basename(frames[-1].filename)}"
-            f":{frames[-1].lineno} in {frames[-1].name}")
 
 
 class Courier(ListeningLoop):
