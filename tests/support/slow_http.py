@@ -20,20 +20,20 @@ import argparse
 import json
 import select
 import socket
-import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.server_process import ServerProcess
 
 
-class SlowHttp:
-    def __init__(self, process, port, record_path):
-        self.process, self.port, self.record_path = process, port, record_path
-        self.url = f"http://127.0.0.1:{port}"
+class SlowHttp(ServerProcess):
+    kind = "HTTP server"
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
 
     @classmethod
     def start(cls, directory, script, timeout=15):
@@ -44,13 +44,9 @@ class SlowHttp:
         script_path, record_path = directory / "slow-http-script.json", directory / "slow-http.jsonl"
         script_path.write_text(json.dumps(script), encoding="utf-8")
         record_path.write_text("", encoding="utf-8")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.slow_http", "--port", str(port),
-             "--script", str(script_path), "--record", str(record_path)],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        server = cls(process, port, record_path)
-        server._wait_ready(timeout)
-        return server
+        return cls.launch("tests.support.slow_http",
+                          ["--port", str(port), "--script", str(script_path),
+                           "--record", str(record_path)], port, record_path, timeout)
 
     def requests(self, path=None):
         """Every request so far, in the order they came, with ``ended`` None while under way."""
@@ -68,35 +64,6 @@ class SlowHttp:
                 request.update(ended=event["at"], finished=event["finished"])
         return [request for _, request in sorted(found.items())
                 if path is None or request.get("path") == path]
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.stop()
-
-    def _wait_ready(self, timeout):
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the HTTP server exited: {self.process.stderr.read()!r}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"the HTTP server did not listen in {timeout}s") from None
-                time.sleep(0.1)
 
 
 def serve(port, script, record_path):  # pragma: no cover - its own process

@@ -15,14 +15,12 @@ login anyway (a development sink, or an attacker who strips STARTTLS).
 """
 import argparse
 import json
-import socket
 import ssl
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.server_process import ServerProcess
 
 
 def certificate(directory, name, subject_alt_name):
@@ -34,9 +32,8 @@ def certificate(directory, name, subject_alt_name):
     return cert, key
 
 
-class SmtpServer:
-    def __init__(self, process, port, record_path):
-        self.process, self.port, self.record_path = process, port, record_path
+class SmtpServer(ServerProcess):
+    kind = "SMTP server"
 
     @classmethod
     def start(cls, directory, mode, cert=None, key=None, timeout=15):
@@ -44,49 +41,15 @@ class SmtpServer:
 
         port, record_path = free_port(), Path(directory) / f"smtp-{mode}.jsonl"
         record_path.write_text("", encoding="utf-8")
-        command = [sys.executable, "-m", "tests.support.smtp_tls", "--mode", mode,
-                   "--port", str(port), "--record", str(record_path)]
+        arguments = ["--mode", mode, "--port", str(port), "--record", str(record_path)]
         if cert:
-            command += ["--cert", str(cert), "--key", str(key)]
-        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE)
-        server = cls(process, port, record_path)
-        server._wait_ready(timeout)
-        return server
+            arguments += ["--cert", str(cert), "--key", str(key)]
+        return cls.launch("tests.support.smtp_tls", arguments, port, record_path, timeout)
 
     def record(self):
         """What the server saw so far: ``[{"kind": "login" | "mail", "tls": bool, ...}]``."""
         text = self.record_path.read_text(encoding="utf-8")
         return [json.loads(line) for line in text.splitlines() if line]
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.stop()
-
-    def _wait_ready(self, timeout):
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the SMTP server exited: {self.process.stderr.read()!r}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"the SMTP server did not listen in {timeout}s") from None
-                time.sleep(0.1)
 
 
 def serve(mode, port, record_path, cert=None, key=None):  # pragma: no cover - its own process
