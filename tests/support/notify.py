@@ -2,9 +2,13 @@
 
 ``notify_with_sink`` resets the test system with the demo directory (its webhook
 department aimed at the sink), starts the sink and the notify service with short
-retry delays, and yields ``(base_url, sink, keys, directory)``.
+retry delays, and yields ``(base_url, sink, keys, directory)``; ``notifications`` reads
+notify's list of notifications, and ``new_ticket_id`` names a ticket no other test uses.
 """
+import uuid
 from contextlib import contextmanager
+
+import requests
 
 from tests.support.services import running
 from tests.support.sink import Sink
@@ -36,3 +40,15 @@ def notify_with_sink(folder, **overrides):
         keys, _, directory = fresh_system(directory_aimed_at(sink, folder))
         with running("notify", **channel_settings(sink, **overrides)) as base:
             yield base, sink, keys, directory
+
+
+def new_ticket_id():
+    return f"ZD20260302-{uuid.uuid4().hex[:8].upper()}"
+
+
+def notifications(base, key, **params):
+    """The notifications notify lists for ``params`` (``status``, ``ticket_id``)."""
+    answer = requests.get(f"{base}/api/v1/notifications", params=params, timeout=5,
+                          headers={"Authorization": f"Bearer {key}"})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["notifications"]

@@ -5,13 +5,12 @@ development sink while its log is captured from the first line.
 Events are built by the producers' own code (tests/support/events.py).
 """
 import logging
-import uuid
 
 import pytest
 import requests
 
 from tests.support import events as made
-from tests.support.notify import channel_settings, directory_aimed_at, notify_with_sink
+from tests.support.notify import channel_settings, directory_aimed_at, new_ticket_id, notify_with_sink
 from tests.support.services import running, wait_until
 from tests.support.sink import Sink
 from tests.support.system import fresh_system
@@ -23,10 +22,6 @@ GATEWAY_TOKEN = "gw-token-8c1f0e"
 def logged(caplog):
     caplog.set_level(logging.DEBUG)  # the most an operator may turn on
     return caplog
-
-
-def new_ticket_id():
-    return f"ZD20260302-{uuid.uuid4().hex[:8].upper()}"
 
 
 def notifications(base, key, **params):

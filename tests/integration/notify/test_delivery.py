@@ -16,7 +16,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from tests.support import events as made
 from tests.support.events import T0
-from tests.support.notify import WEBHOOK_DEPARTMENT, notify_with_sink
+from tests.support.notify import WEBHOOK_DEPARTMENT, new_ticket_id, notifications, notify_with_sink
 from tests.support.services import wait_until
 
 REPORTER = {"name": "Mr Chen", "phone": "+8613912340001", "email": "chen@residents.example",
@@ -33,20 +33,9 @@ def system(tmp_path):
         yield started
 
 
-def new_ticket_id():
-    return f"ZD20260302-{uuid.uuid4().hex[:8].upper()}"
-
-
 def of_ticket(sink, ticket_id, kind=None):
     """The sink's messages that name the ticket."""
     return [m for m in sink.messages(kind) if ticket_id in repr(m)]
-
-
-def notifications(base, key, **params):
-    answer = requests.get(f"{base}/api/v1/notifications", params=params, timeout=5,
-                          headers={"Authorization": f"Bearer {key}"})
-    assert answer.status_code == 200, answer.text
-    return answer.json()["notifications"]
 
 
 def metric(base, name, **labels):

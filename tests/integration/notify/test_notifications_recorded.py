@@ -6,7 +6,6 @@ Events are built by the producers' own code (tests/support/events.py).
 """
 import logging
 import os
-import uuid
 
 import psycopg
 import pytest
@@ -17,6 +16,7 @@ from psycopg.rows import dict_row
 from services.common import events, topology
 from tests.support import events as made
 from tests.support.events import T0
+from tests.support.notify import new_ticket_id
 from tests.support.queues import confirmed_connection
 from tests.support.services import running, wait_until
 from tests.support.system import fresh_system
@@ -53,10 +53,6 @@ def applied(*message_ids):
     rows = query("SELECT message_id FROM notify.inbox WHERE message_id = ANY(%s)",
                  list(message_ids))
     return len(rows) == len(set(message_ids))
-
-
-def new_ticket_id():
-    return f"ZD20260302-{uuid.uuid4().hex[:8].upper()}"
 
 
 def assigned(ticket_id, directory):

@@ -10,11 +10,10 @@ import uuid
 from datetime import datetime, timezone
 
 import pytest
-import requests
 
 from tests.support import events as made
 from tests.support.events import T0
-from tests.support.notify import DEMO_WEBHOOK_URL, channel_settings
+from tests.support.notify import DEMO_WEBHOOK_URL, channel_settings, new_ticket_id, notifications
 from tests.support.services import running, wait_until
 from tests.support.sink import Sink
 from tests.support.slow_http import SlowHttp
@@ -22,17 +21,6 @@ from tests.support.system import DEMO_DIRECTORY, fresh_system
 
 SLOW, FAST = "gz-power-supply", "gz-forestry-gardening"  # each a webhook department here
 FAST_SECRET = "whsec_ZmFzdC1kZXBhcnRtZW50LXNlY3JldA=="
-
-
-def new_ticket_id():
-    return f"ZD20260302-{uuid.uuid4().hex[:8].upper()}"
-
-
-def notifications(base, key, **params):
-    answer = requests.get(f"{base}/api/v1/notifications", params=params, timeout=5,
-                          headers={"Authorization": f"Bearer {key}"})
-    assert answer.status_code == 200, answer.text
-    return answer.json()["notifications"]
 
 
 def directory_with_two_webhook_departments(server, folder):
