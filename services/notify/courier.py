@@ -139,8 +139,9 @@ class Courier(ListeningLoop):
             secret = ((directory["departments"].get(code) or {}).get("webhook") or {}).get("secret")
             return channel_kinds.Outgoing(row["idempotency_key"], row["address"], row["template"],
                                           row["locale"], row["params"], secret=secret)
-        link = (self.ticket_link.format(ticket_id=row["ticket_id"])
-                if self.ticket_link and not row["recipient"].startswith("reporter") else None)
+        link = (self.ticket_link.format(ticket_id=row["ticket_id"])  # staff only, when it names one
+                if self.ticket_link and row["ticket_id"] and not row["recipient"].startswith("reporter")
+                else None)
         try:
             rendered = messages.render(row["template"], row["locale"], row["params"], link)
         except messages.UnknownTemplate:

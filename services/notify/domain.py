@@ -7,7 +7,9 @@ action carried by a ticket event, see ``ACTION_NEWS``) and who hears it. Nobody 
 told of their own action (the timeline entry's ``actor``). A recipient is told on
 every channel its contact gives (``email``, ``phone`` → sms, ``wechat_openid`` →
 wechat), in its ``locale``; a department with webhook delivery gets its dispatch at
-its webhook URL. A recipient without a usable contact hears nothing.
+its webhook URL. A recipient without a usable contact hears nothing. Rejected feedback
+that names no ticket (it could not be read, or its dispatch is unknown) is told to the
+offices of every district its department serves (``districts``, ``*`` for all).
 
 Params hold what a template needs and its recipient may see: never an address.
 """
@@ -56,6 +58,7 @@ DISPATCH_FACTS = ("dispatch_id", "department", "name", "role", "status", "dispat
 ENTRY_FACTS = ("at", "actor", "action", "note")
 #: a recipient kind and the party name its own actions carry in the timeline
 ACTOR_PARTY = {OFFICE: "congress"}
+ALL_DISTRICTS = "*"  # a department's districts: the whole city
 
 
 class UnusableEvent(ValueError):
@@ -126,7 +129,7 @@ def read_event(message_id, event_type, body):
     if not isinstance(body, dict):
         raise UnusableEvent(f"{event_type} body is not a JSON object")
     ticket, entry = (body.get("ticket"), body.get("entry") or {}) if known_ticket_event else (body, {})
-    # feedback for an unknown dispatch names no ticket: nobody can be told of it
+    # feedback undecodable or for an unknown dispatch names no ticket: offices hear of it
     ticketless = event_type == FEEDBACK_REJECTED and isinstance(ticket, dict) \
         and ticket.get("ticket_id") is None
     if not isinstance(ticket, dict) or not (ticketless or isinstance(ticket.get("ticket_id"), str)):
@@ -157,7 +160,7 @@ def reporter_notifications(event, contact):
 def party_notifications(event, directory):
     """What representatives, liaison offices and webhook departments hear of ``event``."""
     if not event.ticket_id:
-        return []
+        return _offices_told(event, directory) if event.type == FEEDBACK_REJECTED else []
     found = []
     for news in event.news:
         for happened, kind in WHO_HEARS_WHAT:
@@ -165,7 +168,7 @@ def party_notifications(event, directory):
                 continue
             recipient, contact = _party(kind, event, directory)
             if recipient and not _is_actor(event, recipient):
-                params = _params_for(kind, event)
+                params = _params_for(kind, event, directory)
                 found += (_webhooked(recipient, contact, params) if kind == DEPARTMENT
                           else _told(recipient, contact, _template(news, kind), params))
     return _once_each(found)
@@ -212,10 +215,25 @@ def _party(kind, event, directory):
             "contact")
     if kind == OFFICE:
         district = ticket.get("district")
-        office = (directory["districts"].get(district) or {}).get("office") or {}
-        return f"office:{district}", office.get("contact")
+        return f"office:{district}", _office_contact(directory, district)
     code = ticket.get("department")
     return f"department:{code}", directory["departments"].get(code) or {}
+
+
+def _offices_told(event, directory):
+    """Rejected feedback that names no ticket (undecodable, or for a dispatch routing does
+    not know): the offices of every district its department serves hear of it."""
+    department = directory["departments"].get(event.ticket.get("department")) or {}
+    served = department.get("districts") or []
+    districts = sorted(directory["districts"]) if ALL_DISTRICTS in served else served
+    template, params = _template(FEEDBACK_REJECTED, OFFICE), _params_for(OFFICE, event, directory)
+    return [notice for district in districts
+            for notice in _told(f"office:{district}", _office_contact(directory, district),
+                                template, params)]
+
+
+def _office_contact(directory, district):
+    return ((directory["districts"].get(district) or {}).get("office") or {}).get("contact")
 
 
 def _is_actor(event, recipient):
@@ -238,11 +256,15 @@ def _template(news, kind):
     return f"{news}.{kind}"
 
 
-def _params_for(kind, event):
+def _params_for(kind, event, directory):
     if kind == DEPARTMENT:
         return dict(event.ticket)  # the dispatch message of contract §7, as routing made it
-    if event.type == FEEDBACK_REJECTED:
-        return {key: event.ticket.get(key) for key in ("ticket_id", "title", "department", "reason")}
+    if event.type == FEEDBACK_REJECTED:  # "dispatch": as the department named it, or None
+        code = event.ticket.get("department")
+        return {"ticket_id": event.ticket.get("ticket_id"), "title": event.ticket.get("title"),
+                "department": code,
+                "department_name": (directory["departments"].get(code) or {}).get("name"),
+                "dispatch": event.ticket.get("dispatch_id"), "reason": event.ticket.get("reason")}
     return _staff_params(event)
 
 

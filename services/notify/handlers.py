@@ -6,7 +6,9 @@ the reporter asked for feedback (``concern.received``) and, if so, their contact
 (``reporter.contact``): the two may come in either order, and before or after the
 ticket's events. A notification for a channel that is not configured is recorded as
 ``skipped``. Each notification recorded is logged with its template, recipient kind
-and channel only: never an address, never a reporter's contact.
+and channel only: never an address, never a reporter's contact. Rejected feedback that
+names no ticket is told to its department's offices at once: no ticket to lock, no
+reporter to wait for.
 """
 import logging
 import uuid
@@ -32,9 +34,9 @@ def apply_event(conn, envelope, channels):
         told = domain.read_events(envelope.message_id, envelope.type, envelope.body)
     except domain.UnusableEvent as problem:
         raise ParkMessage(str(problem)) from None
-    if not told[0].ticket_id:
-        log.info("%s names no ticket: nobody to tell", envelope.type)
-        return
+    if not told[0].ticket_id:  # rejected feedback naming no ticket: its offices hear of it
+        return _record(conn, told[0], domain.party_notifications(told[0], current_directory(conn)),
+                       channels)
     store.lock_ticket(conn, told[0].ticket_id)
     directory = current_directory(conn)
     for event in told:

@@ -1,7 +1,8 @@
 """The words of every notification, in ``zh-CN`` and ``en``, from template files (jinja2).
 
 ``templates/<locale>/<template>.txt`` extends ``<locale>/layout.txt`` and fills its
-blocks: ``subject`` (one line naming the ticket id), ``body`` (the email text) and,
+blocks: ``subject`` (one line naming the ticket id; an office's notice of rejected feedback
+that named no ticket names its department instead), ``body`` (the email text) and,
 where the subject is not enough for an SMS or a WeChat template message, ``short``.
 The phrases the messages of a language share (a concern named by its title and id, a
 department named from the ticket's dispatches) are macros in ``<locale>/_macros.txt``.
@@ -47,7 +48,7 @@ class UnknownTemplate(ValueError):
 
 @dataclass(frozen=True)
 class RenderedMessage:
-    subject: str  # one line, names the ticket id
+    subject: str  # one line, names the ticket id (when there is one)
     text: str     # the plain-text email body
     html: str     # the HTML email body, autoescaped
     short: str    # a sentence or two for an SMS or WeChat message, names the ticket id

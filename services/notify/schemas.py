@@ -23,7 +23,7 @@ class NotificationSchema(Schema):
     """A notification as operators see it: never its address nor its content."""
     id = fields.Integer()
     event_id = fields.String()
-    ticket_id = fields.String()
+    ticket_id = fields.String(allow_none=True)  # null: rejected feedback that named no ticket
     event_type = fields.String()
     recipient = fields.String(metadata={"example": "representative:rep-liu-hanli"})
     channel = fields.String(metadata={"enum": ["email", "sms", "wechat", "webhook"]})

@@ -238,6 +238,39 @@ def test_rejected_feedback_names_the_department_and_the_reason():
     assert "Feedback from baiyun-water on the concern" in rendered("feedback.rejected.office", "en").text
 
 
+UNREADABLE = {"ticket_id": None, "title": None, "department": "conghua-water",
+              "department_name": "从化区水务局", "dispatch": None,
+              "reason": "undecodable message: its body is not JSON"}
+
+
+def test_rejected_feedback_naming_no_ticket_names_the_department_and_the_reason():
+    chinese = messages.render("feedback.rejected.office", "zh-CN", UNREADABLE)
+    assert chinese.subject == chinese.short == "【零距离】承办部门从化区水务局发来的反馈未能处理"
+    assert chinese.text == ("您好！承办部门从化区水务局发来的一条反馈未能处理，也对应不到任何诉求："
+                            "undecodable message: its body is not JSON。请与该部门核实。")
+    english = messages.render("feedback.rejected.office", "en", {**UNREADABLE, "dispatch": "D-x",
+                                                                 "reason": "unknown dispatch"})
+    assert english.subject == "Zero Distance: feedback from 从化区水务局 could not be applied"
+    assert english.text == ("Feedback from 从化区水务局 on dispatch D-x could not be applied, nor"
+                            " matched to any concern: unknown dispatch. Please check with the"
+                            " department.")
+
+
+@pytest.mark.parametrize("locale", messages.LOCALES)
+def test_rejected_feedback_naming_no_ticket_has_no_empty_ticket_words(locale):
+    message = messages.render("feedback.rejected.office", locale, UNREADABLE)
+    for part in (message.subject, message.text, message.short, message.html):
+        assert "None" not in part and "编号" not in part and "concern ." not in part
+        assert "()" not in part and "（）" not in part and "“”" not in part and '""' not in part
+
+
+def test_rejected_feedback_names_the_department_by_its_name_when_the_directory_gives_one():
+    assert "承办部门白云区水务局就" in rendered("feedback.rejected.office", "zh-CN",
+                                       department_name="白云区水务局").text
+    assert "Feedback from 白云区水务局 on the concern" in rendered(
+        "feedback.rejected.office", "en", department_name="白云区水务局").text
+
+
 def test_the_representative_is_greeted_by_name_and_asked_to_act():
     chinese = rendered("ticket.assigned.representative", "zh-CN")
     assert chinese.text.startswith("陈建国代表：您好！") and "直接办理或转交代表联络室" in chinese.text

@@ -33,8 +33,10 @@ DIRECTORY = {
     "categories": {},
     "departments": {
         "baiyun-water": {"code": "baiyun-water", "name": "白云区水务局", "delivery": "amqp",
-                         "webhook": None, "contact": {"email": "duty@water.example"}},
+                         "districts": ["baiyun"], "webhook": None,
+                         "contact": {"email": "duty@water.example"}},
         "gz-power": {"code": "gz-power", "name": "广州供电局", "delivery": "webhook",
+                     "districts": ["*"],
                      "webhook": {"url": "http://127.0.0.1:9099/hooks/gz-power",
                                  "secret": "whsec_x"},
                      "contact": {"email": "duty@power.example"}},
@@ -242,11 +244,38 @@ def test_office_hears_of_department_feedback_that_could_not_apply():
     assert {(n.recipient, n.template) for n in notices} == {
         ("office:baiyun", "feedback.rejected.office")}
     assert notices[0].params == {"ticket_id": "T1", "title": "下水道堵塞",
-                                 "department": "baiyun-water", "reason": "invalid feedback"}
+                                 "department": "baiyun-water", "department_name": "白云区水务局",
+                                 "dispatch": "D-1",
+                                 "reason": "invalid feedback"}
 
 
-def test_feedback_for_an_unknown_dispatch_tells_nobody():
-    rejected = events.feedback_rejected("baiyun-water", "D-x", None, "unknown dispatch", "m-8")
+def test_feedback_naming_no_ticket_tells_the_offices_of_the_districts_its_department_serves():
+    rejected = events.feedback_rejected("baiyun-water", None, None,
+                                        "undecodable message: its body is not JSON", "m-8")
+    notices = domain.party_notifications(read(rejected), DIRECTORY)
+    assert heard(notices) == [
+        ("office:baiyun", "email", "office@baiyun.example", "feedback.rejected.office"),
+        ("office:baiyun", "sms", "+862000000101", "feedback.rejected.office")]
+    assert {notice.locale for notice in notices} == {"zh-CN"}
+    assert notices[0].params == {"ticket_id": None, "title": None, "department": "baiyun-water",
+                                 "department_name": "白云区水务局", "dispatch": None,
+                                 "reason": "undecodable message: its body is not JSON"}
+
+
+def test_feedback_for_an_unknown_dispatch_of_a_city_wide_department_tells_every_office():
+    rejected = events.feedback_rejected("gz-power", "D-x", None, "unknown dispatch", "m-7")
+    notices = domain.party_notifications(read(rejected), DIRECTORY)
+    assert heard(notices) == [
+        ("office:baiyun", "email", "office@baiyun.example", "feedback.rejected.office"),
+        ("office:baiyun", "sms", "+862000000101", "feedback.rejected.office"),
+        ("office:tianhe", "email", "office@tianhe.example", "feedback.rejected.office")]
+    assert [notice.locale for notice in notices] == ["zh-CN", "zh-CN", "en"]
+    assert {notice.params["dispatch"] for notice in notices} == {"D-x"}
+    assert domain.party_notifications(read(rejected), DIRECTORY) == notices, "the same every time"
+
+
+def test_feedback_naming_no_ticket_from_a_department_not_in_the_directory_tells_nobody():
+    rejected = events.feedback_rejected("gz-unknown", None, None, "unknown dispatch", "m-6")
     assert domain.party_notifications(read(rejected), DIRECTORY) == []
 
 
