@@ -18,6 +18,7 @@ are locked with SKIP LOCKED, so several routing instances share the work.
 import logging
 from datetime import timedelta
 
+from services.common.tracebacks import traceback_without_text
 from services.common.working_hours import add_working_hours, subtract_working_hours
 from services.routing import announcements, store, workflow
 
@@ -70,8 +71,9 @@ def _each(conn, rows, act):
             with conn.transaction(), announcements.step(conn):
                 act(row)
             done += 1
-        except Exception:  # one ticket must not hold up every other deadline
-            log.exception("could not act on the deadline of ticket %s", row["ticket_id"])
+        except Exception as exc:  # one ticket must not hold up every other deadline
+            log.error("could not act on the deadline of ticket %s:\n%s", row["ticket_id"],
+                      traceback_without_text(exc))
     return done
 
 

@@ -1,9 +1,12 @@
-"""Routing's deadline timer waits out an outage instead of failing every minute."""
+"""Routing's deadline timer waits out an outage instead of failing every minute, and logs
+a ticket it could not act on without the error's text."""
+import contextlib
 import logging
 
 from nameko.testing.services import worker_factory
 
 from services.common.errors import Unavailable
+from services.routing import deadlines
 from services.routing.service import RoutingService
 
 
@@ -13,3 +16,22 @@ def test_deadline_check_without_database_or_directory_is_a_warning_not_an_error(
     with caplog.at_level(logging.WARNING):
         assert service.enforce_deadlines() is None
     assert "deadlines not checked: No directory has been loaded yet." in caplog.text
+
+
+class Transactions:
+    """A connection whose transactions do nothing: the deadline loop's own bookkeeping."""
+
+    def transaction(self):
+        return contextlib.nullcontext()
+
+
+def test_a_deadline_that_fails_is_logged_by_kind_and_place_never_by_its_text(caplog):
+    def act(row):
+        raise ValueError(f"Key (phone)=({row['phone']}) already exists")
+
+    rows = [{"ticket_id": "ZD20260302-AAAA0001", "phone": "+8613912345678"}]
+    with caplog.at_level(logging.ERROR):
+        assert deadlines._each(Transactions(), rows, act) == 0
+    assert "could not act on the deadline of ticket ZD20260302-AAAA0001" in caplog.text
+    assert "ValueError (its text withheld)" in caplog.text
+    assert "+8613912345678" not in caplog.text
