@@ -44,6 +44,7 @@ from services.common.errors import (
 )
 from services.common.log_redaction import RedactedLog
 from services.common.text import control_character_errors, escaped
+from services.common.tracebacks import traceback_without_text
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def as_problem(exc):
         return BadRequest("Some fields are invalid.", errors=_field_errors(exc.messages))
     if isinstance(exc, UNAVAILABLE):
         return Unavailable("The database is unreachable; nothing was stored.")
-    log.error("unexpected error", exc_info=exc)
+    log.error("unexpected error:\n%s", traceback_without_text(exc))
     return Problem("An unexpected error occurred; it has been logged.")
 
 
@@ -198,20 +199,26 @@ class ProblemWebServer(WebServer):
 
 class ClientErrorsAsInfo(logging.Filter):
     """nameko's container logs every exception an entrypoint raises at ERROR with its
-    traceback. A client's error (4xx) is not the service's: it becomes one INFO line
-    (dropped when INFO is not logged); anything answered 5xx is left as it is."""
+    traceback and text. A client's error (4xx) is not the service's: it becomes one INFO
+    line (dropped when INFO is not logged). Anything answered 5xx stays an ERROR, told by
+    its kind and frames: its text may quote what the request carried (a contact)."""
 
     def filter(self, record):
-        problem = client_problem(record.exc_info[1]) if record.exc_info else None
-        if problem is None:
+        failure = record.exc_info[1] if record.exc_info else None
+        if failure is None:
             return True
-        if not logging.getLogger(record.name).isEnabledFor(logging.INFO):
-            return False
         worker = record.args[0] if isinstance(record.args, tuple) and record.args else None
-        record.levelno, record.levelname = logging.INFO, logging.getLevelName(logging.INFO)
-        # the title, not the detail: a detail may quote the request (a path, an id)
-        record.msg, record.args = "%s answered %s %s", (
-            _entrypoint_of(worker), problem.status, problem.title)
+        problem = client_problem(failure)
+        if problem is None:
+            record.msg, record.args = "%s failed:\n%s", (
+                _entrypoint_of(worker), traceback_without_text(failure))
+        elif logging.getLogger(record.name).isEnabledFor(logging.INFO):
+            record.levelno, record.levelname = logging.INFO, logging.getLevelName(logging.INFO)
+            # the title, not the detail: a detail may quote the request (a path, an id)
+            record.msg, record.args = "%s answered %s %s", (
+                _entrypoint_of(worker), problem.status, problem.title)
+        else:
+            return False
         record.exc_info = record.exc_text = None
         return True
 
