@@ -10,8 +10,9 @@ authenticates against it. An expired or revoked key is refused.
 A request whose key fails (none, malformed, unknown) counts against its client
 address, in the process (``FailedKeyGate``): once an address has used up its failures
 (``ZD_AUTH_FAILURES_PER_MINUTE``, a burst of as many), its requests are answered 429
-before the database is asked, except those naming a key that this process has seen
-succeed lately (a front-end behind the same proxy or NAT keeps working).
+before the database is asked, except those bearing a key (the whole key, not only its
+id) that this process has seen succeed lately: a front-end behind the same proxy or NAT
+keeps working, while guesses at a known key id's secret are limited like any other.
 
 Parties: ``frontend:<district>``, ``representative:<id>``, ``congress:<district>``,
 ``department:<code>``, ``admin``.
@@ -154,9 +155,9 @@ class RateLimiter:
 class FailedKeyGate:
     """Failed keys per client address, in this process: a token bucket of ``per_minute``
     failures per address (a burst of as many), refilled continuously. An address with no
-    failure left is refused before the database is asked, but for a key id that has
-    succeeded here in the last ``TRUST_SECONDS``. Green threads switch only on I/O, so
-    the buckets need no lock."""
+    failure left is refused before the database is asked, but for a key that has
+    succeeded here in the last ``TRUST_SECONDS`` (remembered by its hash). Green threads
+    switch only on I/O, so the buckets need no lock."""
 
     TRUST_SECONDS = 3600
     MAX_ENTRIES = 10_000  # addresses and trusted key ids each: a bound on the memory it takes
@@ -166,12 +167,12 @@ class FailedKeyGate:
             raise ValueError(f"ZD_AUTH_FAILURES_PER_MINUTE must be above 0, not {per_minute}")
         self.capacity, self.rate, self.clock = per_minute, per_minute / 60, clock
         self.buckets = OrderedDict()  # address → (failures left, when counted)
-        self.trusted = OrderedDict()  # key id → when it last succeeded
+        self.trusted = OrderedDict()  # a key's hash → when it last succeeded
 
-    def check(self, address, key_id=None):
-        """TooManyRequests when ``address`` has no failure left and ``key_id`` is not trusted."""
-        if key_id is not None and self.clock() - self.trusted.get(key_id, -self.TRUST_SECONDS) \
-                < self.TRUST_SECONDS:
+    def check(self, address, key=None):
+        """TooManyRequests when ``address`` has no failure left and ``key`` is not trusted."""
+        if key is not None and self.clock() - self.trusted.get(
+                hash_secret(key), -self.TRUST_SECONDS) < self.TRUST_SECONDS:
             return
         left = self._left(address)
         if left < 1:
@@ -181,8 +182,8 @@ class FailedKeyGate:
     def failed(self, address):
         self._remember(self.buckets, address, (self._left(address) - 1, self.clock()))
 
-    def succeeded(self, key_id):
-        self._remember(self.trusted, key_id, self.clock())
+    def succeeded(self, key):
+        self._remember(self.trusted, hash_secret(key), self.clock())
 
     def _left(self, address):
         left, counted = self.buckets.get(address, (self.capacity, self.clock()))
@@ -224,16 +225,16 @@ class KeyCheck:
         address = request.remote_addr or ""
         try:
             key = key or bearer_key(request)
-            key_id, _ = split_key(key)
+            split_key(key)
         except Unauthorized:
             self.gate.check(address)
             self.gate.failed(address)
             raise
-        self.gate.check(address, key_id)
+        self.gate.check(address, key)
         try:
             caller = authenticate(conn, key)
         except Unauthorized:
             self.gate.failed(address)
             raise
-        self.gate.succeeded(caller.key_id)
+        self.gate.succeeded(key)
         return caller

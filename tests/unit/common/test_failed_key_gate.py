@@ -30,15 +30,23 @@ def test_an_address_is_refused_once_its_failures_are_used_up_until_one_refills()
 def test_a_key_that_succeeded_here_passes_a_refused_address():
     clock = Clock()
     gate = FailedKeyGate(per_minute=1, clock=clock)
-    gate.succeeded("0123456789ab")
+    gate.succeeded("zd_0123456789ab.right")
     gate.failed("192.0.2.1")
     with pytest.raises(TooManyRequests):
-        gate.check("192.0.2.1", "ffffffffffff")
-    gate.check("192.0.2.1", "0123456789ab")
+        gate.check("192.0.2.1", "zd_ffffffffffff.other")
+    gate.check("192.0.2.1", "zd_0123456789ab.right")
     clock.now += FailedKeyGate.TRUST_SECONDS
     gate.failed("192.0.2.1")
     with pytest.raises(TooManyRequests):
-        gate.check("192.0.2.1", "0123456789ab")
+        gate.check("192.0.2.1", "zd_0123456789ab.right")
+
+
+def test_guessing_the_secret_of_a_key_id_that_succeeded_is_limited_like_any_failure():
+    gate = FailedKeyGate(per_minute=1, clock=Clock())
+    gate.succeeded("zd_0123456789ab.right")
+    gate.failed("192.0.2.1")
+    with pytest.raises(TooManyRequests):
+        gate.check("192.0.2.1", "zd_0123456789ab.guess")
 
 
 def test_the_gate_remembers_a_bounded_number_of_addresses(monkeypatch):
