@@ -44,6 +44,16 @@ def test_a_parked_message_lives_no_longer_than_the_directorys_personal_data_days
     assert info["policy"] == topology.PARKED_QUEUE_POLICY
 
 
+def parked_policy_ttl(broker):
+    """The message-ttl the parking queues' policy sets, as the broker holds it now (a
+    policy shows at once; which queues it applies to, the test above shows)."""
+    rabbit, vhost = broker
+    policy = requests.get(f"{rabbit.base}/policies/{quote(vhost, safe='')}/"
+                          f"{quote(topology.PARKED_QUEUE_POLICY, safe='')}", auth=rabbit.auth,
+                          timeout=10).json()
+    return policy["definition"]["message-ttl"]
+
+
 def test_a_district_keeping_data_30_days_shortens_every_parked_messages_life(broker, tmp_path):
     directory = yaml.safe_load(DEMO_DIRECTORY.read_text(encoding="utf-8"))
     directory["districts"][1].setdefault("policy", {})["personal_data_days"] = 30
@@ -53,11 +63,12 @@ def test_a_district_keeping_data_30_days_shortens_every_parked_messages_life(bro
     try:
         _, loaded = ops.load_directory_files(admin, [shorter])
         assert shortest_personal_data_days(loaded) == 30
-        message_ttl(broker, "zd.notify.events.parked", 30 * DAY_MS)
+        assert parked_policy_ttl(broker) == 30 * DAY_MS
+        message_ttl(broker, "zd.notify.events.parked", 30 * DAY_MS)  # and the queues take it
         ops.declare_topology(admin)  # declared again later: the directory loaded last says
-        message_ttl(broker, "zd.routing.events.parked", 30 * DAY_MS)
+        assert parked_policy_ttl(broker) == 30 * DAY_MS
         ops.load_directory_files(admin, [DEMO_DIRECTORY])
-        message_ttl(broker, "zd.notify.events.parked", 180 * DAY_MS)
+        assert parked_policy_ttl(broker) == 180 * DAY_MS
     finally:
         admin.close()
 
