@@ -66,6 +66,9 @@ NOTIFICATIONS_OLDEST_PENDING = Gauge("zd_notifications_oldest_pending_seconds",
 PERSONAL_DATA_ANONYMISED = Counter("zd_personal_data_anonymised_total",
                                   "Records whose reporter details were anonymised in place, by"
                                   " service and kind of record", ["service", "kind"])
+PERSONAL_DATA_EXPIRY_CHECKED = Gauge("zd_personal_data_expiry_last_success_timestamp_seconds",
+                                     "When this routing process last finished checking every"
+                                     " district for final tickets whose personal data expired")
 UP = Gauge("zd_up", "1 when the last health check passed", ["service", "dependency"])
 CALENDAR_YEAR_UNKNOWN = Gauge("zd_calendar_year_unknown",
                               "1 while a district's deadlines follow China's official calendar into"

@@ -15,7 +15,7 @@ from functools import partial
 
 from nameko.timer import timer
 
-from services.common import topology
+from services.common import metrics, topology
 from services.common.credentials import ApiKeys
 from services.common.db import Database
 from services.common.errors import Conflict, Forbidden, Unavailable
@@ -81,6 +81,8 @@ class RoutingService(Observable):
             retention.expire_all(self.db, workflow.now(), current_directory)
         except Unavailable as reason:  # no database or no directory yet: next hour
             log.warning("personal data expiry not checked: %s", reason.detail)
+            return
+        metrics.PERSONAL_DATA_EXPIRY_CHECKED.set_to_current_time()  # alerted on when it stops
 
     @consume_messages(topology.ROUTING_FEEDBACK, from_outside=True)
     def on_feedback(self, batch):
