@@ -218,6 +218,15 @@ class BoundedQueueConsumer(QueueConsumer):
 
     last_iteration = None
     _lost_channel = None  # the channel of the last connection found gone
+    #: how long kombu's loop waits for a message before it comes back (kombu's default: 1 s).
+    #: Consumers are cancelled, and the loop ends, only when it comes back: a stopping
+    #: service waited two of these (cancel, then end) for nothing but the clock
+    SAFETY_SECONDS = 0.2
+    #: the longest the loop, its consumers cancelled, stays for the messages still in
+    #: workers to be acknowledged on its connection
+    SETTLE_SECONDS = 10
+    unsettled = 0  # messages handed to a consumer, neither acknowledged nor requeued yet
+    _stop_asked = None
 
     @property
     def prefetch_count(self):
@@ -227,10 +236,25 @@ class BoundedQueueConsumer(QueueConsumer):
         self.last_iteration = time.monotonic()
         super().start()
 
+    def consume(self, limit=None, timeout=None, safety_interval=SAFETY_SECONDS, **kwargs):
+        return super().consume(limit=limit, timeout=timeout, safety_interval=safety_interval,
+                               **kwargs)
+
     def on_iteration(self):
-        """Called by kombu at least every second while the consumer consumes."""
+        """Called by kombu at least every ``SAFETY_SECONDS`` while the consumer consumes.
+        Once every consumer is cancelled (the service stops), the loop, and with it the
+        connection, ends only when the messages still in workers are settled: closing it
+        earlier would lose their acknowledgements, and the broker would deliver them again."""
         self.last_iteration = time.monotonic()
         super().on_iteration()
+        if self.should_stop and self.unsettled > 0:
+            self._stop_asked = self._stop_asked or self.last_iteration
+            if self.last_iteration - self._stop_asked < self.SETTLE_SECONDS:
+                self.should_stop = False
+
+    def handle_message(self, provider, body, message):
+        self.unsettled += 1
+        super().handle_message(provider, body, message)
 
     def liveness(self, stall_seconds):
         """``("ok", None)``, or ``("down", why)`` when it has not consumed for
@@ -259,6 +283,8 @@ class BoundedQueueConsumer(QueueConsumer):
                 self._lost_channel = message.channel
                 log.warning("the broker connection is gone (%s): the messages not yet"
                             " acknowledged will be delivered again", type(exc).__name__)
+        finally:
+            self.unsettled -= 1
 
     def on_connection_error(self, exc, interval):
         """Called by kombu each time connecting fails; it then tries the next broker of a
