@@ -33,14 +33,14 @@ import sys
 from pathlib import Path
 
 from services.admin import category_report, parked
-from services.admin import operations as ops
 from services.admin.database_roles import ensure_service_roles
 from services.admin.definitions import definitions
 from services.admin.rabbit_management import vhost_of
+from services.admin.use_cases import operations as ops
 from services.common.config import settings
 from services.common.directory import DirectoryError, load_directory
 from services.common.migrate import migrate
-from services.reporting.rebuild import rebuild
+from services.reporting.use_cases.rebuild import rebuild
 
 DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "deploy" / "directory.yaml"
 

@@ -192,7 +192,7 @@ def _reason(dependency, exc):
 
 
 class Observable:
-    """Mixed into every service class, which sets ``openapi_document``."""
+    """The operator's endpoints of every service (through ``services.common.service``)."""
     config = Config()
     liveness = Liveness()
     calendar_watch = CalendarWatch()

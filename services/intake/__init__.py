@@ -1,1 +1,13 @@
-"""The intake service: the HTTP API district front-ends post concerns to."""
+"""The intake service: the HTTP API district front-ends (and Open311 apps) post concerns to.
+
+Its map, dependencies pointing inward:
+
+- entrypoints: ``service`` (the concerns API, ratings, consumed events) and
+  ``open311.api`` (GeoReport v2), each parse, call a use case, answer;
+- use cases (``use_cases``): ``acceptance`` (a concern accepted once per front-end id),
+  ``rating`` (the reporter's rating of a resolution), ``retention`` (the reporter
+  anonymised);
+- rules, pure: ``domain`` (does a concern fit the directory and the key), ``contacts``,
+  ``paging``; wire shapes: ``schemas`` and ``open311``'s;
+- SQL of the ``intake`` schema: ``store``.
+"""

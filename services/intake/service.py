@@ -7,33 +7,27 @@ Consumes ``zd.intake.events`` (directory, credentials, ticket events,
 from functools import partial
 
 from services.common import metrics
-from services.common.credentials import ApiKeys
-from services.common.db import Database
 from services.common.errors import NotFound
 from services.common.event_routing import route_event
 from services.common.events import PERSONAL_DATA_EXPIRED, TICKET_PREFIX
 from services.common.http import api, json_response, read_json
 from services.common.local_directory import current_directory
 from services.common.messaging import consume_messages, handle_batch
-from services.common.observability import Observable
-from services.common.outbox import OutboxRelay
+from services.common.service import ZeroDistanceService
 from services.common.topology import SERVICE_QUEUES
-from services.intake import acceptance, domain, openapi, paging, rating, retention, store
+from services.intake import domain, openapi, paging, store
 from services.intake.open311.api import Open311Api
 from services.intake.schemas import ConcernQuerySchema, ConcernSchema, RatingSchema
+from services.intake.use_cases import acceptance, rating, retention
 from services.intake.views import concern_list, concern_view
 
 EVENT_HANDLERS = {TICKET_PREFIX: store.project_ticket_event,
                   PERSONAL_DATA_EXPIRED: retention.anonymise_reporter}
 
 
-class IntakeService(Observable, Open311Api):
+class IntakeService(ZeroDistanceService, Open311Api):
     name = "intake"
     openapi_document = openapi.SPEC
-    db = Database("intake")
-    outbox = OutboxRelay("intake")
-    admin_outbox = OutboxRelay("admin")  # the admin's changes go out even when its CLI could not send them
-    keys = ApiKeys()
 
     @api("POST", "/api/v1/concerns")
     def post_concern(self, request):

@@ -1,1 +1,13 @@
-"""The notify service: tells the reporter, representative, office and department what happened."""
+"""The notify service: tells the reporter, representative, office and department what happened.
+
+Its map, dependencies pointing inward:
+
+- entrypoints: ``service`` (the operators' notifications API, consumed events) and the
+  ``courier`` (a dependency that sends what the notifications outbox holds, through
+  ``channels``);
+- use cases (``use_cases``): ``notifications`` (one consumed event: who hears what,
+  recorded once), ``retention`` (the reporter anonymised);
+- rules, pure: ``domain`` (who hears what, on which channel, in which language),
+  ``messages`` (the words, from ``templates``), ``retries``; wire shapes: ``schemas``;
+- SQL of the ``notify`` schema: ``store``.
+"""

@@ -10,28 +10,22 @@ them by email, SMS, WeChat and webhook. Emits nothing but parked messages.
 ``GET /api/v1/notifications`` (admin key) shows each with its attempts, never an
 address; ``POST /api/v1/notifications/{id}/retry`` sends a failed one again.
 """
-from services.common.credentials import ApiKeys
-from services.common.db import Database
 from services.common.errors import Conflict, NotFound
 from services.common.http import api, json_response
 from services.common.messaging import consume_messages, handle_batch
-from services.common.observability import Observable
-from services.common.outbox import OutboxRelay
+from services.common.service import ZeroDistanceService
 from services.common.topology import SERVICE_QUEUES
-from services.notify import openapi, retention, store
+from services.notify import openapi, store
 from services.notify.courier import Courier
-from services.notify.handlers import apply_event
 from services.notify.schemas import NotificationListSchema, NotificationQuerySchema, NotificationSchema
+from services.notify.use_cases import retention
+from services.notify.use_cases.notifications import apply_event
 
 
-class NotifyService(Observable):
+class NotifyService(ZeroDistanceService):
     name = "notify"
     openapi_document = openapi.SPEC
-    db = Database("notify")
-    outbox = OutboxRelay("notify")
-    admin_outbox = OutboxRelay("admin")  # the admin's changes go out even when its CLI could not send them
     courier = Courier()
-    keys = ApiKeys()
 
     @api("GET", "/api/v1/notifications")
     def list_notifications(self, request):

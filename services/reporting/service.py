@@ -8,12 +8,9 @@ each event it applied so that the model can be rebuilt; emits nothing.
 """
 from datetime import timedelta
 
-from services.common.credentials import ApiKeys
-from services.common.db import Database
 from services.common.http import api, json_response
 from services.common.messaging import consume_messages, handle_batch
-from services.common.observability import Observable
-from services.common.outbox import OutboxRelay
+from services.common.service import ZeroDistanceService
 from services.common.topology import SERVICE_QUEUES
 from services.common.word_segmenter import WordSegmenter
 from services.reporting import (
@@ -22,7 +19,6 @@ from services.reporting import (
     figures,
     openapi,
     overdue,
-    projection,
     store,
     topics,
     views,
@@ -34,15 +30,12 @@ from services.reporting.schemas import (
     load_query,
 )
 from services.reporting.topic_runs import TopicRuns
+from services.reporting.use_cases import projection
 
 
-class ReportingService(Observable):
+class ReportingService(ZeroDistanceService):
     name = "reporting"
     openapi_document = openapi.SPEC
-    db = Database("reporting")
-    outbox = OutboxRelay("reporting")
-    admin_outbox = OutboxRelay("admin")  # the admin's changes go out even when its CLI could not send them
-    keys = ApiKeys()
     word_segmenter = WordSegmenter()
     topic_runs = TopicRuns()
 

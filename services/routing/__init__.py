@@ -1,1 +1,15 @@
-"""The routing service: the ticket workflow from representative to department and back."""
+"""The routing service: the ticket workflow from representative to department and back.
+
+Its map, dependencies pointing inward:
+
+- entrypoints: ``service`` (the tickets API, department feedback over HTTP and AMQP,
+  consumed events, the deadline and retention timers): parse, call a use case, answer;
+- use cases (``use_cases``): ``inbound`` (what reaches routing, checked),
+  ``workflow`` (load, decide, store, emit, in one transaction), ``actions``
+  (representatives' and offices' actions), ``deadlines``, ``retention``,
+  ``announcements`` (one ``ticket.*`` event per step);
+- rules, pure: ``domain`` (the workflow's rules), ``categories``, ``duplicates`` and
+  ``similarity``, ``snapshots`` (how a ticket is shown to others); wire shapes:
+  ``schemas``;
+- SQL of the ``routing`` schema: ``store``.
+"""

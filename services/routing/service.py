@@ -16,8 +16,6 @@ from functools import partial
 from nameko.timer import timer
 
 from services.common import metrics, topology
-from services.common.credentials import ApiKeys
-from services.common.db import Database
 from services.common.errors import Conflict, Forbidden, Unavailable
 from services.common.event_routing import route_event
 from services.common.events import (
@@ -29,16 +27,16 @@ from services.common.events import (
 from services.common.http import api, json_response, read_json
 from services.common.local_directory import current_directory
 from services.common.messaging import consume_messages, handle_batch
-from services.common.observability import Observable
-from services.common.outbox import OutboxRelay
+from services.common.service import ZeroDistanceService
 from services.common.word_segmenter import WordSegmenter
-from services.routing import actions, deadlines, inbound, openapi, retention, store, workflow
+from services.routing import openapi, store
 from services.routing.schemas import (
     ActionSchema,
     FeedbackSchema,
     TicketListSchema,
     TicketQuerySchema,
 )
+from services.routing.use_cases import actions, deadlines, inbound, retention, workflow
 from services.routing.views import ticket_view
 
 EVENT_HANDLERS = {CONCERN_RECEIVED: inbound.receive_concern,
@@ -50,13 +48,9 @@ RETENTION_CHECK_SECONDS = 3600  # personal data is kept for days: an hour late i
 log = logging.getLogger(__name__)
 
 
-class RoutingService(Observable):
+class RoutingService(ZeroDistanceService):
     name = "routing"
     openapi_document = openapi.SPEC
-    db = Database("routing")
-    outbox = OutboxRelay("routing")
-    admin_outbox = OutboxRelay("admin")  # the admin's changes go out even when its CLI could not send them
-    keys = ApiKeys()
     word_segmenter = WordSegmenter()  # every new concern's words are cut: load jieba first
 
     @consume_messages(topology.SERVICE_QUEUES["routing"])

@@ -1,7 +1,7 @@
 """How routing shows a ticket to representatives and offices: the full timeline, and
 the tickets it likely repeats or is repeated by."""
 from services.routing import store
-from services.routing.workflow import ticket_snapshot
+from services.routing.use_cases.workflow import ticket_snapshot
 
 
 def ticket_view(conn, ticket, directory):

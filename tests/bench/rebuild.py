@@ -25,7 +25,7 @@ from services.common.config import settings  # noqa: E402
 from services.common.directory import load_directory  # noqa: E402
 from services.common.migrate import migrate  # noqa: E402
 from services.reporting import overdue, store, topics  # noqa: E402
-from services.reporting.rebuild import rebuild  # noqa: E402
+from services.reporting.use_cases.rebuild import rebuild  # noqa: E402
 from tests.support import events as made  # noqa: E402
 from tests.support.scenarios import OTHERS, SEWER  # noqa: E402
 from tests.support.system import DEMO_DIRECTORY  # noqa: E402

@@ -13,8 +13,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import psycopg
 from kombu import Connection
 
-from services.admin import operations as ops
 from services.admin.rabbit_management import RabbitManagement, vhost_of
+from services.admin.use_cases import operations as ops
 from services.common import topology
 from services.common.config import settings
 from services.common.migrate import SCHEMAS, migrate

@@ -18,8 +18,9 @@ from services.common import metrics
 from services.common.errors import BadRequest, NotFound, PayloadTooLarge, Problem, Unauthorized
 from services.common.http import MAX_BODY_BYTES, api, as_problem, query_errors
 from services.common.local_directory import current_directory, directory_version
-from services.intake import acceptance, domain, store
+from services.intake import domain, store
 from services.intake.open311 import catalogue, formats, requests
+from services.intake.use_cases import acceptance
 
 PREFIX = "/open311/v2"
 FORMAT = "<any(json, xml):fmt>"

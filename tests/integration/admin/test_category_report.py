@@ -11,7 +11,8 @@ from services.common import events
 from services.common.config import settings
 from services.common.credentials import Party
 from services.common.errors import BadRequest
-from services.routing import actions, inbound, store, workflow
+from services.routing import store
+from services.routing.use_cases import actions, inbound, workflow
 from tests.support import events as made
 from tests.support.system import fresh_system
 

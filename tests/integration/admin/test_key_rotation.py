@@ -97,7 +97,7 @@ def active_keys(party):
 
 
 def test_demo_credentials_written_anew_three_times_keep_two_keys_at_most(intake):
-    from services.admin import operations as ops
+    from services.admin.use_cases import operations as ops
     admin = ops.Admin.open()
     try:
         for _ in range(3):  # var/demo-keys.json lost each time

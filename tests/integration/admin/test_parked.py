@@ -6,9 +6,9 @@ import psycopg
 import requests
 from kombu import Producer
 
-from services.admin import operations as ops
 from services.admin import parked
 from services.admin.cli import main
+from services.admin.use_cases import operations as ops
 from services.common import events, topology
 from services.common.config import settings
 from services.common.db import Transactions, make_pool

@@ -8,7 +8,7 @@ import pytest
 import requests
 from nameko.containers import ServiceContainer
 
-from services.admin import operations as ops
+from services.admin.use_cases import operations as ops
 from services.common.config import nameko_config, settings
 from services.common.runner import service_class
 from services.common.topology import SERVICE_QUEUES

@@ -17,8 +17,8 @@ import pytest
 import requests
 
 from services.common.config import settings
-from services.reporting import rebuild as rebuild_module
-from services.reporting.rebuild import rebuild
+from services.reporting.use_cases import rebuild as rebuild_module
+from services.reporting.use_cases.rebuild import rebuild
 from tests.support import events as made
 from tests.support import scenarios
 from tests.support.services import running, wait_until

@@ -9,7 +9,7 @@ from psycopg.types.json import Jsonb
 from services.common.config import settings
 from services.common.messaging import ParkMessage
 from services.common.personal_data import ANONYMISED
-from services.notify import retention
+from services.notify.use_cases import retention
 from tests.support.system import reset_database
 
 TICKET = "ZD20261205-A11CE001"

@@ -7,8 +7,8 @@ import pytest
 import requests
 import yaml
 
-from services.admin import operations as ops
 from services.admin.rabbit_management import RabbitManagement, vhost_of
+from services.admin.use_cases import operations as ops
 from services.common import topology
 from services.common.config import settings
 from services.common.directory import shortest_personal_data_days

@@ -19,7 +19,7 @@ from services.common import events
 from services.common.config import settings
 from services.common.local_directory import current_directory
 from services.common.migrate import SCHEMAS
-from services.routing import retention, workflow
+from services.routing.use_cases import retention, workflow
 from tests.support import events as made
 from tests.support.services import running, wait_until
 from tests.support.system import fresh_system

@@ -10,7 +10,7 @@ from psycopg.types.json import Jsonb
 
 from services.common.config import settings
 from services.common.directory import load_directory
-from services.routing import retention, workflow
+from services.routing.use_cases import retention, workflow
 from tests.support.system import DEMO_DIRECTORY, reset_database
 
 NOW = workflow.now()

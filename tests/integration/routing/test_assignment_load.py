@@ -12,7 +12,8 @@ import requests
 from services.common import events
 from services.common.config import settings
 from services.common.db import make_pool
-from services.routing import inbound, store, workflow
+from services.routing import store
+from services.routing.use_cases import inbound, workflow
 from tests.support import events as made
 from tests.support.services import running, wait_until
 from tests.support.system import fresh_system

@@ -3,7 +3,7 @@ import uuid
 
 import requests
 
-from services.admin import operations as ops
+from services.admin.use_cases import operations as ops
 from tests.support.services import running, wait_until
 from tests.support.system import DEMO_DIRECTORY, fresh_system
 

@@ -19,8 +19,9 @@ from psycopg.rows import dict_row
 from services.common import events
 from services.common.config import settings
 from services.notify import domain as notify_domain
-from services.routing import inbound, store, workflow
+from services.routing import store
 from services.routing.schemas import TicketViewSchema
+from services.routing.use_cases import inbound, workflow
 from services.routing.views import ticket_view
 from tests.support import events as made
 from tests.support.system import fresh_system

@@ -10,7 +10,7 @@ from psycopg.rows import dict_row
 
 from services.common.config import settings
 from services.common.directory import load_directory
-from services.routing import deadlines, workflow
+from services.routing.use_cases import deadlines, workflow
 from tests.support.services import running, wait_until
 from tests.support.system import DEMO_DIRECTORY, fresh_system
 

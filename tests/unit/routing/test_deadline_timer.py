@@ -10,8 +10,8 @@ from prometheus_client import REGISTRY
 
 from services.common import metrics
 from services.common.errors import Unavailable
-from services.routing import deadlines, retention
 from services.routing.service import RoutingService
+from services.routing.use_cases import deadlines, retention
 
 
 def test_deadline_check_without_database_or_directory_is_a_warning_not_an_error(caplog):

@@ -4,7 +4,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 from services.common.directory import parse_directory
-from services.routing import retention
+from services.routing.use_cases import retention
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=timezone.utc)
 DIRECTORY = parse_directory("""\

@@ -6,7 +6,8 @@ representative merges only into a ticket they may see or into the one their tick
 linked to as a likely duplicate; any other target answers as one that does not exist.
 """
 from services.common.errors import BadRequest, Conflict, Forbidden, NotFound
-from services.routing import announcements, domain, store, workflow
+from services.routing import domain, store
+from services.routing.use_cases import announcements, workflow
 
 #: action → roles that may take it
 WHO = {

@@ -15,7 +15,8 @@ from services.common import events, topology
 from services.common.metrics import TICKET_STAGE_SECONDS, TICKET_TRANSITIONS
 from services.common.outbox import emit, emit_events
 from services.common.words import words
-from services.routing import announcements, categories, domain, duplicates, snapshots, store
+from services.routing import categories, domain, duplicates, snapshots, store
+from services.routing.use_cases import announcements
 
 SYSTEM = events.SYSTEM_ACTOR
 REPORTER = "reporter"

@@ -16,14 +16,15 @@ from services.common.local_directory import current_directory
 from services.common.messaging import Envelope, ParkMessage, park, storable
 from services.common.outbox import emit_events
 from services.common.text import control_character_errors
-from services.routing import domain, store, workflow
+from services.routing import domain, store
 from services.routing.schemas import (
     ConcernReceivedSchema,
     DispatchContactSchema,
     FeedbackSchema,
     RatingEventSchema,
 )
-from services.routing.workflow import FeedbackRejected
+from services.routing.use_cases import workflow
+from services.routing.use_cases.workflow import FeedbackRejected
 
 
 def _body(envelope):

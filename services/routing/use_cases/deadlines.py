@@ -20,7 +20,8 @@ from datetime import timedelta
 
 from services.common.tracebacks import traceback_without_text
 from services.common.working_hours import add_working_hours, subtract_working_hours
-from services.routing import announcements, store, workflow
+from services.routing import store
+from services.routing.use_cases import announcements, workflow
 
 log = logging.getLogger(__name__)
 SYSTEM = workflow.SYSTEM

@@ -4,7 +4,7 @@
 ``domain`` merges their facts so that the order does not matter. An event whose
 facts cannot be read is parked with the reason. Every event applied to the read
 model is also kept in the event log, in the same transaction, so that the read
-model can be rebuilt from it (``services.reporting.rebuild``).
+model can be rebuilt from it (``services.reporting.use_cases.rebuild``).
 """
 from services.common.event_routing import apply_shared_event
 from services.common.events import CONCERN_RATED, CONCERN_RECEIVED, TICKET_PREFIX

@@ -1,0 +1,2 @@
+"""The admin's use cases: what each command of the CLI does, as functions over one
+``Admin`` context."""
