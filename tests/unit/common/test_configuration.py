@@ -1,5 +1,5 @@
-"""Every environment variable the code reads is in ``config.VARIABLES``, and the README's
-configuration table says the same as that list."""
+"""Every environment variable the code reads is in ``config.VARIABLES``, and the interface
+reference's configuration table (docs/reference.md) says the same as that list."""
 import io
 import re
 import tokenize
@@ -41,8 +41,8 @@ def test_every_variable_the_code_reads_is_listed_and_every_listed_one_is_read():
     assert names_in_code() == listed
 
 
-def readme_rows():
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+def reference_rows():
+    text = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
     section = text[text.index("## Configuration\n"):text.index("\n## ", text.index("## Configuration\n") + 5)]
     rows = {}
     for line in section.splitlines():
@@ -53,8 +53,8 @@ def readme_rows():
     return rows
 
 
-def test_the_readme_table_gives_each_variable_its_default_and_who_is_given_it():
-    rows = readme_rows()
+def test_the_reference_table_gives_each_variable_its_default_and_who_is_given_it():
+    rows = reference_rows()
     assert set(rows) - {"ZD_TEST_DATABASE_URL", "ZD_TEST_AMQP_URI"} == {v.name for v in VARIABLES}
     for variable in VARIABLES:
         _, default, given_to, meaning = rows[variable.name]

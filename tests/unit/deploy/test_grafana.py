@@ -159,8 +159,8 @@ def test_the_dashboard_provider_loads_the_dashboard_folder():
     assert provider["type"] == "file"
     path = provider["options"]["path"]
     assert path == "/var/lib/grafana/dashboards"
-    # the README's way of starting Grafana mounts the dashboard folder there
-    assert f"deploy/grafana/dashboards:{path}" in (ROOT / "README.md").read_text()
+    # the operations guide's way of starting Grafana mounts the dashboard folder there
+    assert f"deploy/grafana/dashboards:{path}" in (ROOT / "docs" / "operations.md").read_text()
 
 
 def test_there_is_an_operations_dashboard():
