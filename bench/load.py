@@ -9,9 +9,9 @@ An open loop sends each concern at its scheduled time whatever the answers befor
 took, so a slow system cannot slow the load down and hide its latency (coordinated
 omission): the latency counts from the scheduled time.
 
-    python -m tests.bench.load --url URL --keys KEYS.json --rate 100 --seconds 30
-    python -m tests.bench.load --url URL --keys KEYS.json --clients 32 --seconds 30
-    python -m tests.bench.load --url URL --keys KEYS.json --rate 200 --districts d1
+    python -m bench.load --url URL --keys KEYS.json --rate 100 --seconds 30
+    python -m bench.load --url URL --keys KEYS.json --clients 32 --seconds 30
+    python -m bench.load --url URL --keys KEYS.json --rate 200 --districts d1
 """
 import argparse
 import http.client

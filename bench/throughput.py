@@ -4,7 +4,7 @@ the departments' queues, and how fast, measured from outside.
 Starts the four services as separate processes on a database and vhost of their own
 (``zd_bench``), loads a directory of six districts with auto-forward and
 auto-dispatch (one water department each), and drives intake from a load generator
-in another process (``tests.bench.load``): fixed rates for ``ZD_BENCH_SECONDS`` each
+in another process (``bench.load``): fixed rates for ``ZD_BENCH_SECONDS`` each
 (open loop), then a closed loop. Every department queue is consumed with the
 department's own RabbitMQ user and each arrival timed. The parts (``ZD_BENCH_PARTS``):
 
@@ -16,7 +16,7 @@ department's own RabbitMQ user and each arrival timed. The parts (``ZD_BENCH_PAR
   routing's load table every representative's count of open tickets;
 - scaled: a second routing and notify instance, at the highest rate, and its
   delivered/s over the base part's at that rate (``scale_out_ratio``);
-- floor: the same durable work done by plain kombu and psycopg (``tests.bench.floor``).
+- floor: the same durable work done by plain kombu and psycopg (``bench.floor``).
 
 Per phase it prints, and writes to ``bench/results/<date>-<host>.json``: accepted/s,
 delivered/s, intake's answer latency, POST→department queue latency, each service
@@ -50,14 +50,14 @@ import requests  # noqa: E402
 import yaml  # noqa: E402
 from kombu import Connection, Queue  # noqa: E402
 
+from bench import floor  # noqa: E402
 from services.admin.rabbit_management import vhost_of  # noqa: E402
 from services.common.config import settings  # noqa: E402
 from services.devstack import CHANNEL_SETTINGS, Stack  # noqa: E402
 from services.routing.store import OPEN_STATUSES  # noqa: E402
-from tests.bench import floor  # noqa: E402
 from tests.support.system import department_uri, free_port, fresh_system  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 RATES = [float(rate) for rate in os.environ.get("ZD_BENCH_RATES", "50,100,200,400").split(",")]
 SECONDS = float(os.environ.get("ZD_BENCH_SECONDS", "30"))
 CLOSED_LOOP_CLIENTS = int(os.environ.get("ZD_BENCH_CLIENTS", "32"))
@@ -298,7 +298,7 @@ def run_phase(name, stack, keys_file, departments, pids, rate=0.0, clients=64, d
     published_before, duplicates_before = published(), departments.duplicates
     ports = sink_ports(stack.env)
     cpu_before, generator_before, machine_before = cpu_seconds(pids, ports), children_cpu(), machine_cpu()
-    command = [sys.executable, "-m", "tests.bench.load", "--url", stack.url("intake"), "--keys",
+    command = [sys.executable, "-m", "bench.load", "--url", stack.url("intake"), "--keys",
                keys_file, "--seconds", str(SECONDS), "--clients", str(clients), "--rate", str(rate)]
     if districts:
         command += ["--districts", ",".join(districts)]
