@@ -41,7 +41,7 @@ import requests
 import yaml
 from psycopg import sql
 
-from bench.throughput import bench_directory
+from bench.stack import bench_directory
 from services.common.migrate import SCHEMAS
 from services.devstack import SERVICES, Stack
 from tests.cluster.local_cluster import LocalCluster
