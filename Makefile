@@ -50,17 +50,17 @@ unit: install tools
 # the chain's throughput and latency at fixed rates, scaled out, and the floor, then the
 # likely-duplicate search over 100,000 open tickets (README)
 bench: install infra
-	$(PY) -m tests.bench.throughput
-	$(PY) -m tests.bench.duplicates
+	$(PY) -m bench.throughput
+	$(PY) -m bench.duplicates
 
 # reporting's read model rebuilt from 100,000 tickets' events (ZD_BENCH_TICKETS), and the
 # overdue and hot-topic reports over them
 bench-rebuild: install infra
-	$(PY) -m tests.bench.rebuild
+	$(PY) -m bench.rebuild
 
 # finding a new concern's likely duplicate among 100,000 open tickets (ZD_BENCH_TICKETS)
 bench-duplicates: install infra
-	$(PY) -m tests.bench.duplicates
+	$(PY) -m bench.duplicates
 
 # three RabbitMQ nodes of their own in one cluster (never the machine's own node), the four
 # services failing over when one node stops under load (tests/cluster; not part of `make test`)

@@ -8,7 +8,7 @@ nodes separated by ``;``, the node to be stopped first (so every service is conn
 to it). Every quorum queue must have a member on each node.
 
 Then concerns are posted to intake's public API at ``ZD_CLUSTER_RATE`` a second for
-``ZD_CLUSTER_SECONDS`` (``tests.bench.load``), the department queues are consumed
+``ZD_CLUSTER_SECONDS`` (``bench.load``), the department queues are consumed
 through a node that stays up and every ``/health`` is polled
 (``tests.cluster.observer``). A fifth of the way in, the node that leads
 ``zd.routing.events`` is stopped (``rabbitmqctl stop_app``; ``ZD_CLUSTER_STOP=kill``
@@ -41,9 +41,9 @@ import requests
 import yaml
 from psycopg import sql
 
+from bench.stack import bench_directory
 from services.common.migrate import SCHEMAS
 from services.devstack import SERVICES, Stack
-from tests.bench.throughput import bench_directory
 from tests.cluster.local_cluster import LocalCluster
 from tests.support.services import wait_until
 from tests.support.system import free_port
@@ -207,7 +207,7 @@ class Run:
         keys = self.work / "keys.json"
         with open(self.work / "load.jsonl", "w") as out:
             load = subprocess.Popen(
-                [sys.executable, "-m", "tests.bench.load", "--url", self.stack.url("intake"),
+                [sys.executable, "-m", "bench.load", "--url", self.stack.url("intake"),
                  "--keys", str(keys), "--rate", str(RATE), "--seconds", str(SECONDS),
                  "--clients", str(LOAD_CLIENTS)], cwd=ROOT, env=self.base_env(), stdout=out)
             self.mark("load_start")

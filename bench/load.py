@@ -9,14 +9,17 @@ An open loop sends each concern at its scheduled time whatever the answers befor
 took, so a slow system cannot slow the load down and hide its latency (coordinated
 omission): the latency counts from the scheduled time.
 
-    python -m tests.bench.load --url URL --keys KEYS.json --rate 100 --seconds 30
-    python -m tests.bench.load --url URL --keys KEYS.json --clients 32 --seconds 30
-    python -m tests.bench.load --url URL --keys KEYS.json --rate 200 --districts d1
+    python -m bench.load --url URL --keys KEYS.json --rate 100 --seconds 30
+    python -m bench.load --url URL --keys KEYS.json --clients 32 --seconds 30
+    python -m bench.load --url URL --keys KEYS.json --rate 200 --districts d1
+
+``run_in_process`` runs it so from the throughput benchmark and reads its lines.
 """
 import argparse
 import http.client
 import itertools
 import json
+import subprocess
 import sys
 import threading
 import time
@@ -111,6 +114,17 @@ def run(url, keys, rate, clients, seconds, out, districts=DISTRICTS):
     for worker in workers:
         worker.join()
     out.flush()
+
+
+def run_in_process(url, keys_file, seconds, clients, rate, districts=None):
+    """Run the generator in a process of its own for ``seconds`` (its CPU time counts as an
+    ended child's of this process); returns its lines, one dict per concern."""
+    command = [sys.executable, "-m", "bench.load", "--url", url, "--keys", keys_file,
+               "--seconds", str(seconds), "--clients", str(clients), "--rate", str(rate)]
+    if districts:
+        command += ["--districts", ",".join(districts)]
+    generator = subprocess.run(command, capture_output=True, text=True, check=True)
+    return [json.loads(line) for line in generator.stdout.splitlines() if line.strip()]
 
 
 def main(argv=None):

@@ -20,6 +20,7 @@ import time  # noqa: E402
 from datetime import datetime, timedelta, timezone  # noqa: E402
 
 import psycopg  # noqa: E402
+from psycopg import sql  # noqa: E402
 from psycopg.rows import dict_row  # noqa: E402
 
 from services.common.config import settings  # noqa: E402
@@ -81,7 +82,8 @@ def probe(conn, chance, located):
 def main():
     url = settings().database_url
     with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
-        admin.execute("DROP DATABASE IF EXISTS zd_bench_duplicates")
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(
+            sql.Identifier(url.rsplit("/", 1)[1].split("?")[0])))
     migrate(url, schemas=("routing",))
     chance = random.Random(7)
     started = time.perf_counter()
