@@ -108,11 +108,12 @@ VARIABLES = (
              "an API key of the party `admin`, with which the admin CLI asks routing for the"
              " category report and reporting to rebuild its read model; needed by those two"
              " commands only", ()),
-    *(Variable(SERVICE_URL_VARIABLES[service], f"http://127.0.0.1:{DEFAULT_PORTS[service]}",
-               f"{service}'s HTTP address, where the admin CLI asks for {asked}; default: this"
-               f" machine, at ZD_{service.upper()}_PORT", ())
-      for service, asked in (("routing", "the category report"),
-                             ("reporting", "the read model's rebuild"))),
+    Variable("ZD_ROUTING_URL", "http://127.0.0.1:8002",
+             "routing's HTTP address, where the admin CLI asks for the category report; default:"
+             " this machine, at ZD_ROUTING_PORT", ()),
+    Variable("ZD_REPORTING_URL", "http://127.0.0.1:8004",
+             "reporting's HTTP address, where the admin CLI asks for the read model's rebuild;"
+             " default: this machine, at ZD_REPORTING_PORT", ()),
 )
 
 
