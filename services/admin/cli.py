@@ -18,9 +18,11 @@
     parked list QUEUE [--limit N]    show parked messages (QUEUE: zd.routing.events.parked,
                                      zd.feedback.rejected, ...) with their reasons
     parked replay QUEUE [--limit N]  send them back to the queue they came from
-    reporting rebuild                replay reporting's event log into a fresh read model
+    reporting rebuild                reporting replays its event log into a fresh read model
     category-report [--days N]       how often the office changed the category the keywords
-                                     chose, per category, and the keywords to add (90 days)
+                                     chose, per category, and the keywords to add (90 days);
+                                     these two ask the services over HTTP with ZD_ADMIN_API_KEY
+                                     (ZD_ROUTING_URL, ZD_REPORTING_URL)
     personal-data erase TICKET --requested-by WHO [--reason TEXT]
                                      anonymise the reporter's details of a ticket at once in
                                      every service; who asked and when is recorded
@@ -32,7 +34,7 @@ import os
 import sys
 from pathlib import Path
 
-from services.admin import category_report, parked
+from services.admin import category_report, parked, service_api
 from services.admin.database_roles import ensure_service_roles
 from services.admin.definitions import definitions
 from services.admin.rabbit_management import vhost_of
@@ -40,7 +42,6 @@ from services.admin.use_cases import operations as ops
 from services.common.config import settings
 from services.common.directory import DirectoryError, load_directory
 from services.common.migrate import migrate
-from services.reporting.use_cases.rebuild import rebuild
 
 DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "deploy" / "directory.yaml"
 
@@ -161,12 +162,15 @@ def cmd_personal_data(admin, args):
               f" {row['requested_by']}{': ' + row['reason'] if row['reason'] else ''}")
 
 
-def cmd_category_report(admin, args):
-    with admin.pool.connection() as conn:
-        chosen, changes = category_report.read(conn, args.days)
-    rows, suggestions = category_report.report(chosen, changes,
-                                               ops.latest_directory(admin)["categories"])
-    print("\n".join(category_report.lines(rows, suggestions, args.days)))
+def cmd_category_report(args):
+    print("\n".join(category_report.lines(service_api.category_report(args.days))))
+
+
+def cmd_reporting(args):
+    done = service_api.rebuild_read_model()
+    print(f"read model rebuilt from {done['events']} events: {done['tickets']} tickets,"
+          f" {done['ratings']} ratings in {done['seconds']} s (the consumer waited"
+          f" {done['locked_seconds']} s)")
 
 
 def parser():
@@ -217,10 +221,13 @@ def parser():
 COMMANDS = {"directory": cmd_directory, "deploy": cmd_directory, "keys": cmd_keys,
             "amqp-users": cmd_amqp_users,
             "demo-credentials": cmd_demo_credentials, "parked": cmd_parked,
-            "category-report": cmd_category_report,
             "personal-data": cmd_personal_data,
             "topology": lambda admin, args: ops.declare_topology(admin),
             "relay": lambda admin, args: print(f"{admin.relay()} messages published")}
+
+
+#: the commands that ask a service over HTTP instead of opening the admin's database
+ASKING = {"category-report": cmd_category_report, "reporting": cmd_reporting}
 
 
 def main(argv=None):
@@ -234,11 +241,11 @@ def main(argv=None):
     if args.command == "deploy":
         migrate_with_roles()
         args.files = []
-    if args.command == "reporting":
-        done = rebuild(settings().database_url)
-        print(f"read model rebuilt from {done.events} events: {done.tickets} tickets,"
-              f" {done.ratings} ratings in {done.seconds} s (the consumer waited"
-              f" {done.locked_seconds} s)")
+    if args.command in ASKING:
+        try:
+            ASKING[args.command](args)
+        except service_api.ServiceRefused as refused:
+            sys.exit(f"{args.command}: {refused}")
         return
     if args.command in ("keys", "amqp-users") and args.action != "list" and not args.target:
         sys.exit(f"{args.command} {args.action} needs a target")

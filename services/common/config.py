@@ -14,6 +14,8 @@ DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/zerodistance"
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_MANAGEMENT_URL = "http://guest:guest@127.0.0.1:15672"
 ADMIN = "admin"  # the admin CLI, and the deployment's migration job that runs it
+#: the services the admin CLI asks over HTTP, and the variable that says where each is
+SERVICE_URL_VARIABLES = {"routing": "ZD_ROUTING_URL", "reporting": "ZD_REPORTING_URL"}
 DECLARE_ALL, DECLARE_OWN = "all", "own"
 
 
@@ -102,6 +104,16 @@ VARIABLES = (
              "the link in staff messages", ("notify",)),
     Variable("ZD_DIRECTORY", "deploy/directory.yaml",
              "directory file(s) the admin CLI loads, comma-separated", (ADMIN,)),
+    Variable("ZD_ADMIN_API_KEY", "",
+             "an API key of the party `admin`, with which the admin CLI asks routing for the"
+             " category report and reporting to rebuild its read model; needed by those two"
+             " commands only", ()),
+    Variable("ZD_ROUTING_URL", "http://127.0.0.1:8002",
+             "routing's HTTP address, where the admin CLI asks for the category report; default:"
+             " this machine, at ZD_ROUTING_PORT", ()),
+    Variable("ZD_REPORTING_URL", "http://127.0.0.1:8004",
+             "reporting's HTTP address, where the admin CLI asks for the read model's rebuild;"
+             " default: this machine, at ZD_REPORTING_PORT", ()),
 )
 
 
@@ -142,6 +154,18 @@ def settings():
 def service_database_url(service):
     """The URL ``service`` connects with: its own role's, else the common one."""
     return os.environ.get(f"ZD_{service.upper()}_DATABASE_URL") or settings().database_url
+
+
+def service_url(service):
+    """The HTTP base URL at which the admin CLI asks ``service`` (``ZD_ROUTING_URL``,
+    ``ZD_REPORTING_URL``); default: this machine, at the service's port."""
+    given = os.environ.get(SERVICE_URL_VARIABLES[service])
+    return (given or f"http://127.0.0.1:{settings().port(service)}").rstrip("/")
+
+
+def admin_api_key():
+    """The admin key the admin CLI asks the services with (``ZD_ADMIN_API_KEY``), or None."""
+    return os.environ.get("ZD_ADMIN_API_KEY") or None
 
 
 def service_amqp_uri(service):

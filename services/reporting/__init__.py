@@ -2,8 +2,9 @@
 
 Its map, dependencies pointing inward:
 
-- entrypoints: ``service`` (the reports API, the dashboard page, consumed events):
-  parse, call, answer; ``topic_runs`` computes hot topics in a thread of its own;
+- entrypoints: ``service`` (the reports API, the dashboard page, consumed events, the
+  operator's rebuild): parse, call, answer; ``topic_runs`` computes hot topics in a
+  thread of its own;
 - use cases (``use_cases``): ``projection`` (a consumed event into the read model),
   ``rebuild`` (the read model again from its event log);
 - rules, pure: ``domain`` (a ticket's facts), ``figures``, ``overdue``, ``topics``;

@@ -2,6 +2,7 @@
 from marshmallow import Schema, fields
 
 from services.common.openapi import Operation, build_spec, path_parameter, query_parameter
+from services.reporting.schemas import RebuiltSchema
 
 RATE = {"type": "number", "minimum": 0, "maximum": 1, "nullable": True}
 
@@ -165,6 +166,13 @@ SPEC = build_spec("Zero Distance reports", "Figures over tickets received in a w
     Operation("/api/v1/reports/trend", "GET", "Received, first dispatched and first resolved per"
               " local day", {200: ("One entry per day of the window (default: the last 30 days)",
                                    TrendSchema, "csv")}, parameters=WINDOW, errors=ERRORS),
+    Operation("/api/v1/read-model/rebuild", "POST", "Rebuild the read model from the event log",
+              {200: ("Done: the new read model is in", RebuiltSchema)}, errors=(401, 403, 429, 503),
+              description="For the admin key (`python -m services.admin reporting rebuild`)."
+                          " Replays every event logged into a fresh read model while the"
+                          " service goes on consuming, then swaps it in within one transaction;"
+                          " answers when done. Run it after a change to how figures are"
+                          " computed."),
     Operation("/dashboard", "GET", "The dashboard page for offices and the city (asks for a key)",
               {200: ("An HTML page; its charts read the reports above", "html")}, errors=(),
               secured=False),

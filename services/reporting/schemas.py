@@ -1,4 +1,5 @@
-"""What crosses the reporting API: the query of a report (contract §9)."""
+"""What crosses the reporting API: the query of a report (contract §9), the answer of a
+rebuild."""
 import re
 from datetime import date, datetime, timedelta, timezone
 
@@ -94,6 +95,16 @@ class HotTopicsQuerySchema(Schema):
     days = fields.Integer(load_default=30, validate=validate.Range(1, 366))
     limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
     as_of = Moment(metadata={"description": "the window's end; default: now"})
+
+
+class RebuiltSchema(Schema):
+    """The answer of ``POST /api/v1/read-model/rebuild``, once the new read model is in."""
+    events = fields.Integer(metadata={"description": "events replayed from the log"})
+    tickets = fields.Integer()
+    ratings = fields.Integer()
+    seconds = fields.Float(metadata={"description": "how long the rebuild took"})
+    locked_seconds = fields.Float(metadata={
+        "description": "how long the consumer waited: the catch-up and the swap"})
 
 
 def load_query(args, schema=ReportQuerySchema):

@@ -4,9 +4,12 @@ and the dashboard page that shows them.
 
 Consumes ``zd.reporting.events`` (directory, credentials, ``concern.received``,
 ``concern.rated``, ``ticket.*``) into its own read model, one row per ticket, and logs
-each event it applied so that the model can be rebuilt; emits nothing.
+each event it applied so that the model can be rebuilt (for the operator, with the
+admin key: ``rebuild``); emits nothing.
 """
 from datetime import timedelta
+
+from eventlet import tpool
 
 from services.common.http import api, json_response
 from services.common.messaging import consume_messages, handle_batch
@@ -26,11 +29,12 @@ from services.reporting import (
 from services.reporting.schemas import (
     HotTopicsQuerySchema,
     OverdueQuerySchema,
+    RebuiltSchema,
     ReportQuerySchema,
     load_query,
 )
 from services.reporting.topic_runs import TopicRuns
-from services.reporting.use_cases import projection
+from services.reporting.use_cases import projection, rebuild
 
 
 class ReportingService(ZeroDistanceService):
@@ -108,6 +112,13 @@ class ReportingService(ZeroDistanceService):
             return topics.TopicQuestion(district, query["days"], query["limit"], end - span, end,
                                         store.topic_tickets(conn, district, end - span, end),
                                         store.topic_tickets(conn, district, end - 2 * span, end - span))
+
+    @api("POST", "/api/v1/read-model/rebuild")
+    def rebuild_read_model(self, request):
+        with self.db.transaction() as conn:
+            self.keys.caller(conn, request, "admin")
+        done = rebuild.rebuild(self.db, work=tpool.execute)  # the CPU's part in an OS thread
+        return json_response(200, RebuiltSchema().dump(done))
 
     @api("GET", "/dashboard")
     def dashboard_page(self, request):

@@ -1,5 +1,6 @@
 """SQL of the reporting schema, behind verbs: record what an event tells of a ticket,
-tally the tickets of a report window, read the directory if one was loaded.
+tally the tickets of a report window, read the directory if one was loaded, read the
+event log and replace the read model with one rebuilt from it.
 """
 from dataclasses import asdict
 
@@ -154,6 +155,25 @@ def log_event(conn, event_type, body):
     conn.execute("INSERT INTO event_log (type, body) VALUES (%s, %s)", (event_type, Jsonb(body)))
 
 
+def last_logged_event(conn):
+    """The id of the last event logged (0: none)."""
+    return conn.execute("SELECT coalesce(max(id), 0) AS id FROM event_log").fetchone()["id"]
+
+
+def logged_events(conn, after, up_to, limit):
+    """``[{id, type, body}]``: the logged events with ids in (``after``, ``up_to``]
+    (``up_to`` None: all after), in the order applied, at most ``limit``."""
+    return conn.execute(
+        "SELECT id, type, body FROM event_log WHERE id > %s AND (%s::bigint IS NULL OR id <= %s)"
+        " ORDER BY id LIMIT %s", (after, up_to, up_to, limit)).fetchall()
+
+
+def lock_read_model(conn):
+    """Hold the read model and its log against writes until the transaction ends: the
+    consumer waits."""
+    conn.execute("LOCK TABLE report_tickets, ratings, event_log IN EXCLUSIVE MODE")
+
+
 def read_model_rows(tickets):
     """``{ticket_id: row values}`` of ``TicketFacts``, their words cut, for ``copy_read_model``."""
     rows = {}
@@ -161,6 +181,13 @@ def read_model_rows(tickets):
         row = _row(facts)
         rows[facts.ticket_id] = [*(row[column] for column in COLUMNS), topics.joined_words(_text(facts))]
     return rows
+
+
+def replace_read_model(conn, rows, ratings):
+    """The read model's rows and ratings replaced by ``rows`` and ``ratings`` (``copy_read_model``)."""
+    conn.execute("DELETE FROM report_tickets")
+    conn.execute("DELETE FROM ratings")
+    copy_read_model(conn, rows, ratings)
 
 
 def copy_read_model(conn, rows, ratings):

@@ -3,13 +3,14 @@
 Its map, dependencies pointing inward:
 
 - entrypoints: ``service`` (the tickets API, department feedback over HTTP and AMQP,
-  consumed events, the deadline and retention timers): parse, call a use case, answer;
+  consumed events, the deadline and retention timers, the category report): parse,
+  call a use case, answer;
 - use cases (``use_cases``): ``inbound`` (what reaches routing, checked),
   ``workflow`` (load, decide, store, emit, in one transaction), ``actions``
   (representatives' and offices' actions), ``deadlines``, ``retention``,
   ``announcements`` (one ``ticket.*`` event per step);
-- rules, pure: ``domain`` (the workflow's rules), ``categories``, ``duplicates`` and
-  ``similarity``, ``snapshots`` (how a ticket is shown to others); wire shapes:
-  ``schemas``;
+- rules, pure: ``domain`` (the workflow's rules), ``categories``, ``category_changes``
+  (the category report), ``duplicates`` and ``similarity``, ``snapshots`` (how a
+  ticket is shown to others); wire shapes: ``schemas``;
 - SQL of the ``routing`` schema: ``store``.
 """

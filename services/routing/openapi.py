@@ -3,6 +3,7 @@ from services.common.openapi import Operation, build_spec, path_parameter, query
 from services.common.ticket_schemas import STATUSES
 from services.routing.schemas import (
                                       ActionSchema,
+                                      CategoryReportSchema,
                                       FeedbackAppliedSchema,
                                       FeedbackSchema,
                                       TicketListSchema,
@@ -29,6 +30,18 @@ SPEC = build_spec(
                   errors=(400, 401, 403, 429, 503),
                   description="A representative lists their own tickets, an office its"
                               " district's, the admin any."),
+        Operation("/api/v1/category-report", "GET", "How often the liaison office changed the"
+                  " category the keywords chose, per category, and the keywords to add",
+                  {200: ("The changes of the last `days` days", CategoryReportSchema)},
+                  parameters=[query_parameter("days", "The window: the last N days (1-3660,"
+                                              " default 90)", type="integer", minimum=1,
+                                              maximum=3660)],
+                  errors=(400, 401, 403, 429, 503),
+                  description="For the admin key (`python -m services.admin category-report`)."
+                              " Counts the categories the keywords chose for concerns received"
+                              " without one, the office's changes of them when it dispatched, and"
+                              " the words the tickets moved to a category share that are not yet"
+                              " among its keywords."),
         Operation("/api/v1/tickets/{ticket_id}", "GET", "A ticket with its full timeline",
                   {200: ("The ticket", TicketViewSchema)}, parameters=[TICKET_ID],
                   errors=(401, 403, 404, 429, 503),

@@ -74,6 +74,46 @@ class TicketListSchema(Schema):
     offset = fields.Integer()
 
 
+class CategoryReportQuerySchema(Schema):
+    """``GET /api/v1/category-report``: the last ``days`` days."""
+    days = fields.Integer(load_default=90, validate=validate.Range(1, 3660))
+
+
+class MovedToSchema(Schema):
+    category = fields.String(attribute="name")
+    tickets = fields.Integer(metadata={"description": "tickets the office changed to it"})
+
+
+class CategoryChangesSchema(Schema):
+    chosen = fields.String(metadata={"description": "the category the keywords chose, or"
+                                                    " `none` when they chose none"})
+    tickets = fields.Integer(metadata={"description": "tickets the keywords gave this category"
+                                                     " in the window"})
+    changed = fields.Integer(metadata={"description": "of them, changed by the liaison office"})
+    changed_to = fields.List(fields.Nested(MovedToSchema), metadata={
+        "description": "what the office changed them to, most tickets first"})
+
+
+class SharedWordSchema(Schema):
+    word = fields.String(attribute="name")
+    tickets = fields.Integer(metadata={"description": "tickets moved to the category that share it"})
+
+
+class KeywordsToAddSchema(Schema):
+    category = fields.String()
+    words = fields.List(fields.Nested(SharedWordSchema), metadata={
+        "description": "words shared by at least two of the tickets the office moved to the"
+                       " category, not yet among its keywords; the most shared first"})
+
+
+class CategoryReportSchema(Schema):
+    days = fields.Integer()
+    categories = fields.List(fields.Nested(CategoryChangesSchema), metadata={
+        "description": "the most changed first"})
+    keywords_to_add = fields.List(fields.Nested(KeywordsToAddSchema), metadata={
+        "description": "one entry per category the office changed tickets to"})
+
+
 class RatingEventSchema(Schema):
     """The ``concern.rated`` event (see services.common.events)."""
 

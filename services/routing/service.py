@@ -9,6 +9,8 @@ cannot apply is parked on ``zd.feedback.rejected`` and announced as ``feedback.r
 minute it acts on the deadlines of the district policy (``deadlines``); every hour it
 anonymises the reporter details of tickets final for ``personal_data_days`` and announces
 ``personal_data.expired`` (``retention``), which it also consumes from an erasure request.
+For the operator (the admin key) it reports how often the liaison office changed the
+category the keywords chose (``category_changes``).
 """
 import logging
 from functools import partial
@@ -29,9 +31,11 @@ from services.common.local_directory import current_directory
 from services.common.messaging import consume_messages, handle_batch
 from services.common.service import ZeroDistanceService
 from services.common.word_segmenter import WordSegmenter
-from services.routing import openapi, store
+from services.routing import category_changes, openapi, store
 from services.routing.schemas import (
     ActionSchema,
+    CategoryReportQuerySchema,
+    CategoryReportSchema,
     FeedbackSchema,
     TicketListSchema,
     TicketQuerySchema,
@@ -106,6 +110,17 @@ class RoutingService(ZeroDistanceService):
             rows = store.find_tickets(conn, filters, query["limit"], query["offset"])
         return json_response(200, TicketListSchema().dump(
             {"tickets": rows, "limit": query["limit"], "offset": query["offset"]}))
+
+    @api("GET", "/api/v1/category-report")
+    def category_report(self, request):
+        with self.db.transaction() as conn:
+            self.keys.caller(conn, request, "admin")
+            days = CategoryReportQuerySchema().load(request.args.to_dict())["days"]
+            chosen, changes = store.category_changes(conn, days)
+            categories = current_directory(conn)["categories"]
+        rows, suggestions = category_changes.report(chosen, changes, categories)
+        return json_response(200, CategoryReportSchema().dump(
+            {"days": days, "categories": rows, "keywords_to_add": suggestions}))
 
     @api("GET", "/api/v1/tickets/<string:ticket_id>")
     def get_ticket(self, request, ticket_id):

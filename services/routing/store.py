@@ -140,6 +140,33 @@ def timeline(conn, ticket_id):
     return conn.execute(TIMELINE_SQL, (ticket_id,)).fetchall()
 
 
+def record_keyword_category(conn, ticket_id, category):
+    """What the keywords chose for a ticket that came without a category (None: none)."""
+    conn.execute("INSERT INTO keyword_categories (ticket_id, category) VALUES (%s, %s)"
+                 " ON CONFLICT (ticket_id) DO NOTHING", (ticket_id, category))
+
+
+def record_recategorisation(conn, ticket_id, from_category, to_category):
+    """The liaison office changed the ticket's category (``from_category`` None: it had none)."""
+    conn.execute("INSERT INTO recategorisations (ticket_id, from_category, to_category)"
+                 " VALUES (%s, %s, %s)", (ticket_id, from_category, to_category))
+
+
+def category_changes(conn, days):
+    """What the category report counts over the last ``days``: ``({ticket_id: the category
+    the keywords chose, or None}, [(the ticket's words, from category or None, to
+    category)] of the office's changes, in the order made)``."""
+    with conn.pipeline():
+        chosen = conn.execute("SELECT ticket_id, category FROM keyword_categories"
+                              " WHERE at >= now() - make_interval(days => %s)", (days,))
+        changes = conn.execute(
+            "SELECT t.words, r.from_category, r.to_category FROM recategorisations r"
+            " JOIN tickets t USING (ticket_id) WHERE r.at >= now() - make_interval(days => %s)"
+            " ORDER BY r.id", (days,))
+    return ({row["ticket_id"]: row["category"] for row in chosen.fetchall()},
+            [(row["words"], row["from_category"], row["to_category"]) for row in changes.fetchall()])
+
+
 def open_counts(conn, representative_ids):
     """Open tickets of each of these representatives, their rows locked until the
     transaction ends: two concerns cannot both take a representative's last place

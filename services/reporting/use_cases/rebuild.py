@@ -1,5 +1,5 @@
-"""Rebuilding reporting's read model from its event log
-(``python -m services.admin reporting rebuild``).
+"""Rebuilding reporting's read model from its event log (``POST
+/api/v1/read-model/rebuild``, which ``python -m services.admin reporting rebuild`` asks for).
 
 Every event the read model was built from is in ``event_log``, in the order it was
 applied. The rebuild replays them with the consumer's own rules (``domain``) into a
@@ -12,9 +12,6 @@ new column, reaches the tickets already counted.
 """
 import time
 from dataclasses import dataclass
-
-import psycopg
-from psycopg.rows import dict_row
 
 from services.reporting import domain, store
 
@@ -50,39 +47,48 @@ class ReadModel:
         self.tickets[seen.ticket_id] = domain.merge(known, seen)
         return seen.ticket_id
 
+    def apply_all(self, logged):
+        """Apply logged events (``{type, body}``) in order; returns the ids of the tickets
+        whose facts they changed."""
+        return {self.apply(row["type"], row["body"]) for row in logged}
 
-def rebuild(database_url):
-    """Replay the event log into a fresh read model and swap it in; returns counts."""
+
+def _here(function, *args):
+    return function(*args)
+
+
+def rebuild(db, work=_here):
+    """Replay the event log into a fresh read model and swap it in; returns counts.
+
+    ``db`` gives transactions (the service's ``Database``). ``work(function, *args)``
+    runs what is CPU alone (applying a batch of events, cutting the tickets' words):
+    the service runs it in an OS thread, so that it goes on answering and consuming
+    meanwhile; by default it runs here.
+    """
     started = time.monotonic()
     model = ReadModel()
-    with psycopg.connect(database_url, row_factory=dict_row, autocommit=True,
-                         options="-c search_path=reporting") as conn:
-        high = conn.execute("SELECT coalesce(max(id), 0) AS id FROM event_log").fetchone()["id"]
-        _replay(conn, model, 0, high)
-        rows = store.read_model_rows(model.tickets.values())  # the words cut before the lock
-        with conn.transaction():
-            conn.execute("LOCK TABLE report_tickets, ratings, event_log IN EXCLUSIVE MODE")
-            locked = time.monotonic()
-            caught_up = _replay(conn, model, high, None)
-            rows.update(store.read_model_rows(model.tickets[ticket_id] for ticket_id in caught_up))
-            conn.execute("DELETE FROM report_tickets")
-            conn.execute("DELETE FROM ratings")
-            store.copy_read_model(conn, rows, model.ratings.values())
-            locked = time.monotonic() - locked
+    with db.transaction() as conn:
+        high = store.last_logged_event(conn)
+        _replay(conn, model, 0, high, work)
+    rows = work(store.read_model_rows, list(model.tickets.values()))  # the words cut before the lock
+    with db.transaction() as conn:
+        store.lock_read_model(conn)
+        locked = time.monotonic()
+        caught_up = _replay(conn, model, high, None, work)
+        rows.update(work(store.read_model_rows, [model.tickets[ticket_id] for ticket_id in caught_up]))
+        store.replace_read_model(conn, rows, model.ratings.values())
+        locked = time.monotonic() - locked
     return Rebuilt(model.events, len(model.tickets), len(model.ratings),
                    round(time.monotonic() - started, 2), round(locked, 2))
 
 
-def _replay(conn, model, after, up_to):
+def _replay(conn, model, after, up_to, work):
     """Apply the logged events with ids in (after, up_to], in order, a batch at a time;
     returns the ids of the tickets they touched."""
     touched = set()
     while True:
-        rows = conn.execute(
-            "SELECT id, type, body FROM event_log WHERE id > %s AND (%s::bigint IS NULL OR id <= %s)"
-            " ORDER BY id LIMIT %s", (after, up_to, up_to, BATCH)).fetchall()
-        for row in rows:
-            touched.add(model.apply(row["type"], row["body"]))
+        rows = store.logged_events(conn, after, up_to, BATCH)
+        touched |= work(model.apply_all, rows)
         if len(rows) < BATCH:
             return touched - {None}
         after = rows[-1]["id"]

@@ -66,6 +66,7 @@ def _receive_concern(conn, concern, directory):
         category = found.category
         store.add_timeline(conn, ticket_id, SYSTEM, "categorise", "received", "received",
                            found.reason())
+        store.record_keyword_category(conn, ticket_id, category)
     match = (_likely_duplicate(conn, ticket, category, policy)
              if category and policy["duplicates"] != "ignore" else None)
     if match is not None:
@@ -163,6 +164,7 @@ def _rating_note(rated):
 def recategorise(conn, ticket, actor, category):
     """The office sets the category the keywords did not choose (``category-report``
     counts these by category); announced with the step's next change."""
+    store.record_recategorisation(conn, ticket["ticket_id"], ticket["category"], category)
     row, _ = store.update_ticket_with_entry(conn, ticket["ticket_id"], _entry(
         actor, "recategorise", ticket["status"], ticket["status"],
         f"{ticket['category'] or 'none'} → {category}"), category=category)
