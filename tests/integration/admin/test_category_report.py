@@ -14,14 +14,8 @@ from services.common.errors import BadRequest
 from services.routing import store
 from services.routing.use_cases import actions, inbound, workflow
 from tests.support import events as made
-from tests.support.system import fresh_system
 
 LEAKS = ["楼上一直漏水，天花板发霉", "隔壁漏水渗到我家墙面", "漏水把楼下天花板泡坏了"]
-
-
-@pytest.fixture
-def system():
-    return fresh_system()
 
 
 def connection():
@@ -44,8 +38,8 @@ def dispatch(conn, directory, ticket_id, category):
             "category": category}, directory)
 
 
-def test_the_office_changes_are_counted_with_the_words_to_add(system):
-    directory = system[2]
+def test_the_office_changes_are_counted_with_the_words_to_add(clean_system):
+    directory = clean_system.directory
     with connection() as conn:
         leaks = [receive(conn, directory, n, text) for n, text in enumerate(LEAKS)]
         sewer = receive(conn, directory, 9, "元岗路下水道堵塞，污水外溢")
@@ -68,8 +62,8 @@ def test_the_office_changes_are_counted_with_the_words_to_add(system):
     assert "  water-supply: 漏水 (3 tickets)" in [line.split(", ")[0] for line in printed]
 
 
-def test_an_unknown_category_is_refused_and_changes_nothing(system):
-    directory = system[2]
+def test_an_unknown_category_is_refused_and_changes_nothing(clean_system):
+    directory = clean_system.directory
     with connection() as conn:
         ticket_id = receive(conn, directory, 1, LEAKS[0])
         with pytest.raises(BadRequest) as refused:
