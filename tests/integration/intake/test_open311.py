@@ -106,7 +106,9 @@ def test_a_service_definition_offers_the_communities_of_the_jurisdiction(intake_
 def test_the_specification_example_is_posted_and_read_back(intake_and_routing):
     intake, keys = intake_and_routing.intake, intake_and_routing.keys
     key = keys["frontend:baiyun"]
+    before = datetime.now(timezone.utc).replace(microsecond=0)
     answer = post(intake, key, **SPEC_EXAMPLE)
+    after = datetime.now(timezone.utc)
     assert answer.status_code == 201, answer.text
     ((created),) = answer.json()
     ticket_id = created["service_request_id"]
@@ -117,7 +119,7 @@ def test_the_specification_example_is_posted_and_read_back(intake_and_routing):
     assert shown["description"] == SPEC_EXAMPLE["description"]
     assert (shown["lat"], shown["long"]) == (23.1925, 113.2721)
     assert shown["address"] == "元岗路12号" and shown["media_url"] == SPEC_EXAMPLE["media_url"]
-    assert datetime.fromisoformat(shown["requested_datetime"]).tzinfo is not None
+    assert before <= datetime.fromisoformat(shown["requested_datetime"]) <= after  # with its offset
     concern = own_view(intake, key, ticket_id)
     assert concern["channel"] == "open311" and concern["community"] == "yuangang"
     root = xml(open311(intake, f"requests/{ticket_id}.xml", api_key=key))
@@ -158,16 +160,18 @@ def test_a_request_naming_no_community_goes_to_the_liaison_office(intake_and_rou
     assert shown["status"] == "open"
 
 
-def resolved_request(intake_and_routing, description, result):
-    """A request posted, then resolved by baiyun-water as routing announces it:
-    ``(its id, the request shown once closed)``."""
-    intake, keys, directory = intake_and_routing.intake, intake_and_routing.keys, intake_and_routing.directory
+def resolved_request(intake_and_routing, description, result, due=None):
+    """A request posted, then resolved by baiyun-water (its dispatch ``due`` then) as
+    routing announces it: ``(its id, the request shown once closed)``."""
+    intake, keys = intake_and_routing.intake, intake_and_routing.keys
+    directory = intake_and_routing.directory
     key = keys["frontend:baiyun"]
     (created,) = post(intake, key, **{**SPEC_EXAMPLE, "description": description}).json()
     ticket_id = created["service_request_id"]
     at = datetime.now(timezone.utc)
     ticket = made.ticket_row(ticket_id, "resolved", 99, received_at=at, result=result, resolved_at=at)
-    dispatch = made.dispatch_row(ticket_id, "baiyun-water", at, status="resolved", resolved_at=at)
+    dispatch = made.dispatch_row(ticket_id, "baiyun-water", at, status="resolved", resolved_at=at,
+                                 due_at=due)
     made.publish(made.ticket_event("resolved", ticket, directory, dispatches=[dispatch]))
     (shown,) = wait_until(lambda: [r for r in open311(intake, f"requests/{ticket_id}.json",
                                                       api_key=key).json() if r["status"] == "closed"],
@@ -178,10 +182,11 @@ def resolved_request(intake_and_routing, description, result):
 def test_a_resolved_request_is_closed_with_the_result_and_its_agency(intake_and_routing):
     intake, keys = intake_and_routing.intake, intake_and_routing.keys
     key = keys["frontend:baiyun"]
-    ticket_id, shown = resolved_request(intake_and_routing, "井盖缺失", "已更换井盖")
+    due = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=3)
+    ticket_id, shown = resolved_request(intake_and_routing, "井盖缺失", "已更换井盖", due)
     assert shown["status_notes"] == "已更换井盖"
     assert shown["agency_responsible"] == "白云区水务局"
-    assert shown["expected_datetime"] is not None
+    assert datetime.fromisoformat(shown["expected_datetime"]) == due  # the lead's due time
     listed = open311(intake, "requests.json", api_key=key, status="closed").json()
     assert ticket_id in [r["service_request_id"] for r in listed]
     assert ticket_id not in [r["service_request_id"] for r in

@@ -201,11 +201,15 @@ def test_a_rebuild_and_events_delivered_twice_and_shuffled_change_no_figure(repo
     assert [entry["ticket_id"] for entry in before["overdue"]] == ["RB-A-LATE"]
 
     with psycopg.connect(settings().database_url) as conn:  # a read model gone wrong
+        logged = conn.execute("SELECT (SELECT count(*) FROM reporting.event_log),"
+                              " (SELECT count(*) FROM reporting.report_tickets),"
+                              " (SELECT count(*) FROM reporting.ratings)").fetchone()
         conn.execute("UPDATE reporting.report_tickets SET status = 'rejected', departments = '{}'"
                      " WHERE district = 'conghua'")
     assert figures_of(reporting, "conghua", ALL_REPORTS) != before
     done = rebuild(settings().database_url)
-    assert done.tickets >= 13 and done.events >= len(in_order)
+    assert (done.events, done.tickets, done.ratings) == logged  # every event, ticket and rating
+    assert logged[0] >= len(in_order) and logged[2] >= 12
     assert figures_of(reporting, "conghua", ALL_REPORTS) == before
 
     # the same history once more under other ids, every event twice, in a random order
