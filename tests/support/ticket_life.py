@@ -12,12 +12,13 @@ Each step's event is built by its producer's code: the concern's by intake's
 ``step()`` groups changes made at once (a forward and the dispatch the office's rules
 make of it) into one event named by the last, with every change in it::
 
+    hour = lambda n: received + timedelta(hours=n)
     life = TicketLife(directory, "HT-1", received)      # concern.received
-    life.assigned(received + hours(1))                  # ticket.assigned
+    life.assigned(hour(1))                              # ticket.assigned
     with life.step():                                   # ticket.dispatched, two changes
-        life.forwarded(received + hours(2)).dispatched(received + hours(2))
-    life.resolved(received + hours(30)).rated(received + hours(40), "satisfied")
-    life.closed(received + hours(40))                   # concern.rated, ticket.closed
+        life.forwarded(hour(2)).dispatched(hour(2))
+    life.resolved(hour(30))                             # ticket.resolved
+    life.rated(hour(40), "satisfied").closed(hour(40))  # concern.rated, ticket.closed
     made.publish(*life.events)
 """
 from contextlib import contextmanager
