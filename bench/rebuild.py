@@ -27,9 +27,9 @@ from services.common.directory import load_directory  # noqa: E402
 from services.common.migrate import migrate  # noqa: E402
 from services.reporting import overdue, store, topics  # noqa: E402
 from services.reporting.use_cases.rebuild import rebuild  # noqa: E402
-from tests.support import events as made  # noqa: E402
 from tests.support.scenarios import OTHERS, SEWER  # noqa: E402
 from tests.support.system import DEMO_DIRECTORY  # noqa: E402
+from tests.support.ticket_life import TicketLife  # noqa: E402
 from tests.support.topics import long_concerns  # noqa: E402
 
 TICKETS = int(os.environ.get("ZD_BENCH_TICKETS", "100000"))
@@ -43,27 +43,15 @@ def ticket_events(directory, n, chance):
     received = START + timedelta(minutes=n * 3)  # 100,000 tickets over some 200 days, 480 a day
     category, text = ("drainage", chance.choice(SEWER)) if n % 7 == 0 else chance.choice(OTHERS)
     community = chance.choice(["yuangang", "sanyuanli", "tonghe", "jingxi", "huangshi"])
-    events = made.concern_events(ticket_id, received, community=community, category=category,
-                                 title=None, description=text)
-    dispatch = made.dispatch_row(ticket_id, DEPARTMENTS.get(category, "baiyun-urban-management"),
-                                 received + timedelta(hours=1), dispatch_id=f"{ticket_id}-d1")
-    timeline = [made.entry(received + timedelta(minutes=1), "system", "assign", "received", "assigned")]
-    steps = [("assigned", 1, [], None)]
-    timeline.append(made.entry(dispatch["dispatched_at"], "system", "dispatch", "assigned", "dispatched"))
-    steps.append(("dispatched", 3, [dispatch], None))
+    life = TicketLife(directory, ticket_id, received, community=community, category=category,
+                      title=None, description=text).assigned(received + timedelta(minutes=1))
+    dispatched = received + timedelta(hours=1)
+    with life.step():
+        life.forwarded(dispatched).dispatched(dispatched, DEPARTMENTS.get(
+            category, "baiyun-urban-management"), due=dispatched + timedelta(hours=72))
     if n % 5:
-        resolved_at = received + timedelta(hours=chance.randrange(2, 120))
-        timeline.append(made.entry(resolved_at, dispatch["department"], "resolved", "dispatched",
-                                   "resolved", "已处理"))
-        steps.append(("resolved", 5, [dict(dispatch, status="resolved", resolved_at=resolved_at)],
-                      resolved_at))
-    for step, (status, version, dispatches, resolved_at) in enumerate(steps):
-        ticket = made.ticket_row(ticket_id, status, version, received, community=community,
-                                 category=category, title=None, description=text,
-                                 status_since=timeline[step]["at"], resolved_at=resolved_at,
-                                 first_dispatched_at=dispatch["dispatched_at"] if dispatches else None)
-        events.append(made.ticket_event(status, ticket, directory, dispatches, timeline[:step + 1]))
-    return events
+        life.resolved(received + timedelta(hours=chance.randrange(2, 120)), "已处理")
+    return life.events
 
 
 def fill_event_log(url, directory):

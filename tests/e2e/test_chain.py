@@ -9,6 +9,7 @@ closes it.
 import json
 import time
 from datetime import datetime
+from typing import NamedTuple
 
 import pytest
 import requests
@@ -24,14 +25,21 @@ from tests.support.system import DEMO_DIRECTORY, department_uri, free_port, fres
 pytestmark = pytest.mark.e2e
 
 
+class StackWithKeys(NamedTuple):
+    """The four services running as ``make run`` runs them, on a fresh system."""
+    stack: Stack
+    keys: dict    #: every party's API key, by party
+    users: dict   #: the departments' broker users, by department
+
+
 @pytest.fixture(scope="module")
-def system(tmp_path_factory):
+def stack_with_keys(tmp_path_factory):
     keys, users, _ = fresh_system()
     ports = {f"ZD_{name.upper()}_PORT": str(free_port())
              for name in ("intake", "routing", "notify", "reporting")}
     logs = tmp_path_factory.mktemp("logs")
     with Stack(env=ports, log_dir=str(logs)) as stack:
-        yield stack, keys, users
+        yield StackWithKeys(stack, keys, users)
 
 
 def bearer(key):
@@ -58,8 +66,8 @@ def send_feedback(user, department, body):
                          declare=[])
 
 
-def test_a_concern_travels_the_chain_and_back(system):
-    stack, keys, users = system
+def test_a_concern_travels_the_chain_and_back(stack_with_keys):
+    stack, keys, users = stack_with_keys.stack, stack_with_keys.keys, stack_with_keys.users
     intake, routing, reporting = stack.url("intake"), stack.url("routing"), stack.url("reporting")
     frontend = bearer(keys["frontend:baiyun"])
     posted = requests.post(f"{intake}/api/v1/concerns", headers=frontend, json={
@@ -126,8 +134,8 @@ def test_a_concern_travels_the_chain_and_back(system):
     assert closed["resolved"] == 1 and closed["satisfaction_rate"] == 1.0
 
 
-def test_post_to_department_queue_latency_with_auto_forward(system, capsys):
-    stack, keys, users = system
+def test_post_to_department_queue_latency_with_auto_forward(stack_with_keys, capsys):
+    stack, keys, users = stack_with_keys.stack, stack_with_keys.keys, stack_with_keys.users
     started = time.monotonic()
     posted = requests.post(f"{stack.url('intake')}/api/v1/concerns",
                            headers=bearer(keys["frontend:conghua"]), json={

@@ -10,6 +10,8 @@ reporter's phone or email appears in any service's log of the whole run.
 import email
 import email.policy
 import time
+from pathlib import Path
+from typing import NamedTuple
 
 import psycopg
 import pytest
@@ -30,8 +32,18 @@ SENTINEL_EMAIL = "sentinel.reporter@residents.example"
 SENTINELS = (SENTINEL_PHONE, SENTINEL_PHONE[3:], SENTINEL_EMAIL)
 
 
+class StackWithSink(NamedTuple):
+    """The four services running as ``make run`` runs them, their channels aimed at a sink."""
+    stack: Stack
+    sink: Sink
+    keys: dict        #: every party's API key, by party
+    directory: dict   #: the directory snapshot, its webhook department aimed at the sink
+    env: dict         #: the settings the stack runs with
+    logs: Path        #: the folder of the services' logs
+
+
 @pytest.fixture(scope="module")
-def system(tmp_path_factory):
+def stack_with_sink(tmp_path_factory):
     folder = tmp_path_factory.mktemp("notifications")
     logs = tmp_path_factory.mktemp("logs")
     with Sink.start(folder) as sink:
@@ -40,7 +52,7 @@ def system(tmp_path_factory):
                **{f"ZD_{name.upper()}_PORT": str(free_port())
                   for name in ("intake", "routing", "notify", "reporting")}}
         with Stack(env=env, log_dir=str(logs)) as stack:
-            yield stack, sink, keys, directory, env, logs
+            yield StackWithSink(stack, sink, keys, directory, env, logs)
 
 
 def bearer(key):
@@ -61,8 +73,9 @@ def of_ticket(sink, ticket_id, kind=None, template=None):
             and (template is None or m.get("template") == template)]
 
 
-def test_a_webhook_department_resolves_and_reporter_and_representative_hear_it(system, capsys):
-    stack, sink, keys, directory, _, _ = system
+def test_a_webhook_department_resolves_and_reporter_and_representative_hear_it(stack_with_sink, capsys):
+    stack, sink, keys, directory = (stack_with_sink.stack, stack_with_sink.sink,
+                                    stack_with_sink.keys, stack_with_sink.directory)
     ticket_id = post_concern(stack, keys, "e2e-power-1", "街口路整条街停电三个小时了，冰箱里的东西都坏了",
                              {"name": "陈先生", "phone": SENTINEL_PHONE, "email": SENTINEL_EMAIL,
                               "wants_feedback": True, "locale": "zh-CN"})
@@ -101,8 +114,9 @@ def test_a_webhook_department_resolves_and_reporter_and_representative_hear_it(s
               f"{ {kind: kinds.count(kind) for kind in sorted(set(kinds))} }")
 
 
-def test_notify_killed_mid_batch_beside_a_second_instance_loses_nothing(system, capsys):
-    stack, sink, keys, directory, env, logs = system
+def test_notify_killed_mid_batch_beside_a_second_instance_loses_nothing(stack_with_sink, capsys):
+    stack, sink, keys, env, logs = (stack_with_sink.stack, stack_with_sink.sink, stack_with_sink.keys,
+                                    stack_with_sink.env, stack_with_sink.logs)
     second = Stack(env={**env, "ZD_NOTIFY_PORT": str(free_port())}, names=("notify",),
                    log_dir=str(logs))
     second.start()
@@ -148,8 +162,8 @@ def claimed_unsettled():
                             " AND lease_until > now()").fetchone()[0]
 
 
-def test_no_reporter_contact_in_any_service_log(system):
-    _, _, _, _, _, logs = system
+def test_no_reporter_contact_in_any_service_log(stack_with_sink):
+    logs = stack_with_sink.logs
     written = {path.name: path.read_text(encoding="utf-8", errors="replace")
                for path in logs.glob("*.log")}
     assert set(written) >= {"intake.log", "routing.log", "notify.log", "reporting.log"}

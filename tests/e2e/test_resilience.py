@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
+from typing import NamedTuple
 
 import pytest
 import requests
@@ -20,11 +21,18 @@ from tests.support.system import free_port, fresh_system
 pytestmark = pytest.mark.e2e
 
 
+class StackSettings(NamedTuple):
+    """What a test starts the stack with, on a fresh system."""
+    keys: dict    #: every party's API key, by party
+    ports: dict   #: a free port for each service, as ``ZD_<SERVICE>_PORT`` settings
+    logs: str     #: the folder of the services' logs
+
+
 @pytest.fixture
-def system(tmp_path):
+def stack_settings(tmp_path):
     keys, _, _ = fresh_system()
     ports = {f"ZD_{name.upper()}_PORT": str(free_port()) for name in SERVICES}
-    return keys, ports, str(tmp_path)
+    return StackSettings(keys, ports, str(tmp_path))
 
 
 def post(stack, keys, description="街口路下水道堵塞，污水外溢"):
@@ -54,8 +62,8 @@ def drain_dispatches(department, expected, timeout=60):
     return seen
 
 
-def test_concern_posted_while_routing_is_down_is_dispatched_when_it_starts(system):
-    keys, ports, logs = system
+def test_concern_posted_while_routing_is_down_is_dispatched_when_it_starts(stack_settings):
+    keys, ports, logs = stack_settings.keys, stack_settings.ports, stack_settings.logs
     with Stack(env=ports, log_dir=logs, names=("intake",)) as stack:
         ticket_id = post(stack, keys)
         time.sleep(1)  # routing is not running: the concern waits in zd.routing.events
@@ -65,8 +73,8 @@ def test_concern_posted_while_routing_is_down_is_dispatched_when_it_starts(syste
     assert set(seen) == {ticket_id}
 
 
-def test_concerns_survive_routing_being_killed(system):
-    keys, ports, logs = system
+def test_concerns_survive_routing_being_killed(stack_settings):
+    keys, ports, logs = stack_settings.keys, stack_settings.ports, stack_settings.logs
     with Stack(env=ports, log_dir=logs, names=("intake", "routing")) as stack:
         posted = set()
         for n in range(30):
@@ -80,8 +88,8 @@ def test_concerns_survive_routing_being_killed(system):
         "a redelivered dispatch keeps its message_id"
 
 
-def test_devstack_stops_every_service_on_sigterm(system, tmp_path):
-    _, ports, _ = system
+def test_devstack_stops_every_service_on_sigterm(stack_settings, tmp_path):
+    ports = stack_settings.ports
     log = open(tmp_path / "devstack.log", "wb")
     devstack = subprocess.Popen([sys.executable, "-m", "services.devstack"],
                                 env={**os.environ, **ports},
@@ -100,8 +108,8 @@ def test_devstack_stops_every_service_on_sigterm(system, tmp_path):
             requests.get(url, timeout=1)
 
 
-def test_services_stop_when_the_stack_process_is_killed(system, tmp_path):
-    _, ports, _ = system
+def test_services_stop_when_the_stack_process_is_killed(stack_settings, tmp_path):
+    ports = stack_settings.ports
     log = tmp_path / "devstack.log"
     devstack = subprocess.Popen([sys.executable, "-m", "services.devstack"],
                                 env={**os.environ, **ports}, stdout=open(log, "wb"),
@@ -124,8 +132,8 @@ def test_services_stop_when_the_stack_process_is_killed(system, tmp_path):
     wait_until(all_down, timeout=30, what="every service stopped")
 
 
-def test_a_second_routing_instance_shares_the_work(system):
-    keys, ports, logs = system
+def test_a_second_routing_instance_shares_the_work(stack_settings):
+    keys, ports, logs = stack_settings.keys, stack_settings.ports, stack_settings.logs
     with Stack(env=ports, log_dir=logs, names=("intake", "routing")) as stack:
         second = Stack(env={**ports, "ZD_ROUTING_PORT": str(free_port())}, log_dir=logs,
                        names=("routing",))
@@ -142,9 +150,9 @@ def test_a_second_routing_instance_shares_the_work(system):
 
 
 @pytest.mark.parametrize("signals", [("SIGINT", "SIGTERM"), ("SIGTERM", "SIGINT", "SIGTERM")])
-def test_a_service_stops_once_whatever_signals_come(system, tmp_path, signals):
+def test_a_service_stops_once_whatever_signals_come(stack_settings, tmp_path, signals):
     """Ctrl-C reaches a whole process group and a supervisor may add SIGTERM."""
-    _, ports, _ = system
+    ports = stack_settings.ports
     service = subprocess.Popen([sys.executable, "-m", "services.intake"],
                                env={**os.environ, **ports}, stdout=open(tmp_path / "log", "wb"),
                                stderr=subprocess.STDOUT,
@@ -161,8 +169,8 @@ def test_a_service_stops_once_whatever_signals_come(system, tmp_path, signals):
         service.kill()
 
 
-def test_a_service_signalled_while_it_starts_still_stops(system, tmp_path):
-    _, ports, _ = system
+def test_a_service_signalled_while_it_starts_still_stops(stack_settings, tmp_path):
+    ports = stack_settings.ports
     service = subprocess.Popen([sys.executable, "-m", "services.routing"],
                                env={**os.environ, **ports}, stdout=open(tmp_path / "log", "wb"),
                                stderr=subprocess.STDOUT)

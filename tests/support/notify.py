@@ -2,11 +2,12 @@
 
 ``notify_with_sink`` resets the test system with the demo directory (its webhook
 department aimed at the sink), starts the sink and the notify service with short
-retry delays, and yields ``(base_url, sink, keys, directory)``; ``notifications`` reads
+retry delays, and yields a ``NotifyWithSink``; ``notifications`` reads
 notify's list of notifications, and ``new_ticket_id`` names a ticket no other test uses.
 """
 import uuid
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import requests
 
@@ -16,6 +17,14 @@ from tests.support.system import DEMO_DIRECTORY, fresh_system
 
 WEBHOOK_DEPARTMENT = "gz-power-supply"
 DEMO_WEBHOOK_URL = "http://127.0.0.1:8025/webhooks/gz-power-supply"
+
+
+class NotifyWithSink(NamedTuple):
+    """A notify service running with its channels aimed at a sink."""
+    base: str         #: notify's base URL
+    sink: Sink        #: where its emails, text messages, WeChat messages and webhooks go
+    keys: dict        #: every party's API key, by party
+    directory: dict   #: the directory snapshot, its webhook department aimed at the sink
 
 
 def directory_aimed_at(sink, folder):
@@ -39,7 +48,7 @@ def notify_with_sink(folder, **overrides):
     with Sink.start(folder) as sink:
         keys, _, directory = fresh_system(directory_aimed_at(sink, folder))
         with running("notify", **channel_settings(sink, **overrides)) as base:
-            yield base, sink, keys, directory
+            yield NotifyWithSink(base, sink, keys, directory)
 
 
 def new_ticket_id():

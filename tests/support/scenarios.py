@@ -2,12 +2,12 @@
 
 ``sewer_among_others``: twenty reports of one blocked sewer in one community, in
 different words, among a hundred other concerns of the same weeks (other categories,
-other communities, other problems), each with its ticket's current snapshot.
+other communities, other problems), each with its ticket's events so far.
 """
 import random
 from datetime import timedelta
 
-from tests.support import events as made
+from tests.support.ticket_life import TicketLife
 
 SEWER = [  # twenty ways of reporting the sewer on 元岗路 (Yuangang Road)
     "元岗路下水道堵塞，污水外溢", "元岗路口下水道又堵了，污水冒出来", "下水道堵塞好几天，污水流到路面",
@@ -48,29 +48,13 @@ def sewer_among_others(directory, start, district="baiyun", seed=11):
 
 
 def _ticket(directory, ticket_id, district, community, category, text, received, resolved):
-    concern = made.concern_events(ticket_id, received, district=district, community=community,
-                                  category=category, title=None, description=text)
-    status = "resolved" if resolved else "assigned"
-    dispatches = []
-    if resolved:  # dispatched to the department that leads the category, which resolved it
-        department = next(code for code, entry in directory["departments"].items()
-                          if category in entry["categories"]
-                          and {"*", district} & set(entry["districts"]))
-        dispatches = [made.dispatch_row(ticket_id, department, received + timedelta(hours=3),
-                                        status="resolved", resolved_at=received + timedelta(hours=30))]
-    station = directory["districts"][district]["communities"][community]["representatives"]
-    representative = station[int(ticket_id[-1]) % len(station)]
-    assigned = made.entry(received + timedelta(hours=2), "system", "assign", "received", "assigned")
-    timeline = [assigned]
+    """Received and assigned; when ``resolved``, dispatched an hour later to the
+    department that leads the category, which resolved it a day later."""
+    life = TicketLife(directory, ticket_id, received, district=district, community=community,
+                      category=category, title=None, description=text)
+    life.assigned(received + timedelta(hours=2))
     if resolved:
-        timeline += [made.entry(received + timedelta(hours=3), "system", "dispatch", "assigned",
-                                "dispatched"),
-                     made.entry(received + timedelta(hours=30), dispatches[0]["department"], "resolved",
-                                "dispatched", "resolved", "已处理")]
-    ticket = made.ticket_row(ticket_id, status, 3 if resolved else 1, received, district=district,
-                             community=community, category=category, title=None,
-                             description=text, representative=representative,
-                             status_since=timeline[-1]["at"],
-                             first_dispatched_at=received + timedelta(hours=3) if resolved else None,
-                             resolved_at=received + timedelta(hours=30) if resolved else None)
-    return [*concern, made.ticket_event(status, ticket, directory, dispatches, timeline)]
+        with life.step():  # forwarded and dispatched by the category rules at once
+            life.forwarded(received + timedelta(hours=3)).dispatched(received + timedelta(hours=3))
+        life.resolved(received + timedelta(hours=30), "已处理")
+    return life.events

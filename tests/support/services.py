@@ -1,6 +1,7 @@
 """Running services in the test process, as nameko containers on free ports."""
 import time
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import psycopg
 import requests
@@ -10,6 +11,27 @@ from prometheus_client.parser import text_string_to_metric_families
 from services.common.config import nameko_config, settings
 from services.common.runner import service_class
 from tests.support.system import free_port
+
+
+class RunningService(NamedTuple):
+    """A service running on a fresh system, and what its tests call it with."""
+    base: str         #: its base URL
+    keys: dict        #: every party's API key, by party
+    directory: dict   #: the directory snapshot it runs with
+
+
+class RunningServices(NamedTuple):
+    """Services running on a fresh system: their base URLs (None when not started), and
+    every party's API key."""
+    keys: dict
+    intake: str = None
+    routing: str = None
+    notify: str = None
+    reporting: str = None
+
+    def base(self, service):
+        """The base URL of ``service`` (``intake``, ``routing``, ``notify``, ``reporting``)."""
+        return getattr(self, service)
 
 
 @contextmanager

@@ -8,6 +8,7 @@ import signal
 import socket
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
@@ -76,11 +77,15 @@ def stop_strays():
                 pass
 
 
-def fresh_system(directory=DEMO_DIRECTORY):
-    """Reset everything, load ``directory`` and issue every party's keys.
+class FreshSystem(NamedTuple):
+    """What a test holds of a system just reset."""
+    keys: dict        #: every party's API key, by party: ``admin``, ``frontend:baiyun``, ...
+    amqp_users: dict  #: the broker users of the department systems, by department
+    directory: dict   #: the directory snapshot as published
 
-    Returns ``(keys, amqp_users, directory_snapshot)``.
-    """
+
+def fresh_system(directory=DEMO_DIRECTORY) -> FreshSystem:
+    """Reset everything, load ``directory`` and issue every party's keys."""
     stop_strays()
     reset_database()
     reset_vhost()
@@ -90,7 +95,7 @@ def fresh_system(directory=DEMO_DIRECTORY):
         keys, users = ops.demo_credentials(admin, {}, {})
     finally:
         admin.close()
-    return keys, users, snapshot
+    return FreshSystem(keys, users, snapshot)
 
 
 def department_uri(user):

@@ -12,13 +12,7 @@ from kombu import Connection, Exchange, Producer, Queue
 from services.admin.cli import main
 from services.admin.rabbit_management import vhost_of
 from services.common.config import settings
-from tests.support.system import DEMO_DIRECTORY, department_uri, fresh_system
-
-
-@pytest.fixture
-def system(tmp_path):
-    keys, users, _ = fresh_system()
-    return keys, users
+from tests.support.system import DEMO_DIRECTORY, department_uri
 
 
 def admin_rows(sql):
@@ -26,7 +20,7 @@ def admin_rows(sql):
         return conn.execute(sql).fetchall()
 
 
-def test_issued_key_is_stored_hashed_and_announced(system, capsys):
+def test_issued_key_is_stored_hashed_and_announced(clean_system, capsys):
     main(["keys", "issue", "frontend:baiyun"])
     key = capsys.readouterr().out.strip()
     key_id, _, secret = key[3:].partition(".")
@@ -37,8 +31,8 @@ def test_issued_key_is_stored_hashed_and_announced(system, capsys):
     assert announced == 1
 
 
-def test_revoked_key_is_listed_as_revoked(system, capsys):
-    keys, _ = system
+def test_revoked_key_is_listed_as_revoked(clean_system, capsys):
+    keys = clean_system.keys
     key_id = keys["frontend:tianhe"][3:].partition(".")[0]
     main(["keys", "revoke", key_id])
     main(["keys", "list"])
@@ -46,12 +40,12 @@ def test_revoked_key_is_listed_as_revoked(system, capsys):
     assert "revoked" in line
 
 
-def test_unknown_party_is_refused(system):
+def test_unknown_party_is_refused(clean_system):
     with pytest.raises(ValueError):
         main(["keys", "issue", "mayor:baiyun"])
 
 
-def test_demo_credentials_keep_the_keys_already_issued(system, tmp_path, capsys):
+def test_demo_credentials_keep_the_keys_already_issued(clean_system, tmp_path, capsys):
     keys_file, users_file = tmp_path / "keys.json", tmp_path / "users.json"
     arguments = ["demo-credentials", "--keys", str(keys_file), "--amqp-users", str(users_file)]
     main(arguments)
@@ -63,8 +57,8 @@ def test_demo_credentials_keep_the_keys_already_issued(system, tmp_path, capsys)
     assert oct(keys_file.stat().st_mode & 0o777) == "0o600"
 
 
-def test_department_user_reads_only_its_queue_and_answers_only_for_itself(system):
-    _, users = system
+def test_department_user_reads_only_its_queue_and_answers_only_for_itself(clean_system):
+    users = clean_system.amqp_users
     with Connection(department_uri(users["baiyun-water"])) as connection:
         with connection.SimpleQueue(Queue("zd.dept.baiyun-water", no_declare=True)) as own:
             assert own.qsize() == 0
@@ -82,7 +76,7 @@ def test_department_user_reads_only_its_queue_and_answers_only_for_itself(system
                              routing_key="dept.tianhe-water", declare=[])
 
 
-def test_directory_with_errors_is_rejected_with_lines_and_nothing_published(system, tmp_path,
+def test_directory_with_errors_is_rejected_with_lines_and_nothing_published(clean_system, tmp_path,
                                                                            capsys):
     broken = tmp_path / "broken.yaml"
     broken.write_text(DEMO_DIRECTORY.read_text().replace("max_open:", "max_opn:", 1))
@@ -93,7 +87,7 @@ def test_directory_with_errors_is_rejected_with_lines_and_nothing_published(syst
     assert admin_rows("SELECT count(*) FROM admin.directory_loads")[0][0] == before
 
 
-def test_make_run_setup_steps_work_as_commands(system, tmp_path):
+def test_make_run_setup_steps_work_as_commands(clean_system, tmp_path):
     """The steps `make run` takes before it starts the services, as separate commands."""
     keys_file, users_file = tmp_path / "keys.json", tmp_path / "users.json"
     for arguments in (["migrate"], ["directory", "load", str(DEMO_DIRECTORY)],

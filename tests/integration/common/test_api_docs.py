@@ -11,7 +11,8 @@ from tests.support.system import fresh_system
 
 
 @pytest.fixture(scope="module", autouse=True)
-def system():
+def reset_system():
+    """The system reset once for this module: the services need a directory and keys."""
     fresh_system()
 
 

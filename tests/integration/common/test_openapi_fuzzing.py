@@ -9,6 +9,7 @@ notification, the key's own department (``use_real_values``).
 """
 import collections
 import uuid
+from typing import NamedTuple
 
 import pytest
 import requests
@@ -19,11 +20,18 @@ from services.notify.openapi import SPEC as NOTIFY_SPEC
 from services.reporting.openapi import SPEC as REPORTING_SPEC
 from services.routing.openapi import SPEC as ROUTING_SPEC
 from tests.support.fuzzing import CHECKS, FUZZ_SETTINGS, bearer_keys, use_real_values
-from tests.support.services import running, wait_until
+from tests.support.services import RunningServices, running, wait_until
 from tests.support.system import fresh_system
 
 UNLIMITED = {"ZD_RATE_LIMIT": 1_000_000}  # the rate limit has its own tests
 DEPARTMENT = "baiyun-water"
+
+
+class ServicesWithATicket(NamedTuple):
+    """The four services running, and a ticket routed with a notification of it."""
+    services: RunningServices
+    ticket_id: str
+    notification_id: int
 
 
 def served_document(base):
@@ -31,21 +39,20 @@ def served_document(base):
 
 
 @pytest.fixture(scope="module")
-def system():
+def targets():
     keys, _, _ = fresh_system()
     KEYS.update(keys)
     with running("intake", **UNLIMITED) as intake, running("routing", **UNLIMITED) as routing, \
             running("notify", **UNLIMITED) as notify, running("reporting", **UNLIMITED) as reporting:
-        bases = {"intake": intake, "routing": routing, "notify": notify, "reporting": reporting}
+        services = RunningServices(keys, intake, routing, notify, reporting)
         specs = {"intake": INTAKE_SPEC, "routing": ROUTING_SPEC, "notify": NOTIFY_SPEC,
                  "reporting": REPORTING_SPEC}
-        for service, base in bases.items():
-            assert served_document(base) == specs[service], f"{service} serves its SPEC"
+        for service, spec in specs.items():
+            assert served_document(services.base(service)) == spec, f"{service} serves its SPEC"
         ticket_id = _routed_ticket(intake, routing, keys)
         notification_id = wait_until(lambda: _a_notification(notify, keys, ticket_id),
                                      what="a notification of the ticket")
-        yield {"bases": bases, "keys": keys, "ticket_id": ticket_id,
-               "notification_id": notification_id}
+        yield ServicesWithATicket(services, ticket_id, notification_id)
 
 
 def _routed_ticket(intake, routing, keys):
@@ -67,9 +74,9 @@ def _a_notification(notify, keys, ticket_id):
     return answer["notifications"][0]["id"] if answer["notifications"] else None
 
 
-def fuzz(case, system, service, **real):
+def fuzz(case, targets, service, **real):
     use_real_values(case, **real)
-    case.call_and_validate(base_url=system["bases"][service], checks=CHECKS)
+    case.call_and_validate(base_url=targets.services.base(service), checks=CHECKS)
 
 
 #: the keys of the running system, by party (filled by the fixture; schemathesis asks
@@ -89,30 +96,30 @@ bearer_keys(reporting_schema, lambda case: KEYS["admin"])
 
 @intake_schema.parametrize()
 @FUZZ_SETTINGS
-def test_intake_answers_as_documented(case, system):
-    ticket_id = system["ticket_id"]
-    fuzz(case, system, "intake", ticket_id=ticket_id, request_id=ticket_id,
+def test_intake_answers_as_documented(case, targets):
+    ticket_id = targets.ticket_id
+    fuzz(case, targets, "intake", ticket_id=ticket_id, request_id=ticket_id,
          token=ticket_id, code="drainage", service_code="drainage", district="baiyun",
          jurisdiction_id="baiyun", community="yuangang", lat="23.2", long="113.3",
          **{"attribute[community]": "yuangang"},
-         api_key=system["keys"]["frontend:baiyun"])
+         api_key=targets.services.keys["frontend:baiyun"])
 
 
 @routing_schema.parametrize()
 @FUZZ_SETTINGS
-def test_routing_answers_as_documented(case, system):
-    fuzz(case, system, "routing", ticket_id=system["ticket_id"], department=DEPARTMENT,
+def test_routing_answers_as_documented(case, targets):
+    fuzz(case, targets, "routing", ticket_id=targets.ticket_id, department=DEPARTMENT,
          district="baiyun")
 
 
 @notify_schema.parametrize()
 @FUZZ_SETTINGS
-def test_notify_answers_as_documented(case, system):
-    fuzz(case, system, "notify", ticket_id=system["ticket_id"],
-         notification_id=system["notification_id"])
+def test_notify_answers_as_documented(case, targets):
+    fuzz(case, targets, "notify", ticket_id=targets.ticket_id,
+         notification_id=targets.notification_id)
 
 
 @reporting_schema.parametrize()
 @FUZZ_SETTINGS
-def test_reporting_answers_as_documented(case, system):
-    fuzz(case, system, "reporting", district="baiyun", department=DEPARTMENT)
+def test_reporting_answers_as_documented(case, targets):
+    fuzz(case, targets, "reporting", district="baiyun", department=DEPARTMENT)

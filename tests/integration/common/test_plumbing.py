@@ -52,9 +52,10 @@ def test_publisher_reconnects_after_its_connection_was_closed(pool):
 def test_backlog_gauges_show_what_waits(pool):
     with pool.connection() as conn:
         emit_event(conn, "concern.received", {"ticket_id": "T-3"})
+        conn.execute("UPDATE outbox SET created_at = now() - interval '1 minute'")  # it waited
     observe_backlog(pool, "notify")
     assert metrics.OUTBOX_PENDING.labels("notify")._value.get() == 1
-    assert metrics.OUTBOX_OLDEST_PENDING.labels("notify")._value.get() >= 0
+    assert 60 <= metrics.OUTBOX_OLDEST_PENDING.labels("notify")._value.get() < 70
 
 
 def test_uncommitted_message_is_never_published(pool):

@@ -16,7 +16,7 @@ from services.intake.openapi import SPEC as INTAKE_SPEC
 from services.notify.openapi import SPEC as NOTIFY_SPEC
 from services.reporting.openapi import SPEC as REPORTING_SPEC
 from services.routing.openapi import SPEC as ROUTING_SPEC
-from tests.support.services import running
+from tests.support.services import RunningServices, running
 from tests.support.system import fresh_system
 
 EXAMPLES = 60  # per operation
@@ -90,13 +90,12 @@ def _path_value(enum):
 
 
 @pytest.fixture(scope="module")
-def system():
+def four_services():
     keys, _, _ = fresh_system()
     with running("intake", **UNLIMITED) as intake, running("routing", **UNLIMITED) as routing, \
             running("notify", **UNLIMITED) as notify, \
             running("reporting", **UNLIMITED) as reporting:
-        yield {"bases": {"intake": intake, "routing": routing, "notify": notify,
-                         "reporting": reporting}, "keys": keys}
+        yield RunningServices(keys, intake, routing, notify, reporting)
 
 
 def url_of(base, template, path_values, pairs):
@@ -124,10 +123,10 @@ def assert_answered_well(answer, template):
 
 @pytest.mark.parametrize("service, template, parameters", get_operations(),
                          ids=[f"{service} {path}" for service, path, _ in get_operations()])
-def test_no_path_or_query_of_a_get_is_a_server_error(system, service, template, parameters):
-    base, key = system["bases"][service], system["keys"][KEY_OF[service]]
+def test_no_path_or_query_of_a_get_is_a_server_error(four_services, service, template, parameters):
+    base, key = four_services.base(service), four_services.keys[KEY_OF[service]]
     if service == "routing" and "{department}" in template:
-        key = system["keys"]["department:baiyun-water"]
+        key = four_services.keys["department:baiyun-water"]
 
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
               suppress_health_check=list(HealthCheck))

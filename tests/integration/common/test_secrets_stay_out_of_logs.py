@@ -20,9 +20,9 @@ ACCESS_LOG = "nameko.web.server"
 
 
 @pytest.fixture(scope="module")
-def system():
-    keys, _, _ = fresh_system()
-    return keys
+def keys():
+    """Every party's API key, by party, on a fresh system."""
+    return fresh_system().keys
 
 
 def secret_of(key):
@@ -58,8 +58,8 @@ def calls_carrying(base, key):
     return answers
 
 
-def test_a_services_log_holds_no_key_sent_in_the_query_or_a_header(system, caplog):
-    key = system["frontend:baiyun"]
+def test_a_services_log_holds_no_key_sent_in_the_query_or_a_header(keys, caplog):
+    key = keys["frontend:baiyun"]
     caplog.set_level(logging.DEBUG)
     with running("intake", ZD_RATE_LIMIT=1000) as base:
         caplog.clear()
@@ -77,8 +77,8 @@ def test_a_services_log_holds_no_key_sent_in_the_query_or_a_header(system, caplo
     assert any("status=open&api_key=[redacted]&service_code=drainage" in line for line in access)
 
 
-def test_a_service_process_writes_no_key_to_its_stderr(system, tmp_path):
-    key = system["frontend:baiyun"]
+def test_a_service_process_writes_no_key_to_its_stderr(keys, tmp_path):
+    key = keys["frontend:baiyun"]
     port = free_port()
     log = tmp_path / "intake.log"
     service = subprocess.Popen([sys.executable, "-m", "services.intake"], cwd=ROOT,

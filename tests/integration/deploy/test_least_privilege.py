@@ -229,10 +229,40 @@ def test_a_service_role_touches_only_its_own_schema(deployment):
                 conn.execute(statement)
 
 
+def deployed_state():
+    """What a deploy leaves, as the owner sees it: each service role's privileges on
+    schemas and tables, and each schema's applied migrations."""
+    roles = [role(service) for service in SERVICES]
+    with psycopg.connect(OWNER_URL) as conn:
+        schemas = conn.execute(
+            "SELECT r.rolname, n.nspname, has_schema_privilege(r.rolname, n.nspname, 'USAGE'),"
+            " has_schema_privilege(r.rolname, n.nspname, 'CREATE') FROM pg_roles r, pg_namespace n"
+            " WHERE r.rolname = ANY(%s) AND n.nspname NOT LIKE 'pg\\_%%'"
+            " AND n.nspname <> 'information_schema' ORDER BY 1, 2", (roles,)).fetchall()
+        tables = conn.execute(
+            "SELECT grantee, table_schema, table_name, privilege_type"
+            " FROM information_schema.role_table_grants WHERE grantee = ANY(%s)"
+            " ORDER BY 1, 2, 3, 4", (roles,)).fetchall()
+        migrations = {schema: conn.execute(f"SELECT migration_id FROM {schema}._yoyo_migration"
+                                           " ORDER BY 1").fetchall()
+                      for (schema,) in conn.execute("SELECT schemaname FROM pg_tables"
+                                                    " WHERE tablename = '_yoyo_migration'")}
+    return {"schemas": schemas, "tables": tables, "migrations": migrations}
+
+
 def test_a_second_deploy_changes_nothing_and_keeps_the_grants(deployment):
+    before = deployed_state()
+    with psycopg.connect(OWNER_URL) as conn:
+        tickets = conn.execute("SELECT ticket_id FROM routing.tickets ORDER BY 1").fetchall()
+    assert {schema for schema, applied in before["migrations"].items() if applied} >= set(SERVICES)
+    assert ("zd_test_deploy_routing", "routing", "tickets", "DELETE") in before["tables"]
     admin_cli(deployment["environ"], "deploy")
-    with psycopg.connect(deployment["environ"]["ZD_ROUTING_DATABASE_URL"]) as conn:
-        assert conn.execute("SELECT count(*) FROM routing.tickets").fetchone()[0] >= 0
+    assert deployed_state() == before
+    with psycopg.connect(deployment["environ"]["ZD_ROUTING_DATABASE_URL"], autocommit=True) as conn:
+        # the role still reads its own tables, and their rows are still there
+        assert conn.execute("SELECT ticket_id FROM routing.tickets ORDER BY 1").fetchall() == tickets
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT count(*) FROM admin.api_keys")
 
 
 def test_the_services_carry_a_concern_with_only_their_own_users_and_roles(deployment, tmp_path):

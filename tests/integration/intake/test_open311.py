@@ -4,6 +4,7 @@
 read back in JSON and in XML (parsed with a real XML parser). Intake and routing on the
 real broker and database; the resolution comes from routing's own event code."""
 from datetime import datetime, timedelta, timezone
+from typing import NamedTuple
 from xml.etree import ElementTree
 
 import psycopg
@@ -25,12 +26,20 @@ SPEC_EXAMPLE = {  # the specification's POST example, in Baiyun
     "media_url": "http://photos.residents.example/manhole.jpg", "attribute[community]": "yuangang"}
 
 
+class IntakeAndRouting(NamedTuple):
+    """Intake (with a high rate limit) and routing running on a fresh system."""
+    intake: str       #: base URLs
+    routing: str
+    keys: dict        #: every party's API key, by party
+    directory: dict   #: the directory snapshot
+
+
 @pytest.fixture(scope="module")
-def system():
+def intake_and_routing():
     keys, _, directory = fresh_system()
     # many calls with one key here; the rate limit has its own tests
     with running("intake", ZD_RATE_LIMIT=1000) as intake, running("routing") as routing:
-        yield intake, routing, keys, directory
+        yield IntakeAndRouting(intake, routing, keys, directory)
 
 
 def open311(base, path, **params):
@@ -53,8 +62,8 @@ def xml(answer):
     return ElementTree.fromstring(answer.content)
 
 
-def test_discovery_names_the_endpoint_in_both_formats(system):
-    intake, *_ = system
+def test_discovery_names_the_endpoint_in_both_formats(intake_and_routing):
+    intake = intake_and_routing.intake
     found = open311(intake, "discovery.json").json()
     (endpoint,) = found["endpoints"]
     assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
@@ -64,8 +73,8 @@ def test_discovery_names_the_endpoint_in_both_formats(system):
     assert [f.text for f in root.iter("format")] == ["text/xml", "application/json"]
 
 
-def test_the_services_are_the_categories(system):
-    intake, _, _, directory = system
+def test_the_services_are_the_categories(intake_and_routing):
+    intake, directory = intake_and_routing.intake, intake_and_routing.directory
     services = open311(intake, "services.json").json()
     assert [s["service_code"] for s in services] == list(directory["categories"])
     drainage = next(s for s in services if s["service_code"] == "drainage")
@@ -78,8 +87,8 @@ def test_the_services_are_the_categories(system):
     assert root.find("service").findtext("metadata") == "true"
 
 
-def test_a_service_definition_offers_the_communities_of_the_jurisdiction(system):
-    intake, _, _, directory = system
+def test_a_service_definition_offers_the_communities_of_the_jurisdiction(intake_and_routing):
+    intake, directory = intake_and_routing.intake, intake_and_routing.directory
     definition = open311(intake, "services/drainage.json", jurisdiction_id="baiyun").json()
     (attribute,) = definition["attributes"]
     assert attribute["code"] == "community" and attribute["datatype"] == "singlevaluelist"
@@ -94,10 +103,12 @@ def test_a_service_definition_offers_the_communities_of_the_jurisdiction(system)
     assert missing.status_code == 404 and missing.json()[0]["code"] == 404
 
 
-def test_the_specification_example_is_posted_and_read_back(system):
-    intake, _, keys, _ = system
+def test_the_specification_example_is_posted_and_read_back(intake_and_routing):
+    intake, keys = intake_and_routing.intake, intake_and_routing.keys
     key = keys["frontend:baiyun"]
+    before = datetime.now(timezone.utc).replace(microsecond=0)
     answer = post(intake, key, **SPEC_EXAMPLE)
+    after = datetime.now(timezone.utc)
     assert answer.status_code == 201, answer.text
     ((created),) = answer.json()
     ticket_id = created["service_request_id"]
@@ -108,7 +119,7 @@ def test_the_specification_example_is_posted_and_read_back(system):
     assert shown["description"] == SPEC_EXAMPLE["description"]
     assert (shown["lat"], shown["long"]) == (23.1925, 113.2721)
     assert shown["address"] == "元岗路12号" and shown["media_url"] == SPEC_EXAMPLE["media_url"]
-    assert datetime.fromisoformat(shown["requested_datetime"]).tzinfo is not None
+    assert before <= datetime.fromisoformat(shown["requested_datetime"]) <= after  # with its offset
     concern = own_view(intake, key, ticket_id)
     assert concern["channel"] == "open311" and concern["community"] == "yuangang"
     root = xml(open311(intake, f"requests/{ticket_id}.xml", api_key=key))
@@ -118,8 +129,8 @@ def test_the_specification_example_is_posted_and_read_back(system):
     assert "13912340009" not in open311(intake, f"requests/{ticket_id}.json", api_key=key).text
 
 
-def test_an_xml_post_naming_a_community_in_its_address_goes_to_that_community(system):
-    intake, _, keys, _ = system
+def test_an_xml_post_naming_a_community_in_its_address_goes_to_that_community(intake_and_routing):
+    intake, keys = intake_and_routing.intake, intake_and_routing.keys
     key = keys["frontend:baiyun"]
     answer = post(intake, key, "xml", service_code="roads-traffic", address_string="三元里大道88号门口",
                   description="路面坑洼，电动车容易摔倒")
@@ -130,8 +141,8 @@ def test_an_xml_post_naming_a_community_in_its_address_goes_to_that_community(sy
     assert shown["address"] == "三元里大道88号门口" and shown["lat"] is None
 
 
-def test_a_request_naming_no_community_goes_to_the_liaison_office(system):
-    intake, _, keys, _ = system
+def test_a_request_naming_no_community_goes_to_the_liaison_office(intake_and_routing):
+    intake, keys = intake_and_routing.intake, intake_and_routing.keys
     key = keys["frontend:baiyun"]
     answer = post(intake, key, service_code="drainage", lat="23.2", long="113.3",
                   description="河涌发臭")
@@ -149,16 +160,18 @@ def test_a_request_naming_no_community_goes_to_the_liaison_office(system):
     assert shown["status"] == "open"
 
 
-def resolved_request(system, description, result):
-    """A request posted, then resolved by baiyun-water as routing announces it:
-    ``(its id, the request shown once closed)``."""
-    intake, _, keys, directory = system
+def resolved_request(intake_and_routing, description, result, due=None):
+    """A request posted, then resolved by baiyun-water (its dispatch ``due`` then) as
+    routing announces it: ``(its id, the request shown once closed)``."""
+    intake, keys = intake_and_routing.intake, intake_and_routing.keys
+    directory = intake_and_routing.directory
     key = keys["frontend:baiyun"]
     (created,) = post(intake, key, **{**SPEC_EXAMPLE, "description": description}).json()
     ticket_id = created["service_request_id"]
     at = datetime.now(timezone.utc)
     ticket = made.ticket_row(ticket_id, "resolved", 99, received_at=at, result=result, resolved_at=at)
-    dispatch = made.dispatch_row(ticket_id, "baiyun-water", at, status="resolved", resolved_at=at)
+    dispatch = made.dispatch_row(ticket_id, "baiyun-water", at, status="resolved", resolved_at=at,
+                                 due_at=due)
     made.publish(made.ticket_event("resolved", ticket, directory, dispatches=[dispatch]))
     (shown,) = wait_until(lambda: [r for r in open311(intake, f"requests/{ticket_id}.json",
                                                       api_key=key).json() if r["status"] == "closed"],
@@ -166,21 +179,22 @@ def resolved_request(system, description, result):
     return ticket_id, shown
 
 
-def test_a_resolved_request_is_closed_with_the_result_and_its_agency(system):
-    intake, _, keys, _ = system
+def test_a_resolved_request_is_closed_with_the_result_and_its_agency(intake_and_routing):
+    intake, keys = intake_and_routing.intake, intake_and_routing.keys
     key = keys["frontend:baiyun"]
-    ticket_id, shown = resolved_request(system, "井盖缺失", "已更换井盖")
+    due = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=3)
+    ticket_id, shown = resolved_request(intake_and_routing, "井盖缺失", "已更换井盖", due)
     assert shown["status_notes"] == "已更换井盖"
     assert shown["agency_responsible"] == "白云区水务局"
-    assert shown["expected_datetime"] is not None
+    assert datetime.fromisoformat(shown["expected_datetime"]) == due  # the lead's due time
     listed = open311(intake, "requests.json", api_key=key, status="closed").json()
     assert ticket_id in [r["service_request_id"] for r in listed]
     assert ticket_id not in [r["service_request_id"] for r in
                              open311(intake, "requests.json", api_key=key, status="open").json()]
 
 
-def test_requests_are_listed_by_id_code_and_date_within_the_district(system):
-    intake, _, keys, _ = system
+def test_requests_are_listed_by_id_code_and_date_within_the_district(intake_and_routing):
+    intake, keys = intake_and_routing.intake, intake_and_routing.keys
     key = keys["frontend:baiyun"]
     first = post(intake, key, **SPEC_EXAMPLE).json()[0]["service_request_id"]
     second = post(intake, key, **{**SPEC_EXAMPLE, "service_code": "roads-traffic"}).json()[0][
@@ -223,8 +237,9 @@ def test_requests_are_listed_by_id_code_and_date_within_the_district(system):
     ({"service_code": "drainage", "lat": "23", "long": "113", "description": "x",
       "jurisdiction_id": "conghua"}, 403, "jurisdiction"),
 ])
-def test_a_bad_request_is_answered_the_specifications_way_and_stores_nothing(system, fields, status, word):
-    intake, _, keys, _ = system
+def test_a_bad_request_is_answered_the_specifications_way_and_stores_nothing(
+        intake_and_routing, fields, status, word):
+    intake, keys = intake_and_routing.intake, intake_and_routing.keys
     key = keys["frontend:baiyun"]
     before = len(open311(intake, "requests.json", api_key=key).json())
     for fmt in ("json", "xml"):
@@ -239,8 +254,8 @@ def test_a_bad_request_is_answered_the_specifications_way_and_stores_nothing(sys
     assert len(open311(intake, "requests.json", api_key=key).json()) == before
 
 
-def test_a_refused_field_is_named_by_its_form_name_with_its_message(system):
-    intake, _, keys, _ = system
+def test_a_refused_field_is_named_by_its_form_name_with_its_message(intake_and_routing):
+    intake, keys = intake_and_routing.intake, intake_and_routing.keys
     answer = post(intake, keys["frontend:baiyun"], **{**SPEC_EXAMPLE, "media_url": "file:///etc/passwd",
                                                        "phone": "12"})
     assert answer.status_code == 400, answer.text
@@ -253,8 +268,8 @@ def test_a_refused_field_is_named_by_its_form_name_with_its_message(system):
 STORED_BEFORE = "旧\uffff数据\ufffe\x01\x0b\x1b[31m"
 
 
-def test_requests_xml_parses_with_rows_stored_before_forbidden_characters_were_refused(system):
-    intake, _, keys, _ = system
+def test_requests_xml_parses_with_rows_stored_before_forbidden_characters_were_refused(intake_and_routing):
+    intake, keys = intake_and_routing.intake, intake_and_routing.keys
     key = keys["frontend:baiyun"]
     (created,) = post(intake, key, **SPEC_EXAMPLE).json()
     with psycopg.connect(settings().database_url) as conn:
@@ -282,26 +297,26 @@ def test_requests_xml_parses_with_rows_stored_before_forbidden_characters_were_r
         assert request.findtext("media_url") == "https://p.example/\ufffd.jpg"
 
 
-def test_a_missing_or_wrong_key_is_403(system):
-    intake, _, keys, _ = system
+def test_a_missing_or_wrong_key_is_403(intake_and_routing):
+    intake, keys = intake_and_routing.intake, intake_and_routing.keys
     assert post(intake, "", service_code="drainage").status_code == 403
     answer = open311(intake, "requests.json", api_key="zd_nobody.nothing")
     assert answer.status_code == 403 and answer.json()[0]["code"] == 403
     assert open311(intake, "requests.json", api_key=keys["congress:baiyun"]).status_code == 403
 
 
-def test_a_date_range_over_90_days_is_refused(system):
-    intake, _, keys, _ = system
+def test_a_date_range_over_90_days_is_refused(intake_and_routing):
+    intake, keys = intake_and_routing.intake, intake_and_routing.keys
     now = datetime.now(timezone.utc)
     answer = open311(intake, "requests.json", api_key=keys["frontend:baiyun"],
                      start_date=(now - timedelta(days=120)).isoformat(), end_date=now.isoformat())
     assert answer.status_code == 400 and "90 days" in answer.json()[0]["description"]
 
 
-def test_the_status_filter_applies_before_the_thousand_request_limit(system):
-    intake, _, keys, _ = system
+def test_the_status_filter_applies_before_the_thousand_request_limit(intake_and_routing):
+    intake, keys = intake_and_routing.intake, intake_and_routing.keys
     key = keys["frontend:baiyun"]
-    closed_id, _ = resolved_request(system, "路灯不亮", "已修复")
+    closed_id, _ = resolved_request(intake_and_routing, "路灯不亮", "已修复")
     with psycopg.connect(settings().database_url) as conn:  # 1000 open requests after it
         conn.execute(
             "INSERT INTO intake.concerns (ticket_id, key_id, external_id, fingerprint, district,"
@@ -318,8 +333,8 @@ def test_the_status_filter_applies_before_the_thousand_request_limit(system):
     assert len(opened) == 1000 and {r["status"] for r in opened} == {"open"}
 
 
-def test_a_database_outage_is_503_with_retry_after_and_stores_nothing(system):
-    _, _, keys, _ = system
+def test_a_database_outage_is_503_with_retry_after_and_stores_nothing(intake_and_routing):
+    keys = intake_and_routing.keys
     key = keys["frontend:baiyun"]
     with CuttableProxy(5432) as proxy, running(
             "intake", ZD_DATABASE_URL=proxy.url_for(settings().database_url)) as intake:

@@ -25,7 +25,7 @@ REPRESENTATIVE = "rep-chen-jianguo"  # email, phone and WeChat in the demo direc
 
 
 @pytest.fixture
-def system(tmp_path):
+def notify_and_sink(tmp_path):
     """A fresh sink, system and notify for each test: a sink's failure plan answers the
     next deliveries to its path, whichever notification they carry, so no test may see
     another's deliveries still under way."""
@@ -54,8 +54,8 @@ def resolved(ticket_id, directory, result):
     return made.ticket_event("resolved", ticket, directory, timeline=timeline)
 
 
-def test_reporter_and_representative_hear_the_result_by_email_sms_and_wechat(system):
-    base, sink, keys, directory = system
+def test_reporter_and_representative_hear_the_result_by_email_sms_and_wechat(notify_and_sink):
+    sink, directory = notify_and_sink.sink, notify_and_sink.directory
     ticket_id = new_ticket_id()
     made.publish(*made.concern_events(ticket_id, reporter=REPORTER),
                  resolved(ticket_id, directory, "The drain was cleared <today>"))
@@ -89,8 +89,8 @@ def test_reporter_and_representative_hear_the_result_by_email_sms_and_wechat(sys
     assert wechat["template"] == "ticket.resolved.representative" and wechat["locale"] == "zh-CN"
 
 
-def test_a_webhook_department_receives_its_dispatch_signed(system):
-    base, sink, keys, directory = system
+def test_a_webhook_department_receives_its_dispatch_signed(notify_and_sink):
+    sink, directory = notify_and_sink.sink, notify_and_sink.directory
     ticket_id = new_ticket_id()
     ticket = made.ticket_row(ticket_id, "dispatched", 4, category="power-supply",
                              feedback_requested=True)
@@ -110,8 +110,8 @@ def test_a_webhook_department_receives_its_dispatch_signed(system):
         Webhook("whsec_" + "d3Jvbmc=").verify(hook["body"], hook["headers"])
 
 
-def test_a_gateway_answering_500_twice_then_200_accepts_exactly_one_message(system):
-    base, sink, keys, directory = system
+def test_a_gateway_answering_500_twice_then_200_accepts_exactly_one_message(notify_and_sink):
+    base, sink, keys = notify_and_sink.base, notify_and_sink.sink, notify_and_sink.keys
     ticket_id = new_ticket_id()
     retried_before = metric(base, "zd_notifications_retried_total", channel="sms")
     sink.plan("/sms", [500, 500])
@@ -128,8 +128,8 @@ def test_a_gateway_answering_500_twice_then_200_accepts_exactly_one_message(syst
     assert metric(base, "zd_notifications_retried_total", channel="sms") == retried_before + 2
 
 
-def test_429_is_retried_no_sooner_than_retry_after(system):
-    base, sink, keys, directory = system
+def test_429_is_retried_no_sooner_than_retry_after(notify_and_sink):
+    base, sink, keys = notify_and_sink.base, notify_and_sink.sink, notify_and_sink.keys
     ticket_id = new_ticket_id()
     sink.plan("/sms", [{"status": 429, "retry_after": 2}])
     made.publish(*made.concern_events(ticket_id, reporter={"phone": "+8613912340003",
@@ -149,8 +149,8 @@ def _seconds(iso):
     return datetime.fromisoformat(iso).timestamp()
 
 
-def test_a_refused_notification_is_parked_shown_and_sent_again_on_retry(system):
-    base, sink, keys, directory = system
+def test_a_refused_notification_is_parked_shown_and_sent_again_on_retry(notify_and_sink):
+    base, sink, keys = notify_and_sink.base, notify_and_sink.sink, notify_and_sink.keys
     ticket_id = new_ticket_id()
     parked_before = metric(base, "zd_notifications_parked_total", channel="sms")
     sink.plan("/sms", [400])
@@ -181,8 +181,8 @@ def test_a_refused_notification_is_parked_shown_and_sent_again_on_retry(system):
     assert retry(987654321).status_code == 404
 
 
-def test_after_the_last_attempt_the_notification_is_parked(system):
-    base, sink, keys, directory = system
+def test_after_the_last_attempt_the_notification_is_parked(notify_and_sink):
+    base, sink, keys = notify_and_sink.base, notify_and_sink.sink, notify_and_sink.keys
     ticket_id = new_ticket_id()
     sink.plan("/sms", [503, 503, 503, 503])  # ZD_NOTIFY_MAX_ATTEMPTS is 4 here
     made.publish(*made.concern_events(ticket_id, reporter={"phone": "+8613912340005",
@@ -193,8 +193,8 @@ def test_after_the_last_attempt_the_notification_is_parked(system):
     assert of_ticket(sink, ticket_id, "sms") == []
 
 
-def test_a_bad_phone_number_fails_at_once_without_calling_the_gateway(system):
-    base, sink, keys, directory = system
+def test_a_bad_phone_number_fails_at_once_without_calling_the_gateway(notify_and_sink):
+    base, sink, keys = notify_and_sink.base, notify_and_sink.sink, notify_and_sink.keys
     ticket_id = new_ticket_id()
     made.publish(*made.concern_events(ticket_id, reporter={"phone": "+86 123", "wants_feedback": True}))
     (failed,) = wait_until(lambda: notifications(base, keys["admin"], status="failed",
@@ -203,8 +203,8 @@ def test_a_bad_phone_number_fails_at_once_without_calling_the_gateway(system):
     assert not [r for r in sink.requests() if r["path"] == "/sms" and ticket_id in repr(r)]
 
 
-def test_a_slow_gateway_holds_up_no_other_channel(system):
-    base, sink, keys, directory = system
+def test_a_slow_gateway_holds_up_no_other_channel(notify_and_sink):
+    sink = notify_and_sink.sink
     sink.plan("/sms", [{"delay": 1.5}] * 8)
     ticket_ids = [new_ticket_id() for _ in range(8)]
     for number, ticket_id in enumerate(ticket_ids):
@@ -219,8 +219,8 @@ def test_a_slow_gateway_holds_up_no_other_channel(system):
     sink.wait_for(lambda _: all(of_ticket(sink, t, "sms") for t in ticket_ids))
 
 
-def test_the_same_event_twice_is_delivered_once(system):
-    base, sink, keys, directory = system
+def test_the_same_event_twice_is_delivered_once(notify_and_sink):
+    base, sink, keys = notify_and_sink.base, notify_and_sink.sink, notify_and_sink.keys
     ticket_id = new_ticket_id()
     concern = made.concern_events(ticket_id, reporter={"phone": "+8613912340006",
                                                        "wants_feedback": True})
@@ -234,8 +234,8 @@ def test_the_same_event_twice_is_delivered_once(system):
     assert len(of_ticket(sink, ticket_id, "sms")) == 1
 
 
-def test_deliveries_are_counted_timed_and_the_backlog_measured(system):
-    base, sink, keys, directory = system
+def test_deliveries_are_counted_timed_and_the_backlog_measured(notify_and_sink):
+    base, sink = notify_and_sink.base, notify_and_sink.sink
     sent_before = metric(base, "zd_notifications_sent_total", channel="email")
     timed_before = metric(base, "zd_notification_delivery_seconds_count", channel="email")
     ticket_id = new_ticket_id()

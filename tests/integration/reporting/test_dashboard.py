@@ -19,7 +19,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from services.reporting import dashboard
 from tests.support import events as made
 from tests.support import scenarios
-from tests.support.services import running, wait_until
+from tests.support.services import RunningService, running, wait_until
 from tests.support.system import fresh_system
 
 OUTPUT = Path(__file__).resolve().parents[3] / "var" / "test-output"
@@ -29,7 +29,8 @@ pytestmark = pytest.mark.skipif(not shutil.which("chromedriver"),
 
 
 @pytest.fixture(scope="module")
-def system():
+def reporting():
+    """Reporting with the sewer scenario of the last three weeks counted."""
     keys, _, directory = fresh_system()
     today = datetime.now(ZoneInfo("Asia/Shanghai")).replace(hour=8, minute=0, second=0, microsecond=0)
     sent, _ = scenarios.sewer_among_others(directory, today - timedelta(days=21))
@@ -39,7 +40,7 @@ def system():
             f"{base}/api/v1/reports/summary", timeout=5,
             headers={"Authorization": f"Bearer {keys['admin']}"}).json()["received"] == 120,
             timeout=60, what="reporting counted the scenario")
-        yield base, keys
+        yield RunningService(base, keys, directory)
 
 
 @pytest.fixture
@@ -74,8 +75,8 @@ def chart_points(driver, chart_id):
         "return chart ? chart.getOption().series.map(s => s.data.length) : null;", chart_id)
 
 
-def test_the_dashboard_asks_for_a_key_then_draws_every_chart_offline(system, browser):
-    base, keys = system
+def test_the_dashboard_asks_for_a_key_then_draws_every_chart_offline(reporting, browser):
+    base, keys = reporting.base, reporting.keys
     OUTPUT.mkdir(parents=True, exist_ok=True)
     browser.get(f"{base}/dashboard")
     WebDriverWait(browser, 15).until(lambda d: d.find_element(By.TAG_NAME, "body")
@@ -115,8 +116,8 @@ def test_the_dashboard_asks_for_a_key_then_draws_every_chart_offline(system, bro
     assert overflow <= 0
 
 
-def test_an_office_key_sees_only_its_district_and_a_wrong_key_is_asked_again(system, browser):
-    base, keys = system
+def test_an_office_key_sees_only_its_district_and_a_wrong_key_is_asked_again(reporting, browser):
+    base, keys = reporting.base, reporting.keys
     browser.get(f"{base}/dashboard")
     browser.execute_script("sessionStorage.setItem('zd.dashboard.key', arguments[0]); location.reload()",
                            keys["congress:baiyun"])
@@ -132,8 +133,8 @@ def test_an_office_key_sees_only_its_district_and_a_wrong_key_is_asked_again(sys
     assert browser.find_element(By.ID, "key-error").text
 
 
-def test_the_page_is_served_with_its_policy_and_unknown_files_are_404(system):
-    base, _ = system
+def test_the_page_is_served_with_its_policy_and_unknown_files_are_404(reporting):
+    base = reporting.base
     page = requests.get(f"{base}/dashboard", timeout=5)
     assert page.status_code == 200 and "connect-src 'self'" in page.headers["Content-Security-Policy"]
     assert not [line for line in page.text.splitlines() if "src=\"http" in line or "href=\"http" in line]

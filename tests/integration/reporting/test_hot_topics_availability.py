@@ -9,6 +9,7 @@ thousands of others, the hardest case for a grouping that compares pairs.
 """
 import time
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 import eventlet
 import psycopg
@@ -26,26 +27,33 @@ END = datetime(2025, 3, 1, tzinfo=timezone.utc)
 HEALTH_SECONDS = 1
 
 
+class ReportingOverLongConcerns(NamedTuple):
+    base: str
+    keys: dict
+    tickets: list  #: the concerns in its read model (``topics.TopicTicket``)
+
+
 @pytest.fixture(scope="module")
-def system():
+def reporting():
+    """Reporting over a read model of TICKETS long concerns of one community."""
     keys, _, _ = fresh_system()
     tickets = long_concerns(TICKETS, END)
     with psycopg.connect(settings().database_url, options="-c search_path=reporting") as conn:
         store.copy_read_model(conn, store.read_model_rows(tickets), [])
     with running("reporting") as base:
-        yield {"base": base, "keys": keys, "tickets": tickets}
+        yield ReportingOverLongConcerns(base, keys, tickets)
 
 
-def test_health_answers_within_a_second_while_hot_topics_over_20000_tickets_compute(system):
-    asked = eventlet.spawn(requests.get, f"{system['base']}/api/v1/reports/hot-topics",
+def test_health_answers_within_a_second_while_hot_topics_over_20000_tickets_compute(reporting):
+    asked = eventlet.spawn(requests.get, f"{reporting.base}/api/v1/reports/hot-topics",
                            params={"district": "baiyun", "days": 30, "as_of": END.isoformat()},
-                           headers={"Authorization": f"Bearer {system['keys']['admin']}"},
+                           headers={"Authorization": f"Bearer {reporting.keys['admin']}"},
                            timeout=600)
     # the test runs on the service's own event loop: were the loop stopped, this loop
     # would stop too, so what is timed is the wait from one answer of /health to the next
     answered = [time.monotonic()]
     while not asked.dead:
-        health = requests.get(f"{system['base']}/health", timeout=600)
+        health = requests.get(f"{reporting.base}/health", timeout=600)
         assert health.status_code == 200, health.text
         answered.append(time.monotonic())
         eventlet.sleep(0.05)
@@ -59,7 +67,7 @@ def test_health_answers_within_a_second_while_hot_topics_over_20000_tickets_comp
     body = answer.json()
     assert body["tickets"] == TICKETS
     (group,) = body["groups"]
-    assert group["count"] == TICKETS and group["ticket_ids"] == sorted(t.ticket_id for t in system["tickets"])
+    assert group["count"] == TICKETS and group["ticket_ids"] == sorted(t.ticket_id for t in reporting.tickets)
     expected = topics.hot_topics([topics.TopicTicket(t.ticket_id, t.category, t.community, t.description,
-                                                     t.status, t.received_at) for t in system["tickets"]])
+                                                     t.status, t.received_at) for t in reporting.tickets])
     assert body["groups"] == expected

@@ -21,7 +21,7 @@ from services.common.local_directory import current_directory
 from services.common.migrate import SCHEMAS
 from services.routing.use_cases import retention, workflow
 from tests.support import events as made
-from tests.support.services import running, wait_until
+from tests.support.services import RunningServices, running, wait_until
 from tests.support.system import fresh_system
 
 REPORTS = ("summary", "by-category", "by-district", "by-department", "by-representative")
@@ -45,21 +45,20 @@ def details(person):
 
 
 @pytest.fixture(scope="module")
-def system():
+def four_services():
     keys, _, _ = fresh_system()
     with running("intake") as intake, running("routing") as routing, \
             running("notify") as notify, running("reporting") as reporting:
-        yield {"keys": keys, "intake": intake, "routing": routing, "notify": notify,
-               "reporting": reporting}
+        yield RunningServices(keys, intake, routing, notify, reporting)
 
 
-def bearer(system, party):
-    return {"Authorization": f"Bearer {system['keys'][party]}"}
+def bearer(four_services, party):
+    return {"Authorization": f"Bearer {four_services.keys[party]}"}
 
 
-def post_concern(system, description, person):
-    answer = requests.post(f"{system['intake']}/api/v1/concerns",
-                           headers=bearer(system, "frontend:conghua"), json={
+def post_concern(four_services, description, person):
+    answer = requests.post(f"{four_services.intake}/api/v1/concerns",
+                           headers=bearer(four_services, "frontend:conghua"), json={
                                "external_id": str(uuid.uuid4()), "district": "conghua",
                                "community": "jiekou", "channel": "app",
                                "description": description, "reporter": person})
@@ -67,29 +66,29 @@ def post_concern(system, description, person):
     return answer.json()["ticket_id"]
 
 
-def concern(system, ticket_id):
-    return requests.get(f"{system['intake']}/api/v1/concerns/{ticket_id}",
-                        headers=bearer(system, "frontend:conghua"), timeout=5).json()
+def concern(four_services, ticket_id):
+    return requests.get(f"{four_services.intake}/api/v1/concerns/{ticket_id}",
+                        headers=bearer(four_services, "frontend:conghua"), timeout=5).json()
 
 
-def close(system, ticket_id, department):
+def close(four_services, ticket_id, department):
     """The department resolves the dispatched ticket and the reporter is satisfied."""
-    wait_until(lambda: concern(system, ticket_id)["status"] == "dispatched", timeout=30,
+    wait_until(lambda: concern(four_services, ticket_id)["status"] == "dispatched", timeout=30,
                what=f"{ticket_id} dispatched")
-    dispatch = requests.get(f"{system['routing']}/api/v1/tickets/{ticket_id}",
-                            headers=bearer(system, "admin")).json()["departments"][-1]
+    dispatch = requests.get(f"{four_services.routing}/api/v1/tickets/{ticket_id}",
+                            headers=bearer(four_services, "admin")).json()["departments"][-1]
     assert dispatch["department"] == department
-    answer = requests.post(f"{system['routing']}/api/v1/departments/{department}/feedback",
-                           headers=bearer(system, f"department:{department}"),
+    answer = requests.post(f"{four_services.routing}/api/v1/departments/{department}/feedback",
+                           headers=bearer(four_services, f"department:{department}"),
                            json={"dispatch_id": dispatch["dispatch_id"], "status": "resolved",
                                  "result": "已处理"})
     assert answer.status_code == 200, answer.text
-    wait_until(lambda: concern(system, ticket_id)["status"] == "resolved", timeout=30,
+    wait_until(lambda: concern(four_services, ticket_id)["status"] == "resolved", timeout=30,
                what=f"{ticket_id} resolved")
-    rated = requests.post(f"{system['intake']}/api/v1/concerns/{ticket_id}/rating",
-                          headers=bearer(system, "frontend:conghua"), json={"rating": "satisfied"})
+    rated = requests.post(f"{four_services.intake}/api/v1/concerns/{ticket_id}/rating",
+                          headers=bearer(four_services, "frontend:conghua"), json={"rating": "satisfied"})
     assert rated.status_code == 202, rated.text
-    wait_until(lambda: concern(system, ticket_id)["status"] == "closed", timeout=30,
+    wait_until(lambda: concern(four_services, ticket_id)["status"] == "closed", timeout=30,
                what=f"{ticket_id} closed")
 
 
@@ -117,19 +116,19 @@ def kept_anywhere(value):
     return found
 
 
-def figures(system):
+def figures(four_services):
     answers = {}
     for report in REPORTS:
-        answer = requests.get(f"{system['reporting']}/api/v1/reports/{report}",
-                              headers=bearer(system, "admin"), timeout=30)
+        answer = requests.get(f"{four_services.reporting}/api/v1/reports/{report}",
+                              headers=bearer(four_services, "admin"), timeout=30)
         assert answer.status_code == 200, answer.text
         answers[report] = answer.json()
     return answers
 
 
-def anonymised(system):
+def anonymised(four_services):
     """``{(service, kind): records}`` of ``zd_personal_data_anonymised_total``."""
-    text = requests.get(f"{system['routing']}/metrics", timeout=5).text
+    text = requests.get(f"{four_services.routing}/metrics", timeout=5).text
     return {(sample.labels["service"], sample.labels["kind"]): int(sample.value)
             for family in text_string_to_metric_families(text) for sample in family.samples
             if sample.name == "zd_personal_data_anonymised_total"}
@@ -160,23 +159,23 @@ def heard_of(ticket_id, template):
                  (ticket_id, template))
 
 
-def test_a_final_tickets_reporter_is_anonymised_everywhere_after_personal_data_days(system,
+def test_a_final_tickets_reporter_is_anonymised_everywhere_after_personal_data_days(four_services,
                                                                                      caplog):
     caplog.set_level(logging.INFO, logger="services")
     sewer, power, still_open = reporter("a"), reporter("b"), reporter("c")
-    sewer_id = post_concern(system, "街口路下水道堵塞，污水外溢", sewer)
-    power_id = post_concern(system, "街口路整条街停电三个小时了", power)
-    open_id = post_concern(system, "街口路下水道井盖松动", still_open)
-    close(system, sewer_id, "conghua-water")   # its dispatch went to the department's queue
-    close(system, power_id, "gz-power-supply")  # its dispatch went to notify, for the webhook
+    sewer_id = post_concern(four_services, "街口路下水道堵塞，污水外溢", sewer)
+    power_id = post_concern(four_services, "街口路整条街停电三个小时了", power)
+    open_id = post_concern(four_services, "街口路下水道井盖松动", still_open)
+    close(four_services, sewer_id, "conghua-water")   # its dispatch went to the department's queue
+    close(four_services, power_id, "gz-power-supply")  # its dispatch went to notify, for the webhook
     for ticket_id in (sewer_id, power_id):
         wait_until(lambda ticket_id=ticket_id: heard_of(ticket_id, "ticket.closed.reporter"),
                    timeout=30, what="the reporter told of the closing")
-    wait_until(lambda: figures(system)["summary"]["by_status"].get("closed") == 2, timeout=30,
+    wait_until(lambda: figures(four_services)["summary"]["by_status"].get("closed") == 2, timeout=30,
                what="the reports count both closed tickets")
     for value in details(sewer) + details(power) + details(still_open):
         assert kept_anywhere(value), f"{value} was never stored: the search proves nothing"
-    before, counted = figures(system), anonymised(system)
+    before, counted = figures(four_services), anonymised(four_services)
 
     done = expire(workflow.now() + timedelta(days=DAYS - 1))
     assert done["tickets"] == 0  # not yet
@@ -193,14 +192,14 @@ def test_a_final_tickets_reporter_is_anonymised_everywhere_after_personal_data_d
     assert intake_reporter(open_id)["name"] == still_open["name"]
     assert intake_reporter(sewer_id) == {"anonymised": True, "wants_feedback": True,
                                          "locale": "zh-CN"}
-    assert figures(system) == before
-    assert grown(counted, anonymised(system)) == {
+    assert figures(four_services) == before
+    assert grown(counted, anonymised(four_services)) == {
         ("routing", "dispatch_contact"): 2, ("routing", "outbox"): done["outbox"],
         ("intake", "reporter"): 2, ("intake", "outbox"): 4,  # reporter.contact, dispatch_contact
-        ("notify", "contact"): 2, ("notify", "notification"): grown(counted, anonymised(system))[
+        ("notify", "contact"): 2, ("notify", "notification"): grown(counted, anonymised(four_services))[
             ("notify", "notification")]}
     assert done["outbox"] == 2  # each department's dispatch message
-    assert grown(counted, anonymised(system))[("notify", "notification")] >= 3
+    assert grown(counted, anonymised(four_services))[("notify", "notification")] >= 3
 
     said = [record.getMessage() for record in caplog.records
             if record.name == "services.common.personal_data"]
@@ -209,21 +208,21 @@ def test_a_final_tickets_reporter_is_anonymised_everywhere_after_personal_data_d
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert not any(value in logged for value in details(sewer) + details(power))
 
-    counted = anonymised(system)
+    counted = anonymised(four_services)
     again = expire(workflow.now() + timedelta(days=DAYS * 2))
     assert again == {"tickets": 0, "dispatch_contact": 0, "outbox": 0}
-    assert grown(counted, anonymised(system)) == {}
+    assert grown(counted, anonymised(four_services)) == {}
 
 
-def test_an_erasure_request_anonymises_an_open_tickets_reporter_at_once_and_is_audited(system,
+def test_an_erasure_request_anonymises_an_open_tickets_reporter_at_once_and_is_audited(four_services,
                                                                                         capsys):
     person = reporter("d")
-    ticket_id = post_concern(system, "街口路路灯不亮", person)
+    ticket_id = post_concern(four_services, "街口路路灯不亮", person)
     wait_until(lambda: notify_contact(ticket_id) and heard_of(ticket_id, "concern.received.reporter"),
                timeout=30, what="notify has the reporter's contact")
     wait_until(lambda: query("SELECT 1 FROM routing.dispatch_contacts WHERE ticket_id = %s",
                              (ticket_id,)), timeout=30, what="routing has the dispatch contact")
-    before, counted = figures(system), anonymised(system)
+    before, counted = figures(four_services), anonymised(four_services)
 
     cli.main(["personal-data", "erase", ticket_id, "--requested-by", "office-conghua-chen",
               "--reason", "the reporter asked by phone"])
@@ -240,19 +239,19 @@ def test_an_erasure_request_anonymises_an_open_tickets_reporter_at_once_and_is_a
     assert audit["requested_by"] == "office-conghua-chen"
     assert audit["reason"] == "the reporter asked by phone"
     assert abs(audit["requested_at"] - workflow.now()) < timedelta(minutes=5)
-    assert figures(system) == before
-    counts = grown(counted, anonymised(system))
+    assert figures(four_services) == before
+    counts = grown(counted, anonymised(four_services))
     assert counts[("intake", "reporter")] == 1 and counts[("notify", "contact")] == 1
     assert counts[("routing", "dispatch_contact")] == 1
 
-    counted = anonymised(system)  # asked again: recorded again, nothing more to anonymise
+    counted = anonymised(four_services)  # asked again: recorded again, nothing more to anonymise
     cli.main(["personal-data", "erase", ticket_id, "--requested-by", "office-conghua-chen"])
     wait_until(lambda: len(query("SELECT 1 FROM intake.inbox WHERE type = 'personal_data.expired'"
                                  " AND message_id LIKE 'personal-data-erasure-%%'")) >= 2
                and len(query("SELECT 1 FROM notify.inbox WHERE message_id LIKE"
                              " 'personal-data-erasure-%%'")) >= 2, timeout=30,
                what="the second request consumed")
-    assert grown(counted, anonymised(system)) == {}
+    assert grown(counted, anonymised(four_services)) == {}
     assert len(query("SELECT 1 FROM admin.erasure_requests WHERE ticket_id = %s", (ticket_id,))) == 2
 
 
@@ -262,7 +261,7 @@ def test_an_erasure_request_anonymises_an_open_tickets_reporter_at_once_and_is_a
     ["personal-data", "erase", "ZD20261205-0000BEEF", "--requested-by", "  "],
 ])
 def test_an_erasure_request_without_its_ticket_or_who_asked_is_refused_and_records_nothing(
-        system, argv):
+        four_services, argv):
     with pytest.raises(SystemExit) as refused:
         cli.main(argv)
     assert refused.value.code not in (0, None)
@@ -273,7 +272,7 @@ def consumed(schema, message_id):
     return query(f"SELECT 1 FROM {schema}.inbox WHERE message_id = %s", (message_id,))
 
 
-def test_a_contact_that_comes_after_its_erasure_is_not_kept(system):
+def test_a_contact_that_comes_after_its_erasure_is_not_kept(four_services):
     """Intake sends the contacts with the concern: an erasure asked at once may overtake them."""
     person = reporter("e")
     ticket_id = "ZD20261205-0E0A5E01"

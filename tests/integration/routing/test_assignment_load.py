@@ -16,20 +16,13 @@ from services.routing import store
 from services.routing.use_cases import inbound, workflow
 from tests.support import events as made
 from tests.support.services import running, wait_until
-from tests.support.system import fresh_system
 
 CONCERNS = 24
 
 
 @pytest.fixture
-def system():
-    """``(keys, amqp_users, directory)`` of a clean system."""
-    return fresh_system()
-
-
-@pytest.fixture
-def directory(system):
-    return system[2]
+def directory(clean_system):
+    return clean_system.directory
 
 
 @pytest.fixture
@@ -111,10 +104,10 @@ def test_the_kept_load_follows_every_change_of_representative_and_status(directo
             "rep-liu-hanli": 2, "rep-zhao-min": 1}
 
 
-def test_concerns_posted_together_are_assigned_exactly_through_the_services(system, pool):
+def test_concerns_posted_together_are_assigned_exactly_through_the_services(clean_system, pool):
     """The same through intake and routing's consumer, which applies what arrives at once
     in batches (one transaction per district, its representatives locked first)."""
-    keys = system[0]
+    keys = clean_system.keys
     with running("intake") as intake, running("routing"):
         def post(n):
             answer = requests.post(f"{intake}/api/v1/concerns", headers={

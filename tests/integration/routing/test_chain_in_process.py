@@ -2,7 +2,6 @@
 import json
 
 import psycopg
-import pytest
 import requests
 from kombu import Connection, Queue
 from psycopg.rows import dict_row
@@ -10,13 +9,7 @@ from psycopg.rows import dict_row
 from services.common.config import settings
 from tests.support import events as made
 from tests.support.services import running, wait_until
-from tests.support.system import department_uri, fresh_system
-
-
-@pytest.fixture
-def system():
-    keys, users, directory = fresh_system()
-    return keys, users
+from tests.support.system import department_uri
 
 
 def take_one(queue_name, user=None, timeout=15):
@@ -40,8 +33,8 @@ def post_conghua_concern(intake, keys, external_id, description, reporter):
     return answer
 
 
-def test_conghua_concern_reaches_the_water_bureau_queue(system):
-    keys, users = system
+def test_conghua_concern_reaches_the_water_bureau_queue(clean_system):
+    keys, users = clean_system.keys, clean_system.amqp_users
     with running("intake") as intake, running("routing"):
         answer = post_conghua_concern(intake, keys, "c-1", "街口路下水道堵塞，污水外溢", {
             "name": "王女士", "phone": "+8613900000000", "wants_feedback": True})
@@ -58,8 +51,8 @@ def routing_outbox(message_type):
                             (message_type,)).fetchall()
 
 
-def test_a_webhook_department_dispatch_goes_to_notify_with_the_reporter_contact(system):
-    keys, users = system
+def test_a_webhook_department_dispatch_goes_to_notify_with_the_reporter_contact(clean_system):
+    keys = clean_system.keys
     with running("intake") as intake, running("routing"):
         answer = post_conghua_concern(intake, keys, "c-2", "街口路整条街停电三个小时了", {
             "name": "李先生", "phone": "+8613900000001", "email": "li@example.org",
@@ -76,8 +69,8 @@ def test_a_webhook_department_dispatch_goes_to_notify_with_the_reporter_contact(
                for row in routing_outbox("department.dispatched"))
 
 
-def test_a_concern_whose_contact_comes_after_it_waits_for_it(system):
-    keys, users = system
+def test_a_concern_whose_contact_comes_after_it_waits_for_it(clean_system):
+    users = clean_system.amqp_users
     ticket_id = "ZD20261122-C0FFEE01"
     reporter = {"name": "周女士", "phone": "+8613900000002", "wants_feedback": True}
     contact, _, concern = made.concern_events(
@@ -103,10 +96,10 @@ def held(ticket_id):
                             (ticket_id,)).fetchone() is not None
 
 
-def test_a_concern_taken_as_far_as_the_policy_allows_is_one_ticket_event(system):
+def test_a_concern_taken_as_far_as_the_policy_allows_is_one_ticket_event(clean_system):
     """Conghua forwards and dispatches at once: the concern's whole step (assigned,
     forwarded, dispatched) goes out as one ticket.dispatched with the three changes."""
-    keys, users = system
+    keys, users = clean_system.keys, clean_system.amqp_users
     with running("intake") as intake, running("routing"):
         ticket_id = post_conghua_concern(intake, keys, "c-4", "街口路下水道堵塞，污水外溢",
                                          {"name": "陈先生"}).json()["ticket_id"]

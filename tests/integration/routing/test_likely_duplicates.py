@@ -24,7 +24,6 @@ from services.routing.schemas import TicketViewSchema
 from services.routing.use_cases import inbound, workflow
 from services.routing.views import ticket_view
 from tests.support import events as made
-from tests.support.system import fresh_system
 
 SEWER = (40.0, 116.0)  # a point; the reports lie within 100 m of it
 SEWER_REPORTS = [
@@ -72,13 +71,8 @@ def near(point, metres_north=0.0, metres_east=0.0):
             "lon": lon + metres_east / (111_195 * math.cos(math.radians(lat)))}
 
 
-@pytest.fixture
-def system():
-    return fresh_system()
-
-
-def directory_with(system, action):
-    directory = copy.deepcopy(system[2])
+def directory_with(clean_system, action):
+    directory = copy.deepcopy(clean_system.directory)
     directory["districts"]["conghua"]["policy"]["duplicates"] = action
     return directory
 
@@ -129,8 +123,8 @@ def tickets(ids):
     return {row["ticket_id"]: row for row in rows}, links, dispatched
 
 
-def test_twenty_reports_of_one_sewer_become_one_dispatched_ticket_and_nineteen_links(system):
-    sewer, others = scenario(directory_with(system, "suggest"))
+def test_twenty_reports_of_one_sewer_become_one_dispatched_ticket_and_nineteen_links(clean_system):
+    sewer, others = scenario(directory_with(clean_system, "suggest"))
     rows, links, dispatched = tickets(sewer + others)
     first, *rest = sewer
     linked = {ticket_id for ticket_id in rest if links.get(ticket_id, {}).get("original_id") == first}
@@ -149,8 +143,8 @@ def test_twenty_reports_of_one_sewer_become_one_dispatched_ticket_and_nineteen_l
     assert "下水道" in note
 
 
-def test_at_auto_merge_the_repeats_are_merged_at_once(system):
-    sewer, others = scenario(directory_with(system, "auto_merge"))
+def test_at_auto_merge_the_repeats_are_merged_at_once(clean_system):
+    sewer, others = scenario(directory_with(clean_system, "auto_merge"))
     rows, links, dispatched = tickets(sewer + others)
     first, *rest = sewer
     merged = [ticket_id for ticket_id in rest if rows[ticket_id]["status"] == "merged"]
@@ -162,8 +156,8 @@ def test_at_auto_merge_the_repeats_are_merged_at_once(system):
     assert not set(links) & set(others)
 
 
-def test_near_misses_stay_apart(system):
-    directory = directory_with(system, "auto_merge")
+def test_near_misses_stay_apart(clean_system):
+    directory = directory_with(clean_system, "auto_merge")
     with routing_connection() as conn:
         first = receive(conn, directory, 1, SEWER_REPORTS[0], location=near(SEWER))
         far = receive(conn, directory, 2, SEWER_REPORTS[0], location=near(SEWER, 1000))
@@ -177,8 +171,8 @@ def test_near_misses_stay_apart(system):
     assert links[again]["original_id"] == first and links[again]["score"] == 1.0
 
 
-def test_without_a_point_the_community_is_the_place(system):
-    directory = directory_with(system, "suggest")
+def test_without_a_point_the_community_is_the_place(clean_system):
+    directory = directory_with(clean_system, "suggest")
     with routing_connection() as conn:
         first = receive(conn, directory, 1, SEWER_REPORTS[0])
         same_community = receive(conn, directory, 2, SEWER_REPORTS[1])
@@ -187,8 +181,8 @@ def test_without_a_point_the_community_is_the_place(system):
         assert store.duplicate_links(conn, elsewhere)[0] is None
 
 
-def test_a_district_that_ignores_duplicates_links_none(system):
-    directory = directory_with(system, "ignore")
+def test_a_district_that_ignores_duplicates_links_none(clean_system):
+    directory = directory_with(clean_system, "ignore")
     with routing_connection() as conn:
         first = receive(conn, directory, 1, SEWER_REPORTS[0], location=near(SEWER))
         again = receive(conn, directory, 2, SEWER_REPORTS[0], location=near(SEWER))
@@ -196,8 +190,8 @@ def test_a_district_that_ignores_duplicates_links_none(system):
         assert store.duplicate_links(conn, first) == (None, [])
 
 
-def test_both_tickets_show_the_link(system):
-    directory = directory_with(system, "suggest")
+def test_both_tickets_show_the_link(clean_system):
+    directory = directory_with(clean_system, "suggest")
     with routing_connection() as conn:
         first = receive(conn, directory, 1, SEWER_REPORTS[0], location=near(SEWER))
         again = receive(conn, directory, 2, SEWER_REPORTS[1], location=near(SEWER, 60))
@@ -219,8 +213,8 @@ def outbox_ticket_events(conn, ticket_id):
                         " AND body->'ticket'->>'ticket_id' = %s ORDER BY id", (ticket_id,)).fetchall()
 
 
-def test_a_merged_ticket_follows_its_original_to_the_result_and_its_rating(system):
-    directory = directory_with(system, "auto_merge")
+def test_a_merged_ticket_follows_its_original_to_the_result_and_its_rating(clean_system):
+    directory = directory_with(clean_system, "auto_merge")
     with routing_connection() as conn:
         first = receive(conn, directory, 1, SEWER_REPORTS[0], location=near(SEWER))
         merged = receive(conn, directory, 2, SEWER_REPORTS[0], location=near(SEWER, 30))

@@ -14,7 +14,7 @@ together, as one batch.
 import base64
 import json
 import uuid
-from types import SimpleNamespace
+from typing import NamedTuple
 
 import psycopg
 import pytest
@@ -33,28 +33,36 @@ FEEDBACK = Exchange("zd.feedback", type="topic", passive=True)
 WATER, POLICE = "conghua-water", "gz-traffic-police"
 
 
+class IntakeAndRouting(NamedTuple):
+    """Intake and routing running on a fresh system."""
+    keys: dict     #: every party's API key, by party
+    users: dict    #: the departments' broker users, by department
+    intake: str    #: base URLs
+    routing: str
+
+
 @pytest.fixture(scope="module")
-def system():
+def intake_and_routing():
     keys, users, _ = fresh_system()
     with running("intake") as intake, running("routing", ZD_CONSUMER_WORKERS=1) as routing:
-        yield SimpleNamespace(keys=keys, users=users, intake=intake, routing=routing)
+        yield IntakeAndRouting(keys, users, intake, routing)
 
 
-def dispatched(system, department, count):
+def dispatched(intake_and_routing, department, count):
     """``count`` fresh dispatches to ``department``, read from its queue as it reads them."""
     category, description = {WATER: ("drainage", "街口路下水道堵塞，污水外溢"),
                              POLICE: ("roads-traffic", "街口路口红绿灯坏了")}[department]
     tickets = set()
     for _ in range(count):
         answer = requests.post(
-            f"{system.intake}/api/v1/concerns",
-            headers={"Authorization": f"Bearer {system.keys['frontend:conghua']}"},
+            f"{intake_and_routing.intake}/api/v1/concerns",
+            headers={"Authorization": f"Bearer {intake_and_routing.keys['frontend:conghua']}"},
             json={"external_id": str(uuid.uuid4()), "district": "conghua", "community": "jiekou",
                   "channel": "hotline", "category": category, "description": description})
         assert answer.status_code == 202, answer.text
         tickets.add(answer.json()["ticket_id"])
     found = {}
-    with Connection(department_uri(system.users[department])) as connection:
+    with Connection(department_uri(intake_and_routing.users[department])) as connection:
         with connection.SimpleQueue(Queue(f"zd.dept.{department}", no_declare=True)) as queue:
             while len(found) < count:
                 message = queue.get(block=True, timeout=30)
@@ -78,16 +86,16 @@ def publish(connection, department, body, message_id, message_type="department.f
         declare=[])
 
 
-def metric(system, name, **labels):
-    text = requests.get(f"{system.routing}/metrics", timeout=5).text
+def metric(intake_and_routing, name, **labels):
+    text = requests.get(f"{intake_and_routing.routing}/metrics", timeout=5).text
     return sum(sample.value for family in text_string_to_metric_families(text)
                for sample in family.samples if sample.name == name
                and all(sample.labels.get(key) == value for key, value in labels.items()))
 
 
-def resolutions(system, ticket_id):
-    shown = requests.get(f"{system.routing}/api/v1/tickets/{ticket_id}",
-                         headers={"Authorization": f"Bearer {system.keys['congress:conghua']}"})
+def resolutions(intake_and_routing, ticket_id):
+    shown = requests.get(f"{intake_and_routing.routing}/api/v1/tickets/{ticket_id}",
+                         headers={"Authorization": f"Bearer {intake_and_routing.keys['congress:conghua']}"})
     return [entry for entry in shown.json()["timeline"] if entry["to_status"] == "resolved"]
 
 
@@ -101,13 +109,13 @@ def redeliveries(queue):
     return stats.get("redeliver", 0), stats.get("deliver_get", 0)
 
 
-def test_unusable_feedback_in_a_batch_is_rejected_alone_and_the_rest_applied_once(system):
-    water = dispatched(system, WATER, 4)
-    police = dispatched(system, POLICE, 3)
+def test_unusable_feedback_in_a_batch_is_rejected_alone_and_the_rest_applied_once(intake_and_routing):
+    water = dispatched(intake_and_routing, WATER, 4)
+    police = dispatched(intake_and_routing, POLICE, 3)
     (blocker, *water_tickets), police_tickets = list(water), list(police)
-    rejected_before = {kind: metric(system, "zd_feedback_rejected_total", reason=kind)
+    rejected_before = {kind: metric(intake_and_routing, "zd_feedback_rejected_total", reason=kind)
                        for kind in ("unreadable message", "undecodable message")}
-    batched_before = metric(system, "zd_consumed_batch_messages_sum",
+    batched_before = metric(intake_and_routing, "zd_consumed_batch_messages_sum",
                             queue=topology.ROUTING_FEEDBACK.name)
     drain(topology.FEEDBACK_REJECTED)
     drain(topology.SERVICE_QUEUES["notify"].name)
@@ -133,8 +141,8 @@ def test_unusable_feedback_in_a_batch_is_rejected_alone_and_the_rest_applied_onc
     good = [(WATER, ticket_id, water[ticket_id]) for ticket_id in water_tickets] + [
         (POLICE, ticket_id, police[ticket_id]) for ticket_id in police_tickets]
     with psycopg.connect(settings().database_url) as hold, \
-            confirmed_connection(department_uri(system.users[WATER])) as by_water, \
-            confirmed_connection(department_uri(system.users[POLICE])) as by_police:
+            confirmed_connection(department_uri(intake_and_routing.users[WATER])) as by_water, \
+            confirmed_connection(department_uri(intake_and_routing.users[POLICE])) as by_police:
         by = {WATER: by_water, POLICE: by_police}
         hold.execute("SELECT 1 FROM routing.tickets WHERE ticket_id = %s FOR UPDATE", (blocker,))
         publish(by_water, WATER, resolved(water[blocker]), "blocker")
@@ -166,12 +174,12 @@ def test_unusable_feedback_in_a_batch_is_rejected_alone_and_the_rest_applied_onc
     assert base64.b64decode(kept["body_base64"]) == b"status=resolved&result=done"
 
     for _, ticket_id, _ in good:
-        wait_until(lambda ticket_id=ticket_id: resolutions(system, ticket_id), what="resolved")
+        wait_until(lambda ticket_id=ticket_id: resolutions(intake_and_routing, ticket_id), what="resolved")
     for _, ticket_id, _ in [*good, (WATER, blocker, None)]:
-        assert len(resolutions(system, ticket_id)) == 1
+        assert len(resolutions(intake_and_routing, ticket_id)) == 1
 
     # one batch: the good and the unusable together, none handled alone or returned
-    assert metric(system, "zd_consumed_batch_messages_sum",
+    assert metric(intake_and_routing, "zd_consumed_batch_messages_sum",
                   queue=topology.ROUTING_FEEDBACK.name) - batched_before == len(good) + len(bad)
     assert queued(f"{topology.ROUTING_FEEDBACK.name}.parked") == 0
     assert queued(topology.ROUTING_FEEDBACK.name) == 0
@@ -180,12 +188,12 @@ def test_unusable_feedback_in_a_batch_is_rejected_alone_and_the_rest_applied_onc
         timeout=30, what="the broker's delivery statistics")
     assert redelivered == 0, "no feedback was returned to its queue"
 
-    assert metric(system, "zd_feedback_rejected_total", reason="unreadable message") \
+    assert metric(intake_and_routing, "zd_feedback_rejected_total", reason="unreadable message") \
         - rejected_before["unreadable message"] == 4
-    assert metric(system, "zd_feedback_rejected_total", reason="undecodable message") \
+    assert metric(intake_and_routing, "zd_feedback_rejected_total", reason="undecodable message") \
         - rejected_before["undecodable message"] == 3
 
-    text = requests.get(f"{system.routing}/metrics", timeout=5).text
+    text = requests.get(f"{intake_and_routing.routing}/metrics", timeout=5).text
     assert {sample.labels["type"] for family in text_string_to_metric_families(text)
             for sample in family.samples if sample.name == "zd_messages_consumed_total"
             and sample.labels["queue"] == topology.ROUTING_FEEDBACK.name} == {"(from outside)"}, \

@@ -122,7 +122,7 @@ def test_feedback_on_a_withdrawn_dispatch_cannot_apply():
 
 def test_resolution_of_a_closed_ticket_cannot_apply():
     assert domain.feedback_problem(dispatch(status="in_progress"), "baiyun-water",
-                                   "closed", "resolved") is not None
+                                   "closed", "resolved") == "a closed ticket does not take resolved feedback"
 
 
 def test_acknowledgement_after_progress_is_late_not_wrong():
