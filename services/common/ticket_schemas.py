@@ -1,6 +1,7 @@
 """The ticket as it travels in ``ticket.*`` events and shows in the APIs (see events.py),
 as marshmallow schemas: they document the intake and routing APIs and shape their
-answers (``dump``). ``IsoTime`` is the time field of those answers."""
+answers (``dump``). ``IsoTime`` is the time field of those answers; ``AsStored``
+documents a stored part of a ticket that an answer shows as it is stored."""
 from marshmallow import Schema, fields
 
 from services.common.events import DISPATCH_STATUSES
@@ -17,6 +18,15 @@ class IsoTime(fields.AwareDateTime):
         if isinstance(value, str):
             return value
         return super()._serialize(value, attr, obj, **kwargs)
+
+
+class AsStored(fields.Nested):
+    """Documented as its nested schema, written as it is stored: a ticket's parts that
+    another service keeps from routing's events (as PostgreSQL's ``jsonb`` gives them
+    back, keys in its own order) are shown unchanged."""
+
+    def _serialize(self, nested_obj, attr, obj, **kwargs):
+        return nested_obj
 
 
 class TimelineEntrySchema(Schema):

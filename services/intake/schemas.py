@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, pre_dump, validate, val
 from services.common.events import DEFAULT_LOCALE, LOCALES
 from services.common.ticket_schemas import (
     STATUSES,
+    AsStored,
     DispatchViewSchema,
     IsoTime,
     PersonSchema,
@@ -92,7 +93,8 @@ class ConcernViewSchema(ConcernFactsSchema):
 
     Dumped from a stored concern (``store.find_concern``): what routing last showed of
     its ticket (``view``) stands over what was received; until routing shows it, the
-    concern is ``received``, with its receipt as its timeline.
+    concern is ``received``, with its receipt as its timeline. The timeline is shown
+    as intake stores it.
     """
 
     class Meta:  # in the order its answer shows them
@@ -113,7 +115,7 @@ class ConcernViewSchema(ConcernFactsSchema):
     merged_into = fields.String(allow_none=True, metadata={
         "description": "For a merged concern, the ticket it joined: follow that one"})
     rating = fields.Dict(allow_none=True, metadata={"description": "{rating, comment}"})
-    timeline = fields.List(fields.Nested(TimelineEntrySchema))
+    timeline = fields.List(AsStored(TimelineEntrySchema))
 
     @pre_dump
     def as_routing_shows_it(self, concern, **kwargs):
@@ -128,7 +130,7 @@ class ConcernViewSchema(ConcernFactsSchema):
                 "result": ticket.get("result"), "reopen_count": ticket.get("reopen_count", 0),
                 "merged_into": ticket.get("merged_into"), "rating": ticket.get("rating"),
                 "timeline": ticket.get("timeline", [{
-                    "at": concern["received_at"], "actor": f"channel:{concern['channel']}",
+                    "at": concern["received_at"].isoformat(), "actor": f"channel:{concern['channel']}",
                     "action": "receive", "from_status": None, "to_status": "received",
                     "note": None}])}
 
