@@ -8,6 +8,6 @@ Its map, dependencies pointing inward:
   ``rating`` (the reporter's rating of a resolution), ``retention`` (the reporter
   anonymised);
 - rules, pure: ``domain`` (does a concern fit the directory and the key), ``contacts``,
-  ``paging``; wire shapes: ``schemas`` and ``open311``'s;
+  ``paging``; wire shapes, loaded and dumped: ``schemas``, and ``open311``'s;
 - SQL of the ``intake`` schema: ``store``.
 """

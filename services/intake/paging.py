@@ -1,4 +1,5 @@
-"""Cursors of the concern list: an opaque token naming the last row a page showed.
+"""Pages of the concern list, and their cursors: an opaque token naming the last row a
+page showed.
 
 The list is ordered by (changed_at, ticket_id); a cursor carries that pair, so the next
 page starts right after it however many concerns arrive meanwhile. Pure; no I/O.
@@ -9,6 +10,14 @@ import json
 from datetime import datetime
 
 from services.common.errors import BadRequest
+
+
+def page(rows, limit):
+    """One page of the list (``schemas.ConcernListSchema``) from up to ``limit + 1`` rows:
+    the first ``limit``, and the cursor after them when a row is left over."""
+    shown = rows[:limit]
+    return {"concerns": shown,
+            "next_cursor": cursor_after(shown[-1]) if len(rows) > limit else None}
 
 
 def cursor_after(row):

@@ -1,10 +1,14 @@
-"""What crosses the intake API: the concern a front-end posts (contract §5)."""
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+"""What crosses the intake API (contract §5): the concern a front-end posts, loaded; the
+answers, dumped: the concern accepted, a concern as its front-end sees it (status and
+timeline, never a contact), a page of the list, the rating accepted."""
+from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
 from services.common.events import DEFAULT_LOCALE, LOCALES
 from services.common.ticket_schemas import (
     STATUSES,
+    AsStored,
     DispatchViewSchema,
+    IsoTime,
     PersonSchema,
     TimelineEntrySchema,
 )
@@ -62,7 +66,7 @@ class ConcernSchema(Schema):
 class AcceptedSchema(Schema):
     ticket_id = fields.String(metadata={"example": "ZD20261122-344F89CF"})
     status = fields.String(metadata={"example": "received"})
-    received_at = fields.AwareDateTime()
+    received_at = IsoTime()
     href = fields.String()
 
 
@@ -70,22 +74,39 @@ class ConcernFactsSchema(Schema):
     """What every view of a concern shows: where it stands, never a reporter's detail."""
     ticket_id = fields.String()
     external_id = fields.String()
-    status = fields.String(metadata={"enum": STATUSES})
     district = fields.String()
     community = fields.String(allow_none=True, metadata={
         "description": "null for an Open311 request that named none: the office assigns it"})
     channel = fields.String()
     category = fields.String(allow_none=True)
     title = fields.String(allow_none=True)
-    received_at = fields.AwareDateTime()
+    received_at = IsoTime()
+    status = fields.String(metadata={"enum": STATUSES})
+
+
+#: what a concern's view shows of each dispatch of its ticket (null when not known)
+DISPATCH_SHOWN = ("department", "name", "role", "status", "dispatched_at", "due_at")
 
 
 class ConcernViewSchema(ConcernFactsSchema):
-    """A concern as its front-end sees it: no reporter contact details."""
+    """A concern as its front-end sees it: no reporter contact details.
+
+    Dumped from a stored concern (``store.find_concern``): what routing last showed of
+    its ticket (``view``) stands over what was received; until routing shows it, the
+    concern is ``received``, with its receipt as its timeline. The timeline is shown
+    as intake stores it.
+    """
+
+    class Meta:  # in the order its answer shows them
+        fields = ("ticket_id", "external_id", "status", "district", "community", "channel",
+                  "category", "title", "description", "location", "attachments", "submitted_at",
+                  "received_at", "representative", "departments", "result", "reopen_count",
+                  "merged_into", "rating", "timeline")
+
     description = fields.String()
     location = fields.Nested(LocationSchema, allow_none=True)
     attachments = fields.List(fields.Nested(AttachmentSchema))
-    submitted_at = fields.AwareDateTime()
+    submitted_at = IsoTime()
     representative = fields.Nested(PersonSchema, allow_none=True)
     departments = fields.List(fields.Nested(DispatchViewSchema(exclude=("dispatch_id",
                                                                         "resolved_at"))))
@@ -94,7 +115,24 @@ class ConcernViewSchema(ConcernFactsSchema):
     merged_into = fields.String(allow_none=True, metadata={
         "description": "For a merged concern, the ticket it joined: follow that one"})
     rating = fields.Dict(allow_none=True, metadata={"description": "{rating, comment}"})
-    timeline = fields.List(fields.Nested(TimelineEntrySchema))
+    timeline = fields.List(AsStored(TimelineEntrySchema))
+
+    @pre_dump
+    def as_routing_shows_it(self, concern, **kwargs):
+        ticket = concern["view"] or {}
+        return {**concern, "status": ticket.get("status", "received"),
+                "community": ticket.get("community", concern["community"]),
+                "category": ticket.get("category", concern["category"]),
+                "attachments": concern["attachments"] or [],
+                "representative": ticket.get("representative"),
+                "departments": [{key: dispatch.get(key) for key in DISPATCH_SHOWN}
+                                for dispatch in ticket.get("departments", [])],
+                "result": ticket.get("result"), "reopen_count": ticket.get("reopen_count", 0),
+                "merged_into": ticket.get("merged_into"), "rating": ticket.get("rating"),
+                "timeline": ticket.get("timeline", [{
+                    "at": concern["received_at"].isoformat(), "actor": f"channel:{concern['channel']}",
+                    "action": "receive", "from_status": None, "to_status": "received",
+                    "note": None}])}
 
 
 RATINGS = ("satisfied", "basically_satisfied", "unsatisfied")
@@ -127,8 +165,12 @@ class ConcernQuerySchema(Schema):
 
 class ConcernSummarySchema(ConcernFactsSchema):
     """A concern in a list: where it stands, no description or contact."""
-    changed_at = fields.AwareDateTime(metadata={"description": "Its last change"})
+    changed_at = IsoTime(metadata={"description": "Its last change"})
     href = fields.String()
+
+    @pre_dump
+    def with_its_address(self, row, **kwargs):
+        return {**row, "href": f"/api/v1/concerns/{row['ticket_id']}"}
 
 
 class ConcernListSchema(Schema):

@@ -2,7 +2,8 @@
 
 Consumes ``zd.intake.events`` (directory, credentials, ticket events,
 ``personal_data.expired``: the reporter anonymised, ``retention``) and emits
-``concern.received`` through its outbox, committed with the concern itself.
+``concern.received`` through its outbox, committed with the concern itself. Every
+JSON answer is a schema's ``dump`` (``schemas``); Open311's are written by its ``formats``.
 """
 from functools import partial
 
@@ -17,9 +18,16 @@ from services.common.service import ZeroDistanceService
 from services.common.topology import SERVICE_QUEUES
 from services.intake import domain, openapi, paging, store
 from services.intake.open311.api import Open311Api
-from services.intake.schemas import ConcernQuerySchema, ConcernSchema, RatingSchema
+from services.intake.schemas import (
+    AcceptedSchema,
+    ConcernListSchema,
+    ConcernQuerySchema,
+    ConcernSchema,
+    ConcernViewSchema,
+    RatingAcceptedSchema,
+    RatingSchema,
+)
 from services.intake.use_cases import acceptance, rating, retention
-from services.intake.views import concern_list, concern_view
 
 EVENT_HANDLERS = {TICKET_PREFIX: store.project_ticket_event,
                   PERSONAL_DATA_EXPIRED: retention.anonymise_reporter}
@@ -40,7 +48,7 @@ class IntakeService(ZeroDistanceService, Open311Api):
             status, answer = acceptance.accept(conn, caller, concern, domain.fingerprint(body))
         if status == 202:
             metrics.CONCERNS_RECEIVED.labels(concern["district"], concern["channel"]).inc()
-        return json_response(status, answer)
+        return json_response(status, AcceptedSchema().dump(answer))
 
     @api("GET", "/api/v1/concerns")
     def list_concerns(self, request):
@@ -52,7 +60,7 @@ class IntakeService(ZeroDistanceService, Open311Api):
             rows = store.list_concerns(conn, caller.party.scope, query["limit"] + 1,
                                        query.get("external_id"), query.get("status"),
                                        query.get("since"), after)
-        return json_response(200, concern_list(rows, query["limit"]))
+        return json_response(200, ConcernListSchema().dump(paging.page(rows, query["limit"])))
 
     @api("GET", "/api/v1/concerns/<string:ticket_id>")
     def get_concern(self, request, ticket_id):
@@ -61,7 +69,7 @@ class IntakeService(ZeroDistanceService, Open311Api):
             concern = store.find_concern(conn, ticket_id)
         if concern is None or concern["district"] != caller.party.scope:
             raise NotFound(f"No concern {ticket_id} in your district.")
-        return json_response(200, concern_view(concern))
+        return json_response(200, ConcernViewSchema().dump(concern))
 
     @api("POST", "/api/v1/concerns/<string:ticket_id>/rating")
     def post_rating(self, request, ticket_id):
@@ -70,7 +78,7 @@ class IntakeService(ZeroDistanceService, Open311Api):
         rated = RatingSchema().load(read_json(request))
         with self.db.transaction() as conn:
             status, answer = rating.rate(conn, caller, ticket_id, rated)
-        return json_response(status, answer)
+        return json_response(status, RatingAcceptedSchema().dump(answer))
 
     @consume_messages(SERVICE_QUEUES["intake"])
     def on_event(self, batch):

@@ -8,6 +8,6 @@ Its map, dependencies pointing inward:
 - use cases (``use_cases``): ``projection`` (a consumed event into the read model),
   ``rebuild`` (the read model again from its event log);
 - rules, pure: ``domain`` (a ticket's facts), ``figures``, ``overdue``, ``topics``;
-  wire shapes: ``schemas``;
+  wire shapes, loaded and dumped: ``schemas``; a report as CSV: ``csv_format``;
 - SQL of the ``reporting`` schema: ``store``.
 """

@@ -261,6 +261,15 @@ def trend_days(start, end, timezone, at):
                 datetime.combine(last + timedelta(days=1), time.min, zone))
 
 
+def trend(district, days, counts):
+    """The trend report (``schemas.TrendSchema``): one entry per local day of ``days``,
+    zeros included, with what was received, first dispatched and first resolved that day
+    (``counts``: day → those of them that are not 0)."""
+    empty = {"received": 0, "dispatched": 0, "resolved": 0}
+    return {"district": district, "from": days.first, "to": days.last,
+            "days": [{"day": day, **empty, **counts.get(day, {})} for day in days.each()]}
+
+
 def timezone_of(directory, district):
     """The district's policy timezone, else the directory's, else the default."""
     if not directory:

@@ -1,123 +1,16 @@
-"""The reporting API's OpenAPI document (contract §9), served at ``/openapi.json``."""
-from marshmallow import Schema, fields
-
+"""The reporting API's OpenAPI document (contract §9), served at ``/openapi.json``; its
+answers are the schemas that dump them (``schemas``)."""
 from services.common.openapi import Operation, build_spec, path_parameter, query_parameter
-from services.reporting.schemas import RebuiltSchema
+from services.reporting.schemas import (
+    GroupedSchema,
+    HotTopicsSchema,
+    OverdueSchema,
+    RebuiltSchema,
+    SummarySchema,
+    TrendSchema,
+)
 
 RATE = {"type": "number", "minimum": 0, "maximum": 1, "nullable": True}
-
-
-class PercentilesSchema(Schema):
-    p50 = fields.Float(allow_none=True)
-    p95 = fields.Float(allow_none=True)
-
-
-class FiguresSchema(Schema):
-    received = fields.Integer(metadata={"description": "tickets received in the window"})
-    by_status = fields.Dict(keys=fields.String(), values=fields.Integer())
-    dispatched = fields.Integer(metadata={"description": "dispatched at least once"})
-    resolved = fields.Integer(metadata={"description": "now resolved or closed"})
-    resolution_rate = fields.Float(allow_none=True, metadata={
-        "description": "resolved / (received - merged - rejected)"})
-    rectification_rate = fields.Float(allow_none=True)
-    satisfaction_rate = fields.Float(allow_none=True)
-    on_time_rate = fields.Float(allow_none=True)
-    transfer_seconds = fields.Nested(PercentilesSchema, metadata={
-        "description": "received → first dispatch"})
-    resolve_seconds = fields.Nested(PercentilesSchema, metadata={
-        "description": "first dispatch → first resolution"})
-
-
-class SummarySchema(FiguresSchema):
-    district = fields.String(allow_none=True)
-    start = fields.String(data_key="from", allow_none=True)
-    end = fields.String(data_key="to", allow_none=True)
-
-
-class GroupedSchema(Schema):
-    district = fields.String(allow_none=True)
-    start = fields.String(data_key="from", allow_none=True)
-    end = fields.String(data_key="to", allow_none=True)
-    group_by = fields.String()
-    groups = fields.List(fields.Dict(), metadata={"description": "the group's key and figures"})
-
-
-class HolderSchema(Schema):
-    kind = fields.String(metadata={"enum": ["representative", "office", "department"]})
-    id = fields.String(allow_none=True, metadata={
-        "description": "the representative's id, the district's code, the department's code"})
-    name = fields.String(allow_none=True)
-
-
-class EscalationSchema(Schema):
-    at = fields.String(allow_none=True, metadata={"format": "date-time"})
-    kind = fields.String(metadata={"enum": ["escalated", "overdue", "passed_over"]})
-    note = fields.String(allow_none=True)
-
-
-class OverdueTicketSchema(Schema):
-    ticket_id = fields.String()
-    district = fields.String(allow_none=True)
-    community = fields.String(allow_none=True)
-    category = fields.String(allow_none=True)
-    title = fields.String(allow_none=True)
-    status = fields.String(metadata={"enum": ["assigned", "forwarded", "dispatched", "in_progress"]})
-    holder = fields.Nested(HolderSchema)
-    held_since = fields.String(allow_none=True, metadata={
-        "format": "date-time", "description": "since when the holder has it"})
-    due_at = fields.String(metadata={"format": "date-time"})
-    overdue_working_hours = fields.Float(metadata={
-        "description": "past due, in the district calendar's working hours"})
-    overdue_hours = fields.Float(metadata={"description": "past due, on the clock"})
-    escalations = fields.List(fields.Nested(EscalationSchema), metadata={
-        "description": "escalated by the office deadline, flagged overdue, representative"
-                       " passed over; oldest first"})
-
-
-class OverdueSchema(Schema):
-    district = fields.String(allow_none=True)
-    department = fields.String(allow_none=True)
-    as_of = fields.String(metadata={"format": "date-time"})
-    count = fields.Integer()
-    tickets = fields.List(fields.Nested(OverdueTicketSchema), metadata={
-        "description": "the latest first (most working hours past due)"})
-
-
-class TrendDaySchema(Schema):
-    day = fields.String(metadata={"format": "date"})
-    received = fields.Integer()
-    dispatched = fields.Integer(metadata={"description": "first dispatched that day"})
-    resolved = fields.Integer(metadata={"description": "first resolved that day"})
-
-
-class TrendSchema(Schema):
-    district = fields.String(allow_none=True)
-    start = fields.String(data_key="from", metadata={"format": "date"})
-    end = fields.String(data_key="to", metadata={"format": "date", "description": "the last day"})
-    days = fields.List(fields.Nested(TrendDaySchema))
-
-
-class TopicSchema(Schema):
-    category = fields.String(allow_none=True)
-    community = fields.String(allow_none=True)
-    communities = fields.List(fields.String(allow_none=True))
-    count = fields.Integer()
-    previous_count = fields.Integer(metadata={"description": "similar concerns the window before"})
-    growth = fields.Integer(metadata={"description": "count - previous_count"})
-    top_words = fields.List(fields.String())
-    ticket_ids = fields.List(fields.String())
-    open = fields.Integer()
-    resolved = fields.Integer(metadata={"description": "resolved or closed"})
-
-
-class HotTopicsSchema(Schema):
-    district = fields.String(allow_none=True)
-    days = fields.Integer()
-    start = fields.String(data_key="from", metadata={"format": "date-time"})
-    end = fields.String(data_key="to", metadata={"format": "date-time"})
-    tickets = fields.Integer(metadata={"description": "concerns received in the window"})
-    groups = fields.List(fields.Nested(TopicSchema), metadata={
-        "description": "most concerns first, then most growth"})
 
 
 def _optional(*parameters):

@@ -5,7 +5,8 @@ and the dashboard page that shows them.
 Consumes ``zd.reporting.events`` (directory, credentials, ``concern.received``,
 ``concern.rated``, ``ticket.*``) into its own read model, one row per ticket, and logs
 each event it applied so that the model can be rebuilt (for the operator, with the
-admin key: ``rebuild``); emits nothing.
+admin key: ``rebuild``); emits nothing. Every report is its schema's ``dump``
+(``schemas``), answered as JSON or, from the same body, as CSV (``csv_format``).
 """
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from services.common.service import ZeroDistanceService
 from services.common.topology import SERVICE_QUEUES
 from services.common.word_segmenter import WordSegmenter
 from services.reporting import (
+    csv_format,
     dashboard,
     domain,
     figures,
@@ -24,13 +26,17 @@ from services.reporting import (
     overdue,
     store,
     topics,
-    views,
 )
 from services.reporting.schemas import (
+    GroupedSchema,
     HotTopicsQuerySchema,
+    HotTopicsSchema,
     OverdueQuerySchema,
+    OverdueSchema,
     RebuiltSchema,
     ReportQuerySchema,
+    SummarySchema,
+    TrendSchema,
     load_query,
 )
 from services.reporting.topic_runs import TopicRuns
@@ -48,7 +54,8 @@ class ReportingService(ZeroDistanceService):
         with self.db.transaction() as conn:
             district, window, query = self._report_scope(conn, request)
             report = figures.figures(store.tallies(conn, district, window).get(None))
-        return views.answer(views.summary_body(district, window, report), query["format"])
+        body = SummarySchema().dump({"district": district, **window.echo(), **report})
+        return _answer(body, query["format"])
 
     @api("GET", "/api/v1/reports/by-district")
     def by_district(self, request):
@@ -71,8 +78,10 @@ class ReportingService(ZeroDistanceService):
             district, window, query = self._report_scope(conn, request)
             tallies = store.tallies(conn, district, window, group)
             keys = domain.group_keys(store.directory_or_none(conn), group, district, tallies)
-        reports = [(key, figures.figures(tallies.get(key))) for key in keys]
-        return views.answer(views.grouped_body(district, window, group, reports), query["format"])
+        body = GroupedSchema().dump({"district": district, **window.echo(), "group_by": group,
+                                     "groups": [(key, figures.figures(tallies.get(key)))
+                                                for key in keys]})
+        return _answer(body, query["format"])
 
     @api("GET", "/api/v1/reports/overdue")
     def overdue_report(self, request):
@@ -82,9 +91,10 @@ class ReportingService(ZeroDistanceService):
             directory = store.directory_or_none(conn) or domain.EMPTY_DIRECTORY
             candidates = store.overdue_candidates(conn, district, query.get("department"), as_of,
                                                   overdue.cutoffs(directory, district, as_of))
-        entries = overdue.overdue_entries(candidates, directory, as_of)
-        body = views.overdue_body(district, query.get("department"), as_of, entries)
-        return views.overdue_answer(body, query["format"])
+        body = OverdueSchema().dump({"district": district, "department": query.get("department"),
+                                     "as_of": as_of, "tickets": overdue.overdue_entries(
+                                         candidates, directory, as_of)})
+        return _answer(body, query["format"], csv_format.overdue_rows, csv_format.OVERDUE_COLUMNS)
 
     @api("GET", "/api/v1/reports/trend")
     def trend(self, request):
@@ -93,15 +103,15 @@ class ReportingService(ZeroDistanceService):
             zone = domain.timezone_of(store.directory_or_none(conn), district)
             days = domain.trend_days(query.get("start"), query.get("end"), zone, domain.now())
             counts = store.daily_counts(conn, district, days.start, days.end, zone)
-        return views.answer(views.trend_body(district, days, counts), query["format"])
+        return _answer(TrendSchema().dump(domain.trend(district, days, counts)), query["format"])
 
     @api("GET", "/api/v1/reports/hot-topics")
     def hot_topics(self, request):
         with self.db.transaction() as conn:
             district, query = self._scope(conn, request, HotTopicsQuerySchema)
         question = (district, query["days"], query["limit"], query.get("as_of"))
-        return json_response(200, self.topic_runs.answer(
-            question, lambda: self._topic_tickets(district, query), topics.hot_topics_answer))
+        return json_response(200, HotTopicsSchema().dump(self.topic_runs.answer(
+            question, lambda: self._topic_tickets(district, query), topics.hot_topics_answer)))
 
     def _topic_tickets(self, district, query):
         """What the hot topics of ``query`` read: the window's tickets and those of the
@@ -143,3 +153,10 @@ class ReportingService(ZeroDistanceService):
     @consume_messages(SERVICE_QUEUES["reporting"])
     def on_event(self, batch):
         return handle_batch(self.db, batch, projection.apply_event)
+
+
+def _answer(body, format, csv_rows=csv_format.report_rows, columns=None):
+    """A report's dumped ``body`` as JSON, or as CSV of the rows read from it."""
+    if format == "csv":
+        return csv_format.csv_response(csv_rows(body), columns)
+    return json_response(200, body)

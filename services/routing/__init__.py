@@ -7,10 +7,10 @@ Its map, dependencies pointing inward:
   call a use case, answer;
 - use cases (``use_cases``): ``inbound`` (what reaches routing, checked),
   ``workflow`` (load, decide, store, emit, in one transaction), ``actions``
-  (representatives' and offices' actions), ``deadlines``, ``retention``,
-  ``announcements`` (one ``ticket.*`` event per step);
+  (representatives' and offices' actions), ``reading`` (a ticket as they see it),
+  ``deadlines``, ``retention``, ``announcements`` (one ``ticket.*`` event per step);
 - rules, pure: ``domain`` (the workflow's rules), ``categories``, ``category_changes``
   (the category report), ``duplicates`` and ``similarity``, ``snapshots`` (how a
-  ticket is shown to others); wire shapes: ``schemas``;
+  ticket is shown to others); wire shapes, loaded and dumped: ``schemas``;
 - SQL of the ``routing`` schema: ``store``.
 """

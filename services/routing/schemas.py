@@ -1,7 +1,9 @@
-"""What crosses routing's edges: department feedback and the actions of §6."""
+"""What crosses routing's edges: department feedback, the actions of §6 and the events
+routing takes in, loaded; its answers (tickets listed, a ticket as representatives and
+offices see it, feedback applied), dumped."""
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from services.common.ticket_schemas import STATUSES, TicketSchema
+from services.common.ticket_schemas import STATUSES, IsoTime, TicketSchema
 from services.routing.domain import FEEDBACK_STATUSES
 
 ACTIONS = ("forward", "resolve", "merge", "reject", "reassign", "dispatch", "escalate")
@@ -61,10 +63,10 @@ class TicketRowSchema(Schema):
     category = fields.String(allow_none=True)
     title = fields.String(allow_none=True)
     representative_id = fields.String(allow_none=True)
-    received_at = fields.AwareDateTime()
-    status_since = fields.AwareDateTime()
+    received_at = IsoTime()
+    status_since = IsoTime()
     lead_department = fields.String(allow_none=True)
-    due_at = fields.AwareDateTime(allow_none=True)
+    due_at = IsoTime(allow_none=True)
     overdue = fields.Boolean(allow_none=True)
 
 
@@ -161,15 +163,16 @@ class DuplicateLinkSchema(Schema):
     shared_words = fields.List(fields.String())
     distance_m = fields.Float(allow_none=True, metadata={
         "description": "Metres between the two points; null when either has none"})
-    linked_at = fields.AwareDateTime()
+    linked_at = IsoTime()
 
 
 class TicketViewSchema(TicketSchema):
-    """A ticket as representatives and offices see it: the ticket and its full timeline."""
+    """A ticket as representatives and offices see it: the ticket and its full timeline
+    (dumped from ``use_cases.reading.ticket_as_seen``)."""
     description = fields.String()
     location = fields.Dict(allow_none=True)
     attachments = fields.List(fields.Dict())
-    submitted_at = fields.AwareDateTime()
+    submitted_at = IsoTime()
     reporter_wants_feedback = fields.Boolean()
     likely_duplicate_of = fields.Nested(DuplicateLinkSchema, allow_none=True, metadata={
         "description": "The open ticket this one likely repeats (merge it there with one"

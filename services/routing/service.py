@@ -11,6 +11,7 @@ anonymises the reporter details of tickets final for ``personal_data_days`` and 
 ``personal_data.expired`` (``retention``), which it also consumes from an erasure request.
 For the operator (the admin key) it reports how often the liaison office changed the
 category the keywords chose (``category_changes``).
+Every answer is a schema's ``dump`` (``schemas``).
 """
 import logging
 from functools import partial
@@ -36,12 +37,13 @@ from services.routing.schemas import (
     ActionSchema,
     CategoryReportQuerySchema,
     CategoryReportSchema,
+    FeedbackAppliedSchema,
     FeedbackSchema,
     TicketListSchema,
     TicketQuerySchema,
+    TicketViewSchema,
 )
-from services.routing.use_cases import actions, deadlines, inbound, retention, workflow
-from services.routing.views import ticket_view
+from services.routing.use_cases import actions, deadlines, inbound, reading, retention, workflow
 
 EVENT_HANDLERS = {CONCERN_RECEIVED: inbound.receive_concern,
                   DISPATCH_CONTACT: inbound.receive_dispatch_contact,
@@ -99,7 +101,7 @@ class RoutingService(ZeroDistanceService):
                 conn, inbound.feedback_over_http(department, body))
         if refused:  # parked on zd.feedback.rejected, like feedback that came by AMQP
             raise Conflict(refused, parked_in=topology.FEEDBACK_REJECTED)
-        return json_response(200, {"ticket_id": ticket["ticket_id"], "status": ticket["status"]})
+        return json_response(200, FeedbackAppliedSchema().dump(ticket))
 
     @api("GET", "/api/v1/tickets")
     def list_tickets(self, request):
@@ -128,7 +130,8 @@ class RoutingService(ZeroDistanceService):
             caller = self.keys.caller(conn, request, "representative", "congress", "admin")
             ticket = store.find_ticket(conn, ticket_id)
             actions.check_access(ticket, caller.party)
-            return json_response(200, ticket_view(conn, ticket, current_directory(conn)))
+            seen = reading.ticket_as_seen(conn, ticket, current_directory(conn))
+        return json_response(200, TicketViewSchema().dump(seen))
 
     @api("POST", "/api/v1/tickets/<string:ticket_id>/actions")
     def post_action(self, request, ticket_id):
@@ -138,4 +141,5 @@ class RoutingService(ZeroDistanceService):
         with self.db.transaction() as conn:
             directory = current_directory(conn)
             ticket = actions.act(conn, ticket_id, caller.party, command, directory)
-            return json_response(200, ticket_view(conn, ticket, directory))
+            seen = reading.ticket_as_seen(conn, ticket, directory)
+        return json_response(200, TicketViewSchema().dump(seen))

@@ -21,8 +21,7 @@ from services.common.config import settings
 from services.notify import domain as notify_domain
 from services.routing import store
 from services.routing.schemas import TicketViewSchema
-from services.routing.use_cases import inbound, workflow
-from services.routing.views import ticket_view
+from services.routing.use_cases import inbound, reading, workflow
 from tests.support import events as made
 
 SEWER = (40.0, 116.0)  # a point; the reports lie within 100 m of it
@@ -195,7 +194,8 @@ def test_both_tickets_show_the_link(clean_system):
     with routing_connection() as conn:
         first = receive(conn, directory, 1, SEWER_REPORTS[0], location=near(SEWER))
         again = receive(conn, directory, 2, SEWER_REPORTS[1], location=near(SEWER, 60))
-        shown = {ticket_id: ticket_view(conn, store.find_ticket(conn, ticket_id), directory)
+        shown = {ticket_id: TicketViewSchema().dump(
+                     reading.ticket_as_seen(conn, store.find_ticket(conn, ticket_id), directory))
                  for ticket_id in (first, again)}
     for view in shown.values():  # what GET /api/v1/tickets/{id} answers, as documented
         assert not TicketViewSchema().validate(view)

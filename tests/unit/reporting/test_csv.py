@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from services.reporting.views import answer, as_csv
+from services.reporting.csv_format import as_csv, csv_response, report_rows
 
 
 def read_back(data):
@@ -39,7 +39,8 @@ def test_the_file_starts_with_a_bom_that_stays_out_of_the_first_header():
 
 
 def test_the_answer_is_utf8_csv_with_its_bom():
-    response = answer({"district": "baiyun", "from": "2026-11-01", "to": "2026-11-30",
-                       "received": 2, "by_status": {"closed": 1}}, "csv")
+    response = csv_response(report_rows({"district": "baiyun", "from": "2026-11-01",
+                                         "to": "2026-11-30", "received": 2,
+                                         "by_status": {"closed": 1}}))
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.get_data().startswith(b"\xef\xbb\xbfdistrict,from,to,received,by_status.closed")
