@@ -5,9 +5,10 @@ Its map, dependencies pointing inward:
 - entrypoints: ``service`` (the tickets API, department feedback over HTTP and AMQP,
   consumed events, the deadline and retention timers): parse, call a use case, answer;
 - use cases (``use_cases``): ``inbound`` (what reaches routing, checked),
-  ``workflow`` (load, decide, store, emit, in one transaction), ``actions``
-  (representatives' and offices' actions), ``deadlines``, ``retention``,
-  ``announcements`` (one ``ticket.*`` event per step);
+  ``workflow`` (load, decide, store, emit), ``actions`` (representatives' and offices'
+  actions), ``deadlines``, ``retention``; each entrypoint's transaction is one ``step``
+  (the store port, the directory, the clock, and one ``ticket.*`` event per ticket
+  when it ends), which the rules take instead of a connection;
 - rules, pure: ``domain`` (the workflow's rules), ``categories``, ``duplicates`` and
   ``similarity``, ``snapshots`` (how a ticket is shown to others); wire shapes:
   ``schemas``;

@@ -13,6 +13,7 @@ from services.common.credentials import Party
 from services.common.errors import BadRequest
 from services.routing import store
 from services.routing.use_cases import actions, inbound, workflow
+from services.routing.use_cases.step import Step
 from tests.support import events as made
 from tests.support.system import fresh_system
 
@@ -31,9 +32,9 @@ def connection():
 
 def receive(conn, directory, n, text):
     row = made.concern_row(f"ZD20260302-{n:08d}", category=None, title=None, description=text)
-    with conn.transaction():
-        workflow.receive_concern(conn, inbound.checked_concern(
-            events.concern_received(row).body, directory), directory)
+    with conn.transaction(), Step.on(conn, directory) as step:
+        workflow.receive_concern(step, inbound.checked_concern(
+            events.concern_received(row).body, directory))
     return row["ticket_id"]
 
 
