@@ -6,9 +6,11 @@ Its map, dependencies pointing inward:
   consumed events, the deadline and retention timers, the category report): parse,
   call a use case, answer;
 - use cases (``use_cases``): ``inbound`` (what reaches routing, checked),
-  ``workflow`` (load, decide, store, emit, in one transaction), ``actions``
-  (representatives' and offices' actions), ``reading`` (a ticket as they see it),
-  ``deadlines``, ``retention``, ``announcements`` (one ``ticket.*`` event per step);
+  ``workflow`` (load, decide, store, emit), ``actions`` (representatives' and offices'
+  actions), ``reading`` (a ticket as they see it), ``deadlines``, ``retention``; each
+  entrypoint's transaction is one ``step`` (the store port, the directory, the clock,
+  and one ``ticket.*`` event per ticket when it ends), which the rules take instead of a
+  connection;
 - rules, pure: ``domain`` (the workflow's rules), ``categories``, ``category_changes``
   (the category report), ``duplicates`` and ``similarity``, ``snapshots`` (how a
   ticket is shown to others); wire shapes, loaded and dumped: ``schemas``;

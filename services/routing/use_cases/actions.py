@@ -4,10 +4,14 @@ Each action says who may take it and what it does; the state rules of ``domain``
 decide whether the ticket's status allows it (409 with the allowed ones otherwise). A
 representative merges only into a ticket they may see or into the one their ticket was
 linked to as a likely duplicate; any other target answers as one that does not exist.
+An action is one step (``act`` opens it on the request's transaction, ``perform`` takes
+it: the rules run as well on a fake of the store).
 """
 from services.common.errors import BadRequest, Conflict, Forbidden, NotFound
-from services.routing import domain, store
-from services.routing.use_cases import announcements, workflow
+from services.routing import domain
+from services.routing.use_cases import workflow
+from services.routing.use_cases.step import Step
+from services.routing.use_cases.workflow import Change, Note
 
 #: action → roles that may take it
 WHO = {
@@ -47,17 +51,23 @@ def list_scope(party, query):
 
 
 def act(conn, ticket_id, party, command, directory):
+    """The action ``command`` of ``party`` on a ticket, in one step; returns the ticket."""
+    with Step.on(conn, directory) as step:
+        return perform(step, ticket_id, party, command)
+
+
+def perform(step, ticket_id, party, command):
+    """The action, in ``step``: NotFound, Forbidden, BadRequest or Conflict when it cannot be."""
     # tickets an action touches are locked in one order: crossed merges cannot deadlock
     for touched in sorted({ticket_id, command.get("into") or ticket_id}):
-        store.lock_ticket(conn, touched)
-    ticket = store.lock_ticket(conn, ticket_id)
+        step.store.lock_ticket(touched)
+    ticket = step.store.lock_ticket(ticket_id)
     check_access(ticket, party)
     action = command["action"]
     if party.role not in WHO[action] and party.role != "admin":
         raise Forbidden(f"A {party.role} cannot {action} a ticket.")
     try:
-        with announcements.step(conn):
-            return PERFORM[action](conn, ticket, party, command, directory)
+        return PERFORM[action](step, ticket, party, command)
     except domain.IllegalTransition as exc:
         raise Conflict(str(exc), allowed_statuses=list(exc.allowed),
                        allowed_actions=allowed_actions(exc.current)) from exc
@@ -72,53 +82,54 @@ TARGET = {"forward": "forwarded", "resolve": "resolved", "merge": "merged",
           "reject": "rejected", "reassign": "assigned", "dispatch": "dispatched"}
 
 
-def _forward(conn, ticket, party, command, directory):
-    ticket = workflow.change(conn, ticket, directory, "forwarded", str(party), "forward",
-                             command.get("note"))
-    policy = directory["districts"][ticket["district"]]["policy"]
-    if policy["auto_dispatch"] and ticket["category"]:
-        ticket = workflow.dispatch_by_rules(conn, ticket, directory)
+def _forward(step, ticket, party, command):
+    ticket = workflow.change(step, ticket, Change("forwarded", str(party), "forward",
+                                                  command.get("note")))
+    if step.policy(ticket["district"])["auto_dispatch"] and ticket["category"]:
+        ticket = workflow.dispatch_by_rules(step, ticket)
     return ticket
 
 
-def _resolve(conn, ticket, party, command, directory):
-    return workflow.change(conn, ticket, directory, "resolved", str(party), "resolve",
-                           command["result"], result=command["result"],
-                           resolved_at=ticket["resolved_at"] or workflow.now())
+def _resolve(step, ticket, party, command):
+    return workflow.change(step, ticket, Change("resolved", str(party), "resolve", command["result"],
+                                                fields={"result": command["result"],
+                                                        "resolved_at": ticket["resolved_at"]
+                                                        or step.now()}))
 
 
-def _merge(conn, ticket, party, command, directory):
-    target = store.lock_ticket(conn, command["into"])
-    likely_original = store.likely_original(conn, ticket["ticket_id"])
+def _merge(step, ticket, party, command):
+    target = step.store.lock_ticket(command["into"])
+    likely_original = step.store.likely_original(ticket["ticket_id"])
     if not domain.may_merge_into(party.role, party.scope, ticket, target, likely_original):
         # one answer whether it does not exist or is not theirs to see, status untold
         raise BadRequest("Cannot merge there.", errors={"into": ["No such ticket here."]})
     if target["status"] in domain.FINAL:
         raise BadRequest("Cannot merge there.", errors={"into": [
             f"Ticket {target['ticket_id']} is {target['status']}: merge into an open ticket."]})
-    return workflow.change(conn, ticket, directory, "merged", str(party), "merge",
-                           f"merged into {command['into']}: {command.get('note') or ''}".strip(),
-                           merged_into=target["ticket_id"])
+    return workflow.change(step, ticket, Change(
+        "merged", str(party), "merge",
+        f"merged into {command['into']}: {command.get('note') or ''}".strip(),
+        fields={"merged_into": target["ticket_id"]}))
 
 
-def _reject(conn, ticket, party, command, directory):
-    return workflow.change(conn, ticket, directory, "rejected", str(party), "reject",
-                           command["reason"])
+def _reject(step, ticket, party, command):
+    return workflow.change(step, ticket, Change("rejected", str(party), "reject", command["reason"]))
 
 
-def _reassign(conn, ticket, party, command, directory):
-    rep = directory["representatives"].get(command["representative"])
+def _reassign(step, ticket, party, command):
+    rep = step.directory["representatives"].get(command["representative"])
     if rep is None or rep["district"] != ticket["district"]:
         raise BadRequest("Cannot reassign there.",
                          errors={"representative": ["Not a representative of this district."]})
     # the new representative's wait starts now, even when the ticket was assigned already
-    return workflow.change(conn, ticket, directory, "assigned", str(party), "reassign",
-                           command.get("note"), representative_id=command["representative"],
-                           status_since=workflow.now(), escalated_at=None)
+    return workflow.change(step, ticket, Change(
+        "assigned", str(party), "reassign", command.get("note"),
+        fields={"representative_id": command["representative"], "status_since": step.now(),
+                "escalated_at": None}))
 
 
-def _dispatch(conn, ticket, party, command, directory):
-    wanted = command["departments"]
+def _dispatch(step, ticket, party, command):
+    wanted, directory = command["departments"], step.directory
     unknown = [code for code in [wanted["lead"], *wanted["assist"]]
                if code not in directory["departments"]]
     if unknown:
@@ -129,16 +140,16 @@ def _dispatch(conn, ticket, party, command, directory):
         raise BadRequest("Unknown category.", errors={"category": [f"Unknown category {category}."]})
     domain.check_transition(ticket["status"], "dispatched")
     if category is not None and category != ticket["category"]:
-        ticket = workflow.recategorise(conn, ticket, str(party), category)
-    return workflow.dispatch(conn, ticket, directory, wanted["lead"], wanted["assist"], str(party),
-                             command.get("note"), command.get("due_at"))
+        ticket = workflow.recategorise(step, ticket, str(party), category)
+    return workflow.dispatch(step, ticket, wanted["lead"], assists=wanted["assist"], actor=str(party),
+                             note=command.get("note"), due=command.get("due_at"))
 
 
-def _escalate(conn, ticket, party, command, directory):
+def _escalate(step, ticket, party, command):
     if ticket["status"] not in domain.OPEN:
         raise Conflict(f"A {ticket['status']} ticket cannot be escalated.")
-    return workflow.note(conn, ticket, directory, str(party), "escalate",
-                         command.get("note") or "escalated", event="escalated")
+    return workflow.note(step, ticket, Note(str(party), "escalate", command.get("note") or "escalated",
+                                            event="escalated"))
 
 
 PERFORM = {"forward": _forward, "resolve": _resolve, "merge": _merge, "reject": _reject,

@@ -11,9 +11,11 @@
 - A concern that waited ``CONTACT_WAIT`` for its reporter's dispatch contact (which
   intake sends with it) is routed without it, rather than never.
 
-Hours are working hours when the district has a calendar. Each ticket is handled in
-its own savepoint and step (one event), so one that cannot be handled does not hold up the others; rows
-are locked with SKIP LOCKED, so several routing instances share the work.
+Hours are working hours when the district has a calendar. ``enforce`` finds the rows
+in SQL; each is then handled by its rule (``pass_over``, ``escalate``, ``flag_overdue``,
+``close_unrated``, ``route_without_contact``) in its own savepoint and step (one event),
+so one that cannot be handled does not hold up the others; rows are locked with SKIP
+LOCKED, so several routing instances share the work.
 """
 import logging
 from datetime import timedelta
@@ -21,7 +23,9 @@ from datetime import timedelta
 from services.common.tracebacks import traceback_without_text
 from services.common.working_hours import add_working_hours, subtract_working_hours
 from services.routing import store
-from services.routing.use_cases import announcements, workflow
+from services.routing.use_cases import workflow
+from services.routing.use_cases.step import Step
+from services.routing.use_cases.workflow import Change, Note
 
 log = logging.getLogger(__name__)
 SYSTEM = workflow.SYSTEM
@@ -32,18 +36,22 @@ CONTACT_WAIT = timedelta(minutes=10)
 
 def enforce(conn, directory, now):
     """Act on every deadline passed at ``now``; returns how many of each."""
-    return {"passed_over": _each(conn, _waiting(conn, directory, now, "assigned"),
-                                 lambda ticket: _pass_over(conn, ticket, directory)),
-            "escalated": _each(conn, _waiting(conn, directory, now, "forwarded"),
-                               lambda ticket: _escalate(conn, ticket, directory, now)),
-            "overdue": _each(conn, store.overdue_dispatches(conn, now),
-                             lambda row: _flag_overdue(conn, row, directory, now)),
-            "closed": _each(conn, store.waiting_tickets(conn, "resolved",
-                                                        now - timedelta(days=RATING_DAYS)),
-                            lambda ticket: _close_unrated(conn, ticket, directory)),
-            "routed_without_contact": _each(
-                conn, store.release_stale_held_concerns(conn, now - CONTACT_WAIT),
-                lambda concern: _route_without_contact(conn, concern, directory))}
+    def each(rows, rule):
+        """``rule(step, row)`` for each row, each in its own savepoint and step."""
+        def act(row):
+            with Step.on(conn, directory) as step:
+                rule(step, row)
+        return _each(conn, rows, act)
+
+    return {"passed_over": each(_waiting(conn, directory, now, "assigned"), pass_over),
+            "escalated": each(_waiting(conn, directory, now, "forwarded"),
+                              lambda step, ticket: escalate(step, ticket, now)),
+            "overdue": each(store.overdue_dispatches(conn, now),
+                            lambda step, row: flag_overdue(step, row, now)),
+            "closed": each(store.waiting_tickets(conn, "resolved", now - timedelta(days=RATING_DAYS)),
+                           close_unrated),
+            "routed_without_contact": each(
+                store.release_stale_held_concerns(conn, now - CONTACT_WAIT), route_without_contact)}
 
 
 def _waiting(conn, directory, now, status):
@@ -69,7 +77,7 @@ def _each(conn, rows, act):
     done = 0
     for row in rows:
         try:
-            with conn.transaction(), announcements.step(conn):
+            with conn.transaction():
                 act(row)
             done += 1
         except Exception as exc:  # one ticket must not hold up every other deadline
@@ -78,35 +86,40 @@ def _each(conn, rows, act):
     return done
 
 
-def _pass_over(conn, ticket, directory):
-    policy = directory["districts"][ticket["district"]]["policy"]
-    ticket = workflow.change(conn, ticket, directory, "forwarded", SYSTEM, "forward",
-                             f"the representative did not act within"
-                             f" {policy['representative_hours']} hours: passed to the office")
+def pass_over(step, ticket):
+    """The representative did not act in time: the office takes the ticket."""
+    policy = step.policy(ticket["district"])
+    ticket = workflow.change(step, ticket, Change(
+        "forwarded", SYSTEM, "forward", f"the representative did not act within"
+        f" {policy['representative_hours']} hours: passed to the office"))
     if policy["auto_dispatch"] and ticket["category"]:
-        workflow.dispatch_by_rules(conn, ticket, directory)
+        workflow.dispatch_by_rules(step, ticket)
 
 
-def _escalate(conn, ticket, directory, now):
-    policy = directory["districts"][ticket["district"]]["policy"]
-    workflow.note(conn, ticket, directory, SYSTEM, "escalate",
-                  f"not dispatched within {policy['congress_hours']} hours",
-                  event="escalated", escalated_at=now)
+def escalate(step, ticket, now):
+    """The office did not dispatch in time: escalated, once."""
+    policy = step.policy(ticket["district"])
+    workflow.note(step, ticket, Note(SYSTEM, "escalate",
+                                     f"not dispatched within {policy['congress_hours']} hours",
+                                     event="escalated", fields={"escalated_at": now}))
 
 
-def _flag_overdue(conn, row, directory, now):
-    store.update_dispatch(conn, row["dispatch_id"], overdue_at=now)
-    workflow.note(conn, store.find_ticket(conn, row["ticket_id"]), directory, SYSTEM, "overdue",
-                  f"{row['department']} was due at {row['due_at'].isoformat()}", event="overdue")
+def flag_overdue(step, row, now):
+    """A lead dispatch past its due time: flagged for the office, once."""
+    step.store.update_dispatch(row["dispatch_id"], overdue_at=now)
+    workflow.note(step, step.store.find_ticket(row["ticket_id"]), Note(
+        SYSTEM, "overdue", f"{row['department']} was due at {row['due_at'].isoformat()}",
+        event="overdue"))
 
 
-def _route_without_contact(conn, concern, directory):
+def route_without_contact(step, concern):
     """A concern never lost for want of its dispatch contact: routed without it."""
     log.warning("concern %s waited %s for its dispatch contact: routed without it",
                 concern["ticket_id"], CONTACT_WAIT)
-    workflow.receive_concern(conn, concern, directory)
+    workflow.receive_concern(step, concern)
 
 
-def _close_unrated(conn, ticket, directory):
-    workflow.change(conn, ticket, directory, "closed", SYSTEM, "close",
-                    f"not rated within {RATING_DAYS} days")
+def close_unrated(step, ticket):
+    """A resolution not rated in time: closed."""
+    workflow.change(step, ticket, Change("closed", SYSTEM, "close",
+                                         f"not rated within {RATING_DAYS} days"))

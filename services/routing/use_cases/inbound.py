@@ -5,7 +5,8 @@ that does not fit is refused with ``FeedbackRejected`` and parked on
 ``zd.feedback.rejected`` with the reason, whether it came by AMQP or over HTTP, and
 whatever it is: feedback that cannot even be read (another content type, bad UTF-8, not
 JSON, a NUL or a lone surrogate in its id, type or body) is refused the same way, alone,
-in the batch it came in, and its office hears of it like of any other.
+in the batch it came in, and its office hears of it like of any other. What is checked
+goes on to ``workflow`` in one step (``step.Step``) of the message's transaction.
 """
 import uuid
 
@@ -24,6 +25,7 @@ from services.routing.schemas import (
     RatingEventSchema,
 )
 from services.routing.use_cases import workflow
+from services.routing.use_cases.step import Step
 from services.routing.use_cases.workflow import FeedbackRejected
 
 
@@ -43,7 +45,8 @@ def receive_concern(conn, concern):
     if concern["feedback_requested"] and not store.dispatch_contact(conn, concern["ticket_id"]):
         store.hold_concern(conn, concern)
         return
-    workflow.receive_concern(conn, concern, directory)
+    with Step.on(conn, directory) as step:
+        workflow.receive_concern(step, concern)
 
 
 def district_of(envelope):
@@ -76,7 +79,8 @@ def receive_dispatch_contact(conn, body):
     store.save_dispatch_contact(conn, body["ticket_id"], body["reporter"])
     held = store.release_held_concern(conn, body["ticket_id"])
     if held is not None:
-        workflow.receive_concern(conn, held, current_directory(conn))
+        with Step.on(conn, current_directory(conn)) as step:
+            workflow.receive_concern(step, held)
 
 
 def receive_rating(conn, rated):
@@ -85,7 +89,8 @@ def receive_rating(conn, rated):
     if errors:
         raise ParkMessage(f"invalid rating: {errors}")
     try:
-        workflow.rate(conn, rated, current_directory(conn))
+        with Step.on(conn, current_directory(conn)) as step:
+            workflow.rate(step, rated)
     except workflow.RatingRefused as reason:
         raise ParkMessage(f"rating refused: {reason}") from reason
 
@@ -106,9 +111,8 @@ def apply_department_feedback(conn, envelope):
     when it cannot apply: then it is parked on ``zd.feedback.rejected`` and counted."""
     try:
         department, feedback = feedback_of(envelope)
-        with conn.transaction():
-            return workflow.apply_feedback(conn, department, feedback,
-                                           current_directory(conn)), None
+        with conn.transaction(), Step.on(conn, current_directory(conn)) as step:
+            return workflow.apply_feedback(step, department, feedback), None
     except FeedbackRejected as reason:
         metrics.FEEDBACK_REJECTED.labels(reason.kind).inc()
         park(conn, envelope, str(reason), parked_queue=topology.FEEDBACK_REJECTED)

@@ -14,6 +14,7 @@ from services.common.config import settings
 from services.common.db import make_pool
 from services.routing import store
 from services.routing.use_cases import inbound, workflow
+from services.routing.use_cases.step import Step
 from tests.support import events as made
 from tests.support.services import running, wait_until
 
@@ -47,7 +48,8 @@ def concern(n, community, directory):
 
 
 def receive(conn, n, community, directory):
-    workflow.receive_concern(conn, concern(n, community, directory), directory)
+    with Step.on(conn, directory) as step:
+        workflow.receive_concern(step, concern(n, community, directory))
     return f"ZD20260302-{n:08d}"
 
 
@@ -83,7 +85,8 @@ def test_concerns_arriving_together_never_overfill_a_representative(directory, p
             started.append(n)
             while len(started) < CONCERNS:  # every transaction open before any assigns
                 eventlet.sleep(0.005)
-            workflow.receive_concern(conn, new, directory)
+            with Step.on(conn, directory) as step:
+                workflow.receive_concern(step, new)
 
     threads = [eventlet.spawn(take, n) for n in range(CONCERNS)]
     for thread in threads:
@@ -128,11 +131,13 @@ def test_concerns_posted_together_are_assigned_exactly_through_the_services(clea
     assert_chen_full_and_the_rest_with_liu(pool)
 
 
-def test_a_change_outside_any_step_is_announced_at_once(directory, pool):
-    """Every entry point opens a step; a change made outside one still goes out, alone."""
+def test_a_step_of_one_change_is_announced_alone(directory, pool):
+    """Every entry point opens a step; a step that makes one change announces it alone."""
     with pool.connection() as conn:
         ticket = store.find_ticket(conn, receive(conn, 1, "tonghe", directory))
-        workflow.note(conn, ticket, directory, "system", "escalate", "by hand", event="escalated")
+        with Step.on(conn, directory) as step:
+            workflow.note(step, ticket, workflow.Note("system", "escalate", "by hand",
+                                                      event="escalated"))
         types = [found["type"] for found in conn.execute(
             "SELECT type FROM outbox WHERE type LIKE 'ticket.%%' ORDER BY id")]
         last = conn.execute("SELECT body FROM outbox WHERE type = 'ticket.escalated'").fetchone()

@@ -22,6 +22,7 @@ from services.notify import domain as notify_domain
 from services.routing import store
 from services.routing.schemas import TicketViewSchema
 from services.routing.use_cases import inbound, reading, workflow
+from services.routing.use_cases.step import Step
 from tests.support import events as made
 
 SEWER = (40.0, 116.0)  # a point; the reports lie within 100 m of it
@@ -84,8 +85,8 @@ def receive(conn, directory, n, description, category="drainage", location=None,
                            category=category, title=None, description=description,
                            location=location)
     concern = inbound.checked_concern(events.concern_received(row).body, directory)
-    with conn.transaction():
-        workflow.receive_concern(conn, concern, directory)
+    with conn.transaction(), Step.on(conn, directory) as step:
+        workflow.receive_concern(step, concern)
     return ticket_id
 
 
@@ -219,24 +220,23 @@ def test_a_merged_ticket_follows_its_original_to_the_result_and_its_rating(clean
         first = receive(conn, directory, 1, SEWER_REPORTS[0], location=near(SEWER))
         merged = receive(conn, directory, 2, SEWER_REPORTS[0], location=near(SEWER, 30))
         (dispatch,) = store.dispatches(conn, first)
-        with conn.transaction():
-            workflow.apply_feedback(conn, dispatch["department"], {
+        with conn.transaction(), Step.on(conn, directory) as step:
+            workflow.apply_feedback(step, dispatch["department"], {
                 "dispatch_id": dispatch["dispatch_id"], "status": "resolved",
-                "result": "已疏通下水道", "note": None}, directory)
+                "result": "已疏通下水道", "note": None})
         follower = store.find_ticket(conn, merged)
         assert (follower["status"], follower["result"]) == ("merged", "已疏通下水道")
         (told,) = [row for row in outbox_ticket_events(conn, merged) if row["type"] == "ticket.resolved"]
         news = notify_domain.read_events(told["message_id"], told["type"], told["body"])
         assert [notify_domain.reporter_may_hear(event) for event in news] == [True]
         assert news[0].ticket["result"] == "已疏通下水道"
-        with conn.transaction():
-            workflow.rate(conn, {"ticket_id": merged, "resolution": 0, "rating": "unsatisfied",
-                                 "comment": "还是有臭味"}, directory)
+        with conn.transaction(), Step.on(conn, directory) as step:
+            workflow.rate(step, {"ticket_id": merged, "resolution": 0, "rating": "unsatisfied",
+                                 "comment": "还是有臭味"})
         rated = store.find_ticket(conn, merged)
         assert (rated["status"], rated["rating"]) == ("merged", "unsatisfied")
         notes = [entry["note"] for entry in store.timeline(conn, first)]
         assert f"the reporter of merged {merged} is unsatisfied: unsatisfied: 还是有臭味" in notes
         with pytest.raises(workflow.RatingRefused):
-            with conn.transaction():
-                workflow.rate(conn, {"ticket_id": merged, "resolution": 0, "rating": "satisfied"},
-                              directory)
+            with conn.transaction(), Step.on(conn, directory) as step:
+                workflow.rate(step, {"ticket_id": merged, "resolution": 0, "rating": "satisfied"})
