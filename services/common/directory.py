@@ -85,7 +85,7 @@ class _File:
         self.document, self.given = None, {}
 
     def read(self, text):
-        """The file's document and shape; False when there is no document to check."""
+        """Read the document and check its shape; False when there is no document to check."""
         try:
             self.document = yaml_lines.read(text)
         except yaml.YAMLError as error:

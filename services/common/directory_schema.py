@@ -32,7 +32,8 @@ DEFAULT_KEYWORD_WEIGHT = 1.0
 
 
 class Unlike(str):
-    """A message that the value it is about ends: "max_open must be ..., not true (bool)"."""
+    """A message to be ended with the value it is about, as written in the file:
+    "max_open must be an integer >= 1" + ", not true (bool)"."""
 
 
 class AtTheKey(str):
