@@ -8,7 +8,7 @@ import time
 from types import SimpleNamespace
 
 from services.common.messaging import BoundedQueueConsumer, masked_uri
-from services.common.outbox import Publisher
+from services.common.outbox_relay import Publisher
 
 
 def closed_ports(count):
