@@ -1,8 +1,9 @@
 """The intake service (HTTP, port 8001): front-ends post concerns and read their status.
 
-Consumes ``zd.intake.events`` (directory, credentials, ticket events,
-``personal_data.expired``: the reporter anonymised, ``retention``) and emits
-``concern.received`` through its outbox, committed with the concern itself.
+Consumes ``zd.intake.events`` (directory, credentials, ``ticket.*``: the newest version
+of each ticket kept, ``personal_data.expired``: the reporter anonymised) and emits
+``concern.received``, ``reporter.contact``, ``reporter.dispatch_contact`` and
+``concern.rated`` through its outbox, each committed with what caused it.
 """
 from functools import partial
 
@@ -18,10 +19,10 @@ from services.common.topology import SERVICE_QUEUES
 from services.intake import domain, openapi, paging, store
 from services.intake.open311.api import Open311Api
 from services.intake.schemas import ConcernQuerySchema, ConcernSchema, RatingSchema
-from services.intake.use_cases import acceptance, rating, retention
+from services.intake.use_cases import acceptance, rating, retention, ticket_updates
 from services.intake.views import concern_list, concern_view
 
-EVENT_HANDLERS = {TICKET_PREFIX: store.project_ticket_event,
+EVENT_HANDLERS = {TICKET_PREFIX: ticket_updates.keep_newest_version,
                   PERSONAL_DATA_EXPIRED: retention.anonymise_reporter}
 
 
