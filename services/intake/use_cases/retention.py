@@ -8,8 +8,8 @@ that posts the same concern again after that is answered as for a different one.
 ``reporter.contact`` and ``reporter.dispatch_contact`` messages in the outbox are
 anonymised as well.
 """
+from services.common.errors import ParkMessage
 from services.common.events import EXPIRED
-from services.common.messaging import ParkMessage
 from services.common.personal_data import PERSONAL_KEYS, anonymise_outbox, count
 
 SERVICE = "intake"

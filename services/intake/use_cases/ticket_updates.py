@@ -5,7 +5,7 @@ status, category, result): the newest version routing announced. Events may come
 twice or out of order; an older version never replaces a newer one. An event without
 its ticket's id and version is parked. Emits nothing.
 """
-from services.common.messaging import ParkMessage
+from services.common.errors import ParkMessage
 from services.intake import store
 
 

@@ -24,8 +24,9 @@ def messaging_imported_by(module):
     "services.intake.store",
     "services.intake.use_cases.acceptance",
     "services.intake.use_cases.rating",
+    "services.intake.use_cases.retention",
+    "services.intake.use_cases.ticket_updates",
     "services.reporting.store",
-    "services.routing.use_cases.announcements",
 ])
 def test_emitting_events_imports_no_messaging_library(module):
     assert messaging_imported_by(module) == []
