@@ -9,9 +9,9 @@ is parked with the reason. Every event applied to the read model is also kept in
 event log, in the same transaction, so that the read model can be rebuilt from it
 (``services.reporting.use_cases.rebuild``).
 """
+from services.common.errors import ParkMessage
 from services.common.event_routing import apply_shared_event
 from services.common.events import CONCERN_RATED, CONCERN_RECEIVED, TICKET_PREFIX
-from services.common.messaging import ParkMessage
 from services.reporting import domain, store, topics
 
 
