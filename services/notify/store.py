@@ -1,5 +1,7 @@
 """SQL of the notify schema, behind verbs: reporters' contacts, held events, and the
-notifications outbox (record, claim for a lease, settle each attempt, list, retry)."""
+notifications outbox (record, claim for a lease, settle each attempt, list, make due
+again). Runs SQL and returns rows; which notification may be sent again is the use
+cases' (``use_cases.resending``)."""
 from psycopg.types.json import Jsonb
 
 from services.notify.domain import Event
@@ -146,14 +148,17 @@ def notifications(conn, ticket_id=None, status=None, limit=100, notification_id=
     return rows
 
 
-def retry(conn, notification_id):
-    """A failed (or skipped) notification is due again at once; None when there is no
-    such notification, else its status before."""
+def lock_status(conn, notification_id):
+    """A notification's status, its row locked until the transaction ends; None when there
+    is no such notification."""
     row = conn.execute("SELECT status FROM notifications WHERE id = %s FOR UPDATE",
                        (notification_id,)).fetchone()
-    if row is None or row["status"] not in ("failed", "skipped"):
-        return row and row["status"]
+    return row and row["status"]
+
+
+def make_due_again(conn, notification_id):
+    """The notification is pending again with its attempts starting over, due at once; the
+    courier is woken."""
     conn.execute("UPDATE notifications SET status = 'pending', attempts = 0, lease_until = NULL,"
                  " next_attempt_at = now() WHERE id = %s", (notification_id,))
     conn.execute("SELECT pg_notify(%s, '')", (NOTIFY_CHANNEL,))
-    return row["status"]
