@@ -1,5 +1,5 @@
 """SQL of the intake schema, behind verbs: store a concern or a rating, find and list
-concerns, keep the newest view of each ticket. Runs SQL and returns rows: the events
+concerns, keep the newest view of each ticket, anonymise a reporter. Runs SQL and returns rows: the events
 that go with a stored concern or rating are the use cases' (``use_cases``).
 """
 from psycopg.types.json import Jsonb
@@ -104,3 +104,13 @@ def insert_rating(conn, ticket_id, resolution, rating, comment, rated_at):
         "INSERT INTO ratings (ticket_id, resolution, rating, comment, rated_at)"
         " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING ticket_id",
         (ticket_id, resolution, rating, comment, rated_at)).fetchone() is not None
+
+
+def anonymise_reporter(conn, ticket_id, personal_keys, fingerprint):
+    """Drop ``personal_keys`` from the concern's reporter (marked anonymised) and set its
+    ``fingerprint``; returns how many concerns held such a detail (0 or 1)."""
+    return len(conn.execute(
+        "UPDATE concerns SET reporter = (reporter - %s::text[]) || '{\"anonymised\": true}',"
+        " fingerprint = %s WHERE ticket_id = %s AND jsonb_typeof(reporter) = 'object'"
+        " AND reporter ?| %s::text[] RETURNING ticket_id",
+        (list(personal_keys), fingerprint, ticket_id, list(personal_keys))).fetchall())
