@@ -1,7 +1,9 @@
 """Errors every service shares, each with the HTTP status it is answered with.
 
 Domain modules raise ``Problem`` subclasses (or their own exceptions mapped in the
-service's table); the HTTP edge turns them into ``application/problem+json``.
+service's table); the HTTP edge turns them into ``application/problem+json``. A
+consumer's use case raises ``ParkMessage`` for a message it can never apply: the
+consumer (``services.common.messaging``) parks it.
 """
 
 
@@ -59,3 +61,7 @@ class Unavailable(Problem):
 class Contention(Exception):
     """The database gave up a transaction to break a deadlock or a serialization conflict:
     nothing was stored, and the same work done again will succeed. Retried, never shown."""
+
+
+class ParkMessage(Exception):
+    """The message can never be applied: park it with this reason, then acknowledge."""

@@ -4,9 +4,9 @@
 inside its inbox transaction (``messaging.handle_once``).
 """
 from services.common.credentials import apply_credential_event
+from services.common.errors import ParkMessage
 from services.common.events import CREDENTIAL_EVENTS, DIRECTORY_PUBLISHED
 from services.common.local_directory import apply_directory_event
-from services.common.messaging import ParkMessage
 
 
 def route_event(conn, envelope, handlers):

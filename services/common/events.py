@@ -55,6 +55,8 @@ routing, notify, reporting)
 """
 from dataclasses import dataclass
 
+#: the exchange every internal event is published on (its topology: ``services.common.topology``)
+EVENTS_EXCHANGE = "zd.events"
 DIRECTORY_PUBLISHED = "directory.published"
 CREDENTIAL_ISSUED = "credential.issued"
 CREDENTIAL_EXPIRING = "credential.expiring"

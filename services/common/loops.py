@@ -3,7 +3,7 @@ PostgreSQL ``NOTIFY`` channel (or every ``poll_seconds``), and that outlives any
 
 Subclasses open ``self.pool`` in ``setup``, name ``notify_channel`` and do one round of work
 in ``run_round``; ``closing`` releases what they hold once the loop has stopped. Used
-by the outbox relay (``services.common.outbox``) and notify's courier.
+by the outbox relay (``services.common.outbox_relay``) and notify's courier.
 
 Each finished round (or a subclass's ``beat()`` within a long one) is progress;
 ``/health`` calls a loop stalled when it has made none for ``ZD_STALL_SECONDS``. A failed

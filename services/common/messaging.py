@@ -56,7 +56,7 @@ from nameko.utils import sanitize_url
 
 from services.common import metrics, topology
 from services.common.db import CONTENTION_ATTEMPTS, pause_after_contention
-from services.common.errors import Contention, Unavailable
+from services.common.errors import Contention, ParkMessage, Unavailable
 from services.common.outbox import emit
 from services.common.text import escaped
 from services.common.tracebacks import traceback_without_text
@@ -423,10 +423,6 @@ class MessageConsumer(Consumer):
 
 
 consume_messages = MessageConsumer.decorator
-
-
-class ParkMessage(Exception):
-    """The message can never be applied: park it with this reason, then acknowledge."""
 
 
 class BatchBroken(Exception):

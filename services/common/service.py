@@ -9,7 +9,7 @@ could not send them), the API keys, and the operator's endpoints of ``Observable
 from services.common.credentials import ApiKeys
 from services.common.db import Database
 from services.common.observability import Observable
-from services.common.outbox import OutboxRelay
+from services.common.outbox_relay import OutboxRelay
 
 
 class ZeroDistanceService(Observable):

@@ -37,8 +37,9 @@ import re
 from kombu import Exchange, Queue, binding
 
 from services.common.config import DECLARE_OWN
+from services.common.events import EVENTS_EXCHANGE
 
-EVENTS = Exchange("zd.events", type="topic", durable=True)
+EVENTS = Exchange(EVENTS_EXCHANGE, type="topic", durable=True)
 DISPATCH = Exchange("zd.dispatch", type="topic", durable=True)
 FEEDBACK = Exchange("zd.feedback", type="topic", durable=True)
 PARKED = Exchange("zd.parked", type="direct", durable=True)

@@ -1,9 +1,11 @@
 """The intake service (HTTP, port 8001): front-ends post concerns and read their status.
 
-Consumes ``zd.intake.events`` (directory, credentials, ticket events,
-``personal_data.expired``: the reporter anonymised, ``retention``) and emits
-``concern.received`` through its outbox, committed with the concern itself. Every
-JSON answer is a schema's ``dump`` (``schemas``); Open311's are written by its ``formats``.
+Consumes ``zd.intake.events`` (directory, credentials, ``ticket.*``: the newest version
+of each ticket kept, ``personal_data.expired``: the reporter anonymised) and emits
+``concern.received``, ``reporter.contact``, ``reporter.dispatch_contact`` and
+``concern.rated`` through its outbox, each committed with what caused it.
+Every JSON answer is a schema's ``dump`` (``schemas``); Open311's are written by its
+``formats``.
 """
 from functools import partial
 
@@ -27,9 +29,9 @@ from services.intake.schemas import (
     RatingAcceptedSchema,
     RatingSchema,
 )
-from services.intake.use_cases import acceptance, rating, retention
+from services.intake.use_cases import acceptance, rating, retention, ticket_updates
 
-EVENT_HANDLERS = {TICKET_PREFIX: store.project_ticket_event,
+EVENT_HANDLERS = {TICKET_PREFIX: ticket_updates.keep_newest_version,
                   PERSONAL_DATA_EXPIRED: retention.anonymise_reporter}
 
 

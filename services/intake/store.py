@@ -1,9 +1,9 @@
-"""SQL of the intake schema, behind verbs: store a concern, find one, project tickets."""
+"""SQL of the intake schema, behind verbs: store a concern or a rating, find and list
+concerns, keep the newest view of each ticket, anonymise a reporter. Runs SQL and returns rows: the events
+that go with a stored concern or rating are the use cases' (``use_cases``).
+"""
 from psycopg.types.json import Jsonb
 
-from services.common import events
-from services.common.messaging import ParkMessage
-from services.common.outbox import emit_events
 from services.common.sql import insert_sql, row_values
 
 CONCERN_COLUMNS = ("ticket_id", "key_id", "external_id", "fingerprint", "district", "community",
@@ -17,9 +17,8 @@ class TicketIdTaken(Exception):
 
 
 def insert_concern(conn, row):
-    """Store a new concern and its events; None if the key and external id are already
-    taken (a retry, or a conflicting reuse). The reporter's contact goes only to notify
-    (all of it) and to routing (name and phone, for the department's dispatch)."""
+    """Store a new concern; returns its ticket id, or None if the key and external id
+    are already taken (a retry, or a conflicting reuse)."""
     inserted = conn.execute(
         insert_sql("concerns", CONCERN_COLUMNS, "ON CONFLICT DO NOTHING RETURNING ticket_id"),
         row_values(row, CONCERN_COLUMNS, JSON_COLUMNS)).fetchone()
@@ -27,9 +26,6 @@ def insert_concern(conn, row):
         if find_by_external_id(conn, row["key_id"], row["external_id"]) is not None:
             return None
         raise TicketIdTaken(row["ticket_id"])  # the drawn id is another concern's
-    ticket_id, reporter = row["ticket_id"], row.get("reporter")
-    emit_events(conn, events.reporter_contact(ticket_id, reporter),
-                events.dispatch_contact(ticket_id, reporter), events.concern_received(row))
     return inserted["ticket_id"]
 
 
@@ -91,11 +87,9 @@ def find_concern(conn, ticket_id):
     ).fetchone()
 
 
-def project_ticket_event(conn, body):
-    """Keep the newest version of a ticket routing told us about."""
-    ticket = body.get("ticket")
-    if not isinstance(ticket, dict) or not {"ticket_id", "version"} <= set(ticket):
-        raise ParkMessage("a ticket event without its ticket_id and version")
+def keep_newer_ticket_view(conn, ticket):
+    """Store ``ticket`` (routing's view of it) unless a view of the same or a later
+    version is stored already."""
     conn.execute(
         "INSERT INTO ticket_views (ticket_id, version, ticket) VALUES (%s, %s, %s)"
         " ON CONFLICT (ticket_id) DO UPDATE SET version = excluded.version,"
@@ -105,13 +99,18 @@ def project_ticket_event(conn, body):
 
 
 def insert_rating(conn, ticket_id, resolution, rating, comment, rated_at):
-    """Store the rating of one resolution with its ``concern.rated`` event; False when
-    that resolution was rated already."""
-    inserted = conn.execute(
+    """Store the rating of one resolution; False when that resolution was rated already."""
+    return conn.execute(
         "INSERT INTO ratings (ticket_id, resolution, rating, comment, rated_at)"
         " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING ticket_id",
-        (ticket_id, resolution, rating, comment, rated_at)).fetchone()
-    if inserted is None:
-        return False
-    emit_events(conn, events.concern_rated(ticket_id, resolution, rating, comment, rated_at))
-    return True
+        (ticket_id, resolution, rating, comment, rated_at)).fetchone() is not None
+
+
+def anonymise_reporter(conn, ticket_id, personal_keys, fingerprint):
+    """Drop ``personal_keys`` from the concern's reporter (marked anonymised) and set its
+    ``fingerprint``; returns how many concerns held such a detail (0 or 1)."""
+    return len(conn.execute(
+        "UPDATE concerns SET reporter = (reporter - %s::text[]) || '{\"anonymised\": true}',"
+        " fingerprint = %s WHERE ticket_id = %s AND jsonb_typeof(reporter) = 'object'"
+        " AND reporter ?| %s::text[] RETURNING ticket_id",
+        (list(personal_keys), fingerprint, ticket_id, list(personal_keys))).fetchall())

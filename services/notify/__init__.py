@@ -6,7 +6,8 @@ Its map, dependencies pointing inward:
   ``courier`` (a dependency that sends what the notifications outbox holds, through
   ``channels``);
 - use cases (``use_cases``): ``notifications`` (one consumed event: who hears what,
-  recorded once), ``retention`` (the reporter anonymised);
+  recorded once), ``resending`` (a failed notification sent again on an operator's
+  word), ``retention`` (the reporter anonymised);
 - rules, pure: ``domain`` (who hears what, on which channel, in which language),
   ``messages`` (the words, from ``templates``), ``retries``; wire shapes: ``schemas``;
 - SQL of the ``notify`` schema: ``store``.

@@ -10,7 +10,6 @@ them by email, SMS, WeChat and webhook. Emits nothing but parked messages.
 ``GET /api/v1/notifications`` (admin key) shows each with its attempts, never an
 address; ``POST /api/v1/notifications/{id}/retry`` sends a failed one again.
 """
-from services.common.errors import Conflict, NotFound
 from services.common.http import api, json_response
 from services.common.messaging import consume_messages, handle_batch
 from services.common.service import ZeroDistanceService
@@ -18,7 +17,7 @@ from services.common.topology import SERVICE_QUEUES
 from services.notify import openapi, store
 from services.notify.courier import Courier
 from services.notify.schemas import NotificationListSchema, NotificationQuerySchema, NotificationSchema
-from services.notify.use_cases import retention
+from services.notify.use_cases import resending, retention
 from services.notify.use_cases.notifications import apply_event
 
 
@@ -40,12 +39,7 @@ class NotifyService(ZeroDistanceService):
     def retry_notification(self, request, notification_id):
         with self.db.transaction() as conn:
             self.keys.caller(conn, request, "admin")
-            before = store.retry(conn, notification_id)
-        if before is None:
-            raise NotFound(f"No notification {notification_id}.")
-        if before not in ("failed", "skipped"):
-            raise Conflict(f"Notification {notification_id} is {before}: only a failed or"
-                           " skipped one is sent again.", status_now=before)
+            resending.send_again(conn, notification_id)
         with self.db.transaction() as conn:
             (row,) = [row for row in store.notifications(conn, limit=1, notification_id=notification_id)]
         return json_response(202, NotificationSchema().dump(row))

@@ -1,5 +1,8 @@
-"""SQL of the notify schema, behind verbs: reporters' contacts, held events, and the
-notifications outbox (record, claim for a lease, settle each attempt, list, retry)."""
+"""SQL of the notify schema, behind verbs: reporters' contacts, held events, the
+notifications outbox (record, claim for a lease, settle each attempt, list, make due
+again), and the verbs that anonymise a reporter's details in them. Runs SQL and returns
+rows: which notification may be sent again, and what is a reporter's detail, are the
+use cases' (``use_cases``)."""
 from psycopg.types.json import Jsonb
 
 from services.notify.domain import Event
@@ -146,14 +149,71 @@ def notifications(conn, ticket_id=None, status=None, limit=100, notification_id=
     return rows
 
 
-def retry(conn, notification_id):
-    """A failed (or skipped) notification is due again at once; None when there is no
-    such notification, else its status before."""
+def lock_status(conn, notification_id):
+    """A notification's status, its row locked until the transaction ends; None when there
+    is no such notification."""
     row = conn.execute("SELECT status FROM notifications WHERE id = %s FOR UPDATE",
                        (notification_id,)).fetchone()
-    if row is None or row["status"] not in ("failed", "skipped"):
-        return row and row["status"]
+    return row and row["status"]
+
+
+def make_due_again(conn, notification_id):
+    """The notification is pending again with its attempts starting over, due at once; the
+    courier is woken."""
     conn.execute("UPDATE notifications SET status = 'pending', attempts = 0, lease_until = NULL,"
                  " next_attempt_at = now() WHERE id = %s", (notification_id,))
     conn.execute("SELECT pg_notify(%s, '')", (NOTIFY_CHANNEL,))
-    return row["status"]
+
+
+def reporter_erased(conn, ticket_id):
+    """Whether the ticket's reporter was erased (or anonymised) already."""
+    row = conn.execute("SELECT contact ->> 'anonymised' = 'true' AS erased FROM ticket_reporters"
+                       " WHERE ticket_id = %s", (ticket_id,)).fetchone()
+    return bool(row and row["erased"])
+
+
+def anonymise_contact(conn, ticket_id, personal_keys):
+    """Drop ``personal_keys`` from the reporter's contact (marked anonymised); returns the
+    contacts as they were (none when no such detail was kept)."""
+    rows = conn.execute(
+        "UPDATE ticket_reporters r SET contact = (r.contact - %s::text[]) || '{\"anonymised\": true}'"
+        " FROM ticket_reporters before WHERE r.ticket_id = %s AND before.ticket_id = r.ticket_id"
+        " AND jsonb_typeof(r.contact) = 'object' AND r.contact ?| %s::text[]"
+        " RETURNING before.contact", (list(personal_keys), ticket_id, list(personal_keys))).fetchall()
+    return [row["contact"] for row in rows]
+
+
+def remember_erased(conn, ticket_id):
+    """The reporter is anonymised before a contact came: one that comes later is not kept."""
+    conn.execute("INSERT INTO ticket_reporters (ticket_id, contact) VALUES (%s, %s)"
+                 " ON CONFLICT (ticket_id) DO UPDATE SET contact = excluded.contact"
+                 " WHERE ticket_reporters.contact IS NULL", (ticket_id, Jsonb({"anonymised": True})))
+
+
+def drop_held_events(conn, ticket_id):
+    conn.execute("DELETE FROM held_events WHERE ticket_id = %s", (ticket_id,))
+
+
+def lock_notifications_of(conn, ticket_id):
+    """The ticket's notifications, locked until the transaction ends."""
+    return conn.execute("SELECT id, recipient, address, params, status FROM notifications"
+                        " WHERE ticket_id = %s FOR UPDATE", (ticket_id,)).fetchall()
+
+
+def anonymise_notification(conn, notification_id, params, address, skip_if_pending):
+    """Set a notification's ``params`` and ``address``; with ``skip_if_pending`` one still
+    waiting to be sent is skipped."""
+    conn.execute(
+        "UPDATE notifications SET params = %s, address = %s,"
+        " status = CASE WHEN status = 'pending' AND %s THEN 'skipped' ELSE status END"
+        " WHERE id = %s", (Jsonb(params), address, skip_if_pending, notification_id))
+
+
+def replace_in_attempts(conn, notification_ids, text, replacement):
+    """Replace ``text`` in the outcomes of those notifications' attempts; returns the ids
+    of the attempts changed."""
+    rows = conn.execute(
+        "UPDATE notification_attempts SET detail = replace(detail, %s, %s)"
+        " WHERE notification_id = ANY(%s) AND strpos(detail, %s) > 0 RETURNING id",
+        (text, replacement, notification_ids, text)).fetchall()
+    return [row["id"] for row in rows]

@@ -1,6 +1,9 @@
-"""SQL of the reporting schema, behind verbs: record what an event tells of a ticket,
-tally the tickets of a report window, read the directory if one was loaded, read the
-event log and replace the read model with one rebuilt from it.
+"""SQL of the reporting schema, behind verbs: lock and update a ticket's row of facts,
+keep ratings and the event log, tally the tickets of a report window, read the
+directory if one was loaded, read the event log and replace the read model with one
+rebuilt from it. Runs SQL and returns rows (as ``TicketFacts`` where they
+are a ticket's facts): merging what an event tells is the projection's
+(``use_cases.projection``).
 """
 from dataclasses import asdict
 
@@ -9,8 +12,8 @@ from psycopg.types.json import Jsonb
 
 from services.common.errors import Unavailable
 from services.common.local_directory import current_directory
-from services.reporting import figures, topics
-from services.reporting.domain import COLUMNS, TicketFacts, merge
+from services.reporting import figures
+from services.reporting.domain import COLUMNS, TicketFacts
 
 #: what a grouped report groups by; a ticket counts for every department it was sent to
 GROUPS = {None: sql.SQL("NULL::text"), "district": sql.Identifier("district"),
@@ -19,23 +22,21 @@ GROUPS = {None: sql.SQL("NULL::text"), "district": sql.Identifier("district"),
           "department": sql.SQL("unnest(departments)")}
 
 
-def record(conn, seen: TicketFacts):
-    """Merge what one event tells of a ticket into its row.
-
-    The row is locked (created empty first when it is new), so two events of one
-    ticket handled at the same time merge one after the other instead of overwriting
-    each other.
-    """
-    row = _locked_row(conn, seen.ticket_id)
+def lock_ticket(conn, ticket_id):
+    """``(TicketFacts, words)`` of a ticket's row, locked until the transaction ends (an
+    empty row created first when it is new), so that two events of one ticket handled at
+    the same time merge one after the other instead of overwriting each other."""
+    row = _locked_row(conn, ticket_id)
     if row is None:
         conn.execute("INSERT INTO report_tickets (ticket_id) VALUES (%s) ON CONFLICT DO NOTHING",
-                     (seen.ticket_id,))
-        row = _locked_row(conn, seen.ticket_id)
+                     (ticket_id,))
+        row = _locked_row(conn, ticket_id)
     words = row.pop("words")
-    known = _facts(row)
-    facts = merge(known, seen)
-    if words is None or (facts.title, facts.description) != (known.title, known.description):
-        words = topics.joined_words(_text(facts))
+    return _facts(row), words
+
+
+def update_ticket(conn, facts, words):
+    """Write a ticket's facts and its words (``topics.ticket_words``) into its row."""
     assignments = ", ".join(f"{column} = %({column})s"
                             for column in COLUMNS if column != "ticket_id")
     conn.execute(f"UPDATE report_tickets SET {assignments}, words = %(words)s, updated_at = now()"
@@ -46,11 +47,6 @@ def _locked_row(conn, ticket_id):
     return conn.execute(
         f"SELECT {', '.join(COLUMNS)}, words FROM report_tickets WHERE ticket_id = %s FOR UPDATE",
         (ticket_id,)).fetchone()
-
-
-def _text(facts):
-    """What hot topics read of a ticket: its title and description."""
-    return " ".join(part for part in (facts.title, facts.description) if part)
 
 
 def find_ticket(conn, ticket_id):
@@ -174,24 +170,21 @@ def lock_read_model(conn):
     conn.execute("LOCK TABLE report_tickets, ratings, event_log IN EXCLUSIVE MODE")
 
 
-def read_model_rows(tickets):
-    """``{ticket_id: row values}`` of ``TicketFacts``, their words cut, for ``copy_read_model``."""
-    rows = {}
-    for facts in tickets:
-        row = _row(facts)
-        rows[facts.ticket_id] = [*(row[column] for column in COLUMNS), topics.joined_words(_text(facts))]
-    return rows
+def read_model_row(facts, words):
+    """The values of a ticket's row, in ``copy_read_model``'s order: its facts, then its words."""
+    row = _row(facts)
+    return [*(row[column] for column in COLUMNS), words]
 
 
 def replace_read_model(conn, rows, ratings):
-    """The read model's rows and ratings replaced by ``rows`` and ``ratings`` (``copy_read_model``)."""
+    """The read model's rows and ratings replaced by ``rows`` and ``ratings`` (as ``copy_read_model``)."""
     conn.execute("DELETE FROM report_tickets")
     conn.execute("DELETE FROM ratings")
     copy_read_model(conn, rows, ratings)
 
 
 def copy_read_model(conn, rows, ratings):
-    """Write a whole read model (``read_model_rows`` and rating dicts) with COPY."""
+    """Write a whole read model (``{ticket_id: read_model_row}`` and rating dicts) with COPY."""
     with conn.cursor().copy(f"COPY report_tickets ({', '.join(COLUMNS)}, words) FROM STDIN") as copy:
         for values in rows.values():
             copy.write_row(values)

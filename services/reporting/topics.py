@@ -2,7 +2,7 @@
 
 Owns the grouping of a window's tickets into hot topics, with their growth over the
 window before (``hot_topics``), the report made of them (``hot_topics_answer``), and
-the words kept with a ticket (``joined_words``). Pure: no nameko, kombu or psycopg; the
+the words kept with a ticket (``ticket_words``). Pure: no nameko, kombu or psycopg; the
 caller reads the tickets' rows into a ``TopicQuestion`` and serves the answer.
 
 The significant words of a text are cut by ``services.common.words`` (``words`` and
@@ -24,7 +24,7 @@ from services.common.words import load, words
 from services.reporting.figures import RESOLVED_STATUSES
 
 __all__ = ["FINISHED_STATUSES", "LINKED_WORDS", "TOP_WORDS", "TopicQuestion", "TopicTicket", "hot_topics",
-           "hot_topics_answer", "joined_words", "load", "words"]
+           "hot_topics_answer", "joined_words", "load", "ticket_words", "words"]
 
 #: statuses of a ticket nobody works on any more; the others are open
 FINISHED_STATUSES = frozenset({*RESOLVED_STATUSES, "merged", "rejected"})
@@ -73,6 +73,12 @@ def hot_topics_answer(question):
 def joined_words(text):
     """``words(text)`` as one string, to be kept with the text (``TopicTicket.words``)."""
     return " ".join(words(text))
+
+
+def ticket_words(title, description):
+    """The words kept with a ticket: ``joined_words`` of its title and description, the
+    text hot topics read of it (``TopicTicket.text``)."""
+    return joined_words(" ".join(part for part in (title, description) if part))
 
 
 def _ticket_words(ticket):

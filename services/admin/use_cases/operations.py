@@ -30,7 +30,8 @@ from services.common.db import make_pool
 from services.common.directory import load_directory, shortest_personal_data_days
 from services.common.events import ERASURE, personal_data_expired
 from services.common.migrate import SCHEMAS
-from services.common.outbox import Publisher, emit_event, emit_events, relay_pending
+from services.common.outbox import emit_event, emit_events
+from services.common.outbox_relay import Publisher, relay_pending
 
 
 @dataclass

@@ -1,12 +1,16 @@
 """Accepting a concern once per front-end id (contract §5).
 
-The first post of an ``external_id`` by a key stores the concern with its
-``concern.received`` event (202); the same body again answers 200 with the same
-ticket and its current status; another body under the same id is a conflict (409).
+The first post of an ``external_id`` by a key stores the concern with its events
+(202): ``concern.received``, and the reporter's contact for notify
+(``reporter.contact``) and for routing (``reporter.dispatch_contact``). The same body
+again answers 200 with the same ticket and its current status; another body under the
+same id is a conflict (409).
 """
 from datetime import datetime, timezone
 
+from services.common import events
 from services.common.errors import Conflict
+from services.common.outbox import emit_events
 from services.intake import domain, store
 
 ID_DRAWS = 5  # a day's ids have 32 random bits: a second draw is already rare
@@ -19,6 +23,7 @@ def accept(conn, caller, concern, fingerprint):
            "submitted_at": concern.get("submitted_at") or now,
            "attachments": concern.get("attachments") or []}
     if _insert_with_a_free_id(conn, row, now):
+        _announce(conn, row)
         return 202, _answer(row["ticket_id"], "received", now)
     earlier = store.find_by_external_id(conn, caller.key_id, concern["external_id"])
     if earlier["fingerprint"] != fingerprint:
@@ -37,6 +42,14 @@ def _insert_with_a_free_id(conn, row, now):
         except store.TicketIdTaken:
             if draw == ID_DRAWS - 1:
                 raise
+
+
+def _announce(conn, concern):
+    """The events of a new concern, in its transaction. The reporter's contact goes only to
+    notify (all of it) and to routing (name and phone, for the department's dispatch)."""
+    ticket_id, reporter = concern["ticket_id"], concern.get("reporter")
+    emit_events(conn, events.reporter_contact(ticket_id, reporter),
+                events.dispatch_contact(ticket_id, reporter), events.concern_received(concern))
 
 
 def _answer(ticket_id, status, received_at):

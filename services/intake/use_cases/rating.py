@@ -1,9 +1,12 @@
 """The reporter's rating of a resolution (contract §5): only of a resolved ticket, or of
 one merged into a ticket that was resolved (it carries that result), once per
-resolution. Routing acts on it: satisfied closes, unsatisfied reopens."""
+resolution. Stored with its ``concern.rated`` event; routing acts on it (satisfied
+closes, unsatisfied reopens) and reporting counts it."""
 from datetime import datetime, timezone
 
+from services.common import events
 from services.common.errors import Conflict, NotFound
+from services.common.outbox import emit_events
 from services.intake import store
 
 
@@ -18,7 +21,10 @@ def rate(conn, caller, ticket_id, rating):
         raise Conflict(f"Only a resolved ticket can be rated; this one is {status}.",
                        status_now=status)
     resolution = ticket.get("reopen_count", 0)
+    rated_at = datetime.now(timezone.utc)
     if not store.insert_rating(conn, ticket_id, resolution, rating["rating"], rating["comment"],
-                               datetime.now(timezone.utc)):
+                               rated_at):
         raise Conflict("This resolution has been rated already.")
+    emit_events(conn, events.concern_rated(ticket_id, resolution, rating["rating"],
+                                           rating["comment"], rated_at))
     return 202, {"ticket_id": ticket_id, "rating": rating["rating"], "resolution": resolution}

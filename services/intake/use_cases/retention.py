@@ -8,9 +8,10 @@ that posts the same concern again after that is answered as for a different one.
 ``reporter.contact`` and ``reporter.dispatch_contact`` messages in the outbox are
 anonymised as well.
 """
+from services.common.errors import ParkMessage
 from services.common.events import EXPIRED
-from services.common.messaging import ParkMessage
 from services.common.personal_data import PERSONAL_KEYS, anonymise_outbox, count
+from services.intake import store
 
 SERVICE = "intake"
 FINGERPRINT_GONE = "anonymised"
@@ -20,10 +21,6 @@ def anonymise_reporter(conn, body):
     ticket_id = body.get("ticket_id")
     if not isinstance(ticket_id, str) or not ticket_id:
         raise ParkMessage("personal_data.expired without its ticket_id")
-    reporters = conn.execute(
-        "UPDATE concerns SET reporter = (reporter - %s::text[]) || '{\"anonymised\": true}',"
-        " fingerprint = %s WHERE ticket_id = %s AND jsonb_typeof(reporter) = 'object'"
-        " AND reporter ?| %s::text[] RETURNING ticket_id",
-        (list(PERSONAL_KEYS), FINGERPRINT_GONE, ticket_id, list(PERSONAL_KEYS))).fetchall()
+    reporters = store.anonymise_reporter(conn, ticket_id, PERSONAL_KEYS, FINGERPRINT_GONE)
     count(SERVICE, body.get("reason") or EXPIRED,
-          {"reporter": len(reporters), "outbox": anonymise_outbox(conn, ticket_id)})
+          {"reporter": reporters, "outbox": anonymise_outbox(conn, ticket_id)})

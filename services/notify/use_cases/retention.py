@@ -11,10 +11,8 @@ An erasure may come before the reporter's contact (both are sent at once): the r
 is then remembered as anonymised, their held news is dropped, and a ``reporter.contact``
 that comes later is not kept.
 """
-from psycopg.types.json import Jsonb
-
+from services.common.errors import ParkMessage
 from services.common.events import ERASURE, EXPIRED, PERSONAL_DATA_EXPIRED, REPORTER_CONTACT
-from services.common.messaging import ParkMessage
 from services.common.personal_data import (
     ANONYMISED,
     PERSONAL_KEYS,
@@ -23,6 +21,7 @@ from services.common.personal_data import (
     count,
     details_in,
 )
+from services.notify import store
 
 SERVICE = "notify"
 REPORTER = "reporter"
@@ -35,35 +34,26 @@ def applying(apply):
         body = envelope.body if isinstance(envelope.body, dict) else {}
         if envelope.type == PERSONAL_DATA_EXPIRED:
             return anonymise_reporter(conn, body)
-        if envelope.type == REPORTER_CONTACT and _erased(conn, body.get("ticket_id")):
+        ticket_id = body.get("ticket_id")
+        if envelope.type == REPORTER_CONTACT and isinstance(ticket_id, str) \
+                and store.reporter_erased(conn, ticket_id):
             return None
         return apply(conn, envelope)
     return apply_event
-
-
-def _erased(conn, ticket_id):
-    if not isinstance(ticket_id, str):
-        return False
-    row = conn.execute("SELECT contact ->> 'anonymised' = 'true' AS erased FROM ticket_reporters"
-                       " WHERE ticket_id = %s", (ticket_id,)).fetchone()
-    return bool(row and row["erased"])
 
 
 def anonymise_reporter(conn, body):
     ticket_id = body.get("ticket_id")
     if not isinstance(ticket_id, str) or not ticket_id:
         raise ParkMessage("personal_data.expired without its ticket_id")
-    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"notify:{ticket_id}",))
+    store.lock_ticket(conn, ticket_id)
     details = set()
-    contacts = conn.execute(
-        "UPDATE ticket_reporters r SET contact = (r.contact - %s::text[]) || '{\"anonymised\": true}'"
-        " FROM ticket_reporters before WHERE r.ticket_id = %s AND before.ticket_id = r.ticket_id"
-        " AND jsonb_typeof(r.contact) = 'object' AND r.contact ?| %s::text[]"
-        " RETURNING before.contact", (list(PERSONAL_KEYS), ticket_id, list(PERSONAL_KEYS))).fetchall()
-    for row in contacts:
-        details |= details_in({"contact": row["contact"]})
-    if body.get("reason") == ERASURE:
-        _remember_erased(conn, ticket_id)
+    contacts = store.anonymise_contact(conn, ticket_id, PERSONAL_KEYS)
+    for contact in contacts:
+        details |= details_in({"contact": contact})
+    if body.get("reason") == ERASURE:  # a reporter whose contact has not come yet hears nothing
+        store.remember_erased(conn, ticket_id)
+        store.drop_held_events(conn, ticket_id)
     notifications = _anonymise_notifications(conn, ticket_id, details)
     counts = {"contact": len(contacts), "notification": len(notifications),
               "attempt": _scrub_attempts(conn, notifications, details),
@@ -73,10 +63,8 @@ def anonymise_reporter(conn, body):
 
 def _anonymise_notifications(conn, ticket_id, details):
     """The ids of the ticket's notifications that held a detail of the reporter."""
-    rows = conn.execute("SELECT id, recipient, address, params, status FROM notifications"
-                        " WHERE ticket_id = %s FOR UPDATE", (ticket_id,)).fetchall()
     changed = []
-    for row in rows:
+    for row in store.lock_notifications_of(conn, ticket_id):
         to_reporter = row["recipient"] == REPORTER and row["address"] != ANONYMISED
         params = anonymised(row["params"])
         if not to_reporter and params == row["params"]:
@@ -84,12 +72,9 @@ def _anonymise_notifications(conn, ticket_id, details):
         details |= details_in(row["params"])
         if to_reporter:
             details.add(row["address"])
-        conn.execute(
-            "UPDATE notifications SET params = %s, address = %s,"
-            " status = CASE WHEN status = 'pending' AND %s THEN 'skipped' ELSE status END"
-            " WHERE id = %s",
-            (Jsonb(params), ANONYMISED if to_reporter else row["address"], to_reporter,
-             row["id"]))
+        store.anonymise_notification(conn, row["id"], params,
+                                     ANONYMISED if to_reporter else row["address"],
+                                     skip_if_pending=to_reporter)
         changed.append(row["id"])
     return changed
 
@@ -98,17 +83,5 @@ def _scrub_attempts(conn, notification_ids, details):
     """Attempts of those notifications whose outcome quoted a detail; returns how many."""
     scrubbed = set()
     for detail in sorted(details, key=len, reverse=True):  # a whole email before its name
-        rows = conn.execute(
-            "UPDATE notification_attempts SET detail = replace(detail, %s, %s)"
-            " WHERE notification_id = ANY(%s) AND strpos(detail, %s) > 0 RETURNING id",
-            (detail, ANONYMISED, notification_ids, detail)).fetchall()
-        scrubbed |= {row["id"] for row in rows}
+        scrubbed |= set(store.replace_in_attempts(conn, notification_ids, detail, ANONYMISED))
     return len(scrubbed)
-
-
-def _remember_erased(conn, ticket_id):
-    """A reporter whose contact has not come yet hears nothing, and it is not kept."""
-    conn.execute("INSERT INTO ticket_reporters (ticket_id, contact) VALUES (%s, %s)"
-                 " ON CONFLICT (ticket_id) DO UPDATE SET contact = excluded.contact"
-                 " WHERE ticket_reporters.contact IS NULL", (ticket_id, Jsonb({"anonymised": True})))
-    conn.execute("DELETE FROM held_events WHERE ticket_id = %s", (ticket_id,))

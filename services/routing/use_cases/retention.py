@@ -16,7 +16,7 @@ import logging
 from datetime import timedelta
 
 from services.common import events
-from services.common.messaging import ParkMessage
+from services.common.errors import ParkMessage
 from services.common.outbox import emit_events
 from services.common.personal_data import anonymise_outbox, count
 from services.routing.domain import FINAL

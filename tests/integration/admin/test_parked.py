@@ -13,7 +13,8 @@ from services.common import events, topology
 from services.common.config import settings
 from services.common.db import Transactions, make_pool
 from services.common.messaging import Envelope, ParkMessage, handle_once
-from services.common.outbox import Publisher, emit_events, relay_pending
+from services.common.outbox import emit_events
+from services.common.outbox_relay import Publisher, relay_pending
 from tests.support import events as made
 from tests.support.queues import confirmed_connection, drain, purge
 from tests.support.services import running, wait_until

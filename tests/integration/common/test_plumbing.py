@@ -9,9 +9,9 @@ from services.common import metrics, topology
 from services.common.config import settings
 from services.common.db import Transactions
 from services.common.messaging import Envelope, ParkMessage, body_digest, handle_once
-from services.common.outbox import (
+from services.common.outbox import emit_event
+from services.common.outbox_relay import (
     Publisher,
-    emit_event,
     forget_old_messages,
     observe_backlog,
     relay_pending,

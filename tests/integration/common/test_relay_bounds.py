@@ -11,9 +11,10 @@ import requests
 from kombu import Connection, Exchange, Queue
 
 from services.admin.rabbit_management import RabbitManagement
-from services.common import metrics, outbox, topology
+from services.common import metrics, outbox_relay, topology
 from services.common.config import settings
-from services.common.outbox import Publisher, emit, emit_event, relay_pending, relay_round
+from services.common.outbox import emit, emit_event
+from services.common.outbox_relay import Publisher, relay_pending, relay_round
 from tests.support.queues import drain, queued
 from tests.support.services import wait_until
 
@@ -49,7 +50,7 @@ def test_the_relay_connection_has_heartbeats(pool):
     publisher = Publisher(settings().amqp_uri)
     try:
         publisher.open()
-        assert publisher.connection.connection.heartbeat == outbox.HEARTBEAT_SECONDS
+        assert publisher.connection.connection.heartbeat == outbox_relay.HEARTBEAT_SECONDS
         publisher.keep_alive()  # sends or checks heartbeats without blocking
     finally:
         publisher.close()

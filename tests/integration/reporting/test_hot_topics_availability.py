@@ -2,7 +2,7 @@
 answering (``/health`` within a second) while the grouping computes, and the answer is
 the same as the grouping's own.
 
-The read model is seeded directly with the projection's own rows (``store.read_model_rows``
+The read model is seeded directly with the projection's own rows (``rebuild.read_model_rows``
 written with ``store.copy_read_model``): 20,000 long concerns of one community, each
 with some thirty words drawn from a shared pool, so that every ticket shares words with
 thousands of others, the hardest case for a grouping that compares pairs.
@@ -18,6 +18,7 @@ import requests
 
 from services.common.config import settings
 from services.reporting import store, topics
+from services.reporting.use_cases.rebuild import read_model_rows
 from tests.support.services import running
 from tests.support.system import fresh_system
 from tests.support.topics import long_concerns
@@ -39,7 +40,7 @@ def reporting():
     keys, _, _ = fresh_system()
     tickets = long_concerns(TICKETS, END)
     with psycopg.connect(settings().database_url, options="-c search_path=reporting") as conn:
-        store.copy_read_model(conn, store.read_model_rows(tickets), [])
+        store.copy_read_model(conn, read_model_rows(tickets), [])
     with running("reporting") as base:
         yield ReportingOverLongConcerns(base, keys, tickets)
 

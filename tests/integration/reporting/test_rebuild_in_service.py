@@ -6,7 +6,7 @@ import time
 import eventlet
 import requests
 
-from services.reporting import store
+from services.reporting.use_cases import rebuild
 from tests.support.services import running
 from tests.support.system import fresh_system
 
@@ -15,7 +15,7 @@ BUSY_SECONDS = 3  # the CPU's part of a large rebuild: cutting 100,000 tickets' 
 
 def test_the_service_answers_while_it_rebuilds_and_only_for_the_admin_key(monkeypatch):
     keys, _, _ = fresh_system()
-    cut = store.read_model_rows
+    cut = rebuild.read_model_rows
     calls = []
 
     def slow_rows(tickets):
@@ -25,7 +25,7 @@ def test_the_service_answers_while_it_rebuilds_and_only_for_the_admin_key(monkey
             while time.monotonic() < busy_until:  # CPU alone, no I/O to yield at
                 pass
         return cut(tickets)
-    monkeypatch.setattr(store, "read_model_rows", slow_rows)
+    monkeypatch.setattr(rebuild, "read_model_rows", slow_rows)
     with running("reporting") as base:
         refused = requests.post(f"{base}/api/v1/read-model/rebuild", timeout=10,
                                 headers={"Authorization": f"Bearer {keys['congress:baiyun']}"})

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import kombu.exceptions
 
 from services.common.messaging import BoundedQueueConsumer, masked_uri
-from services.common.outbox import Publisher
+from services.common.outbox_relay import Publisher
 
 
 def closed_ports(count):

@@ -4,7 +4,7 @@ error's kind and frames are logged, never its text, which may quote a contact. A
 pool stands in for the database."""
 import logging
 
-from services.common.outbox import OutboxRelay
+from services.common.outbox_relay import OutboxRelay
 from services.common.tracebacks import raised_where, traceback_without_text
 
 PHONE = "+8613912345678"

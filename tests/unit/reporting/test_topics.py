@@ -11,7 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.reporting.topics import LINKED_WORDS, TopicTicket, hot_topics, joined_words, load, words
+from services.reporting.topics import (
+    LINKED_WORDS,
+    TopicTicket,
+    hot_topics,
+    joined_words,
+    load,
+    ticket_words,
+    words,
+)
 
 START = datetime(2026, 5, 1, tzinfo=timezone.utc)
 
@@ -301,3 +309,11 @@ def test_only_the_first_words_of_a_long_text_link_it():
     assert len(set(words(far.text))) > LINKED_WORDS + 1
     assert hot_topics([far, near]) == []
     assert hot_topics([ticket("ZD1", f"sewer blocked {filler}"), near])[0]["count"] == 2
+
+
+def test_the_words_kept_with_a_ticket_are_those_of_its_title_and_description():
+    kept = ticket_words("元岗路下水道堵塞", "污水外溢三天了")
+    assert kept == joined_words("元岗路下水道堵塞 污水外溢三天了")
+    assert {"下水道", "污水"} <= set(kept.split(" "))
+    assert ticket_words("元岗路下水道堵塞", None) == joined_words("元岗路下水道堵塞")
+    assert ticket_words(None, None) == ""
