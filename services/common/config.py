@@ -218,7 +218,7 @@ def nameko_config(service, overrides=None):
 
 
 def notify_settings():
-    """The notification channels and their delivery policy (contract §2, §8)."""
+    """The notification channels and their delivery policy (docs/reference.md#notification-channels)."""
     env = os.environ.get
     return {
         "ZD_SMTP_URL": env("ZD_SMTP_URL") or None,

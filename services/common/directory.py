@@ -1,6 +1,6 @@
 """The directory: the jurisdiction that Zero Distance serves, read from YAML.
 
-Owns the directory file format of CONTRACT.md section 3: districts with their
+Owns the directory file format (docs/reference.md#the-directory): districts with their
 communities and congress liaison office, representatives, categories with their
 keywords (each with a weight), departments with their delivery, and the policy of
 deadlines, categorisation and how long personal data is kept (``personal_data_days``).

@@ -1,4 +1,4 @@
-"""The shape of a directory file (CONTRACT.md section 3), as marshmallow schemas.
+"""The shape of a directory file (docs/reference.md#the-directory), as marshmallow schemas.
 
 Each mapping of the file is a ``Shape``: the keys it takes, which of them it needs, and
 what each value must be. Values are taken as YAML types them (``"true"`` is no boolean,

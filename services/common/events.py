@@ -21,7 +21,8 @@ routing, notify, reporting)
 ``reporter.contact`` (intake → notify only), when the reporter asked for feedback
     ``{ticket_id, contact: {name, phone, email, wechat_openid, locale}}``.
 ``reporter.dispatch_contact`` (intake → routing only), when the reporter asked for feedback
-    ``{ticket_id, reporter: {name, phone}}``: what a department's dispatch carries (contract §7).
+    ``{ticket_id, reporter: {name, phone}}``: what a department's dispatch carries
+    (docs/reference.md#the-dispatch-message).
 ``concern.rated`` (intake → routing, reporting)
     ``{ticket_id, resolution, rating, comment, rated_at}``: the reporter's rating of
     the ticket's ``resolution``-th resolution (its ``reopen_count`` when resolved).
@@ -43,7 +44,8 @@ routing, notify, reporting)
     resolved_at}`` (status one of ``DISPATCH_STATUSES``) and TIMELINE_ENTRY is
     ``{at, actor, action, from_status, to_status, note}``.
 ``department.dispatched`` (routing → notify only), for a department with webhook delivery
-    the dispatch message of contract §7, which notify delivers to the webhook.
+    the dispatch message (docs/reference.md#the-dispatch-message), which notify delivers to
+    the webhook.
 ``feedback.rejected`` (routing → notify)
     ``{department, dispatch_id, ticket_id, district, title, reason}``: a department's
     feedback that could not apply (ticket, district and title null when its dispatch is unknown).

@@ -1,4 +1,4 @@
-"""Keeping secrets out of log lines (contract §10: no API key, password, session or
+"""Keeping secrets out of log lines (docs/reference.md#promises: no API key, password, session or
 sign-in code appears in any log line).
 
 ``redact(text)`` hides the value of every secret query parameter (``SECRET_PARAMETERS``,

@@ -161,7 +161,8 @@ class Envelope:
     def inbox_id(self):
         """What makes a redelivery a redelivery. Our own events are known by their stable
         message id; a message from outside by its queue, sender (routing key), message id
-        and body, so that a reused id never hides a different message (contract §7)."""
+        and body, so that a reused id never hides a different message
+        (docs/reference.md#the-feedback-message)."""
         if self.message_id and not self.from_outside and not self.unreadable:
             return self.message_id
         content = [self.routing_key, self.body]
@@ -602,8 +603,8 @@ WITHHELD = "(withheld)"
 
 def withhold_contacts(body, about_reporter=False):
     """``body`` with every phone, email and openid replaced, and the reporter's name:
-    operators read parked messages, and the contract keeps a reporter's details in
-    intake and notify (and a dispatch)."""
+    operators read parked messages, and a reporter's details are kept only in intake and
+    notify (and a dispatch)."""
     if isinstance(body, dict):
         personal = CONTACT_KEYS + (("name",) if about_reporter else ())
         return {key: WITHHELD if key in personal and value

@@ -1,4 +1,5 @@
-"""``/health``, ``/metrics`` and ``/openapi.json``, the same on every service (contract §2).
+"""``/health``, ``/metrics`` and ``/openapi.json``, the same on every service
+(docs/reference.md#common-to-every-service).
 
 A service class inherits ``Observable`` and has a ``db`` (``Database``) dependency.
 Health is 200 only when both the database and the broker answer, and the process's

@@ -2,7 +2,7 @@
 forms, AMQP feedback).
 
 Text is stored exactly as sent, but control characters other than tab and newline are
-refused (contract §5): PostgreSQL refuses NUL, and the others have no place in what
+refused (docs/reference.md#errors): PostgreSQL refuses NUL, and the others have no place in what
 people read. So are the characters that are not text at all and that XML 1.0 forbids
 (U+FFFE, U+FFFF, lone surrogates): one of them stored would make every XML document
 that shows it unparsable, a district's whole Open311 ``requests.xml`` included.

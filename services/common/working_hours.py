@@ -1,4 +1,4 @@
-"""Deadlines in working hours: the district policy's calendar (contract §3).
+"""Deadlines in working hours: the district policy's calendar (docs/reference.md#the-directory).
 
 ``add_working_hours`` counts hours only on working days, between the calendar's
 opening and closing times, in the district's time zone. A working day is one of the

@@ -1,4 +1,4 @@
-"""The intake API's OpenAPI document (contract §5), served at ``/openapi.json``."""
+"""The intake API's OpenAPI document (docs/reference.md#intake-api), served at ``/openapi.json``."""
 from services.common.openapi import Operation, build_spec, path_parameter, query_parameter
 from services.common.ticket_schemas import STATUSES
 from services.intake.open311 import openapi as open311_openapi

@@ -1,4 +1,4 @@
-"""What crosses the intake API (contract §5): the concern a front-end posts, loaded; the
+"""What crosses the intake API (docs/reference.md#post-a-concern): the concern a front-end posts, loaded; the
 answers, dumped: the concern accepted, a concern as its front-end sees it (status and
 timeline, never a contact), a page of the list, the rating accepted."""
 from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
@@ -152,7 +152,7 @@ class RatingAcceptedSchema(Schema):
 
 
 class ConcernQuerySchema(Schema):
-    """``GET /api/v1/concerns`` filters (contract §5)."""
+    """``GET /api/v1/concerns`` filters (docs/reference.md#post-a-concern)."""
     external_id = fields.String(validate=validate.Length(1, 128),
                                 metadata={"description": "The front-end's own id"})
     status = fields.String(validate=validate.OneOf(STATUSES))

@@ -1,4 +1,5 @@
-"""Notify's rules: who hears what, on which channels, in which language (contract §8).
+"""Notify's rules: who hears what, on which channels, in which language
+(docs/architecture.md#notifications-who-hears-what-and-how).
 
 Pure functions over one event, the reporter's contact and the directory snapshot; no I/O.
 
@@ -258,7 +259,8 @@ def _template(news, kind):
 
 def _params_for(kind, event, directory):
     if kind == DEPARTMENT:
-        return dict(event.ticket)  # the dispatch message of contract §7, as routing made it
+        return dict(event.ticket)  # the dispatch message as routing made it
+                                   # (docs/reference.md#the-dispatch-message)
     if event.type == FEEDBACK_REJECTED:  # "dispatch": as the department named it, or None
         code = event.ticket.get("department")
         return {"ticket_id": event.ticket.get("ticket_id"), "title": event.ticket.get("title"),

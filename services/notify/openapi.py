@@ -2,7 +2,8 @@
 from services.common.openapi import Operation, build_spec, path_parameter, query_parameter
 from services.notify.schemas import STATUSES, NotificationListSchema, NotificationSchema
 
-SPEC = build_spec("Zero Distance notify", "Records and sends the notifications of contract §8.", [
+SPEC = build_spec("Zero Distance notify", "Records and sends the notifications the interface reference lists"
+                  " (docs/reference.md#notification-channels).", [
     Operation("/api/v1/notifications", "GET", "Notifications with every attempt, newest first",
               {200: ("Without addresses or content", NotificationListSchema)},
               parameters=[query_parameter("ticket_id", "Only this ticket's"),

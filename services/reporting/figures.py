@@ -1,4 +1,4 @@
-"""The report figures of CONTRACT.md §9, defined in one place.
+"""The report figures (docs/reference.md#report-figures), defined in one place.
 
 Each figure is counted in SQL over the tickets received in a report's window
 (``TALLY_SQL``, run by ``store.tallies``) and finished here (``figures``): rates are

@@ -1,4 +1,4 @@
-"""The reporting API's OpenAPI document (contract §9), served at ``/openapi.json``; its
+"""The reporting API's OpenAPI document (docs/reference.md#reporting-api), served at ``/openapi.json``; its
 answers are the schemas that dump them (``schemas``)."""
 from services.common.openapi import Operation, build_spec, path_parameter, query_parameter
 from services.reporting.schemas import (
@@ -36,7 +36,7 @@ def _grouped(group):
 
 
 SPEC = build_spec("Zero Distance reports", "Figures over tickets received in a window"
-                  " (contract §9), for the admin key or a district office's key.", [
+                  " (docs/reference.md#reporting-api), for the admin key or a district office's key.", [
     Operation("/api/v1/reports/summary", "GET", "The figures of a district, or of all",
               {200: ("The figures; with format=csv one row", SummarySchema, "csv")},
               parameters=WINDOW, errors=ERRORS),

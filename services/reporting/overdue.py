@@ -5,7 +5,7 @@ A ticket ``assigned`` is held by its representative, due ``representative_hours`
 after it was assigned; ``forwarded`` by the district's liaison office, due
 ``congress_hours`` after it got there; ``dispatched`` or ``in_progress`` by the lead
 department of its active dispatch, due at that dispatch's ``due_at``. Hours are
-counted in the district calendar's working hours (contract §3). Pure functions over
+counted in the district calendar's working hours (docs/reference.md#the-directory). Pure functions over
 the read model's facts and the directory; no I/O.
 """
 from services.common.working_hours import WorkingClock, add_working_hours, subtract_working_hours

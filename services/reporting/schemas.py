@@ -1,4 +1,4 @@
-"""What crosses the reporting API (contract §9): the query of a report, loaded; the
+"""What crosses the reporting API (docs/reference.md#reporting-api): the query of a report, loaded; the
 reports, dumped (the JSON body, and the rows its CSV is made of); the answer of a rebuild."""
 import re
 from datetime import date, datetime, timedelta, timezone

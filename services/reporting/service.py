@@ -1,4 +1,4 @@
-"""The reporting service (HTTP, port 8004): the figures of contract §9 for operations
+"""The reporting service (HTTP, port 8004): the reports (docs/reference.md#reporting-api) for operations
 and the district liaison offices, the overdue list, the daily trend, the hot topics,
 and the dashboard page that shows them.
 

@@ -63,7 +63,7 @@ class TopicQuestion:
 
 
 def hot_topics_answer(question):
-    """The hot-topics report (contract §9) of a ``TopicQuestion``."""
+    """The hot-topics report (docs/reference.md#reporting-api) of a ``TopicQuestion``."""
     groups = hot_topics([TopicTicket(**row) for row in question.current],
                         [TopicTicket(**row) for row in question.previous], question.limit)
     return {"district": question.district, "days": question.days, "from": question.start.isoformat(),

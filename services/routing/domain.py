@@ -1,4 +1,4 @@
-"""Routing's rules (contract §4), as pure functions over the directory snapshot.
+"""Routing's rules (docs/reference.md#ticket-statuses), as pure functions over the directory snapshot.
 
 The lifecycle ``received → assigned → forwarded → dispatched → in_progress →
 resolved → closed`` with the side states ``merged`` and ``rejected``; who gets a

@@ -1,4 +1,4 @@
-"""The routing API's OpenAPI document (contract §6 and §7), served at ``/openapi.json``."""
+"""The routing API's OpenAPI document (docs/reference.md#routing-api), served at ``/openapi.json``."""
 from services.common.openapi import Operation, build_spec, path_parameter, query_parameter
 from services.common.ticket_schemas import STATUSES
 from services.routing.schemas import (

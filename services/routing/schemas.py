@@ -45,7 +45,7 @@ class DispatchContactSchema(Schema):
 
 
 class TicketQuerySchema(Schema):
-    """``GET /api/v1/tickets`` filters (contract §6)."""
+    """``GET /api/v1/tickets`` filters (docs/reference.md#list-tickets)."""
     status = fields.String(validate=validate.OneOf(STATUSES))
     district = fields.String(validate=validate.Length(1, 32))
     representative = fields.String(validate=validate.Length(1, 32))

@@ -2,7 +2,7 @@
 
 Pure functions over stored rows (the ticket, its dispatches and timeline) and the
 directory: the ``ticket.<change>`` snapshot (see ``services.common.events``), never with
-a contact of the reporter, and the department's dispatch message (contract §7), the
+a contact of the reporter, and the department's dispatch message (docs/reference.md#the-dispatch-message), the
 only place the reporter's name and phone go. Tests of the consumers build their
 events with these same functions.
 """
@@ -45,7 +45,8 @@ def dispatch_view(record, directory):
 
 
 def dispatch_message(ticket, record, directory, reporter=None):
-    """What a department's system receives (contract §7); ``reporter`` is ``{name, phone}``
+    """What a department's system receives (docs/reference.md#the-dispatch-message); ``reporter`` is
+    ``{name, phone}``
     when the reporter asked for feedback."""
     rep_id = ticket["representative_id"]
     message = {

@@ -1,4 +1,4 @@
-"""The promises of contract §10 with the services as separate OS processes: a concern
+"""The promises (docs/reference.md#promises) with the services as separate OS processes: a concern
 answered 202 is never lost, not by a service started late, nor by one killed."""
 import json
 import os

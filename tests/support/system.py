@@ -99,7 +99,7 @@ def fresh_system(directory=DEMO_DIRECTORY) -> FreshSystem:
 
 
 def department_uri(user):
-    """The broker URI a department system uses, with its own user (contract §7)."""
+    """The broker URI a department system uses, with its own user (docs/reference.md#department-queues)."""
     parts = urlsplit(settings().amqp_uri)
     netloc = f"{quote(user['user'])}:{quote(user['password'])}@{parts.hostname}:{parts.port or 5672}"
     return urlunsplit(parts._replace(netloc=netloc))

@@ -1,4 +1,4 @@
--- A token bucket per API key, shared by every instance of the service (contract §5:
+-- A token bucket per API key, shared by every instance of the service (docs/reference.md#parties-and-keys:
 -- ZD_RATE_LIMIT holds across instances).
 CREATE TABLE rate_buckets (
     key_id text PRIMARY KEY,

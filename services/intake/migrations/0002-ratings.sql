@@ -1,4 +1,4 @@
--- The reporter's rating of each resolution, once per resolution (contract §5).
+-- The reporter's rating of each resolution, once per resolution (docs/reference.md#rate-a-resolution).
 CREATE TABLE ratings (
     ticket_id text NOT NULL REFERENCES concerns (ticket_id),
     resolution integer NOT NULL,  -- how many times the ticket had been reopened

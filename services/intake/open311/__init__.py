@@ -1,4 +1,5 @@
-"""Open311 GeoReport v2 at ``/open311/v2/`` (contract §5), for the Open311 apps a district
+"""Open311 GeoReport v2 at ``/open311/v2/`` (docs/reference.md#open311-georeport-v2), for the Open311
+apps a district
 already has. One module a job:
 
 - ``catalogue``: discovery, the services (the directory's categories) and their

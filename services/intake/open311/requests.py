@@ -3,7 +3,8 @@
 A request belongs to the district of the front-end key that posts it (``api_key``);
 ``service_code`` is a category; ``attribute[community]`` names the community, else a
 community whose name appears in ``address_string`` is taken, else none: the district's
-liaison office assigns it (contract §5). A reporter who leaves an email or phone hears
+liaison office assigns it (docs/reference.md#open311-georeport-v2). A reporter who leaves an email or
+phone hears
 back. The concern is then checked by the concern schema, as the JSON API's body is
 (``media_url`` http(s) only, a contact a message could reach), a refused field named by
 its form name. An address without coordinates is kept as the concern's title. The lifecycle

@@ -1,4 +1,4 @@
-"""Accepting a concern once per front-end id (contract §5).
+"""Accepting a concern once per front-end id (docs/reference.md#post-a-concern).
 
 The first post of an ``external_id`` by a key stores the concern with its events
 (202): ``concern.received``, and the reporter's contact for notify

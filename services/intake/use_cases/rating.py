@@ -1,4 +1,5 @@
-"""The reporter's rating of a resolution (contract §5): only of a resolved ticket, or of
+"""The reporter's rating of a resolution (docs/reference.md#rate-a-resolution): only of a resolved
+ticket, or of
 one merged into a ticket that was resolved (it carries that result), once per
 resolution. Stored with its ``concern.rated`` event; routing acts on it (satisfied
 closes, unsatisfied reopens) and reporting counts it."""

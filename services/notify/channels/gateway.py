@@ -1,4 +1,4 @@
-"""SMS and WeChat template messages through their HTTP gateways (contract §8).
+"""SMS and WeChat template messages through their HTTP gateways (docs/reference.md#notification-channels).
 
 ``POST <gateway> {"to", "template", "locale", "params"}`` with an ``Idempotency-Key``
 header, the same on every attempt. SMS goes to the phone in E.164 (normalised with

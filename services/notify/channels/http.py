@@ -1,4 +1,5 @@
-"""What HTTP answers mean to a delivery (contract §8), shared by gateways and webhooks.
+"""What HTTP answers mean to a delivery (docs/reference.md#notification-channels), shared by gateways and
+webhooks.
 
 ``2xx`` is delivered; ``429`` and ``5xx`` are retried (``Retry-After`` honoured, in
 seconds or as an HTTP date, up to an hour; any other text is ignored); timeouts,

@@ -71,7 +71,8 @@ def _tell_reporter(conn, event, channels):
 
 def idempotency_key(event, notification):
     """The same for every attempt of one notification: a department's webhook is known by
-    its dispatch id (contract §8), anything else by its event, recipient and channel."""
+    its dispatch id (docs/reference.md#notification-channels), anything else by its event, recipient and
+    channel."""
     if notification.channel == "webhook" and notification.params.get("dispatch_id"):
         return notification.params["dispatch_id"]
     return str(uuid.uuid5(KEY_NAMESPACE, f"{event.id}|{notification.recipient}|{notification.channel}"))

@@ -1,4 +1,4 @@
-"""The actions of representatives and liaison offices on a ticket (contract §6).
+"""The actions of representatives and liaison offices on a ticket (docs/reference.md#act-on-a-ticket).
 
 Each action says who may take it and what it does; the state rules of ``domain``
 decide whether the ticket's status allows it (409 with the allowed ones otherwise). A

@@ -1,4 +1,4 @@
-"""The deadlines of the district policy (contract §3), enforced every minute.
+"""The deadlines of the district policy (docs/reference.md#the-directory), enforced every minute.
 
 - A representative who has not acted ``representative_hours`` after assignment is
   passed over: the ticket is forwarded to the office (and dispatched by the rules

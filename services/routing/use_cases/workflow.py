@@ -11,7 +11,8 @@ the policy allows, a rating, a department's feedback, an action, a deadline) is
 announced by one ``ticket.<change>`` event per ticket with the whole ticket and the
 step's changes (``step``, services.common.events; a rating that reopens a ticket
 announces the reopening by itself, then the new dispatch); a dispatch also queues the
-department's message (contract §7) on ``zd.dispatch``, or, for a department reached by
+department's message (docs/reference.md#the-dispatch-message) on ``zd.dispatch``, or, for a department
+reached by
 webhook, as ``department.dispatched`` for notify to deliver. All of it goes through the
 outbox, so it is published exactly when the transaction commits.
 """

@@ -1,5 +1,5 @@
 """The admin CLI against the real database and broker: keys, department users,
-directory loads (contract §2, §3, §7)."""
+directory loads (docs/reference.md#parties-and-keys, the directory and department queues)."""
 import json
 import subprocess
 import sys

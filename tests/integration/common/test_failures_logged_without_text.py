@@ -1,6 +1,6 @@
 """A consumer whose handler fails logs where it failed, never what the error says: on
 the real broker and PostgreSQL, a handler's insert breaks a unique key on a reporter's
-phone, and psycopg's error quotes the phone in its DETAIL (contract §10: a contact never
+phone, and psycopg's error quotes the phone in its DETAIL (docs/reference.md#promises: a contact never
 appears in a log). The log names the message, the error's kind and every frame of the
 traceback; the message goes back to its queue, as before.
 """

@@ -1,4 +1,4 @@
-"""The intake API against the real PostgreSQL and RabbitMQ (contract §5)."""
+"""The intake API against the real PostgreSQL and RabbitMQ (docs/reference.md#intake-api)."""
 import json
 import time
 

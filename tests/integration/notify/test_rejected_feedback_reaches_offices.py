@@ -1,5 +1,6 @@
 """Department feedback that names no ticket (it cannot be decoded, or its dispatch is
-unknown) still reaches a liaison office, on the real broker and database (contract §7:
+unknown) still reaches a liaison office, on the real broker and database
+(docs/reference.md#the-feedback-message:
 "the office alerted"). Each department publishes with its own RabbitMQ user; routing
 rejects the feedback to ``zd.feedback.rejected`` and announces ``feedback.rejected``;
 notify tells the office of every district the department serves, once, without a

@@ -1,4 +1,5 @@
-"""A reporter's details have a lifetime (contract §10): a ticket's life to final through
+"""A reporter's details have a lifetime (docs/operations.md#personal-data-retention-and-erasure): a
+ticket's life to final through
 the real services, time moved on past ``personal_data_days``, routing's expiry run; then
 no table of any schema holds the reporter's name, phone, email or openid, the §9 figures
 are what they were, each service counted what it anonymised, and a second run finds

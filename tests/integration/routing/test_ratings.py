@@ -1,5 +1,5 @@
 """The reporter's rating closes the loop: satisfied closes, unsatisfied reopens up to the
-district's reopen_limit, no rating in 7 days closes (contract §4, §5)."""
+district's reopen_limit, no rating in 7 days closes (docs/reference.md#rate-a-resolution)."""
 import uuid
 from datetime import timedelta
 

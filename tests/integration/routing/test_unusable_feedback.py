@@ -1,5 +1,6 @@
 """Department feedback that can never apply, in a batch with good feedback, on the real
-broker and database, published by the departments' own RabbitMQ users (contract §7).
+broker and database, published by the departments' own RabbitMQ users
+(docs/reference.md#the-feedback-message).
 
 Whatever makes feedback unusable (a NUL in its AMQP ``message_id`` or ``type``, a lone
 surrogate or a NUL in its body, another content type, bad UTF-8, not JSON), it lands

@@ -1,4 +1,4 @@
-"""Unit tests of services.common.directory: the directory file of CONTRACT.md section 3."""
+"""Unit tests of services.common.directory: the directory file (docs/reference.md#the-directory)."""
 import datetime
 import json
 import textwrap

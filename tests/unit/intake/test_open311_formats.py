@@ -1,4 +1,5 @@
-"""Open311 XML parses whatever the stored text holds (contract §5: every XML document
+"""Open311 XML parses whatever the stored text holds (docs/reference.md#open311-georeport-v2: every XML
+document
 served parses), rows stored before intake refused characters XML forbids included."""
 import re
 from xml.etree import ElementTree

@@ -1,4 +1,5 @@
-"""Unit tests of services.notify.domain: who hears what, on which channels (contract §8).
+"""Unit tests of services.notify.domain: who hears what, on which channels
+(docs/architecture.md#notifications-who-hears-what-and-how).
 
 Every event is built by its producer's code (tests/support/events.py), read as the
 notify consumer reads it.
