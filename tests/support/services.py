@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.common.config import nameko_config, settings
 from services.common.runner import service_class
-from tests.support.system import free_port
+from tests.support.system import free_port, fresh_system
 
 
 class RunningService(NamedTuple):
@@ -18,6 +18,14 @@ class RunningService(NamedTuple):
     base: str         #: its base URL
     keys: dict        #: every party's API key, by party
     directory: dict   #: the directory snapshot it runs with
+
+
+@contextmanager
+def running_on_a_fresh_system(service):
+    """``service`` running in this process on a fresh system, as a ``RunningService``."""
+    keys, _, directory = fresh_system()
+    with running(service) as base:
+        yield RunningService(base, keys, directory)
 
 
 class RunningServices(NamedTuple):

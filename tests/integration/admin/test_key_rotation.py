@@ -7,15 +7,13 @@ import requests
 
 from services.admin.cli import main
 from services.common.config import settings
-from tests.support.services import running, wait_until
-from tests.support.system import fresh_system
+from tests.support.services import running_on_a_fresh_system, wait_until
 
 
 @pytest.fixture
 def intake():
-    keys, _, _ = fresh_system()
-    with running("intake") as base:
-        yield base, keys
+    with running_on_a_fresh_system("intake") as intake:
+        yield intake
 
 
 def lookup(base, key):
@@ -34,7 +32,7 @@ def key_id(key):
 
 
 def test_rotation_keeps_both_keys_working_until_the_old_one_is_revoked(intake, capsys):
-    base, keys = intake
+    base, keys = intake.base, intake.keys
     old = keys["frontend:baiyun"]
     new = cli(capsys, "keys", "rotate", "frontend:baiyun")
     assert new.startswith("zd_") and new != old
@@ -50,7 +48,7 @@ def test_rotation_keeps_both_keys_working_until_the_old_one_is_revoked(intake, c
 
 
 def test_a_rotation_without_grace_ends_the_old_key_at_once(intake, capsys):
-    base, keys = intake
+    base, keys = intake.base, intake.keys
     old = keys["frontend:conghua"]
     new = cli(capsys, "keys", "rotate", "frontend:conghua", "--grace-days", "0")
     wait_until(lambda: lookup(base, new) == 404, what="the new key known to intake")
@@ -60,7 +58,7 @@ def test_a_rotation_without_grace_ends_the_old_key_at_once(intake, capsys):
 
 
 def test_a_front_end_holds_two_active_keys_at_most(intake, capsys):
-    base, keys = intake
+    base, keys = intake.base, intake.keys
     second = cli(capsys, "keys", "issue", "frontend:baiyun")
     with pytest.raises(SystemExit, match="already has 2 active keys"):
         main(["keys", "issue", "frontend:baiyun"])
@@ -105,5 +103,5 @@ def test_demo_credentials_written_anew_three_times_keep_two_keys_at_most(intake)
     finally:
         admin.close()
     assert active_keys("frontend:baiyun") == 1
-    base, _ = intake
+    base = intake.base
     wait_until(lambda: lookup(base, keys["frontend:baiyun"]) == 404, what="the newest demo key works")

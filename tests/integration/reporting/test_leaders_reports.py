@@ -20,8 +20,7 @@ from services.common.config import settings
 from services.reporting import store
 from tests.support import events as made
 from tests.support import scenarios
-from tests.support.services import RunningService, running, wait_until
-from tests.support.system import fresh_system
+from tests.support.services import running_on_a_fresh_system, wait_until
 from tests.support.ticket_life import TicketLife
 
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -33,9 +32,8 @@ def local(*parts):
 
 @pytest.fixture(scope="module")
 def reporting():
-    keys, _, directory = fresh_system()
-    with running("reporting") as base:
-        yield RunningService(base, keys, directory)
+    with running_on_a_fresh_system("reporting") as reporting:
+        yield reporting
 
 
 def get(reporting, path, key="admin", **params):

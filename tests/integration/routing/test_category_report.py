@@ -15,17 +15,15 @@ from services.common.config import settings
 from services.common.migrate import SERVICES_DIR
 from services.routing import category_changes, store
 from tests.support.office_changes import LEAKS, SEWER, category_report, dispatch, receive
-from tests.support.services import running
-from tests.support.system import fresh_system
+from tests.support.services import running_on_a_fresh_system
 
 CATEGORY_MIGRATION = "0012-category-choices"
 
 
 @pytest.fixture
 def routing():
-    keys, _, directory = fresh_system()
-    with running("routing") as base:
-        yield base, keys
+    with running_on_a_fresh_system("routing") as routing:
+        yield routing
 
 
 def office_changes(base, keys):
@@ -42,7 +40,7 @@ def office_changes(base, keys):
 
 
 def test_the_office_changes_are_counted_with_the_words_to_add(routing):
-    base, keys = routing
+    base, keys = routing.base, routing.keys
     leaks, _ = office_changes(base, keys)
     answer = category_report(base, keys["admin"], days=90)
     assert answer.status_code == 200, answer.text
@@ -59,7 +57,7 @@ def test_the_office_changes_are_counted_with_the_words_to_add(routing):
 
 
 def test_rewording_the_notes_of_the_timeline_changes_no_figure(routing):
-    base, keys = routing
+    base, keys = routing.base, routing.keys
     office_changes(base, keys)
     before = category_report(base, keys["admin"]).json()
     with psycopg.connect(settings().database_url) as conn:
@@ -72,7 +70,7 @@ def test_rewording_the_notes_of_the_timeline_changes_no_figure(routing):
 
 
 def test_only_the_admin_key_is_answered_and_a_window_out_of_range_is_refused(routing):
-    base, keys = routing
+    base, keys = routing.base, routing.keys
     assert category_report(base, "zd_nosuchkey.secret").status_code == 401
     assert category_report(base, keys["congress:baiyun"]).status_code == 403
     refused = category_report(base, keys["admin"], days=0)
@@ -80,7 +78,7 @@ def test_only_the_admin_key_is_answered_and_a_window_out_of_range_is_refused(rou
 
 
 def test_an_unknown_category_is_refused_and_changes_nothing(routing):
-    base, keys = routing
+    base, keys = routing.base, routing.keys
     ticket_id = receive(base, keys, 1, LEAKS[0])["ticket_id"]
     refused = dispatch(base, keys, ticket_id, "plumbing")
     assert refused.status_code == 400

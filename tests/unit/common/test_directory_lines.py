@@ -10,11 +10,11 @@ from services.common.directory_schema import Policy
 
 TEXT = textwrap.dedent("""\
     districts:
-      - code: baiyun
-        name: 白云区
+      - name: 白云区
+        code: baiyun
         communities:
-          - code: yuangang
-            name: 元岗社区
+          - name: 元岗社区
+            code: yuangang
             representatives:
               - rep-liu
         office:
@@ -62,17 +62,40 @@ def test_the_directory_above_loads():
     assert parse_directory(TEXT)["districts"]["baiyun"]["policy"]["calendar"]["workdays"] == [1, 2]
 
 
-def test_a_wrong_type_deep_in_a_list_is_reported_at_its_item():
-    quoted = '- "3"'
-    text = TEXT.replace("          - 2\n", f"          - 2\n          {quoted}\n")
-    assert problems(text) == [f"directory.yaml:{line_of(text, quoted)}:"
-                              " each workday must be an integer >= 1 and <= 7, not '3'"]
+#: (what is changed in TEXT, into what, a fragment of the row the problem is about, the
+#: problem after "file:line:")
+ONE_PROBLEM = {
+    "a wrong type deep in a list is reported at its item": (
+        "          - 2\n", '          - 2\n          - "3"\n', '- "3"',
+        " each workday must be an integer >= 1 and <= 7, not '3'"),
+    "a bad code in a nested list is reported at its item": (
+        "          - rep-liu\n", "          - rep-liu\n          - Rep Zhao\n", "Rep Zhao",
+        " each of representatives must be 1-32 of a-z 0-9 _ -, not 'Rep Zhao'"),
+    "a missing required key is reported at its mapping": (
+        "      secret: whsec_c2VjcmV0\n", "", "url: http", " missing key 'secret' in webhook"),
+    "a missing key of a list item is reported at the item": (
+        "    name: 刘汉立\n", "", "id: rep-liu", " missing key 'name' in representative"),
+    "an unknown key is reported at the key, not its value": (
+        "        email: office@rd.example\n",
+        "        email: office@rd.example\n        fax:\n          - 020-1234\n", "fax:",
+        " unknown key 'fax' in contact"),
+    "a bad value in a nested mapping is reported at its line": (
+        "hours: 09:00-18:00", "hours: 18:00-09:00", "hours:",
+        ' hours must be "HH:MM-HH:MM" with start before end, not \'18:00-09:00\''),
+    "a list where a mapping belongs is reported at the list": (
+        "        email: office@rd.example\n", "        - office@rd.example\n", "- office@rd",
+        " contact must be a mapping"),
+    "a scalar YAML cannot read is shown as written": (
+        "        hours: 09:00-18:00\n", "        hours: 09:00-18:00\n        holidays: [2026-02-30]\n",
+        "holidays", " each holiday must be a date YYYY-MM-DD, not 2026-02-30 (timestamp)"),
+}
 
 
-def test_a_bad_code_in_a_nested_list_is_reported_at_its_item():
-    text = TEXT.replace("          - rep-liu\n", "          - rep-liu\n          - Rep Zhao\n")
-    assert problems(text) == [f"directory.yaml:{line_of(text, 'Rep Zhao')}:"
-                              " each of representatives must be 1-32 of a-z 0-9 _ -, not 'Rep Zhao'"]
+@pytest.mark.parametrize("written, instead, about, problem", ONE_PROBLEM.values(), ids=ONE_PROBLEM)
+def test_a_problem_is_reported_at_the_line_of_the_node_it_is_about(written, instead, about, problem):
+    text = TEXT.replace(written, instead)
+    assert text != TEXT
+    assert problems(text) == [f"directory.yaml:{line_of(text, about)}:{problem}"]
 
 
 def test_an_item_after_a_bad_one_keeps_its_own_line():
@@ -81,24 +104,6 @@ def test_an_item_after_a_bad_one_keeps_its_own_line():
         f"directory.yaml:{line_of(text, '- 42')}: each of representatives must be 1-32 of a-z 0-9 _ -,"
         " not 42 (int)",
         f"directory.yaml:{line_of(text, 'rep-nobody')}: unknown representative 'rep-nobody'"]
-
-
-def test_a_missing_required_key_is_reported_at_its_mapping():
-    text = TEXT.replace("      secret: whsec_c2VjcmV0\n", "")
-    assert problems(text) == [f"directory.yaml:{line_of(text, 'url: http')}:"
-                              " missing key 'secret' in webhook"]
-
-
-def test_a_missing_key_of_a_list_item_is_reported_at_the_item():
-    text = TEXT.replace("    name: 刘汉立\n", "")
-    assert problems(text) == [f"directory.yaml:{line_of(text, 'id: rep-liu')}:"
-                              " missing key 'name' in representative"]
-
-
-def test_an_unknown_key_is_reported_at_the_key_not_its_value():
-    text = TEXT.replace("        email: office@rd.example\n",
-                        "        email: office@rd.example\n        fax:\n          - 020-1234\n")
-    assert problems(text) == [f"directory.yaml:{line_of(text, 'fax:')}: unknown key 'fax' in contact"]
 
 
 def test_an_unknown_key_written_twice_is_reported_at_both():
@@ -114,24 +119,6 @@ def test_a_key_written_three_times_is_reported_where_it_is_written_again():
     first = line_of(text, "hours: 09")
     assert problems(text) == [f"directory.yaml:{first + 1}: duplicate key 'hours' in calendar",
                               f"directory.yaml:{first + 2}: duplicate key 'hours' in calendar"]
-
-
-def test_a_bad_value_in_a_nested_mapping_is_reported_at_its_line():
-    text = TEXT.replace("hours: 09:00-18:00", "hours: 18:00-09:00")
-    assert problems(text) == [f"directory.yaml:{line_of(text, 'hours:')}:"
-                              ' hours must be "HH:MM-HH:MM" with start before end, not \'18:00-09:00\'']
-
-
-def test_a_list_where_a_mapping_belongs_is_reported_at_the_list():
-    text = TEXT.replace("        email: office@rd.example\n", "        - office@rd.example\n")
-    assert problems(text) == [f"directory.yaml:{line_of(text, '- office@rd')}: contact must be a mapping"]
-
-
-def test_a_scalar_yaml_cannot_read_is_shown_as_written():
-    text = TEXT.replace("        hours: 09:00-18:00\n",
-                        "        hours: 09:00-18:00\n        holidays: [2026-02-30]\n")
-    assert problems(text) == [f"directory.yaml:{line_of(text, 'holidays')}:"
-                              " each holiday must be a date YYYY-MM-DD, not 2026-02-30 (timestamp)"]
 
 
 def test_a_rule_across_entries_is_reported_at_the_key_it_is_about():
