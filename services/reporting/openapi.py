@@ -10,8 +10,6 @@ from services.reporting.schemas import (
     TrendSchema,
 )
 
-RATE = {"type": "number", "minimum": 0, "maximum": 1, "nullable": True}
-
 
 def _optional(*parameters):
     """Query parameters of a report: an empty value (a form's "all") counts as absent."""

@@ -23,7 +23,7 @@ from datetime import timedelta
 from services.common import events, topology
 from services.common.metrics import TICKET_STAGE_SECONDS, TICKET_TRANSITIONS
 from services.common.words import words
-from services.routing import categories, domain, duplicates, snapshots, store
+from services.routing import categories, domain, duplicates, snapshots
 from services.routing.use_cases.step import clock
 
 SYSTEM = events.SYSTEM_ACTOR
@@ -343,8 +343,3 @@ def _entry(actor, action, from_status, to_status, note):
     return {"actor": actor, "action": action, "from_status": from_status,
             "to_status": to_status, "note": note}
 
-
-def ticket_snapshot(conn, ticket, directory):
-    """The ticket as other services see it (``snapshots.ticket_snapshot``), read now."""
-    return snapshots.ticket_snapshot(ticket, store.dispatches(conn, ticket["ticket_id"]),
-                                     store.timeline(conn, ticket["ticket_id"]), directory)
