@@ -54,7 +54,12 @@ routing, notify, reporting)
     anonymised in place wherever they are kept; ``reason`` is ``expired`` (routing: the
     district's ``personal_data_days`` after the ticket became final) or ``erasure`` (an
     erasure request recorded by the admin CLI).
+``staff.sign_in_code`` (routing → notify only)
+    ``{person_id, code, expires_at, locale}``: the one-time code a person of the directory
+    asked for to sign in to the workbench, to send to their directory contact; the only
+    event that carries a secret (routing deletes its outbox row once the code has expired).
 """
+import uuid
 from dataclasses import dataclass
 
 #: the exchange every internal event is published on (its topology: ``services.common.topology``)
@@ -71,6 +76,7 @@ DISPATCH_CONTACT = "reporter.dispatch_contact"
 DEPARTMENT_DISPATCHED = "department.dispatched"
 FEEDBACK_REJECTED = "feedback.rejected"
 PERSONAL_DATA_EXPIRED = "personal_data.expired"
+STAFF_SIGN_IN_CODE = "staff.sign_in_code"
 #: why a ticket's personal data is anonymised: its time ran out, or its reporter asked
 EXPIRED, ERASURE = "expired", "erasure"
 TICKET_PREFIX = "ticket."
@@ -183,3 +189,10 @@ def personal_data_expired(ticket_id, reason=EXPIRED, request_id=None):
     message_id = (f"personal-data-expired-{ticket_id}" if reason == EXPIRED
                   else f"personal-data-erasure-{request_id}")
     return Event(PERSONAL_DATA_EXPIRED, {"ticket_id": ticket_id, "reason": reason}, message_id)
+
+
+def sign_in_code(person_id, code, expires_at, locale):
+    """``staff.sign_in_code``: each code is sent once, so its message id is its own."""
+    return Event(STAFF_SIGN_IN_CODE, {"person_id": person_id, "code": code,
+                                      "expires_at": expires_at.isoformat(), "locale": locale},
+                 f"sign-in-code-{uuid.uuid4()}")
