@@ -250,6 +250,22 @@ def test_code_requests_from_one_address_are_limited_known_people_or_not(conn):
     assert [row["body"]["person_id"] for row in sent_codes(conn)] == [REPRESENTATIVE, OFFICE_STAFF]
 
 
+def test_two_routing_instances_counting_for_one_address_take_turns(conn):
+    now = clock()
+    for n in range(19):
+        ask(conn, now, person_id=f"rep-nobody-{n}")
+    sign_in.request_code(conn, DIRECTORY, REPRESENTATIVE, ADDRESS, "en", now)  # the 20th
+    with psycopg.connect(settings().database_url, row_factory=dict_row,
+                         options="-c search_path=routing -c lock_timeout=200") as other:
+        with pytest.raises(psycopg.errors.LockNotAvailable):  # it waits for the first to end
+            sign_in.request_code(other, DIRECTORY, OFFICE_STAFF, ADDRESS, "en", now)
+        other.rollback()
+        conn.commit()
+        refusal = refused(sign_in.request_code, other, DIRECTORY, OFFICE_STAFF, ADDRESS, "en", now)
+        assert refusal.status == 429
+    assert [row["body"]["person_id"] for row in sent_codes(conn)] == [REPRESENTATIVE]
+
+
 def test_code_checks_from_one_address_are_limited(conn):
     now = clock()
     ask(conn, now, address="198.51.100.1")
