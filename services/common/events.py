@@ -43,9 +43,13 @@ routing, notify, reporting)
     DISPATCH is ``{dispatch_id, department, name, role, status, dispatched_at, due_at,
     resolved_at}`` (status one of ``DISPATCH_STATUSES``) and TIMELINE_ENTRY is
     ``{at, actor, action, from_status, to_status, note}``.
-``department.dispatched`` (routing → notify only), for a department with webhook delivery
-    the dispatch message (docs/reference.md#the-dispatch-message), which notify delivers to
-    the webhook.
+``department.dispatched`` (routing → notify only), for a department with webhook or web
+    delivery the dispatch message (docs/reference.md#the-dispatch-message), which notify
+    delivers to the webhook, or tells the department's contact and staff of (web).
+``staff.sign_in_code`` (routing → notify only)
+    ``{person_id, code, expires_at, locale}``: a one-time code for a person of the
+    directory (a representative or a staff member) to sign in to the workbench, sent to
+    their directory contact. The code is a secret: never logged, never listed.
 ``feedback.rejected`` (routing → notify)
     ``{department, dispatch_id, ticket_id, district, title, reason}``: a department's
     feedback that could not apply (ticket, district and title null when its dispatch is unknown).
@@ -54,10 +58,6 @@ routing, notify, reporting)
     anonymised in place wherever they are kept; ``reason`` is ``expired`` (routing: the
     district's ``personal_data_days`` after the ticket became final) or ``erasure`` (an
     erasure request recorded by the admin CLI).
-``staff.sign_in_code`` (routing → notify only)
-    ``{person_id, code, expires_at, locale}``: the one-time code a person of the directory
-    asked for to sign in to the workbench, to send to their directory contact; the only
-    event that carries a secret (routing deletes its outbox row once the code has expired).
 """
 import uuid
 from dataclasses import dataclass
@@ -77,6 +77,9 @@ DEPARTMENT_DISPATCHED = "department.dispatched"
 FEEDBACK_REJECTED = "feedback.rejected"
 PERSONAL_DATA_EXPIRED = "personal_data.expired"
 STAFF_SIGN_IN_CODE = "staff.sign_in_code"
+#: the fields of an event's body that are secrets: withheld from a parked copy, and its
+#: outbox row deleted once published (services.common.messaging, outbox_relay)
+SECRET_FIELDS = {STAFF_SIGN_IN_CODE: ("code",)}
 #: why a ticket's personal data is anonymised: its time ran out, or its reporter asked
 EXPIRED, ERASURE = "expired", "erasure"
 TICKET_PREFIX = "ticket."
@@ -174,6 +177,16 @@ def department_dispatched(message):
     return Event(DEPARTMENT_DISPATCHED, message, f"department-dispatch-{message['dispatch_id']}")
 
 
+def sign_in_code(person_id, code, expires_at, locale=DEFAULT_LOCALE):
+    """``staff.sign_in_code``: ``code`` for ``person_id``, valid until ``expires_at`` (an
+    aware datetime), to be told in ``locale``. Its message id is drawn afresh: it must not
+    be derived from the code, and two codes asked for at once are two messages."""
+    return Event(STAFF_SIGN_IN_CODE, {"person_id": person_id, "code": code,
+                                      "expires_at": expires_at.isoformat(),
+                                      "locale": locale if locale in LOCALES else DEFAULT_LOCALE},
+                 f"sign-in-code-{uuid.uuid4()}")
+
+
 def feedback_rejected(department, dispatch_id, ticket, reason, message_id):
     """``feedback.rejected``: ``ticket`` is the routing row of the dispatch's ticket, or None."""
     ticket = ticket or {}
@@ -189,10 +202,3 @@ def personal_data_expired(ticket_id, reason=EXPIRED, request_id=None):
     message_id = (f"personal-data-expired-{ticket_id}" if reason == EXPIRED
                   else f"personal-data-erasure-{request_id}")
     return Event(PERSONAL_DATA_EXPIRED, {"ticket_id": ticket_id, "reason": reason}, message_id)
-
-
-def sign_in_code(person_id, code, expires_at, locale):
-    """``staff.sign_in_code``: each code is sent once, so its message id is its own."""
-    return Event(STAFF_SIGN_IN_CODE, {"person_id": person_id, "code": code,
-                                      "expires_at": expires_at.isoformat(), "locale": locale},
-                 f"sign-in-code-{uuid.uuid4()}")

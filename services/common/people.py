@@ -1,45 +1,49 @@
-"""The people who sign in to the workbench, found in the directory snapshot.
+"""The people of the directory who sign in to the workbench, each as a ``Person``.
 
-A person is a representative (party ``representative:<id>``), a staff member of a
-district's liaison office (``congress:<district>``) or of a department
-(``department:<code>``): the office's and the department's ``staff`` lists hold
-``{id, name, contact}`` each. A person acts for their party, and is named as
-themselves. Pure: reads a directory snapshot, no I/O.
+A representative signs in for themselves; a staff member of a district's congress
+liaison office for the office (``congress:<district>``), one of a department for the
+department (``department:<code>``). Every person's id is unique across the directory
+(``services.common.directory``), so an id names one person and, through them, the
+party they act for. Reads a normalized directory snapshot; one published before staff
+existed has none (``.get(..., [])``). Pure: no I/O.
 """
 from dataclasses import dataclass
+
+REPRESENTATIVE, CONGRESS, DEPARTMENT = "representative", "congress", "department"
 
 
 @dataclass(frozen=True)
 class Person:
     id: str
     name: str
-    role: str   # representative, congress or department: the role of the party they act for
-    scope: str  # the representative's id, the office's district, the department's code
-    contact: dict
+    role: str      # representative | congress (a liaison office's staff) | department
+    scope: str     # the representative's id, the office's district or the department's code
+    contact: dict  # {email, phone, wechat_openid, locale}, the channels they are told on
 
     @property
-    def party(self):
-        """The party the person acts for, as API keys name it."""
+    def party(self) -> str:
+        """The party they act for, as ``services.common.credentials.Party`` writes it."""
         return f"{self.role}:{self.scope}"
 
 
-def find_person(directory, person_id):
-    """The person of the directory with this id, or None."""
-    representative = directory["representatives"].get(person_id)
-    if representative is not None:
-        return Person(representative["id"], representative["name"], "representative",
-                      representative["id"], representative.get("contact") or {})
-    for code, district in directory["districts"].items():
-        found = _staff_member((district.get("office") or {}).get("staff"), person_id)
-        if found is not None:
-            return Person(found["id"], found["name"], "congress", code, found.get("contact") or {})
-    for code, department in directory["departments"].items():
-        found = _staff_member(department.get("staff"), person_id)
-        if found is not None:
-            return Person(found["id"], found["name"], "department", code,
-                          found.get("contact") or {})
-    return None
+def people(directory) -> list[Person]:
+    """Every person of the directory: representatives, then each office's staff (in the
+    order of the districts), then each department's."""
+    found = [Person(rep_id, representative.get("name"), REPRESENTATIVE, rep_id,
+                    representative.get("contact") or {})
+             for rep_id, representative in directory.get("representatives", {}).items()]
+    for code, district in directory.get("districts", {}).items():
+        found += _staff((district.get("office") or {}).get("staff", []), CONGRESS, code)
+    for code, department in directory.get("departments", {}).items():
+        found += _staff(department.get("staff", []), DEPARTMENT, code)
+    return found
 
 
-def _staff_member(staff, person_id):
-    return next((member for member in staff or () if member.get("id") == person_id), None)
+def find_person(directory, person_id) -> Person | None:
+    """The person with this id, or None when the directory has nobody of that id."""
+    return next((person for person in people(directory) if person.id == person_id), None)
+
+
+def _staff(members, role, scope):
+    return [Person(member["id"], member.get("name"), role, scope, member.get("contact") or {})
+            for member in members]
