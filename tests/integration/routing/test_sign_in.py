@@ -31,10 +31,20 @@ BROWSER = "Mozilla/5.0 (Linux; Android 14) Mobile"
 
 
 def directory_with_staff(office_staff_in="baiyun"):
-    """The demo directory, with one member of staff in a district's liaison office."""
+    """The demo directory, with ``OFFICE_STAFF`` in one district's liaison office."""
+    directory = directory_without_staff()
+    directory["districts"][office_staff_in]["office"]["staff"].append(
+        {"id": OFFICE_STAFF, "name": "吴敏", "contact": {"phone": "+8613900000101"}})
+    return directory
+
+
+def directory_without_staff():
+    """The demo directory, ``OFFICE_STAFF`` in no office."""
     directory = copy.deepcopy(load_directory(DEMO_DIRECTORY))
-    directory["districts"][office_staff_in]["office"]["staff"] = [
-        {"id": OFFICE_STAFF, "name": "吴敏", "contact": {"phone": "+8613900000101"}}]
+    for district in directory["districts"].values():
+        office = district["office"]
+        office["staff"] = [member for member in office.get("staff", [])
+                           if member["id"] != OFFICE_STAFF]
     return directory
 
 
@@ -343,8 +353,7 @@ def test_an_unknown_or_malformed_token_has_no_session(conn):
 def test_a_session_ends_when_its_person_leaves_the_directory(conn):
     now = clock()
     started = signed_in(conn, now, OFFICE_STAFF)
-    without = copy.deepcopy(DIRECTORY)
-    del without["districts"]["baiyun"]["office"]["staff"]
+    without = directory_without_staff()
     assert session_of(conn, started.token, now, directory=without) is None
     assert session_of(conn, started.token, now) is None, "the session is gone, not paused"
     assert sessions(conn) == []
@@ -361,8 +370,7 @@ def test_a_session_ends_when_its_person_moves_to_another_party(conn):
 def test_the_code_of_someone_who_left_the_directory_opens_nothing(conn):
     now = clock()
     ask(conn, now, OFFICE_STAFF)
-    without = copy.deepcopy(DIRECTORY)
-    del without["districts"]["baiyun"]["office"]["staff"]
+    without = directory_without_staff()
     refusal = refused(check, conn, last_code(conn), now, OFFICE_STAFF, directory=without)
     assert refusal.extra == {"attempts_left": 4}
     assert sessions(conn) == []
