@@ -80,6 +80,12 @@ VARIABLES = (
     Variable("ZD_STALL_SECONDS", "60",
              "seconds without progress before /health calls a consumer or loop stalled", SERVICES),
     Variable("ZD_LOG_LEVEL", "INFO", "Python log level of a service process", SERVICES),
+    Variable("ZD_SIGN_IN_CODE_MINUTES", "10",
+             "minutes a workbench sign-in code may be used", ("routing",)),
+    Variable("ZD_SESSION_IDLE_MINUTES", "120",
+             "minutes without a request after which a workbench session ends", ("routing",)),
+    Variable("ZD_SESSION_HOURS", "12",
+             "hours after sign-in at which a workbench session ends, however busy", ("routing",)),
     Variable("ZD_SMTP_URL", "",
              "SMTP server (`smtp://user:password@host:port`: STARTTLS, required with a password;"
              " `smtps://`: TLS from the start; certificate and name verified; `?cafile=` a"
@@ -192,6 +198,21 @@ def amqp_ssl(uri):
         ca_file = os.environ.get("ZD_AMQP_CA_FILE")
         return {"server_hostname": None, **({"ca_certs": ca_file} if ca_file else {})}
     return None
+
+
+def sign_in_settings():
+    """How long a workbench sign-in code and session live (docs/reference.md#configuration):
+    whole minutes and hours, each at least 1."""
+    env = os.environ.get
+    given = {"ZD_SIGN_IN_CODE_MINUTES": env("ZD_SIGN_IN_CODE_MINUTES", "10"),
+             "ZD_SESSION_IDLE_MINUTES": env("ZD_SESSION_IDLE_MINUTES", "120"),
+             "ZD_SESSION_HOURS": env("ZD_SESSION_HOURS", "12")}
+    chosen = {}
+    for name, value in given.items():
+        if not value.strip().isascii() or not value.strip().isdigit() or int(value) < 1:
+            raise ValueError(f"{name} must be a whole number above 0, not {value!r}")
+        chosen[name] = int(value)
+    return chosen
 
 
 def nameko_config(service, overrides=None):
