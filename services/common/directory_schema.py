@@ -23,7 +23,7 @@ from services.common.events import LOCALES
 CODE = re.compile(r"[a-z0-9_-]{1,32}")
 OFFICE_HOURS = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-DELIVERIES = ("amqp", "webhook")
+DELIVERIES = ("amqp", "webhook", "web")
 #: what a district does with a likely duplicate (services.routing.duplicates)
 DUPLICATE_ACTIONS = ("ignore", "suggest", "auto_merge")
 OFFICIAL_CALENDARS = ("CN",)

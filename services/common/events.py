@@ -42,7 +42,8 @@ routing, notify, reporting)
     (``resolved_at`` is the first resolution; a later reopening does not clear it),
     DISPATCH is ``{dispatch_id, department, name, role, status, dispatched_at, due_at,
     resolved_at}`` (status one of ``DISPATCH_STATUSES``) and TIMELINE_ENTRY is
-    ``{at, actor, action, from_status, to_status, note}``.
+    ``{at, actor, action, from_status, to_status, note}``, with ``person: {id, name}`` when
+    a staff member signed in acted for the party (the ``actor``).
 ``department.dispatched`` (routing → notify only), for a department with webhook or web
     delivery the dispatch message (docs/reference.md#the-dispatch-message), which notify
     delivers to the webhook, or tells the department's contact and staff of (web).
@@ -173,7 +174,7 @@ def step_changes(event_type, body):
 
 
 def department_dispatched(message):
-    """``department.dispatched``: the §7 dispatch message of a webhook department."""
+    """``department.dispatched``: the §7 dispatch message of a webhook or web department."""
     return Event(DEPARTMENT_DISPATCHED, message, f"department-dispatch-{message['dispatch_id']}")
 
 

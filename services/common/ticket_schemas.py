@@ -36,6 +36,9 @@ class TimelineEntrySchema(Schema):
     from_status = fields.String(allow_none=True)
     to_status = fields.String(allow_none=True)
     note = fields.String(allow_none=True)
+    person = fields.Nested(lambda: PersonSchema(), allow_none=True, metadata={
+        "description": "The staff member who acted for the party (`actor`), when one signed"
+                       " in; absent otherwise"})
 
 
 class PersonSchema(Schema):

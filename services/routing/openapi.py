@@ -3,9 +3,13 @@ from services.common.openapi import Operation, build_spec, path_parameter, query
 from services.common.ticket_schemas import STATUSES
 from services.routing.schemas import (
                                       ActionSchema,
+                                      BulkActionSchema,
+                                      BulkOutcomesSchema,
                                       CategoryReportSchema,
                                       FeedbackAppliedSchema,
                                       FeedbackSchema,
+                                      InternalNoteBodySchema,
+                                      InternalNoteSchema,
                                       TicketListSchema,
                                       TicketViewSchema,
 )
@@ -24,6 +28,17 @@ SPEC = build_spec(
                               query_parameter("department", "Dispatched to this department"),
                               query_parameter("overdue", "true: the lead department's due time"
                                               " has passed", enum=["true", "false"]),
+                              query_parameter("category", "A category code"),
+                              query_parameter("community", "A community code"),
+                              query_parameter("undecided", "true: with the office and no category",
+                                              enum=["true", "false"]),
+                              query_parameter("duplicates", "true: open and linked as a likely"
+                                              " duplicate of an open ticket",
+                                              enum=["true", "false"]),
+                              query_parameter("sort", "newest (default): newest first; due: the"
+                                              " lead department's due time first, then the"
+                                              " longest waiting in its status",
+                                              enum=["newest", "due"]),
                               query_parameter("limit", "1-500, default 100", type="integer",
                                               minimum=1, maximum=500),
                               query_parameter("offset", "default 0", type="integer", minimum=0)],
@@ -50,7 +65,21 @@ SPEC = build_spec(
                   {200: ("The ticket after the action", TicketViewSchema)}, body=ActionSchema,
                   parameters=[TICKET_ID], errors=(400, 401, 403, 404, 409, 413, 415, 429, 503),
                   description="409 when the state does not allow the action: `allowed_statuses`"
-                              " and `allowed_actions` list what it allows."),
+                              " and `allowed_actions` list what it allows; 409 too when `version`"
+                              " is given and the ticket has changed since (`current_version`,"
+                              " `ticket_status`)."),
+        Operation("/api/v1/tickets/actions", "POST", "Take one action on many tickets",
+                  {200: ("What became of each ticket", BulkOutcomesSchema)}, body=BulkActionSchema,
+                  errors=(400, 401, 413, 415, 429, 503),
+                  description="The action of `POST /api/v1/tickets/{ticket_id}/actions` on each of"
+                              " `ticket_ids` (1-100), each on its own: one refused (its `problem`"
+                              " is the answer it alone would have had) leaves the others done."),
+        Operation("/api/v1/tickets/{ticket_id}/notes", "POST", "Add an internal note",
+                  {201: ("The note", InternalNoteSchema)}, body=InternalNoteBodySchema,
+                  parameters=[TICKET_ID], errors=(400, 401, 403, 404, 413, 415, 429, 503),
+                  description="For the ticket's representative and the district's office: shown"
+                              " in `GET /api/v1/tickets/{ticket_id}` only, never in an event, to"
+                              " the reporter or to a front-end."),
         Operation("/api/v1/departments/{department}/feedback", "POST",
                   "A department reports progress or the result of a dispatch",
                   {200: ("Applied", FeedbackAppliedSchema)}, body=FeedbackSchema,

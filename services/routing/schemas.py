@@ -51,6 +51,11 @@ class TicketQuerySchema(Schema):
     representative = fields.String(validate=validate.Length(1, 32))
     department = fields.String(validate=validate.Length(1, 32))
     overdue = fields.Boolean(load_default=False, truthy={"true"}, falsy={"false"})
+    category = fields.String(validate=validate.Length(1, 32))
+    community = fields.String(validate=validate.Length(1, 32))
+    undecided = fields.Boolean(load_default=False, truthy={"true"}, falsy={"false"})
+    duplicates = fields.Boolean(load_default=False, truthy={"true"}, falsy={"false"})
+    sort = fields.String(load_default="newest", validate=validate.OneOf(("newest", "due")))
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
     offset = fields.Integer(load_default=0, validate=validate.Range(0))
 
@@ -68,6 +73,11 @@ class TicketRowSchema(Schema):
     lead_department = fields.String(allow_none=True)
     due_at = IsoTime(allow_none=True)
     overdue = fields.Boolean(allow_none=True)
+    undecided = fields.Boolean(metadata={"description": "With the office and no category"})
+    likely_duplicate = fields.Boolean(metadata={
+        "description": "Open, and linked as a likely duplicate of an open ticket"})
+    version = fields.Integer(metadata={"description": "Send it with an action: 409 when the"
+                                                     " ticket changed since"})
 
 
 class TicketListSchema(Schema):
@@ -146,6 +156,10 @@ class ActionSchema(Schema):
     category = fields.String(validate=validate.Length(1, 32), metadata={
         "description": "dispatch: the category the office decides on, when the keywords"
                        " chose another or none (kept in the timeline as `recategorise`)"})
+    version = fields.Integer(strict=True, validate=validate.Range(1), metadata={
+        "description": "The ticket's `version` the action was decided on: when the ticket"
+                       " has changed since, 409 with `current_version` and `ticket_status`"
+                       " and nothing done"})
 
     REQUIRED = {"resolve": "result", "merge": "into", "reject": "reason",
                 "reassign": "representative", "dispatch": "departments"}
@@ -157,6 +171,28 @@ class ActionSchema(Schema):
             raise ValidationError(f"Required for action {data['action']}.", needed)
 
 
+class BulkActionSchema(ActionSchema):
+    """One action on many tickets (``POST /api/v1/tickets/actions``)."""
+    ticket_ids = fields.List(fields.String(validate=validate.Length(1, 64)), required=True,
+                             validate=validate.Length(1, 100))
+
+
+class BulkOutcomeSchema(Schema):
+    ticket_id = fields.String()
+    ok = fields.Boolean()
+    status = fields.String(metadata={"enum": STATUSES, "description": "The ticket's status"
+                                     " after the action (when ok)"})
+    problem = fields.Raw(metadata={"description": "Why the action was not taken on this"
+                                   " ticket (when not ok): `status`, `detail`, `errors` and"
+                                   " the problem's other members"})
+
+
+class BulkOutcomesSchema(Schema):
+    outcomes = fields.List(fields.Nested(BulkOutcomeSchema), metadata={
+        "description": "One per ticket, in the order asked; each was done or refused on its"
+                       " own"})
+
+
 class DuplicateLinkSchema(Schema):
     ticket_id = fields.String(metadata={"description": "The other ticket of the link"})
     score = fields.Float(metadata={"description": "How alike the texts are, 0 to 1"})
@@ -164,6 +200,23 @@ class DuplicateLinkSchema(Schema):
     distance_m = fields.Float(allow_none=True, metadata={
         "description": "Metres between the two points; null when either has none"})
     linked_at = IsoTime()
+
+
+class InternalNoteBodySchema(Schema):
+    """``POST /api/v1/tickets/{id}/notes``."""
+    text = fields.String(required=True, validate=validate.Length(1, 2000))
+
+
+class InternalNoteSchema(Schema):
+    note_id = fields.Integer()
+    at = IsoTime()
+    party = fields.String(metadata={"example": "congress:conghua"})
+    person = fields.Method("_person", allow_none=True, metadata={
+        "description": "{id, name} of the staff member who wrote it, when one signed in"})
+    text = fields.String()
+
+    def _person(self, note):
+        return {"id": note["person_id"], "name": note["person_name"]} if note["person_id"] else None
 
 
 class TicketViewSchema(TicketSchema):
@@ -179,6 +232,10 @@ class TicketViewSchema(TicketSchema):
                        " action), or null"})
     likely_duplicates = fields.List(fields.Nested(DuplicateLinkSchema), metadata={
         "description": "The tickets found to repeat this one, merged or not"})
+    internal_notes = fields.List(fields.Nested(InternalNoteSchema), metadata={
+        "description": "What the office, the representative and the departments of the"
+                       " ticket noted for each other, oldest first: never sent to the"
+                       " reporter or a front-end"})
 
 
 class FeedbackAppliedSchema(Schema):

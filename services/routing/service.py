@@ -35,15 +35,27 @@ from services.common.word_segmenter import WordSegmenter
 from services.routing import category_changes, openapi, store
 from services.routing.schemas import (
     ActionSchema,
+    BulkActionSchema,
+    BulkOutcomesSchema,
     CategoryReportQuerySchema,
     CategoryReportSchema,
     FeedbackAppliedSchema,
     FeedbackSchema,
+    InternalNoteBodySchema,
+    InternalNoteSchema,
     TicketListSchema,
     TicketQuerySchema,
     TicketViewSchema,
 )
-from services.routing.use_cases import actions, deadlines, inbound, reading, retention, workflow
+from services.routing.use_cases import (
+    actions,
+    deadlines,
+    inbound,
+    notes,
+    reading,
+    retention,
+    workflow,
+)
 
 EVENT_HANDLERS = {CONCERN_RECEIVED: inbound.receive_concern,
                   DISPATCH_CONTACT: inbound.receive_dispatch_contact,
@@ -143,3 +155,23 @@ class RoutingService(ZeroDistanceService):
             ticket = actions.act(conn, ticket_id, caller.party, command, directory)
             seen = reading.ticket_as_seen(conn, ticket, directory)
         return json_response(200, TicketViewSchema().dump(seen))
+
+    @api("POST", "/api/v1/tickets/actions")
+    def post_bulk_action(self, request):
+        with self.db.transaction() as conn:
+            caller = self.keys.caller(conn, request, "representative", "congress", "admin")
+            directory = current_directory(conn)
+        command = BulkActionSchema().load(read_json(request))
+        outcomes = actions.act_on_many(self.db, command.pop("ticket_ids"), caller.party, command,
+                                       directory)
+        return json_response(200, BulkOutcomesSchema().dump({"outcomes": outcomes}))
+
+    @api("POST", "/api/v1/tickets/<string:ticket_id>/notes")
+    def post_internal_note(self, request, ticket_id):
+        with self.db.transaction() as conn:
+            caller = self.keys.caller(conn, request, "representative", "congress", "admin")
+        text = InternalNoteBodySchema().load(read_json(request))["text"]
+        with self.db.transaction() as conn:
+            note = notes.add_internal_note(conn, store.find_ticket(conn, ticket_id), caller.party,
+                                           None, text)
+        return json_response(201, InternalNoteSchema().dump(note))

@@ -30,10 +30,14 @@ def ticket_snapshot(ticket, dispatches, timeline, directory):
 
 
 def timeline_entry(entry):
-    """A stored timeline entry as events show it."""
-    return {"at": _iso(entry["at"]), "actor": entry["actor"], "action": entry["action"],
-            "from_status": entry["from_status"], "to_status": entry["to_status"],
-            "note": entry["note"]}
+    """A stored timeline entry as events show it; one a person wrote for their party (the
+    ``actor``) names them (``person``)."""
+    shown = {"at": _iso(entry["at"]), "actor": entry["actor"], "action": entry["action"],
+             "from_status": entry["from_status"], "to_status": entry["to_status"],
+             "note": entry["note"]}
+    if entry.get("person_id"):
+        shown["person"] = {"id": entry["person_id"], "name": entry["person_name"]}
+    return shown
 
 
 def dispatch_view(record, directory):

@@ -101,21 +101,31 @@ def lock_ticket(conn, ticket_id):
                         (ticket_id,)).fetchone()
 
 
-ENTRY_COLUMNS = ("at", "actor", "action", "from_status", "to_status", "note")
+ENTRY_COLUMNS = ("at", "actor", "action", "from_status", "to_status", "note", "person_id",
+                 "person_name")
+
+
+def _person_columns(person):
+    """The timeline's ``person_id`` and ``person_name`` of a ``step.Person``, or None."""
+    return {"person_id": person.id if person else None,
+            "person_name": person.name if person else None}
 
 
 def update_ticket_with_entry(conn, ticket_id, entry, **changes):
     """Set columns, bump the version and add a timeline entry (``entry``: actor, action,
-    from_status, to_status, note), in one round trip; returns the new row and the entry
-    as stored."""
+    from_status, to_status, note, and the acting ``person`` when there is one), in one
+    round trip; returns the new row and the entry as stored."""
+    entry = {**{column: value for column, value in entry.items() if column != "person"},
+             **_person_columns(entry.get("person"))}
     assignments = [f"{column} = %({column})s" for column in changes] + ["version = version + 1"]
     found = conn.execute(
         f"WITH updated AS (UPDATE tickets SET {', '.join(assignments)}"
         "  WHERE ticket_id = %(ticket_id)s RETURNING *),"
-        " entry AS (INSERT INTO timeline (ticket_id, actor, action, from_status, to_status, note)"
+        " entry AS (INSERT INTO timeline (ticket_id, actor, action, from_status, to_status, note,"
+        "  person_id, person_name)"
         "  VALUES (%(ticket_id)s, %(entry_actor)s, %(entry_action)s, %(entry_from_status)s,"
-        "  %(entry_to_status)s, %(entry_note)s) RETURNING "
-        + ", ".join(f"{column} AS entry_{column}" for column in ENTRY_COLUMNS) + ")"
+        "  %(entry_to_status)s, %(entry_note)s, %(entry_person_id)s, %(entry_person_name)s)"
+        "  RETURNING " + ", ".join(f"{column} AS entry_{column}" for column in ENTRY_COLUMNS) + ")"
         " SELECT * FROM updated, entry",
         {**changes, "ticket_id": ticket_id,
          **{f"entry_{column}": value for column, value in entry.items()}}).fetchone()
@@ -123,16 +133,19 @@ def update_ticket_with_entry(conn, ticket_id, entry, **changes):
     return found, stored
 
 
-def add_timeline(conn, ticket_id, actor, action, from_status, to_status, note=None):
-    """Add an entry to the ticket's timeline; returns it."""
+def add_timeline(conn, ticket_id, actor, action, from_status, to_status, note=None, person=None):
+    """Add an entry to the ticket's timeline (naming the acting ``person``, if any);
+    returns it."""
     return conn.execute(
-        "INSERT INTO timeline (ticket_id, actor, action, from_status, to_status, note)"
-        " VALUES (%s, %s, %s, %s, %s, %s) RETURNING at, actor, action, from_status, to_status,"
-        " note", (ticket_id, actor, action, from_status, to_status, note)).fetchone()
+        "INSERT INTO timeline (ticket_id, actor, action, from_status, to_status, note,"
+        " person_id, person_name) VALUES (%(ticket_id)s, %(actor)s, %(action)s, %(from_status)s,"
+        " %(to_status)s, %(note)s, %(person_id)s, %(person_name)s) RETURNING "
+        + ", ".join(ENTRY_COLUMNS),
+        {"ticket_id": ticket_id, "actor": actor, "action": action, "from_status": from_status,
+         "to_status": to_status, "note": note, **_person_columns(person)}).fetchone()
 
 
-TIMELINE_SQL = ("SELECT at, actor, action, from_status, to_status, note FROM timeline"
-                " WHERE ticket_id = %s ORDER BY id")
+TIMELINE_SQL = f"SELECT {', '.join(ENTRY_COLUMNS)} FROM timeline WHERE ticket_id = %s ORDER BY id"
 DISPATCHES_SQL = "SELECT * FROM dispatches WHERE ticket_id = %s ORDER BY dispatched_at, role DESC"
 
 
@@ -268,27 +281,66 @@ def last_lead_department(conn, ticket_id):
     return row["department"] if row else None
 
 
-def find_tickets(conn, filters, limit, offset):
-    """Tickets matching ``filters`` (status, district, representative_id, department,
-    overdue), newest first, with their current lead dispatch."""
-    clauses, params = [], {**filters, "limit": limit, "offset": offset}
-    for column in ("status", "district", "representative_id"):
-        if filters.get(column):
-            clauses.append(f"t.{column} = %({column})s")
+#: the current lead dispatch of ticket ``t``
+LEAD_SQL = ("LEFT JOIN LATERAL (SELECT department, due_at FROM dispatches WHERE ticket_id = t.ticket_id"
+            " AND role = 'lead' ORDER BY dispatched_at DESC LIMIT 1) lead ON true")
+OVERDUE_SQL = "(lead.due_at < now() AND t.status IN ('dispatched', 'in_progress'))"
+UNDECIDED_SQL = "(t.status = 'forwarded' AND t.category IS NULL)"
+#: an open ticket linked as a likely duplicate of an open one, not merged yet
+DUPLICATE_SQL = (f"(t.{_OPEN_SQL} AND EXISTS (SELECT 1 FROM duplicate_links l JOIN tickets o"
+                 f" ON o.ticket_id = l.original_id WHERE l.ticket_id = t.ticket_id AND o.{_OPEN_SQL}))")
+#: what each filter that is a property of the ticket selects
+PROPERTY_FILTERS = {"overdue": OVERDUE_SQL, "undecided": UNDECIDED_SQL, "duplicates": DUPLICATE_SQL}
+SORTS = {"newest": "t.received_at DESC, t.ticket_id",
+         # the lead department's due time first, then the longest waiting in its status
+         "due": "lead.due_at ASC NULLS LAST, t.status_since ASC, t.ticket_id"}
+
+
+def _scope_clauses(filters):
+    """The WHERE clauses of the scope's filters: district, representative, department,
+    category, community."""
+    clauses = [f"t.{column} = %({column})s" for column in
+               ("district", "representative_id", "category", "community") if filters.get(column)]
     if filters.get("department"):
         clauses.append("EXISTS (SELECT 1 FROM dispatches d WHERE d.ticket_id = t.ticket_id"
                        " AND d.department = %(department)s)")
-    if filters.get("overdue"):
-        clauses.append("lead.due_at < now() AND t.status IN ('dispatched', 'in_progress')")
+    return clauses
+
+
+def find_tickets(conn, filters, limit, offset):
+    """Tickets matching ``filters`` (status, district, representative_id, department,
+    category, community, and the properties overdue, undecided, duplicates when true),
+    sorted by ``filters["sort"]`` (``SORTS``: newest first unless ``due``), with their
+    current lead dispatch."""
+    clauses = _scope_clauses(filters)
+    if filters.get("status"):
+        clauses.append("t.status = %(status)s")
+    clauses += [sql for name, sql in PROPERTY_FILTERS.items() if filters.get(name)]
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     return conn.execute(
         "SELECT t.ticket_id, t.status, t.district, t.community, t.category, t.title,"
-        " t.representative_id, t.received_at, t.status_since, lead.department AS lead_department,"
-        " lead.due_at, (lead.due_at < now() AND t.status IN ('dispatched', 'in_progress'))"
-        " AS overdue FROM tickets t LEFT JOIN LATERAL (SELECT department, due_at FROM dispatches"
-        " WHERE ticket_id = t.ticket_id AND role = 'lead' ORDER BY dispatched_at DESC LIMIT 1)"
-        f" lead ON true {where} ORDER BY t.received_at DESC, t.ticket_id"
-        " LIMIT %(limit)s OFFSET %(offset)s", params).fetchall()
+        " t.representative_id, t.received_at, t.status_since, t.version,"
+        f" lead.department AS lead_department, lead.due_at, {OVERDUE_SQL} AS overdue,"
+        f" {UNDECIDED_SQL} AS undecided, {DUPLICATE_SQL} AS likely_duplicate"
+        f" FROM tickets t {LEAD_SQL} {where} ORDER BY {SORTS[filters.get('sort') or 'newest']}"
+        " LIMIT %(limit)s OFFSET %(offset)s",
+        {**filters, "limit": limit, "offset": offset}).fetchall()
+
+
+def count_tickets(conn, filters):
+    """How many tickets of the scope ``filters`` names (district, representative_id,
+    department, category, community; the status and property filters left out) are in
+    each status, and how many are overdue, undecided and likely duplicates, in one query:
+    ``{"statuses": {status: n}, "overdue": n, "undecided": n, "duplicates": n, "total": n}``."""
+    clauses = _scope_clauses(filters)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = conn.execute(
+        "SELECT t.status, count(*) AS tickets,"
+        + ", ".join(f" count(*) FILTER (WHERE {sql}) AS {name}" for name, sql in PROPERTY_FILTERS.items())
+        + f" FROM tickets t {LEAD_SQL} {where} GROUP BY t.status", filters).fetchall()
+    return {"statuses": {row["status"]: row["tickets"] for row in rows},
+            "total": sum(row["tickets"] for row in rows),
+            **{name: sum(row[name] for row in rows) for name in PROPERTY_FILTERS}}
 
 
 def waiting_tickets(conn, status, since_before, limit=200):
@@ -319,3 +371,95 @@ def overdue_dispatches(conn, now, limit=200):
         " AND d.status IN ('sent', 'acknowledged', 'in_progress') AND d.due_at <= %s"
         " AND t.status IN ('dispatched', 'in_progress')"
         " ORDER BY d.due_at LIMIT %s FOR UPDATE OF t SKIP LOCKED", (now, limit)).fetchall()
+
+
+def add_internal_note(conn, ticket_id, party, person, text):
+    """A note kept for the ticket's handlers only (never in an event); returns it."""
+    return conn.execute(
+        "INSERT INTO internal_notes (ticket_id, party, person_id, person_name, text)"
+        " VALUES (%(ticket_id)s, %(party)s, %(person_id)s, %(person_name)s, %(text)s)"
+        " RETURNING note_id, ticket_id, at, party, person_id, person_name, text",
+        {"ticket_id": ticket_id, "party": party, "text": text, **_person_columns(person)}
+    ).fetchone()
+
+
+def internal_notes(conn, ticket_id):
+    """The ticket's internal notes, oldest first."""
+    return conn.execute("SELECT note_id, ticket_id, at, party, person_id, person_name, text"
+                        " FROM internal_notes WHERE ticket_id = %s ORDER BY note_id",
+                        (ticket_id,)).fetchall()
+
+
+def active_dispatch_of(conn, ticket_id, department):
+    """Whether ``department`` has an active dispatch of the ticket."""
+    return conn.execute("SELECT EXISTS (SELECT 1 FROM dispatches WHERE ticket_id = %s"
+                        " AND department = %s AND status = ANY(%s)) AS active",
+                        (ticket_id, department, list(ACTIVE_DISPATCH_STATUSES))).fetchone()["active"]
+
+
+REPLY_COLUMNS = "reply_id, district, kind, title, text, created_by, created_at"
+
+
+def saved_replies(conn, district):
+    """The district's saved replies, by kind then title."""
+    return conn.execute(f"SELECT {REPLY_COLUMNS} FROM saved_replies WHERE district = %s"
+                        " ORDER BY kind, title, reply_id", (district,)).fetchall()
+
+
+def save_reply(conn, district, kind, title, text, created_by):
+    return conn.execute(
+        "INSERT INTO saved_replies (district, kind, title, text, created_by)"
+        f" VALUES (%s, %s, %s, %s, %s) RETURNING {REPLY_COLUMNS}",
+        (district, kind, title, text, created_by)).fetchone()
+
+
+def delete_reply(conn, district, reply_id):
+    """Whether the district had the reply (it has it no more)."""
+    return conn.execute("DELETE FROM saved_replies WHERE district = %s AND reply_id = %s",
+                        (district, reply_id)).rowcount == 1
+
+
+REJECTED_COLUMNS = ("department", "dispatch_id", "ticket_id", "district", "status", "note",
+                    "result", "reason")
+
+
+def record_rejected_feedback(conn, rejected):
+    """Department feedback that could not apply, kept for the office (``REJECTED_COLUMNS``)."""
+    return conn.execute(insert_sql("rejected_feedback", REJECTED_COLUMNS, "RETURNING *"),
+                        row_values(rejected, REJECTED_COLUMNS, set())).fetchone()
+
+
+def rejected_feedback(conn, district, departments, include_handled=False):
+    """The rejected feedback of the district's tickets, and that of no known ticket from
+    ``departments`` (those serving the district), newest first."""
+    handled = "" if include_handled else " AND handled_at IS NULL"
+    return conn.execute(
+        "SELECT * FROM rejected_feedback WHERE (district = %s OR (ticket_id IS NULL"
+        f" AND department = ANY(%s))){handled} ORDER BY at DESC, id DESC LIMIT 500",
+        (district, list(departments))).fetchall()
+
+
+def mark_rejected_feedback_handled(conn, rejected_id, district, departments, handled_by):
+    """The rejected feedback handled (as ``rejected_feedback`` lists it for the district);
+    returns it, or None when the district has no such entry not yet handled."""
+    return conn.execute(
+        "UPDATE rejected_feedback SET handled_at = now(), handled_by = %s WHERE id = %s"
+        " AND handled_at IS NULL AND (district = %s OR (ticket_id IS NULL AND department = ANY(%s)))"
+        " RETURNING *", (handled_by, rejected_id, district, list(departments))).fetchone()
+
+
+def department_dispatches(conn, code, active_only=True, limit=500):
+    """The department's dispatches (only those it still has to answer, when
+    ``active_only``) with their tickets as its dispatch message shows them, and the
+    reporter's contact when they asked for feedback; the soonest due first."""
+    active = " AND d.status = ANY(%(active)s)" if active_only else ""
+    return conn.execute(
+        "SELECT d.dispatch_id, d.ticket_id, d.department, d.role, d.status AS dispatch_status,"
+        " d.note, d.dispatched_at, d.due_at, d.resolved_at, d.result, d.overdue_at,"
+        " t.status, t.district, t.community, t.category, t.title, t.description, t.location,"
+        " t.attachments, t.representative_id, c.name AS reporter_name, c.phone AS reporter_phone"
+        " FROM dispatches d JOIN tickets t USING (ticket_id) LEFT JOIN dispatch_contacts c"
+        " ON c.ticket_id = t.ticket_id AND t.feedback_requested"
+        f" WHERE d.department = %(code)s{active} ORDER BY d.due_at, d.dispatched_at"
+        " LIMIT %(limit)s",
+        {"code": code, "active": list(ACTIVE_DISPATCH_STATUSES), "limit": limit}).fetchall()

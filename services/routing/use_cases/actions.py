@@ -5,9 +5,17 @@ decide whether the ticket's status allows it (409 with the allowed ones otherwis
 representative merges only into a ticket they may see or into the one their ticket was
 linked to as a likely duplicate; any other target answers as one that does not exist.
 An action is one step (``act`` opens it on the request's transaction, ``perform`` takes
-it: the rules run as well on a fake of the store).
+it: the rules run as well on a fake of the store), taken by a party and, when one signed
+in, a person of it (``step.Person``), whom the timeline names.
+
+An action that says which ``version`` of the ticket it was decided on answers 409 when
+the ticket changed since (two people acting on one ticket at once: the second hears it,
+nothing is overwritten). ``act_on_many`` takes one action on many tickets, each in its
+own transaction: one that cannot be taken leaves the others done.
 """
-from services.common.errors import BadRequest, Conflict, Forbidden, NotFound
+import logging
+
+from services.common.errors import BadRequest, Conflict, Contention, Forbidden, NotFound, Problem
 from services.routing import domain
 from services.routing.use_cases import workflow
 from services.routing.use_cases.step import Step
@@ -40,8 +48,11 @@ def list_scope(party, query):
     """The filters a party may list with: a representative sees their own tickets, an
     office its district's; asking for someone else's is Forbidden."""
     filters = {"status": query.get("status"), "department": query.get("department"),
-               "overdue": query["overdue"], "district": query.get("district"),
-               "representative_id": query.get("representative")}
+               "overdue": query.get("overdue", False), "district": query.get("district"),
+               "representative_id": query.get("representative"),
+               "category": query.get("category"), "community": query.get("community"),
+               "undecided": query.get("undecided", False),
+               "duplicates": query.get("duplicates", False), "sort": query.get("sort", "newest")}
     own = {"representative": "representative_id", "congress": "district"}.get(party.role)
     if own:
         if filters[own] not in (None, party.scope):
@@ -50,10 +61,51 @@ def list_scope(party, query):
     return filters
 
 
-def act(conn, ticket_id, party, command, directory):
-    """The action ``command`` of ``party`` on a ticket, in one step; returns the ticket."""
-    with Step.on(conn, directory) as step:
+MAX_TICKETS_AT_ONCE = 100
+CONTENTION_TRIES = 3  # a deadlock broken by the database is rare; the same work then succeeds
+log = logging.getLogger(__name__)
+
+
+def act(conn, ticket_id, party, command, directory, person=None):
+    """The action ``command`` of ``party`` (by ``person``, a ``step.Person``, when one
+    signed in) on a ticket, in one step; returns the ticket."""
+    with Step.on(conn, directory, person=person, party=party) as step:
         return perform(step, ticket_id, party, command)
+
+
+def act_on_many(db, ticket_ids, party, command, directory, person=None):
+    """The action ``command`` on each of ``ticket_ids`` (at most ``MAX_TICKETS_AT_ONCE``),
+    each in its own transaction of ``db``: one that cannot be taken does not undo the
+    others. Returns one outcome per ticket, in the order asked: ``{ticket_id, ok: true,
+    status}`` or ``{ticket_id, ok: false, problem: {status, detail, errors?, ...}}``."""
+    ticket_ids = list(dict.fromkeys(ticket_ids))
+    if not 1 <= len(ticket_ids) <= MAX_TICKETS_AT_ONCE:
+        raise BadRequest("Cannot act on these tickets.", errors={"ticket_ids": [
+            f"Between 1 and {MAX_TICKETS_AT_ONCE} tickets."]})
+    return [_outcome(db, ticket_id, party, command, directory, person) for ticket_id in ticket_ids]
+
+
+def _outcome(db, ticket_id, party, command, directory, person):
+    for attempt in range(1, CONTENTION_TRIES + 1):
+        try:
+            with db.transaction() as conn:
+                ticket = act(conn, ticket_id, party, command, directory, person)
+            return {"ticket_id": ticket_id, "ok": True, "status": ticket["status"]}
+        except Problem as refused:
+            return {"ticket_id": ticket_id, "ok": False, "problem": problem_of(refused)}
+        except Contention:
+            if attempt == CONTENTION_TRIES:
+                raise
+            log.info("action on ticket %s met a deadlock: taken again", ticket_id)
+
+
+def problem_of(refused):
+    """A refusal as a bulk outcome tells it: its HTTP status, detail, field errors and
+    extra members."""
+    problem = {"status": refused.status, "detail": refused.detail, **refused.extra}
+    if refused.errors:
+        problem["errors"] = refused.errors
+    return problem
 
 
 def perform(step, ticket_id, party, command):
@@ -63,6 +115,7 @@ def perform(step, ticket_id, party, command):
         step.store.lock_ticket(touched)
     ticket = step.store.lock_ticket(ticket_id)
     check_access(ticket, party)
+    check_version(step, ticket, command.get("version"))
     action = command["action"]
     if party.role not in WHO[action] and party.role != "admin":
         raise Forbidden(f"A {party.role} cannot {action} a ticket.")
@@ -71,6 +124,24 @@ def perform(step, ticket_id, party, command):
     except domain.IllegalTransition as exc:
         raise Conflict(str(exc), allowed_statuses=list(exc.allowed),
                        allowed_actions=allowed_actions(exc.current)) from exc
+
+
+def check_version(step, ticket, version):
+    """Conflict when the action was decided on another ``version`` of the ticket than the
+    one locked now (None: the caller did not say), naming the change since."""
+    if version is None or version == ticket["version"]:
+        return
+    _, timeline = step.store.dispatches_and_timeline(ticket["ticket_id"])
+    last = timeline[-1] if timeline else None
+    by = (f", by {_who(last)} at {last['at'].isoformat(timespec='seconds')}" if last else "")
+    raise Conflict(f"Ticket {ticket['ticket_id']} changed since you opened it (now"
+                   f" {ticket['status']}{by}).", current_version=ticket["version"],
+                   ticket_status=ticket["status"])  # `status` is the problem's own: 409
+
+
+def _who(entry):
+    person = entry.get("person_name")
+    return f"{person} ({entry['actor']})" if person else entry["actor"]
 
 
 def allowed_actions(status):

@@ -69,6 +69,15 @@ def _waiting(conn, directory, now, status):
                          hours_key) <= now]
 
 
+def takes_over_at(ticket, policy):
+    """When the district's office takes ``ticket`` from its representative (``pass_over``):
+    ``representative_hours`` after it was assigned, in the district's working hours; None
+    when it is not waiting for its representative."""
+    if ticket["status"] != "assigned" or ticket.get("representative_id") is None:
+        return None
+    return _deadline(ticket["status_since"], policy, "representative_hours")
+
+
 def _deadline(since, policy, hours_key):
     return add_working_hours(since, policy[hours_key], policy.get("calendar"), policy["timezone"])
 

@@ -24,7 +24,7 @@ from services.routing.schemas import (
     FeedbackSchema,
     RatingEventSchema,
 )
-from services.routing.use_cases import workflow
+from services.routing.use_cases import rejected_feedback, workflow
 from services.routing.use_cases.step import Step
 from services.routing.use_cases.workflow import FeedbackRejected
 
@@ -106,12 +106,15 @@ def checked_concern(concern, directory):
     return concern
 
 
-def apply_department_feedback(conn, envelope):
-    """Apply feedback that came by AMQP or HTTP; ``(ticket, None)``, or ``(None, reason)``
-    when it cannot apply: then it is parked on ``zd.feedback.rejected`` and counted."""
+def apply_department_feedback(conn, envelope, person=None):
+    """Apply feedback that came by AMQP or HTTP (or from a web department's page, by
+    ``person``, a ``step.Person``); ``(ticket, None)``, or ``(None, reason)`` when it
+    cannot apply: then it is parked on ``zd.feedback.rejected``, counted, announced and
+    kept for the office's list (``rejected_feedback``)."""
     try:
         department, feedback = feedback_of(envelope)
-        with conn.transaction(), Step.on(conn, current_directory(conn)) as step:
+        with conn.transaction(), Step.on(conn, current_directory(conn), person=person,
+                                         party=f"department:{department}") as step:
             return workflow.apply_feedback(step, department, feedback), None
     except FeedbackRejected as reason:
         metrics.FEEDBACK_REJECTED.labels(reason.kind).inc()
@@ -121,15 +124,18 @@ def apply_department_feedback(conn, envelope):
 
 
 def _tell_the_office(conn, envelope, reason):
-    """Announce the rejected feedback (``feedback.rejected``) so the office hears of it."""
+    """Announce the rejected feedback (``feedback.rejected``) so the office hears of it, and
+    keep it for the office's list."""
     body = _body(envelope)
     named = body.get("dispatch_id")  # unreadable feedback may still name its dispatch
     dispatch_id = storable(named) if isinstance(named, str) and not envelope.undecodable else None
     record = store.dispatch(conn, dispatch_id) if dispatch_id else None
     ticket = store.find_ticket(conn, record["ticket_id"]) if record else None
-    emit_events(conn, events.feedback_rejected(
-        storable(envelope.routing_key.removeprefix("dept.")), dispatch_id, ticket,
-        storable(reason), envelope.inbox_id))
+    department = storable(envelope.routing_key.removeprefix("dept."))
+    rejected_feedback.record(conn, department, {} if envelope.undecodable else body,
+                             dispatch_id, ticket, reason)
+    emit_events(conn, events.feedback_rejected(department, dispatch_id, ticket,
+                                               storable(reason), envelope.inbox_id))
 
 
 def feedback_over_http(department, body):

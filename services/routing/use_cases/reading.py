@@ -1,7 +1,8 @@
 """What representatives and offices read of a ticket: the ticket as other services see it
 (``snapshots.ticket_snapshot``, read now) with its description, place, attachments and
-full timeline, and the tickets it likely repeats or is repeated by. Shaped for the wire
-by ``schemas.TicketViewSchema``."""
+full timeline, the tickets it likely repeats or is repeated by, and its internal notes
+(``notes``: shown here and in the workbench's pages only, never announced). Shaped for the
+wire by ``schemas.TicketViewSchema``."""
 from services.routing import snapshots, store
 
 
@@ -16,4 +17,5 @@ def ticket_as_seen(conn, ticket, directory):
             "reporter_wants_feedback": ticket["feedback_requested"],
             # a link shows the other ticket: the original of this one, each duplicate of it
             "likely_duplicate_of": {**own, "ticket_id": own["original_id"]} if own else None,
-            "likely_duplicates": repeats}
+            "likely_duplicates": repeats,
+            "internal_notes": store.internal_notes(conn, ticket_id)}

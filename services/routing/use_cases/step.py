@@ -13,6 +13,10 @@ step holds all they need beside the ticket and the command:
 - ``now``: the clock;
 - the changes the step made and has not announced yet.
 
+A step taken by a person (a staff member signed in for their party: ``Person``) names
+them beside the party on every timeline entry the party's actor string writes
+(``NamingThePerson``); the actor stays the party, which is what other services go by.
+
 Each change writes its timeline entry as it happens and is recorded in the step
 (``record``); ``announce`` emits one ``ticket.<change>`` event per ticket, with the
 ticket as the step left it and every change the step made to it, in order
@@ -40,6 +44,14 @@ STORE_PORT = ("insert_ticket", "find_ticket", "lock_ticket", "lock_merged_into",
 OUTBOX_PORT = {"emit": emit, "emit_events": emit_events}
 
 
+@dataclass(frozen=True)
+class Person:
+    """A staff member acting for their party (a representative, an office, a department),
+    named in the timeline beside it."""
+    id: str
+    name: str
+
+
 def clock():
     """Routing's clock: UTC, now."""
     return datetime.now(timezone.utc)
@@ -54,6 +66,28 @@ class StoreOnConnection:
             setattr(self, name, partial(getattr(store, name), conn))
         for name, function in OUTBOX_PORT.items():
             setattr(self, name, partial(function, conn))
+
+
+class NamingThePerson:
+    """The store port, with the acting person written on the timeline entries of their
+    party (``actor``): every other function is the port's own."""
+
+    def __init__(self, port, actor, person):
+        self.port, self.actor, self.person = port, actor, person
+
+    def __getattr__(self, name):
+        return getattr(self.port, name)
+
+    def _named(self, actor):
+        return self.person if actor == self.actor else None
+
+    def add_timeline(self, ticket_id, actor, action, from_status, to_status, note=None):
+        return self.port.add_timeline(ticket_id, actor, action, from_status, to_status, note,
+                                      person=self._named(actor))
+
+    def update_ticket_with_entry(self, ticket_id, entry, **changes):
+        return self.port.update_ticket_with_entry(
+            ticket_id, {**entry, "person": self._named(entry["actor"])}, **changes)
 
 
 @dataclass
@@ -73,9 +107,17 @@ class Step:
     pending: dict = field(default_factory=dict)  # ticket_id → Pending
 
     @classmethod
-    def on(cls, conn, directory):
-        """A step in ``conn``'s transaction."""
-        return cls(StoreOnConnection(conn), directory)
+    def on(cls, conn, directory, person=None, party=None):
+        """A step in ``conn``'s transaction; taken by ``person`` (a ``Person``) for
+        ``party`` (whose ``str`` is the timeline's actor) when one is given."""
+        return cls.acting(StoreOnConnection(conn), directory, person, party)
+
+    @classmethod
+    def acting(cls, port, directory, person=None, party=None, **given):
+        """A step on the store ``port`` (``on``'s, or a fake of it)."""
+        if person is not None:
+            port = NamingThePerson(port, str(party), person)
+        return cls(port, directory, **given)
 
     def __enter__(self):
         return self

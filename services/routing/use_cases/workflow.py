@@ -251,9 +251,15 @@ def dispatch(step, ticket, lead, assists=(), actor=SYSTEM, note=None, due=None):
                                                ticket["first_dispatched_at"] or at}))
 
 
+#: departments not reached on a queue of their own: notify delivers their dispatch (to the
+#: webhook; to the staff of a department that answers in the workbench's page, ``web``)
+NOT_QUEUED = ("webhook", "web")
+
+
 def _send_dispatch(step, message, department):
-    """Queue the dispatch message: on the department's queue, or to notify for its webhook."""
-    if department["delivery"] == "webhook":
+    """Queue the dispatch message: on the department's queue, or to notify for its webhook
+    or its staff (a ``web`` department reads its dispatches in the page: no queue)."""
+    if department["delivery"] in NOT_QUEUED:
         step.store.emit_events(events.department_dispatched(message))
     else:
         step.store.emit(topology.DISPATCH.name, topology.department_routing_key(department["code"]),

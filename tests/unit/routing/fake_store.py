@@ -71,9 +71,12 @@ class FakeStore:
         row.update(changes, version=row["version"] + 1)
         return copy.deepcopy(row), self.add_timeline(ticket_id, **entry)
 
-    def add_timeline(self, ticket_id, actor, action, from_status, to_status, note=None):
+    def add_timeline(self, ticket_id, actor, action, from_status, to_status, note=None,
+                     person=None):
         entry = {"at": self.now(), "actor": actor, "action": action, "from_status": from_status,
-                 "to_status": to_status, "note": note}
+                 "to_status": to_status, "note": note,
+                 "person_id": person.id if person else None,
+                 "person_name": person.name if person else None}
         self.timelines[ticket_id].append(entry)
         return dict(entry)
 
