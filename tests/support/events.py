@@ -54,10 +54,12 @@ def dispatch_row(ticket_id, department, dispatched_at, role="lead", status="sent
             "resolved_at": resolved_at}
 
 
-def entry(at, actor, action, from_status, to_status, note=None):
-    """A timeline entry as routing stores it."""
+def entry(at, actor, action, from_status, to_status, note=None, person=None):
+    """A timeline entry as routing stores it; ``person`` (a ``step.Person``) is the staff
+    member who acted for the party ``actor``, signed in to the workbench."""
     return {"at": at, "actor": actor, "action": action, "from_status": from_status,
-            "to_status": to_status, "note": note}
+            "to_status": to_status, "note": note, "person_id": person.id if person else None,
+            "person_name": person.name if person else None}
 
 
 def ticket_event(change, ticket, directory, dispatches=(), timeline=None, changes=None):

@@ -25,10 +25,14 @@ from contextlib import contextmanager
 
 from services.common import events
 from services.routing import domain, snapshots
+from services.routing.use_cases.step import Person
 from tests.support import events as made
 
 SYSTEM = events.SYSTEM_ACTOR
 REPORTER = "reporter"
+#: parties whose staff act in the workbench: their entries name the person, as routing's do
+#: when one signed in (consumers read ``actor`` and must take ``person`` beside it)
+STAFFED = ("representative", "congress", "department")
 #: what routing keeps of a concern in the ticket's row
 CONCERN_COLUMNS = ("district", "community", "channel", "category", "title", "description",
                    "location", "attachments")
@@ -190,7 +194,7 @@ class TicketLife:
 
     def _note(self, at, actor, action, note, event, to_status=None, **columns):
         entry = made.entry(at, actor, action, self.ticket["status"],
-                           to_status or self.ticket["status"], note)
+                           to_status or self.ticket["status"], note, person=_person_of(actor))
         self.ticket = {**self.ticket, **columns, "version": self.ticket["version"] + 1}
         self.timeline.append(entry)
         if self._changes is None:
@@ -224,3 +228,9 @@ class TicketLife:
         changed = dict(lead, **columns)
         self.dispatches = [changed if record is lead else record for record in self.dispatches]
         return changed
+
+
+def _person_of(actor):
+    """The staff member who acts for a staffed party in these lives, or None."""
+    role, _, scope = actor.partition(":")
+    return Person(f"staff-{scope}", "值班员") if role in STAFFED else None
