@@ -428,3 +428,38 @@ def test_the_list_refuses_a_filter_value_that_does_not_fit(chain):
     answer = requests.get(f"{chain['routing']}/api/v1/tickets", params={"undecided": "yes"},
                           headers=bearer(chain, "congress:baiyun"))
     assert answer.status_code == 400
+
+
+def bulk(chain, party, ticket_ids, **command):
+    answer = requests.post(f"{chain['routing']}/api/v1/tickets/actions",
+                           json={"ticket_ids": ticket_ids, **command}, headers=bearer(chain, party))
+    assert answer.status_code == 200, answer.text
+    return answer.json()["outcomes"]
+
+
+def test_the_office_dispatches_undecided_tickets_at_once_with_their_category(chain, conn):
+    undecided = [post_concern(chain, community="jingxi", description=f"想了解一下政策 {n}")
+                 for n in range(3)]
+    for ticket_id in undecided:
+        in_status(chain, ticket_id, "forwarded")
+    outcomes = bulk(chain, "congress:baiyun", undecided, action="dispatch", category="drainage",
+                    departments={"lead": "baiyun-water", "assist": ["baiyun-urban-management"]},
+                    note="统一派单")
+    assert outcomes == [{"ticket_id": ticket_id, "ok": True, "status": "dispatched"}
+                        for ticket_id in undecided]
+    for ticket_id in undecided:
+        assert {(row["department"], row["role"]) for row in store.dispatches(conn, ticket_id)} == {
+            ("baiyun-water", "lead"), ("baiyun-urban-management", "assist")}
+        assert store.find_ticket(conn, ticket_id)["category"] == "drainage"
+
+
+def test_the_office_merges_many_tickets_into_one_and_an_unknown_target_fails_each(chain):
+    original, *repeats = [post_concern(chain, community="sanyuanli") for _ in range(3)]
+    for ticket_id in (original, *repeats):
+        in_status(chain, ticket_id, "assigned")
+    nowhere = bulk(chain, "congress:baiyun", repeats, action="merge", into="ZD20990101-00000000")
+    assert [outcome["problem"]["errors"] for outcome in nowhere] == [
+        {"into": ["No such ticket here."]}] * 2
+    merged = bulk(chain, "congress:baiyun", repeats, action="merge", into=original)
+    assert [outcome["status"] for outcome in merged] == ["merged", "merged"]
+    assert [ticket(chain, ticket_id)["merged_into"] for ticket_id in repeats] == [original] * 2
