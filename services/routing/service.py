@@ -10,7 +10,8 @@ minute it acts on the deadlines of the district policy (``deadlines``); every ho
 anonymises the reporter details of tickets final for ``personal_data_days`` and announces
 ``personal_data.expired`` (``retention``), which it also consumes from an erasure request.
 For the operator (the admin key) it reports how often the liaison office changed the
-category the keywords chose (``category_changes``).
+category the keywords chose (``category_changes``). Representatives and offices act on one
+ticket or on many at once (each on its own), and keep internal notes no event carries.
 Every answer is a schema's ``dump`` (``schemas``).
 """
 import logging

@@ -333,7 +333,8 @@ def test_feedback_that_cannot_be_read_is_listed_with_what_is_known(chain, conn):
     row = wait_until(lambda: next(iter(listed(conn, "baiyun", dispatch_id=None)), None),
                      what="unreadable feedback listed")
     assert row["department"] == "baiyun-water" and row["status"] is None
-    assert "text/plain" in row["reason"] or "content type" in row["reason"]
+    assert row["reason"] == ("undecodable message: its content type 'text/plain' is not"
+                             " application/json")
 
 
 def test_a_web_department_s_dispatch_goes_to_no_queue_and_its_page_answers_as_feedback(chain, conn):
