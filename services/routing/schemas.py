@@ -156,7 +156,7 @@ class ActionSchema(Schema):
     category = fields.String(validate=validate.Length(1, 32), metadata={
         "description": "dispatch: the category the office decides on, when the keywords"
                        " chose another or none (kept in the timeline as `recategorise`)"})
-    version = fields.Integer(strict=True, validate=validate.Range(1), metadata={
+    version = fields.Integer(validate=validate.Range(1), metadata={
         "description": "The ticket's `version` the action was decided on: when the ticket"
                        " has changed since, 409 with `current_version` and `ticket_status`"
                        " and nothing done"})

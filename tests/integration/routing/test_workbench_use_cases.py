@@ -130,7 +130,7 @@ def test_an_action_on_a_ticket_changed_since_its_version_is_refused_and_changes_
 
 def test_a_version_that_is_not_a_whole_number_is_a_bad_request(chain):
     ticket_id = post_concern(chain)
-    answer = act(chain, ticket_id, "congress:baiyun", action="escalate", version="3")
+    answer = act(chain, ticket_id, "congress:baiyun", action="escalate", version="third")
     assert answer.status_code == 400 and "version" in answer.json()["errors"]
 
 
