@@ -12,7 +12,10 @@ anonymises the reporter details of tickets final for ``personal_data_days`` and 
 For the operator (the admin key) it reports how often the liaison office changed the
 category the keywords chose (``category_changes``). Representatives and offices act on one
 ticket or on many at once (each on its own), and keep internal notes no event carries.
-Every answer is a schema's ``dump`` (``schemas``).
+Every answer is a schema's ``dump`` (``schemas``). People (representatives, office and
+department staff) use the same use cases through the workbench's pages
+(``workbench.entrypoints``), signed in with a one-time code (``sign_in``), whose dead
+codes and sessions the hourly timer clears.
 """
 import logging
 from functools import partial
@@ -55,8 +58,10 @@ from services.routing.use_cases import (
     notes,
     reading,
     retention,
+    sign_in,
     workflow,
 )
+from services.routing.workbench.entrypoints import WorkbenchPages
 
 EVENT_HANDLERS = {CONCERN_RECEIVED: inbound.receive_concern,
                   DISPATCH_CONTACT: inbound.receive_dispatch_contact,
@@ -67,7 +72,7 @@ RETENTION_CHECK_SECONDS = 3600  # personal data is kept for days: an hour late i
 log = logging.getLogger(__name__)
 
 
-class RoutingService(ZeroDistanceService):
+class RoutingService(WorkbenchPages, ZeroDistanceService):
     name = "routing"
     openapi_document = openapi.SPEC
     word_segmenter = WordSegmenter()  # every new concern's words are cut: load jieba first
@@ -96,6 +101,10 @@ class RoutingService(ZeroDistanceService):
             log.warning("personal data expiry not checked: %s", reason.detail)
             return
         metrics.PERSONAL_DATA_EXPIRY_CHECKED.set_to_current_time()  # alerted on when it stops
+        with self.db.transaction() as conn:
+            forgotten = sign_in.forget_expired(conn, workflow.now())
+        if any(forgotten.values()):
+            log.info("sign-in: forgot %s", forgotten)
 
     @consume_messages(topology.ROUTING_FEEDBACK, from_outside=True)
     def on_feedback(self, batch):

@@ -172,8 +172,8 @@ def test_a_concern_goes_from_the_representatives_phone_to_a_web_department_and_b
     assist = next(code for code, d in workbench.directory["departments"].items()
                   if code != WEB_DEPARTMENT and ("baiyun" in d["districts"] or "*" in d["districts"])
                   and d["delivery"] == "amqp")
-    ticket_id = post_concern(workbench, "wb-1", "楼上邻居天天半夜装修，楼长调解了也没用", category="sanitation",
-                             phone=REPORTER_PHONE)
+    ticket_id = post_concern(workbench, "wb-1", "楼上邻居天天半夜装修，楼长调解了也没用",
+                             category="sanitation", phone=REPORTER_PHONE)
     status_becomes(workbench, ticket_id, "assigned")
 
     # the representative, on a phone
@@ -217,7 +217,7 @@ def test_a_concern_goes_from_the_representatives_phone_to_a_web_department_and_b
     staff = web["staff"][0]["id"]
     sign_in(browser, workbench, staff)
     assert browser.current_url.endswith("/workbench/department")
-    card = browser.find_element(By.CSS_SELECTOR, f"article[id^=dispatch-] h2 small")
+    card = browser.find_element(By.CSS_SELECTOR, "article[id^=dispatch-] h2 small")
     assert ticket_id in browser.page_source and card
     shot(browser, "department")
     article = next(a for a in browser.find_elements(By.CSS_SELECTOR, "article.dispatch")

@@ -13,9 +13,11 @@ from services.routing.workbench.render import TEMPLATES, asset, render
 
 AT = datetime(2026, 12, 5, 6, 30, tzinfo=timezone.utc)
 PERSON = SimpleNamespace(id="office-baiyun-wu", name="吴敏", party="congress:baiyun", role="congress")
-ROW = {"ticket_id": "ZD20261205-0000AAAA", "title": "井盖松动", "status": "assigned", "category": None,
-       "community": "tonghe", "version": 3, "seconds_left": -600, "takes_over": True, "likely_duplicate": True}
-TICKET = {**ROW, "description": "同和路口的井盖松动", "representative": {"id": "rep-zhao-min", "name": "赵敏"},
+ROW = {"ticket_id": "ZD20261205-0000AAAA", "title": "井盖松动", "status": "assigned",
+       "category": None, "community": "tonghe", "version": 3, "seconds_left": -600, "takes_over": True,
+       "likely_duplicate": True, "overdue": False}
+TICKET = {**ROW, "description": "同和路口的井盖松动",
+          "representative": {"id": "rep-zhao-min", "name": "赵敏"},
           "received_at": AT.isoformat(), "location": {"address": "同和路", "lat": 23.2, "lon": 113.3},
           "attachments": [{"url": "https://photos.example/1.jpg", "kind": "photo"}],
           "reporter_wants_feedback": True, "district": "baiyun",
@@ -45,7 +47,8 @@ PAGES = {
                "acts": screens.acts_for("congress", {"status": "forwarded"}, None)
                + screens.acts_for("representative", {"status": "assigned"},
                                   {"ticket_id": "ZD20261204-0000BBBB"}),
-               "notes": [{"at": AT, "person_name": "吴敏", "party": "congress:baiyun", "text": "电话联系过"}]},
+               "notes": [{"at": AT, "person_name": "吴敏", "party": "congress:baiyun",
+                          "text": "电话联系过"}]},
     "department": {"dispatches": [{"dispatch_id": "d-1", "ticket_id": ROW["ticket_id"], "title": "井盖",
                                    "status": "dispatched", "dispatch_status": "sent", "role": "lead",
                                    "category": "drainage", "reporter_name": "王女士", "reporter_phone": None,
