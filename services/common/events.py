@@ -43,9 +43,13 @@ routing, notify, reporting)
     DISPATCH is ``{dispatch_id, department, name, role, status, dispatched_at, due_at,
     resolved_at}`` (status one of ``DISPATCH_STATUSES``) and TIMELINE_ENTRY is
     ``{at, actor, action, from_status, to_status, note}``.
-``department.dispatched`` (routing → notify only), for a department with webhook delivery
-    the dispatch message (docs/reference.md#the-dispatch-message), which notify delivers to
-    the webhook.
+``department.dispatched`` (routing → notify only), for a department with webhook or web
+    delivery the dispatch message (docs/reference.md#the-dispatch-message), which notify
+    delivers to the webhook, or tells the department's contact and staff of (web).
+``staff.sign_in_code`` (routing → notify only)
+    ``{person_id, code, expires_at, locale}``: a one-time code for a person of the
+    directory (a representative or a staff member) to sign in to the workbench, sent to
+    their directory contact. The code is a secret: never logged, never listed.
 ``feedback.rejected`` (routing → notify)
     ``{department, dispatch_id, ticket_id, district, title, reason}``: a department's
     feedback that could not apply (ticket, district and title null when its dispatch is unknown).
@@ -55,6 +59,7 @@ routing, notify, reporting)
     district's ``personal_data_days`` after the ticket became final) or ``erasure`` (an
     erasure request recorded by the admin CLI).
 """
+import uuid
 from dataclasses import dataclass
 
 #: the exchange every internal event is published on (its topology: ``services.common.topology``)
@@ -71,6 +76,10 @@ DISPATCH_CONTACT = "reporter.dispatch_contact"
 DEPARTMENT_DISPATCHED = "department.dispatched"
 FEEDBACK_REJECTED = "feedback.rejected"
 PERSONAL_DATA_EXPIRED = "personal_data.expired"
+STAFF_SIGN_IN_CODE = "staff.sign_in_code"
+#: the fields of an event's body that are secrets: withheld from a parked copy, and its
+#: outbox row deleted once published (services.common.messaging, outbox_relay)
+SECRET_FIELDS = {STAFF_SIGN_IN_CODE: ("code",)}
 #: why a ticket's personal data is anonymised: its time ran out, or its reporter asked
 EXPIRED, ERASURE = "expired", "erasure"
 TICKET_PREFIX = "ticket."
@@ -166,6 +175,16 @@ def step_changes(event_type, body):
 def department_dispatched(message):
     """``department.dispatched``: the §7 dispatch message of a webhook department."""
     return Event(DEPARTMENT_DISPATCHED, message, f"department-dispatch-{message['dispatch_id']}")
+
+
+def sign_in_code(person_id, code, expires_at, locale=DEFAULT_LOCALE):
+    """``staff.sign_in_code``: ``code`` for ``person_id``, valid until ``expires_at`` (an
+    aware datetime), to be told in ``locale``. Its message id is drawn afresh: it must not
+    be derived from the code, and two codes asked for at once are two messages."""
+    return Event(STAFF_SIGN_IN_CODE, {"person_id": person_id, "code": code,
+                                      "expires_at": expires_at.isoformat(),
+                                      "locale": locale if locale in LOCALES else DEFAULT_LOCALE},
+                 f"sign-in-code-{uuid.uuid4()}")
 
 
 def feedback_rejected(department, dispatch_id, ticket, reason, message_id):
