@@ -145,6 +145,9 @@ def main():
         print("\nZero Distance is running:")
         for name in SERVICES:
             print(f"  {name:<10} {stack.url(name)}   (health: {stack.url(name)}/health)")
+        print(f"  workbench  {stack.url('routing')}/workbench/   (representatives, offices and"
+              " departments sign in with the code the sink shows; docs/workbench.md)")
+        print(f"  dashboard  {stack.url('reporting')}/dashboard")
         print("  keys       var/demo-keys.json, department users var/demo-amqp-users.json")
         if sink is not None:
             print(f"  messages   http://127.0.0.1:{SINK_HTTP_PORT} (development sink: every email,"

@@ -80,6 +80,12 @@ VARIABLES = (
     Variable("ZD_STALL_SECONDS", "60",
              "seconds without progress before /health calls a consumer or loop stalled", SERVICES),
     Variable("ZD_LOG_LEVEL", "INFO", "Python log level of a service process", SERVICES),
+    Variable("ZD_SIGN_IN_CODE_MINUTES", "10",
+             "minutes a workbench sign-in code may be used", ("routing",)),
+    Variable("ZD_SESSION_IDLE_MINUTES", "120",
+             "minutes without a request after which a workbench session ends", ("routing",)),
+    Variable("ZD_SESSION_HOURS", "12",
+             "hours after sign-in at which a workbench session ends, however busy", ("routing",)),
     Variable("ZD_SMTP_URL", "",
              "SMTP server (`smtp://user:password@host:port`: STARTTLS, required with a password;"
              " `smtps://`: TLS from the start; certificate and name verified; `?cafile=` a"
@@ -100,8 +106,8 @@ VARIABLES = (
              "attempts before a notification is parked as failed", ("notify",)),
     Variable("ZD_NOTIFY_RETRY_SECONDS", "2",
              "seconds before the first retry, doubled each time (at most 15 min)", ("notify",)),
-    Variable("ZD_TICKET_LINK", "http://127.0.0.1:8002/api/v1/tickets/{ticket_id}",
-             "the link in staff messages", ("notify",)),
+    Variable("ZD_TICKET_LINK", "http://127.0.0.1:8002/workbench/tickets/{ticket_id}",
+             "the link in staff messages: the ticket's page in the workbench", ("notify",)),
     Variable("ZD_WORKBENCH_URL", "http://127.0.0.1:8002/workbench/",
              "the workbench's address, in sign-in codes and a web department's dispatches",
              ("notify",)),
@@ -197,6 +203,21 @@ def amqp_ssl(uri):
     return None
 
 
+def sign_in_settings():
+    """How long a workbench sign-in code and session live (docs/reference.md#configuration):
+    whole minutes and hours, each at least 1."""
+    env = os.environ.get
+    given = {"ZD_SIGN_IN_CODE_MINUTES": env("ZD_SIGN_IN_CODE_MINUTES", "10"),
+             "ZD_SESSION_IDLE_MINUTES": env("ZD_SESSION_IDLE_MINUTES", "120"),
+             "ZD_SESSION_HOURS": env("ZD_SESSION_HOURS", "12")}
+    chosen = {}
+    for name, value in given.items():
+        if not value.strip().isascii() or not value.strip().isdigit() or int(value) < 1:
+            raise ValueError(f"{name} must be a whole number above 0, not {value!r}")
+        chosen[name] = int(value)
+    return chosen
+
+
 def nameko_config(service, overrides=None):
     """The nameko container config of one service process."""
     current = settings()
@@ -232,6 +253,6 @@ def notify_settings():
         "ZD_NOTIFY_CONCURRENCY": int(env("ZD_NOTIFY_CONCURRENCY", "4")),
         "ZD_NOTIFY_MAX_ATTEMPTS": int(env("ZD_NOTIFY_MAX_ATTEMPTS", "10")),
         "ZD_NOTIFY_RETRY_SECONDS": float(env("ZD_NOTIFY_RETRY_SECONDS", "2")),
-        "ZD_TICKET_LINK": env("ZD_TICKET_LINK", "http://127.0.0.1:8002/api/v1/tickets/{ticket_id}"),
+        "ZD_TICKET_LINK": env("ZD_TICKET_LINK", "http://127.0.0.1:8002/workbench/tickets/{ticket_id}"),
         "ZD_WORKBENCH_URL": env("ZD_WORKBENCH_URL", "http://127.0.0.1:8002/workbench/"),
     }

@@ -83,7 +83,7 @@ def test_reporter_and_representative_hear_the_result_by_email_sms_and_wechat(not
     (staff_mail,) = [m for m in mails.values() if m["to"] == [representative["email"]]]
     staff = email.message_from_string(staff_mail["raw"], policy=email.policy.default)
     assert ticket_id in staff["Subject"] and any("\u4e00" <= c <= "\u9fff" for c in staff["Subject"])
-    assert f"/api/v1/tickets/{ticket_id}" in staff_mail["text"], "a representative's message links"
+    assert f"/workbench/tickets/{ticket_id}" in staff_mail["text"], "a representative's message links"
     (wechat,) = of_ticket(sink, ticket_id, "wechat")
     assert wechat["to"] == representative["wechat_openid"]
     assert wechat["template"] == "ticket.resolved.representative" and wechat["locale"] == "zh-CN"

@@ -27,6 +27,7 @@ def messaging_imported_by(module):
     "services.intake.use_cases.retention",
     "services.intake.use_cases.ticket_updates",
     "services.reporting.store",
+    "services.routing.use_cases.sign_in",
 ])
 def test_emitting_events_imports_no_messaging_library(module):
     assert messaging_imported_by(module) == []

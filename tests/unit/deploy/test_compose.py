@@ -550,7 +550,7 @@ def test_notify_delivers_to_the_development_sink_beside_it():
                             if service == "routing" for _, host_port, target in published(defined[name])
                             if target == DEFAULT_PORTS["routing"] and host_port == target}
     assert env["ZD_TICKET_LINK"] == \
-        f"http://127.0.0.1:{routing_host_port}/api/v1/tickets/{{ticket_id}}"
+        f"http://127.0.0.1:{routing_host_port}/workbench/tickets/{{ticket_id}}"
 
 
 def test_postgres_reports_healthy_for_the_database_and_role_the_job_uses():

@@ -1,0 +1,359 @@
+"""The workbench in headless Chromium against the whole stack (four services as OS
+processes, every channel aimed at the development sink).
+
+A representative signs in on a phone-wide screen with the code the sink received and
+forwards a concern; the office filters, corrects its category and dispatches it with
+an assisting department; the ``delivery: web`` department resolves it in its page; the
+reporter's SMS carries the result; the timeline names each person beside their party.
+The office dispatches ten undecided tickets at once. Every refusal answers as it should:
+another representative's ticket by URL, a change without the CSRF token, an expired
+code, the sixth wrong code, a session after its person left the directory. Screenshots
+of every page go to ``var/test-output/workbench/``.
+"""
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import psycopg
+import pytest
+import requests
+import yaml
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from services.admin.use_cases import operations as ops
+from services.common.config import settings
+from services.devstack import Stack
+from tests.support.notify import channel_settings, directory_aimed_at
+from tests.support.services import wait_until
+from tests.support.sink import Sink
+from tests.support.system import free_port, fresh_system
+
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
+    not shutil.which("chromedriver"), reason="needs Debian's chromium-driver (make tools installs it)")]
+
+OUTPUT = Path(__file__).resolve().parents[2] / "var" / "test-output" / "workbench"
+REPORTER_PHONE = "+8613987650777"
+REPRESENTATIVE = "rep-zhao-min"          # tonghe's station
+OFFICE_STAFF = "office-baiyun-wu"
+WEB_DEPARTMENT = "baiyun-jingtai-street"  # delivery: web
+PHONE_WIDTH = 360
+
+
+class Workbench(NamedTuple):
+    stack: Stack
+    sink: Sink
+    keys: dict
+    directory: dict
+    directory_file: Path
+    base: str  #: the workbench's address
+
+
+def directory_for_the_office(sink, folder):
+    """The demo directory (channels at the sink) with Baiyun's office dispatching by hand,
+    so that a forwarded ticket waits for it."""
+    path = directory_aimed_at(sink, folder)
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    baiyun = next(d for d in document["districts"] if d["code"] == "baiyun")
+    baiyun["policy"] = {**baiyun.get("policy", {}), "auto_dispatch": False}
+    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def workbench(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("workbench")
+    with Sink.start(folder) as sink:
+        path = directory_for_the_office(sink, folder)
+        keys, _, directory = fresh_system(path)
+        env = {**{key: str(value) for key, value in channel_settings(sink).items()},
+               **{f"ZD_{name.upper()}_PORT": str(free_port())
+                  for name in ("intake", "routing", "notify", "reporting")}}
+        with Stack(env=env, log_dir=str(folder)) as stack:
+            yield Workbench(stack, sink, keys, directory, path, f"{stack.url('routing')}/workbench/")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     "--window-size=1280,1000", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+                     "--disable-background-networking", "--no-first-run", "--lang=zh-CN"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def browser(chromium):
+    """The shared browser, signed out, at a desk's width."""
+    chromium.delete_all_cookies()
+    chromium.set_window_size(1280, 1000)
+    return chromium
+
+
+def post_concern(workbench, external_id, description, category=None, community="tonghe", phone=None):
+    body = {"external_id": external_id, "district": "baiyun", "community": community,
+            "channel": "hotline", "description": description}
+    if category:
+        body["category"] = category
+    if phone:
+        body["reporter"] = {"name": "王女士", "phone": phone, "wants_feedback": True}
+    answer = requests.post(f"{workbench.stack.url('intake')}/api/v1/concerns", json=body, timeout=5,
+                           headers={"Authorization": f"Bearer {workbench.keys['frontend:baiyun']}"})
+    assert answer.status_code == 202, answer.text
+    return answer.json()["ticket_id"]
+
+
+def ticket(workbench, ticket_id):
+    answer = requests.get(f"{workbench.stack.url('routing')}/api/v1/tickets/{ticket_id}", timeout=5,
+                          headers={"Authorization": f"Bearer {workbench.keys['admin']}"})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def status_becomes(workbench, ticket_id, status, timeout=20):
+    wait_until(lambda: ticket(workbench, ticket_id)["status"] == status, timeout=timeout,
+               what=f"{ticket_id} {status}")
+
+
+def sign_in_codes(sink, person_id):
+    """The sign-in codes the sink received for a person, oldest first."""
+    return [m["params"]["code"] for m in sink.messages("sms")
+            if m.get("template") == "staff.sign_in_code.staff" and m["params"].get("person_id") == person_id]
+
+
+def latest_code(sink, person_id, after=0):
+    codes = sink.wait_for(lambda _: (found := sign_in_codes(sink, person_id)) and len(found) > after
+                          and found)
+    return codes[-1]
+
+
+def sign_in(driver, workbench, person_id):
+    """Sign in through the pages with the code the sink got; returns the time it took."""
+    started = time.monotonic()
+    before = len(sign_in_codes(workbench.sink, person_id))
+    driver.get(workbench.base)
+    driver.find_element(By.ID, "person").send_keys(person_id)
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    code = latest_code(workbench.sink, person_id, after=before)
+    driver.find_element(By.ID, "code").send_keys(code)
+    driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.ID, "person-name"))
+    return time.monotonic() - started
+
+
+def shot(driver, name):
+    driver.save_screenshot(str(OUTPUT / f"{name}.png"))
+
+
+def console_errors(driver):
+    return [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def submit(driver, form_id):
+    driver.find_element(By.CSS_SELECTOR, f"#{form_id} button[type=submit]").click()
+
+
+def test_a_concern_goes_from_the_representatives_phone_to_a_web_department_and_back(
+        workbench, browser, capsys):
+    web = workbench.directory["departments"][WEB_DEPARTMENT]
+    category = web["categories"][0]
+    assist = next(code for code, d in workbench.directory["departments"].items()
+                  if code != WEB_DEPARTMENT and ("baiyun" in d["districts"] or "*" in d["districts"])
+                  and d["delivery"] == "amqp")
+    ticket_id = post_concern(workbench, "wb-1", "楼上邻居天天半夜装修，楼长调解了也没用", category="sanitation",
+                             phone=REPORTER_PHONE)
+    status_becomes(workbench, ticket_id, "assigned")
+
+    # the representative, on a phone
+    browser.set_window_size(PHONE_WIDTH, 780)
+    sign_in(browser, workbench, REPRESENTATIVE)
+    assert browser.current_url.endswith("/workbench/queue")
+    started = time.monotonic()
+    browser.get(f"{workbench.base}queue")
+    queue_seconds = time.monotonic() - started
+    assert browser.find_element(By.ID, f"row-{ticket_id}").is_displayed()
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= PHONE_WIDTH
+    shot(browser, "representative-queue-phone")
+    browser.find_element(By.CSS_SELECTOR, f"#row-{ticket_id} a").click()
+    assert "半夜装修" in browser.find_element(By.ID, "ticket-description").text
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= PHONE_WIDTH
+    shot(browser, "representative-ticket-phone")
+    browser.find_element(By.ID, "forward-note").send_keys("邻里纠纷，请联络室派街道")
+    submit(browser, "act-forward")
+    assert browser.find_element(By.ID, "notice").is_displayed()
+    status_becomes(workbench, ticket_id, "forwarded")
+
+    # the office, at a desk: filters, corrects the category, dispatches with an assisting department
+    browser.delete_all_cookies()
+    browser.set_window_size(1280, 1000)
+    sign_in(browser, workbench, OFFICE_STAFF)
+    browser.get(f"{workbench.base}office?status=forwarded&category=sanitation")
+    assert browser.find_element(By.ID, f"row-{ticket_id}")
+    shot(browser, "office-queue")
+    browser.get(f"{workbench.base}tickets/{ticket_id}")
+    form = browser.find_element(By.ID, "act-dispatch")
+    Select(form.find_element(By.NAME, "lead")).select_by_value(WEB_DEPARTMENT)
+    form.find_element(By.CSS_SELECTOR, f"input[name=assist][value='{assist}']").click()
+    Select(form.find_element(By.NAME, "category")).select_by_value(category)
+    shot(browser, "office-ticket")
+    submit(browser, "act-dispatch")
+    status_becomes(workbench, ticket_id, "dispatched")
+    assert ticket(workbench, ticket_id)["category"] == category
+
+    # the web department answers in its page
+    browser.delete_all_cookies()
+    staff = web["staff"][0]["id"]
+    sign_in(browser, workbench, staff)
+    assert browser.current_url.endswith("/workbench/department")
+    card = browser.find_element(By.CSS_SELECTOR, f"article[id^=dispatch-] h2 small")
+    assert ticket_id in browser.page_source and card
+    shot(browser, "department")
+    article = next(a for a in browser.find_elements(By.CSS_SELECTOR, "article.dispatch")
+                   if ticket_id in a.text)
+    article.find_element(By.NAME, "text").send_keys("已约双方调解，装修改到白天")
+    article.find_element(By.CSS_SELECTOR, "button[value=resolved]").click()
+    status_becomes(workbench, ticket_id, "resolved")
+
+    (sms,) = workbench.sink.wait_for(lambda messages: [
+        m for m in messages if m["kind"] == "sms" and m["to"] == REPORTER_PHONE
+        and m.get("template") == "ticket.resolved.reporter"])
+    assert sms["params"]["result"] == "已约双方调解，装修改到白天"
+    timeline = ticket(workbench, ticket_id)["timeline"]
+    people = {(entry["actor"], (entry.get("person") or {}).get("id")) for entry in timeline}
+    assert (f"representative:{REPRESENTATIVE}", REPRESENTATIVE) in people
+    assert ("congress:baiyun", OFFICE_STAFF) in people
+    assert (f"department:{WEB_DEPARTMENT}", staff) in people
+    assert not console_errors(browser)
+    with capsys.disabled():
+        print(f"\n[figure] the representative's queue loaded in {queue_seconds * 1000:.0f} ms"
+              " (idle stack, headless Chromium, phone width)")
+
+
+def test_the_office_dispatches_ten_undecided_tickets_at_once(workbench, browser):
+    web = workbench.directory["departments"][WEB_DEPARTMENT]
+    tickets = [post_concern(workbench, f"wb-bulk-{n}", f"第{n}件：这件事说不清属于哪类，请帮忙看看",
+                            community="jingxi") for n in range(10)]
+    for ticket_id in tickets:
+        status_becomes(workbench, ticket_id, "forwarded")
+    sign_in(browser, workbench, OFFICE_STAFF)
+    browser.get(f"{workbench.base}office?undecided=true")
+    for ticket_id in tickets:
+        browser.find_element(By.ID, f"pick-{ticket_id}").click()
+    form = browser.find_element(By.ID, "bulk")
+    Select(form.find_element(By.NAME, "lead")).select_by_value(WEB_DEPARTMENT)
+    Select(form.find_element(By.NAME, "category")).select_by_value(web["categories"][0])
+    shot(browser, "office-bulk")
+    form.find_element(By.CSS_SELECTOR, "button[value=dispatch]").click()
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.ID, "outcomes"))
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#outcomes li.ok")) == 10
+    for ticket_id in tickets:
+        assert ticket(workbench, ticket_id)["status"] == "dispatched"
+
+
+# --- refusals, over plain HTTP: what a browser would send --------------------------------
+
+def signed_in_session(workbench, person_id):
+    """A requests session signed in as ``person_id`` through the sign-in forms."""
+    http = requests.Session()
+    page = http.get(f"{workbench.base}sign-in", timeout=5)
+    before = len(sign_in_codes(workbench.sink, person_id))
+    token = form_token(page.text)
+    answer = http.post(f"{workbench.base}sign-in", data={"csrf": token, "person": person_id},
+                       timeout=5, allow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    code = latest_code(workbench.sink, person_id, after=before)
+    answer = http.post(f"{workbench.base}sign-in/code", timeout=5, allow_redirects=False,
+                       data={"csrf": token, "person": person_id, "code": code})
+    assert answer.status_code == 303 and "zd_workbench" in http.cookies, answer.text
+    return http
+
+
+def form_token(html):
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def ask_code(workbench, http, person_id):
+    token = form_token(http.get(f"{workbench.base}sign-in", timeout=5).text)
+    before = len(sign_in_codes(workbench.sink, person_id))
+    http.post(f"{workbench.base}sign-in", data={"csrf": token, "person": person_id}, timeout=5)
+    return token, latest_code(workbench.sink, person_id, after=before)
+
+
+def test_another_representatives_ticket_answers_as_not_found(workbench):
+    ticket_id = post_concern(workbench, "wb-other", "三元里的垃圾好几天没人收", category="sanitation",
+                             community="sanyuanli")
+    status_becomes(workbench, ticket_id, "assigned")
+    owner = ticket(workbench, ticket_id)["representative"]["id"]
+    other = next(rep for rep in ("rep-liu-hanli", "rep-zhao-min", "rep-chen-jianguo") if rep != owner)
+    http = signed_in_session(workbench, other)
+    page = http.get(f"{workbench.base}tickets/{ticket_id}", timeout=5)
+    unknown = http.get(f"{workbench.base}tickets/ZD20260101-FFFFFFFF", timeout=5)
+    assert page.status_code == unknown.status_code == 404
+    assert "三元里" not in page.text
+
+
+def test_a_change_without_the_csrf_token_is_refused(workbench):
+    ticket_id = post_concern(workbench, "wb-csrf", "同和社区垃圾没人清运", category="sanitation")
+    status_becomes(workbench, ticket_id, "assigned")
+    http = signed_in_session(workbench, REPRESENTATIVE)
+    for data in ({"action": "forward"}, {"action": "forward", "csrf": "forged"}):
+        answer = http.post(f"{workbench.base}tickets/{ticket_id}/actions", data=data, timeout=5,
+                           allow_redirects=False)
+        assert answer.status_code == 403, answer.text
+    assert ticket(workbench, ticket_id)["status"] == "assigned"
+
+
+def test_an_expired_code_is_refused(workbench):
+    http = requests.Session()
+    token, code = ask_code(workbench, http, "rep-liu-hanli")
+    with psycopg.connect(settings().database_url) as conn:
+        conn.execute("UPDATE routing.sign_in_codes SET expires_at = now() - interval '1 second'")
+    answer = http.post(f"{workbench.base}sign-in/code", timeout=5, allow_redirects=False,
+                       data={"csrf": token, "person": "rep-liu-hanli", "code": code})
+    assert answer.status_code in (400, 401) and "zd_workbench" not in http.cookies
+
+
+def test_the_sixth_wrong_code_is_refused_even_when_right(workbench):
+    http = requests.Session()
+    token, code = ask_code(workbench, http, "rep-chen-jianguo")
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    for _ in range(5):
+        answer = http.post(f"{workbench.base}sign-in/code", timeout=5, allow_redirects=False,
+                           data={"csrf": token, "person": "rep-chen-jianguo", "code": wrong})
+        assert answer.status_code in (400, 401)
+    answer = http.post(f"{workbench.base}sign-in/code", timeout=5, allow_redirects=False,
+                       data={"csrf": token, "person": "rep-chen-jianguo", "code": code})
+    assert answer.status_code in (400, 401, 429) and "zd_workbench" not in http.cookies
+
+
+def test_a_session_ends_when_its_person_leaves_the_directory(workbench, tmp_path):
+    http = signed_in_session(workbench, OFFICE_STAFF)
+    assert http.get(f"{workbench.base}office", timeout=5, allow_redirects=False).status_code == 200
+    document = yaml.safe_load(workbench.directory_file.read_text(encoding="utf-8"))
+    office = next(d for d in document["districts"] if d["code"] == "baiyun")["office"]
+    office["staff"] = [person for person in office["staff"] if person["id"] != OFFICE_STAFF]
+    smaller = tmp_path / "directory.yaml"
+    smaller.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    admin = ops.Admin.open()
+    try:
+        ops.load_directory_files(admin, [smaller])
+        wait_until(lambda: http.get(f"{workbench.base}office", timeout=5,
+                                    allow_redirects=False).status_code == 303, timeout=20,
+                   what="the session ended")
+    finally:
+        ops.load_directory_files(admin, [workbench.directory_file])
+        admin.close()
+    assert "/workbench/sign-in" in http.get(f"{workbench.base}office", timeout=5,
+                                            allow_redirects=False).headers["Location"]
