@@ -22,7 +22,7 @@ and sent before any other waiting notification.
 
 Params hold what a template needs and its recipient may see: never an address.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from services.common.events import (
@@ -238,6 +238,15 @@ def sign_in_code_notifications(sign_in, person, now):
     return [Notification(f"{STAFF}:{person.id}", channel, address, SIGN_IN_CODE_TEMPLATE,
                          sign_in.locale, params)
             for channel, address in channels_of(person.contact)]
+
+
+def without_secrets(notification):
+    """The notification as it may be kept when it will not be sent (its channel is not
+    configured): a secret template's secret params left out."""
+    if notification.template not in SECRET_TEMPLATES:
+        return notification
+    return replace(notification, params={key: value for key, value in notification.params.items()
+                                         if key not in SECRET_PARAMS})
 
 
 def channels_of(contact):

@@ -102,6 +102,8 @@ def idempotency_key(event, notification):
 def _record(conn, event, notifications, channels):
     for notification in notifications:
         status = "pending" if notification.channel in channels else "skipped"
+        if status == "skipped":  # never sent: a secret it holds is not kept either
+            notification = domain.without_secrets(notification)
         if store.record_notification(conn, event, notification,
                                      idempotency_key(event, notification), status):
             if status == "skipped":

@@ -81,6 +81,8 @@ def test_a_sign_in_code_reaches_the_person_by_sms_and_email_and_is_kept_nowhere(
     (mail,) = system.sink.wait_for(lambda messages: [
         m for m in messages if m["kind"] == "email" and code in (m["text"] or "")])
     assert mail["to"] == ["wu.min@rd.baiyun.example"] and code in mail["subject"]
+    page = requests.get(system.sink.http_url, timeout=5).text  # what `make run` shows a developer
+    assert f"登录验证码是 {code}" in page and code not in system.sink.log()  # its log masks all
 
     sent = wait_until(lambda: (rows := stored(event)) and all(r["status"] == "sent" for r in rows)
                       and rows, what="both notifications recorded as sent")

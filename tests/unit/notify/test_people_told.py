@@ -140,3 +140,13 @@ def test_a_web_department_published_without_staff_is_told_on_its_own_contact():
         if key != "staff"}}}
     event, _ = dispatched("baiyun-street")
     assert [n.recipient for n in domain.party_notifications(event, old)] == ["department:baiyun-street"]
+
+
+def test_a_code_that_will_not_be_sent_is_kept_without_it_and_other_messages_as_they_are():
+    (email, *_) = told(sign_in())
+    kept = domain.without_secrets(email)
+    assert "code" not in kept.params and kept.params["person_id"] == "office-baiyun-wu"
+    assert email.params["code"] == "482913"  # the one to send is unchanged
+    event, _ = dispatched("baiyun-street")
+    (notice, *_) = domain.party_notifications(event, DIRECTORY)
+    assert domain.without_secrets(notice) is notice
