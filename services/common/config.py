@@ -108,6 +108,9 @@ VARIABLES = (
              "seconds before the first retry, doubled each time (at most 15 min)", ("notify",)),
     Variable("ZD_TICKET_LINK", "http://127.0.0.1:8002/workbench/tickets/{ticket_id}",
              "the link in staff messages: the ticket's page in the workbench", ("notify",)),
+    Variable("ZD_WORKBENCH_URL", "http://127.0.0.1:8002/workbench/",
+             "the workbench's address, in sign-in codes and a web department's dispatches",
+             ("notify",)),
     Variable("ZD_DIRECTORY", "deploy/directory.yaml",
              "directory file(s) the admin CLI loads, comma-separated", (ADMIN,)),
     Variable("ZD_ADMIN_API_KEY", "",
@@ -251,4 +254,5 @@ def notify_settings():
         "ZD_NOTIFY_MAX_ATTEMPTS": int(env("ZD_NOTIFY_MAX_ATTEMPTS", "10")),
         "ZD_NOTIFY_RETRY_SECONDS": float(env("ZD_NOTIFY_RETRY_SECONDS", "2")),
         "ZD_TICKET_LINK": env("ZD_TICKET_LINK", "http://127.0.0.1:8002/workbench/tickets/{ticket_id}"),
+        "ZD_WORKBENCH_URL": env("ZD_WORKBENCH_URL", "http://127.0.0.1:8002/workbench/"),
     }

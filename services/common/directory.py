@@ -2,11 +2,13 @@
 
 Owns the directory file format (docs/reference.md#the-directory): districts with their
 communities and congress liaison office, representatives, categories with their
-keywords (each with a weight), departments with their delivery, and the policy of
-deadlines, categorisation and how long personal data is kept (``personal_data_days``).
+keywords (each with a weight), departments with their delivery, the staff who sign in
+for an office or a department, and the policy of deadlines, categorisation and how long
+personal data is kept (``personal_data_days``).
 It reads one or more files (``services.common.yaml_lines``), checks the shape of each
 (``services.common.directory_schema``) and then the rules across entries: codes given
-once, references to districts, representatives and categories that exist, one policy.
+once, every person's id (representatives and staff) once across the whole directory,
+references to districts, representatives and categories that exist, one policy.
 Each problem is reported as "file:line: message", all of them at once, in one
 DirectoryError; the result is a normalized, JSON-serialisable snapshot. No I/O beyond
 reading the given files; no broker or database imports.
@@ -58,14 +60,23 @@ def parse_directory(text: str, source: str = "<directory>") -> dict:
 
 
 def with_current_defaults(directory):
-    """``directory`` as published, with the policy keys added since it was published set
-    to their defaults (in the top-level policy and each district's): a service reads one
-    shape of policy whatever version of the loader published its snapshot."""
+    """``directory`` as published, with what was added since it was published set to its
+    default: the policy keys (in the top-level policy and each district's), and an empty
+    ``staff`` list for each office and department. A service reads one shape whatever
+    version of the loader published its snapshot."""
     def policy(given):
         return given if DEFAULT_POLICY.keys() <= given.keys() else {**DEFAULT_POLICY, **given}
     return {**directory, "policy": policy(directory.get("policy", {})),
-            "districts": {code: {**district, "policy": policy(district["policy"])}
-                          for code, district in directory["districts"].items()}}
+            "districts": {code: {**district, "policy": policy(district["policy"]),
+                                 "office": _with_staff(district.get("office"))}
+                          for code, district in directory["districts"].items()},
+            "departments": {code: _with_staff(department)
+                            for code, department in directory.get("departments", {}).items()}}
+
+
+def _with_staff(entry):
+    """An office or department, with ``staff: []`` when it was published without any."""
+    return entry if not isinstance(entry, dict) or "staff" in entry else {**entry, "staff": []}
 
 
 def shortest_personal_data_days(directory):
@@ -146,16 +157,18 @@ def _build(files):
             read.append(file)
     directory = {kind: {} for kind in LISTS}
     directory["policy"] = {**DEFAULT_POLICY, **_one_policy(read)}
-    community_links = []
+    community_links, people = [], []
     for file, path, given in _entries(read, "districts"):
-        _district(file, path, given, directory, community_links)
+        _district(file, path, given, directory, community_links, people)
     for file, path, given in _entries(read, "representatives"):
         _representative(file, path, given, directory)
+        people.append((file, (*path, "id"), given.get("id"), "representative"))
     _check_community_links(community_links, directory["representatives"])
     for file, path, given in _entries(read, "categories"):
         _category(file, path, given, directory)
     for file, path, given in _entries(read, "departments"):
-        _department(file, path, given, directory)
+        _department(file, path, given, directory, people)
+    _check_person_ids(people)
     if problems:
         raise DirectoryError(message for *_, message in sorted(problems, key=lambda p: p[:4]))
     return directory
@@ -212,7 +225,7 @@ def _references(file, path, codes, registry, kind):
     return [code for _, code in pairs]
 
 
-def _district(file, path, given, directory, community_links):
+def _district(file, path, given, directory, community_links, people):
     code, communities = given.get("code"), {}
     for index, community in enumerate(given.get("communities", ())):
         if community is not None:
@@ -222,10 +235,48 @@ def _district(file, path, given, directory, community_links):
         "code": code,
         "name": given.get("name"),
         "communities": communities,
-        "office": given.get("office"),
+        "office": _office(file, (*path, "office"), given.get("office"), people),
         "policy": {**directory["policy"], **given.get("policy", {})},
     }
     _register(file, path, directory["districts"], district, "district")
+
+
+def _office(file, path, given, people):
+    if not isinstance(given, dict):
+        return given
+    return {"name": given.get("name"), "contact": given.get("contact", {}),
+            "staff": _staff(file, (*path, "staff"), given.get("staff", ()), people)}
+
+
+def _staff(file, path, given, people):
+    """The staff members given, as ``{id, name, contact}``; each id is noted in ``people``
+    (``(file, path of the id, id, kind)``), to be checked once the whole directory is read."""
+    staff = []
+    for index, member in enumerate(given):
+        if isinstance(member, dict) and member.get("id") is not None:
+            people.append((file, (*path, index, "id"), member["id"], "staff"))
+            staff.append({"id": member["id"], "name": member.get("name"),
+                          "contact": member.get("contact", {})})
+    return staff
+
+
+def _check_person_ids(people):
+    """Every person (a representative, a staff member) signs in by an id of their own: an
+    id given again anywhere in the directory is reported where it is given again, but for
+    a representative's given twice (reported as a duplicate representative)."""
+    first = {}
+    for file, path, person_id, kind in sorted(
+            (person for person in people if person[2] is not None),
+            key=lambda person: (person[0].rank, person[0].document.place(person[1]))):
+        if person_id not in first:
+            first[person_id] = (file, path, kind)
+            continue
+        earlier, earlier_path, earlier_kind = first[person_id]
+        if kind == earlier_kind == "representative":
+            continue
+        line, _ = earlier.document.place(earlier_path)
+        file.problem(path, f"person id {person_id!r} is given twice"
+                           f" (first at {earlier.source}:{line})")
 
 
 def _community(file, path, given, district, communities, community_links):
@@ -293,7 +344,7 @@ def _keyword_weights(file, path, keywords):
     return weights
 
 
-def _department(file, path, given, directory):
+def _department(file, path, given, directory, people):
     department = {
         "code": given.get("code"),
         "name": given.get("name"),
@@ -305,6 +356,7 @@ def _department(file, path, given, directory):
         "delivery": given.get("delivery"),
         "webhook": given.get("webhook") if given.get("delivery") == "webhook" else None,
         "contact": given.get("contact", {}),
+        "staff": _staff(file, (*path, "staff"), given.get("staff", ()), people),
     }
     _register(file, path, directory["departments"], department, "department")
 

@@ -23,7 +23,7 @@ from services.common.events import LOCALES
 CODE = re.compile(r"[a-z0-9_-]{1,32}")
 OFFICE_HOURS = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-DELIVERIES = ("amqp", "webhook", "web")
+DELIVERIES = ("amqp", "webhook", "web")  # web: its staff answer in the workbench
 #: what a district does with a likely duplicate (services.routing.duplicates)
 DUPLICATE_ACTIONS = ("ignore", "suggest", "auto_merge")
 OFFICIAL_CALENDARS = ("CN",)
@@ -260,10 +260,20 @@ class Contact(Shape):
     locale = Text(validate=_locale)
 
 
+class StaffMember(Shape):
+    """A person who signs in for an office or a department, with their own contact."""
+
+    kind = "staff member"
+    id = Code(required=True)
+    name = Text(required=True)
+    contact = Shaped(Contact, load_default=dict)
+
+
 class Office(Shape):
     kind = "office"
     name = Text(required=True)
     contact = Shaped(Contact, load_default=dict)
+    staff = Items(Shaped(StaffMember), load_default=list)
 
 
 class Calendar(Shape):
@@ -379,13 +389,15 @@ class Department(Shape):
     delivery = OneOf(DELIVERIES, load_default="amqp")
     webhook = Shaped(Webhook)
     contact = Shaped(Contact, load_default=dict)
+    staff = Items(Shaped(StaffMember), load_default=list)
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _webhook_for_webhook_delivery(self, department, original, **kwargs):
-        """The webhook {url, secret}: required for webhook delivery, refused for amqp."""
+        """The webhook {url, secret}: required for webhook delivery, refused for the others."""
         given = isinstance(original, dict) and "webhook" in original
-        if given and department.get("delivery") == "amqp":
-            raise ValidationError("webhook is given but delivery is amqp", "webhook")
+        delivery = department.get("delivery")
+        if given and delivery in DELIVERIES and delivery != "webhook":
+            raise ValidationError(f"webhook is given but delivery is {delivery}", "webhook")
         if not given and department.get("delivery") == "webhook":
             raise ValidationError("delivery webhook requires webhook: {url, secret}")
 

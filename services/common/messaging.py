@@ -57,6 +57,7 @@ from nameko.utils import sanitize_url
 from services.common import metrics, topology
 from services.common.db import CONTENTION_ATTEMPTS, pause_after_contention
 from services.common.errors import Contention, ParkMessage, Unavailable
+from services.common.events import SECRET_FIELDS
 from services.common.outbox import emit
 from services.common.text import escaped
 from services.common.tracebacks import traceback_without_text
@@ -627,9 +628,10 @@ def park(conn, envelope, reason, parked_queue=None):
 
     Parked queues are bound to ``zd.parked`` by the name of the queue they serve. The
     copy refers to its original (message id, queue, routing key, the SHA-256 of its body)
-    and withholds the reporter's details: parked messages are shown to operators. The
-    copy's outbox row is deleted once published (``outbox``), not kept for days. What no
-    store can keep (NUL, a lone surrogate) is escaped in the copy.
+    and withholds the reporter's details and an event's secrets (``SECRET_FIELDS``):
+    parked messages are shown to operators. The copy's outbox row is deleted once
+    published (``outbox``), not kept for days. What no store can keep (NUL, a lone
+    surrogate) is escaped in the copy.
     """
     target = parked_queue or envelope.queue
     waiting_in = parked_queue or f"{envelope.queue}.parked"
@@ -638,6 +640,8 @@ def park(conn, envelope, reason, parked_queue=None):
                 envelope.queue, waiting_in, reason)
     metrics.MESSAGES_PARKED.labels(waiting_in, reason.split(":")[0][:60]).inc()
     body = envelope.body if isinstance(envelope.body, dict) else {"body": envelope.body}
+    secrets = SECRET_FIELDS.get(envelope.shown_type, ())
+    body = {key: WITHHELD if key in secrets else value for key, value in body.items()}
     emit(conn, topology.PARKED.name, target, envelope.shown_type or "unknown",
          storable(withhold_contacts(body)),
          headers={"x-park-reason": reason, "x-original-message-id": envelope.shown_id,

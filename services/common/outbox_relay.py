@@ -23,6 +23,7 @@ from kombu import Connection, Producer
 from services.common import metrics, outbox, topology
 from services.common.config import amqp_ssl
 from services.common.db import make_pool
+from services.common.events import SECRET_FIELDS
 from services.common.loops import ListeningLoop
 
 log = logging.getLogger(__name__)
@@ -208,12 +209,13 @@ def relay_pending(pool, publisher, schema, progress=None):
                 elif isinstance(outcome, (Unroutable, Refused)):
                     _postpone(conn, row, outcome, schema)
             outbox.mark_published(conn, sent)
-            # a parked copy is in its parking queue now: its row keeps nothing worth days
+            # a parked copy is in its parking queue now: its row keeps nothing worth days;
+            # an event holding a secret (a sign-in code) must not be kept at all
             went_out = set(sent)
-            parked = [row["id"] for row in rows
-                      if row["exchange"] == topology.PARKED.name and row["id"] in went_out]
-            if parked:
-                outbox.delete(conn, parked)
+            gone = [row["id"] for row in rows if row["id"] in went_out
+                    and (row["exchange"] == topology.PARKED.name or row["type"] in SECRET_FIELDS)]
+            if gone:
+                outbox.delete(conn, gone)
         total += len(sent)
         metrics.OUTBOX_PUBLISHED.labels(schema).inc(len(sent))
         if progress is not None and sent:

@@ -78,7 +78,8 @@ SERVICE_QUEUES = {
     "routing": _events_queue("routing", *_SHARED, "concern.received", "reporter.dispatch_contact",
                              "concern.rated", _PERSONAL_DATA),
     "notify": _events_queue("notify", *_SHARED, "concern.received", "reporter.contact", "ticket.*",
-                            "department.dispatched", "feedback.rejected", _PERSONAL_DATA),
+                            "department.dispatched", "feedback.rejected", "staff.sign_in_code",
+                            _PERSONAL_DATA),
     "reporting": _events_queue("reporting", *_SHARED, "concern.received", "concern.rated",
                                "ticket.*"),
 }

@@ -13,8 +13,11 @@ gateways (``Idempotency-Key``), webhook receivers (``webhook-id``) and mail read
 transaction: sent, retried later (``retries``), or parked as failed.
 
 Its log names the notification, its template, channel and ticket, and why an attempt
-failed in the channel's own words; never an address, a phone number or a URL, and
-never the text of an error nobody planned for (only its kind and the line raising it).
+failed in the channel's own words; never an address, a phone number or a URL, never a
+param (a sign-in code among them), and never the text of an error nobody planned for
+(only its kind and the line raising it). A sign-in code is claimed before whatever else
+waits on its channel (``store.claim_due``); messages to people carry the workbench's
+address (``ZD_WORKBENCH_URL``) in their params as ``workbench_url``.
 """
 import logging
 import time
@@ -39,11 +42,13 @@ LEASE_MARGIN_SECONDS = 10
 #: destinations one channel sends to at once: the webhook departments (the SMTP server
 #: and a gateway are one destination each); each has ZD_NOTIFY_CONCURRENCY senders
 BUSY_DESTINATIONS = 16
+DEFAULT_WORKBENCH_URL = "http://127.0.0.1:8002/workbench/"
 
 
 class Courier(ListeningLoop):
     poll_seconds = POLL_SECONDS
     notify_channel = store.NOTIFY_CHANNEL
+    workbench_url = DEFAULT_WORKBENCH_URL  # ZD_WORKBENCH_URL
 
     def setup(self):
         config = self.container.config
@@ -59,6 +64,7 @@ class Courier(ListeningLoop):
         self.max_attempts = int(config.get("ZD_NOTIFY_MAX_ATTEMPTS", 10))
         self.retry_seconds = float(config.get("ZD_NOTIFY_RETRY_SECONDS", 2))
         self.ticket_link = config.get("ZD_TICKET_LINK")
+        self.workbench_url = config.get("ZD_WORKBENCH_URL") or DEFAULT_WORKBENCH_URL
         # claims and settlements are short: a few connections serve every sender
         self.pool = make_pool(config["ZD_DATABASE_URL"], "notify", size=2 + len(self.channels))
         self.senders = {name: GreenPool(self.concurrency * BUSY_DESTINATIONS)
@@ -142,12 +148,13 @@ class Courier(ListeningLoop):
         link = (self.ticket_link.format(ticket_id=row["ticket_id"])  # staff only, when it names one
                 if self.ticket_link and row["ticket_id"] and not row["recipient"].startswith("reporter")
                 else None)
+        params = {**row["params"], "workbench_url": self.workbench_url}  # where staff sign in
         try:
-            rendered = messages.render(row["template"], row["locale"], row["params"], link)
+            rendered = messages.render(row["template"], row["locale"], params, link)
         except messages.UnknownTemplate:
             raise channel_kinds.Refused(f"no template {row['template']}") from None
         return channel_kinds.Outgoing(row["idempotency_key"], row["address"], row["template"],
-                                      row["locale"], row["params"], message=rendered)
+                                      row["locale"], params, message=rendered)
 
     def _failed(self, row, failure, seconds):
         channel = row["channel"]

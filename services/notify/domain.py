@@ -8,13 +8,22 @@ action carried by a ticket event, see ``ACTION_NEWS``) and who hears it. Nobody 
 told of their own action (the timeline entry's ``actor``). A recipient is told on
 every channel its contact gives (``email``, ``phone`` → sms, ``wechat_openid`` →
 wechat), in its ``locale``; a department with webhook delivery gets its dispatch at
-its webhook URL. A recipient without a usable contact hears nothing. Rejected feedback
+its webhook URL, one with web delivery (no system of its own) is told of it on its
+contact's channels and each of its staff on theirs (``staff:<id>``), to answer in the
+workbench. A recipient without a usable contact hears nothing. Rejected feedback
 that names no ticket (it could not be read, or its dispatch is unknown) is told to the
 offices of every district its department serves (``districts``, ``*`` for all).
 
+A person's sign-in code (``staff.sign_in_code``) is told to that person of the
+directory (``services.common.people``) on every channel their contact gives, in the
+event's locale. The code is a secret: its params are ``SECRET_PARAMS`` of a
+``SECRET_TEMPLATES`` template, never logged nor listed, forgotten once sent or failed,
+and sent before any other waiting notification.
+
 Params hold what a template needs and its recipient may see: never an address.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from services.common.events import (
     ACTIVE_DISPATCH_STATUSES,
@@ -23,12 +32,14 @@ from services.common.events import (
     DEPARTMENT_DISPATCHED,
     FEEDBACK_REJECTED,
     LOCALES,
+    STAFF_SIGN_IN_CODE,
     TICKET_CHANGES,
     TICKET_PREFIX,
     step_changes,
 )
 
 REPORTER, REPRESENTATIVE, OFFICE, DEPARTMENT = "reporter", "representative", "office", "department"
+STAFF = "staff"  # a person of the directory, told as themselves: staff:<person id>
 
 #: (what happened, who hears it)
 WHO_HEARS_WHAT = (
@@ -46,7 +57,8 @@ WHO_HEARS_WHAT = (
     ("ticket.returned", OFFICE),            # a department handed the ticket back
     ("ticket.overdue", OFFICE),
     ("feedback.rejected", OFFICE),          # a department's feedback could not apply
-    ("department.dispatched", DEPARTMENT),  # webhook departments only
+    ("department.dispatched", DEPARTMENT),  # webhook and web departments only
+    (STAFF_SIGN_IN_CODE, STAFF),            # the person who asked for it
 )
 #: timeline actions that are news whatever the type of the ticket event carrying them
 ACTION_NEWS = {"rate": "ticket.rated", "escalate": "ticket.escalated", "overdue": "ticket.overdue"}
@@ -60,6 +72,14 @@ ENTRY_FACTS = ("at", "actor", "action", "note")
 #: a recipient kind and the party name its own actions carry in the timeline
 ACTOR_PARTY = {OFFICE: "congress"}
 ALL_DISTRICTS = "*"  # a department's districts: the whole city
+SIGN_IN_CODE_TEMPLATE = f"{STAFF_SIGN_IN_CODE}.{STAFF}"
+#: templates whose params hold a secret: sent before anything else waiting, and the
+#: secret params forgotten once the notification is sent or has finally failed
+SECRET_TEMPLATES = (SIGN_IN_CODE_TEMPLATE,)
+SECRET_PARAMS = ("code",)
+#: what a web department (and its staff) reads of a dispatch: never the reporter
+WEB_DISPATCH_FACTS = ("dispatch_id", "ticket_id", "department", "role", "district", "community",
+                      "category", "title", "dispatched_at", "due_at")
 
 
 class UnusableEvent(ValueError):
@@ -91,6 +111,7 @@ class Event:
 @dataclass(frozen=True)
 class Notification:
     recipient: str  # reporter | representative:<id> | office:<district> | department:<code>
+                    # | staff:<person id>
     channel: str    # email | sms | wechat | webhook
     address: str
     template: str   # <what happened>.<recipient kind>, e.g. ticket.dispatched.reporter
@@ -170,9 +191,62 @@ def party_notifications(event, directory):
             recipient, contact = _party(kind, event, directory)
             if recipient and not _is_actor(event, recipient):
                 params = _params_for(kind, event, directory)
-                found += (_webhooked(recipient, contact, params) if kind == DEPARTMENT
+                found += (_department_told(recipient, contact, _template(news, kind), params)
+                          if kind == DEPARTMENT
                           else _told(recipient, contact, _template(news, kind), params))
     return _once_each(found)
+
+
+@dataclass(frozen=True)
+class SignInCode:
+    """A ``staff.sign_in_code`` as notify reads it (its code is never shown: ``repr``)."""
+    person_id: str
+    code: str = field(repr=False)
+    expires_at: datetime
+    locale: str
+
+
+def read_sign_in_code(body):
+    """The sign-in code an event carries, or UnusableEvent (naming no value of it)."""
+    if not isinstance(body, dict):
+        raise UnusableEvent(f"{STAFF_SIGN_IN_CODE} body is not a JSON object")
+    person_id, code = body.get("person_id"), body.get("code")
+    if not isinstance(person_id, str) or not person_id:
+        raise UnusableEvent(f"{STAFF_SIGN_IN_CODE} names no person_id")
+    if not isinstance(code, str) or not code:
+        raise UnusableEvent(f"{STAFF_SIGN_IN_CODE} carries no code")
+    try:
+        expires_at = datetime.fromisoformat(body.get("expires_at"))
+    except (TypeError, ValueError):
+        raise UnusableEvent(f"{STAFF_SIGN_IN_CODE} expires_at is not an ISO 8601 time") from None
+    if expires_at.tzinfo is None:
+        raise UnusableEvent(f"{STAFF_SIGN_IN_CODE} expires_at has no offset")
+    locale = body.get("locale")
+    return SignInCode(person_id, code, expires_at, locale if locale in LOCALES else DEFAULT_LOCALE)
+
+
+def sign_in_code_notifications(sign_in, person, now):
+    """What the person hears of their sign-in code (``person``: a
+    ``services.common.people.Person``, None when the directory has nobody of that id):
+    the code on every channel of their contact, in the event's locale, with the whole
+    minutes it is still valid at ``now``."""
+    if person is None:
+        return []
+    minutes = max(1, round((sign_in.expires_at - now).total_seconds() / 60))
+    params = {"person_id": person.id, "code": sign_in.code,
+              "expires_at": sign_in.expires_at.isoformat(), "valid_minutes": minutes}
+    return [Notification(f"{STAFF}:{person.id}", channel, address, SIGN_IN_CODE_TEMPLATE,
+                         sign_in.locale, params)
+            for channel, address in channels_of(person.contact)]
+
+
+def without_secrets(notification):
+    """The notification as it may be kept when it will not be sent (its channel is not
+    configured): a secret template's secret params left out."""
+    if notification.template not in SECRET_TEMPLATES:
+        return notification
+    return replace(notification, params={key: value for key, value in notification.params.items()
+                                         if key not in SECRET_PARAMS})
 
 
 def channels_of(contact):
@@ -195,6 +269,18 @@ def _told(recipient, contact, template, params):
     locale = locale_of(contact)
     return [Notification(recipient, channel, address, template, locale, params)
             for channel, address in channels_of(contact or {})]
+
+
+def _department_told(recipient, department, template, message):
+    """A dispatch: at a webhook department's URL; to a web department's contact and each
+    of its staff, on their channels; an amqp department has its queue (nothing here)."""
+    if department.get("delivery") == "web":
+        params = {key: message.get(key) for key in WEB_DISPATCH_FACTS}
+        told = _told(recipient, department.get("contact"), template, params)
+        for member in department.get("staff", []):
+            told += _told(f"{STAFF}:{member['id']}", member.get("contact"), template, params)
+        return told
+    return _webhooked(recipient, department, message)
 
 
 def _webhooked(recipient, department, message):

@@ -2,7 +2,8 @@
 
 ``templates/<locale>/<template>.txt`` extends ``<locale>/layout.txt`` and fills its
 blocks: ``subject`` (one line naming the ticket id; an office's notice of rejected feedback
-that named no ticket names its department instead), ``body`` (the email text) and,
+that named no ticket names its department instead; ``PERSON_TEMPLATES``, a person's
+sign-in code, name no ticket), ``body`` (the email text) and,
 where the subject is not enough for an SMS or a WeChat template message, ``short``.
 The phrases the messages of a language share (a concern named by its title and id, a
 department named from the ticket's dispatches) are macros in ``<locale>/_macros.txt``.
@@ -34,7 +35,10 @@ TEMPLATES = (
     "ticket.feedback.representative", "ticket.rated.representative",
     "ticket.escalated.representative", "ticket.forwarded.office", "ticket.undecided.office",
     "ticket.returned.office", "ticket.overdue.office", "feedback.rejected.office",
+    "department.dispatched.department",
 )
+#: a person's own messages, about no ticket: the workbench's sign-in code
+PERSON_TEMPLATES = ("staff.sign_in_code.staff",)
 CHINA_STANDARD_TIME = timezone(timedelta(hours=8))
 LINK_LABEL = {"zh-CN": "查看诉求", "en": "Open the ticket"}
 FOOTER = {"zh-CN": "零距离 · 人大代表联络站群众诉求办理系统。此邮件由系统发送，请勿直接回复。",
@@ -73,7 +77,7 @@ _environment.filters["local_time"] = local_time
 def render(template: str, locale: str, params: dict, link: str | None = None) -> RenderedMessage:
     """The message of ``template`` in ``locale`` (zh-CN when unknown) with ``params``;
     ``link`` (to the ticket, for staff) ends the text and is a button in the HTML."""
-    if template not in TEMPLATES:
+    if template not in TEMPLATES and template not in PERSON_TEMPLATES:
         raise UnknownTemplate(template)
     locale = locale if locale in LOCALES else DEFAULT_LOCALE
     try:

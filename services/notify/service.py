@@ -1,11 +1,12 @@
 """The notify service (HTTP, port 8003): tells the reporter, representative, office and
-department what happened, and shows operators what was sent.
+department what happened, a person of the directory their sign-in code, and shows
+operators what was sent.
 
 Consumes ``zd.notify.events`` (``directory.published``, ``credential.*``,
 ``concern.received``, ``reporter.contact``, ``ticket.*``, ``department.dispatched``,
-``feedback.rejected``, ``personal_data.expired``: the reporter anonymised, ``retention``)
-and records, once per event, recipient and channel, each notification
-(docs/reference.md#notification-channels) in its notifications outbox; the ``Courier``
+``feedback.rejected``, ``staff.sign_in_code``, ``personal_data.expired``: the reporter
+anonymised, ``retention``) and records, once per event, recipient and channel, each
+notification (docs/reference.md#notification-channels) in its notifications outbox; the ``Courier``
 sends them by email, SMS, WeChat and webhook. Emits nothing but parked messages.
 ``GET /api/v1/notifications`` (admin key) shows each with its attempts, never an
 address; ``POST /api/v1/notifications/{id}/retry`` sends a failed one again.

@@ -5,7 +5,7 @@ rows: which notification may be sent again, and what is a reporter's detail, are
 use cases' (``use_cases``)."""
 from psycopg.types.json import Jsonb
 
-from services.notify.domain import Event
+from services.notify.domain import SECRET_PARAMS, SECRET_TEMPLATES, SIGN_IN_CODE_TEMPLATE, Event
 
 NOTIFY_CHANNEL = "zd_notifications"  # NOTIFY'd when a notification is due
 
@@ -87,10 +87,8 @@ def claim_due(conn, channel, limit, lease_seconds, per_destination, busy=None):
         limit = min(limit, per_destination - busy.get(channel, 0))
         if limit <= 0:
             return []
-        return conn.execute(
-            LEASED + " WHERE id IN (SELECT id FROM notifications WHERE " + DUE +
-            " ORDER BY next_attempt_at, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED) " + CLAIMED,
-            {"lease": lease_seconds, "channel": channel, "limit": limit}).fetchall()
+        urgent = _claim_oldest(conn, channel, limit, lease_seconds, URGENT)
+        return urgent + _claim_oldest(conn, channel, limit - len(urgent), lease_seconds)
     return conn.execute(  # the oldest due rows of each department, as many as it has free
         LEASED + " WHERE id IN (SELECT id FROM notifications WHERE id IN (SELECT id FROM"
         " (SELECT id, destination, row_number() OVER"
@@ -104,18 +102,36 @@ def claim_due(conn, channel, limit, lease_seconds, per_destination, busy=None):
          "busy": Jsonb(busy)}).fetchall()
 
 
+#: a sign-in code goes before whatever else waits (a literal: index notifications_urgent_due)
+URGENT = f" AND template = '{SIGN_IN_CODE_TEMPLATE}'"
+
+
+def _claim_oldest(conn, channel, limit, lease_seconds, only=""):
+    if limit <= 0:
+        return []
+    return conn.execute(
+        LEASED + " WHERE id IN (SELECT id FROM notifications WHERE " + DUE + only +
+        " ORDER BY next_attempt_at, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED) " + CLAIMED,
+        {"lease": lease_seconds, "channel": channel, "limit": limit}).fetchall()
+
+
 def settle(conn, notification_id, attempt, outcome, detail=None, seconds=None,
            retry_in=None):
     """Record an attempt: ``sent``, ``retry`` (due again in ``retry_in`` seconds),
-    ``failed`` (parked) or ``skipped``. Only the holder of the attempt settles it."""
+    ``failed`` (parked) or ``skipped``. Only the holder of the attempt settles it. A
+    notification of a secret that is no longer pending forgets the secret
+    (``SECRET_PARAMS`` of ``SECRET_TEMPLATES``)."""
     status = {"sent": "sent", "retry": "pending", "failed": "failed", "skipped": "skipped"}[outcome]
     updated = conn.execute(
         "UPDATE notifications SET status = %(status)s, lease_until = NULL, last_error = %(detail)s,"
         " sent_at = CASE WHEN %(status)s = 'sent' THEN now() END,"
-        " next_attempt_at = now() + make_interval(secs => %(retry_in)s)"
+        " next_attempt_at = now() + make_interval(secs => %(retry_in)s),"
+        " params = CASE WHEN %(status)s <> 'pending' AND template = ANY(%(secret_templates)s)"
+        "   THEN params - %(secret_params)s::text[] ELSE params END"
         " WHERE id = %(id)s AND attempts = %(attempt)s AND status = 'pending' RETURNING id",
         {"status": status, "detail": detail, "retry_in": retry_in or 0, "id": notification_id,
-         "attempt": attempt}).fetchone()
+         "attempt": attempt, "secret_templates": list(SECRET_TEMPLATES),
+         "secret_params": list(SECRET_PARAMS)}).fetchone()
     if updated is not None:
         conn.execute("INSERT INTO notification_attempts (notification_id, attempt, outcome,"
                      " detail, seconds) VALUES (%s, %s, %s, %s, %s)",
@@ -150,11 +166,10 @@ def notifications(conn, ticket_id=None, status=None, limit=100, notification_id=
 
 
 def lock_status(conn, notification_id):
-    """A notification's status, its row locked until the transaction ends; None when there
-    is no such notification."""
-    row = conn.execute("SELECT status FROM notifications WHERE id = %s FOR UPDATE",
-                       (notification_id,)).fetchone()
-    return row and row["status"]
+    """A notification's ``{status, template}``, its row locked until the transaction ends;
+    None when there is no such notification."""
+    return conn.execute("SELECT status, template FROM notifications WHERE id = %s FOR UPDATE",
+                        (notification_id,)).fetchone()
 
 
 def make_due_again(conn, notification_id):

@@ -8,16 +8,20 @@ ticket's events. A notification for a channel that is not configured is recorded
 ``skipped``. Each notification recorded is logged with its template, recipient kind
 and channel only: never an address, never a reporter's contact. Rejected feedback that
 names no ticket is told to its department's offices at once: no ticket to lock, no
-reporter to wait for.
+reporter to wait for. A sign-in code is told to its person at once; one for an id the
+directory does not know is dropped (logged without its code), not parked: the person may
+have left the directory since they asked.
 """
 import logging
 import uuid
+from datetime import datetime, timezone
 
 from services.common import metrics
 from services.common.event_routing import apply_shared_event
-from services.common.events import CONCERN_RECEIVED, REPORTER_CONTACT
+from services.common.events import CONCERN_RECEIVED, REPORTER_CONTACT, STAFF_SIGN_IN_CODE
 from services.common.local_directory import current_directory
 from services.common.messaging import ParkMessage
+from services.common.people import find_person
 from services.notify import domain, store
 
 log = logging.getLogger(__name__)
@@ -30,6 +34,8 @@ def apply_event(conn, envelope, channels):
         return
     if envelope.type == REPORTER_CONTACT:
         return _on_contact(conn, envelope.body, channels)
+    if envelope.type == STAFF_SIGN_IN_CODE:
+        return _on_sign_in_code(conn, envelope, channels)
     try:
         told = domain.read_events(envelope.message_id, envelope.type, envelope.body)
     except domain.UnusableEvent as problem:
@@ -57,6 +63,21 @@ def _on_contact(conn, body, channels):
         _record(conn, earlier, domain.reporter_notifications(earlier, contact), channels)
 
 
+def _on_sign_in_code(conn, envelope, channels):
+    try:
+        sign_in = domain.read_sign_in_code(envelope.body)
+    except domain.UnusableEvent as problem:
+        raise ParkMessage(str(problem)) from None
+    person = find_person(current_directory(conn), sign_in.person_id)
+    if person is None:
+        log.info("sign-in code for %r, whom the directory does not know: nothing sent",
+                 sign_in.person_id)
+        return
+    event = domain.Event(envelope.message_id, envelope.type, {}, {})
+    _record(conn, event, domain.sign_in_code_notifications(
+        sign_in, person, datetime.now(timezone.utc)), channels)
+
+
 def _tell_reporter(conn, event, channels):
     if not domain.reporter_may_hear(event):
         return
@@ -81,6 +102,8 @@ def idempotency_key(event, notification):
 def _record(conn, event, notifications, channels):
     for notification in notifications:
         status = "pending" if notification.channel in channels else "skipped"
+        if status == "skipped":  # never sent: a secret it holds is not kept either
+            notification = domain.without_secrets(notification)
         if store.record_notification(conn, event, notification,
                                      idempotency_key(event, notification), status):
             if status == "skipped":

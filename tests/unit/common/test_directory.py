@@ -105,7 +105,7 @@ def test_demo_directory_loads(demo):
     assert list(demo["categories"]) == [
         "drainage", "roads-traffic", "parking", "sanitation", "greening", "power-supply",
         "water-supply", "property-management", "elderly-care", "education", "public-security",
-        "household-registration"]
+        "household-registration", "neighbourhood"]
 
 
 def test_demo_snapshot_is_json_serialisable(demo):
@@ -152,13 +152,14 @@ def test_small_directory_is_normalized_with_defaults():
     directory = parse_directory(SMALL)
     assert directory["districts"]["baiyun"]["communities"]["yuangang"] == {
         "code": "yuangang", "name": "元岗社区", "representatives": ["rep-liu", "rep-zhao"]}
-    assert directory["districts"]["baiyun"]["office"] == {"name": "白云区人大常委会代表联络室", "contact": {}}
+    assert directory["districts"]["baiyun"]["office"] == {"name": "白云区人大常委会代表联络室", "contact": {},
+                                                          "staff": []}
     assert directory["representatives"]["rep-liu"] == {
         "id": "rep-liu", "name": "刘汉立", "district": "baiyun", "max_open": 50, "contact": {}}
     assert directory["departments"]["baiyun-water"] == {
         "code": "baiyun-water", "name": "白云区水务局", "districts": ["baiyun"],
         "categories": ["drainage"], "due_hours": 72, "delivery": "amqp", "webhook": None,
-        "contact": {}}
+        "contact": {}, "staff": []}
     defaults = {"representative_hours": 24, "congress_hours": 8, "auto_forward": False,
                 "auto_dispatch": True, "reopen_limit": 2, "timezone": "Asia/Shanghai",
                 "calendar": None, "category_confidence": 0.6, **DUPLICATE_DEFAULTS}

@@ -53,3 +53,18 @@ def test_a_step_is_named_by_its_last_change_and_keeps_every_change_in_order():
     assert events.step_changes(event.type, event.body) == [("assigned", first), ("dispatched", last)]
     older = {"ticket": snapshot, "entry": last}
     assert events.step_changes("ticket.dispatched", older) == [("dispatched", last)]
+
+
+def test_a_sign_in_code_goes_to_notify_alone_under_an_id_not_made_from_the_code():
+    from services.common import topology
+    first = events.sign_in_code("office-baiyun-wu", "482913", AT, "en")
+    again = events.sign_in_code("office-baiyun-wu", "482913", AT, "en")
+    assert first.type == events.STAFF_SIGN_IN_CODE == "staff.sign_in_code"
+    assert first.body == {"person_id": "office-baiyun-wu", "code": "482913",
+                          "expires_at": "2026-11-22T02:00:00+00:00", "locale": "en"}
+    assert first.message_id != again.message_id and "482913" not in first.message_id
+    assert events.sign_in_code("rep-zhao-min", "1", AT, "fr").body["locale"] == "zh-CN"
+    bound = {name: {b.routing_key for b in queue.bindings}
+             for name, queue in topology.SERVICE_QUEUES.items()}
+    assert [name for name, keys in bound.items() if first.type in keys] == ["notify"]
+    assert events.SECRET_FIELDS[first.type] == ("code",)

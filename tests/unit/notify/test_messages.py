@@ -10,6 +10,7 @@ TICKET_ID = "ZD20261122-344F89CF"
 LINK = f"http://127.0.0.1:8002/api/v1/tickets/{TICKET_ID}"
 RESULT = "已疏通管道，恢复排水"
 SCRIPT = "<script>alert(1)</script>"
+WORKBENCH = "http://127.0.0.1:8002/workbench/"
 
 WATER = {"dispatch_id": "DSP-1", "department": "baiyun-water", "name": "白云区水务局", "role": "lead",
          "status": "in_progress", "dispatched_at": "2026-11-22T02:00:00+00:00",
@@ -55,6 +56,11 @@ SAMPLES = {
                                    "baiyun-water was due at 2026-11-25T02:00:00+00:00"),
     "feedback.rejected.office": {"ticket_id": TICKET_ID, "title": "元岗路下水道堵塞",
                                  "department": "baiyun-water", "reason": "unknown dispatch DSP-9"},
+    "department.dispatched.department": {
+        "dispatch_id": "DSP-3", "ticket_id": TICKET_ID, "department": "baiyun-jingtai-street",
+        "role": "lead", "district": "baiyun", "community": "yuangang", "category": "neighbourhood",
+        "title": "元岗路下水道堵塞", "dispatched_at": "2026-11-22T02:00:00+00:00",
+        "due_at": "2026-11-25T02:00:00+00:00", "workbench_url": WORKBENCH},
 }
 CASES = [(name, locale) for name in messages.TEMPLATES for locale in messages.LOCALES]
 RESOLUTIONS = [(name, locale) for name, locale in CASES if name.startswith("ticket.resolved.")]
@@ -69,8 +75,9 @@ def rendered(name, locale, **changes):
 
 
 def test_every_template_has_a_file_in_each_language_and_a_sample_here():
-    assert set(SAMPLES) == set(messages.TEMPLATES) and len(messages.TEMPLATES) == 14
-    for name, locale in CASES:
+    assert set(SAMPLES) == set(messages.TEMPLATES) and len(messages.TEMPLATES) == 15
+    for name, locale in CASES + [(name, locale) for name in messages.PERSON_TEMPLATES
+                                 for locale in messages.LOCALES]:
         assert (messages.TEMPLATE_DIR / locale / f"{name}.txt").is_file(), (name, locale)
 
 
@@ -293,3 +300,30 @@ def test_html_shows_the_bodys_paragraphs_and_a_labelled_link():
 ])
 def test_times_are_shown_on_a_clock_in_china(value, shown):
     assert messages.local_time(value) == shown
+
+
+# A person's own messages: the sign-in code
+
+
+CODE = {"person_id": "office-baiyun-wu", "code": "482913", "expires_at": "2026-11-22T02:10:00+00:00",
+        "valid_minutes": 10, "workbench_url": WORKBENCH}
+
+
+@pytest.mark.parametrize("locale, words", [
+    ("zh-CN", ["登录验证码是 482913", "10 分钟内有效", "如非本人操作"]),
+    ("en", ["sign-in code is 482913", "valid 10 minutes", "if you did not ask for it, ignore"])])
+def test_a_sign_in_code_says_the_code_how_long_it_holds_and_where_to_sign_in(locale, words):
+    message = messages.render("staff.sign_in_code.staff", locale, CODE)
+    for part in (message.text, message.short):
+        assert all(word in part for word in words) and WORKBENCH in part
+    assert "482913" in message.subject and "482913" in message.html
+    assert "\n" not in message.short and "None" not in message.text
+
+
+def test_a_web_department_is_told_the_dispatch_its_due_time_and_the_workbench():
+    chinese = rendered("department.dispatched.department", "zh-CN")
+    assert f"新派单“元岗路下水道堵塞”（编号 {TICKET_ID}），请于 2026-11-25 10:00 前办结" in chinese.short
+    english = rendered("department.dispatched.department", "en")
+    assert english.short == (f"New dispatch {TICKET_ID} (元岗路下水道堵塞), due 2026-11-25 10:00:"
+                             f" open the workbench {WORKBENCH}")
+    assert WORKBENCH in english.text and WORKBENCH in chinese.text

@@ -84,7 +84,7 @@ def reporter_on_every_channel(template):
 
 def test_the_rule_is_one_table_naming_every_recipient_kind():
     assert {kind for _, kind in domain.WHO_HEARS_WHAT} == {
-        "reporter", "representative", "office", "department"}
+        "reporter", "representative", "office", "department", "staff"}
     assert ("ticket.resolved", "reporter") in domain.WHO_HEARS_WHAT
 
 
