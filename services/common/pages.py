@@ -71,8 +71,8 @@ def read_form(request):
     if request.mimetype != FORM_TYPE:
         raise UnsupportedMediaType(f"Post the form as {FORM_TYPE}.")
     form = request.form
-    errors = {name: found for name, values in form.lists()
-              if (found := next(iter(control_character_errors(values).values()), None))}
+    errors = {name: next(iter(found.values())) for name, values in form.lists()
+              if (found := control_character_errors(values))}
     if errors:
         raise BadRequest("Some fields hold control characters.", errors=errors)
     return form

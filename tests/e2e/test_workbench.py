@@ -139,17 +139,22 @@ def latest_code(sink, person_id, after=0):
     return codes[-1]
 
 
+def element(driver, element_id, timeout=10):
+    """The element of that id, once the page that has it is loaded (after a form's post)."""
+    return WebDriverWait(driver, timeout).until(lambda d: d.find_element(By.ID, element_id))
+
+
 def sign_in(driver, workbench, person_id):
     """Sign in through the pages with the code the sink got; returns the time it took."""
     started = time.monotonic()
     before = len(sign_in_codes(workbench.sink, person_id))
     driver.get(workbench.base)
-    driver.find_element(By.ID, "person").send_keys(person_id)
+    element(driver, "person").send_keys(person_id)
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     code = latest_code(workbench.sink, person_id, after=before)
-    driver.find_element(By.ID, "code").send_keys(code)
+    element(driver, "code").send_keys(code)
     driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.ID, "person-name"))
+    element(driver, "person-name")
     return time.monotonic() - started
 
 
@@ -181,18 +186,20 @@ def test_a_concern_goes_from_the_representatives_phone_to_a_web_department_and_b
     sign_in(browser, workbench, REPRESENTATIVE)
     assert browser.current_url.endswith("/workbench/queue")
     started = time.monotonic()
-    browser.get(f"{workbench.base}queue")
+    browser.get(f"{workbench.base}queue?lang=zh-CN")
     queue_seconds = time.monotonic() - started
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-CN"
     assert browser.find_element(By.ID, f"row-{ticket_id}").is_displayed()
     assert browser.execute_script("return document.documentElement.scrollWidth") <= PHONE_WIDTH
     shot(browser, "representative-queue-phone")
     browser.find_element(By.CSS_SELECTOR, f"#row-{ticket_id} a").click()
-    assert "半夜装修" in browser.find_element(By.ID, "ticket-description").text
+    assert "半夜装修" in element(browser, "ticket-description").text
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-CN", "the language is kept"
     assert browser.execute_script("return document.documentElement.scrollWidth") <= PHONE_WIDTH
     shot(browser, "representative-ticket-phone")
     browser.find_element(By.ID, "forward-note").send_keys("邻里纠纷，请联络室派街道")
     submit(browser, "act-forward")
-    assert browser.find_element(By.ID, "notice").is_displayed()
+    assert element(browser, "notice").is_displayed()
     status_becomes(workbench, ticket_id, "forwarded")
 
     # the office, at a desk: filters, corrects the category, dispatches with an assisting department

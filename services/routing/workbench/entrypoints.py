@@ -57,6 +57,8 @@ SESSION_COOKIE = "zd_workbench"
 FORM_COOKIE = "zd_workbench_form"  # the sign-in forms' CSRF token, before there is a session
 LANG_COOKIE = "zd_lang"
 YEAR = 365 * 86400
+OFFICE_FILTERS = ("status", "category", "community", "representative", "department", "overdue",
+                  "undecided", "duplicates", "sort")
 
 
 def page(method, url):
@@ -93,6 +95,11 @@ def _district_of(person, directory):
     return served[0] if served and served[0] != "*" else next(iter(directory["districts"]))
 
 
+def _filters_shown(query):
+    """The office's filters as its form shows them: each one, set or not."""
+    return SimpleNamespace(**{name: query.get(name) for name in OFFICE_FILTERS})
+
+
 def _safe_next(target):
     """Only a path of the workbench itself: never another site."""
     return target if isinstance(target, str) and target.startswith(ROOT) and "//" not in target \
@@ -108,6 +115,7 @@ class WorkbenchPages:
         token = request.cookies.get(SESSION_COOKIE)
         session = sign_in.session_of(conn, directory, token, workflow.now()) if token else None
         if session is None:
+            conn.commit()  # a session found over stays ended, whatever the directory says later
             raise SignInNeeded(SIGN_IN)
         return session
 
@@ -118,7 +126,8 @@ class WorkbenchPages:
         timezone = (directory["districts"][district]["policy"]["timezone"] if district
                     else directory["policy"]["timezone"])
         defaults = {"csrf": session.csrf_token if session else "", "notice": None, "problem": None,
-                    "state": None, "state_url": None}
+                    "state": None, "state_url": None,
+                    "category_names": {code: c["name"] for code, c in directory["categories"].items()}}
         text = render(name, locale, timezone, person=person,
                       nav=screens.NAV.get(person.role, []) if person else [], **{**defaults, **context})
         return _remember_locale(html_response(status, text), request)
@@ -221,7 +230,7 @@ class WorkbenchPages:
             counted = screens.counts(conn, _party(session.person), query)
         filters = urlencode({k: v for k, v in request.args.items() if k != "lang"})
         return self._show(request, "office", session, directory, tickets=rows, counts=counted,
-                          query=SimpleNamespace(**{**query, "representative": query.get("representative")}),
+                          query=_filters_shown(query),
                           choices=screens.choices(directory, session.person.scope),
                           outcomes=None, back=f"/workbench/office?{filters}",
                           state=screens.state_of(rows),
@@ -266,7 +275,7 @@ class WorkbenchPages:
 
     def _ticket_context(self, conn, directory, session, ticket_id):
         person = session.person
-        shown = screens.ticket_screen(conn, directory, _party(person), ticket_id)
+        shown = screens.ticket_screen(conn, directory, _party(person), ticket_id, workflow.now())
         district = shown["ticket"]["district"]
         return {**shown, "choices": screens.choices(directory, district),
                 "replies": replies.list_for(conn, district) if person.role == "congress" else []}
@@ -332,7 +341,7 @@ class WorkbenchPages:
             counted = screens.counts(conn, _party(session.person), query)
         done = sum(1 for outcome in outcomes if outcome["ok"])
         return self._show(request, "office", session, directory, tickets=rows, counts=counted,
-                          query=SimpleNamespace(**{**query, "representative": None}),
+                          query=_filters_shown(query),
                           choices=screens.choices(directory, session.person.scope),
                           outcomes=outcomes, back="/workbench/office",
                           notice=say(_locale(request), "bulk_done", ok=done, failed=len(outcomes) - done))

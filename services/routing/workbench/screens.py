@@ -10,6 +10,7 @@ fingerprint of a list, which the page's script compares to know that it changed.
 import hashlib
 from datetime import datetime
 
+from services.common.events import ACTIVE_DISPATCH_STATUSES as ACTIVE
 from services.common.ticket_schemas import STATUSES
 from services.routing import domain, store
 from services.routing.use_cases import actions, deadlines, notes, reading
@@ -62,12 +63,14 @@ def counts(conn, party, query):
     return store.count_tickets(conn, actions.list_scope(party, {**query, "status": None}))
 
 
-def ticket_screen(conn, directory, party, ticket_id):
+def ticket_screen(conn, directory, party, ticket_id, now):
     """The ticket as its viewer sees it, what they may do, and its internal notes."""
     ticket = store.find_ticket(conn, ticket_id)
     actions.check_access(ticket, party)
     seen = reading.ticket_as_seen(conn, ticket, directory)
+    lead = next((d for d in seen["departments"] if d["role"] == "lead" and d["status"] in ACTIVE), None)
     return {"ticket": {**seen, "version": ticket["version"]},
+            **_time_left({**ticket, "due_at": lead and lead["due_at"]}, directory, now),
             "acts": acts_for(party.role, ticket, seen.get("likely_duplicate_of")),
             "notes": notes.internal_notes(conn, ticket_id)}
 

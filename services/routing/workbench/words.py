@@ -90,6 +90,7 @@ WORDS = {
     "assist": ("协办部门", "Assisting departments"),
     "due_at": ("办理期限（可选）", "Due (optional)"),
     "category_correction": ("更正类别", "Correct the category"),
+    "keep_each_category": ("（各诉求保持原类别）", "(keep each ticket's category)"),
     "keep_category": ("（保持 {category}）", "(keep {category})"),
     "done.forward": ("已转联络室。", "Forwarded to the office."),
     "done.resolve": ("已办结。", "Resolved."),

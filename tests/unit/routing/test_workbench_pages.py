@@ -26,7 +26,9 @@ TICKET = {**ROW, "description": "同和路口的井盖松动",
           "likely_duplicates": [{"ticket_id": "ZD20261206-0000CCCC", "score": 0.4}],
           "timeline": [{"at": AT.isoformat(), "actor": "representative:rep-zhao-min", "action": "forward",
                         "to_status": "forwarded", "note": "请派单",
-                        "person": {"id": "rep-zhao-min", "name": "赵敏"}}]}
+                        "person": {"id": "rep-zhao-min", "name": "赵敏"}},
+                       {"at": AT.isoformat(), "actor": "system", "action": "dispatch",
+                        "to_status": "dispatched", "note": None}]}
 CHOICES = {"statuses": ("forwarded",), "categories": [("drainage", "排水")],
            "communities": [("tonghe", "同和社区")], "representatives": [("rep-zhao-min", "赵敏")],
            "departments": [("baiyun-water", "水务局")]}
@@ -66,6 +68,7 @@ PAGES = {
 @pytest.mark.parametrize("name", sorted(PAGES))
 def test_every_page_renders_in_both_languages(name, locale):
     context = {"person": PERSON, "nav": screens.NAV["congress"], "csrf": "token", "notice": "ok",
+               "category_names": {"drainage": "排水"},
                "problem": {"detail": "why", "errors": {"note": ["too long"]}}, "state": "abc",
                "state_url": "/workbench/state?page=office", **PAGES[name]}
     page = render(name, locale, "Asia/Shanghai", **context)
@@ -81,7 +84,7 @@ def test_every_template_is_a_page_tested_here_or_a_part():
 
 def test_text_residents_wrote_is_escaped():
     page = render("queue", "en", person=PERSON, nav=[], csrf="", notice=None, problem=None, state=None,
-                  state_url=None, tickets=[{**ROW, "title": "<script>alert(1)</script>"}])
+                  state_url=None, category_names={}, tickets=[{**ROW, "title": "<script>alert(1)</script>"}])
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
