@@ -27,6 +27,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from services.admin.use_cases import operations as ops
 from services.common.config import settings
+from services.common.people import find_person
 from services.devstack import Stack
 from tests.support.notify import channel_settings, directory_aimed_at
 from tests.support.services import wait_until
@@ -42,6 +43,7 @@ REPRESENTATIVE = "rep-zhao-min"          # tonghe's station
 OFFICE_STAFF = "office-baiyun-wu"
 WEB_DEPARTMENT = "baiyun-jingtai-street"  # delivery: web
 PHONE_WIDTH = 360
+SESSION_COOKIE = "zd_workbench"
 
 
 class Workbench(NamedTuple):
@@ -51,6 +53,7 @@ class Workbench(NamedTuple):
     directory: dict
     directory_file: Path
     base: str  #: the workbench's address
+    sessions: dict  #: person id → a session token of theirs: the module signs each in once
 
 
 def directory_for_the_office(sink, folder):
@@ -74,7 +77,7 @@ def workbench(tmp_path_factory):
                **{f"ZD_{name.upper()}_PORT": str(free_port())
                   for name in ("intake", "routing", "notify", "reporting")}}
         with Stack(env=env, log_dir=str(folder)) as stack:
-            yield Workbench(stack, sink, keys, directory, path, f"{stack.url('routing')}/workbench/")
+            yield Workbench(stack, sink, keys, directory, path, f"{stack.url('routing')}/workbench/", {})
 
 
 @pytest.fixture(scope="module")
@@ -127,15 +130,21 @@ def status_becomes(workbench, ticket_id, status, timeout=20):
                what=f"{ticket_id} {status}")
 
 
-def sign_in_codes(sink, person_id):
-    """The sign-in codes the sink received for a person, oldest first."""
-    return [m["params"]["code"] for m in sink.messages("sms")
-            if m.get("template") == "staff.sign_in_code.staff" and m["params"].get("person_id") == person_id]
+def sign_in_codes(workbench, person_id):
+    """The sign-in codes the sink received for a person (by SMS, or by email when they
+    have no phone), oldest first."""
+    contact = find_person(workbench.directory, person_id).contact
+    if contact.get("phone"):
+        return [m["params"]["code"] for m in workbench.sink.messages("sms")
+                if m.get("template") == "staff.sign_in_code.staff"
+                and m["params"].get("person_id") == person_id]
+    return [re.search(r"\b(\d{6})\b", m["text"]).group(1) for m in workbench.sink.messages("email")
+            if m["to"] == [contact["email"]]]
 
 
-def latest_code(sink, person_id, after=0):
-    codes = sink.wait_for(lambda _: (found := sign_in_codes(sink, person_id)) and len(found) > after
-                          and found)
+def latest_code(workbench, person_id, after=0):
+    codes = workbench.sink.wait_for(
+        lambda _: (found := sign_in_codes(workbench, person_id)) and len(found) > after and found)
     return codes[-1]
 
 
@@ -145,17 +154,26 @@ def element(driver, element_id, timeout=10):
 
 
 def sign_in(driver, workbench, person_id):
-    """Sign in through the pages with the code the sink got; returns the time it took."""
-    started = time.monotonic()
-    before = len(sign_in_codes(workbench.sink, person_id))
+    """Sign in through the pages with the code the sink got, the first time; afterwards,
+    with the session then opened (codes per person are limited, as in production)."""
+    if person_id in workbench.sessions:
+        driver.get(f"{workbench.base}sign-in")
+        driver.add_cookie({"name": SESSION_COOKIE, "value": workbench.sessions[person_id],
+                           "path": "/workbench/"})
+        driver.get(workbench.base)
+        element(driver, "person-name")
+        return
+    before = len(sign_in_codes(workbench, person_id))
     driver.get(workbench.base)
     element(driver, "person").send_keys(person_id)
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    code = latest_code(workbench.sink, person_id, after=before)
+    code = latest_code(workbench, person_id, after=before)
     element(driver, "code").send_keys(code)
+    if not (OUTPUT / "sign-in.png").exists():
+        shot(driver, "sign-in")
     driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
     element(driver, "person-name")
-    return time.monotonic() - started
+    workbench.sessions[person_id] = driver.get_cookie(SESSION_COOKIE)["value"]
 
 
 def shot(driver, name):
@@ -224,11 +242,10 @@ def test_a_concern_goes_from_the_representatives_phone_to_a_web_department_and_b
     staff = web["staff"][0]["id"]
     sign_in(browser, workbench, staff)
     assert browser.current_url.endswith("/workbench/department")
-    card = browser.find_element(By.CSS_SELECTOR, "article[id^=dispatch-] h2 small")
-    assert ticket_id in browser.page_source and card
     shot(browser, "department")
-    article = next(a for a in browser.find_elements(By.CSS_SELECTOR, "article.dispatch")
-                   if ticket_id in a.text)
+    (article,) = [a for a in browser.find_elements(By.CSS_SELECTOR, "article.dispatch")
+                  if ticket_id in a.text]
+    assert "半夜装修" in article.text and REPORTER_PHONE in article.text, "as its dispatch message says"
     article.find_element(By.NAME, "text").send_keys("已约双方调解，装修改到白天")
     article.find_element(By.CSS_SELECTOR, "button[value=resolved]").click()
     status_becomes(workbench, ticket_id, "resolved")
@@ -269,21 +286,83 @@ def test_the_office_dispatches_ten_undecided_tickets_at_once(workbench, browser)
         assert ticket(workbench, ticket_id)["status"] == "dispatched"
 
 
+def test_the_office_sees_a_new_ticket_without_reloading(workbench, browser):
+    sign_in(browser, workbench, OFFICE_STAFF)
+    browser.get(f"{workbench.base}office?undecided=true")
+    ticket_id = post_concern(workbench, "wb-live", "小区门口的宣传栏倒了一半，一直没人管", community="jingxi")
+    status_becomes(workbench, ticket_id, "forwarded")
+    # the page asks at once when it comes back into view, and every 15 seconds anyway
+    browser.execute_script("document.dispatchEvent(new Event('visibilitychange'))")
+    element(browser, f"row-{ticket_id}", timeout=20)
+
+
+def test_two_people_acting_on_one_ticket_the_second_is_told_it_changed(workbench):
+    ticket_id = post_concern(workbench, "wb-race", "楼道里堆满杂物，楼长说了没人理", community="jingxi",
+                             category="neighbourhood")
+    status_becomes(workbench, ticket_id, "assigned")
+    first = signed_in_session(workbench, OFFICE_STAFF)
+    second = signed_in_session(workbench, "office-baiyun-zheng")
+    pages = [http.get(f"{workbench.base}tickets/{ticket_id}", timeout=5) for http in (first, second)]
+    version = re.search(r'name="version" value="(\d+)"', pages[0].text).group(1)
+    escalated = first.post(f"{workbench.base}tickets/{ticket_id}/actions", timeout=5, allow_redirects=False,
+                           data={"csrf": form_token(pages[0].text), "version": version,
+                                 "action": "escalate", "note": "请尽快"})
+    assert escalated.status_code == 303, escalated.text
+    stale = second.post(f"{workbench.base}tickets/{ticket_id}/actions", timeout=5, allow_redirects=False,
+                        data={"csrf": form_token(pages[1].text), "version": version,
+                              "action": "reject", "reason": "不属人大代表联络范围"})
+    assert stale.status_code == 409
+    assert "Someone changed this ticket meanwhile" in stale.text or "已被他人更新" in stale.text
+    assert ticket(workbench, ticket_id)["status"] == "assigned"
+
+
+def test_the_office_keeps_a_saved_reply_and_sees_feedback_that_could_not_apply(workbench, browser):
+    sign_in(browser, workbench, OFFICE_STAFF)
+    browser.get(f"{workbench.base}replies")
+    form = browser.find_element(By.CSS_SELECTOR, "main form.card")
+    form.find_element(By.NAME, "title").send_keys("已转街道")
+    form.find_element(By.NAME, "text").send_keys("已转景泰街道办处理，请耐心等候。")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    element(browser, "notice")
+    assert "已转景泰街道办处理" in browser.find_element(By.CSS_SELECTOR, "ul.replies").text
+    shot(browser, "office-replies")
+
+    unknown = requests.post(
+        f"{workbench.stack.url('routing')}/api/v1/departments/{WEB_DEPARTMENT}/feedback", timeout=5,
+        headers={"Authorization": f"Bearer {workbench.keys[f'department:{WEB_DEPARTMENT}']}"},
+        json={"dispatch_id": "no-such-dispatch", "status": "resolved", "result": "修好了"})
+    assert unknown.status_code == 409, unknown.text
+    browser.get(f"{workbench.base}rejected-feedback")
+    (item,) = [li for li in browser.find_elements(By.CSS_SELECTOR, "ul.rejected li")
+               if WEB_DEPARTMENT in li.text]
+    assert "unknown dispatch" in item.text
+    shot(browser, "office-rejected-feedback")
+    item.find_element(By.CSS_SELECTOR, "form button").click()
+    element(browser, "notice")
+    assert not [li for li in browser.find_elements(By.CSS_SELECTOR, "ul.rejected li")
+                if WEB_DEPARTMENT in li.text], "handled, it leaves the list"
+
+
 # --- refusals, over plain HTTP: what a browser would send --------------------------------
 
-def signed_in_session(workbench, person_id):
-    """A requests session signed in as ``person_id`` through the sign-in forms."""
+def signed_in_session(workbench, person_id, fresh=False):
+    """A requests session signed in as ``person_id``: through the sign-in forms when
+    ``fresh`` or the first time, else with the session the module opened before."""
     http = requests.Session()
+    if person_id in workbench.sessions and not fresh:
+        http.cookies.set(SESSION_COOKIE, workbench.sessions[person_id], path="/workbench/")
+        return http
     page = http.get(f"{workbench.base}sign-in", timeout=5)
-    before = len(sign_in_codes(workbench.sink, person_id))
+    before = len(sign_in_codes(workbench, person_id))
     token = form_token(page.text)
     answer = http.post(f"{workbench.base}sign-in", data={"csrf": token, "person": person_id},
                        timeout=5, allow_redirects=False)
     assert answer.status_code == 303, answer.text
-    code = latest_code(workbench.sink, person_id, after=before)
+    code = latest_code(workbench, person_id, after=before)
     answer = http.post(f"{workbench.base}sign-in/code", timeout=5, allow_redirects=False,
                        data={"csrf": token, "person": person_id, "code": code})
-    assert answer.status_code == 303 and "zd_workbench" in http.cookies, answer.text
+    assert answer.status_code == 303 and SESSION_COOKIE in http.cookies, answer.text
+    workbench.sessions.setdefault(person_id, http.cookies[SESSION_COOKIE])
     return http
 
 
@@ -293,9 +372,9 @@ def form_token(html):
 
 def ask_code(workbench, http, person_id):
     token = form_token(http.get(f"{workbench.base}sign-in", timeout=5).text)
-    before = len(sign_in_codes(workbench.sink, person_id))
+    before = len(sign_in_codes(workbench, person_id))
     http.post(f"{workbench.base}sign-in", data={"csrf": token, "person": person_id}, timeout=5)
-    return token, latest_code(workbench.sink, person_id, after=before)
+    return token, latest_code(workbench, person_id, after=before)
 
 
 def test_another_representatives_ticket_answers_as_not_found(workbench):
@@ -329,7 +408,7 @@ def test_an_expired_code_is_refused(workbench):
         conn.execute("UPDATE routing.sign_in_codes SET expires_at = now() - interval '1 second'")
     answer = http.post(f"{workbench.base}sign-in/code", timeout=5, allow_redirects=False,
                        data={"csrf": token, "person": "rep-liu-hanli", "code": code})
-    assert answer.status_code in (400, 401) and "zd_workbench" not in http.cookies
+    assert answer.status_code in (400, 401) and SESSION_COOKIE not in http.cookies
 
 
 def test_the_sixth_wrong_code_is_refused_even_when_right(workbench):
@@ -342,11 +421,11 @@ def test_the_sixth_wrong_code_is_refused_even_when_right(workbench):
         assert answer.status_code in (400, 401)
     answer = http.post(f"{workbench.base}sign-in/code", timeout=5, allow_redirects=False,
                        data={"csrf": token, "person": "rep-chen-jianguo", "code": code})
-    assert answer.status_code in (400, 401, 429) and "zd_workbench" not in http.cookies
+    assert answer.status_code in (400, 401, 429) and SESSION_COOKIE not in http.cookies
 
 
 def test_a_session_ends_when_its_person_leaves_the_directory(workbench, tmp_path):
-    http = signed_in_session(workbench, OFFICE_STAFF)
+    http = signed_in_session(workbench, OFFICE_STAFF, fresh=True)
     assert http.get(f"{workbench.base}office", timeout=5, allow_redirects=False).status_code == 200
     document = yaml.safe_load(workbench.directory_file.read_text(encoding="utf-8"))
     office = next(d for d in document["districts"] if d["code"] == "baiyun")["office"]
@@ -362,5 +441,19 @@ def test_a_session_ends_when_its_person_leaves_the_directory(workbench, tmp_path
     finally:
         ops.load_directory_files(admin, [workbench.directory_file])
         admin.close()
+        workbench.sessions.pop(OFFICE_STAFF)  # every session of theirs ended
     assert "/workbench/sign-in" in http.get(f"{workbench.base}office", timeout=5,
                                             allow_redirects=False).headers["Location"]
+
+
+def test_signing_out_ends_the_session(workbench):
+    http = signed_in_session(workbench, "rep-huang-xiaoyan", fresh=True)
+    queue = http.get(f"{workbench.base}queue", timeout=5, allow_redirects=False)
+    assert queue.status_code == 200
+    token = http.cookies[SESSION_COOKIE]
+    out = http.post(f"{workbench.base}sign-out", data={"csrf": form_token(queue.text)}, timeout=5,
+                    allow_redirects=False)
+    assert out.status_code == 303 and SESSION_COOKIE not in http.cookies
+    replayed = requests.get(f"{workbench.base}queue", cookies={SESSION_COOKIE: token}, timeout=5,
+                            allow_redirects=False)
+    assert replayed.status_code == 303 and "/workbench/sign-in" in replayed.headers["Location"]

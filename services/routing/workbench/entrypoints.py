@@ -20,11 +20,12 @@ import secrets
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
+from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from services.common.credentials import Party
 from services.common.errors import BadRequest, Conflict, Forbidden, NotFound, Problem, TooManyRequests
-from services.common.http import json_response
+from services.common.http import as_problem, json_response
 from services.common.local_directory import current_directory
 from services.common.pages import (
     SignInNeeded,
@@ -295,8 +296,9 @@ class WorkbenchPages:
                 command = forms.action_command(form, timezone, saved)
                 actions.act(conn, ticket_id, _party(person), command, directory,
                             person=_acting(person))
-        except (Conflict, BadRequest, Problem) as problem:
-            if isinstance(problem, NotFound) or problem.status >= 500:
+        except (Problem, ValidationError) as refused:
+            problem = as_problem(refused)
+            if problem.status in (403, 404) or problem.status >= 500:  # nothing to show again
                 raise
             return self._ticket_again(request, session, directory, ticket_id, problem)
         return redirect(f"/workbench/tickets/{ticket_id}?done=done.{command['action']}")

@@ -1,6 +1,7 @@
 """The workbench's pure parts: its words, its templates in both languages, its forms read
 into the API's commands, what each role may do, and the fingerprint of a list."""
 from datetime import datetime, timezone
+from html.parser import HTMLParser
 from types import SimpleNamespace
 
 import pytest
@@ -175,3 +176,38 @@ def test_after_sign_in_the_browser_goes_only_to_a_workbench_page(target, expecte
 def test_only_the_workbenchs_own_files_are_served():
     assert asset("workbench.css")[1] == "text/css" and asset("workbench.js")[1] == "application/javascript"
     assert asset("../render.py") is None and asset("layout.html") is None
+
+
+class FormControls(HTMLParser):
+    """Each form control of a page, and whether a label names it for a screen reader."""
+
+    def __init__(self):
+        super().__init__()
+        self.labels_for, self.controls, self.open_labels = set(), [], 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "label":
+            self.open_labels += 1
+            if attrs.get("for"):
+                self.labels_for.add(attrs["for"])
+        elif tag in ("input", "select", "textarea") and attrs.get("type") != "hidden":
+            self.controls.append((attrs, self.open_labels > 0 or bool(attrs.get("aria-label"))))
+
+    def handle_endtag(self, tag):
+        if tag == "label":
+            self.open_labels -= 1
+
+    def unlabelled(self):
+        return [attrs for attrs, labelled in self.controls
+                if not labelled and attrs.get("id") not in self.labels_for]
+
+
+@pytest.mark.parametrize("name", sorted(set(PAGES) - {"queue", "rejected"}))  # those two: buttons only
+def test_every_form_control_is_labelled_for_a_screen_reader(name):
+    context = {"person": PERSON, "nav": screens.NAV["congress"], "csrf": "token", "notice": None,
+               "category_names": {}, "problem": None, "state": None, "state_url": None, **PAGES[name]}
+    controls = FormControls()
+    controls.feed(render(name, "zh-CN", "Asia/Shanghai", **context))
+    assert controls.controls, "the page has a form"
+    assert controls.unlabelled() == []

@@ -1,5 +1,6 @@
 // The workbench keeps a queue current without reloading under someone's hands: it asks
-// the service every 15 seconds whether the list changed (data-state-url); when it did,
+// the service every 15 seconds, and at once when the page comes back into view, whether
+// the list changed (data-state-url); when it did,
 // it reloads, unless the person is filling a form or has ticked tickets, in which case it
 // says so and lets them reload. It also offers "select all" for bulk actions.
 (function () {
@@ -23,7 +24,12 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    if (document.body.getAttribute("data-state-url")) setInterval(poll, POLL_MS);
+    if (document.body.getAttribute("data-state-url")) {
+      setInterval(poll, POLL_MS);
+      document.addEventListener("visibilitychange", function () {
+        if (document.visibilityState === "visible") poll();
+      });
+    }
     var all = document.getElementById("select-all");
     if (all) {
       all.hidden = false;
