@@ -17,6 +17,7 @@ by the page's script), ``static/<file>``.
 """
 import hmac
 import secrets
+from contextlib import contextmanager
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
@@ -58,6 +59,8 @@ SESSION_COOKIE = "zd_workbench"
 FORM_COOKIE = "zd_workbench_form"  # the sign-in forms' CSRF token, before there is a session
 LANG_COOKIE = "zd_lang"
 YEAR = 365 * 86400
+#: the lists a page keeps current (``/workbench/state?page=``), and whose they are
+LIST_OF_ROLE = {"queue": "representative", "office": "congress", "department": "department"}
 OFFICE_FILTERS = ("status", "category", "community", "representative", "department", "overdue",
                   "undecided", "duplicates", "sort")
 
@@ -112,13 +115,25 @@ class WorkbenchPages:
 
     # --- the frame every page shares -------------------------------------------------
 
-    def _signed_in(self, conn, request, directory):
-        token = request.cookies.get(SESSION_COOKIE)
-        session = sign_in.session_of(conn, directory, token, workflow.now()) if token else None
-        if session is None:
-            conn.commit()  # a session found over stays ended, whatever the directory says later
-            raise SignInNeeded(SIGN_IN)
-        return session
+    @contextmanager
+    def _visit(self, request, role=None):
+        """The request's transaction and who made it: ``(conn, directory, session)``.
+        SignInNeeded without a live session; a page of another ``role`` answers as none."""
+        with self.db.transaction() as conn:
+            directory = current_directory(conn)
+            token = request.cookies.get(SESSION_COOKIE)
+            session = sign_in.session_of(conn, directory, token, workflow.now()) if token else None
+            if session is None:
+                conn.commit()  # a session found over stays ended, whatever the directory says later
+                raise SignInNeeded(SIGN_IN)
+            if role is not None and session.person.role != role:
+                raise NotFound("No such page for you.")
+            yield conn, directory, session
+
+    def _visitor(self, request, role=None):
+        """``(directory, session)`` of the request, read in a transaction of their own."""
+        with self._visit(request, role) as (_, directory, session):
+            return directory, session
 
     def _show(self, request, name, session, directory, status=200, **context):
         locale = _locale(request)
@@ -144,8 +159,7 @@ class WorkbenchPages:
 
     @page("GET", "/workbench/")
     def workbench_home(self, request):
-        with self.db.transaction() as conn:
-            session = self._signed_in(conn, request, current_directory(conn))
+        _, session = self._visitor(request)
         return _remember_locale(redirect(screens.HOME[session.person.role]), request)
 
     @page("GET", "/workbench/sign-in")
@@ -203,8 +217,7 @@ class WorkbenchPages:
 
     @page("POST", "/workbench/sign-out")
     def sign_out(self, request):
-        with self.db.transaction() as conn:
-            session = self._signed_in(conn, request, current_directory(conn))
+        with self._visit(request) as (conn, _, session):
             self._form(request, session)
             sign_in.sign_out(conn, request.cookies.get(SESSION_COOKIE))
         return set_cookie(redirect(SIGN_IN), request, SESSION_COOKIE, None, 0, path=ROOT)
@@ -213,9 +226,7 @@ class WorkbenchPages:
 
     @page("GET", "/workbench/queue")
     def representative_queue(self, request):
-        with self.db.transaction() as conn:
-            directory = current_directory(conn)
-            session = self._signed_in(conn, request, directory)
+        with self._visit(request, "representative") as (conn, directory, session):
             rows = self._rows(conn, directory, session, "queue", {})
         return self._show(request, "queue", session, directory, tickets=rows,
                           state=screens.state_of(rows), state_url="/workbench/state?page=queue")
@@ -223,10 +234,7 @@ class WorkbenchPages:
     @page("GET", "/workbench/office")
     def office_queue(self, request):
         query = self._office_query(request.args)
-        with self.db.transaction() as conn:
-            directory = current_directory(conn)
-            session = self._signed_in(conn, request, directory)
-            self._only(session, "congress")
+        with self._visit(request, "congress") as (conn, directory, session):
             rows = self._rows(conn, directory, session, "office", query)
             counted = screens.counts(conn, _party(session.person), query)
         filters = urlencode({k: v for k, v in request.args.items() if k != "lang"})
@@ -254,21 +262,17 @@ class WorkbenchPages:
     @page("GET", "/workbench/state")
     def list_state(self, request):
         which = request.args.get("page")
-        if which not in ("queue", "office", "department"):
+        if which not in LIST_OF_ROLE:
             raise NotFound("No such list.")
         query = self._office_query({k: v for k, v in request.args.items() if k != "page"}) \
             if which == "office" else {}
-        with self.db.transaction() as conn:
-            directory = current_directory(conn)
-            session = self._signed_in(conn, request, directory)
+        with self._visit(request, LIST_OF_ROLE[which]) as (conn, directory, session):
             rows = self._rows(conn, directory, session, which, query)
         return json_response(200, {"state": screens.state_of(rows)}, headers={"Cache-Control": "no-store"})
 
     @page("GET", "/workbench/tickets/<string:ticket_id>")
     def ticket_page(self, request, ticket_id):
-        with self.db.transaction() as conn:
-            directory = current_directory(conn)
-            session = self._signed_in(conn, request, directory)
+        with self._visit(request) as (conn, directory, session):
             shown = self._ticket_context(conn, directory, session, ticket_id)
         notice = say(_locale(request), request.args["done"]) \
             if request.args.get("done") in screens.DONE_WORDS else None
@@ -283,9 +287,7 @@ class WorkbenchPages:
 
     @page("POST", "/workbench/tickets/<string:ticket_id>/actions")
     def act_on_ticket(self, request, ticket_id):
-        with self.db.transaction() as conn:
-            directory = current_directory(conn)
-            session = self._signed_in(conn, request, directory)
+        directory, session = self._visitor(request)
         form = self._form(request, session)
         person = session.person
         try:
@@ -315,9 +317,7 @@ class WorkbenchPages:
 
     @page("POST", "/workbench/tickets/<string:ticket_id>/notes")
     def add_internal_note(self, request, ticket_id):
-        with self.db.transaction() as conn:
-            directory = current_directory(conn)
-            session = self._signed_in(conn, request, directory)
+        with self._visit(request) as (conn, directory, session):
             form = self._form(request, session)
             notes.add_internal_note(conn, store.find_ticket(conn, ticket_id), _party(session.person),
                                     _acting(session.person), (form.get("text") or "").strip())
@@ -325,10 +325,7 @@ class WorkbenchPages:
 
     @page("POST", "/workbench/office/bulk")
     def bulk_action(self, request):
-        with self.db.transaction() as conn:
-            directory = current_directory(conn)
-            session = self._signed_in(conn, request, directory)
-        self._only(session, "congress")
+        directory, session = self._visitor(request, "congress")
         form = self._form(request, session)
         ticket_ids = form.getlist("ticket")
         timezone = directory["districts"][session.person.scope]["policy"]["timezone"]
@@ -352,20 +349,14 @@ class WorkbenchPages:
 
     @page("GET", "/workbench/replies")
     def replies_page(self, request):
-        with self.db.transaction() as conn:
-            directory = current_directory(conn)
-            session = self._signed_in(conn, request, directory)
-            self._only(session, "congress")
+        with self._visit(request, "congress") as (conn, directory, session):
             saved = replies.list_for(conn, session.person.scope)
         notice = say(_locale(request), "done.reply") if request.args.get("done") else None
         return self._show(request, "replies", session, directory, replies=saved, notice=notice)
 
     @page("POST", "/workbench/replies")
     def save_reply(self, request):
-        with self.db.transaction() as conn:
-            directory = current_directory(conn)
-            session = self._signed_in(conn, request, directory)
-            self._only(session, "congress")
+        with self._visit(request, "congress") as (conn, directory, session):
             form = self._form(request, session)
             replies.save(conn, session.person.scope, form.get("kind", ""), (form.get("title") or "").strip(),
                          (form.get("text") or "").strip(), _acting(session.person))
@@ -373,30 +364,21 @@ class WorkbenchPages:
 
     @page("POST", "/workbench/replies/<int:reply_id>/delete")
     def delete_reply(self, request, reply_id):
-        with self.db.transaction() as conn:
-            directory = current_directory(conn)
-            session = self._signed_in(conn, request, directory)
-            self._only(session, "congress")
+        with self._visit(request, "congress") as (conn, directory, session):
             self._form(request, session)
             replies.delete(conn, session.person.scope, reply_id)
         return redirect("/workbench/replies?done=1")
 
     @page("GET", "/workbench/rejected-feedback")
     def rejected_feedback_page(self, request):
-        with self.db.transaction() as conn:
-            directory = current_directory(conn)
-            session = self._signed_in(conn, request, directory)
-            self._only(session, "congress")
+        with self._visit(request, "congress") as (conn, directory, session):
             rows = rejected_feedback.list_for(conn, session.person.scope)
         notice = say(_locale(request), "done.handled") if request.args.get("done") else None
         return self._show(request, "rejected", session, directory, rejected=rows, notice=notice)
 
     @page("POST", "/workbench/rejected-feedback/<int:rejected_id>/handled")
     def mark_feedback_handled(self, request, rejected_id):
-        with self.db.transaction() as conn:
-            directory = current_directory(conn)
-            session = self._signed_in(conn, request, directory)
-            self._only(session, "congress")
+        with self._visit(request, "congress") as (conn, directory, session):
             self._form(request, session)
             rejected_feedback.mark_handled(conn, session.person.scope, rejected_id,
                                            _acting(session.person))
@@ -406,10 +388,7 @@ class WorkbenchPages:
 
     @page("GET", "/workbench/department")
     def department_page(self, request):
-        with self.db.transaction() as conn:
-            directory = current_directory(conn)
-            session = self._signed_in(conn, request, directory)
-            self._only(session, "department")
+        with self._visit(request, "department") as (conn, directory, session):
             rows = self._rows(conn, directory, session, "department", {})
         notice = say(_locale(request), "done.feedback") if request.args.get("done") else None
         return self._show(request, "department", session, directory, dispatches=rows, notice=notice,
@@ -417,10 +396,7 @@ class WorkbenchPages:
 
     @page("POST", "/workbench/dispatches/<string:dispatch_id>/feedback")
     def answer_dispatch(self, request, dispatch_id):
-        with self.db.transaction() as conn:
-            directory = current_directory(conn)
-            session = self._signed_in(conn, request, directory)
-        self._only(session, "department")
+        directory, session = self._visitor(request, "department")
         form = self._form(request, session)
         body = forms.feedback_body(dispatch_id, form)
         with self.db.transaction() as conn:
@@ -442,8 +418,3 @@ class WorkbenchPages:
         return Response(content, content_type=f"{media_type}; charset=utf-8",
                         headers={"Cache-Control": "public, max-age=3600",
                                  "X-Content-Type-Options": "nosniff"})
-
-    @staticmethod
-    def _only(session, role):
-        if session.person.role != role:
-            raise NotFound("No such page for you.")

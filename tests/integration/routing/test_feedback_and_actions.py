@@ -4,6 +4,7 @@ routed yet. One system for the module; every test posts its own concern."""
 import base64
 import json
 import uuid
+from functools import partial
 
 import eventlet
 import psycopg
@@ -18,6 +19,8 @@ from services.common import topology
 from services.common.config import settings
 from services.routing import store
 from services.routing.duplicates import Match
+from tests.support import concerns
+from tests.support.concerns import bearer
 from tests.support.queues import confirmed_connection, drain, queued
 from tests.support.services import running, wait_until
 from tests.support.system import fresh_system
@@ -32,17 +35,9 @@ def chain():
         yield {"keys": keys, "intake": intake, "routing": routing}
 
 
-def bearer(chain, party):
-    return {"Authorization": f"Bearer {chain['keys'][party]}"}
-
-
-def post_concern(chain, district="conghua", community="jiekou", **fields):
-    body = {"external_id": str(uuid.uuid4()), "district": district, "community": community,
-            "channel": "hotline", "description": "街口路下水道堵塞，污水外溢", **fields}
-    answer = requests.post(f"{chain['intake']}/api/v1/concerns", json=body,
-                           headers=bearer(chain, f"frontend:{district}"))
-    assert answer.status_code == 202, answer.text
-    return answer.json()["ticket_id"]
+#: a concern of conghua's jiekou community about a blocked sewer, unless told otherwise
+post_concern = partial(concerns.post_concern, district="conghua", community="jiekou",
+                       description="街口路下水道堵塞，污水外溢")
 
 
 def take_dispatch(department, ticket_id, timeout=15):

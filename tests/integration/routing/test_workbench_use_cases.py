@@ -8,6 +8,7 @@ One system for the module, with the demo directory but conghua-water answering i
 page; every test posts its own concerns."""
 import json
 import uuid
+from functools import partial
 
 import psycopg
 import pytest
@@ -24,6 +25,8 @@ from services.routing import store
 from services.routing.duplicates import Match
 from services.routing.use_cases import actions, inbound, notes, rejected_feedback, replies
 from services.routing.use_cases.step import Person
+from tests.support import concerns
+from tests.support.concerns import bearer
 from tests.support.queues import confirmed_connection, drain
 from tests.support.services import running, wait_until
 from tests.support.system import DEMO_DIRECTORY, fresh_system
@@ -51,17 +54,9 @@ def conn(chain):
         yield connection
 
 
-def bearer(chain, party):
-    return {"Authorization": f"Bearer {chain['keys'][party]}"}
-
-
-def post_concern(chain, district="baiyun", community="yuangang", **fields):
-    body = {"external_id": str(uuid.uuid4()), "district": district, "community": community,
-            "channel": "hotline", "description": "元岗路下水道堵塞，污水外溢", **fields}
-    answer = requests.post(f"{chain['intake']}/api/v1/concerns", json=body,
-                           headers=bearer(chain, f"frontend:{district}"))
-    assert answer.status_code == 202, answer.text
-    return answer.json()["ticket_id"]
+#: a concern of baiyun's yuangang community about a blocked sewer, unless told otherwise
+post_concern = partial(concerns.post_concern, district="baiyun", community="yuangang",
+                       description="元岗路下水道堵塞，污水外溢")
 
 
 def ticket(chain, ticket_id, party="congress:baiyun"):
