@@ -330,17 +330,39 @@ def find_tickets(conn, filters, limit, offset):
 def count_tickets(conn, filters):
     """How many tickets of the scope ``filters`` names (district, representative_id,
     department, category, community; the status and property filters left out) are in
-    each status, and how many are overdue, undecided and likely duplicates, in one query:
-    ``{"statuses": {status: n}, "overdue": n, "undecided": n, "duplicates": n, "total": n}``."""
+    each status, and how many are overdue, undecided and likely duplicates; and how many
+    each category, community, representative and department (dispatched to it at least
+    once) holds, in one round trip: ``{"statuses": {status: n}, "overdue": n,
+    "undecided": n, "duplicates": n, "total": n, "categories": {code: n},
+    "communities": {code: n}, "representatives": {id: n}, "departments": {code: n}}``."""
     clauses = _scope_clauses(filters)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    rows = conn.execute(
-        "SELECT t.status, count(*) AS tickets,"
-        + ", ".join(f" count(*) FILTER (WHERE {sql}) AS {name}" for name, sql in PROPERTY_FILTERS.items())
-        + f" FROM tickets t {LEAD_SQL} {where} GROUP BY t.status", filters).fetchall()
-    return {"statuses": {row["status"]: row["tickets"] for row in rows},
-            "total": sum(row["tickets"] for row in rows),
-            **{name: sum(row[name] for row in rows) for name in PROPERTY_FILTERS}}
+    with conn.pipeline():
+        grouped = conn.execute(
+            "SELECT t.status, t.category, t.community, t.representative_id,"
+            " grouping(t.status, t.category, t.community, t.representative_id) AS level,"
+            " count(*) AS tickets,"
+            + ", ".join(f" count(*) FILTER (WHERE {sql}) AS {name}" for name, sql in PROPERTY_FILTERS.items())
+            + f" FROM tickets t {LEAD_SQL} {where} GROUP BY GROUPING SETS"
+            " ((t.status), (t.category), (t.community), (t.representative_id))", filters)
+        by_department = conn.execute(
+            "SELECT d.department, count(DISTINCT t.ticket_id) AS tickets FROM tickets t"
+            f" JOIN dispatches d ON d.ticket_id = t.ticket_id {where} GROUP BY d.department", filters)
+    rows, departments = grouped.fetchall(), by_department.fetchall()
+    by_status = [row for row in rows if row["level"] == GROUPED_BY["status"]]
+    return {"statuses": {row["status"]: row["tickets"] for row in by_status},
+            "total": sum(row["tickets"] for row in by_status),
+            **{name: sum(row[name] for row in by_status) for name in PROPERTY_FILTERS},
+            **{plural: {row[column]: row["tickets"] for row in rows
+                        if row["level"] == GROUPED_BY[column] and row[column] is not None}
+               for plural, column in (("categories", "category"), ("communities", "community"),
+                                      ("representatives", "representative_id"))},
+            "departments": {row["department"]: row["tickets"] for row in departments}}
+
+
+#: ``grouping(status, category, community, representative_id)`` of the rows grouped by
+#: one of them: the bit of each column not grouped by is set, the first column highest
+GROUPED_BY = {"status": 0b0111, "category": 0b1011, "community": 0b1101, "representative_id": 0b1110}
 
 
 def waiting_tickets(conn, status, since_before, limit=200):

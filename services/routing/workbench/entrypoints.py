@@ -236,7 +236,7 @@ class WorkbenchPages:
         query = self._office_query(request.args)
         with self._visit(request, "congress") as (conn, directory, session):
             rows = self._rows(conn, directory, session, "office", query)
-            counted = screens.counts(conn, _party(session.person), query)
+            counted = screens.counts(conn, _party(session.person))
         filters = urlencode({k: v for k, v in request.args.items() if k != "lang"})
         return self._show(request, "office", session, directory, tickets=rows, counts=counted,
                           query=_filters_shown(query),
@@ -337,7 +337,7 @@ class WorkbenchPages:
         query = self._office_query({})
         with self.db.transaction() as conn:
             rows = self._rows(conn, directory, session, "office", query)
-            counted = screens.counts(conn, _party(session.person), query)
+            counted = screens.counts(conn, _party(session.person))
         done = sum(1 for outcome in outcomes if outcome["ok"])
         return self._show(request, "office", session, directory, tickets=rows, counts=counted,
                           query=_filters_shown(query),

@@ -58,9 +58,11 @@ def _time_left(row, directory, now):
     return {"seconds_left": None, "takes_over": False}
 
 
-def counts(conn, party, query):
-    """The counts beside the office's filters: per status, overdue, undecided, duplicates."""
-    return store.count_tickets(conn, actions.list_scope(party, {**query, "status": None}))
+def counts(conn, party):
+    """The counts beside the office's filters: how many of the district's tickets each
+    choice holds (per status, category, community, representative, department; overdue,
+    undecided, likely duplicates), whatever the other filters chosen."""
+    return store.count_tickets(conn, actions.list_scope(party, {"overdue": False}))
 
 
 def ticket_screen(conn, directory, party, ticket_id, now):

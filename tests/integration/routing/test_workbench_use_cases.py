@@ -8,6 +8,7 @@ One system for the module, with the demo directory but conghua-water answering i
 page; every test posts its own concerns."""
 import json
 import uuid
+from collections import Counter
 from functools import partial
 
 import psycopg
@@ -392,6 +393,12 @@ def test_the_queue_filters_and_counts(chain, conn):
     assert counts["undecided"] == sum(row["undecided"] for row in listed_now) >= 1
     assert counts["duplicates"] == 1
     assert counts["statuses"]["forwarded"] == sum(row["status"] == "forwarded" for row in listed_now)
+    assert counts["communities"] == {"huangshi": len(listed_now)}
+    for column, plural in (("category", "categories"), ("representative_id", "representatives")):
+        assert counts[plural] == dict(Counter(row[column] for row in listed_now if row[column]))
+    departments = current_directory(conn)["departments"]
+    assert counts["departments"] == {code: len(found(department=code)) for code in departments
+                                     if found(department=code)}
 
     answer = requests.get(f"{chain['routing']}/api/v1/tickets", params={
         "community": "huangshi", "duplicates": "true"}, headers=bearer(chain, "congress:baiyun"))

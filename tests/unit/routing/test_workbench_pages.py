@@ -33,7 +33,9 @@ TICKET = {**ROW, "description": "同和路口的井盖松动",
 CHOICES = {"statuses": ("forwarded",), "categories": [("drainage", "排水")],
            "communities": [("tonghe", "同和社区")], "representatives": [("rep-zhao-min", "赵敏")],
            "departments": [("baiyun-water", "水务局")]}
-COUNTS = {"statuses": {"forwarded": 2}, "overdue": 1, "undecided": 1, "duplicates": 1}
+COUNTS = {"statuses": {"forwarded": 2}, "overdue": 1, "undecided": 1, "duplicates": 1,
+          "categories": {"drainage": 2}, "communities": {"tonghe": 1}, "representatives": {},
+          "departments": {"baiyun-water": 1}}
 PAGES = {
     "sign_in": {"person": None, "nav": [], "csrf": "t", "person_id": "rep-zhao-min", "next": "/workbench/",
                 "minutes": 10},
