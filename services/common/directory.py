@@ -33,6 +33,8 @@ DEFAULT_POLICY = {
     "duplicates": "ignore", "duplicate_days": 14, "duplicate_radius_m": 200,
     "duplicate_suggest": 0.35, "duplicate_auto_merge": 0.7,
     "personal_data_days": 180,
+    # what Open311 shows without a key: no description, address or photo unless published
+    "open311_public": ["status", "service", "times", "agency", "status_notes", "point"],
 }
 
 

@@ -24,6 +24,9 @@ CODE = re.compile(r"[a-z0-9_-]{1,32}")
 OFFICE_HOURS = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 DELIVERIES = ("amqp", "webhook", "web")  # web: its staff answer in the workbench
+#: what of a service request Open311 shows to a reader without a key (never a contact)
+OPEN311_PUBLIC = ("status", "service", "times", "agency", "status_notes", "point", "description",
+                  "address", "media")
 #: what a district does with a likely duplicate (services.routing.duplicates)
 DUPLICATE_ACTIONS = ("ignore", "suggest", "auto_merge")
 OFFICIAL_CALENDARS = ("CN",)
@@ -313,6 +316,7 @@ class Policy(Shape):
     duplicate_suggest = Share()
     duplicate_auto_merge = Share()
     personal_data_days = Integer(1)
+    open311_public = Items(OneOf(OPEN311_PUBLIC, what="each of open311_public"))
 
     @validates_schema(skip_on_field_errors=False)
     def _merge_what_would_be_suggested(self, policy, **kwargs):

@@ -60,14 +60,15 @@ def list_concerns(conn, district, limit, external_id=None, status=None, since=No
 
 def open311_requests(conn, district, ticket_ids=None, category=None, start=None, end=None,
                      final_statuses=None, final=None, limit=1000):
-    """Concerns of ``district`` with their ticket views and ``changed_at``, newest first:
+    """Concerns of ``district`` (of every district when None) with their ticket views and
+    ``changed_at``, newest first:
     those of ``ticket_ids`` if given, else those received in [start, end]; with
     ``final`` True only those whose ticket is in one of ``final_statuses``, with False
     only the others (a concern routing has not reported on yet is ``received``)."""
     return conn.execute(
         "SELECT c.*, v.ticket AS view, greatest(c.received_at, v.updated_at) AS changed_at"
         " FROM concerns c LEFT JOIN ticket_views v USING (ticket_id)"
-        " WHERE c.district = %(district)s"
+        " WHERE (%(district)s::text IS NULL OR c.district = %(district)s)"
         " AND (%(ids)s::text[] IS NULL OR c.ticket_id = ANY(%(ids)s))"
         " AND (%(category)s::text IS NULL OR coalesce(v.ticket->>'category', c.category) = %(category)s)"
         " AND (%(start)s::timestamptz IS NULL OR c.received_at >= %(start)s)"

@@ -4,18 +4,23 @@
 problem is answered the specification's way, ``[{code, description}]`` in the
 format asked (a bad key is ``403``), not as problem+json; a database outage stays a
 problem+json ``503`` with ``Retry-After``. ``api_key`` (a front-end key, as a form or
-query field, or a bearer key) decides the district of every request but the
-catalogue's. The GET entrypoints read their query themselves (``answers_query_errors``):
-a control character in it is refused in the specification's format.
+query field, or a bearer key) is needed to post, and decides the district of the
+request. Reading requests needs no key, as the specification says: without one, the
+requests of every district (or of ``jurisdiction_id``'s) are read, each showing only
+what its district's ``open311_public`` policy names, and the reads are limited per
+client address; with a front-end key, its district's requests are read whole. The GET
+entrypoints read their query themselves (``answers_query_errors``): a control character
+in it is refused in the specification's format.
 """
 import functools
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from services.common import metrics
-from services.common.errors import BadRequest, NotFound, PayloadTooLarge, Problem, Unauthorized
+from services.common.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, Problem, Unauthorized
 from services.common.http import MAX_BODY_BYTES, api, as_problem, query_errors
 from services.common.local_directory import current_directory, directory_version
 from services.intake import domain, store
@@ -106,31 +111,32 @@ class Open311Api:
         closed = requests.closed_wanted(args["status"]) if args.get("status") else None
         start, end = _window(args.get("start_date"), args.get("end_date"), bool(ids))
         with self.db.transaction() as conn:
-            caller = self._open311_caller(conn, request, args.get("api_key"))
             directory = current_directory(conn)
-            rows = store.open311_requests(conn, caller.party.scope, ids or None,
+            reader = self._open311_reader(conn, request, args.get("api_key"), directory)
+            rows = store.open311_requests(conn, reader.district, ids or None,
                                           args.get("service_code") or None, start, end,
                                           requests.CLOSED, closed, MAX_REQUESTS)
-        return [requests.service_request(row, directory) for row in rows]
+        return [reader.shown(row, directory) for row in rows]
 
     @api("GET", f"{PREFIX}/requests/<string:request_id>.{FORMAT}", answers_query_errors=True)
     @answered("service_requests")
     def open311_request(self, request, request_id):
         with self.db.transaction() as conn:
-            caller = self._open311_caller(conn, request, request.args.get("api_key"))
             directory = current_directory(conn)
-            rows = store.open311_requests(conn, caller.party.scope, [request_id], limit=1)
+            reader = self._open311_reader(conn, request, request.args.get("api_key"), directory)
+            rows = store.open311_requests(conn, reader.district, [request_id], limit=1)
         if not rows:
             raise NotFound(f"No service request {request_id} in your jurisdiction.")
-        return [requests.service_request(rows[0], directory)]
+        return [reader.shown(rows[0], directory)]
 
     @api("GET", f"{PREFIX}/tokens/<string:token>.{FORMAT}", answers_query_errors=True)
     @answered("service_requests")
     def open311_token(self, request, token):
         """Requests are created at once (``type: realtime``): a token is the request's id."""
         with self.db.transaction() as conn:
-            caller = self._open311_caller(conn, request, request.args.get("api_key"))
-            rows = store.open311_requests(conn, caller.party.scope, [token], limit=1)
+            reader = self._open311_reader(conn, request, request.args.get("api_key"),
+                                          current_directory(conn))
+            rows = store.open311_requests(conn, reader.district, [token], limit=1)
         if not rows:
             raise NotFound(f"No token {token} in your jurisdiction.")
         return [{"service_request_id": rows[0]["ticket_id"], "token": token}]
@@ -139,6 +145,35 @@ class Open311Api:
         if not api_key and not request.headers.get("Authorization"):
             raise Unauthorized("api_key is required: a front-end key of the district.")
         return self.keys.caller(conn, request, "frontend", key=api_key or None)
+
+    def _open311_reader(self, conn, request, api_key, directory):
+        """Who reads: a front-end (its key given) reads its district's requests whole;
+        anyone else, those of ``jurisdiction_id`` or of every district, as published."""
+        jurisdiction = request.args.get("jurisdiction_id") or None
+        if api_key or request.headers.get("Authorization"):
+            caller = self._open311_caller(conn, request, api_key)
+            if jurisdiction not in (None, caller.party.scope):
+                raise Forbidden(f"This api_key reads jurisdiction '{caller.party.scope}' only.")
+            return Reader(caller.party.scope, published=None)
+        if jurisdiction is not None and jurisdiction not in directory["districts"]:
+            raise NotFound(f"No jurisdiction {jurisdiction}.")
+        self.keys.limiter.check(conn, f"address:{request.remote_addr or ''}")
+        return Reader(jurisdiction, published={
+            code: district["policy"]["open311_public"] for code, district in directory["districts"].items()})
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Whose requests a read may see (``district``, None: every district's) and, for a
+    reader without a key, what each district publishes (``published``)."""
+    district: str | None
+    published: dict | None
+
+    def shown(self, row, directory):
+        request = requests.service_request(row, directory)
+        if self.published is None:
+            return request
+        return requests.public_service_request(request, self.published[row["district"]])
 
 
 def _readable(args):

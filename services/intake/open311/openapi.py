@@ -68,7 +68,8 @@ ERRORS = _list_of("Open311Error")
 FORMAT = {"name": "fmt", "in": "path", "required": True, "description": "json or xml",
           "schema": {"type": "string", "enum": ["json", "xml"]}}
 KEY = {"name": "api_key", "in": "query", "required": False,
-       "description": "A front-end key of the district (or a bearer key)", "schema": {"type": "string"}}
+       "description": "A front-end key of the district (or a bearer key); reads need none",
+       "schema": {"type": "string"}}
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 
@@ -128,13 +129,16 @@ def paths():
             "post": _operation("Post a service request (form-encoded)", 201, _list_of("Open311Created"),
                                (400, 403, 413),
                                body=POST_FORM),
-            "get": _operation("Service requests of the key's district (at most 90 days, 1000)",
-                              200, _list_of("Open311ServiceRequest"), (400, 403), [
+            "get": _operation("Service requests (at most 90 days, 1000): without a key, every"
+                              " district's (or jurisdiction_id's) as each publishes them; with a"
+                              " front-end key, its district's whole",
+                              200, _list_of("Open311ServiceRequest"), (400, 403, 404), [
                                   KEY, _query("service_request_id", "Ids, comma-separated"),
                                   _query("service_code", "A service code"),
                                   _query("start_date", "ISO 8601, with its offset"),
                                   _query("end_date", "ISO 8601, with its offset"),
-                                  _query("status", "open, closed, or both")])},
+                                  _query("status", "open, closed, or both"),
+                                  _query("jurisdiction_id", "A district code")])},
         "/open311/v2/requests/{request_id}.{fmt}": {"get": _operation(
             "One service request", 200, _list_of("Open311ServiceRequest"), (403, 404),
             [_path("request_id", "The service_request_id"), KEY])},

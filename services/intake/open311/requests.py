@@ -10,7 +10,8 @@ back. The concern is then checked by the concern schema, as the JSON API's body 
 its form name. An address without coordinates is kept as the concern's title. The lifecycle
 maps to ``open``/``closed``; ``status_notes`` is the latest note of
 the ticket's timeline, ``agency_responsible`` its lead department, ``expected_datetime``
-that department's due time. Pure functions; no I/O.
+that department's due time. A reader without a key sees what the district's
+``open311_public`` policy names (``public_service_request``). Pure functions; no I/O.
 """
 import uuid
 
@@ -101,6 +102,29 @@ def service_request(concern, directory):
         "long": location.get("lon"),
         "media_url": attachments[0]["url"] if attachments else None,
     }
+
+
+#: a name of the district's ``open311_public`` policy → the fields of a service request it shows
+PUBLIC_FIELDS = {"status": ("status",), "service": ("service_code", "service_name"),
+                 "times": ("requested_datetime", "updated_datetime", "expected_datetime"),
+                 "agency": ("agency_responsible",), "status_notes": ("status_notes",),
+                 "point": ("lat", "long"), "description": ("description",),
+                 "address": ("address",), "media": ("media_url",)}
+POINT_DECIMALS = 3  # about 100 m: the street, not the door
+
+
+def public_service_request(shown, published):
+    """A service request (``service_request``) as a reader without a key sees it: only the
+    fields the district's ``open311_public`` policy (``published``) names, the others
+    null, the point rounded; a request has no contact field to show."""
+    kept = {"service_request_id", "service_notice", "address_id", "zipcode"}
+    for name in published:
+        kept.update(PUBLIC_FIELDS[name])
+    public = {field: (value if field in kept else None) for field, value in shown.items()}
+    for field in PUBLIC_FIELDS["point"]:
+        if public[field] is not None:
+            public[field] = round(public[field], POINT_DECIMALS)
+    return public
 
 
 def closed_wanted(text):

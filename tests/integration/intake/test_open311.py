@@ -297,6 +297,49 @@ def test_requests_xml_parses_with_rows_stored_before_forbidden_characters_were_r
         assert request.findtext("media_url") == "https://p.example/\ufffd.jpg"
 
 
+def test_requests_are_read_without_a_key_as_the_district_publishes_them(intake_and_routing):
+    intake = intake_and_routing.intake
+    ticket_id, whole = resolved_request(intake_and_routing, "元岗路沙井盖下陷", "已更换沙井盖")
+    (public,) = open311(intake, f"requests/{ticket_id}.json").json()
+    published = ("service_request_id", "status", "status_notes", "service_code", "service_name",
+                 "agency_responsible", "requested_datetime", "updated_datetime", "expected_datetime")
+    assert {field: public[field] for field in published} == {field: whole[field] for field in published}
+    assert (public["lat"], public["long"]) == (23.192, 113.272), "the point, to 3 decimals (about 100 m)"
+    assert public["description"] is public["address"] is public["media_url"] is None
+    for text in (open311(intake, f"requests/{ticket_id}.json").text,
+                 open311(intake, f"requests/{ticket_id}.xml").text):
+        assert "13912340009" not in text and "smith@residents.example" not in text
+        assert "沙井盖下陷" not in text, "the description is not published by default"
+    assert xml(open311(intake, f"requests/{ticket_id}.xml")).find("request").findtext("status") == "closed"
+    listed = open311(intake, "requests.json", service_request_id=ticket_id).json()
+    assert [r["service_request_id"] for r in listed] == [ticket_id]
+    assert open311(intake, f"tokens/{ticket_id}.json").json() == [
+        {"service_request_id": ticket_id, "token": ticket_id}]
+
+
+def test_a_keyless_read_covers_every_district_or_the_jurisdiction_named(intake_and_routing):
+    intake, keys = intake_and_routing.intake, intake_and_routing.keys
+    baiyun = post(intake, keys["frontend:baiyun"], **SPEC_EXAMPLE).json()[0]["service_request_id"]
+    tianhe = post(intake, keys["frontend:tianhe"], **{**SPEC_EXAMPLE, "attribute[community]": "shipai"}
+                  ).json()[0]["service_request_id"]
+    every = {r["service_request_id"] for r in open311(intake, "requests.json").json()}
+    only_tianhe = {r["service_request_id"] for r in open311(intake, "requests.json",
+                                                            jurisdiction_id="tianhe").json()}
+    assert {baiyun, tianhe} <= every and tianhe in only_tianhe and baiyun not in only_tianhe
+    unknown = open311(intake, "requests.json", jurisdiction_id="atlantis")
+    assert unknown.status_code == 404 and unknown.json()[0]["code"] == 404
+    other = open311(intake, "requests.json", api_key=keys["frontend:baiyun"], jurisdiction_id="tianhe")
+    assert other.status_code == 403, "a key reads its own jurisdiction only"
+
+
+def test_keyless_reads_are_limited_per_client_address(intake_and_routing):
+    with running("intake", ZD_RATE_LIMIT=1) as strict:  # a burst of 2, then 1 a second
+        answers = [open311(strict, "requests.json").status_code for _ in range(6)]
+        keyed = open311(strict, "requests.json", api_key=intake_and_routing.keys["frontend:baiyun"])
+    assert answers[:2] == [200, 200] and 429 in answers
+    assert keyed.status_code == 200, "a front-end's key has a bucket of its own"
+
+
 def test_a_missing_or_wrong_key_is_403(intake_and_routing):
     intake, keys = intake_and_routing.intake, intake_and_routing.keys
     assert post(intake, "", service_code="drainage").status_code == 403

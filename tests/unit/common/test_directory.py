@@ -14,10 +14,11 @@ from services.common.directory import (
     with_current_defaults,
 )
 
-#: the likely-duplicate policy, as every test directory leaves it
+#: the likely-duplicate, personal-data and Open311 policy, as every test directory leaves it
 DUPLICATE_DEFAULTS = {"duplicates": "ignore", "duplicate_days": 14, "duplicate_radius_m": 200,
                       "duplicate_suggest": 0.35, "duplicate_auto_merge": 0.7,
-                      "personal_data_days": 180}
+                      "personal_data_days": 180,
+                      "open311_public": ["status", "service", "times", "agency", "status_notes", "point"]}
 
 DEMO = Path(__file__).resolve().parents[3] / "deploy" / "directory.yaml"
 
