@@ -258,7 +258,10 @@ NOT_QUEUED = ("webhook", "web")
 
 def _send_dispatch(step, message, department):
     """Queue the dispatch message: on the department's queue, or to notify for its webhook
-    or its staff (a ``web`` department reads its dispatches in the page: no queue)."""
+    or its staff (a ``web`` department reads its dispatches in the page: no queue, and
+    notify, which only tells its staff that one came, gets no reporter's contact)."""
+    if department["delivery"] == "web":
+        message = {field: value for field, value in message.items() if field != "reporter"}
     if department["delivery"] in NOT_QUEUED:
         step.store.emit_events(events.department_dispatched(message))
     else:

@@ -335,16 +335,22 @@ def test_feedback_that_cannot_be_read_is_listed_with_what_is_known(chain, conn):
 
 def test_a_web_department_s_dispatch_goes_to_no_queue_and_its_page_answers_as_feedback(chain, conn):
     ticket_id = post_concern(chain, district="conghua", community="jiekou",
-                             description="街口路下水道堵塞，污水外溢")
+                             description="街口路下水道堵塞，污水外溢",
+                             reporter={"name": "林女士", "phone": "+8613912345678", "wants_feedback": True})
     in_status(chain, ticket_id, "dispatched", "congress:conghua")
     (dispatch,) = [row for row in store.department_dispatches(conn, "conghua-water")
                    if row["ticket_id"] == ticket_id]
+    assert (dispatch["reporter_name"], dispatch["reporter_phone"]) == ("林女士", "+8613912345678"), \
+        "its page shows whom the reporter asked to hear from"
     assert (dispatch["title"], dispatch["status"], dispatch["dispatch_status"], dispatch["category"]) == (
         None, "dispatched", "sent", "drainage")
     assert dispatch["description"] == "街口路下水道堵塞，污水外溢"
-    sent = conn.execute("SELECT exchange, type FROM outbox WHERE body ->> 'dispatch_id' = %s",
+    sent = conn.execute("SELECT exchange, type, body FROM outbox WHERE body ->> 'dispatch_id' = %s",
                         (dispatch["dispatch_id"],)).fetchall()
-    assert sent == [{"exchange": topology.EVENTS.name, "type": "department.dispatched"}]
+    assert [(row["exchange"], row["type"]) for row in sent] == [
+        (topology.EVENTS.name, "department.dispatched")]
+    assert "reporter" not in sent[0]["body"] and "13912345678" not in json.dumps(sent[0]["body"]), \
+        "notify only tells a web department's staff that a dispatch came: no contact for it"
 
     with conn.transaction():
         answered, refused = inbound.apply_department_feedback(
