@@ -165,9 +165,12 @@ class WorkbenchPages:
     @page("GET", "/workbench/sign-in")
     def sign_in_page(self, request):
         person_id = request.args.get("person", "")[:32] if request.args.get("sent") else ""
-        return self._sign_in_form(request, person_id, _safe_next(request.args.get("next")))
+        notice = ("signed_out" if request.args.get("out") else "session_ended"
+                  if request.args.get("next") and request.cookies.get(SESSION_COOKIE) else None)
+        return self._sign_in_form(request, person_id, _safe_next(request.args.get("next")),
+                                  notice=notice and say(_locale(request), notice))
 
-    def _sign_in_form(self, request, person_id, next_page, problem=None):
+    def _sign_in_form(self, request, person_id, next_page, problem=None, notice=None):
         """The sign-in page: the id's form, or the code's once one was sent to ``person_id``."""
         token = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(24)
         with self.db.transaction() as conn:
@@ -175,6 +178,7 @@ class WorkbenchPages:
         minutes = int(SignInPolicy.from_environment().code_lifetime.total_seconds() // 60)
         response = self._show(request, "sign_in", None, directory, status=problem.status if problem else 200,
                               csrf=token, person_id=person_id, next=next_page, minutes=minutes,
+                              notice=notice,
                               problem=problem and {"detail": problem.detail, "errors": problem.errors})
         return set_cookie(response, request, FORM_COOKIE, token, 3600, path=SIGN_IN)
 
@@ -220,7 +224,7 @@ class WorkbenchPages:
         with self._visit(request) as (conn, _, session):
             self._form(request, session)
             sign_in.sign_out(conn, request.cookies.get(SESSION_COOKIE))
-        return set_cookie(redirect(SIGN_IN), request, SESSION_COOKIE, None, 0, path=ROOT)
+        return set_cookie(redirect(f"{SIGN_IN}?out=1"), request, SESSION_COOKIE, None, 0, path=ROOT)
 
     # --- a representative's and an office's tickets ----------------------------------
 

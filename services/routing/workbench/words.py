@@ -105,7 +105,6 @@ WORDS = {
     "done.handled": ("已标记为已处理。", "Marked as handled."),
     "changed_meanwhile": ("该诉求已被他人更新，请查看最新状态后再操作。",
                           "Someone changed this ticket meanwhile: look at it again before you act."),
-    "not_allowed": ("当前状态不允许此操作。", "The ticket's status does not allow this."),
     "fix_fields": ("请检查以下内容：", "Please check:"),
     # office
     "filters": ("筛选", "Filters"),
@@ -115,7 +114,6 @@ WORDS = {
     "only_duplicates": ("仅疑似重复", "Likely duplicates only"),
     "sort_due": ("按期限排序", "Sort by due time"),
     "apply": ("筛选", "Apply"),
-    "counts": ("统计", "Counts"),
     "select": ("选择", "Select"),
     "select_all": ("全选", "Select all"),
     "bulk": ("批量办理所选", "Act on the selected"),
@@ -132,7 +130,6 @@ WORDS = {
     # rejected feedback
     "mark_handled": ("标记为已处理", "Mark as handled"),
     "no_rejected": ("没有未处理的反馈。", "Nothing to act on."),
-    "at": ("时间", "At"),
     # department
     "role.lead": ("主办", "lead"),
     "role.assist": ("协办", "assisting"),
