@@ -405,23 +405,28 @@ def test_an_expired_code_is_refused(workbench):
     http = requests.Session()
     token, code = ask_code(workbench, http, "rep-liu-hanli")
     with psycopg.connect(settings().database_url) as conn:
-        conn.execute("UPDATE routing.sign_in_codes SET expires_at = now() - interval '1 second'")
+        conn.execute("UPDATE routing.sign_in_codes SET expires_at = now() - interval '1 second'"
+                     " WHERE person_id = 'rep-liu-hanli'")
     answer = http.post(f"{workbench.base}sign-in/code", timeout=5, allow_redirects=False,
                        data={"csrf": token, "person": "rep-liu-hanli", "code": code})
-    assert answer.status_code in (400, 401) and SESSION_COOKIE not in http.cookies
+    assert answer.status_code == 400 and SESSION_COOKIE not in http.cookies
+    assert "The code has expired: ask for a new one." in answer.text, "the code form again, saying why"
+    assert 'id="code"' in answer.text
 
 
 def test_the_sixth_wrong_code_is_refused_even_when_right(workbench):
     http = requests.Session()
     token, code = ask_code(workbench, http, "rep-chen-jianguo")
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
-    for _ in range(5):
+    for attempt in range(1, 6):
         answer = http.post(f"{workbench.base}sign-in/code", timeout=5, allow_redirects=False,
                            data={"csrf": token, "person": "rep-chen-jianguo", "code": wrong})
-        assert answer.status_code in (400, 401)
+        assert answer.status_code == 400 and "Wrong code" in answer.text, attempt
+    assert "that was the last attempt" in answer.text
     answer = http.post(f"{workbench.base}sign-in/code", timeout=5, allow_redirects=False,
                        data={"csrf": token, "person": "rep-chen-jianguo", "code": code})
-    assert answer.status_code in (400, 401, 429) and SESSION_COOKIE not in http.cookies
+    assert answer.status_code == 400 and SESSION_COOKIE not in http.cookies
+    assert "Too many wrong codes: this code no longer works" in answer.text
 
 
 def test_a_session_ends_when_its_person_leaves_the_directory(workbench, tmp_path):
@@ -454,6 +459,29 @@ def test_signing_out_ends_the_session(workbench):
     out = http.post(f"{workbench.base}sign-out", data={"csrf": form_token(queue.text)}, timeout=5,
                     allow_redirects=False)
     assert out.status_code == 303 and SESSION_COOKIE not in http.cookies
+    signed_out = http.get(f"{workbench.base}sign-in", params={"out": 1}, timeout=5,
+                          headers={"Accept-Language": "en"})
+    assert out.headers["Location"] == "/workbench/sign-in?out=1" and "You are signed out." in signed_out.text
     replayed = requests.get(f"{workbench.base}queue", cookies={SESSION_COOKIE: token}, timeout=5,
                             allow_redirects=False)
     assert replayed.status_code == 303 and "/workbench/sign-in" in replayed.headers["Location"]
+
+
+def test_a_bulk_action_without_tickets_changes_nothing_and_says_so(workbench):
+    http = signed_in_session(workbench, OFFICE_STAFF)
+    office = http.get(f"{workbench.base}office", timeout=5)
+    answer = http.post(f"{workbench.base}office/bulk", timeout=5, allow_redirects=False,
+                       headers={"Accept-Language": "en"},
+                       data={"csrf": form_token(office.text), "action": "dispatch",
+                             "lead": WEB_DEPARTMENT})
+    assert answer.status_code == 400 and "Select tickets first." in answer.text
+
+
+def test_a_form_that_is_not_a_form_is_refused(workbench):
+    http = signed_in_session(workbench, OFFICE_STAFF)
+    token = form_token(http.get(f"{workbench.base}office", timeout=5).text)
+    as_json = http.post(f"{workbench.base}office/bulk", json={"csrf": token, "ticket": ["x"]}, timeout=5,
+                        allow_redirects=False)
+    control = http.post(f"{workbench.base}office/bulk", data={"csrf": token, "note": "a\x01b"},
+                        timeout=5, allow_redirects=False)
+    assert as_json.status_code == 415 and control.status_code == 400 and "note" in control.text
