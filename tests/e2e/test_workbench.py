@@ -282,6 +282,8 @@ def test_the_office_dispatches_ten_undecided_tickets_at_once(workbench, browser)
     form.find_element(By.CSS_SELECTOR, "button[value=dispatch]").click()
     WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.ID, "outcomes"))
     assert len(browser.find_elements(By.CSS_SELECTOR, "#outcomes li.ok")) == 10
+    assert browser.find_element(By.NAME, "undecided").is_selected(), "the list keeps its filters"
+    assert not [t for t in tickets if browser.find_elements(By.ID, f"row-{t}")], "none undecided now"
     for ticket_id in tickets:
         assert ticket(workbench, ticket_id)["status"] == "dispatched"
 

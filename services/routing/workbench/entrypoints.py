@@ -19,7 +19,7 @@ import hmac
 import secrets
 from contextlib import contextmanager
 from types import SimpleNamespace
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
@@ -237,17 +237,22 @@ class WorkbenchPages:
 
     @page("GET", "/workbench/office")
     def office_queue(self, request):
-        query = self._office_query(request.args)
         with self._visit(request, "congress") as (conn, directory, session):
-            rows = self._rows(conn, directory, session, "office", query)
-            counted = screens.counts(conn, _party(session.person))
-        filters = urlencode({k: v for k, v in request.args.items() if k != "lang"})
-        return self._show(request, "office", session, directory, tickets=rows, counts=counted,
-                          query=_filters_shown(query),
+            return self._office_page(request, conn, directory, session, request.args)
+
+    def _office_page(self, request, conn, directory, session, args, **shown):
+        """The district's tickets the filters ``args`` ask for, with the counts beside them;
+        ``shown``: the outcomes of a bulk action and its notice."""
+        query = self._office_query(args)
+        rows = self._rows(conn, directory, session, "office", query)
+        filters = urlencode({k: v for k, v in args.items() if k != "lang"})
+        return self._show(request, "office", session, directory, tickets=rows,
+                          counts=screens.counts(conn, _party(session.person)),
+                          query=_filters_shown(query), filters=filters,
                           choices=screens.choices(directory, session.person.scope),
-                          outcomes=None, back=f"/workbench/office?{filters}",
                           state=screens.state_of(rows),
-                          state_url=f"/workbench/state?page=office&{filters}")
+                          state_url=f"/workbench/state?page=office&{filters}",
+                          **{"outcomes": None, **shown})
 
     def _office_query(self, args):
         given = {name: value for name, value in args.items() if value and name != "lang"}
@@ -338,16 +343,12 @@ class WorkbenchPages:
         command = forms.action_command(form, timezone)
         outcomes = actions.act_on_many(self.db, ticket_ids, _party(session.person), command, directory,
                                        person=_acting(session.person))
-        query = self._office_query({})
-        with self.db.transaction() as conn:
-            rows = self._rows(conn, directory, session, "office", query)
-            counted = screens.counts(conn, _party(session.person))
         done = sum(1 for outcome in outcomes if outcome["ok"])
-        return self._show(request, "office", session, directory, tickets=rows, counts=counted,
-                          query=_filters_shown(query),
-                          choices=screens.choices(directory, session.person.scope),
-                          outcomes=outcomes, back="/workbench/office",
-                          notice=say(_locale(request), "bulk_done", ok=done, failed=len(outcomes) - done))
+        with self.db.transaction() as conn:  # the list as it was filtered, now
+            return self._office_page(
+                request, conn, directory, session, dict(parse_qsl(form.get("filters", ""))),
+                outcomes=outcomes, notice=say(_locale(request), "bulk_done", ok=done,
+                                              failed=len(outcomes) - done))
 
     # --- the office's own lists ------------------------------------------------------
 
