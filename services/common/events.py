@@ -19,16 +19,26 @@ routing, notify, reporting)
     attachments, requested_representative, submitted_at, received_at,
     feedback_requested}``: never a contact detail of the reporter.
 ``reporter.contact`` (intake → notify only), when the reporter asked for feedback
-    ``{ticket_id, contact: {name, phone, email, wechat_openid, locale}}``.
+    ``{ticket_id, contact: {name, phone, email, wechat_openid, locale, page_token}}``:
+    ``page_token`` opens the reporter's own page of the concern (intake's ``/c/<token>``);
+    it is the reporter's alone, a personal detail like their phone.
 ``reporter.dispatch_contact`` (intake → routing only), when the reporter asked for feedback
     ``{ticket_id, reporter: {name, phone}}``: what a department's dispatch carries
     (docs/reference.md#the-dispatch-message).
 ``concern.rated`` (intake → routing, reporting)
-    ``{ticket_id, resolution, rating, comment, rated_at}``: the reporter's rating of
-    the ticket's ``resolution``-th resolution (its ``reopen_count`` when resolved).
+    ``{ticket_id, resolution, rating, comment, rated_at, taken_by, recorded_by}``: the
+    reporter's rating of the ticket's ``resolution``-th resolution (its ``reopen_count``
+    when resolved); ``taken_by`` says how it came (``RATING_SOURCES``: a front-end's API
+    call, the reporter's own page, or the office's follow-up call), ``recorded_by``
+    ``{id, name}`` is the office's staff member who took a call's rating (else null).
+``rating.taken_by_phone`` (routing → intake only)
+    ``{ticket_id, resolution, rating, comment, taken_at, recorded_by: {id, name}}``: a
+    rating the liaison office took from the reporter by phone (a follow-up call); intake
+    applies its rating rules to it (once per resolution) and emits ``concern.rated``.
 ``ticket.<change>`` (routing → intake, notify, reporting), change one of
     ``TICKET_CHANGES``; ``returned`` is a department handing a ticket back to the
-    office, ``feedback``, ``escalated`` and ``overdue`` change no status:
+    office, ``feedback``, ``escalated``, ``overdue`` and ``reminded`` (the reporter
+    reminded, once, to rate a resolution) change no status:
     ``{ticket: TICKET, entry: TIMELINE_ENTRY, changes: [{change, entry: TIMELINE_ENTRY}]}``:
     one event per ticket and step of the workflow (one transaction), named by its last
     change, with every change the step made (``changes``, in order; ``entry`` is the
@@ -55,7 +65,7 @@ routing, notify, reporting)
     ``{department, dispatch_id, ticket_id, district, title, reason}``: a department's
     feedback that could not apply (ticket, district and title null when its dispatch is unknown).
 ``personal_data.expired`` (routing, admin CLI → intake, routing, notify)
-    ``{ticket_id, reason}``: the reporter's name, phone, email and openid of the ticket are
+    ``{ticket_id, reason}``: the reporter's name, phone, email, openid and page token of the ticket are
     anonymised in place wherever they are kept; ``reason`` is ``expired`` (routing: the
     district's ``personal_data_days`` after the ticket became final) or ``erasure`` (an
     erasure request recorded by the admin CLI).
@@ -72,6 +82,9 @@ CREDENTIAL_REVOKED = "credential.revoked"
 CREDENTIAL_EVENTS = (CREDENTIAL_ISSUED, CREDENTIAL_EXPIRING, CREDENTIAL_REVOKED)
 CONCERN_RECEIVED = "concern.received"
 CONCERN_RATED = "concern.rated"
+PHONE_RATING = "rating.taken_by_phone"
+#: how a rating came: a front-end's API call, the reporter's own page, the office's call
+RATING_SOURCES = ("frontend", "page", "phone")
 REPORTER_CONTACT = "reporter.contact"
 DISPATCH_CONTACT = "reporter.dispatch_contact"
 DEPARTMENT_DISPATCHED = "department.dispatched"
@@ -88,7 +101,8 @@ TICKET_PREFIX = "ticket."
 #: is a representative passed over
 SYSTEM_ACTOR = "system"
 TICKET_CHANGES = ("assigned", "forwarded", "undecided", "dispatched", "in_progress", "resolved",
-                  "closed", "merged", "rejected", "returned", "feedback", "escalated", "overdue")
+                  "closed", "merged", "rejected", "returned", "feedback", "escalated", "overdue",
+                  "reminded")
 #: a dispatch's status: ``sent`` until its department answers, then the latest answer;
 #: ``withdrawn`` when the ticket was handed back while it was still active
 DISPATCH_STATUSES = ("sent", "acknowledged", "in_progress", "resolved", "rejected",
@@ -122,12 +136,13 @@ def concern_received(concern):
     return Event(CONCERN_RECEIVED, body, f"concern-{concern['ticket_id']}")
 
 
-def reporter_contact(ticket_id, reporter):
+def reporter_contact(ticket_id, reporter, page_token=None):
     """``reporter.contact`` for notify, or None when the reporter did not ask for feedback."""
     if not wants_feedback(reporter):
         return None
     contact = {key: reporter.get(key) for key in ("name", "phone", "email", "wechat_openid")}
     contact["locale"] = reporter.get("locale") or DEFAULT_LOCALE
+    contact["page_token"] = page_token
     return Event(REPORTER_CONTACT, {"ticket_id": ticket_id, "contact": contact},
                  f"reporter-contact-{ticket_id}")
 
@@ -145,11 +160,21 @@ def wants_feedback(reporter):
     return bool(reporter and reporter.get("wants_feedback"))
 
 
-def concern_rated(ticket_id, resolution, rating, comment, rated_at):
+def concern_rated(ticket_id, resolution, rating, comment, rated_at, taken_by="frontend",
+                  recorded_by=None):
     return Event(CONCERN_RATED, {"ticket_id": ticket_id, "resolution": resolution,
                                  "rating": rating, "comment": comment,
-                                 "rated_at": rated_at.isoformat()},
+                                 "rated_at": rated_at.isoformat(), "taken_by": taken_by,
+                                 "recorded_by": recorded_by},
                  f"rating-{ticket_id}-{resolution}")
+
+
+def phone_rating(ticket_id, resolution, rating, comment, taken_at, recorded_by):
+    """``rating.taken_by_phone``: the office's follow-up call, for intake's rating rules."""
+    return Event(PHONE_RATING, {"ticket_id": ticket_id, "resolution": resolution,
+                                "rating": rating, "comment": comment,
+                                "taken_at": taken_at.isoformat(), "recorded_by": recorded_by},
+                 f"phone-rating-{ticket_id}-{resolution}")
 
 
 def ticket_changed(snapshot, changes):

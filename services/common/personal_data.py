@@ -1,7 +1,8 @@
 """Anonymising a reporter's personal details in place: what every service's ``retention``
 module shares.
 
-A reporter's details are their ``name``, ``phone``, ``email`` and ``wechat_openid``;
+A reporter's details are their ``name``, ``phone``, ``email``, ``wechat_openid`` and the
+``page_token`` of their concern's own page (a bearer link, theirs alone);
 they travel in a message's ``reporter`` object (a dispatch, ``reporter.dispatch_contact``)
 or ``contact`` object (``reporter.contact``). ``anonymised`` replaces them with
 ``ANONYMISED`` and leaves everything else (the ticket, its figures) as it was.
@@ -19,7 +20,7 @@ from services.common import metrics
 
 log = logging.getLogger(__name__)
 
-PERSONAL_KEYS = ("name", "phone", "email", "wechat_openid")
+PERSONAL_KEYS = ("name", "phone", "email", "wechat_openid", "page_token")
 #: the objects of a message that describe the reporter
 REPORTER_OBJECTS = ("reporter", "contact")
 ANONYMISED = "(anonymised)"

@@ -74,7 +74,8 @@ _SHARED = ("directory.published", "credential.*")
 _PERSONAL_DATA = "personal_data.expired"
 
 SERVICE_QUEUES = {
-    "intake": _events_queue("intake", *_SHARED, "ticket.*", _PERSONAL_DATA),
+    "intake": _events_queue("intake", *_SHARED, "ticket.*", "rating.taken_by_phone",
+                            _PERSONAL_DATA),
     "routing": _events_queue("routing", *_SHARED, "concern.received", "reporter.dispatch_contact",
                              "concern.rated", _PERSONAL_DATA),
     "notify": _events_queue("notify", *_SHARED, "concern.received", "reporter.contact", "ticket.*",

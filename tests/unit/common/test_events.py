@@ -24,11 +24,11 @@ def test_concern_received_carries_no_contact_detail_only_whether_feedback_is_wan
     assert events.concern_received(concern(None)).body["feedback_requested"] is False
 
 
-def test_notify_gets_every_contact_and_the_locale_routing_only_name_and_phone():
-    for_notify = events.reporter_contact("T-1", REPORTER)
+def test_notify_gets_every_contact_the_locale_and_the_page_token_routing_only_name_and_phone():
+    for_notify = events.reporter_contact("T-1", REPORTER, "tok-1")
     assert for_notify.body == {"ticket_id": "T-1", "contact": {
         "name": "王女士", "phone": "+8613900000000", "email": "wang@example.org",
-        "wechat_openid": "o-wang", "locale": "en"}}
+        "wechat_openid": "o-wang", "locale": "en", "page_token": "tok-1"}}
     for_routing = events.dispatch_contact("T-1", REPORTER)
     assert for_routing.body == {"ticket_id": "T-1",
                                 "reporter": {"name": "王女士", "phone": "+8613900000000"}}
