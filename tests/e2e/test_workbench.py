@@ -27,12 +27,18 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from services.admin.use_cases import operations as ops
 from services.common.config import settings
-from services.common.people import find_person
 from services.devstack import Stack
 from tests.support.notify import channel_settings, directory_aimed_at
 from tests.support.services import wait_until
 from tests.support.sink import Sink
 from tests.support.system import free_port, fresh_system
+from tests.support.workbench_sign_in import (
+    SESSION_COOKIE,
+    form_token,
+    latest_code,
+    sign_in_codes,
+    signed_in_session,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
     not shutil.which("chromedriver"), reason="needs Debian's chromium-driver (make tools installs it)")]
@@ -43,7 +49,6 @@ REPRESENTATIVE = "rep-zhao-min"          # tonghe's station
 OFFICE_STAFF = "office-baiyun-wu"
 WEB_DEPARTMENT = "baiyun-jingtai-street"  # delivery: web
 PHONE_WIDTH = 360
-SESSION_COOKIE = "zd_workbench"
 
 
 class Workbench(NamedTuple):
@@ -130,22 +135,8 @@ def status_becomes(workbench, ticket_id, status, timeout=20):
                what=f"{ticket_id} {status}")
 
 
-def sign_in_codes(workbench, person_id):
-    """The sign-in codes the sink received for a person (by SMS, or by email when they
-    have no phone), oldest first."""
-    contact = find_person(workbench.directory, person_id).contact
-    if contact.get("phone"):
-        return [m["params"]["code"] for m in workbench.sink.messages("sms")
-                if m.get("template") == "staff.sign_in_code.staff"
-                and m["params"].get("person_id") == person_id]
-    return [re.search(r"\b(\d{6})\b", m["text"]).group(1) for m in workbench.sink.messages("email")
-            if m["to"] == [contact["email"]]]
 
 
-def latest_code(workbench, person_id, after=0):
-    codes = workbench.sink.wait_for(
-        lambda _: (found := sign_in_codes(workbench, person_id)) and len(found) > after and found)
-    return codes[-1]
 
 
 def element(driver, element_id, timeout=10):
@@ -347,29 +338,8 @@ def test_the_office_keeps_a_saved_reply_and_sees_feedback_that_could_not_apply(w
 
 # --- refusals, over plain HTTP: what a browser would send --------------------------------
 
-def signed_in_session(workbench, person_id, fresh=False):
-    """A requests session signed in as ``person_id``: through the sign-in forms when
-    ``fresh`` or the first time, else with the session the module opened before."""
-    http = requests.Session()
-    if person_id in workbench.sessions and not fresh:
-        http.cookies.set(SESSION_COOKIE, workbench.sessions[person_id], path="/workbench/")
-        return http
-    page = http.get(f"{workbench.base}sign-in", timeout=5)
-    before = len(sign_in_codes(workbench, person_id))
-    token = form_token(page.text)
-    answer = http.post(f"{workbench.base}sign-in", data={"csrf": token, "person": person_id},
-                       timeout=5, allow_redirects=False)
-    assert answer.status_code == 303, answer.text
-    code = latest_code(workbench, person_id, after=before)
-    answer = http.post(f"{workbench.base}sign-in/code", timeout=5, allow_redirects=False,
-                       data={"csrf": token, "person": person_id, "code": code})
-    assert answer.status_code == 303 and SESSION_COOKIE in http.cookies, answer.text
-    workbench.sessions.setdefault(person_id, http.cookies[SESSION_COOKIE])
-    return http
 
 
-def form_token(html):
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
 
 def ask_code(workbench, http, person_id):
