@@ -97,15 +97,16 @@ def said(locale, phrase):
     return words.say(locale, phrase.key, **phrase.values)
 
 
+BOTH_ZH, BOTH_EN = "白云区水务局、白云区城市管理和综合执法局", "白云区水务局, 白云区城市管理和综合执法局"
 VIEWS = {
     "received": (None, "已受理", "Received"),
     "assigned": (view("assigned", ASSIGNED, representative_id="rep-chen-jianguo"),
                  "代表正在办理（陈建国）", "With your representative, 陈建国"),
     "forwarded": (view("forwarded", FORWARDED, groups=()), "联络站正在协调", "With the liaison office"),
-    "dispatched": (view("dispatched", DISPATCHED), "职能部门正在办理：白云区水务局、白云区城市管理和综合执法局",
-                   "With the department(s): 白云区水务局, 白云区城市管理和综合执法局"),
-    "in_progress": (view("in_progress", IN_PROGRESS), "职能部门正在办理：白云区水务局、白云区城市管理和综合执法局",
-                    "With the department(s): 白云区水务局, 白云区城市管理和综合执法局"),
+    "dispatched": (view("dispatched", DISPATCHED), f"职能部门正在办理：{BOTH_ZH}",
+                   f"With the department(s): {BOTH_EN}"),
+    "in_progress": (view("in_progress", IN_PROGRESS), f"职能部门正在办理：{BOTH_ZH}",
+                    f"With the department(s): {BOTH_EN}"),
     "resolved": (view("resolved", RESOLVED, result="已疏通"), "已办结", "Resolved"),
     "closed": (view("closed", CLOSED, result="已疏通", rating="satisfied", rating_comment="很好"),
                "已关闭", "Closed"),
