@@ -35,8 +35,9 @@ class Step:
 
 def concern_screen(concern, directory, latest_rating, days):
     """The page of ``concern`` (a row of ``store.find_by_page_token``): ``latest_rating``
-    is intake's rating of the ticket's latest rated resolution (or None), ``days`` how
-    long the page stays open once the ticket is final."""
+    is intake's rating of the ticket's latest rated resolution (or None; only one of the
+    current resolution is shown as given), ``days`` how long the page stays open once the
+    ticket is final."""
     ticket = concern["view"] or {}
     status = ticket.get("status", "received")
     current = ticket.get("reopen_count", 0)
@@ -59,7 +60,7 @@ def concern_screen(concern, directory, latest_rating, days):
         "steps": steps(ticket, concern),
         "rating_form": is_ratable(ticket) and rated_now is None,
         "after_rating": after_rating(ticket, directory, concern["district"]),
-        "given_rating": rated_now or (ticket.get("rating") if status in ("closed", "merged") else None),
+        "given_rating": rated_now,
         "outcome": outcome(ticket, latest_rating, directory, concern["district"]),
         "open_until": open_until(ticket, days),
     }

@@ -218,6 +218,13 @@ def test_the_rating_form_shows_while_the_resolution_is_unrated():
     assert screen(view("merged", MERGED_RESOLVED, result="已疏通"))["rating_form"] is True
 
 
+def test_only_a_rating_of_the_current_resolution_is_shown_as_given():
+    earlier = {"resolution": 0, "rating": "unsatisfied", "comment": "还有臭味", "rated_at": at(650)}
+    closed_unrated = view("closed", CLOSED, result="r", reopen_count=1, rating="unsatisfied")
+    assert screen(closed_unrated, earlier)["given_rating"] is None
+    assert screen(view("closed", CLOSED, result="r"), earlier)["given_rating"] == earlier
+
+
 @pytest.mark.parametrize("ticket_view, rating, after, outcome", [
     (view("resolved", RESOLVED, result="r"), "unsatisfied", "reopens", "reopens"),
     (view("resolved", RESOLVED, result="r"), "basically_satisfied", "reopens", "closes"),
