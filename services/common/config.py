@@ -86,6 +86,9 @@ VARIABLES = (
              "minutes without a request after which a workbench session ends", ("routing",)),
     Variable("ZD_SESSION_HOURS", "12",
              "hours after sign-in at which a workbench session ends, however busy", ("routing",)),
+    Variable("ZD_REPORTER_PAGE_DAYS", "30",
+             "days a reporter's page of their concern stays open after the ticket became final"
+             " (closed, merged, rejected)", ("intake",)),
     Variable("ZD_SMTP_URL", "",
              "SMTP server (`smtp://user:password@host:port`: STARTTLS, required with a password;"
              " `smtps://`: TLS from the start; certificate and name verified; `?cafile=` a"
@@ -216,6 +219,15 @@ def sign_in_settings():
             raise ValueError(f"{name} must be a whole number above 0, not {value!r}")
         chosen[name] = int(value)
     return chosen
+
+
+def reporter_page_days():
+    """How long a reporter's page stays open after its ticket became final, in whole days
+    (at least 1; docs/reference.md#the-reporters-page)."""
+    value = os.environ.get("ZD_REPORTER_PAGE_DAYS", "30").strip()
+    if not value.isascii() or not value.isdigit() or int(value) < 1:
+        raise ValueError(f"ZD_REPORTER_PAGE_DAYS must be a whole number above 0, not {value!r}")
+    return int(value)
 
 
 def nameko_config(service, overrides=None):

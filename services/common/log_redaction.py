@@ -1,11 +1,12 @@
-"""Keeping secrets out of log lines (docs/reference.md#promises: no API key, password, session or
-sign-in code appears in any log line).
+"""Keeping secrets out of log lines (docs/reference.md#promises: no API key, password, session,
+sign-in code or reporter's page token appears in any log line).
 
 ``redact(text)`` hides the value of every secret query parameter (``SECRET_PARAMETERS``,
 whatever URL it is part of, its name percent-encoded or not), of every secret header
 (``SECRET_HEADERS``, as ``Name: value`` or a mapping's ``'Name': 'value'``), the
 password of a URL (``scheme://user:password@host``), a bearer or basic credential,
-and anything shaped like one of our API keys. The HTTP server's access log is written
+anything shaped like one of our API keys, and the token of a reporter's page in its path
+(``/c/<token>`` is written ``/c/…``). The HTTP server's access log is written
 through it; ``RedactingFilter`` applies it to every record a process's handlers write,
 traceback included, as the safety net. A new secret parameter or header is one line
 in its list.
@@ -43,6 +44,9 @@ _HEADER = re.compile(r"\b(" + "|".join(map(re.escape, SECRET_HEADERS)) + r")(['\
                      r"[^\r\n'\"]+", re.IGNORECASE)
 _SCHEME_CREDENTIAL = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
 _API_KEY = re.compile(r"\b(zd_[0-9a-f]{12})\.[A-Za-z0-9_-]+")  # see credentials.new_key
+#: a reporter's page (intake's ``/c/<token>``), as a request line's path or in a whole URL
+_PAGE_TOKEN = re.compile(r"(^|[\s\"'(=]|://[^\s/\"']*)/c/[^\s/?#\"']+")
+PAGE_TOKEN_SHOWN = "/c/\u2026"
 
 
 def redact(text):
@@ -51,6 +55,7 @@ def redact(text):
     text = _URL_PASSWORD.sub(rf"\1:{REDACTED}@", text)
     text = _HEADER.sub(rf"\1\2{REDACTED}", text)
     text = _SCHEME_CREDENTIAL.sub(rf"\1 {REDACTED}", text)
+    text = _PAGE_TOKEN.sub(lambda found: found.group(1) + PAGE_TOKEN_SHOWN, text)
     return _API_KEY.sub(rf"\1.{REDACTED}", text)
 
 

@@ -1,9 +1,11 @@
-"""Intake's rules: does a concern fit the directory and the key that posted it?
+"""Intake's rules: does a concern fit the directory and the key that posted it? And the
+token of a reporter's own page: drawn unguessable, kept only as its hash.
 
 Pure functions over the directory snapshot; no I/O.
 """
 import hashlib
 import json
+import re
 import secrets
 from datetime import datetime
 
@@ -37,3 +39,17 @@ def fingerprint(body):
 def new_ticket_id(now: datetime):
     return f"ZD{now:%Y%m%d}-{secrets.token_hex(4).upper()}"
 
+
+
+PAGE_TOKEN_BYTES = 16  # 128 random bits: never guessed, even at every address's rate
+#: what a token may look like (``token_urlsafe``'s alphabet); anything else is no token
+PAGE_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def new_page_token():
+    return secrets.token_urlsafe(PAGE_TOKEN_BYTES)
+
+
+def page_token_hash(token):
+    """What is stored of a page's token: its SHA-256, hex."""
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,7 +1,8 @@
 """What crosses the intake API (docs/reference.md#post-a-concern): the concern a front-end posts, loaded; the
 answers, dumped: the concern accepted, a concern as its front-end sees it (status and
-timeline, never a contact), a page of the list, the rating accepted."""
-from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
+timeline, never a contact), a page of the list, the rating accepted. And the office's
+phone rating (``rating.taken_by_phone``), loaded."""
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
 from services.common.events import DEFAULT_LOCALE, LOCALES
 from services.common.ticket_schemas import (
@@ -142,6 +143,30 @@ class RatingSchema(Schema):
     rating = fields.String(required=True, validate=validate.OneOf(RATINGS))
     comment = fields.String(load_default=None, allow_none=True,
                             validate=validate.Length(max=2000))
+
+
+class StaffMemberSchema(Schema):
+    """The office's staff member who took a call (``{id, name}`` of the directory)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.String(required=True, validate=validate.Length(1, 64))
+    name = fields.String(required=True, validate=validate.Length(1, 100))
+
+
+class PhoneRatingSchema(Schema):
+    """``rating.taken_by_phone`` (services.common.events): a rating the office took by phone."""
+
+    class Meta:
+        unknown = EXCLUDE  # a field added to the event later is no reason to park it
+
+    ticket_id = fields.String(required=True, validate=validate.Length(1, 64))
+    resolution = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    rating = fields.String(required=True, validate=validate.OneOf(RATINGS))
+    comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    taken_at = fields.AwareDateTime(required=True, format="iso")
+    recorded_by = fields.Nested(StaffMemberSchema, required=True)
 
 
 class RatingAcceptedSchema(Schema):

@@ -1,7 +1,9 @@
 """The intake service (HTTP, port 8001): front-ends post concerns and read their status.
 
+Serves the reporter's own page of their concern too (``reporter_page``, ``/c/<token>``).
 Consumes ``zd.intake.events`` (directory, credentials, ``ticket.*``: the newest version
-of each ticket kept, ``personal_data.expired``: the reporter anonymised) and emits
+of each ticket kept, ``rating.taken_by_phone``: the office's call rated under the rating
+rules, ``personal_data.expired``: the reporter anonymised, their page's link dropped) and emits
 ``concern.received``, ``reporter.contact``, ``reporter.dispatch_contact`` and
 ``concern.rated`` through its outbox, each committed with what caused it.
 Every JSON answer is a schema's ``dump`` (``schemas``); Open311's are written by its
@@ -12,7 +14,7 @@ from functools import partial
 from services.common import metrics
 from services.common.errors import NotFound
 from services.common.event_routing import route_event
-from services.common.events import PERSONAL_DATA_EXPIRED, TICKET_PREFIX
+from services.common.events import PERSONAL_DATA_EXPIRED, PHONE_RATING, TICKET_PREFIX
 from services.common.http import api, json_response, read_json
 from services.common.local_directory import current_directory
 from services.common.messaging import consume_messages, handle_batch
@@ -20,6 +22,7 @@ from services.common.service import ZeroDistanceService
 from services.common.topology import SERVICE_QUEUES
 from services.intake import domain, openapi, paging, store
 from services.intake.open311.api import Open311Api
+from services.intake.reporter_page.entrypoints import ReporterPages
 from services.intake.schemas import (
     AcceptedSchema,
     ConcernListSchema,
@@ -32,10 +35,11 @@ from services.intake.schemas import (
 from services.intake.use_cases import acceptance, rating, retention, ticket_updates
 
 EVENT_HANDLERS = {TICKET_PREFIX: ticket_updates.keep_newest_version,
+                  PHONE_RATING: rating.take_phone_rating,
                   PERSONAL_DATA_EXPIRED: retention.anonymise_reporter}
 
 
-class IntakeService(ZeroDistanceService, Open311Api):
+class IntakeService(ZeroDistanceService, Open311Api, ReporterPages):
     name = "intake"
     openapi_document = openapi.SPEC
 

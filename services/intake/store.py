@@ -1,5 +1,6 @@
 """SQL of the intake schema, behind verbs: store a concern or a rating, find and list
-concerns, keep the newest view of each ticket, anonymise a reporter. Runs SQL and returns rows: the events
+concerns, keep the newest view of each ticket, anonymise a reporter, keep the hash of a
+reporter's page token. Runs SQL and returns rows: the events
 that go with a stored concern or rating are the use cases' (``use_cases``).
 """
 from psycopg.types.json import Jsonb
@@ -86,6 +87,30 @@ def find_concern(conn, ticket_id):
         "SELECT c.*, v.ticket AS view FROM concerns c"
         " LEFT JOIN ticket_views v USING (ticket_id) WHERE c.ticket_id = %s", (ticket_id,)
     ).fetchone()
+
+
+def insert_page_token(conn, ticket_id, token_hash):
+    conn.execute("INSERT INTO page_tokens (token_hash, ticket_id) VALUES (%s, %s)",
+                 (token_hash, ticket_id))
+
+
+def find_by_page_token(conn, token_hash):
+    """The concern whose page token hashes to ``token_hash``, with its ticket view, or None."""
+    return conn.execute(
+        "SELECT c.*, v.ticket AS view FROM page_tokens p JOIN concerns c USING (ticket_id)"
+        " LEFT JOIN ticket_views v USING (ticket_id) WHERE p.token_hash = %s", (token_hash,)
+    ).fetchone()
+
+
+def delete_page_token(conn, ticket_id):
+    """Forget the concern's page token; returns how many there were (0 or 1)."""
+    return conn.execute("DELETE FROM page_tokens WHERE ticket_id = %s", (ticket_id,)).rowcount
+
+
+def latest_rating(conn, ticket_id):
+    """The stored rating of the ticket's latest rated resolution, or None."""
+    return conn.execute("SELECT resolution, rating, comment, rated_at FROM ratings"
+                        " WHERE ticket_id = %s ORDER BY resolution DESC LIMIT 1", (ticket_id,)).fetchone()
 
 
 def keep_newer_ticket_view(conn, ticket):

@@ -2,7 +2,9 @@
 
 The first post of an ``external_id`` by a key stores the concern with its events
 (202): ``concern.received``, and the reporter's contact for notify
-(``reporter.contact``) and for routing (``reporter.dispatch_contact``). The same body
+(``reporter.contact``) and for routing (``reporter.dispatch_contact``). A reporter who
+asked for feedback gets their own page of the concern (``reporter_page``): its token
+travels only in ``reporter.contact``, and only its hash is stored. The same body
 again answers 200 with the same ticket and its current status; another body under the
 same id is a conflict (409).
 """
@@ -46,10 +48,19 @@ def _insert_with_a_free_id(conn, row, now):
 
 def _announce(conn, concern):
     """The events of a new concern, in its transaction. The reporter's contact goes only to
-    notify (all of it) and to routing (name and phone, for the department's dispatch)."""
+    notify (all of it, with their page's token) and to routing (name and phone, for the
+    department's dispatch)."""
     ticket_id, reporter = concern["ticket_id"], concern.get("reporter")
-    emit_events(conn, events.reporter_contact(ticket_id, reporter),
+    token = _page_token(conn, ticket_id) if events.wants_feedback(reporter) else None
+    emit_events(conn, events.reporter_contact(ticket_id, reporter, token),
                 events.dispatch_contact(ticket_id, reporter), events.concern_received(concern))
+
+
+def _page_token(conn, ticket_id):
+    """A new token of the reporter's page of the concern; only its hash is kept."""
+    token = domain.new_page_token()
+    store.insert_page_token(conn, ticket_id, domain.page_token_hash(token))
+    return token
 
 
 def _answer(ticket_id, status, received_at):

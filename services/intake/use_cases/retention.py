@@ -6,7 +6,8 @@ included, which tells a front-end's retry from a different concern) goes too: wi
 rest of the row known, a phone number's hash is found by trying them all. A front-end
 that posts the same concern again after that is answered as for a different one. The
 ``reporter.contact`` and ``reporter.dispatch_contact`` messages in the outbox are
-anonymised as well.
+anonymised as well, and the token of the reporter's page is deleted: the link dies with
+the reporter's data.
 """
 from services.common.errors import ParkMessage
 from services.common.events import EXPIRED
@@ -22,5 +23,6 @@ def anonymise_reporter(conn, body):
     if not isinstance(ticket_id, str) or not ticket_id:
         raise ParkMessage("personal_data.expired without its ticket_id")
     reporters = store.anonymise_reporter(conn, ticket_id, PERSONAL_KEYS, FINGERPRINT_GONE)
+    store.delete_page_token(conn, ticket_id)
     count(SERVICE, body.get("reason") or EXPIRED,
           {"reporter": reporters, "outbox": anonymise_outbox(conn, ticket_id)})

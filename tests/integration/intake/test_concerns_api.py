@@ -78,9 +78,12 @@ def test_a_reporter_who_asks_for_feedback_has_contacts_sent_to_notify_and_routin
     post(intake, keys["frontend:baiyun"], concern(reporter=reporter))
     sent = dict(outbox_messages())
     assert set(sent) == {"reporter.contact", "reporter.dispatch_contact", "concern.received"}
+    token = sent["reporter.contact"]["contact"]["page_token"]
     assert sent["reporter.contact"]["contact"] == {
         "name": "李女士", "phone": "+8613700000000", "email": "li@example.org",
-        "wechat_openid": "o-li-123", "locale": "en"}
+        "wechat_openid": "o-li-123", "locale": "en", "page_token": token}
+    assert len(token) == 22, "the reporter's page: 128 random bits"
+    assert token not in repr(sent["concern.received"]) + repr(sent["reporter.dispatch_contact"])
     assert sent["reporter.dispatch_contact"]["reporter"] == {"name": "李女士", "phone": "+8613700000000"}
     public = repr(sent["concern.received"])
     assert sent["concern.received"]["feedback_requested"] is True

@@ -26,6 +26,12 @@ KEY = "zd_0123456789ab.Xy_z-SECRET0123456789abcdefghijklmnop"
     ("sent with bearer abc.def-ghi", "abc.def-ghi", "bearer [redacted]"),
     ("Cookie: session=abcdef", "abcdef", "Cookie: [redacted]"),
     (f"the key {KEY} was refused", "SECRET", "the key zd_0123456789ab.[redacted] was refused"),
+    ('127.0.0.1 - - [05/Dec/2026 21:00:00] "GET /c/Qm9vX2Jhel9xdXV4LTEy?lang=en HTTP/1.1" 200 9',
+     "Qm9vX2Jhel9xdXV4LTEy", '"GET /c/\u2026?lang=en HTTP/1.1" 200 9'),
+    ('"POST /c/Qm9vX2Jhel9xdXV4LTEy/rating HTTP/1.1" 303', "Qm9vX2Jhel9xdXV4LTEy",
+     '"POST /c/\u2026/rating HTTP/1.1" 303'),
+    ("your page: https://zd.example.org/c/Qm9vX2Jhel9xdXV4LTEy.", "Qm9vX2Jhel9xdXV4LTEy",
+     "your page: https://zd.example.org/c/\u2026"),
 ])
 def test_a_secret_is_hidden_and_the_rest_of_the_line_kept(line, hidden, kept):
     cleaned = redact(line)
@@ -38,6 +44,8 @@ def test_a_secret_is_hidden_and_the_rest_of_the_line_kept(line, hidden, kept):
     "ticket ZD-20261205-ab12cd34 dispatched to baiyun-water",
     "What now? Nothing.",
     "amqp://guest@127.0.0.1:5672/zd_test",
+    '"GET /api/v1/concerns/ZD20261205-0000ABCD HTTP/1.1" 200 512',
+    '"GET /page/static/reporter.css HTTP/1.1" 200 2048',
 ])
 def test_a_line_without_secrets_is_left_as_it_is(line):
     assert redact(line) == line
