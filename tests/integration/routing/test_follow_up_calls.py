@@ -3,7 +3,8 @@ database and broker: a reminder once per resolution after three days (again afte
 reopening and a new resolution; never for a rated ticket, nor for a reporter who did not
 ask for feedback or whose rating the office took by phone); a follow-up call recorded once
 per resolution by the district's office and sent to intake as ``rating.taken_by_phone``
-(202), refused to anyone else and on a ticket not resolved; the rating intake sends back
+(202), of a merged ticket too once resolved with its original, refused to anyone else and
+on a ticket not resolved; the rating intake sends back
 as ``concern.rated`` taken by phone written as the office's, naming who took it, closing
 or reopening the ticket as the reporter's own; and the workbench's form over HTTP.
 
@@ -268,6 +269,36 @@ def test_an_unsatisfied_rating_taken_by_phone_reopens_the_ticket(chain):
     assert "person" not in rate_entry, "with the office's key nobody is named beside the office"
     assert rate_entry["note"] == "taken by phone on a follow-up call: unsatisfied: 还是有臭味: reopened"
     assert len(reopened["departments"]) == 2
+
+
+def test_the_reporter_of_a_merged_repeat_rates_the_original_s_result_by_phone(chain, conn):
+    """Tianhe merges a repeat at once (its policy: auto_merge): once the original is
+    resolved, the repeat's reporter may be called, once, and their rating is kept on it."""
+    def post(n):
+        return concerns.post_concern(chain, "tianhe", "shipai", "石牌东路下水道堵塞，污水外溢",
+                                     location={"lat": 23.1335, "lon": 113.3410 + n / 100_000})
+
+    original = post(0)
+    representative = in_status(chain, original, "assigned")["representative"]["id"]
+    repeat = post(1)
+    in_status(chain, repeat, "merged")
+    assert follow_up(chain, repeat, "congress:tianhe", rating="satisfied").status_code == 409
+    resolved = requests.post(f"{chain['routing']}/api/v1/tickets/{original}/actions",
+                             headers=bearer(chain, f"representative:{representative}"),
+                             json={"action": "resolve", "result": "已疏通下水道"})
+    assert resolved.status_code == 200, resolved.text
+    wait_until(lambda: ticket(chain, repeat, "admin")["result"], what="the repeat takes the result")
+    answer = follow_up(chain, repeat, "congress:tianhe", rating="basically_satisfied")
+    assert answer.status_code == 202, answer.text
+    (sent,) = outbox(conn, "rating.taken_by_phone", repeat)
+    assert (sent["resolution"], sent["rating"]) == (0, "basically_satisfied")
+    rated(repeat, "basically_satisfied", recorded_by=sent["recorded_by"])
+    kept = wait_until(lambda: ticket(chain, repeat, "admin")["rating"] and ticket(chain, repeat, "admin"),
+                      what="the rating kept")
+    assert (kept["status"], kept["rating"]) == ("merged", {"rating": "basically_satisfied",
+                                                           "comment": None})
+    assert (kept["timeline"][-1]["actor"], kept["timeline"][-1]["action"]) == ("congress:tianhe", "rate")
+    assert follow_up(chain, repeat, "congress:tianhe", rating="satisfied").status_code == 409
 
 
 # --- the workbench's form --------------------------------------------------------------
