@@ -22,6 +22,9 @@ TRANSITIONS = {
     "closed": (), "merged": (), "rejected": (),
 }
 
+#: a reporter's rating of a resolution, the best first
+RATINGS = ("satisfied", "basically_satisfied", "unsatisfied")
+
 #: a department's feedback and what it does to its dispatch
 FEEDBACK_STATUSES = ("acknowledged", "in_progress", "resolved", "rejected", "transfer_requested")
 PROGRESS = ("acknowledged", "in_progress")
@@ -131,3 +134,10 @@ def may_merge_into(role, scope, ticket, target, likely_original):
 def is_late_progress(dispatch, status):
     """Progress feedback overtaken by a later one (messages may be reordered)."""
     return status in PROGRESS and PROGRESS_RANK[status] <= PROGRESS_RANK.get(dispatch["status"], 0)
+
+
+def awaits_rating(ticket):
+    """Whether the ticket's latest resolution may still be rated: it is resolved, or merged
+    and resolved with the ticket it joined and not rated yet."""
+    return ticket["status"] == "resolved" or (
+        ticket["status"] == "merged" and ticket["result"] is not None and ticket["rating"] is None)

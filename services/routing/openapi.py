@@ -62,18 +62,26 @@ SPEC = build_spec(
                   errors=(401, 403, 404, 429, 503),
                   description="A representative sees their own tickets, an office its district's."),
         Operation("/api/v1/tickets/{ticket_id}/actions", "POST", "Act on a ticket",
-                  {200: ("The ticket after the action", TicketViewSchema)}, body=ActionSchema,
+                  {200: ("The ticket after the action", TicketViewSchema),
+                   202: ("follow_up: the office's follow-up call is recorded and sent to intake;"
+                         " its rating applies when intake's `concern.rated` comes back",
+                         TicketViewSchema)}, body=ActionSchema,
                   parameters=[TICKET_ID], errors=(400, 401, 403, 404, 409, 413, 415, 429, 503),
                   description="409 when the state does not allow the action: `allowed_statuses`"
                               " and `allowed_actions` list what it allows; 409 too when `version`"
                               " is given and the ticket has changed since (`current_version`,"
-                              " `ticket_status`)."),
+                              " `ticket_status`). `follow_up` (the district office's key only)"
+                              " records the rating the office took from the reporter by phone,"
+                              " once per resolution, while the ticket is resolved (or merged and"
+                              " resolved with its original, not rated yet): 409 otherwise, and for"
+                              " a second call of the same resolution."),
         Operation("/api/v1/tickets/actions", "POST", "Take one action on many tickets",
                   {200: ("What became of each ticket", BulkOutcomesSchema)}, body=BulkActionSchema,
                   errors=(400, 401, 413, 415, 429, 503),
                   description="The action of `POST /api/v1/tickets/{ticket_id}/actions` on each of"
                               " `ticket_ids` (1-100), each on its own: one refused (its `problem`"
-                              " is the answer it alone would have had) leaves the others done."),
+                              " is the answer it alone would have had) leaves the others done."
+                              " Any action but `follow_up`, which is one reporter's answer."),
         Operation("/api/v1/tickets/{ticket_id}/notes", "POST", "Add an internal note",
                   {201: ("The note", InternalNoteSchema)}, body=InternalNoteBodySchema,
                   parameters=[TICKET_ID], errors=(400, 401, 403, 404, 413, 415, 429, 503),

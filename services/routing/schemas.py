@@ -3,10 +3,14 @@ routing takes in, loaded; its answers (tickets listed, a ticket as representativ
 offices see it, feedback applied), dumped."""
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from services.common.events import RATING_SOURCES
 from services.common.ticket_schemas import STATUSES, IsoTime, TicketSchema
-from services.routing.domain import FEEDBACK_STATUSES
+from services.routing.domain import FEEDBACK_STATUSES, RATINGS
 
-ACTIONS = ("forward", "resolve", "merge", "reject", "reassign", "dispatch", "escalate")
+ACTIONS = ("forward", "resolve", "merge", "reject", "reassign", "dispatch", "escalate",
+           "follow_up")
+#: a follow-up call is one reporter's answer on the phone: taken ticket by ticket
+BULK_ACTIONS = tuple(action for action in ACTIONS if action != "follow_up")
 
 
 class FeedbackSchema(Schema):
@@ -134,9 +138,16 @@ class RatingEventSchema(Schema):
 
     ticket_id = fields.String(required=True)
     resolution = fields.Integer(required=True, strict=True)
-    rating = fields.String(required=True, validate=validate.OneOf(
-        ("satisfied", "basically_satisfied", "unsatisfied")))
+    rating = fields.String(required=True, validate=validate.OneOf(RATINGS))
     comment = fields.String(allow_none=True)
+    taken_by = fields.String(load_default="frontend", validate=validate.OneOf(RATING_SOURCES))
+    recorded_by = fields.Nested(lambda: RecordedBySchema(), load_default=None, allow_none=True)
+
+
+class RecordedBySchema(Schema):
+    """Who took a rating by phone: a staff member of the office, or the office itself."""
+    id = fields.String(required=True, validate=validate.Length(1, 64))
+    name = fields.String(required=True, allow_none=True, validate=validate.Length(max=200))
 
 
 class DepartmentsSchema(Schema):
@@ -156,13 +167,17 @@ class ActionSchema(Schema):
     category = fields.String(validate=validate.Length(1, 32), metadata={
         "description": "dispatch: the category the office decides on, when the keywords"
                        " chose another or none (kept in the timeline as `recategorise`)"})
+    rating = fields.String(validate=validate.OneOf(RATINGS), metadata={
+        "description": "follow_up: the rating the reporter gave the office on the phone"})
+    comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000),
+                            metadata={"description": "follow_up: what the reporter said of it"})
     version = fields.Integer(validate=validate.Range(1), metadata={
         "description": "The ticket's `version` the action was decided on: when the ticket"
                        " has changed since, 409 with `current_version` and `ticket_status`"
                        " and nothing done"})
 
     REQUIRED = {"resolve": "result", "merge": "into", "reject": "reason",
-                "reassign": "representative", "dispatch": "departments"}
+                "reassign": "representative", "dispatch": "departments", "follow_up": "rating"}
 
     @validates_schema
     def action_has_its_fields(self, data, **kwargs):
@@ -172,7 +187,8 @@ class ActionSchema(Schema):
 
 
 class BulkActionSchema(ActionSchema):
-    """One action on many tickets (``POST /api/v1/tickets/actions``)."""
+    """One action on many tickets (``POST /api/v1/tickets/actions``): any but a follow-up call."""
+    action = fields.String(required=True, validate=validate.OneOf(BULK_ACTIONS))
     ticket_ids = fields.List(fields.String(validate=validate.Length(1, 64)), required=True,
                              validate=validate.Length(1, 100))
 

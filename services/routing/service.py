@@ -6,12 +6,15 @@ Consumes ``zd.routing.events`` (``concern.received``, ``reporter.dispatch_contac
 ``ticket.*`` events and the departments' messages on ``zd.dispatch`` (or, for webhook
 departments, ``department.dispatched`` to notify) through its outbox. Feedback that
 cannot apply is parked on ``zd.feedback.rejected`` and announced as ``feedback.rejected``. Every
-minute it acts on the deadlines of the district policy (``deadlines``); every hour it
+minute it acts on the deadlines of the district policy (``deadlines``: a reporter who has
+not rated a resolution is reminded once, ``ticket.reminded``); every hour it
 anonymises the reporter details of tickets final for ``personal_data_days`` and announces
 ``personal_data.expired`` (``retention``), which it also consumes from an erasure request.
 For the operator (the admin key) it reports how often the liaison office changed the
 category the keywords chose (``category_changes``). Representatives and offices act on one
-ticket or on many at once (each on its own), and keep internal notes no event carries.
+ticket or on many at once (each on its own), and keep internal notes no event carries; an
+office records the rating it took from a reporter by phone (a follow-up call), which goes
+to intake as ``rating.taken_by_phone`` and comes back as ``concern.rated``.
 Every answer is a schema's ``dump`` (``schemas``). People (representatives, office and
 department staff) use the same use cases through the workbench's pages
 (``workbench.entrypoints``), signed in with a one-time code (``sign_in``), whose dead
@@ -164,7 +167,8 @@ class RoutingService(WorkbenchPages, ZeroDistanceService):
             directory = current_directory(conn)
             ticket = actions.act(conn, ticket_id, caller.party, command, directory)
             seen = reading.ticket_as_seen(conn, ticket, directory)
-        return json_response(200, TicketViewSchema().dump(seen))
+        answered = 202 if command["action"] in actions.ANSWERED_LATER else 200
+        return json_response(answered, TicketViewSchema().dump(seen))
 
     @api("POST", "/api/v1/tickets/actions")
     def post_bulk_action(self, request):

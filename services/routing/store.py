@@ -374,6 +374,20 @@ def waiting_tickets(conn, status, since_before, limit=200):
         (status, since_before, limit)).fetchall()
 
 
+def unreminded_resolutions(conn, resolved_after, resolved_before, limit=200):
+    """Resolved tickets whose reporter asked for feedback, resolved between
+    ``resolved_after`` and ``resolved_before`` and not yet reminded to rate this
+    resolution, nor rated by phone on the office's follow-up call, oldest first, locked;
+    those another instance handles skipped."""
+    return conn.execute(
+        "SELECT t.* FROM tickets t WHERE t.status = 'resolved' AND t.reminded_at IS NULL"
+        " AND t.feedback_requested AND t.status_since > %s AND t.status_since <= %s"
+        " AND NOT EXISTS (SELECT 1 FROM follow_up_calls f WHERE f.ticket_id = t.ticket_id"
+        " AND f.resolution = t.reopen_count)"
+        " ORDER BY t.status_since LIMIT %s FOR UPDATE OF t SKIP LOCKED",
+        (resolved_after, resolved_before, limit)).fetchall()
+
+
 def due_tickets(conn, status, cutoffs, limit=200):
     """Tickets in ``status`` (not yet escalated) since before their district's cutoff
     (``{district: moment}``), oldest first, locked; those another instance handles skipped."""
@@ -393,6 +407,24 @@ def overdue_dispatches(conn, now, limit=200):
         " AND d.status IN ('sent', 'acknowledged', 'in_progress') AND d.due_at <= %s"
         " AND t.status IN ('dispatched', 'in_progress')"
         " ORDER BY d.due_at LIMIT %s FOR UPDATE OF t SKIP LOCKED", (now, limit)).fetchall()
+
+
+FOLLOW_UP_COLUMNS = ("ticket_id", "resolution", "rating", "comment", "person_id", "person_name",
+                     "at")
+
+
+def record_follow_up_call(conn, call):
+    """The office's follow-up call of a ticket's resolution (``FOLLOW_UP_COLUMNS``), as
+    stored; None when that resolution's call is recorded already."""
+    return conn.execute(insert_sql("follow_up_calls", FOLLOW_UP_COLUMNS,
+                                   "ON CONFLICT (ticket_id, resolution) DO NOTHING RETURNING *"),
+                        row_values(call, FOLLOW_UP_COLUMNS, set())).fetchone()
+
+
+def follow_up_call(conn, ticket_id, resolution):
+    """The follow-up call recorded for the ticket's ``resolution``, or None."""
+    return conn.execute("SELECT * FROM follow_up_calls WHERE ticket_id = %s AND resolution = %s",
+                        (ticket_id, resolution)).fetchone()
 
 
 def add_internal_note(conn, ticket_id, party, person, text):

@@ -8,6 +8,13 @@ An action is one step (``act`` opens it on the request's transaction, ``perform`
 it: the rules run as well on a fake of the store), taken by a party and, when one signed
 in, a person of it (``step.Person``), whom the timeline names.
 
+The office's follow-up call (``follow_up``, 回访) changes nothing by itself: it records
+the rating the office took from the reporter by phone, once per resolution, and sends it
+to intake (``rating.taken_by_phone``), whose rating rules decide; the ticket changes when
+intake's ``concern.rated`` comes back (``workflow.rate``), so the API answers 202. It
+names who took the call (``recorded_by``): the person signed in, or with the office's
+key the office itself (``{id: "congress:<district>", name: the office's name}``).
+
 An action that says which ``version`` of the ticket it was decided on answers 409 when
 the ticket changed since (two people acting on one ticket at once: the second hears it,
 nothing is overwritten). ``act_on_many`` takes one action on many tickets, each in its
@@ -15,6 +22,7 @@ own transaction: one that cannot be taken leaves the others done.
 """
 import logging
 
+from services.common import events
 from services.common.errors import BadRequest, Conflict, Contention, Forbidden, NotFound, Problem
 from services.routing import domain
 from services.routing.use_cases import workflow
@@ -30,7 +38,13 @@ WHO = {
     "reassign": ("congress",),
     "dispatch": ("congress",),
     "escalate": ("representative", "congress"),
+    "follow_up": ("congress",),
 }
+#: actions whose effect comes later (a follow-up call's rating, once intake sent it back):
+#: the API answers 202
+ANSWERED_LATER = ("follow_up",)
+#: actions taken on one ticket at a time: a follow-up call is one reporter's answer
+ONE_AT_A_TIME = ("follow_up",)
 
 
 def check_access(ticket, party):
@@ -79,6 +93,9 @@ def act_on_many(db, ticket_ids, party, command, directory, person=None):
     others. Returns one outcome per ticket, in the order asked: ``{ticket_id, ok: true,
     status}`` or ``{ticket_id, ok: false, problem: {status, detail, errors?, ...}}``."""
     ticket_ids = list(dict.fromkeys(ticket_ids))
+    if command["action"] in ONE_AT_A_TIME:
+        raise BadRequest("Cannot act on these tickets at once.", errors={"action": [
+            f"A {command['action']} is taken on one ticket at a time."]})
     if not 1 <= len(ticket_ids) <= MAX_TICKETS_AT_ONCE:
         raise BadRequest("Cannot act on these tickets.", errors={"ticket_ids": [
             f"Between 1 and {MAX_TICKETS_AT_ONCE} tickets."]})
@@ -146,7 +163,10 @@ def _who(entry):
 
 def allowed_actions(status):
     targets = domain.TRANSITIONS[status]
-    return [action for action, target in TARGET.items() if target in targets]
+    found = [action for action, target in TARGET.items() if target in targets]
+    if status == "resolved":  # awaiting the reporter's rating, which the office may take by phone
+        found.append("follow_up")
+    return found
 
 
 TARGET = {"forward": "forwarded", "resolve": "resolved", "merge": "merged",
@@ -223,5 +243,51 @@ def _escalate(step, ticket, party, command):
                                             event="escalated"))
 
 
+def may_follow_up(party, ticket):
+    """Whether ``party`` may record a follow-up call of the ticket's latest resolution now
+    (whether one is recorded already aside): its district's office, while it awaits a
+    rating. The admin may not: the call is the office's."""
+    return (party.role == "congress" and ticket["district"] == party.scope
+            and domain.awaits_rating(ticket))
+
+
+def _follow_up(step, ticket, party, command):
+    if party.role != "congress":
+        raise Forbidden("Only the district's liaison office records a follow-up call.")
+    resolution = ticket["reopen_count"]
+    if not may_follow_up(party, ticket):
+        raise _no_follow_up(ticket, f"Ticket {ticket['ticket_id']} is {ticket['status']}: no"
+                                    " resolution of it awaits a rating.")
+    recorded_by = _recorder(step, party)
+    call = step.store.record_follow_up_call({
+        "ticket_id": ticket["ticket_id"], "resolution": resolution, "rating": command["rating"],
+        "comment": command.get("comment"), "person_id": recorded_by["id"],
+        "person_name": recorded_by["name"], "at": step.now()})
+    if call is None:
+        raise _no_follow_up(ticket, f"The follow-up call of resolution {resolution} of ticket"
+                                    f" {ticket['ticket_id']} is recorded already.", recorded=True)
+    step.store.emit_events(events.phone_rating(ticket["ticket_id"], resolution, call["rating"],
+                                               call["comment"], call["at"], recorded_by))
+    return ticket
+
+
+def _no_follow_up(ticket, detail, recorded=False):
+    """409 naming what the ticket allows instead (no other follow-up call once one is
+    recorded)."""
+    allowed = [action for action in allowed_actions(ticket["status"])
+               if not (recorded and action == "follow_up")]
+    return Conflict(detail, allowed_statuses=list(domain.TRANSITIONS[ticket["status"]]),
+                    allowed_actions=allowed)
+
+
+def _recorder(step, party):
+    """``{id, name}`` of who took a follow-up call: the person signed in, else the office."""
+    if step.person is not None:
+        return {"id": step.person.id, "name": step.person.name}
+    office = step.directory["districts"][party.scope]["office"]
+    return {"id": str(party), "name": office["name"]}
+
+
 PERFORM = {"forward": _forward, "resolve": _resolve, "merge": _merge, "reject": _reject,
-           "reassign": _reassign, "dispatch": _dispatch, "escalate": _escalate}
+           "reassign": _reassign, "dispatch": _dispatch, "escalate": _escalate,
+           "follow_up": _follow_up}

@@ -7,13 +7,16 @@
   escalated, once (``ticket.escalated``).
 - A lead dispatch past its ``due_at`` is flagged overdue for the office, once
   (``ticket.overdue``).
+- A resolution the reporter (who asked for feedback) has not rated in
+  ``RATING_REMINDER_DAYS`` days is announced as ``ticket.reminded``, once per resolution,
+  so that notify reminds them (unless the office took their rating by phone meanwhile).
 - A resolution the reporter has not rated in ``RATING_DAYS`` days closes the ticket.
 - A concern that waited ``CONTACT_WAIT`` for its reporter's dispatch contact (which
   intake sends with it) is routed without it, rather than never.
 
 Hours are working hours when the district has a calendar. ``enforce`` finds the rows
 in SQL; each is then handled by its rule (``pass_over``, ``escalate``, ``flag_overdue``,
-``close_unrated``, ``route_without_contact``) in its own savepoint and step (one event),
+``close_unrated``, ``remind_to_rate``, ``route_without_contact``) in its own savepoint and step (one event),
 so one that cannot be handled does not hold up the others; rows are locked with SKIP
 LOCKED, so several routing instances share the work.
 """
@@ -30,6 +33,8 @@ from services.routing.use_cases.workflow import Change, Note
 log = logging.getLogger(__name__)
 SYSTEM = workflow.SYSTEM
 RATING_DAYS = 7
+#: a reporter who has not rated a resolution by then is reminded, once (before it closes)
+RATING_REMINDER_DAYS = 3
 #: a concern waits this long for its dispatch contact (sent with it, so seconds at most)
 CONTACT_WAIT = timedelta(minutes=10)
 
@@ -50,6 +55,10 @@ def enforce(conn, directory, now):
                             lambda step, row: flag_overdue(step, row, now)),
             "closed": each(store.waiting_tickets(conn, "resolved", now - timedelta(days=RATING_DAYS)),
                            close_unrated),
+            # after the closing: a resolution that closes now is not reminded of as well
+            "reminded": each(store.unreminded_resolutions(conn, now - timedelta(days=RATING_DAYS),
+                                                          now - timedelta(days=RATING_REMINDER_DAYS)),
+                             lambda step, ticket: remind_to_rate(step, ticket, now)),
             "routed_without_contact": each(
                 store.release_stale_held_concerns(conn, now - CONTACT_WAIT), route_without_contact)}
 
@@ -126,6 +135,15 @@ def route_without_contact(step, concern):
     log.warning("concern %s waited %s for its dispatch contact: routed without it",
                 concern["ticket_id"], CONTACT_WAIT)
     workflow.receive_concern(step, concern)
+
+
+def remind_to_rate(step, ticket, now):
+    """A resolution not rated in ``RATING_REMINDER_DAYS``: its reporter is reminded, once
+    (``reminded_at``, cleared when the status changes)."""
+    workflow.note(step, ticket, Note(SYSTEM, "remind",
+                                     f"not rated within {RATING_REMINDER_DAYS} days: the reporter"
+                                     " is reminded to rate the result",
+                                     event="reminded", fields={"reminded_at": now}))
 
 
 def close_unrated(step, ticket):

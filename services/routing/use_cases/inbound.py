@@ -84,10 +84,12 @@ def receive_dispatch_contact(conn, body):
 
 
 def receive_rating(conn, rated):
-    """The reporter's rating, applied to the ticket; one that does not fit is parked."""
-    errors = RatingEventSchema().validate(rated)
-    if errors:
-        raise ParkMessage(f"invalid rating: {errors}")
+    """The reporter's rating (or one the office took by phone, ``taken_by``), applied to
+    the ticket; one that does not fit is parked."""
+    try:
+        rated = RatingEventSchema().load(rated)
+    except ValidationError as invalid:
+        raise ParkMessage(f"invalid rating: {invalid.messages}") from None
     try:
         with Step.on(conn, current_directory(conn)) as step:
             workflow.rate(step, rated)

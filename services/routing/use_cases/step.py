@@ -16,6 +16,9 @@ step holds all they need beside the ticket and the command:
 A step taken by a person (a staff member signed in for their party: ``Person``) names
 them beside the party on every timeline entry the party's actor string writes
 (``NamingThePerson``); the actor stays the party, which is what other services go by.
+The step keeps the person (``person``) for a rule that records who acted besides the
+timeline (the office's follow-up call). An entry that names its own person (a rating
+the office took by phone) keeps it.
 
 Each change writes its timeline entry as it happens and is recorded in the step
 (``record``); ``announce`` emits one ``ticket.<change>`` event per ticket, with the
@@ -39,7 +42,8 @@ STORE_PORT = ("insert_ticket", "find_ticket", "lock_ticket", "lock_merged_into",
               "update_ticket_with_entry", "add_timeline", "duplicate_candidates",
               "link_duplicate", "likely_original", "open_counts", "insert_dispatch", "dispatch",
               "update_dispatch", "withdraw_active_dispatches", "dispatches_and_timeline",
-              "dispatch_contact", "record_keyword_category", "record_recategorisation")
+              "dispatch_contact", "record_keyword_category", "record_recategorisation",
+              "record_follow_up_call")
 #: and of the outbox: the step's messages, published when its transaction commits
 OUTBOX_PORT = {"emit": emit, "emit_events": emit_events}
 
@@ -81,13 +85,15 @@ class NamingThePerson:
     def _named(self, actor):
         return self.person if actor == self.actor else None
 
-    def add_timeline(self, ticket_id, actor, action, from_status, to_status, note=None):
+    def add_timeline(self, ticket_id, actor, action, from_status, to_status, note=None,
+                     person=None):
         return self.port.add_timeline(ticket_id, actor, action, from_status, to_status, note,
-                                      person=self._named(actor))
+                                      person=person or self._named(actor))
 
     def update_ticket_with_entry(self, ticket_id, entry, **changes):
         return self.port.update_ticket_with_entry(
-            ticket_id, {**entry, "person": self._named(entry["actor"])}, **changes)
+            ticket_id, {**entry, "person": entry.get("person") or self._named(entry["actor"])},
+            **changes)
 
 
 @dataclass
@@ -105,6 +111,7 @@ class Step:
     directory: dict
     now: Callable[[], datetime] = clock
     pending: dict = field(default_factory=dict)  # ticket_id → Pending
+    person: Person | None = None  # who took the step for its party, when one signed in
 
     @classmethod
     def on(cls, conn, directory, person=None, party=None):
@@ -117,7 +124,7 @@ class Step:
         """A step on the store ``port`` (``on``'s, or a fake of it)."""
         if person is not None:
             port = NamingThePerson(port, str(party), person)
-        return cls(port, directory, **given)
+        return cls(port, directory, person=person, **given)
 
     def __enter__(self):
         return self

@@ -24,10 +24,11 @@ from services.common import events, topology
 from services.common.metrics import TICKET_STAGE_SECONDS, TICKET_TRANSITIONS
 from services.common.words import words
 from services.routing import categories, domain, duplicates, snapshots
-from services.routing.use_cases.step import clock
+from services.routing.use_cases.step import Person, clock
 
 SYSTEM = events.SYSTEM_ACTOR
 REPORTER = "reporter"
+PHONE = "phone"  # a rating's ``taken_by`` when the office took it on a follow-up call
 #: actions announced by their own event rather than by the status they lead to
 EVENT_OF_ACTION = {"undecided": "undecided", "rejected": "returned", "transfer_requested": "returned"}
 #: routing's clock, which its timers read too
@@ -36,24 +37,27 @@ now = clock
 
 @dataclass(frozen=True)
 class Change:
-    """A ticket's move to ``to_status``: who made it (``actor``), by which ``action``, the
-    timeline's ``note``, and the columns it sets besides (``fields``)."""
+    """A ticket's move to ``to_status``: who made it (``actor``, and the ``person`` of it
+    the timeline names, a ``step.Person``, when the step does not know them), by which
+    ``action``, the timeline's ``note``, and the columns it sets besides (``fields``)."""
     to_status: str
     actor: str
     action: str
     note: str | None = None
     fields: dict = field(default_factory=dict)
+    person: Person | None = None
 
 
 @dataclass(frozen=True)
 class Note:
     """A timeline entry that changes no status (but may set ``fields``), announced as
-    ``ticket.<event>``."""
+    ``ticket.<event>``; ``person`` as a ``Change``'s."""
     actor: str
     action: str
     text: str | None
     event: str = "feedback"
     fields: dict = field(default_factory=dict)
+    person: Person | None = None
 
 
 class RatingRefused(Exception):
@@ -143,7 +147,8 @@ def rate(step, rated):
     """The reporter's rating: satisfied closes; unsatisfied reopens the ticket (to the
     office, dispatched again by the rules) until the district's ``reopen_limit``. A
     merged ticket whose original was resolved keeps its rating, and an unsatisfied one
-    is noted on the original for whoever handles it."""
+    is noted on the original for whoever handles it. A rating the office took by phone
+    (``taken_by`` ``phone``) is the office's entry, naming who took it (``rated_by``)."""
     ticket = step.store.lock_ticket(rated["ticket_id"])
     if ticket is None:
         raise RatingRefused("unknown ticket")
@@ -155,15 +160,17 @@ def rate(step, rated):
     policy = step.policy(ticket["district"])
     recorded = {"rating": rated["rating"], "rating_comment": rated.get("comment")}
     said = _rating_note(rated)
+    actor, person = rated_by(ticket, rated)
     if rated["rating"] != "unsatisfied":
-        return change(step, ticket, Change("closed", REPORTER, "rate", said, fields=recorded))
+        return change(step, ticket, Change("closed", actor, "rate", said, fields=recorded,
+                                           person=person))
     if ticket["reopen_count"] >= policy["reopen_limit"]:
         return change(step, ticket, Change(
-            "closed", REPORTER, "rate", f"{said} (reopen limit {policy['reopen_limit']} reached)",
-            fields=recorded))
-    ticket = change(step, ticket, Change("forwarded", REPORTER, "rate", f"{said}: reopened",
+            "closed", actor, "rate", f"{said} (reopen limit {policy['reopen_limit']} reached)",
+            fields=recorded, person=person))
+    ticket = change(step, ticket, Change("forwarded", actor, "rate", f"{said}: reopened",
                                          fields={"reopen_count": ticket["reopen_count"] + 1,
-                                                 **recorded}))
+                                                 **recorded}, person=person))
     step.announce()  # the reopening is announced by itself, a new dispatch after it
     if policy["auto_dispatch"] and ticket["category"]:
         ticket = dispatch_by_rules(step, ticket)
@@ -174,17 +181,38 @@ def _rate_merged(step, ticket, rated):
     if rated["resolution"] != ticket["reopen_count"] or ticket["rating"] is not None:
         raise RatingRefused("this merged ticket's resolution is rated already")
     said = _rating_note(rated)
+    actor, person = rated_by(ticket, rated)
     if rated["rating"] == "unsatisfied":
         status = step.store.find_ticket(ticket["merged_into"])["status"]
-        step.store.add_timeline(ticket["merged_into"], REPORTER, "note", status, status,
-                                f"the reporter of merged {ticket['ticket_id']} is unsatisfied: {said}")
-    return note(step, ticket, Note(REPORTER, "rate", said, event="merged", fields={
-        "rating": rated["rating"], "rating_comment": rated.get("comment")}))
+        step.store.add_timeline(ticket["merged_into"], actor, "note", status, status,
+                                f"the reporter of merged {ticket['ticket_id']} is unsatisfied: {said}",
+                                person=person)
+    return note(step, ticket, Note(actor, "rate", said, event="merged", fields={
+        "rating": rated["rating"], "rating_comment": rated.get("comment")}, person=person))
+
+
+def office_actor(district):
+    """The timeline's actor for a district's liaison office: its party, ``congress:<district>``."""
+    return f"congress:{district}"
+
+
+def rated_by(ticket, rated):
+    """``(actor, person)`` of a rating's timeline entry: the reporter's own, or, for one the
+    office took by phone, the district's office and the staff member who took it (none
+    when it was recorded with the office's key: ``recorded_by`` is then the office itself)."""
+    if rated.get("taken_by") != PHONE:
+        return REPORTER, None
+    actor, recorder = office_actor(ticket["district"]), rated.get("recorded_by")
+    if not recorder or recorder["id"] == actor:
+        return actor, None
+    return actor, Person(recorder["id"], recorder["name"])
 
 
 def _rating_note(rated):
-    """The timeline's words for a rating: ``unsatisfied: 还是有臭味``."""
-    return f"{rated['rating']}: {rated.get('comment') or ''}".strip(": ")
+    """The timeline's words for a rating: ``unsatisfied: 还是有臭味``; one the office took
+    by phone says so first."""
+    said = f"{rated['rating']}: {rated.get('comment') or ''}".strip(": ")
+    return f"taken by phone on a follow-up call: {said}" if rated.get("taken_by") == PHONE else said
 
 
 def recategorise(step, ticket, actor, category):
@@ -327,11 +355,13 @@ def change(step, ticket, made):
     domain.check_transition(ticket["status"], made.to_status)
     columns = dict(made.fields)
     if made.to_status != ticket["status"]:  # a new wait begins: its deadline is not passed yet
-        columns.update(status=made.to_status, status_since=step.now(), escalated_at=None)
+        columns.update(status=made.to_status, status_since=step.now(), escalated_at=None,
+                       reminded_at=None)
         TICKET_STAGE_SECONDS.labels(ticket["status"]).observe(
             (columns["status_since"] - ticket["status_since"]).total_seconds())
     row, entry = step.store.update_ticket_with_entry(ticket["ticket_id"], _entry(
-        made.actor, made.action, ticket["status"], made.to_status, made.note), **columns)
+        made.actor, made.action, ticket["status"], made.to_status, made.note, made.person),
+        **columns)
     TICKET_TRANSITIONS.labels(made.to_status).inc()
     step.record(row, EVENT_OF_ACTION.get(made.action, made.to_status), entry)
     if made.to_status == "resolved":
@@ -343,12 +373,13 @@ def note(step, ticket, made):
     """Write the ``Note`` ``made`` on ``ticket``'s timeline (setting its ``fields``), for
     the step to announce as ``ticket.<event>``; returns the ticket as stored."""
     row, entry = step.store.update_ticket_with_entry(ticket["ticket_id"], _entry(
-        made.actor, made.action, ticket["status"], ticket["status"], made.text), **made.fields)
+        made.actor, made.action, ticket["status"], ticket["status"], made.text, made.person),
+        **made.fields)
     step.record(row, made.event, entry)
     return row
 
 
-def _entry(actor, action, from_status, to_status, note):
+def _entry(actor, action, from_status, to_status, note, person=None):
     return {"actor": actor, "action": action, "from_status": from_status,
-            "to_status": to_status, "note": note}
+            "to_status": to_status, "note": note, "person": person}
 

@@ -14,7 +14,8 @@ from marshmallow import ValidationError
 
 from services.routing.schemas import ActionSchema, FeedbackSchema
 
-TEXT_FIELDS = ("note", "result", "reason", "into", "representative", "category")
+TEXT_FIELDS = ("note", "result", "reason", "into", "representative", "category", "rating",
+               "comment")
 #: the field a saved reply fills when it is left empty, per action
 REPLY_FILLS = {"resolve": "result", "forward": "note", "reject": "reason", "dispatch": "note",
                "escalate": "note", "reassign": "note", "merge": "note"}

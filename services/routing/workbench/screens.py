@@ -1,7 +1,8 @@
 """What each workbench page shows, read through routing's use cases and store.
 
 A screen is a dict for its template: the tickets of a queue with the time each has left
-(``queue_rows``), a ticket with what its viewer may do to it (``ticket_screen``), a
+(``queue_rows``), a ticket with what its viewer may do to it, the office's follow-up call
+among it (``ticket_screen``), a
 department's dispatches with the answers each allows (``dispatch_rows``), the choices of
 a district's forms (``choices``). Who may see what is decided by the use cases
 (``actions.list_scope``, ``actions.check_access``), never here. ``state_of`` is a
@@ -35,7 +36,7 @@ LIST_LIMIT = 200
 #: a representative's queue: their open tickets, and the resolved ones awaiting a rating
 REPRESENTATIVE_SHOWS = (*domain.OPEN, "resolved")
 #: the notices a page shows after an action (``?done=``)
-DONE_WORDS = {f"done.{name}" for name, _, _ in ACTS} | {"done.note"}
+DONE_WORDS = {f"done.{name}" for name, _, _ in ACTS} | {"done.note", "done.follow_up"}
 
 
 def queue_rows(conn, directory, party, query, now):
@@ -74,7 +75,19 @@ def ticket_screen(conn, directory, party, ticket_id, now):
     return {"ticket": {**seen, "version": ticket["version"]},
             **_time_left({**ticket, "due_at": lead and lead["due_at"]}, directory, now),
             "acts": acts_for(party.role, ticket, seen.get("likely_duplicate_of")),
+            "follow_up": follow_up_of(conn, party, ticket),
             "notes": notes.internal_notes(conn, ticket_id)}
+
+
+def follow_up_of(conn, party, ticket):
+    """The office's follow-up call of the ticket's latest resolution, while it awaits a
+    rating (None otherwise): the call recorded (None: none yet), whether ``party`` may
+    record it now, and the ratings to choose from."""
+    if not domain.awaits_rating(ticket):
+        return None
+    call = store.follow_up_call(conn, ticket["ticket_id"], ticket["reopen_count"])
+    return {"call": call, "may_record": call is None and actions.may_follow_up(party, ticket),
+            "ratings": domain.RATINGS}
 
 
 def acts_for(role, ticket, duplicate_of):

@@ -103,6 +103,22 @@ WORDS = {
     "done.feedback": ("已反馈。", "Answer sent."),
     "done.reply": ("已保存。", "Saved."),
     "done.handled": ("已标记为已处理。", "Marked as handled."),
+    # the office's follow-up call
+    "follow_up": ("电话回访", "Follow-up call (回访)"),
+    "follow_up_hint": ("为没有智能手机的群众记录电话回访中的满意度评价；每次办结只记录一次。",
+                       "Record the rating a reporter without a smartphone gave on the phone;"
+                       " one call per resolution."),
+    "rating": ("满意度", "Rating"),
+    "rating.satisfied": ("满意", "Satisfied"),
+    "rating.basically_satisfied": ("基本满意", "Basically satisfied"),
+    "rating.unsatisfied": ("不满意", "Unsatisfied"),
+    "rating_comment": ("群众意见（可选）", "What the reporter said (optional)"),
+    "record_follow_up": ("记录回访", "Record the call"),
+    "done.follow_up": ("回访已记录，评价稍后生效。",
+                       "The follow-up call is recorded; its rating applies in a moment."),
+    "follow_up_recorded": ("{who} 已于 {at} 记录回访（{rating}），评价稍后生效。",
+                           "{who} recorded the follow-up call at {at} ({rating}); its rating"
+                           " applies in a moment."),
     "changed_meanwhile": ("该诉求已被他人更新，请查看最新状态后再操作。",
                           "Someone changed this ticket meanwhile: look at it again before you act."),
     "fix_fields": ("请检查以下内容：", "Please check:"),

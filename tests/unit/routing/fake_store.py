@@ -23,7 +23,8 @@ TICKET_DEFAULTS = {"version": 1, "community": None, "category": None, "title": N
                    "first_dispatched_at": None, "resolved_at": None, "result": None,
                    "reopen_count": 0, "escalated_at": None, "rating": None,
                    "rating_comment": None, "feedback_requested": False, "merged_into": None,
-                   "words": [], "lat": None, "lon": None, "personal_data_expired_at": None}
+                   "words": [], "lat": None, "lon": None, "personal_data_expired_at": None,
+                   "reminded_at": None}
 TIME_COLUMNS = ("submitted_at", "received_at")
 DISPATCH_DEFAULTS = {"status": "sent", "resolved_at": None, "result": None, "overdue_at": None}
 
@@ -40,6 +41,7 @@ class FakeStore:
         self.dispatch_contacts = {}  # ticket_id → {name, phone}
         self.keyword_categories = {}  # ticket_id → what the keywords chose (None: none)
         self.recategorisations = []  # (ticket_id, from, to), in order
+        self.follow_up_calls = {}  # (ticket_id, resolution) → call
         self.outbox = []  # {exchange, routing_key, type, body, message_id}, in order
 
     # --- tickets and their timelines
@@ -90,6 +92,15 @@ class FakeStore:
 
     def record_recategorisation(self, ticket_id, from_category, to_category):
         self.recategorisations.append((ticket_id, from_category, to_category))
+
+    # --- the office's follow-up calls
+
+    def record_follow_up_call(self, call):
+        key = (call["ticket_id"], call["resolution"])
+        if key in self.follow_up_calls:
+            return None
+        self.follow_up_calls[key] = {column: call.get(column) for column in store.FOLLOW_UP_COLUMNS}
+        return dict(self.follow_up_calls[key])
 
     # --- likely duplicates
 

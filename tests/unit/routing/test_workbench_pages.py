@@ -8,6 +8,7 @@ import pytest
 from marshmallow import ValidationError
 from werkzeug.datastructures import LanguageAccept, MultiDict
 
+from services.routing import domain
 from services.routing.workbench import forms, screens, words
 from services.routing.workbench.entrypoints import _safe_next
 from services.routing.workbench.render import TEMPLATES, asset, render
@@ -53,6 +54,7 @@ PAGES = {
                "acts": screens.acts_for("congress", {"status": "forwarded"}, None)
                + screens.acts_for("representative", {"status": "assigned"},
                                   {"ticket_id": "ZD20261204-0000BBBB"}),
+               "follow_up": {"call": None, "may_record": True, "ratings": domain.RATINGS},
                "notes": [{"at": AT, "person_name": "吴敏", "party": "congress:baiyun",
                           "text": "电话联系过"}]},
     "department": {"dispatches": [{"dispatch_id": "d-1", "ticket_id": ROW["ticket_id"], "title": "井盖",
@@ -214,3 +216,44 @@ def test_every_form_control_is_labelled_for_a_screen_reader(name):
     controls.feed(render(name, "zh-CN", "Asia/Shanghai", **context))
     assert controls.controls, "the page has a form"
     assert controls.unlabelled() == []
+
+
+def test_the_follow_up_form_asks_for_a_labelled_rating_and_a_comment():
+    context = {"person": PERSON, "nav": [], "csrf": "token", "notice": None, "category_names": {},
+               "problem": None, "state": None, "state_url": None, **PAGES["ticket"]}
+    page = render("ticket", "en", "Asia/Shanghai", **context)
+    form = page[page.index('<form method="post" action="/workbench/tickets/ZD20261205-0000AAAA'
+                           '/actions" class="card" id="follow-up"'):]
+    form = form[:form.index("</form>")]
+    assert '<input type="hidden" name="action" value="follow_up">' in form
+    for rating, label in (("satisfied", "Satisfied"), ("basically_satisfied", "Basically satisfied"),
+                          ("unsatisfied", "Unsatisfied")):
+        assert (f'<label><input type="radio" name="rating" value="{rating}" required> {label}</label>'
+                in form)
+    assert '<label for="follow-up-comment">What the reporter said (optional)</label>' in form
+    assert '<textarea id="follow-up-comment" name="comment"' in form
+    assert ">Record the call</button>" in form and "Follow-up call (回访)" in page
+
+
+def test_a_recorded_follow_up_call_shows_instead_of_its_form():
+    call = {"person_id": "office-baiyun-wu", "person_name": "吴敏", "at": AT, "rating": "unsatisfied"}
+    context = {"person": PERSON, "nav": [], "csrf": "token", "notice": None, "category_names": {},
+               "problem": None, "state": None, "state_url": None,
+               **{**PAGES["ticket"], "follow_up": {"call": call, "may_record": False,
+                                                   "ratings": domain.RATINGS}}}
+    page = render("ticket", "zh-CN", "Asia/Shanghai", **context)
+    assert 'id="follow-up"' not in page
+    assert "吴敏 已于 2026-12-05 14:30 记录回访（不满意），评价稍后生效。" in page
+
+
+def test_a_follow_up_form_is_the_apis_follow_up_command():
+    command = forms.action_command(MultiDict({"action": "follow_up", "rating": "basically_satisfied",
+                                              "comment": " 还行 ", "version": "7"}), "Asia/Shanghai")
+    assert command == {"action": "follow_up", "rating": "basically_satisfied", "comment": "还行",
+                       "version": 7, "note": None}
+    with pytest.raises(ValidationError) as refused:
+        forms.action_command(MultiDict({"action": "follow_up"}), "Asia/Shanghai")
+    assert refused.value.messages == {"rating": ["Required for action follow_up."]}
+    with pytest.raises(ValidationError) as refused:
+        forms.action_command(MultiDict({"action": "follow_up", "rating": "so-so"}), "Asia/Shanghai")
+    assert "rating" in refused.value.messages
