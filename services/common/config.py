@@ -114,6 +114,9 @@ VARIABLES = (
     Variable("ZD_WORKBENCH_URL", "http://127.0.0.1:8002/workbench/",
              "the workbench's address, in sign-in codes and a web department's dispatches",
              ("notify",)),
+    Variable("ZD_REPORTER_LINK", "http://127.0.0.1:8001/c/{token}",
+             "the link in every message to a reporter: their concern's own page on intake"
+             " (no sign-in), `{token}` its page token", ("notify",)),
     Variable("ZD_DIRECTORY", "deploy/directory.yaml",
              "directory file(s) the admin CLI loads, comma-separated", (ADMIN,)),
     Variable("ZD_ADMIN_API_KEY", "",
@@ -267,4 +270,5 @@ def notify_settings():
         "ZD_NOTIFY_RETRY_SECONDS": float(env("ZD_NOTIFY_RETRY_SECONDS", "2")),
         "ZD_TICKET_LINK": env("ZD_TICKET_LINK", "http://127.0.0.1:8002/workbench/tickets/{ticket_id}"),
         "ZD_WORKBENCH_URL": env("ZD_WORKBENCH_URL", "http://127.0.0.1:8002/workbench/"),
+        "ZD_REPORTER_LINK": env("ZD_REPORTER_LINK", "http://127.0.0.1:8001/c/{token}"),
     }

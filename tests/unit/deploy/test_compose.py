@@ -553,6 +553,15 @@ def test_notify_delivers_to_the_development_sink_beside_it():
         f"http://127.0.0.1:{routing_host_port}/workbench/tickets/{{ticket_id}}"
 
 
+def test_a_reporters_link_opens_their_page_on_the_published_intake():
+    (notify,) = [name for name, service in service_containers().items() if service == "notify"]
+    (intake_host_port,) = {host_port for name, service in service_containers().items()
+                           if service == "intake" for _, host_port, target in published(services()[name])
+                           if target == DEFAULT_PORTS["intake"]}
+    assert environment(notify)["ZD_REPORTER_LINK"] == \
+        f"http://127.0.0.1:{intake_host_port}/c/{{token}}"
+
+
 def test_postgres_reports_healthy_for_the_database_and_role_the_job_uses():
     check = services()["postgres"]["healthcheck"]["test"]
     postgres = environment("postgres")
