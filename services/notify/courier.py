@@ -17,7 +17,9 @@ failed in the channel's own words; never an address, a phone number or a URL, ne
 param (a sign-in code among them), and never the text of an error nobody planned for
 (only its kind and the line raising it). A sign-in code is claimed before whatever else
 waits on its channel (``store.claim_due``); messages to people carry the workbench's
-address (``ZD_WORKBENCH_URL``) in their params as ``workbench_url``.
+address (``ZD_WORKBENCH_URL``) in their params as ``workbench_url``, and a reporter's the
+link to their concern's own page (``ZD_REPORTER_LINK`` with the page token their contact
+holds as the message is sent) as ``link``, none once the contact is anonymised.
 """
 import logging
 import time
@@ -32,7 +34,7 @@ from services.common.local_directory import current_directory
 from services.common.loops import STOP_SECONDS, ListeningLoop
 from services.common.tracebacks import raised_where
 from services.notify import channels as channel_kinds
-from services.notify import messages, retries, store
+from services.notify import domain, messages, retries, store
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +45,14 @@ LEASE_MARGIN_SECONDS = 10
 #: and a gateway are one destination each); each has ZD_NOTIFY_CONCURRENCY senders
 BUSY_DESTINATIONS = 16
 DEFAULT_WORKBENCH_URL = "http://127.0.0.1:8002/workbench/"
+DEFAULT_REPORTER_LINK = "http://127.0.0.1:8001/c/{token}"
 
 
 class Courier(ListeningLoop):
     poll_seconds = POLL_SECONDS
     notify_channel = store.NOTIFY_CHANNEL
     workbench_url = DEFAULT_WORKBENCH_URL  # ZD_WORKBENCH_URL
+    reporter_link = DEFAULT_REPORTER_LINK  # ZD_REPORTER_LINK
 
     def setup(self):
         config = self.container.config
@@ -65,6 +69,7 @@ class Courier(ListeningLoop):
         self.retry_seconds = float(config.get("ZD_NOTIFY_RETRY_SECONDS", 2))
         self.ticket_link = config.get("ZD_TICKET_LINK")
         self.workbench_url = config.get("ZD_WORKBENCH_URL") or DEFAULT_WORKBENCH_URL
+        self.reporter_link = config.get("ZD_REPORTER_LINK") or DEFAULT_REPORTER_LINK
         # claims and settlements are short: a few connections serve every sender
         self.pool = make_pool(config["ZD_DATABASE_URL"], "notify", size=2 + len(self.channels))
         self.senders = {name: GreenPool(self.concurrency * BUSY_DESTINATIONS)
@@ -149,6 +154,10 @@ class Courier(ListeningLoop):
                 if self.ticket_link and row["ticket_id"] and not row["recipient"].startswith("reporter")
                 else None)
         params = {**row["params"], "workbench_url": self.workbench_url}  # where staff sign in
+        page = (domain.reporter_page_link(self.reporter_link, row.get("page_token"))
+                if row["recipient"] == domain.REPORTER else None)
+        if page:
+            params["link"] = page
         try:
             rendered = messages.render(row["template"], row["locale"], params, link)
         except messages.UnknownTemplate:

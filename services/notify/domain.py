@@ -20,10 +20,15 @@ event's locale. The code is a secret: its params are ``SECRET_PARAMS`` of a
 ``SECRET_TEMPLATES`` template, never logged nor listed, forgotten once sent or failed,
 and sent before any other waiting notification.
 
-Params hold what a template needs and its recipient may see: never an address.
+Params hold what a template needs and its recipient may see: never an address. A
+message to the reporter carries the link to their concern's own page (``link``, from the
+``page_token`` of their contact, ``reporter_page_link``); it is added as the message is
+sent, from the contact as it is then, so it is never kept with the notification and an
+anonymised contact (its token gone) yields none.
 """
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from urllib.parse import quote
 
 from services.common.events import (
     ACTIVE_DISPATCH_STATUSES,
@@ -47,6 +52,7 @@ WHO_HEARS_WHAT = (
     ("ticket.dispatched", REPORTER),
     ("ticket.resolved", REPORTER),          # with the department's result
     ("ticket.closed", REPORTER),
+    ("ticket.reminded", REPORTER),          # a resolution the reporter has not rated yet
     ("ticket.assigned", REPRESENTATIVE),
     ("ticket.resolved", REPRESENTATIVE),    # the department's result
     ("ticket.feedback", REPRESENTATIVE),    # a department's progress
@@ -368,10 +374,18 @@ def _reporter_params(event):
         params["departments"] = [dispatch.get("name") for dispatch in dispatches]
         params["due_at"] = next((d.get("due_at") for d in dispatches if d.get("role") == "lead"),
                                 None)
-    elif event.type == "ticket.resolved":
+    elif event.type in ("ticket.resolved", "ticket.reminded"):
         params.update(result=ticket.get("result"), resolved_at=ticket.get("resolved_at"))
     return params
 
+
+def reporter_page_link(link_template, page_token):
+    """The reporter's own page of their concern (``link_template``: ``ZD_REPORTER_LINK``,
+    ``{token}`` the page token); None without a token: none was given, or it was
+    anonymised with the rest of the reporter's details."""
+    if not link_template or not isinstance(page_token, str) or not page_token:
+        return None
+    return link_template.format(token=quote(page_token, safe=""))
 
 def _staff_params(event):
     """What staff (representative, office) read: the ticket, its dispatches, the change."""

@@ -8,9 +8,11 @@ where the subject is not enough for an SMS or a WeChat template message, ``short
 The phrases the messages of a language share (a concern named by its title and id, a
 department named from the ticket's dispatches) are macros in ``<locale>/_macros.txt``.
 One HTML layout, ``templates/layout.html`` (autoescaped), serves every message: it shows
-the subject, the body's paragraphs and, for staff, the link to the ticket; so the words
-live once, in the text, and what a resident or a department wrote (a title, a result) is
-escaped in HTML and kept as written in text.
+the subject, the body's paragraphs and a button: for staff, the link to the ticket; for
+the reporter, the link to their concern's own page (the ``link`` param, which their
+templates also show in the body and the short text); so the words live once, in the
+text, and what a resident or a department wrote (a title, a result) is escaped in HTML
+and kept as written in text.
 
 A template is rendered once and cut into its blocks at a separator that ``layout.txt``
 puts between them (and that is taken out of the params). A param that is missing, or a
@@ -31,7 +33,8 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 SEPARATOR = "\x1e"  # between the blocks in layout.txt; never in a template's own text
 TEMPLATES = (
     "concern.received.reporter", "ticket.dispatched.reporter", "ticket.resolved.reporter",
-    "ticket.closed.reporter", "ticket.assigned.representative", "ticket.resolved.representative",
+    "ticket.closed.reporter", "ticket.reminded.reporter", "ticket.assigned.representative",
+    "ticket.resolved.representative",
     "ticket.feedback.representative", "ticket.rated.representative",
     "ticket.escalated.representative", "ticket.forwarded.office", "ticket.undecided.office",
     "ticket.returned.office", "ticket.overdue.office", "feedback.rejected.office",
@@ -41,6 +44,8 @@ TEMPLATES = (
 PERSON_TEMPLATES = ("staff.sign_in_code.staff",)
 CHINA_STANDARD_TIME = timezone(timedelta(hours=8))
 LINK_LABEL = {"zh-CN": "查看诉求", "en": "Open the ticket"}
+PAGE_LABEL = {"zh-CN": "查看我的诉求", "en": "Follow your concern"}  # a reporter's own page
+REPORTER_SUFFIX = ".reporter"
 FOOTER = {"zh-CN": "零距离 · 人大代表联络站群众诉求办理系统。此邮件由系统发送，请勿直接回复。",
           "en": "Zero Distance: concerns of the public, carried to those who act on them."
                 " Sent automatically; please do not reply."}
@@ -76,7 +81,8 @@ _environment.filters["local_time"] = local_time
 
 def render(template: str, locale: str, params: dict, link: str | None = None) -> RenderedMessage:
     """The message of ``template`` in ``locale`` (zh-CN when unknown) with ``params``;
-    ``link`` (to the ticket, for staff) ends the text and is a button in the HTML."""
+    ``link`` (to the ticket, for staff) ends the text and is a button in the HTML. A
+    reporter's message has the ``link`` param (their own page) as its button instead."""
     if template not in TEMPLATES and template not in PERSON_TEMPLATES:
         raise UnknownTemplate(template)
     locale = locale if locale in LOCALES else DEFAULT_LOCALE
@@ -88,10 +94,18 @@ def render(template: str, locale: str, params: dict, link: str | None = None) ->
                             source.render(_without_separator(params)).split(SEPARATOR))
     subject = " ".join(subject.split())
     text = f"{body}\n\n{link}" if link else body
+    button, label = _button(template, locale, params, link)
     html = _environment.get_template("layout.html").render(
         locale=locale, subject=subject, paragraphs=[p for p in body.split("\n\n") if p.strip()],
-        link=link, link_label=LINK_LABEL[locale], footer=FOOTER[locale])
+        link=button, link_label=label, footer=FOOTER[locale])
     return RenderedMessage(subject, text, html, " ".join(short.split()))
+
+
+def _button(template, locale, params, link):
+    """The HTML's button and its label: a reporter's own page, or the staff link."""
+    if template.endswith(REPORTER_SUFFIX):
+        return params.get("link") or None, PAGE_LABEL[locale]
+    return link, LINK_LABEL[locale]
 
 
 def _without_separator(value):

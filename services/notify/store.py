@@ -66,8 +66,14 @@ def record_notification(conn, event, notification, key, status="pending"):
 #: where a notification goes, as far as who may be slow is concerned: each webhook
 #: department is its own receiver; the SMTP server and each gateway serve a whole channel
 DESTINATION = "CASE WHEN channel = 'webhook' THEN recipient ELSE channel END"
+#: a reporter's notification is claimed with the page token of their contact as it is now
+#: (null once anonymised): their page's link is made as it is sent, never kept with it
+PAGE_TOKEN = ("(SELECT r.contact ->> 'page_token' FROM ticket_reporters r"
+              " WHERE r.ticket_id = notifications.ticket_id"
+              " AND notifications.recipient = 'reporter') AS page_token")
 CLAIMED = ("RETURNING id, event_id, ticket_id, recipient, channel, address, template, locale,"
-           " params, idempotency_key, attempts, created_at, " + DESTINATION + " AS destination")
+           " params, idempotency_key, attempts, created_at, " + DESTINATION + " AS destination, "
+           + PAGE_TOKEN)
 DUE = ("status = 'pending' AND channel = %(channel)s AND next_attempt_at <= now()"
        " AND (lease_until IS NULL OR lease_until < now())")
 LEASED = ("UPDATE notifications SET lease_until = now() + make_interval(secs => %(lease)s),"

@@ -40,6 +40,8 @@ SAMPLES = {
                                            due_at="2026-11-25T02:00:00+00:00"),
     "ticket.resolved.reporter": reporter("resolved", result=RESULT, resolved_at="2026-11-23T02:00:00+00:00"),
     "ticket.closed.reporter": reporter("closed"),
+    "ticket.reminded.reporter": reporter("resolved", result=RESULT,
+                                         resolved_at="2026-11-23T02:00:00+00:00"),
     "ticket.assigned.representative": staff("assigned", "assign", departments=[]),
     "ticket.resolved.representative": staff("resolved", "resolve", "department:baiyun-water", RESULT,
                                             result=RESULT),
@@ -75,7 +77,7 @@ def rendered(name, locale, **changes):
 
 
 def test_every_template_has_a_file_in_each_language_and_a_sample_here():
-    assert set(SAMPLES) == set(messages.TEMPLATES) and len(messages.TEMPLATES) == 15
+    assert set(SAMPLES) == set(messages.TEMPLATES) and len(messages.TEMPLATES) == 16
     for name, locale in CASES + [(name, locale) for name in messages.PERSON_TEMPLATES
                                  for locale in messages.LOCALES]:
         assert (messages.TEMPLATE_DIR / locale / f"{name}.txt").is_file(), (name, locale)
@@ -327,3 +329,73 @@ def test_a_web_department_is_told_the_dispatch_its_due_time_and_the_workbench():
     assert english.short == (f"New dispatch {TICKET_ID} (元岗路下水道堵塞), due 2026-11-25 10:00:"
                              f" open the workbench {WORKBENCH}")
     assert WORKBENCH in english.text and WORKBENCH in chinese.text
+
+
+# The reporter's own page of their concern
+
+PAGE = "https://zd.example/c/Xq3-9fT_k2"
+REPORTER_CASES = [(name, locale) for name, locale in CASES if not for_staff(name)]
+
+
+@pytest.mark.parametrize("name, locale", REPORTER_CASES)
+def test_a_reporter_message_shows_their_page_in_the_body_the_sms_and_as_the_html_button(name, locale):
+    message = rendered(name, locale, link=PAGE)
+    body_paragraphs = message.text.split("\n\n")
+    assert any(PAGE in paragraph and paragraph != PAGE for paragraph in body_paragraphs)
+    assert PAGE in message.short and "\n" not in message.short
+    label = {"zh-CN": "查看我的诉求", "en": "Follow your concern"}[locale]
+    assert re.search(rf'<a href="{re.escape(PAGE)}"[^>]*>{label}</a>', message.html)
+    assert messages.LINK_LABEL[locale] + "<" not in message.html  # not the staff button
+    assert message.text.count(PAGE) == 1 and message.short.count(PAGE) == 1
+
+
+@pytest.mark.parametrize("name, locale", REPORTER_CASES)
+def test_a_reporter_without_a_page_gets_no_link_and_no_empty_words(name, locale):
+    for missing in ({}, {"link": None}, {"link": ""}):
+        message = rendered(name, locale, **missing)
+        assert "/c/" not in message.text + message.short + message.html
+        assert "<a href" not in message.html
+        assert not message.short.endswith(("：", ":", "。。", ".."))
+
+
+def test_a_staff_message_keeps_its_own_link_whatever_its_params_say():
+    message = rendered("ticket.resolved.representative", "en", link=PAGE)
+    assert re.search(rf'<a href="{re.escape(LINK)}"[^>]*>Open the ticket</a>', message.html)
+    assert PAGE not in message.html + message.text + message.short
+
+
+def test_the_resolution_asks_for_a_rating_on_the_page_and_says_what_it_does():
+    chinese = rendered("ticket.resolved.reporter", "zh-CN", link=PAGE)
+    assert ("请在您的诉求页面评价办理结果：满意、基本满意或不满意。满意或基本满意即办结归档；"
+            "不满意的，诉求将重新办理。") in chinese.text
+    assert f"评价请点击：{PAGE}" in chinese.text
+    assert chinese.short == (f"【零距离】您反映的问题（编号 {TICKET_ID}）已办结：{RESULT}。"
+                             f"请评价（不满意将重新办理）：{PAGE}")
+    english = rendered("ticket.resolved.reporter", "en", link=PAGE)
+    assert ("Please rate the result on your concern's own page: satisfied, basically satisfied"
+            " or unsatisfied. Satisfied or basically satisfied closes it; if you are"
+            " unsatisfied, it is reopened and handled again.") in english.text
+    assert f"Rate it here: {PAGE}" in english.text
+    assert english.short.endswith(f"Rate it (unsatisfied reopens it): {PAGE}")
+
+
+def test_a_reminder_says_the_result_is_not_rated_yet_and_where_to_rate_it():
+    chinese = rendered("ticket.reminded.reporter", "zh-CN", link=PAGE)
+    assert chinese.subject == f"【零距离】请评价您反映的问题（编号 {TICKET_ID}）的办理结果"
+    assert (f"您好！您反映的“元岗路下水道堵塞”（编号 {TICKET_ID}）已办结（2026-11-23 10:00），"
+            "您还没有评价办理结果。") in chinese.text
+    assert f"评价请点击：{PAGE}" in chinese.text and "不满意的，诉求将重新办理" in chinese.text
+    assert chinese.short == (f"【零距离】您反映的问题（编号 {TICKET_ID}）已办结，您尚未评价办理结果。"
+                             f"请在此评价：{PAGE}")
+    english = rendered("ticket.reminded.reporter", "en", link=PAGE)
+    assert english.subject == f"Zero Distance: please rate the result of your concern {TICKET_ID}"
+    assert "you have not yet rated the result" in english.text
+    assert f"Rate it here: {PAGE}" in english.text
+    assert english.short == (f"Zero Distance: you have not yet rated the result of your concern"
+                             f" {TICKET_ID}. Rate it here: {PAGE}")
+
+
+def test_a_reminder_without_a_page_asks_through_the_reporting_channel():
+    chinese = rendered("ticket.reminded.reporter", "zh-CN")
+    assert "请通过您反映问题的渠道评价：满意、基本满意或不满意。" in chinese.text
+    assert chinese.short.endswith("您尚未评价办理结果。欢迎评价。")

@@ -137,6 +137,24 @@ def test_reporter_does_not_hear_internal_steps(change):
     assert domain.reporter_notifications(ticket_event(change, status="forwarded"), CONTACT) == []
 
 
+def test_reporter_hears_a_reminder_to_rate_the_result_and_nobody_else_does():
+    event = ticket_event("reminded", status="resolved", action="remind", result="已疏通",
+                         resolved_at=T0)
+    assert everyone_hears(event) == reporter_on_every_channel("ticket.reminded.reporter")
+    notices = domain.reporter_notifications(event, CONTACT)
+    assert {n.locale for n in notices} == {"en"}
+    assert notices[0].params == {"ticket_id": "T1", "title": "下水道堵塞", "status": "resolved",
+                                 "result": "已疏通", "resolved_at": T0.isoformat()}
+
+
+def test_reporter_params_never_keep_the_page_token():
+    contact = events.reporter_contact("T1", REPORTER, page_token="Xq3-9fT_k2").body["contact"]
+    assert contact["page_token"] == "Xq3-9fT_k2"
+    for event in (concern_event(), ticket_event("resolved", result="已疏通")):
+        notices = domain.reporter_notifications(event, contact)
+        assert notices and all("Xq3-9fT_k2" not in repr(notice) for notice in notices)
+
+
 def test_reporter_params_carry_no_contact_details():
     for event in (concern_event(), ticket_event("resolved", result="已疏通")):
         for notice in domain.reporter_notifications(event, CONTACT):
