@@ -7,6 +7,8 @@ a notification channel is configured (``ZD_SMTP_URL``, ``ZD_SMS_GATEWAY_URL``,
 ``ZD_WECHAT_GATEWAY_URL``), it first starts the development sink
 (``services.devsink``: SMTP on 1025, gateways, webhooks and a page on 8025) and points
 every channel at it, so each message the system sends shows there and in the log.
+Unless ``ZD_REPORTER_LINK`` is given, a reporter's messages link their page on this
+stack's intake, at whatever port it runs (``/c/{token}``).
 The end-to-end tests and the benchmark start the same processes through ``Stack``.
 """
 import ctypes
@@ -37,6 +39,7 @@ def _stop_with_parent():
 class Stack:
     def __init__(self, env=None, names=SERVICES, log_dir=None):
         self.env = {**os.environ, **(env or {})}
+        self.env.setdefault("ZD_REPORTER_LINK", f"{self.url('intake')}/c/{{token}}")
         self.names = names
         self.log_dir = log_dir
         self.processes = {}

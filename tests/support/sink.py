@@ -8,6 +8,10 @@ eventlet-patched, so this uses only ``subprocess``, ``requests`` and ``time.slee
         env = {"ZD_SMTP_URL": sink.smtp_url, "ZD_SMS_GATEWAY_URL": sink.sms_url}
         ...
         sink.wait_for(lambda messages: [m for m in messages if m["kind"] == "sms"])
+
+A reporter's SMS and WeChat messages carry the link to their concern's own page in
+``params["link"]`` (the sentence sent, ``params["text"]``, ends with it):
+``sink.reporter_link(ticket_id)`` is the link of the latest one naming the ticket.
 """
 import ctypes
 import os
@@ -59,6 +63,16 @@ class Sink:
 
     def messages(self, kind=None):
         return self._view(kind)["messages"]
+
+    def reporter_link(self, ticket_id=None, kind="sms", timeout=20):
+        """The link to the reporter's own page in the latest ``kind`` message to a reporter
+        (naming ``ticket_id`` when given) that carries one, waiting for it up to ``timeout``."""
+        def linked(messages):
+            return [message["params"]["link"] for message in messages
+                    if message["kind"] == kind and message["template"].endswith(".reporter")
+                    and message["params"].get("link")
+                    and ticket_id in (None, message["params"].get("ticket_id"))]
+        return self.wait_for(linked, timeout)[-1]
 
     def duplicates(self):
         return self._view()["duplicates"]

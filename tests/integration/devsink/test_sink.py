@@ -104,6 +104,20 @@ def test_messages_without_a_key_are_always_stored(sink):
     assert sink.duplicates() == []
 
 
+def test_the_latest_reporter_sms_gives_the_link_to_its_page(sink):
+    first, latest = "http://127.0.0.1:8001/c/first-token", "http://127.0.0.1:8001/c/latest-token"
+    post_sms(sink, key="n-1", link=first, text=f"已办结。请评价：{first}")
+    post_sms(sink, key="n-2", link=latest, text=f"已办结。请评价：{latest}")
+    post_sms(sink, key="n-3", ticket_id="ZD20261122-0THER000", link="http://127.0.0.1:8001/c/other")
+
+    assert sink.reporter_link(TICKET) == latest
+    assert sink.reporter_link() == "http://127.0.0.1:8001/c/other"
+    (kept,) = [m for m in sink.messages("sms") if m["idempotency_key"] == "n-2"]
+    assert kept["params"]["link"] == latest and kept["params"]["text"].endswith(latest)
+    with pytest.raises(AssertionError, match="did not see"):
+        sink.reporter_link(TICKET, kind="wechat", timeout=0.3)
+
+
 def test_a_plan_of_two_500s_is_answered_before_the_gateway_accepts(sink):
     sink.plan("/sms", [500, 500])
 
@@ -264,3 +278,13 @@ def test_make_run_says_plainly_when_the_sink_cannot_start(monkeypatch):
         with pytest.raises(devstack.SinkFailed) as failed:
             devstack.start_sink()
     assert f"are ports {devstack.SINK_SMTP_PORT} and {devstack.SINK_HTTP_PORT} free?" in str(failed.value)
+
+
+def test_make_run_links_a_reporters_page_on_the_stacks_own_intake(monkeypatch):
+    from services import devstack
+
+    monkeypatch.delenv("ZD_REPORTER_LINK", raising=False)
+    stack = devstack.Stack(env={"ZD_INTAKE_PORT": "18001"})
+    assert stack.env["ZD_REPORTER_LINK"] == "http://127.0.0.1:18001/c/{token}"
+    given = devstack.Stack(env={"ZD_REPORTER_LINK": "https://zd.example/c/{token}"})
+    assert given.env["ZD_REPORTER_LINK"] == "https://zd.example/c/{token}"

@@ -101,7 +101,8 @@ def test_the_contact_stays_in_notify_and_nobody_else_is_sent_it(notify):
                    " WHERE ticket_id = %s", ticket_id)
     assert stored == [{"contact": {"name": "张三", "phone": "+8613900000000",
                                    "email": "zhang@example.org", "wechat_openid": None,
-                                   "locale": "zh-CN"}, "feedback_requested": True}]
+                                   "locale": "zh-CN", "page_token": None},
+                       "feedback_requested": True}]
 
 
 def test_a_silent_reporter_hears_nothing(notify):
