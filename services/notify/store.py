@@ -1,8 +1,8 @@
 """SQL of the notify schema, behind verbs: reporters' contacts, held events, the
-notifications outbox (record, claim for a lease, settle each attempt, list, make due
-again), and the verbs that anonymise a reporter's details in them. Runs SQL and returns
-rows: which notification may be sent again, and what is a reporter's detail, are the
-use cases' (``use_cases``)."""
+notifications outbox (record, claim for a lease with the page token a reporter's contact
+holds then, settle each attempt, list, make due again), and the verbs that anonymise a
+reporter's details in them. Runs SQL and returns rows: which notification may be sent
+again, and what is a reporter's detail, are the use cases' (``use_cases``)."""
 from psycopg.types.json import Jsonb
 
 from services.notify.domain import SECRET_PARAMS, SECRET_TEMPLATES, SIGN_IN_CODE_TEMPLATE, Event

@@ -1,11 +1,13 @@
 """Anonymising what notify keeps of a ticket's reporter, on ``personal_data.expired``.
 
-Notify keeps the reporter's feedback contact (``ticket_reporters``), the address of
-every notification sent to them, the dispatch message (the reporter's name and phone)
-of every notification to a webhook department, and the outcome of each attempt, whose
-text may quote an address. All of them are anonymised in place; the notifications stay,
-with their template, channel, status and times. A notification to the reporter still
-waiting to be sent is skipped: it has nowhere to go.
+Notify keeps the reporter's feedback contact (``ticket_reporters``, with the page token
+of their concern's own page: the link made of it is never kept, the courier makes it as
+it sends), the address of every notification sent to them, the dispatch message (the
+reporter's name and phone) of every notification to a webhook department, and the
+outcome of each attempt, whose text may quote an address or the link. All of them are
+anonymised in place; the notifications stay, with their template, channel, status and
+times. A notification to the reporter still waiting to be sent is skipped: it has
+nowhere to go, and one sent again later finds no token, so carries no link.
 
 An erasure may come before the reporter's contact (both are sent at once): the reporter
 is then remembered as anonymised, their held news is dropped, and a ``reporter.contact``

@@ -388,7 +388,7 @@ def test_a_reminder_says_the_result_is_not_rated_yet_and_where_to_rate_it():
     assert chinese.short == (f"【零距离】您反映的问题（编号 {TICKET_ID}）已办结，您尚未评价办理结果。"
                              f"请在此评价：{PAGE}")
     english = rendered("ticket.reminded.reporter", "en", link=PAGE)
-    assert english.subject == f"Zero Distance: please rate the result of your concern {TICKET_ID}"
+    assert english.subject == f"Zero Distance: your concern {TICKET_ID} awaits your rating"
     assert "you have not yet rated the result" in english.text
     assert f"Rate it here: {PAGE}" in english.text
     assert english.short == (f"Zero Distance: you have not yet rated the result of your concern"
