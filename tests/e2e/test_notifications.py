@@ -114,6 +114,20 @@ def test_a_webhook_department_resolves_and_reporter_and_representative_hear_it(s
               f"{ {kind: kinds.count(kind) for kind in sorted(set(kinds))} }")
 
 
+def test_the_reporters_sms_opens_their_own_page_on_intake(stack_with_sink):
+    stack, sink, keys = stack_with_sink.stack, stack_with_sink.sink, stack_with_sink.keys
+    ticket_id = post_concern(stack, keys, "e2e-page-1", "街口路的路灯坏了一排，晚上很黑",
+                             {"name": "陈先生", "phone": SENTINEL_PHONE, "wants_feedback": True,
+                              "locale": "zh-CN"})
+
+    link = sink.reporter_link(ticket_id)
+    (sms,) = of_ticket(sink, ticket_id, "sms", "concern.received.reporter")
+    assert link.startswith(f"{stack.url('intake')}/c/") and sms["params"]["text"].endswith(link)
+    page = requests.get(link, timeout=5)
+    assert page.status_code == 200 and ticket_id in page.text
+    assert SENTINEL_PHONE not in page.text
+
+
 def test_notify_killed_mid_batch_beside_a_second_instance_loses_nothing(stack_with_sink, capsys):
     stack, sink, keys, env, logs = (stack_with_sink.stack, stack_with_sink.sink, stack_with_sink.keys,
                                     stack_with_sink.env, stack_with_sink.logs)
