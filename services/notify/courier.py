@@ -16,7 +16,7 @@ Its log names the notification, its template, channel and ticket, and why an att
 failed in the channel's own words; never an address, a phone number or a URL, never a
 param (a sign-in code among them), and never the text of an error nobody planned for
 (only its kind and the line raising it). A sign-in code is claimed before whatever else
-waits on its channel (``store.claim_due``); messages to people carry the workbench's
+waits on its channel (``store.claim_due``); messages to staff carry the workbench's
 address (``ZD_WORKBENCH_URL``) in their params as ``workbench_url``, and a reporter's the
 link to their concern's own page (``ZD_REPORTER_LINK`` with the page token their contact
 holds as the message is sent) as ``link``, none once the contact is anonymised.
@@ -153,11 +153,11 @@ class Courier(ListeningLoop):
         link = (self.ticket_link.format(ticket_id=row["ticket_id"])  # staff only, when it names one
                 if self.ticket_link and row["ticket_id"] and not row["recipient"].startswith("reporter")
                 else None)
-        params = {**row["params"], "workbench_url": self.workbench_url}  # where staff sign in
-        page = (domain.reporter_page_link(self.reporter_link, row.get("page_token"))
-                if row["recipient"] == domain.REPORTER else None)
-        if page:
-            params["link"] = page
+        if row["recipient"] == domain.REPORTER:  # their own page, while their contact has its token
+            page = domain.reporter_page_link(self.reporter_link, row.get("page_token"))
+            params = {**row["params"], **({"link": page} if page else {})}
+        else:
+            params = {**row["params"], "workbench_url": self.workbench_url}  # where staff sign in
         try:
             rendered = messages.render(row["template"], row["locale"], params, link)
         except messages.UnknownTemplate:

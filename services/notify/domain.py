@@ -387,6 +387,7 @@ def reporter_page_link(link_template, page_token):
         return None
     return link_template.format(token=quote(page_token, safe=""))
 
+
 def _staff_params(event):
     """What staff (representative, office) read: the ticket, its dispatches, the change."""
     ticket = event.ticket
