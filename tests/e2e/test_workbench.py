@@ -20,14 +20,13 @@ import psycopg
 import pytest
 import requests
 import yaml
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from services.admin.use_cases import operations as ops
 from services.common.config import settings
 from services.devstack import Stack
+from tests.support.browser import headless_chromium
 from tests.support.notify import channel_settings, directory_aimed_at
 from tests.support.services import wait_until
 from tests.support.sink import Sink
@@ -87,14 +86,7 @@ def workbench(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def chromium():
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=1280,1000", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                     "--disable-background-networking", "--no-first-run", "--lang=zh-CN"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
+    driver = headless_chromium(1280, 1000, lang="zh-CN")
     OUTPUT.mkdir(parents=True, exist_ok=True)
     try:
         yield driver

@@ -11,14 +11,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from services.reporting import dashboard
 from tests.support import events as made
 from tests.support import scenarios
+from tests.support.browser import headless_chromium
 from tests.support.services import RunningService, running, wait_until
 from tests.support.system import fresh_system
 
@@ -45,14 +44,7 @@ def reporting():
 
 @pytest.fixture
 def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=1280,1600", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                     "--disable-background-networking", "--no-first-run"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
+    driver = headless_chromium(1280, 1600, network_log=True)
     try:
         yield driver
     finally:
