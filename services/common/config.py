@@ -69,6 +69,11 @@ VARIABLES = (
              SERVICES),
     Variable("ZD_RATE_LIMIT", "20",
              "requests per second per API key (burst 2x), across all instances", SERVICES),
+    Variable("ZD_TRUSTED_PROXIES", "0",
+             "how many reverse proxies (an ingress, a load balancer) stand in front of the"
+             " HTTP services and append to X-Forwarded-For and set X-Forwarded-Proto: the"
+             " client address that per-address limits count is the one that many hops back;"
+             " 0: the connection's own address, forwarded headers ignored", ()),
     Variable("ZD_AUTH_FAILURES_PER_MINUTE", "30",
              "requests without a valid key per minute per client address (burst as many) and"
              " process; beyond them 429, before the database is asked", SERVICES),
@@ -224,6 +229,15 @@ def sign_in_settings():
     return chosen
 
 
+def trusted_proxies(value=None):
+    """How many reverse proxies in front of a service set forwarded headers (0: none):
+    ``value``, else the environment's."""
+    value = str(os.environ.get("ZD_TRUSTED_PROXIES", "0") if value is None else value).strip() or "0"
+    if not value.isascii() or not value.isdigit():
+        raise ValueError(f"ZD_TRUSTED_PROXIES must be a whole number, not {value!r}")
+    return int(value)
+
+
 def reporter_page_days():
     """How long a reporter's page stays open after its ticket became final, in whole days
     (at least 1; docs/reference.md#the-reporters-page)."""
@@ -248,6 +262,7 @@ def nameko_config(service, overrides=None):
         "ZD_POOL_SIZE": current.pool_size,
         "ZD_RATE_LIMIT": current.rate_limit,
         "ZD_AUTH_FAILURES_PER_MINUTE": float(os.environ.get("ZD_AUTH_FAILURES_PER_MINUTE", "30")),
+        "ZD_TRUSTED_PROXIES": trusted_proxies(),
         "ZD_RETENTION_DAYS": int(os.environ.get("ZD_RETENTION_DAYS", "30")),
         "ZD_STALL_SECONDS": float(os.environ.get("ZD_STALL_SECONDS", "60")),
         **notify_settings(),

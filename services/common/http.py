@@ -28,9 +28,10 @@ from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed as MethodNotAllowedHTTP
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Request, Response
 
-from services.common import metrics
+from services.common import config, metrics
 from services.common.db import CONTENTION_ATTEMPTS, UNAVAILABLE, pause_after_contention
 from services.common.errors import (
     BadRequest,
@@ -185,11 +186,20 @@ class RedactingHttpProtocol(HttpOnlyProtocol):
                                                   self.log_date_time_string(), format % args))
 
 
+def behind_proxies(app, hops):
+    """``app`` seeing, behind ``hops`` trusted reverse proxies, the client's own address
+    (``X-Forwarded-For``, that many hops back) and scheme (``X-Forwarded-Proto``); with
+    none, the connection's and no forwarded header believed (anyone may send one)."""
+    return ProxyFix(app, x_for=hops, x_proto=hops) if hops else app
+
+
 class ProblemWebServer(WebServer):
-    """nameko's web server answering problem+json, whose access log shows no secret."""
+    """nameko's web server answering problem+json, whose access log shows no secret, and
+    whose requests know their client's address behind ``ZD_TRUSTED_PROXIES`` proxies."""
 
     def get_wsgi_app(self):
-        return ProblemWsgiApp(self)
+        return behind_proxies(ProblemWsgiApp(self),
+                              config.trusted_proxies(self.container.config.get("ZD_TRUSTED_PROXIES")))
 
     def get_wsgi_server(self, sock, wsgi_app, protocol=RedactingHttpProtocol, debug=False):
         server = super().get_wsgi_server(sock, wsgi_app, protocol=protocol, debug=debug)

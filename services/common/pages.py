@@ -19,7 +19,13 @@ from urllib.parse import quote
 
 from werkzeug.wrappers import Response
 
-from services.common.errors import BadRequest, PayloadTooLarge, Unauthorized, UnsupportedMediaType
+from services.common.errors import (
+    BadRequest,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from services.common.http import MAX_BODY_BYTES, PROBLEM_TYPE, ApiHandler
 from services.common.text import control_character_errors
 
@@ -50,6 +56,17 @@ def redirect(location, headers=None):
     for name, value in (headers or {}).items():
         response.headers.add(name, value)
     return response
+
+
+def static_file(found):
+    """A page's own file, ``(bytes, media type)`` as its renderer found it (None: no such
+    file, 404), cached for an hour."""
+    if found is None:
+        raise NotFound("No such file.")
+    content, media_type = found
+    return Response(content, content_type=f"{media_type}; charset=utf-8",
+                    headers={"Cache-Control": "public, max-age=3600",
+                             "X-Content-Type-Options": "nosniff"})
 
 
 def is_secure(request):

@@ -22,12 +22,11 @@ from datetime import datetime, timezone
 from urllib.parse import urlencode
 
 from marshmallow import ValidationError
-from werkzeug.wrappers import Response
 
 from services.common import config
 from services.common.errors import BadRequest, NotFound, Problem, TooManyRequests
 from services.common.local_directory import current_directory
-from services.common.pages import html_response, read_form, redirect
+from services.common.pages import html_response, read_form, redirect, static_file
 from services.common.pages import page as page_entrypoint
 from services.intake import domain, store
 from services.intake.reporter_page import screens
@@ -82,13 +81,7 @@ class ReporterPages:
 
     @page("GET", f"{STATIC}<string:name>")
     def reporter_page_asset(self, request, name):
-        found = asset(name)
-        if found is None:
-            raise NotFound("No such file.")
-        content, media_type = found
-        return Response(content, content_type=f"{media_type}; charset=utf-8",
-                        headers={"Cache-Control": "public, max-age=3600",
-                                 "X-Content-Type-Options": "nosniff"})
+        return static_file(asset(name))
 
     def _visited_concern(self, conn, request, token):
         """The concern whose page ``token`` opens, once the request is within its client

@@ -22,7 +22,6 @@ from types import SimpleNamespace
 from urllib.parse import parse_qsl, urlencode
 
 from marshmallow import ValidationError
-from werkzeug.wrappers import Response
 
 from services.common.credentials import Party
 from services.common.errors import BadRequest, Conflict, Forbidden, NotFound, Problem, TooManyRequests
@@ -34,6 +33,7 @@ from services.common.pages import (
     read_form,
     redirect,
     set_cookie,
+    static_file,
 )
 from services.common.pages import page as page_entrypoint
 from services.routing import store
@@ -416,10 +416,4 @@ class WorkbenchPages:
 
     @page("GET", "/workbench/static/<string:name>")
     def workbench_asset(self, request, name):
-        found = asset(name)
-        if found is None:
-            raise NotFound("No such file.")
-        content, media_type = found
-        return Response(content, content_type=f"{media_type}; charset=utf-8",
-                        headers={"Cache-Control": "public, max-age=3600",
-                                 "X-Content-Type-Options": "nosniff"})
+        return static_file(asset(name))

@@ -340,6 +340,20 @@ def test_keyless_reads_are_limited_per_client_address(intake_and_routing):
     assert keyed.status_code == 200, "a front-end's key has a bucket of its own"
 
 
+def test_behind_a_trusted_proxy_each_client_address_has_its_own_limit(intake_and_routing):
+    def read_as(intake, address):
+        return requests.get(f"{intake}/open311/v2/requests.json", timeout=10,
+                            headers={"X-Forwarded-For": address}).status_code
+
+    with running("intake", ZD_RATE_LIMIT=1, ZD_TRUSTED_PROXIES=1) as proxied:
+        first = [read_as(proxied, "203.0.113.7") for _ in range(4)]
+        second = [read_as(proxied, "203.0.113.8") for _ in range(2)]
+    assert 429 in first and second == [200, 200], "one resident's reads do not use another's"
+    with running("intake", ZD_RATE_LIMIT=1) as direct:
+        spoofed = [read_as(direct, f"203.0.113.{n}") for n in range(4)]
+    assert 429 in spoofed, "without a trusted proxy, a forwarded address sent by anyone counts for nothing"
+
+
 def test_a_missing_or_wrong_key_is_403(intake_and_routing):
     intake, keys = intake_and_routing.intake, intake_and_routing.keys
     assert post(intake, "", service_code="drainage").status_code == 403
