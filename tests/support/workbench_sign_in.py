@@ -1,15 +1,18 @@
-"""Signing a person of the directory in to the workbench in end-to-end tests, with the
-code the development sink received, as a person would.
+"""Signing a person of the directory in to the workbench in tests.
 
-The functions take the test module's stack holder (``workbench``): its ``directory``,
+End to end, with the code the development sink received, as a person would: the
+functions take the test module's stack holder (``workbench``): its ``directory``,
 ``sink``, ``base`` (the workbench's address) and ``sessions`` (person id → a session
 token of theirs: a module signs each person in once, as codes per person are limited).
+In integration tests, through routing's sign-in use cases (``signed_in``).
 """
 import re
 
 import requests
 
+from services.common.local_directory import current_directory
 from services.common.people import find_person
+from services.routing.use_cases import sign_in, workflow
 
 SESSION_COOKIE = "zd_workbench"
 
@@ -55,3 +58,20 @@ def signed_in_session(workbench, person_id, fresh=False):
 
 def form_token(html):
     return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def signed_in(conn, person_id, address="203.0.113.9"):
+    """A browser session of ``person_id`` (``conn``: routing's schema), started through the
+    sign-in use cases from ``address``; its cookie jar (English pages) and form token."""
+    with conn.transaction():
+        directory = current_directory(conn)
+        sign_in.request_code(conn, directory, person_id, address, "en", workflow.now())
+        code = conn.execute("SELECT body ->> 'code' AS code FROM outbox WHERE type ="
+                            " 'staff.sign_in_code' ORDER BY id DESC LIMIT 1").fetchone()["code"]
+    with conn.transaction():
+        started = sign_in.verify_code(conn, directory, person_id, code, address, "pytest",
+                                      workflow.now())
+    browser = requests.Session()
+    browser.cookies.set(SESSION_COOKIE, started.token)
+    browser.cookies.set("zd_lang", "en")
+    return browser, started.csrf_token

@@ -118,7 +118,9 @@ class WorkbenchPages:
     @contextmanager
     def _visit(self, request, role=None):
         """The request's transaction and who made it: ``(conn, directory, session)``.
-        SignInNeeded without a live session; a page of another ``role`` answers as none."""
+        SignInNeeded without a live session; a page of another ``role`` answers as none;
+        TooManyRequests past ``ZD_RATE_LIMIT`` requests a second of the session (burst twice
+        that, across routing's instances), as for an API key."""
         with self.db.transaction() as conn:
             directory = current_directory(conn)
             token = request.cookies.get(SESSION_COOKIE)
@@ -126,6 +128,7 @@ class WorkbenchPages:
             if session is None:
                 conn.commit()  # a session found over stays ended, whatever the directory says later
                 raise SignInNeeded(SIGN_IN)
+            self.keys.limiter.check(conn, f"session:{session.session_id}")  # as an API key is
             if role is not None and session.person.role != role:
                 raise NotFound("No such page for you.")
             yield conn, directory, session

@@ -24,12 +24,13 @@ from psycopg.rows import dict_row
 from services.common import events
 from services.common.config import settings
 from services.common.local_directory import current_directory
-from services.routing.use_cases import deadlines, sign_in, workflow
+from services.routing.use_cases import deadlines, workflow
 from tests.support import concerns
 from tests.support import events as made
 from tests.support.concerns import bearer
 from tests.support.services import running, wait_until
 from tests.support.system import fresh_system
+from tests.support.workbench_sign_in import signed_in
 
 OFFICE = "congress:conghua"
 OFFICE_NAME = "从化区人大常委会代表联络室"
@@ -321,23 +322,6 @@ def test_the_reporter_of_a_merged_repeat_rates_the_original_s_result_by_phone(ch
 
 
 # --- the workbench's form --------------------------------------------------------------
-
-def signed_in(conn, person_id):
-    """A browser session of ``person_id``, started through the sign-in use cases; its cookie
-    jar and form token."""
-    with conn.transaction():
-        directory = current_directory(conn)
-        sign_in.request_code(conn, directory, person_id, "203.0.113.9", "en", workflow.now())
-        code = conn.execute("SELECT body ->> 'code' AS code FROM outbox WHERE type ="
-                            " 'staff.sign_in_code' ORDER BY id DESC LIMIT 1").fetchone()["code"]
-    with conn.transaction():
-        started = sign_in.verify_code(conn, directory, person_id, code, "203.0.113.9", "pytest",
-                                      workflow.now())
-    browser = requests.Session()
-    browser.cookies.set("zd_workbench", started.token)
-    browser.cookies.set("zd_lang", "en")
-    return browser, started.csrf_token
-
 
 def test_the_office_records_a_follow_up_call_in_the_ticket_s_page(chain, conn):
     ticket_id = resolved_ticket(chain)

@@ -31,6 +31,7 @@ from tests.support.concerns import bearer
 from tests.support.queues import confirmed_connection, drain
 from tests.support.services import running, wait_until
 from tests.support.system import DEMO_DIRECTORY, fresh_system
+from tests.support.workbench_sign_in import signed_in
 
 FEEDBACK = Exchange("zd.feedback", type="topic", passive=True)
 OFFICE = Party("congress", "baiyun")
@@ -472,3 +473,16 @@ def test_the_office_merges_many_tickets_into_one_and_an_unknown_target_fails_eac
     merged = bulk(chain, "congress:baiyun", repeats, action="merge", into=original)
     assert [outcome["status"] for outcome in merged] == ["merged", "merged"]
     assert [ticket(chain, ticket_id)["merged_into"] for ticket_id in repeats] == [original] * 2
+
+
+def test_a_session_s_page_requests_are_limited_as_an_api_key_s(conn):
+    with running("routing", ZD_RATE_LIMIT=1) as strict:  # a burst of 2, then 1 a second
+        browser, _ = signed_in(conn, "office-baiyun-wu", address="203.0.113.21")
+        other, _ = signed_in(conn, "office-baiyun-zheng", address="203.0.113.22")
+        answers = [browser.get(f"{strict}/workbench/office", allow_redirects=False)
+                   for _ in range(5)]
+        elsewhere = other.get(f"{strict}/workbench/office", allow_redirects=False)
+    assert [answer.status_code for answer in answers[:2]] == [200, 200]
+    (refused, *_) = [answer for answer in answers if answer.status_code == 429]
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert elsewhere.status_code == 200, "each session has a bucket of its own"
