@@ -152,6 +152,15 @@ class RateLimiter:
         conn.commit()  # the token is taken, whatever the request does next
 
 
+def forget_full_buckets(conn):
+    """Delete the buckets nobody drew from in the last hour, and return how many. Each is
+    full again by then (a bucket refills from empty in two seconds) and taking from a
+    missing bucket starts it full, so no limit changes: only the table stops growing with
+    every address seen once and every guessed page token."""
+    return conn.execute("DELETE FROM rate_buckets WHERE updated_at < now() - interval '1 hour'"
+                        ).rowcount
+
+
 class FailedKeyGate:
     """Failed keys per client address, in this process: a token bucket of ``per_minute``
     failures per address (a burst of as many), refilled continuously. An address with no

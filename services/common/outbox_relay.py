@@ -22,6 +22,7 @@ from kombu import Connection, Producer
 
 from services.common import metrics, outbox, topology
 from services.common.config import amqp_ssl
+from services.common.credentials import forget_full_buckets
 from services.common.db import make_pool
 from services.common.events import SECRET_FIELDS
 from services.common.loops import ListeningLoop
@@ -268,12 +269,19 @@ def forget_old_messages(pool, keep_days):
         outbox.forget_old(conn, keep_days)
 
 
+def forget_idle_buckets(pool):
+    """Delete the rate buckets idle for an hour (``credentials.forget_full_buckets``)."""
+    with pool.connection() as conn:
+        forget_full_buckets(conn)
+
+
 class OutboxRelay(ListeningLoop):
     """Runs the relay loop in a managed green thread of the service container."""
     poll_seconds = POLL_SECONDS
 
-    def __init__(self, schema):
+    def __init__(self, schema, keeps_rate_buckets=False):
         self.schema = schema
+        self.keeps_rate_buckets = keeps_rate_buckets  # the schema's API keys are limited in it
 
     @property
     def notify_channel(self):
@@ -312,4 +320,6 @@ class OutboxRelay(ListeningLoop):
             self.next_backlog_check = now + BACKLOG_SECONDS
         if now >= self.next_housekeeping:
             forget_old_messages(self.pool, self.keep_days)
+            if self.keeps_rate_buckets:
+                forget_idle_buckets(self.pool)
             self.next_housekeeping = now + HOUSEKEEPING_SECONDS

@@ -2,9 +2,10 @@
 
 A service class says its ``name`` and its ``openapi_document`` and lists its own
 entrypoints; this base gives it, for that name, the database of its schema, the relay of
-its outbox, the relay of the admin's outbox (the admin's changes go out even when its CLI
-could not send them), the API keys, and the operator's endpoints of ``Observable``
-(``/health``, ``/metrics``, ``/openapi.json``, ``/docs``).
+its outbox (which also forgets, hourly, old messages and idle rate buckets), the relay of
+the admin's outbox (the admin's changes go out even when its CLI could not send them),
+the API keys, and the operator's endpoints of ``Observable`` (``/health``, ``/metrics``,
+``/openapi.json``, ``/docs``).
 """
 from services.common.credentials import ApiKeys
 from services.common.db import Database
@@ -20,6 +21,6 @@ class ZeroDistanceService(Observable):
         if "name" not in cls.__dict__:  # a mixin, not a service
             return
         cls.db = Database(cls.name)
-        cls.outbox = OutboxRelay(cls.name)
+        cls.outbox = OutboxRelay(cls.name, keeps_rate_buckets=True)
         cls.admin_outbox = OutboxRelay("admin")
         cls.keys = ApiKeys()

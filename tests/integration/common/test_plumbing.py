@@ -7,11 +7,14 @@ from kombu import Connection, Queue
 
 from services.common import metrics, topology
 from services.common.config import settings
+from services.common.credentials import RateLimiter
 from services.common.db import Transactions
+from services.common.errors import TooManyRequests
 from services.common.messaging import Envelope, ParkMessage, body_digest, handle_once
 from services.common.outbox import emit_event
 from services.common.outbox_relay import (
     Publisher,
+    forget_idle_buckets,
     forget_old_messages,
     observe_backlog,
     relay_pending,
@@ -136,3 +139,20 @@ def test_old_published_and_inbox_rows_are_forgotten_but_pending_ones_kept(pool):
         left = {row["message_id"] for row in conn.execute("SELECT message_id FROM outbox")}
         inbox = {row["message_id"] for row in conn.execute("SELECT message_id FROM inbox")}
     assert left == {"old-pending", "new-sent"} and inbox == {"new"}
+
+
+def test_idle_rate_buckets_are_forgotten_and_a_forgotten_one_starts_full(pool):
+    limiter = RateLimiter(rate=1)  # a burst of 2
+    with pool.connection() as conn:
+        for key_id in ("page:guessed", "address:198.51.100.7", "key-busy"):
+            limiter.check(conn, key_id)
+        conn.execute("UPDATE rate_buckets SET tokens = 0, updated_at = now() - interval '2 hours'"
+                     " WHERE key_id <> 'key-busy'")
+    forget_idle_buckets(pool)
+    with pool.connection() as conn:
+        left = {row["key_id"]: row["tokens"] for row in conn.execute("SELECT * FROM rate_buckets")}
+        assert set(left) == {"key-busy"}, "a bucket drawn from within the hour is kept"
+        limiter.check(conn, "page:guessed")
+        limiter.check(conn, "page:guessed")  # full again: the whole burst, as an hour's rest gives
+        with pytest.raises(TooManyRequests):
+            limiter.check(conn, "page:guessed")
