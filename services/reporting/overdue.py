@@ -8,7 +8,7 @@ department of its active dispatch, due at that dispatch's ``due_at``. Hours are
 counted in the district calendar's working hours (docs/reference.md#the-directory). Pure functions over
 the read model's facts and the directory; no I/O.
 """
-from services.common.working_hours import WorkingClock, add_working_hours, subtract_working_hours
+from services.common.working_hours import WorkingClock, subtract_working_hours
 
 HELD_BY = {"assigned": "representative", "forwarded": "office",
            "dispatched": "department", "in_progress": "department"}
@@ -26,7 +26,7 @@ def cutoffs(directory, district, as_of):
 
 def overdue_entries(candidates, directory, as_of):
     """The report's entries of the ``candidates`` (``TicketFacts``) overdue at ``as_of``,
-    latest first. Lateness is counted with one working clock per district."""
+    latest first. Due times and lateness are counted with one working clock per district."""
     clocks = {}
     entries = []
     for facts in candidates:
@@ -53,8 +53,7 @@ def overdue_entry(facts, directory, as_of, clock):
         since, due = facts.active_dispatched_at, facts.active_due_at
     else:
         since = facts.held_since
-        due = since and add_working_hours(since, policy[WAIT_HOURS[kind]], policy.get("calendar"),
-                                          policy["timezone"])
+        due = since and clock.moment_after(since, policy[WAIT_HOURS[kind]])
     if due is None or due >= as_of:
         return None
     return {

@@ -155,6 +155,25 @@ def test_one_clock_answers_many_questions_as_fresh_clocks_do(pairs):
             naive_hours_between(start, end, OFFICIAL))
 
 
+@settings(deadline=None)
+@given(st.lists(st.tuples(moments, st.integers(min_value=1, max_value=300)), min_size=1, max_size=8),
+       st.sampled_from(["official", "its own days", "round the clock"]))
+def test_one_clock_finds_each_deadline_as_adding_working_hours_does(questions, kind):
+    calendar = {"official": OFFICIAL, "its own days": CALENDAR, "round the clock": None}[kind]
+    clock = WorkingClock(calendar, "Asia/Shanghai")
+    for start, hours in questions:  # in any order, as an overdue list asks them
+        found = clock.moment_after(start, hours)
+        assert found == add_working_hours(start, hours, calendar, "Asia/Shanghai")
+        assert found.tzinfo == start.tzinfo
+
+
+def test_a_deadline_ending_at_closing_time_is_that_evening_not_the_next_morning():
+    clock = WorkingClock(CALENDAR, "Asia/Shanghai")
+    assert clock.moment_after(local(2026, 11, 20, 9), 9) == local(2026, 11, 20, 18)
+    assert clock.moment_after(local(2026, 11, 20, 19), 1) == local(2026, 11, 23, 10), "Friday night to Monday"
+    assert clock.moment_after(local(2026, 9, 30, 17), 2) == local(2026, 10, 5, 10), "over the holidays"
+
+
 def naive_hours_between(start, end, calendar):
     """Day by day, the slow way."""
     total = 0.0
