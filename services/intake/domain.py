@@ -40,7 +40,6 @@ def new_ticket_id(now: datetime):
     return f"ZD{now:%Y%m%d}-{secrets.token_hex(4).upper()}"
 
 
-
 PAGE_TOKEN_BYTES = 16  # 128 random bits: never guessed, even at every address's rate
 #: what a token may look like (``token_urlsafe``'s alphabet); anything else is no token
 PAGE_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
