@@ -94,10 +94,6 @@ STAFF_SIGN_IN_CODE = "staff.sign_in_code"
 #: the fields of an event's body that are secrets: withheld from a parked copy, and its
 #: outbox row deleted once published (services.common.messaging, outbox_relay)
 SECRET_FIELDS = {STAFF_SIGN_IN_CODE: ("code",)}
-#: secrets inside an event whose published outbox row is kept (with the rest of it, for
-#: ``ZD_RETENTION_DAYS``): the relay removes them from the row once published
-#: (services.common.outbox_relay), so the producer keeps none
-PUBLISHED_SECRETS = {REPORTER_CONTACT: ("contact", "page_token")}
 #: why a ticket's personal data is anonymised: its time ran out, or its reporter asked
 EXPIRED, ERASURE = "expired", "erasure"
 TICKET_PREFIX = "ticket."

@@ -70,13 +70,6 @@ def delete(conn, row_ids):
     conn.execute("DELETE FROM outbox WHERE id = ANY(%s)", (row_ids,))
 
 
-def forget_path(conn, row_ids, path):
-    """Remove the value at ``path`` (keys, outermost first) from these rows' bodies, in one
-    statement (for published rows: the body then keeps its keys in jsonb's order)."""
-    conn.execute("UPDATE outbox SET body = (body::jsonb #- %s::text[])::json WHERE id = ANY(%s)",
-                 (list(path), row_ids))
-
-
 def backlog(conn):
     """``{pending, oldest}``: how many rows wait, and for how many seconds the oldest has."""
     return conn.execute(

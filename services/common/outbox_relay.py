@@ -24,7 +24,7 @@ from services.common import metrics, outbox, topology
 from services.common.config import amqp_ssl
 from services.common.credentials import forget_full_buckets
 from services.common.db import make_pool
-from services.common.events import PUBLISHED_SECRETS, SECRET_FIELDS
+from services.common.events import SECRET_FIELDS
 from services.common.loops import ListeningLoop
 
 log = logging.getLogger(__name__)
@@ -211,14 +211,12 @@ def relay_pending(pool, publisher, schema, progress=None):
                     _postpone(conn, row, outcome, schema)
             outbox.mark_published(conn, sent)
             # a parked copy is in its parking queue now: its row keeps nothing worth days;
-            # an event holding a secret (a sign-in code) must not be kept at all, and a
-            # kept one loses the secret it carried (a reporter's page token)
+            # an event holding a secret (a sign-in code) must not be kept at all
             went_out = set(sent)
             gone = [row["id"] for row in rows if row["id"] in went_out
                     and (row["exchange"] == topology.PARKED.name or row["type"] in SECRET_FIELDS)]
             if gone:
                 outbox.delete(conn, gone)
-            _forget_published_secrets(conn, [row for row in rows if row["id"] in went_out])
         total += len(sent)
         metrics.OUTBOX_PUBLISHED.labels(schema).inc(len(sent))
         if progress is not None and sent:
@@ -262,15 +260,6 @@ def observe_backlog(pool, schema):
         row = outbox.backlog(conn)
     metrics.OUTBOX_PENDING.labels(schema).set(row["pending"])
     metrics.OUTBOX_OLDEST_PENDING.labels(schema).set(float(row["oldest"]))
-
-
-def _forget_published_secrets(conn, published):
-    """A secret inside a kept row (a reporter's page token) leaves it once published: the
-    consumer has it, and the producer keeps only its hash."""
-    for event_type, path in PUBLISHED_SECRETS.items():
-        ids = [row["id"] for row in published if row["type"] == event_type]
-        if ids:
-            outbox.forget_path(conn, ids, path)
 
 
 def forget_old_messages(pool, keep_days):

@@ -4,8 +4,9 @@ The first post of an ``external_id`` by a key stores the concern with its events
 (202): ``concern.received``, and the reporter's contact for notify
 (``reporter.contact``) and for routing (``reporter.dispatch_contact``). A reporter who
 asked for feedback gets their own page of the concern (``reporter_page``): its token
-travels only in ``reporter.contact``, and only its hash is stored (the event's outbox
-row loses it once published: ``events.PUBLISHED_SECRETS``). The same body
+travels only in ``reporter.contact``, and only its hash is stored in the page's table;
+the event's outbox row keeps it with the rest of the contact, as the original a parked
+copy in notify is replayed from, until the reporter is anonymised or the row is old. The same body
 again answers 200 with the same ticket and its current status; another body under the
 same id is a conflict (409).
 """
