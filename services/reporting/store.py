@@ -96,27 +96,67 @@ def record_rating(conn, rated):
                  " ON CONFLICT DO NOTHING", rated)
 
 
-def overdue_candidates(conn, district, department, as_of, cutoffs):
-    """``TicketFacts`` of the open tickets that may be overdue at ``as_of``: held by a
-    representative or an office since their district's cutoff (``{district: (rep,
-    office)}``) or before, or by a department past its due time; ``department`` keeps
-    only those that department holds."""
-    codes = list(cutoffs)
-    rows = conn.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM report_tickets t"
-        " LEFT JOIN unnest(%(codes)s::text[], %(rep)s::timestamptz[], %(office)s::timestamptz[])"
-        "   AS c(district, rep_cutoff, office_cutoff) USING (district)"
-        " WHERE status IN ('assigned', 'forwarded', 'dispatched', 'in_progress')"
-        " AND (%(district)s::text IS NULL OR t.district = %(district)s)"
-        " AND (CASE status WHEN 'assigned' THEN held_since <= rep_cutoff"
-        "                  WHEN 'forwarded' THEN held_since <= office_cutoff"
-        "                  ELSE active_due_at < %(as_of)s END)"
-        " AND (%(department)s::text IS NULL"
-        "      OR (status IN ('dispatched', 'in_progress') AND active_department = %(department)s))",
-        {"codes": codes, "rep": [cutoffs[code][0] for code in codes],
-         "office": [cutoffs[code][1] for code in codes], "district": district,
-         "department": department, "as_of": as_of}).fetchall()
-    return [_facts(row) for row in rows]
+#: the working microseconds from a district's first kept day up to the moment ``{moment}``
+#: (a column or parameter; none when it is null), in its zone ``h.zone``: the sums of
+#: the last day that opened before it (``working_calendars``)
+WORKED_UP_TO = """CASE WHEN {moment} IS NOT NULL THEN coalesce((SELECT d.worked_before + (extract(epoch FROM
+    least({moment} AT TIME ZONE h.zone, d.closes) - d.opens) * 1000000)::bigint
+  FROM working_days d WHERE d.district = h.district AND d.opens <= ({moment} AT TIME ZONE h.zone)
+  ORDER BY d.opens DESC LIMIT 1), 0) END"""
+#: who holds each open ticket, since when, how many working microseconds they have
+#: (none: a department, held to its dispatch's due time), and the moment counted from
+HELD = """SELECT t.ticket_id, t.district, t.community, t.category, t.title, t.status,
+    t.representative, t.active_department, t.escalations, h.zone, h.first_day, h.as_of_worked,
+    CASE WHEN t.status IN ('assigned', 'forwarded') THEN t.held_since ELSE t.active_dispatched_at END
+      AS held_since,
+    CASE t.status WHEN 'assigned' THEN h.representative_wait WHEN 'forwarded' THEN h.office_wait END
+      AS wait,
+    CASE WHEN t.status IN ('assigned', 'forwarded') THEN t.held_since ELSE t.active_due_at END
+      AS counted_from
+  FROM report_tickets t JOIN holders h USING (district)
+  WHERE t.status IN ('assigned', 'forwarded', 'dispatched', 'in_progress')
+    AND (%(district)s::text IS NULL OR t.district = %(district)s)
+    AND (%(department)s::text IS NULL
+         OR (t.status IN ('dispatched', 'in_progress') AND t.active_department = %(department)s))"""
+OVERDUE_SQL = f"""WITH calendars AS (
+  SELECT w.*, c.zone, c.first_day
+  FROM unnest(%(codes)s::text[], %(representative_wait)s::bigint[], %(office_wait)s::bigint[])
+    AS w(district, representative_wait, office_wait)
+  JOIN working_calendars c USING (district)
+), holders AS (
+  SELECT h.*, {WORKED_UP_TO.format(moment="%(as_of)s::timestamptz")} AS as_of_worked FROM calendars h
+), held AS ({HELD}
+), counted AS (
+  SELECT h.*, {WORKED_UP_TO.format(moment="h.counted_from")} + coalesce(h.wait, 0) AS due_worked
+  FROM held h
+), due AS (
+  SELECT counted.*, CASE WHEN wait IS NULL THEN counted_from ELSE (
+      SELECT (d.opens + (due_worked - d.worked_before) * interval '1 microsecond') AT TIME ZONE zone
+      FROM working_days d WHERE d.district = counted.district AND d.worked_after >= due_worked
+      ORDER BY d.worked_after LIMIT 1) END AS due_at
+  FROM counted
+)
+SELECT ticket_id, district, community, category, title, status, representative,
+  active_department, escalations, held_since, due_at, as_of_worked - due_worked AS late_worked,
+  (counted_from AT TIME ZONE zone)::date < first_day AS before_kept_days, counted_from
+FROM due WHERE due_at < %(as_of)s OR (counted_from AT TIME ZONE zone)::date < first_day
+ORDER BY late_worked DESC, ticket_id"""
+
+
+def overdue_tickets(conn, district, department, as_of, waits):
+    """The open tickets overdue at ``as_of``, the latest first, with their due time and
+    how late they are in working microseconds (``late_worked``), counted on the kept
+    working days (``working_calendars``) of the districts of ``waits`` (``{district:
+    (representative's, office's working microseconds)}``): held by a representative or
+    an office for longer than their district gives them, or by a department past its
+    due time; ``department`` keeps only those that department holds. A row whose
+    ``before_kept_days`` is true was counted from a moment before its district's kept
+    days: cover them, and ask again."""
+    codes = list(waits)
+    return conn.execute(OVERDUE_SQL, {
+        "codes": codes, "representative_wait": [waits[code][0] for code in codes],
+        "office_wait": [waits[code][1] for code in codes], "district": district,
+        "department": department, "as_of": as_of}).fetchall()
 
 
 def daily_counts(conn, district, start, end, timezone):
