@@ -1,7 +1,7 @@
 """SQL of the reporting schema, behind verbs: lock and update a ticket's row of facts,
-keep ratings and the event log, tally the tickets of a report window, read the
-directory if one was loaded, read the event log and replace the read model with one
-rebuilt from it. Runs SQL and returns rows (as ``TicketFacts`` where they
+keep ratings and the event log, tally the tickets of a report window, find the overdue
+tickets, read the directory if one was loaded, hold the read model for a rebuild's swap
+(the rebuild's own SQL is ``rebuild_store``'s). Runs SQL and returns rows (as ``TicketFacts`` where they
 are a ticket's facts): merging what an event tells is the projection's
 (``use_cases.projection``).
 """
@@ -32,7 +32,7 @@ def lock_ticket(conn, ticket_id):
                      (ticket_id,))
         row = _locked_row(conn, ticket_id)
     words = row.pop("words")
-    return _facts(row), words
+    return facts_of(row), words
 
 
 def update_ticket(conn, facts, words):
@@ -52,7 +52,7 @@ def _locked_row(conn, ticket_id):
 def find_ticket(conn, ticket_id):
     row = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM report_tickets WHERE ticket_id = %s",
                        (ticket_id,)).fetchone()
-    return _facts(row) if row else None
+    return facts_of(row) if row else None
 
 
 def tallies(conn, district, window, group=None):
@@ -78,7 +78,8 @@ def directory_or_none(conn):
         return None
 
 
-def _facts(row):
+def facts_of(row):
+    """A ``TicketFacts`` of a row of ``report_tickets``."""
     return TicketFacts(**{**row, "departments": tuple(row["departments"] or ()),
                           "escalations": tuple(row["escalations"] or ())})
 
@@ -96,13 +97,10 @@ def record_rating(conn, rated):
                  " ON CONFLICT DO NOTHING", rated)
 
 
-#: the working microseconds from a district's first kept day up to the moment ``{moment}``
-#: (a column or parameter; none when it is null), in its zone ``h.zone``: the sums of
-#: the last day that opened before it (``working_calendars``)
-WORKED_UP_TO = """CASE WHEN {moment} IS NOT NULL THEN coalesce((SELECT d.worked_before + (extract(epoch FROM
-    least({moment} AT TIME ZONE h.zone, d.closes) - d.opens) * 1000000)::bigint
-  FROM working_days d WHERE d.district = h.district AND d.opens <= ({moment} AT TIME ZONE h.zone)
-  ORDER BY d.opens DESC LIMIT 1), 0) END"""
+#: the working microseconds of a day ``d`` (a row of ``working_days``) before the local
+#: time ``{local}``
+WORKED_THAT_DAY = ("(extract(epoch FROM least(greatest({local}, d.opens), d.closes) - d.opens)"
+                   " * 1000000)::bigint")
 #: who holds each open ticket, since when, how many working microseconds they have
 #: (none: a department, held to its dispatch's due time), and the moment counted from
 HELD = """SELECT t.ticket_id, t.district, t.community, t.category, t.title, t.status,
@@ -118,21 +116,26 @@ HELD = """SELECT t.ticket_id, t.district, t.community, t.category, t.title, t.st
     AND (%(district)s::text IS NULL OR t.district = %(district)s)
     AND (%(department)s::text IS NULL
          OR (t.status IN ('dispatched', 'in_progress') AND t.active_department = %(department)s))"""
-OVERDUE_SQL = f"""WITH calendars AS (
-  SELECT w.*, c.zone, c.first_day
+OVERDUE_SQL = f"""WITH holders AS MATERIALIZED (
+  SELECT w.*, c.zone, c.first_day,
+    d.worked_before + {WORKED_THAT_DAY.format(local="(%(as_of)s::timestamptz AT TIME ZONE c.zone)")}
+      AS as_of_worked
   FROM unnest(%(codes)s::text[], %(representative_wait)s::bigint[], %(office_wait)s::bigint[])
     AS w(district, representative_wait, office_wait)
   JOIN working_calendars c USING (district)
-), holders AS (
-  SELECT h.*, {WORKED_UP_TO.format(moment="%(as_of)s::timestamptz")} AS as_of_worked FROM calendars h
+  JOIN working_days d ON d.district = w.district
+    AND d.day = (%(as_of)s::timestamptz AT TIME ZONE c.zone)::date
 ), held AS ({HELD}
 ), counted AS (
-  SELECT h.*, {WORKED_UP_TO.format(moment="h.counted_from")} + coalesce(h.wait, 0) AS due_worked
-  FROM held h
+  SELECT h.*, d.worked_before + {WORKED_THAT_DAY.format(local="(h.counted_from AT TIME ZONE h.zone)")}
+      + coalesce(h.wait, 0) AS due_worked
+  FROM held h LEFT JOIN working_days d ON d.district = h.district
+    AND d.day = (h.counted_from AT TIME ZONE h.zone)::date
 ), due AS (
   SELECT counted.*, CASE WHEN wait IS NULL THEN counted_from ELSE (
       SELECT (d.opens + (due_worked - d.worked_before) * interval '1 microsecond') AT TIME ZONE zone
       FROM working_days d WHERE d.district = counted.district AND d.worked_after >= due_worked
+        AND d.closes > d.opens
       ORDER BY d.worked_after LIMIT 1) END AS due_at
   FROM counted
 )
@@ -153,6 +156,7 @@ def overdue_tickets(conn, district, department, as_of, waits):
     ``before_kept_days`` is true was counted from a moment before its district's kept
     days: cover them, and ask again."""
     codes = list(waits)
+    conn.execute("SET LOCAL jit = off")  # compiling the lookups costs seconds and saves milliseconds
     return conn.execute(OVERDUE_SQL, {
         "codes": codes, "representative_wait": [waits[code][0] for code in codes],
         "office_wait": [waits[code][1] for code in codes], "district": district,
@@ -196,14 +200,6 @@ def last_logged_event(conn):
     return conn.execute("SELECT coalesce(max(id), 0) AS id FROM event_log").fetchone()["id"]
 
 
-def logged_events(conn, after, up_to, limit):
-    """``[{id, type, body}]``: the logged events with ids in (``after``, ``up_to``]
-    (``up_to`` None: all after), in the order applied, at most ``limit``."""
-    return conn.execute(
-        "SELECT id, type, body FROM event_log WHERE id > %s AND (%s::bigint IS NULL OR id <= %s)"
-        " ORDER BY id LIMIT %s", (after, up_to, up_to, limit)).fetchall()
-
-
 def lock_read_model(conn):
     """Hold the read model and its log against writes until the transaction ends: the
     consumer waits."""
@@ -216,17 +212,10 @@ def read_model_row(facts, words):
     return [*(row[column] for column in COLUMNS), words]
 
 
-def replace_read_model(conn, rows, ratings):
-    """The read model's rows and ratings replaced by ``rows`` and ``ratings`` (as ``copy_read_model``)."""
-    conn.execute("DELETE FROM report_tickets")
-    conn.execute("DELETE FROM ratings")
-    copy_read_model(conn, rows, ratings)
-
-
 def copy_read_model(conn, rows, ratings):
-    """Write a whole read model (``{ticket_id: read_model_row}`` and rating dicts) with COPY."""
+    """Write a whole read model (``read_model_row`` values and rating dicts) with COPY."""
     with conn.cursor().copy(f"COPY report_tickets ({', '.join(COLUMNS)}, words) FROM STDIN") as copy:
-        for values in rows.values():
+        for values in rows:
             copy.write_row(values)
     with conn.cursor().copy("COPY ratings (ticket_id, resolution, rating, rated_at) FROM STDIN") as copy:
         for rated in ratings:

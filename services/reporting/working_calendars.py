@@ -1,13 +1,13 @@
 """Each district's working days kept in reporting's schema (``working_calendars``,
 ``working_days``), so that the overdue list counts due times and lateness in SQL.
 
-A district's row in ``working_days`` is one working day: when it opens and closes
-(local wall-clock times, as ``services.common.working_hours`` counts them) and the
-microseconds worked from the calendar's first day up to its opening and its closing.
-The working time up to a moment is then the sums of the last day that opened before
-it; the moment a number of working hours run out, the first day whose sum at closing
-reaches them. A district without a calendar counts round the clock: one day after
-another in UTC.
+A district's row in ``working_days`` is one day: when it opens and closes (local
+wall-clock times, as ``services.common.working_hours`` counts them; a day without
+working hours opens and closes at midnight) and the microseconds worked from the
+calendar's first day up to its opening and its closing. The working time up to a moment
+is then its day's sum at opening and the part of the day's hours before it; the moment
+a number of working hours run out, on the first working day whose sum at closing
+reaches them. A district without a calendar counts round the clock, in UTC.
 
 The days are made from the directory's policy when the overdue list first needs
 them, and made again when the policy changes or a question reaches past the days
@@ -38,17 +38,21 @@ def policy_key(policy):
 
 def days(key, first, last):
     """The rows of ``working_days`` from ``first`` to ``last`` (dates, both included):
-    ``(opens, closes, worked_before, worked_after)``, the sums in microseconds."""
+    ``(day, opens, closes, worked_before, worked_after)``, the sums in microseconds."""
+    periods = None
     if key["calendar"]:
-        periods = working_periods(key["calendar"], first, last)
-    else:
-        periods = ((datetime.combine(first + timedelta(days=n), time.min),
-                    datetime.combine(first + timedelta(days=n + 1), time.min))
-                   for n in range((last - first).days + 1))
+        periods = {opens.date(): (opens, closes)
+                   for opens, closes in working_periods(key["calendar"], first, last)}
     worked = 0
-    for opens, closes in periods:
+    for n in range((last - first).days + 1):
+        day = first + timedelta(days=n)
+        midnight = datetime.combine(day, time.min)
+        if periods is None:
+            opens, closes = midnight, midnight + timedelta(days=1)
+        else:
+            opens, closes = periods.get(day, (midnight, midnight))
         length = (closes - opens) // MICROSECOND
-        yield opens, closes, worked, worked + length
+        yield day, opens, closes, worked, worked + length
         worked += length
 
 
@@ -96,7 +100,7 @@ def _span(known, key, needed):
 
 def _make(conn, district, key, span):
     conn.execute("DELETE FROM working_days WHERE district = %s", (district,))
-    with conn.cursor().copy("COPY working_days (district, opens, closes, worked_before, worked_after)"
+    with conn.cursor().copy("COPY working_days (district, day, opens, closes, worked_before, worked_after)"
                             " FROM STDIN") as copy:
         for row in days(key, *span):
             copy.write_row([district, *row])

@@ -70,7 +70,7 @@ def ticket(n, status, district, since, due_after, precise):
 
 def stored(conn, tickets):
     conn.execute("DELETE FROM report_tickets")
-    store.copy_read_model(conn, {facts.ticket_id: store.read_model_row(facts, "") for facts in tickets}, [])
+    store.copy_read_model(conn, [store.read_model_row(facts, "") for facts in tickets], [])
 
 
 def both_ways(conn, district, department, as_of):
@@ -86,7 +86,8 @@ tickets_strategy = st.lists(st.tuples(
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(drawn=tickets_strategy, later=st.integers(0, 30 * 24 * 60), district=st.sampled_from([None, *POLICIES]))
+@given(drawn=tickets_strategy, later=st.integers(0, 30 * 24 * 60),
+       district=st.sampled_from([None, *POLICIES]))
 def test_the_database_counts_what_a_working_clock_counts(conn, drawn, later, district):
     tickets = [ticket(n, status, code, AS_OF - timedelta(microseconds=held), due_after, precise)
                for n, (status, code, held, due_after, precise) in enumerate(drawn)]
