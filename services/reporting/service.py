@@ -150,7 +150,7 @@ class ReportingService(ZeroDistanceService):
 
     @consume_messages(SERVICE_QUEUES["reporting"])
     def on_event(self, batch):
-        return handle_batch(self.db, batch, projection.apply_event)
+        return handle_batch(self.db, batch, projection.apply_event, apply_all=projection.apply_events)
 
 
 def _answer(body, format, csv_rows=csv_format.report_rows, columns=None):

@@ -43,6 +43,41 @@ def update_ticket(conn, facts, words):
                  " WHERE ticket_id = %(ticket_id)s", {**_row(facts), "words": words})
 
 
+def lock_tickets(conn, ticket_ids):
+    """``{ticket_id: (TicketFacts, words)}`` of those tickets' rows (empty rows made for the
+    new ones), locked until the transaction ends, in the order of their ids, so that
+    batches in parallel lock one after the other; one round trip."""
+    ordered = sorted(ticket_ids)
+    with conn.pipeline():
+        conn.execute("INSERT INTO report_tickets (ticket_id) SELECT unnest(%s::text[])"
+                     " ON CONFLICT DO NOTHING", (ordered,))
+        rows = conn.execute(f"SELECT {', '.join(COLUMNS)}, words FROM report_tickets"
+                            " WHERE ticket_id = ANY(%s) ORDER BY ticket_id FOR UPDATE", (ordered,)).fetchall()
+    return {row["ticket_id"]: (facts_of({column: row[column] for column in COLUMNS}), row["words"])
+            for row in rows}
+
+
+def update_tickets(conn, changed):
+    """Write each ticket's facts and words (``[(TicketFacts, words)]``) into its row."""
+    assignments = ", ".join(f"{column} = %({column})s" for column in COLUMNS if column != "ticket_id")
+    conn.cursor().executemany(
+        f"UPDATE report_tickets SET {assignments}, words = %(words)s, updated_at = now()"
+        " WHERE ticket_id = %(ticket_id)s", [{**_row(facts), "words": words} for facts, words in changed])
+
+
+def keep_ratings_and_log(conn, ratings, logged):
+    """Keep ``ratings`` (``record_rating``'s) and log ``logged`` events (``[(type, body)]``),
+    in that order, in one round trip."""
+    with conn.pipeline():
+        if ratings:
+            conn.cursor().executemany(RECORD_RATING, ratings)
+        if logged:
+            conn.execute("INSERT INTO event_log (type, body) SELECT type, body"
+                         " FROM unnest(%s::text[], %s::jsonb[]) WITH ORDINALITY AS e(type, body, n)"
+                         " ORDER BY n",
+                         ([event_type for event_type, _ in logged], [Jsonb(body) for _, body in logged]))
+
+
 def _locked_row(conn, ticket_id):
     return conn.execute(
         f"SELECT {', '.join(COLUMNS)}, words FROM report_tickets WHERE ticket_id = %s FOR UPDATE",
@@ -90,11 +125,13 @@ def _row(facts):
     return {**row, "departments": list(row["departments"]), "escalations": Jsonb(list(row["escalations"]))}
 
 
+RECORD_RATING = ("INSERT INTO ratings (ticket_id, resolution, rating, rated_at)"
+                 " VALUES (%(ticket_id)s, %(resolution)s, %(rating)s, %(rated_at)s) ON CONFLICT DO NOTHING")
+
+
 def record_rating(conn, rated):
     """Keep the rating of one resolution (the first one seen: each is given once)."""
-    conn.execute("INSERT INTO ratings (ticket_id, resolution, rating, rated_at)"
-                 " VALUES (%(ticket_id)s, %(resolution)s, %(rating)s, %(rated_at)s)"
-                 " ON CONFLICT DO NOTHING", rated)
+    conn.execute(RECORD_RATING, rated)
 
 
 #: the working microseconds of a day ``d`` (a row of ``working_days``) before the local
