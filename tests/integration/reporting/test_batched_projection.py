@@ -36,7 +36,7 @@ def directory():
 def db():
     reset_database()
     counter = RoundTrips()
-    with make_pool(settings().database_url, "reporting", size=1, configure=counter.configure) as pool:
+    with make_pool(settings().database_url, "reporting", size=2, configure=counter.configure) as pool:
         yield Transactions(pool), counter
 
 
