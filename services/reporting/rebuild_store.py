@@ -65,12 +65,13 @@ def events_after(conn, after, batch):
         after = rows[-1]["id"]
 
 
-def write(conn, fresh, rows, ratings):
+def write(conn, fresh, rows, ratings, replacing=False):
     """Add ticket rows (``store.read_model_row``) and ratings to the fresh read model;
-    a ticket row already there is replaced, a rating already there kept."""
-    if rows:
+    ``replacing``: a ticket row already there is replaced. A rating already there is kept."""
+    if rows and replacing:
         conn.execute(sql.SQL("DELETE FROM {} WHERE ticket_id = ANY(%s)").format(fresh.tickets),
                      ([row[0] for row in rows],))
+    if rows:
         with conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
                 fresh.tickets, TICKET_COLUMNS)) as copy:
             for row in rows:

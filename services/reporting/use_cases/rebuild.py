@@ -86,7 +86,8 @@ def read_model_rows(tickets):
 def rebuild(db, work=_here):
     """Replay the event log into a fresh read model and swap it in; returns counts.
 
-    ``db`` gives transactions (the service's ``Database``). ``work(function, *args)``
+    ``db`` gives transactions (the service's ``Database``); the first pass holds two of
+    its connections at once, one reading the log and one writing the fresh model. ``work(function, *args)``
     runs what is CPU alone (applying a batch of events, cutting the tickets' words):
     the service runs it in an OS thread, so that it goes on answering and consuming
     meanwhile; by default it runs here.
@@ -136,11 +137,11 @@ def _catch_up(conn, fresh, high, work):
         replay = TicketReplay(rebuild_store.fresh_facts(conn, fresh, {row["ticket"] for row in logged}))
         work(replay.apply_all, logged)
         replay.finish()
-        _write(conn, fresh, replay, work)
+        _write(conn, fresh, replay, work, replacing=True)
         events += replay.events
     return events
 
 
-def _write(conn, fresh, replay, work):
+def _write(conn, fresh, replay, work, replacing=False):
     tickets, ratings = replay.take()
-    rebuild_store.write(conn, fresh, work(read_model_rows, tickets), ratings)
+    rebuild_store.write(conn, fresh, work(read_model_rows, tickets), ratings, replacing)
