@@ -8,6 +8,7 @@ On the real PostgreSQL; the days are made as the report needs them.
 import random
 from datetime import datetime, timedelta, timezone
 
+import eventlet
 import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from psycopg.rows import dict_row
 
 from services.common.config import settings as zd_settings
-from services.reporting import store
+from services.reporting import store, working_calendars
 from services.reporting.domain import TicketFacts
 from services.reporting.use_cases.overdue_list import overdue_list
 from tests.support import overdue_reference
@@ -134,3 +135,22 @@ def test_a_changed_calendar_is_counted_anew(conn):
 def test_a_district_missing_from_the_directory_is_left_out(conn):
     stored(conn, [ticket(1, "assigned", "gone", AS_OF - timedelta(days=30), 1, True)])
     assert both_ways(conn, None, None, AS_OF) == ([], [])
+
+
+def test_two_reports_making_a_districts_days_at_once_take_turns(conn):
+    keys = {"clock": {"calendar": None, "zone": "UTC"}}
+    conn.execute("DELETE FROM working_days WHERE district = 'clock'")
+    conn.execute("DELETE FROM working_calendars WHERE district = 'clock'")
+    url = zd_settings().database_url
+    with psycopg.connect(url, options="-c search_path=reporting", row_factory=dict_row) as first, \
+            psycopg.connect(url, options="-c search_path=reporting", row_factory=dict_row) as second:
+        working_calendars.cover(first, keys, AS_OF)  # made, not committed yet
+        waiting = eventlet.spawn(working_calendars.cover, second, keys, AS_OF)
+        eventlet.sleep(0.3)
+        assert not waiting.dead, "the second waits for the first"
+        first.commit()
+        waiting.wait()
+        second.commit()
+    days = conn.execute("SELECT count(*) AS n, count(DISTINCT day) AS days FROM working_days"
+                        " WHERE district = 'clock'").fetchone()
+    assert days["n"] == days["days"] > 700, "made once, by the first"
