@@ -1,7 +1,8 @@
 """CPU time, as the throughput benchmark counts it: of each service process, of
-PostgreSQL, RabbitMQ and the development sink (found in ``/proc``), of this process
-(the departments' consumers and the queue sampler), of the load generator (an ended
-child) and of the whole machine."""
+PostgreSQL, RabbitMQ and the development sink (found in ``/proc``; counted apart, as a
+remote server's would not be ours), of this process (the departments' consumers, the
+queue and backlog samplers), of the load generator (an ended child) and of the whole
+machine."""
 import os
 import resource
 from pathlib import Path
@@ -45,8 +46,8 @@ def other_processes(sink_ports):
 
 
 def sink_ports(env):
-    """The ports of notify's channels (``ZD_SMTP_URL``...) in ``env``: where a development
-    sink would listen. None are set unless the environment sets them: ``Stack`` starts no sink."""
+    """The ports of notify's channels (``ZD_SMTP_URL``...) in ``env``: where the development
+    sink listens (``bench.stack`` starts one and points the channels at it)."""
     return {str(urlsplit(env[name]).port).encode() for name in CHANNEL_SETTINGS if env.get(name)}
 
 
@@ -66,7 +67,7 @@ def children_cpu():
 def cpu_seconds(pids, ports):
     """CPU seconds used so far by each service process (``pids``), PostgreSQL, RabbitMQ,
     the development sink (if one runs on ``ports``), this process (the departments'
-    consumers and the queue sampler) and the whole machine."""
+    consumers and the samplers) and the whole machine."""
     used = {name: process_cpu(pid) for name, pid in pids.items()}
     used.update({name: sum(process_cpu(pid) for pid in group)
                  for name, group in other_processes(ports).items() if group})

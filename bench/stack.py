@@ -1,7 +1,9 @@
 """The system the throughput benchmark loads: its directory (six districts, every
 concern auto-forwarded and auto-dispatched to the district's water department), a
-fresh system with it loaded, the four services started as processes (and second
-instances of some), and what routing's database must hold after a district phase."""
+fresh system with it loaded, the development sink started as a process of its own
+with notify's channels (SMTP, SMS and WeChat gateways) pointed at it, the four
+services started as processes (and second instances of some), and what routing's
+database must hold after a district phase."""
 import json
 import subprocess
 import sys
@@ -14,6 +16,7 @@ from bench.queues import STATS_SECONDS
 from services.common.config import settings
 from services.devstack import Stack
 from services.routing.store import OPEN_STATUSES
+from tests.support.sink import Sink
 from tests.support.system import free_port, fresh_system
 
 DISTRICTS = [f"d{n}" for n in range(1, 7)]
@@ -62,16 +65,25 @@ def fresh(work, directory):
 
 
 def start_stack(keys_dir, extra_instances=()):
+    """The development sink (its output in ``keys_dir/devsink.log``), then the services
+    sending to it; returns ``(stack, extra instances, sink)``."""
+    sink = Sink.start(keys_dir)
+    channels = {"ZD_SMTP_URL": sink.smtp_url, "ZD_SMS_GATEWAY_URL": sink.sms_url,
+                "ZD_WECHAT_GATEWAY_URL": sink.wechat_url}
     ports = {f"ZD_{name.upper()}_PORT": str(free_port()) for name in ("intake", "routing", "notify",
                                                                        "reporting")}
-    env = {**ports, "ZD_RATE_LIMIT": "1000000", "ZD_LOG_LEVEL": "WARNING"}
-    stack = Stack(env=env, log_dir=str(keys_dir)).start()
+    env = {**ports, **channels, "ZD_RATE_LIMIT": "1000000", "ZD_LOG_LEVEL": "WARNING"}
+    try:
+        stack = Stack(env=env, log_dir=str(keys_dir)).start()
+    except Exception:
+        sink.stop()
+        raise
     extras = []
     for name in extra_instances:
         extra_env = {**stack.env, f"ZD_{name.upper()}_PORT": str(free_port())}
         extras.append((name, subprocess.Popen([sys.executable, "-m", f"services.{name}"], env=extra_env)))
     time.sleep(STATS_SECONDS)  # the extra instances up; the management API's counts caught up
-    return stack, extras  # with the setup's messages (directory, credentials), not the first phase's
+    return stack, extras, sink  # with the setup's messages (directory, credentials), not the first phase's
 
 
 def check_max_open(representative, max_open):
