@@ -26,7 +26,7 @@ def show(figures):
     print(f"{'':<22} deepest queues {short(figures['queue_depth_max'])}  behind"
           f" {short(figures['queue_behind_s'])} s")
     cpu = figures["cpu_ms_per_concern"]
-    last = ("machine_without_sinks", "devsink", "machine")
+    last = ("processes_without_sinks", "machine_without_sinks", "devsink", "machine")
     order = [*(name for name in cpu if name not in last), *last]
     busy = figures["machine_busy_while_loading"]
     print(f"{'':<22} CPU ms/concern " + " ".join(f"{name} {cpu.get(name, '-')}" for name in order)

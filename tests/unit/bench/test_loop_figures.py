@@ -73,7 +73,8 @@ def test_result_to_sms_counts_only_the_resolved_reporter_sms_of_a_resolved_ticke
 def test_the_machine_cpu_per_concern_leaves_the_sink_out():
     per_concern = cpu_per_concern({"machine": 3.0, "devsink": 1.0, "notify": 0.5}, concerns=100)
 
-    assert per_concern == {"machine": 30.0, "devsink": 10.0, "notify": 5.0, "machine_without_sinks": 20.0}
+    assert per_concern == {"machine": 30.0, "devsink": 10.0, "notify": 5.0, "machine_without_sinks": 20.0,
+                           "processes_without_sinks": 5.0}
 
 
 def test_a_sink_message_carries_its_notifications_key_by_channel():
