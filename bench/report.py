@@ -9,6 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
+BACKLOG_EVERY_S = 5  # the backlog printed every so many seconds (sampled every half second)
 
 
 def short(per_queue):
@@ -41,12 +42,25 @@ def show(figures):
     print(f"{'':<22} notify's backlog deepest {figures['backlog_max']}, empty"
           f" {_after(figures['backlog_empty_after_s'])}; messages lost {checked['lost']} failed"
           f" {checked['failed']} pending {checked['pending']} duplicated {figures['message_duplicates']}")
+    print(f"{'':<22} notify's backlog every {BACKLOG_EVERY_S:g} s: "
+          + " ".join(str(pending) for pending in every(figures["backlog"], BACKLOG_EVERY_S)))
     if "max_open" in figures:
         check = figures["max_open"]
         print(f"{'':<22} {check['representative']}: {check['open']} open of max_open {check['max_open']}"
               f" ({'exact' if check['exact'] else 'NOT EXACT'}); routing.representative_load"
               f" {'matches' if check['load_table_matches'] else 'DOES NOT MATCH'} the tickets' counts")
     sys.stdout.flush()
+
+
+def every(samples, seconds):
+    """The pending counts of ``samples``, one per ``seconds`` (the first sample at or
+    after each step), for printing the backlog over time on one line."""
+    shown, next_at = [], None
+    for sample in samples:
+        if next_at is None or sample["t"] >= next_at:
+            shown.append(sample["pending"])
+            next_at = (next_at or sample["t"]) + seconds
+    return shown
 
 
 def _after(seconds):

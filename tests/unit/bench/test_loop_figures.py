@@ -2,6 +2,7 @@
 from bench.figures import Observed, cpu_per_concern
 from bench.loop_figures import RESOLVED_SMS, delivery_check, drained_after, loop_figures, messages_delivered
 from bench.notifications import key_of, light
+from bench.report import every
 from bench.targets import targets
 
 
@@ -123,3 +124,10 @@ def test_a_target_whose_phase_did_not_run_has_no_figure():
 
     assert all(row["figure"] in (None, 0) for row in rows)
     assert {row["target"]: row["figure"] for row in rows}["POST→department p99 at 50/s"] is None
+
+
+def test_the_backlog_is_printed_once_per_step_of_time():
+    samples = [{"t": 100.0 + n / 2, "pending": n} for n in range(25)]
+
+    assert every(samples, 5) == [0, 10, 20]
+    assert every([], 5) == []
