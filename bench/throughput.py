@@ -87,7 +87,7 @@ def main():
     results = {"machine": {"host": platform.node(), "cpus": os.cpu_count(),
                            "python": platform.python_version()},
                "when": datetime.now(timezone.utc).isoformat(), "seconds_per_phase": SECONDS,
-               "phases": []}
+               "feedback_share": FEEDBACK, "phases": []}
 
     def bench(label, part, directory, extra_instances=(), rates=RATES, districts=None, check=None,
               feedback=FEEDBACK):
@@ -116,8 +116,9 @@ def main():
             services.stop()
             sink.stop()
 
-    print(f"Zero Distance throughput benchmark: {platform.node()}, {os.cpu_count()} CPUs,"
-          f" {SECONDS:g} s per phase", flush=True)
+    print(f"Zero Distance throughput benchmark, the whole loop: {platform.node()}, {os.cpu_count()} CPUs,"
+          f" {SECONDS:g} s per phase, {FEEDBACK:.0%} of reporters asking for feedback (SMS and email),"
+          " messages to the development sink", flush=True)
     if "base" in PARTS:
         bench("one of each", "base", stack.bench_directory())
     if "district" in PARTS:
