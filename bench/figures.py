@@ -93,14 +93,15 @@ def phase_figures(name, seen, rate, clients, districts):
 def cpu_per_concern(cpu, concerns):
     """CPU milliseconds per concern of each part; of the machine without the development
     sink (a remote server's CPU would not be ours); and of the parts counted one by one
-    without it (``processes_without_sinks``: on a shared machine, the machine's figure
-    counts others' work too)."""
+    without it, PostgreSQL only for the benchmark's database (``processes_without_sinks``:
+    on a shared machine, the machine's figure counts others' work too)."""
     per_concern = {part: round(seconds * 1000 / concerns, 2) for part, seconds in cpu.items()}
     if "machine" in cpu:
         per_concern["machine_without_sinks"] = round(
             (cpu["machine"] - cpu.get("devsink", 0)) * 1000 / concerns, 2)
         per_concern["processes_without_sinks"] = round(
-            sum(seconds for part, seconds in cpu.items() if part not in ("machine", "devsink"))
+            sum(seconds for part, seconds in cpu.items()
+                if part not in ("machine", "devsink", "postgres" if "postgres_ours" in cpu else ""))
             * 1000 / concerns, 2)
     return per_concern
 

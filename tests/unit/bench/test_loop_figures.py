@@ -1,4 +1,7 @@
 """The benchmark's return-path figures and targets, from observations made up here."""
+import pytest
+
+from bench.cpu import serves_another_database
 from bench.figures import Observed, cpu_per_concern
 from bench.loop_figures import RESOLVED_SMS, delivery_check, drained_after, loop_figures, messages_delivered
 from bench.notifications import key_of, light
@@ -76,6 +79,25 @@ def test_the_machine_cpu_per_concern_leaves_the_sink_out():
 
     assert per_concern == {"machine": 30.0, "devsink": 10.0, "notify": 5.0, "machine_without_sinks": 20.0,
                            "processes_without_sinks": 5.0}
+
+
+def test_the_processes_count_only_the_postgres_of_the_benchmarks_database_when_known():
+    cpu = {"machine": 3.0, "devsink": 1.0, "notify": 0.5, "postgres": 1.2, "postgres_ours": 0.3}
+
+    assert cpu_per_concern(cpu, concerns=100)["processes_without_sinks"] == 8.0
+    assert cpu_per_concern({"machine": 3.0, "postgres": 1.2}, concerns=100)["processes_without_sinks"] == 12.0
+
+
+@pytest.mark.parametrize("title, another", [
+    ("postgres: 15/main: postgres zd_bench_growth 127.0.0.1(45526) idle in transaction", True),
+    ("postgres: 15/main: postgres zd_bench 127.0.0.1(45536) idle", False),
+    ("postgres: 15/main: postgres zd_other [local] SELECT", True),
+    ("postgres: 15/main: checkpointer", False),
+    ("postgres: 15/main: autovacuum worker zd_other", False),
+    ("/usr/lib/postgresql/15/bin/postgres", False),
+])
+def test_only_backends_of_other_databases_are_left_out(title, another):
+    assert serves_another_database(title, "zd_bench") is another
 
 
 def test_a_sink_message_carries_its_notifications_key_by_channel():
