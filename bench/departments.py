@@ -1,9 +1,9 @@
 """The departments' side of the throughput benchmark: every department's queue consumed
 with the department's own RabbitMQ user, as a department would, each ticket's arrival
-timed, and each dispatch answered at once on ``zd.feedback`` with the same user
-(``acknowledged``, then ``resolved`` with a result, each publish confirmed), with the
-time the result was sent; a ticket that arrives twice is counted as a duplicate and
-answered once."""
+timed, and (unless told not to resolve: the district part counts open tickets) each
+dispatch answered at once on ``zd.feedback`` with the same user (``acknowledged``,
+then ``resolved`` with a result, each publish confirmed), with the time the result
+was sent; a ticket that arrives twice is counted as a duplicate and answered once."""
 import json
 import threading
 import time
@@ -19,11 +19,11 @@ RESULT = "已疏通管道"
 
 
 class Departments:
-    """Every department's queue consumed with its own user; each arrival timed and
-    each dispatch resolved."""
+    """Every department's queue consumed with its own user; each arrival timed and,
+    when ``resolve``, each dispatch resolved."""
 
-    def __init__(self, users):
-        self.users = users
+    def __init__(self, users, resolve=True):
+        self.users, self.resolve = users, resolve
         self.arrivals = {}  # ticket id → when its dispatch reached the department's queue
         self.results = {}  # ticket id → when the department sent its result
         self.duplicates = 0
@@ -69,7 +69,7 @@ class Departments:
                         self.arrivals[ticket_id] = now
                     else:
                         self.duplicates += 1
-                if first:
+                if first and self.resolve:
                     answer(dispatch, "acknowledged")
                     self.results[ticket_id] = time.time()
                     answer(dispatch, "resolved", result=RESULT)

@@ -5,7 +5,8 @@ received (``SinkReader``: only the new ones each time, ``GET /messages.json?afte
 and notify's notifications of a phase's tickets (``notifications_of``), each with its
 idempotency key (the sink's key of the message), status, and how long after its event
 it was sent: from the event's outbox row, in intake's or routing's schema, to the
-notification's ``sent_at``."""
+notification's ``sent_at`` (a change carried by a step's event is ``<message id>/<n>``
+in notify: its step's row)."""
 import threading
 import time
 from datetime import datetime
@@ -21,8 +22,9 @@ SELECT n.idempotency_key AS key, n.ticket_id, n.channel, n.template, n.status,
        extract(epoch FROM n.sent_at - event.created_at)::float AS event_to_sent_s
 FROM notify.notifications n
 LEFT JOIN LATERAL (
-    SELECT created_at FROM intake.outbox WHERE message_id = n.event_id
-    UNION ALL SELECT created_at FROM routing.outbox WHERE message_id = n.event_id LIMIT 1
+    SELECT created_at FROM intake.outbox WHERE message_id = split_part(n.event_id, '/', 1)
+    UNION ALL SELECT created_at FROM routing.outbox WHERE message_id = split_part(n.event_id, '/', 1)
+    LIMIT 1
 ) event ON true
 WHERE n.ticket_id = ANY(%s)
 """

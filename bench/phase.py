@@ -62,15 +62,17 @@ def run_phase(name, stack, keys_file, departments, sink, pids, seconds, rate=0.0
 
 
 def settle(departments, accepted, depths, backlog):
-    """Wait until every accepted concern reached its department and got its result, the
-    service queues are empty and notify has no notification pending, for
+    """Wait until every accepted concern reached its department and got its result (if
+    the departments resolve), the service queues are empty and notify has no
+    notification pending, for
     ``SETTLED_SECONDS``; or until nothing moved for ``QUIET_SECONDS``, or
     ``DRAIN_SECONDS`` passed: the next phase starts unloaded."""
     deadline = time.monotonic() + DRAIN_SECONDS
     last_state, last_change, settled_since = None, time.monotonic(), None
     while time.monotonic() < deadline:
         arrived = sum(1 for entry in accepted if entry["ticket_id"] in departments.arrivals)
-        resolved = sum(1 for entry in accepted if entry["ticket_id"] in departments.results)
+        resolved = sum(1 for entry in accepted if entry["ticket_id"] in departments.results) \
+            if departments.resolve else len(accepted)
         waiting, pending = depths.latest(), backlog.latest()
         if arrived == resolved == len(accepted) and not any(waiting.values()) and pending == 0:
             settled_since = settled_since or time.monotonic()

@@ -12,17 +12,17 @@ feedback with a phone and an email (``ZD_BENCH_FEEDBACK``: the share who do, def
 all). Every department's queue is consumed with the department's own RabbitMQ user,
 each arrival timed, and each dispatch answered on ``zd.feedback`` with that user:
 acknowledged, then resolved with a result, its sending timed. After its load, a phase
-waits until every concern is at its department and resolved, every queue is empty and
-notify has nothing pending (or nothing moved for 15 s, or 10 minutes passed). The
-parts (``ZD_BENCH_PARTS``):
+waits until every concern is at its department and resolved (where they resolve),
+every queue is empty and notify has nothing pending (or nothing moved for 15 s, or 10
+minutes passed). The parts (``ZD_BENCH_PARTS``):
 
 - base: the stack as it is, at each of ``ZD_BENCH_RATES``;
 - district: every concern to one district (d1), at ``ZD_BENCH_DISTRICT_RATE``, its
-  reporters asking for no feedback, with the first representative of its first
-  station (d1-rep1a) full at ``ZD_BENCH_MAX_OPEN`` open tickets, so the station
-  overflows to the next one; after each phase the database must hold exactly that
-  many open tickets of hers, and routing's load table every representative's count of
-  open tickets;
+  reporters asking for no feedback and its department resolving nothing (the tickets
+  stay open), with the first representative of its first station (d1-rep1a) full at
+  ``ZD_BENCH_MAX_OPEN`` open tickets, so the station overflows to the next one; after
+  each phase the database must hold exactly that many open tickets of hers, and
+  routing's load table every representative's count of open tickets;
 - scaled: a second routing and notify instance, at the highest rate, and its
   delivered/s over the base part's at that rate (``scale_out_ratio``);
 - floor: the same durable work done by plain kombu and psycopg, a message at a time
@@ -90,12 +90,12 @@ def main():
                "feedback_share": FEEDBACK, "phases": []}
 
     def bench(label, part, directory, extra_instances=(), rates=RATES, districts=None, check=None,
-              feedback=FEEDBACK):
+              feedback=FEEDBACK, resolve=True):
         """``rates``, then the closed loop, on a fresh system with ``directory``; ``check()``
-        adds its figures to each phase's."""
+        adds its figures to each phase's; the departments resolve what they get if ``resolve``."""
         keys_file, users = stack.fresh(work, directory)
         services, extras, sink = stack.start_stack(work, extra_instances)
-        departments, reader = Departments(users).start(), SinkReader(sink)
+        departments, reader = Departments(users, resolve).start(), SinkReader(sink)
         pids = {name: process.pid for name, process in services.processes.items()}
         pids.update({f"{name}#2": process.pid for name, process in extras})
         loads = [(f"{label} {rate:g}/s", {"rate": rate}) for rate in rates]
@@ -124,7 +124,7 @@ def main():
     if "district" in PARTS:
         bench("district d1", "district", stack.bench_directory({CAPPED: MAX_OPEN}), rates=[DISTRICT_RATE],
               districts=["d1"], check=lambda: {"max_open": stack.check_max_open(CAPPED, MAX_OPEN)},
-              feedback=0)
+              feedback=0, resolve=False)
     if "scaled" in PARTS:
         bench("routing, notify x2", "scaled", stack.bench_directory(), extra_instances=("routing", "notify"),
               rates=[max(RATES)])
