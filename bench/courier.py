@@ -1,0 +1,242 @@
+"""``python -m bench.courier``: how many messages a second notify's courier sends to the
+development sink, and what each costs.
+
+On a database and vhost of its own (``zd_bench_courier``), with the demo directory (its
+webhook department aimed at the sink), it starts a development sink
+(``services.devsink``) and one notify process (``python -m bench.counted_notify``: the
+service unchanged, its PostgreSQL round trips counted), every channel pointed at the
+sink. Then it records ``ZD_BENCH_MESSAGES`` (default 3000) pending notifications in
+notify's outbox in one transaction, with notify's own code: events built by the
+producers' builders (``tests/support/events.py``: a concern received from a reporter
+who asks for feedback by email and SMS, assigned, dispatched, sent to the webhook
+department, resolved), read by ``domain.read_events``, told by
+``domain.party_notifications``/``reporter_notifications`` to the reporter, the
+representative (email, SMS, WeChat) and the department, recorded by
+``store.record_notification`` under ``use_cases.notifications.idempotency_key``. Notify is
+woken by that commit's ``NOTIFY``; the clock runs from the commit until none is pending.
+(Recording them straight into the outbox keeps the consumer's work out of the courier's
+figures.)
+
+It prints, and writes to ``bench/results/courier-<date>-<host>.json``: messages/s per
+channel (from the commit to that channel's last one sent) and in all, the CPU
+milliseconds per message of notify and, apart, of the sink, notify's round trips to
+PostgreSQL per message, and what the sink holds: one message per idempotency key, no
+duplicates, none lost. ``ZD_BENCH_SETTINGS`` adds notify settings (``NAME=value,...``);
+``ZD_BENCH_LABEL`` names the run in the results file (a list: each run is added).
+Figures only: nothing here passes or fails on time.
+"""
+import os
+
+os.environ.setdefault("ZD_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/zd_bench_courier")
+os.environ.setdefault("ZD_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/zd_bench_courier")
+
+import json  # noqa: E402
+import platform  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from collections import Counter  # noqa: E402
+from datetime import datetime, timedelta, timezone  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import psycopg  # noqa: E402
+import requests  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+from psycopg.rows import dict_row  # noqa: E402
+
+from bench.cpu import process_cpu  # noqa: E402
+from services.common.config import settings  # noqa: E402
+from services.notify import domain, store  # noqa: E402
+from services.notify.use_cases.notifications import idempotency_key  # noqa: E402
+from tests.support import events as made  # noqa: E402
+from tests.support.notify import WEBHOOK_DEPARTMENT, channel_settings, directory_aimed_at  # noqa: E402
+from tests.support.sink import Sink  # noqa: E402
+from tests.support.system import free_port, fresh_system  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+MESSAGES = int(os.environ.get("ZD_BENCH_MESSAGES", "3000"))
+TIMEOUT_SECONDS = float(os.environ.get("ZD_BENCH_TIMEOUT", "600"))
+REPORTER = {"name": "Bench Reporter", "phone": "+8613912340001", "email": "reporter@bench.example",
+            "locale": "en", "wants_feedback": True}
+REPRESENTATIVE = "rep-chen-jianguo"  # email, phone and WeChat in the demo directory
+KINDS = ("email", "sms", "wechat", "webhook")
+
+
+def ticket_events(ticket_id, directory):
+    """What a ticket's life makes notify hear, as the producers build it."""
+    received = made.concern_events(ticket_id, reporter=REPORTER)
+    assigned = made.ticket_row(ticket_id, "assigned", 2, representative=REPRESENTATIVE,
+                               feedback_requested=True)
+    dispatched = made.ticket_row(ticket_id, "dispatched", 4, representative=REPRESENTATIVE,
+                                 category="power-supply", feedback_requested=True)
+    dispatch = made.dispatch_row(ticket_id, WEBHOOK_DEPARTMENT, made.T0, dispatch_id=str(uuid.uuid4()))
+    resolved = made.ticket_row(ticket_id, "resolved", 6, representative=REPRESENTATIVE,
+                               result="The drain was cleared", feedback_requested=True,
+                               resolved_at=made.T0 + timedelta(hours=3))
+    return [*received,
+            made.ticket_event("assigned", assigned, directory),
+            made.ticket_event("dispatched", dispatched, directory, dispatches=[dispatch]),
+            made.department_dispatched(dispatched, dispatch, directory,
+                                       reporter={"name": REPORTER["name"], "phone": REPORTER["phone"]}),
+            made.ticket_event("resolved", resolved, directory, timeline=[made.entry(
+                made.T0, "department:gz-power-supply", "resolve", "in_progress", "resolved",
+                "The drain was cleared")])]
+
+
+def record(directory, wanted):
+    """Record at least ``wanted`` pending notifications in one transaction (its commit wakes
+    the courier); returns ``(count per channel, the commit's monotonic time)``."""
+    recorded = Counter()
+    with psycopg.connect(settings().database_url, options="-c search_path=notify",
+                         row_factory=dict_row) as conn:
+        while sum(recorded.values()) < wanted:
+            ticket_id = f"ZD20260302-{uuid.uuid4().hex[:8].upper()}"
+            for envelope in ticket_events(ticket_id, directory):
+                if envelope.type == "reporter.contact":
+                    contact = {**envelope.body["contact"], "page_token": uuid.uuid4().hex}
+                    store.remember_contact(conn, ticket_id, contact)
+                    continue
+                if envelope.type == "reporter.dispatch_contact":
+                    continue
+                for event in domain.read_events(envelope.message_id, envelope.type, envelope.body):
+                    told = domain.party_notifications(event, directory)
+                    if domain.reporter_may_hear(event):
+                        told += domain.reporter_notifications(event, contact)
+                    for notification in told:
+                        if store.record_notification(conn, event, notification,
+                                                     idempotency_key(event, notification)):
+                            recorded[notification.channel] += 1
+        conn.commit()
+        return recorded, time.monotonic()
+
+
+def notify_figures(base):
+    """``(sent per channel, round trips)`` from notify's ``/metrics``."""
+    sent, trips = Counter(), 0.0
+    text = requests.get(f"{base}/metrics", timeout=5).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "zd_notifications_sent_total":
+                sent[sample.labels["channel"]] += sample.value
+            elif sample.name == "zd_bench_db_round_trips_total":
+                trips += sample.value
+    return sent, trips
+
+
+def wait_until_sent(base, recorded, started):
+    """Poll notify's metrics until every recorded notification is sent; returns each
+    channel's seconds from ``started`` to its last one."""
+    finished = {}
+    deadline = started + TIMEOUT_SECONDS
+    while len(finished) < len(recorded):
+        sent, _ = notify_figures(base)
+        now = time.monotonic()
+        for channel, count in recorded.items():
+            if channel not in finished and sent[channel] >= count:
+                finished[channel] = now - started
+        if now > deadline:
+            raise RuntimeError(f"not all sent after {TIMEOUT_SECONDS:g}s: {dict(sent)} of {dict(recorded)}")
+        time.sleep(0.05)
+    return finished
+
+
+def start_notify(work, sink, extra):
+    port = free_port()
+    env = {**os.environ, **{k: str(v) for k, v in channel_settings(sink).items()},
+           "ZD_NOTIFY_PORT": str(port), "ZD_LOG_LEVEL": "WARNING", **extra}
+    output = open(work / "notify.log", "ab")
+    process = subprocess.Popen([sys.executable, "-m", "bench.counted_notify"], env=env, cwd=ROOT,
+                               stdout=output, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"notify exited with {process.returncode}: see {work / 'notify.log'}")
+        try:
+            if requests.get(f"{base}/health", timeout=1).status_code == 200:
+                return process, base
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("notify did not become healthy in 60 s")
+        time.sleep(0.2)
+
+
+def sink_check(sink, recorded):
+    view = sink._view()
+    held = Counter(message["kind"] for message in view["messages"])
+    return {"held": dict(held), "duplicates": len(view["duplicates"]),
+            "lost": {kind: recorded[kind] - held[kind] for kind in recorded}}
+
+
+def extra_settings():
+    given = os.environ.get("ZD_BENCH_SETTINGS", "")
+    return dict(item.split("=", 1) for item in given.split(",") if item)
+
+
+def run():
+    work = ROOT / "var" / "bench-courier"
+    work.mkdir(parents=True, exist_ok=True)
+    extra = extra_settings()
+    with Sink.start(work / "devsink.log") as sink:
+        _, _, directory = fresh_system(directory_aimed_at(sink, work))
+        notify, base = start_notify(work, sink, extra)
+        try:
+            _, trips_before = notify_figures(base)
+            cpu_before = {"notify": process_cpu(notify.pid), "devsink": process_cpu(sink.process.pid)}
+            recorded, started = record(directory, MESSAGES)
+            finished = wait_until_sent(base, recorded, started)
+            cpu = {name: process_cpu(pid) - cpu_before[name]
+                   for name, pid in (("notify", notify.pid), ("devsink", sink.process.pid))}
+            _, trips_after = notify_figures(base)
+            check = sink_check(sink, recorded)
+        finally:
+            notify.terminate()
+            notify.wait(20)
+    total = sum(recorded.values())
+    seconds = max(finished.values())
+    return {"machine": {"host": platform.node(), "cpus": os.cpu_count(),
+                        "python": platform.python_version()},
+            "when": datetime.now(timezone.utc).isoformat(), "settings": extra,
+            "label": os.environ.get("ZD_BENCH_LABEL", ""),
+            "messages": dict(recorded), "seconds": round(seconds, 2),
+            "per_s": {**{channel: round(recorded[channel] / finished[channel], 1) for channel in recorded},
+                      "total": round(total / seconds, 1)},
+            "cpu_ms_per_message": {name: round(1000 * used / total, 2) for name, used in cpu.items()},
+            "db_round_trips_per_message": round((trips_after - trips_before) / total, 2),
+            "sink": check}
+
+
+def show(figures):
+    print(f"{'channel':<10}{'messages':>10}{'per s':>10}")
+    for channel in [*(kind for kind in KINDS if kind in figures["messages"]), "total"]:
+        count = figures["messages"].get(channel, sum(figures["messages"].values()))
+        print(f"{channel:<10}{count:>10}{figures['per_s'][channel]:>10}")
+    cpu = figures["cpu_ms_per_message"]
+    print(f"in {figures['seconds']} s; CPU ms/message: notify {cpu['notify']}, sink {cpu['devsink']}"
+          f" (apart); notify's PostgreSQL round trips/message: {figures['db_round_trips_per_message']}")
+    check = figures["sink"]
+    print(f"sink holds {check['held']}, duplicates {check['duplicates']}, lost {check['lost']}")
+
+
+def write(figures):
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"courier-{datetime.now(timezone.utc):%Y-%m-%d}-{platform.node()}.json"
+    earlier = json.loads(path.read_text()) if path.exists() else []
+    path.write_text(json.dumps([*earlier, figures], indent=1, default=str))
+    print(f"written: {path.relative_to(ROOT)}")
+
+
+def main():
+    print(f"Zero Distance courier benchmark: {platform.node()}, {os.cpu_count()} CPUs,"
+          f" {MESSAGES} messages", flush=True)
+    figures = run()
+    show(figures)
+    write(figures)
+
+
+if __name__ == "__main__":
+    main()
