@@ -84,12 +84,17 @@ class Courier(ListeningLoop):
     def run_round(self):
         self._claim_and_send()
         self._observe_backlog()
+        for channel in self.channels.values():
+            channel.close_idle()
 
     def closing(self):
-        """Let deliveries under way finish (up to STOP_SECONDS) before the pool closes."""
+        """Let deliveries under way finish (up to STOP_SECONDS) before the pool closes, then
+        close the channels' kept connections."""
         with eventlet.Timeout(STOP_SECONDS, False):
             for senders in self.senders.values():
                 senders.waitall()
+        for channel in self.channels.values():
+            channel.close()
 
     def _claim_and_send(self):
         for name, channel in self.channels.items():

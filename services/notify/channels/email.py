@@ -14,14 +14,25 @@ requires it: a server that does not offer it (or an attacker who strips it from 
 server's answer) never sees the password. ``smtp://host:port`` without credentials, as
 ``make run`` gives for the development sink, goes on in clear when no STARTTLS is offered.
 
+Sessions are kept and reused (``SmtpSessions``): one per sender at once, each opened with
+its EHLO, STARTTLS and login once and then carrying many messages, closed after
+``SESSION_IDLE_SECONDS`` unused (servers drop idle sessions: Postfix after 300 s) or
+``SESSION_MESSAGES`` messages. A kept session the server dropped while it was idle fails
+before its ``MAIL`` command is accepted (a lost connection, or ``421``: the server closes
+it): nothing was delivered, so the message goes at once on a fresh session. A failed
+transaction is reset (``RSET``) before the session carries another; a session whose state
+is unknown (a lost connection, a timeout, the courier's deadline) is closed, never reused.
+
 The ``Message-ID`` is made from the notification's idempotency key, the same on every
-attempt, so a receiver can tell a repeated message. SMTP ``4xx`` answers, timeouts, lost
-connections and TLS failures are retried; ``5xx`` answers and refused recipients fail at
-once. No failure's text carries an address, a host or the password.
+attempt, so a receiver can tell a repeated message (a failure after ``MAIL`` was accepted
+may have delivered it). SMTP ``4xx`` answers, timeouts, lost connections and TLS failures
+are retried; ``5xx`` answers and refused recipients fail at once. No failure's text
+carries an address, a host or the password.
 """
 import smtplib
 import socket
 import ssl
+import time
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -32,6 +43,14 @@ from services.notify.channels import Refused, Retry
 SCHEMES = {"smtp": (smtplib.SMTP, 25), "smtps": (smtplib.SMTP_SSL, 465)}
 PARAMETERS = ("cafile", "insecure")
 NAME_MISMATCH = (62, 64)  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
+#: a kept session unused this long is closed: well before servers drop theirs (Postfix's
+#: smtpd_timeout is 300 s), so few of them are found dropped when taken again
+SESSION_IDLE_SECONDS = 30
+#: messages one session carries before it is closed: servers limit them per connection
+#: (Exim's smtp_accept_max_per_connection is 1000), and a long session holds memory there
+SESSION_MESSAGES = 100
+#: the most sessions kept open while nothing is sent on them
+KEPT_SESSIONS = 64
 
 
 def compose(outgoing, sender):
@@ -68,15 +87,12 @@ class EmailChannel:
             raise ValueError("ZD_SMTP_URL: insecure=true means no TLS, smtps:// means TLS:"
                              " choose one")
         self.tls = None if self.insecure else ssl.create_default_context(cafile=cafile)
+        self.sessions = SmtpSessions()
 
     def send(self, outgoing):
         message = compose(outgoing, self.sender)
         try:
-            with self._connect() as server:
-                self._secure(server)
-                if self.user:
-                    server.login(self.user, self.password or "")
-                server.send_message(message)
+            self._send_on_a_session(message)
         except ssl.SSLCertVerificationError as exc:
             raise Retry(_untrusted(exc)) from None
         except smtplib.SMTPRecipientsRefused:
@@ -89,10 +105,54 @@ class EmailChannel:
         except (smtplib.SMTPException, OSError, socket.timeout) as exc:
             raise Retry(f"SMTP unreachable: {type(exc).__name__}") from None
 
+    def close(self):
+        """Close every kept session (the service stops)."""
+        self.sessions.close_all()
+
+    def close_idle(self):
+        """Close the kept sessions idle for too long."""
+        self.sessions.close_idle()
+
+    def _send_on_a_session(self, message):
+        kept = self.sessions.take()
+        if kept is not None:
+            try:
+                return self._transaction(kept, message)
+            except (smtplib.SMTPServerDisconnected, OSError, smtplib.SMTPSenderRefused) as exc:
+                dropped = not isinstance(exc, smtplib.SMTPSenderRefused) or exc.smtp_code == 421
+                if kept.mail_accepted or not dropped:  # it began, or the server refused it
+                    raise
+                # dropped while it was idle (closed, or 421 on MAIL): nothing was delivered
+        self._transaction(self._open(), message)
+
+    def _transaction(self, session, message):
+        session.mail_accepted = False
+        try:
+            session.send_message(message)
+        except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused):
+            self.sessions.reset_and_keep(session)  # the server refused, the session is sound
+            raise
+        except BaseException:  # its state is unknown, the deadline included: never reused
+            self.sessions.discard(session)
+            raise
+        self.sessions.keep(session)
+
+    def _open(self):
+        session = self._connect()
+        try:
+            self._secure(session)
+            if self.user:
+                session.login(self.user, self.password or "")
+        except BaseException:
+            self.sessions.discard(session)
+            raise
+        return session
+
     def _connect(self):
+        client = _tracking(self.client)
         if self.implicit_tls:
-            return self.client(self.host, self.port, timeout=self.timeout, context=self.tls)
-        return self.client(self.host, self.port, timeout=self.timeout)
+            return client(self.host, self.port, timeout=self.timeout, context=self.tls)
+        return client(self.host, self.port, timeout=self.timeout)
 
     def _secure(self, server):
         """STARTTLS on ``smtp://`` when offered; required before a login (unless insecure)."""
@@ -105,6 +165,84 @@ class EmailChannel:
         elif self.user:
             raise Retry("the SMTP server offers no STARTTLS: the password is not sent in clear"
                         " (insecure=true in ZD_SMTP_URL allows it, for a development sink)")
+
+
+class SmtpSessions:
+    """The sessions kept open between messages, each taken by one sender at a time (green
+    threads switch only on I/O: taking and keeping never yield)."""
+
+    def __init__(self, idle_seconds=SESSION_IDLE_SECONDS, messages=SESSION_MESSAGES,
+                 kept=KEPT_SESSIONS, clock=time.monotonic):
+        self.idle_seconds, self.messages, self.most_kept = idle_seconds, messages, kept
+        self.clock = clock
+        self.idle = []  # sessions free to take, the most recently used last
+
+    def take(self):
+        """A kept session used recently enough, or None."""
+        self.close_idle()
+        return self.idle.pop() if self.idle else None
+
+    def keep(self, session):
+        """A session that carried a message, kept for the next one unless it carried enough."""
+        session.carried = getattr(session, "carried", 0) + 1
+        if session.carried >= self.messages or len(self.idle) >= self.most_kept:
+            return self._quit(session)
+        session.idle_since = self.clock()
+        self.idle.append(session)
+
+    def reset_and_keep(self, session):
+        """After a refused transaction: RSET, then kept; closed when that fails."""
+        try:
+            session.rset()
+        except Exception:  # closed already (a 421), or lost: the refusal is what counts
+            return self.discard(session)
+        self.keep(session)
+
+    def discard(self, session):
+        try:
+            session.close()
+        except Exception:  # noqa: S110 - a socket that would not close is gone anyway
+            pass
+
+    def close_idle(self):
+        now = self.clock()
+        stale = [session for session in self.idle if now - session.idle_since > self.idle_seconds]
+        if stale:
+            self.idle = [session for session in self.idle if session not in stale]
+            for session in stale:
+                self.discard(session)
+
+    def close_all(self):
+        idle, self.idle = self.idle, []
+        for session in idle:
+            self._quit(session)
+
+    def _quit(self, session):
+        try:
+            session.quit()
+        except Exception:
+            self.discard(session)
+
+
+class _MailAccepted:
+    """Notes whether the server accepted the transaction's ``MAIL`` command: a failure
+    before that delivered nothing."""
+    mail_accepted = False
+
+    def mail(self, *args, **kwargs):
+        answer = super().mail(*args, **kwargs)
+        self.mail_accepted = answer[0] == 250
+        return answer
+
+
+_TRACKING = {}
+
+
+def _tracking(client):
+    """``client`` (``smtplib.SMTP`` or ``SMTP_SSL``) that notes when ``MAIL`` is accepted."""
+    if client not in _TRACKING:
+        _TRACKING[client] = type(client.__name__, (_MailAccepted, client), {})
+    return _TRACKING[client]
 
 
 def _parameters(query):

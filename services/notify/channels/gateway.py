@@ -38,3 +38,10 @@ class GatewayChannel:
         post(self.session, self.url, self.timeout, headers={"Idempotency-Key": outgoing.key},
              json={"to": to, "template": outgoing.template, "locale": outgoing.locale,
                    "params": params})
+
+    def close(self):
+        """Close the kept connections (the service stops)."""
+        self.session.close()
+
+    def close_idle(self):
+        """Kept connections a server closed are found and replaced as they are taken."""

@@ -42,3 +42,10 @@ class WebhookChannel:
     def send(self, outgoing):
         body, headers = signed_request(outgoing)
         post(self.session, outgoing.address, self.timeout, data=body.encode(), headers=headers)
+
+    def close(self):
+        """Close the kept connections (the service stops)."""
+        self.session.close()
+
+    def close_idle(self):
+        """Kept connections a server closed are found and replaced as they are taken."""
