@@ -5,7 +5,8 @@ statements, a commit or a rollback), for ``bench.courier``.
 
 The count is taken in psycopg's Python layer (``Cursor.execute``/``executemany``,
 ``Connection.commit``/``rollback`` when a transaction is open): a statement is one round
-trip, so is ending a transaction. The pool's own checks are not counted.
+trip, so is ending a transaction. The pool's own checks are not counted. With
+``ZD_BENCH_PROFILE=<file>`` the process is profiled (``cProfile``), written there at exit.
 """
 # isort: off
 import services.common.runner as runner  # eventlet patched before psycopg is imported
@@ -34,4 +35,12 @@ psycopg.Connection.rollback = counted(psycopg.Connection.rollback, "rollback",
                                       only_in_transaction=True)
 
 if __name__ == "__main__":
+    import atexit
+    import cProfile
+    import os
+
+    if os.environ.get("ZD_BENCH_PROFILE"):
+        profile = cProfile.Profile()
+        atexit.register(lambda: profile.dump_stats(os.environ["ZD_BENCH_PROFILE"]))
+        profile.enable()
     runner.main("notify")
