@@ -19,8 +19,9 @@ figures.)
 
 It prints, and writes to ``bench/results/courier-<date>-<host>.json``: messages/s per
 channel (from the commit to that channel's last one sent) and in all, the CPU
-milliseconds per message of notify and, apart, of the sink, notify's round trips to
-PostgreSQL per message, and what the sink holds: one message per idempotency key, no
+milliseconds per message of notify and, apart, of the sink (and what each would send
+with a core of its own, 1000 / that: a figure other work on the machine does not bend),
+notify's round trips to PostgreSQL per message, and what the sink holds: one message per idempotency key, no
 duplicates, none lost. ``ZD_BENCH_SETTINGS`` adds notify settings (``NAME=value,...``);
 ``ZD_BENCH_LABEL`` names the run in the results file (a list: each run is added).
 Figures only: nothing here passes or fails on time.
@@ -206,6 +207,7 @@ def run():
             "per_s": {**{channel: round(recorded[channel] / finished[channel], 1) for channel in recorded},
                       "total": round(total / seconds, 1)},
             "cpu_ms_per_message": {name: round(1000 * used / total, 2) for name, used in cpu.items()},
+            "per_s_with_a_core_each": {name: round(total / used) for name, used in cpu.items() if used},
             "db_round_trips_per_message": round((trips_after - trips_before) / total, 2),
             "sink": check}
 
@@ -216,8 +218,10 @@ def show(figures):
         count = figures["messages"].get(channel, sum(figures["messages"].values()))
         print(f"{channel:<10}{count:>10}{figures['per_s'][channel]:>10}")
     cpu = figures["cpu_ms_per_message"]
+    capacity = figures["per_s_with_a_core_each"]
     print(f"in {figures['seconds']} s; CPU ms/message: notify {cpu['notify']}, sink {cpu['devsink']}"
-          f" (apart); notify's PostgreSQL round trips/message: {figures['db_round_trips_per_message']}")
+          f" (apart); with a core each: notify {capacity.get('notify')}/s, sink {capacity.get('devsink')}/s;"
+          f" notify's PostgreSQL round trips/message: {figures['db_round_trips_per_message']}")
     check = figures["sink"]
     print(f"sink holds {check['held']}, duplicates {check['duplicates']}, lost {check['lost']}")
 

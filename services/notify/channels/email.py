@@ -33,9 +33,9 @@ import smtplib
 import socket
 import ssl
 import time
-from email import policy
 from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import formatdate
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -69,8 +69,21 @@ class HeaderClassesMadeOnce(HeaderRegistry):
         return self.made[name]
 
 
-#: ``email.policy.default`` itself, but for how it makes its header classes
-POLICY = policy.default.clone(header_factory=HeaderClassesMadeOnce())
+class ShortHeadersAsTheyAre(EmailPolicy):
+    """``email.policy.default``, but a header that is short, ASCII and on one line is
+    written as it is: the same bytes the standard folding makes of it, without parsing it
+    again. Any other one (a subject in Chinese, a long one) is folded as the standard does."""
+
+    def fold_binary(self, name, value):
+        if isinstance(value, str) and value.isascii() and len(name) + 2 + len(value) \
+                <= self.max_line_length and not any(c in value for c in "\r\n"):
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+#: ``email.policy.default`` in all it makes, made cheaper: header classes made once, short
+#: headers written as they are
+POLICY = ShortHeadersAsTheyAre(header_factory=HeaderClassesMadeOnce())
 
 
 def compose(outgoing, sender):
