@@ -21,7 +21,8 @@ It prints, and writes to ``bench/results/courier-<date>-<host>.json``: messages/
 channel (from the commit to that channel's last one sent) and in all, the CPU
 milliseconds per message of notify and, apart, of the sink (and what each would send
 with a core of its own, 1000 / that: a figure other work on the machine does not bend),
-notify's round trips to PostgreSQL per message, and what the sink holds: one message per idempotency key, no
+notify's round trips to PostgreSQL per message, each destination's concurrency at the
+end (its adaptive limit), and what the sink holds: one message per idempotency key, no
 duplicates, none lost. ``ZD_BENCH_SETTINGS`` adds notify settings (``NAME=value,...``);
 ``ZD_BENCH_LABEL`` names the run in the results file (a list: each run is added).
 Figures only: nothing here passes or fails on time.
@@ -51,7 +52,7 @@ from services.common.config import settings  # noqa: E402
 from services.notify import domain, store  # noqa: E402
 from services.notify.use_cases.notifications import idempotency_key  # noqa: E402
 from tests.support import events as made  # noqa: E402
-from tests.support.notify import WEBHOOK_DEPARTMENT, channel_settings, directory_aimed_at  # noqa: E402
+from tests.support.notify import WEBHOOK_DEPARTMENT, directory_aimed_at  # noqa: E402
 from tests.support.sink import Sink  # noqa: E402
 from tests.support.system import free_port, fresh_system  # noqa: E402
 
@@ -113,6 +114,14 @@ def record(directory, wanted):
         return recorded, time.monotonic()
 
 
+def concurrency(base):
+    """Deliveries at once each destination may have now (``zd_notify_concurrency``)."""
+    text = requests.get(f"{base}/metrics", timeout=5).text
+    return {f"{sample.labels['channel']}:{sample.labels['destination']}": int(sample.value)
+            for family in text_string_to_metric_families(text) for sample in family.samples
+            if sample.name == "zd_notify_concurrency"}
+
+
 def notify_figures(base):
     """``(sent per channel, round trips)`` from notify's ``/metrics``."""
     sent, trips = Counter(), 0.0
@@ -145,8 +154,9 @@ def wait_until_sent(base, recorded, started):
 
 def start_notify(work, sink, extra):
     port = free_port()
-    env = {**os.environ, **{k: str(v) for k, v in channel_settings(sink).items()},
-           "ZD_NOTIFY_PORT": str(port), "ZD_LOG_LEVEL": "WARNING", **extra}
+    channels = {"ZD_SMTP_URL": sink.smtp_url, "ZD_SMS_GATEWAY_URL": sink.sms_url,
+                "ZD_WECHAT_GATEWAY_URL": sink.wechat_url}  # the delivery policy as deployed
+    env = {**os.environ, **channels, "ZD_NOTIFY_PORT": str(port), "ZD_LOG_LEVEL": "WARNING", **extra}
     output = open(work / "notify.log", "ab")
     process = subprocess.Popen([sys.executable, "-m", "bench.counted_notify"], env=env, cwd=ROOT,
                                stdout=output, stderr=subprocess.STDOUT)
@@ -169,7 +179,7 @@ def start_notify(work, sink, extra):
 def sink_check(sink, recorded):
     view = sink._view()
     held = Counter(message["kind"] for message in view["messages"])
-    return {"held": dict(held), "duplicates": len(view["duplicates"]),
+    return {"held": dict(held), "repeats_refused_by_key": len(view["duplicates"]),
             "lost": {kind: recorded[kind] - held[kind] for kind in recorded}}
 
 
@@ -194,6 +204,8 @@ def run():
                    for name, pid in (("notify", notify.pid), ("devsink", sink.process.pid))}
             _, trips_after = notify_figures(base)
             check = sink_check(sink, recorded)
+            time.sleep(5)  # the gauge is set every five seconds
+            limits = concurrency(base)
         finally:
             notify.terminate()
             notify.wait(20)
@@ -209,6 +221,7 @@ def run():
             "cpu_ms_per_message": {name: round(1000 * used / total, 2) for name, used in cpu.items()},
             "per_s_with_a_core_each": {name: round(total / used) for name, used in cpu.items() if used},
             "db_round_trips_per_message": round((trips_after - trips_before) / total, 2),
+            "concurrency_at_the_end": limits,
             "sink": check}
 
 
@@ -222,8 +235,10 @@ def show(figures):
     print(f"in {figures['seconds']} s; CPU ms/message: notify {cpu['notify']}, sink {cpu['devsink']}"
           f" (apart); with a core each: notify {capacity.get('notify')}/s, sink {capacity.get('devsink')}/s;"
           f" notify's PostgreSQL round trips/message: {figures['db_round_trips_per_message']}")
+    print(f"deliveries at once per destination at the end: {figures['concurrency_at_the_end']}")
     check = figures["sink"]
-    print(f"sink holds {check['held']}, duplicates {check['duplicates']}, lost {check['lost']}")
+    print(f"sink holds {check['held']} (once per key), lost {check['lost']}; repeats it refused by"
+          f" key (a call retried after its deadline): {check['repeats_refused_by_key']}")
 
 
 def write(figures):

@@ -336,6 +336,9 @@ class Courier(ListeningLoop):
         if now < self.next_backlog_check:
             return
         self.next_backlog_check = now + BACKLOG_SECONDS
+        for (name, destination), lane in self.lanes.items():
+            metrics.NOTIFY_CONCURRENCY.labels(name, destination.partition(":")[2] or destination) \
+                .set(lane.concurrency.limit)
         with self.pool.connection() as conn:
             backlog = store.backlog(conn)
         metrics.NOTIFICATIONS_PENDING.set(backlog["pending"])
