@@ -66,6 +66,12 @@ DEFAULT_WORKBENCH_URL = "http://127.0.0.1:8002/workbench/"
 DEFAULT_REPORTER_LINK = "http://127.0.0.1:8001/c/{token}"
 
 
+def _one_statement_each(conn):
+    """A claim and a settlement are one statement each, atomic on its own: without a
+    transaction around it, no BEGIN and COMMIT round trips."""
+    conn.autocommit = True
+
+
 class Lane:
     """One destination of a channel: its notifications claimed and waiting, its senders
     under way and how many it may have (``concurrency``)."""
@@ -107,7 +113,8 @@ class Courier(ListeningLoop):
         self.workbench_url = config.get("ZD_WORKBENCH_URL") or DEFAULT_WORKBENCH_URL
         self.reporter_link = config.get("ZD_REPORTER_LINK") or DEFAULT_REPORTER_LINK
         # claims and settlements are short: a few connections serve every sender
-        self.pool = make_pool(config["ZD_DATABASE_URL"], "notify", size=3 + len(self.channels))
+        self.pool = make_pool(config["ZD_DATABASE_URL"], "notify", size=3 + len(self.channels),
+                              configure=_one_statement_each)
         self.senders = {name: GreenPool(self.most_concurrency * BUSY_DESTINATIONS)
                         for name in self.channels}
         self.lanes = {}  # (channel, destination): Lane

@@ -12,8 +12,7 @@ ADDRESS = "chen@residents-5c2d.example"
 ROW = {"id": 41, "channel": "email", "recipient": "reporter", "address": ADDRESS,
        "template": "concern.received.reporter", "locale": "zh-CN", "params": {"ticket_id": "T1"},
        "idempotency_key": "key-41", "attempts": 1, "ticket_id": "T1",
-       "created_at": datetime.now(timezone.utc), "destination": "email",
-       "claimed_at": time.monotonic()}
+       "created_at": datetime.now(timezone.utc), "destination": "email"}
 
 
 class BrokenChannel:
@@ -40,7 +39,8 @@ def courier(settled=None):
 def test_an_unexpected_error_parks_the_notification_and_logs_where_not_what(caplog):
     caplog.set_level(logging.DEBUG)
     settled = []
-    courier(settled)._deliver(BrokenChannel(), ROW, None, Lane(AdaptiveLimit(4, most=4)))
+    courier(settled)._deliver(BrokenChannel(), {**ROW, "claimed_at": time.monotonic()}, None,
+                              Lane(AdaptiveLimit(4, most=4)))
     assert settled == [("failed", "unexpected error: KeyError")]
     assert "notification 41 failed unexpectedly: KeyError at test_courier_logs.py" in caplog.text
     assert "residents-5c2d" not in caplog.text
