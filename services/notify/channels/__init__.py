@@ -50,7 +50,8 @@ def configured(config, senders=10):
     timeout = config.get("ZD_NOTIFY_TIMEOUT_SECONDS", 10)
     channels = {"webhook": WebhookChannel(timeout, senders)}
     if config.get("ZD_SMTP_URL"):
-        channels["email"] = EmailChannel(config["ZD_SMTP_URL"], config["ZD_SMTP_FROM"], timeout)
+        channels["email"] = EmailChannel(config["ZD_SMTP_URL"], config["ZD_SMTP_FROM"], timeout,
+                                         senders)
     for name, key in (("sms", "ZD_SMS_GATEWAY_URL"), ("wechat", "ZD_WECHAT_GATEWAY_URL")):
         if config.get(key):
             channels[name] = GatewayChannel(name, config[key], timeout, senders)

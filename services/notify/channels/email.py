@@ -50,8 +50,8 @@ SESSION_IDLE_SECONDS = 30
 #: messages one session carries before it is closed: servers limit them per connection
 #: (Exim's smtp_accept_max_per_connection is 1000), and a long session holds memory there
 SESSION_MESSAGES = 100
-#: the most sessions kept open while nothing is sent on them
-KEPT_SESSIONS = 64
+#: the most sessions kept open while nothing is sent on them, unless told how many senders
+KEPT_SESSIONS = 32
 
 
 class HeaderClassesMadeOnce(HeaderRegistry):
@@ -105,7 +105,7 @@ def compose(outgoing, sender):
 class EmailChannel:
     name = "email"
 
-    def __init__(self, url, sender, timeout):
+    def __init__(self, url, sender, timeout, senders=KEPT_SESSIONS):
         parts = urlsplit(url)
         if parts.scheme not in SCHEMES:
             raise ValueError("ZD_SMTP_URL must start with smtp:// or smtps://")
@@ -120,7 +120,7 @@ class EmailChannel:
             raise ValueError("ZD_SMTP_URL: insecure=true means no TLS, smtps:// means TLS:"
                              " choose one")
         self.tls = None if self.insecure else ssl.create_default_context(cafile=cafile)
-        self.sessions = SmtpSessions()
+        self.sessions = SmtpSessions(kept=senders)  # one per sender at once
 
     def send(self, outgoing):
         message = compose(outgoing, self.sender)
