@@ -305,8 +305,12 @@ class Courier(ListeningLoop):
             if any(item is STOP for item in batch):
                 stopping = True
                 batch = [item for item in batch if item is not STOP]
-            if batch:
-                self._write_settlements(batch)
+            try:
+                if batch:
+                    self._write_settlements(batch)
+            except Exception as exc:  # this thread must outlive anything: the leases expire
+                log.error("could not settle %s attempts (%s); their leases will expire and they"
+                          " will be sent again under the same key", len(batch), raised_where(exc))
 
     def _write_settlements(self, batch):
         for delay in (0.5, 1, 2, 4, 8, None):  # the database may be briefly away
