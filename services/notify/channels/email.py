@@ -32,60 +32,18 @@ carries an address, a host or the password.
 import smtplib
 import socket
 import ssl
-import time
-from email.headerregistry import Address, HeaderRegistry
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import EmailPolicy
 from email.utils import formatdate
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from services.notify.channels import Refused, Retry
+from services.notify.channels.email_policy import POLICY
+from services.notify.channels.smtp_sessions import KEPT_SESSIONS, SmtpSessions, tracking
 
 SCHEMES = {"smtp": (smtplib.SMTP, 25), "smtps": (smtplib.SMTP_SSL, 465)}
 PARAMETERS = ("cafile", "insecure")
 NAME_MISMATCH = (62, 64)  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
-#: a kept session unused this long is closed: well before servers drop theirs (Postfix's
-#: smtpd_timeout is 300 s), so few of them are found dropped when taken again
-SESSION_IDLE_SECONDS = 30
-#: messages one session carries before it is closed: servers limit them per connection
-#: (Exim's smtp_accept_max_per_connection is 1000), and a long session holds memory there
-SESSION_MESSAGES = 100
-#: the most sessions kept open while nothing is sent on them, unless told how many senders
-KEPT_SESSIONS = 32
-
-
-class HeaderClassesMadeOnce(HeaderRegistry):
-    """The standard header registry, each header's class made once: the standard one makes
-    a new class for every header it parses, the costliest part of composing a message."""
-
-    def __init__(self):
-        super().__init__()
-        self.made = {}
-
-    def __getitem__(self, name):
-        name = name.lower()
-        if name not in self.made:
-            self.made[name] = super().__getitem__(name)
-        return self.made[name]
-
-
-class ShortHeadersAsTheyAre(EmailPolicy):
-    """``email.policy.default``, but a header that is short, ASCII and on one line is
-    written as it is: the same bytes the standard folding makes of it, without parsing it
-    again. Any other one (a subject in Chinese, a long one) is folded as the standard does."""
-
-    def fold_binary(self, name, value):
-        if isinstance(value, str) and value.isascii() and len(name) + 2 + len(value) \
-                <= self.max_line_length and not any(c in value for c in "\r\n"):
-            return f"{name}: {value}{self.linesep}".encode("ascii")
-        return super().fold_binary(name, value)
-
-
-#: ``email.policy.default`` in all it makes, made cheaper: header classes made once, short
-#: headers written as they are
-POLICY = ShortHeadersAsTheyAre(header_factory=HeaderClassesMadeOnce())
-
-
 def compose(outgoing, sender):
     message = EmailMessage(policy=POLICY)
     message["From"] = sender
@@ -182,7 +140,7 @@ class EmailChannel:
         return session
 
     def _connect(self):
-        client = _tracking(self.client)
+        client = tracking(self.client)
         if self.implicit_tls:
             return client(self.host, self.port, timeout=self.timeout, context=self.tls)
         return client(self.host, self.port, timeout=self.timeout)
@@ -198,84 +156,6 @@ class EmailChannel:
         elif self.user:
             raise Retry("the SMTP server offers no STARTTLS: the password is not sent in clear"
                         " (insecure=true in ZD_SMTP_URL allows it, for a development sink)")
-
-
-class SmtpSessions:
-    """The sessions kept open between messages, each taken by one sender at a time (green
-    threads switch only on I/O: taking and keeping never yield)."""
-
-    def __init__(self, idle_seconds=SESSION_IDLE_SECONDS, messages=SESSION_MESSAGES,
-                 kept=KEPT_SESSIONS, clock=time.monotonic):
-        self.idle_seconds, self.messages, self.most_kept = idle_seconds, messages, kept
-        self.clock = clock
-        self.idle = []  # sessions free to take, the most recently used last
-
-    def take(self):
-        """A kept session used recently enough, or None."""
-        self.close_idle()
-        return self.idle.pop() if self.idle else None
-
-    def keep(self, session):
-        """A session that carried a message, kept for the next one unless it carried enough."""
-        session.carried = getattr(session, "carried", 0) + 1
-        if session.carried >= self.messages or len(self.idle) >= self.most_kept:
-            return self._quit(session)
-        session.idle_since = self.clock()
-        self.idle.append(session)
-
-    def reset_and_keep(self, session):
-        """After a refused transaction: RSET, then kept; closed when that fails."""
-        try:
-            session.rset()
-        except Exception:  # closed already (a 421), or lost: the refusal is what counts
-            return self.discard(session)
-        self.keep(session)
-
-    def discard(self, session):
-        try:
-            session.close()
-        except Exception:  # noqa: S110 - a socket that would not close is gone anyway
-            pass
-
-    def close_idle(self):
-        now = self.clock()
-        stale = [session for session in self.idle if now - session.idle_since > self.idle_seconds]
-        if stale:
-            self.idle = [session for session in self.idle if session not in stale]
-            for session in stale:
-                self.discard(session)
-
-    def close_all(self):
-        idle, self.idle = self.idle, []
-        for session in idle:
-            self._quit(session)
-
-    def _quit(self, session):
-        try:
-            session.quit()
-        except Exception:
-            self.discard(session)
-
-
-class _MailAccepted:
-    """Notes whether the server accepted the transaction's ``MAIL`` command: a failure
-    before that delivered nothing."""
-    mail_accepted = False
-
-    def mail(self, *args, **kwargs):
-        answer = super().mail(*args, **kwargs)
-        self.mail_accepted = answer[0] == 250
-        return answer
-
-
-_TRACKING = {}
-
-
-def _tracking(client):
-    """``client`` (``smtplib.SMTP`` or ``SMTP_SSL``) that notes when ``MAIL`` is accepted."""
-    if client not in _TRACKING:
-        _TRACKING[client] = type(client.__name__, (_MailAccepted, client), {})
-    return _TRACKING[client]
 
 
 def _parameters(query):

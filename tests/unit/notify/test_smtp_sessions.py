@@ -6,7 +6,8 @@ import smtplib
 import pytest
 
 from services.notify.channels import Outgoing, Retry
-from services.notify.channels.email import EmailChannel, SmtpSessions
+from services.notify.channels.email import EmailChannel
+from services.notify.channels.smtp_sessions import SmtpSessions
 from services.notify.messages import render
 
 
