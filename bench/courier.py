@@ -2,8 +2,9 @@
 development sink, and what each costs.
 
 On a database and vhost of its own (``zd_bench_courier``), with the demo directory (its
-webhook department aimed at the sink), it starts a development sink
-(``services.devsink``) and one notify process (``python -m bench.counted_notify``: the
+webhook department aimed at the sink), it starts the development sinks
+(``bench.sinks``: SMTP in one process, the gateways and webhooks in another) and one
+notify process (``python -m bench.counted_notify``: the
 service unchanged, its PostgreSQL round trips counted), every channel pointed at the
 sink. Then it records ``ZD_BENCH_MESSAGES`` (default 3000) pending notifications in
 notify's outbox in one transaction, with notify's own code: events built by the
@@ -49,12 +50,12 @@ from prometheus_client.parser import text_string_to_metric_families  # noqa: E40
 from psycopg.rows import dict_row  # noqa: E402
 
 from bench.cpu import process_cpu  # noqa: E402
+from bench.sinks import SplitSinks  # noqa: E402
 from services.common.config import settings  # noqa: E402
 from services.notify import domain, store  # noqa: E402
 from services.notify.use_cases.notifications import idempotency_key  # noqa: E402
 from tests.support import events as made  # noqa: E402
 from tests.support.notify import WEBHOOK_DEPARTMENT, directory_aimed_at  # noqa: E402
-from tests.support.sink import Sink  # noqa: E402
 from tests.support.system import free_port, fresh_system  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,11 +158,9 @@ def wait_until_sent(recorded, started):
     return finished
 
 
-def start_notify(work, sink, extra):
-    port = free_port()
-    channels = {"ZD_SMTP_URL": sink.smtp_url, "ZD_SMS_GATEWAY_URL": sink.sms_url,
-                "ZD_WECHAT_GATEWAY_URL": sink.wechat_url}  # the delivery policy as deployed
-    env = {**os.environ, **channels, "ZD_NOTIFY_PORT": str(port), "ZD_LOG_LEVEL": "WARNING", **extra}
+def start_notify(work, sinks, extra):
+    port = free_port()  # the delivery policy as deployed
+    env = {**os.environ, **sinks.channels, "ZD_NOTIFY_PORT": str(port), "ZD_LOG_LEVEL": "WARNING", **extra}
     output = open(work / "notify.log", "ab")
     process = subprocess.Popen([sys.executable, "-m", "bench.counted_notify"], env=env, cwd=ROOT,
                                stdout=output, stderr=subprocess.STDOUT)
@@ -181,8 +180,8 @@ def start_notify(work, sink, extra):
         time.sleep(0.2)
 
 
-def sink_check(sink, recorded):
-    view = sink._view()
+def sink_check(sinks, recorded):
+    view = sinks.view()
     held = Counter(message["kind"] for message in view["messages"])
     return {"held": dict(held), "repeats_refused_by_key": len(view["duplicates"]),
             "lost": {kind: recorded[kind] - held[kind] for kind in recorded}}
@@ -197,18 +196,21 @@ def run():
     work = ROOT / "var" / "bench-courier"
     work.mkdir(parents=True, exist_ok=True)
     extra = extra_settings()
-    with Sink.start(work / "devsink.log") as sink:
-        _, _, directory = fresh_system(directory_aimed_at(sink, work))
-        notify, base = start_notify(work, sink, extra)
+    with SplitSinks(work) as sinks:
+        _, _, directory = fresh_system(directory_aimed_at(sinks, work))
+        notify, base = start_notify(work, sinks, extra)
+
+        def cpu_now():
+            return {"notify": process_cpu(notify.pid),
+                    "devsink": sum(process_cpu(pid) for pid in sinks.pids)}
         try:
             trips_before = round_trips(base)
-            cpu_before = {"notify": process_cpu(notify.pid), "devsink": process_cpu(sink.process.pid)}
+            cpu_before = cpu_now()
             recorded, started = record(directory, MESSAGES)
             finished = wait_until_sent(recorded, started)
-            cpu = {name: process_cpu(pid) - cpu_before[name]
-                   for name, pid in (("notify", notify.pid), ("devsink", sink.process.pid))}
+            cpu = {name: used - cpu_before[name] for name, used in cpu_now().items()}
             trips_after = round_trips(base)
-            check = sink_check(sink, recorded)
+            check = sink_check(sinks, recorded)
             time.sleep(5)  # the gauge is set every five seconds
             limits = concurrency(base)
         finally:

@@ -63,20 +63,19 @@ class Backlog:
 
 
 class SinkReader:
-    """The development sink's messages, read a phase at a time: each read returns only
-    those received since the last, in the light shape the figures need."""
+    """The development sinks' messages (``bench.sinks.SplitSinks``), read a phase at a
+    time: each read returns only those received since the last, in the light shape the
+    figures need."""
 
-    def __init__(self, sink):
-        self.sink = sink
-        self.last_id = 0
+    def __init__(self, sinks):
+        self.sinks = sinks
+        self.marks = (0,) * len(sinks.parts)
         self.duplicates = 0
 
     def read(self):
         """``(messages, duplicates)``: the messages received since the last read, and the
-        duplicates the sink refused meanwhile."""
-        messages, duplicates = self.sink.messages_after(self.last_id)
-        if messages:
-            self.last_id = messages[-1]["id"]
+        duplicates the sinks refused meanwhile."""
+        messages, duplicates, self.marks = self.sinks.messages_after(self.marks)
         new_duplicates, self.duplicates = duplicates - self.duplicates, duplicates
         return [light(message) for message in messages], new_duplicates
 

@@ -1,7 +1,7 @@
 """The system the throughput benchmark loads: its directory (six districts, every
 concern auto-forwarded and auto-dispatched to the district's water department), a
-fresh system with it loaded, the development sink started as a process of its own
-with notify's channels (SMTP, SMS and WeChat gateways) pointed at it, the four
+fresh system with it loaded, the development sinks started in processes of their own
+(``bench.sinks``) with notify's channels (SMTP, SMS and WeChat gateways) pointed at them, the four
 services started as processes (and second instances of some), and what routing's
 database must hold after a district phase."""
 import json
@@ -13,10 +13,10 @@ import psycopg
 import yaml
 
 from bench.queues import STATS_SECONDS
+from bench.sinks import SplitSinks
 from services.common.config import settings
 from services.devstack import Stack
 from services.routing.store import OPEN_STATUSES
-from tests.support.sink import Sink
 from tests.support.system import free_port, fresh_system
 
 DISTRICTS = [f"d{n}" for n in range(1, 7)]
@@ -65,11 +65,11 @@ def fresh(work, directory):
 
 
 def start_stack(keys_dir, extra_instances=()):
-    """The development sink (its output in ``keys_dir/devsink.log``), then the services
-    sending to it; returns ``(stack, extra instances, sink)``."""
-    sink = Sink.start(keys_dir)
-    channels = {"ZD_SMTP_URL": sink.smtp_url, "ZD_SMS_GATEWAY_URL": sink.sms_url,
-                "ZD_WECHAT_GATEWAY_URL": sink.wechat_url}
+    """The development sinks (``bench.sinks``: mail and gateways in processes of their own,
+    their output in ``keys_dir``), then the services sending to them; returns ``(stack,
+    extra instances, sinks)``."""
+    sink = SplitSinks(keys_dir)
+    channels = sink.channels
     ports = {f"ZD_{name.upper()}_PORT": str(free_port()) for name in ("intake", "routing", "notify",
                                                                        "reporting")}
     env = {**ports, **channels, "ZD_RATE_LIMIT": "1000000", "ZD_LOG_LEVEL": "WARNING"}

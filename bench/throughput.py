@@ -2,10 +2,11 @@
 public API to the departments' queues, the departments' results back, and every
 message notify sends for them delivered to the development sink.
 
-Starts the development sink (SMTP and the SMS and WeChat gateways) in a process of its
-own, and the four services as separate processes sending to it, on a database and
-vhost of their own (``zd_bench``); loads a directory of six districts with
-auto-forward and auto-dispatch (one water department each), and drives intake from a
+Starts the development sinks (``bench.sinks``: SMTP in one process, the SMS and WeChat
+gateways in another, as remote servers of their own), and the four services as
+separate processes sending to them, on a database and vhost of their own
+(``zd_bench``); loads a directory of six districts with auto-forward and auto-dispatch
+(one water department each), and drives intake from a
 load generator in another process (``bench.load``): fixed rates for
 ``ZD_BENCH_SECONDS`` each (open loop), then a closed loop. The reporters ask for
 feedback with a phone and an email (``ZD_BENCH_FEEDBACK``: the share who do, default
