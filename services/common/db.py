@@ -4,6 +4,8 @@ Each service owns one PostgreSQL schema; its pool sets ``search_path`` to it, so
 SQL of a service never names another's tables. The pool opens in ``setup`` without
 waiting, so a service starts (and answers ``/health`` with 503) while the database
 is down. Workers get the pool's narrow wrapper, ``Transactions``.
+Each transaction keeps what it read once and may use again until it ends
+(``services.common.transaction_keeps``).
 """
 import logging
 import random
@@ -17,6 +19,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from services.common.errors import Contention, Unavailable
+from services.common.transaction_keeps import keeping
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 3  # seconds libpq waits for the server to answer a new connection
@@ -60,7 +63,7 @@ class Transactions:
     def transaction(self):
         """A connection in a transaction, committed when the block ends cleanly."""
         try:
-            with self.pool.connection() as conn:
+            with self.pool.connection() as conn, keeping(conn):
                 yield conn
         except CONTENTION as exc:
             raise Contention(str(exc)) from exc
