@@ -5,7 +5,7 @@ benchmark's directory (``bench.stack.bench_directory``: every concern auto-forwa
 auto-dispatched), posts concerns one at a time (each a batch of one everywhere, so the
 figures do not depend on timing), waits until the system is quiet after each, and prints
 what each service asked of PostgreSQL per concern: round trips (a statement awaited, a
-``BEGIN``, a ``COMMIT``, a pipeline's sync), statements, and commits, for each part of
+``BEGIN``, a ``COMMIT``, a pipeline's sync or flush), statements, and commits, for each part of
 the service (intake's ``POST``, a consumer's batches, the outbox relay, the courier), and
 for routing the part of its batches that holds the district's representatives locked
 (from their ``FOR UPDATE`` to the commit: the critical section concerns of one district
@@ -52,8 +52,7 @@ CONCERNS = 10  # of each kind (with and without feedback)
 QUIET_SECONDS = 0.6  # nothing counted for this long, and no outbox row pending: quiet
 #: the part of a service a round trip is for, by the first of these functions found on
 #: the stack (innermost first); ``other``: health checks, timers
-PARTS = (("_claim_oldest", "courier"), ("claim_due", "courier"), ("settle", "courier"),
-         ("courier", "courier"), ("outbox_relay", "relay"),
+PARTS = (("courier", "courier"), ("outbox_relay", "relay"),
          ("_apply_together", "consume"), ("_apply_in_transaction", "consume"),
          ("post_concern", "post"))
 LOCKS_REPRESENTATIVES = (b"representative_load", b"FOR UPDATE")
@@ -64,6 +63,8 @@ traced = []
 counts = defaultdict(Counter)  # (service, part) → {round_trips, statements, commits}
 locked = set()  # PGconns holding representatives' rows locked
 prepared = {}  # (PGconn, statement name) → its text: a prepared statement is sent by name
+unanswered = set()  # PGconns in a pipeline that sent statements since answers were last needed
+ending = set()  # PGconns in a pipeline that sent a COMMIT or a ROLLBACK
 
 
 def _part():
@@ -92,48 +93,74 @@ def _text(pgconn, method, command, args):
 
 
 def _counted(method, sends_statement=True):
+    """``method`` sending a statement, counted: a round trip of its own outside a
+    pipeline; in one, the round trip is counted where an answer is first needed. A
+    statement's preparing (once per connection) is not counted."""
     def counting(self, command=b"", *args, **kwargs):
         text = _text(self, method, command, args)
-        if not sends_statement:  # a statement's preparing, once per connection: not per concern
+        if not sends_statement:
             return method(self, command, *args, **kwargs)
         key = (_service(self), _part())
         if key[0] == TRACED and key[1] in ("consume", "post"):
             traced.append(f"{'L' if self in locked else ' '} {text[:150].decode(errors='replace')}")
-        in_pipeline = self.pipeline_status != pq.PipelineStatus.OFF
         words = text.lstrip().upper()
-        ends = words.startswith((b"COMMIT", b"ROLLBACK"))
         if self not in locked and all(word in text for word in LOCKS_REPRESENTATIVES):
             locked.add(self)
-        tallies = [counts[key]] + ([counts[(key[0], "locked")]] if self in locked else [])
-        for tally in tallies:
+        in_pipeline = self.pipeline_status != pq.PipelineStatus.OFF
+        for tally in _tallies(self, key):
             tally["statements"] += 1
             tally["round_trips"] += not in_pipeline
-            if ends:
-                tally["commits" if words.startswith(b"COMMIT") else "rollbacks"] += 1
-        if ends:
-            locked.discard(self)
+            tally["commits"] += words.startswith(b"COMMIT")
+        if in_pipeline:
+            unanswered.add(self)
+        if words.startswith((b"COMMIT", b"ROLLBACK")):
+            if in_pipeline:
+                ending.add(self)
+            else:
+                locked.discard(self)
         return method(self, command, *args, **kwargs)
     return counting
 
 
-def _counted_sync(method):
-    def counting(self):
-        key = (_service(self), _part())
-        counts[key]["round_trips"] += 1
-        if self in locked:
-            counts[(key[0], "locked")]["round_trips"] += 1
-        return method(self)
-    return counting
+def _tallies(pgconn, key):
+    return [counts[key]] + ([counts[(key[0], "locked")]] if pgconn in locked else [])
+
+
+def _answer_needed(pgconn):
+    """In a pipeline, the first answer needed since statements were sent: a round trip."""
+    if pgconn not in unanswered:
+        return
+    unanswered.discard(pgconn)
+    key = (_service(pgconn), _part())
+    if key[0] == TRACED and key[1] in ("consume", "post"):
+        traced.append("    (the pipeline's answers awaited: one round trip)")
+    for tally in _tallies(pgconn, key):
+        tally["round_trips"] += 1
+    if pgconn in ending:
+        ending.discard(pgconn)
+        locked.discard(pgconn)
 
 
 def count_round_trips():
-    """Wrap the libpq calls that send a statement or a pipeline's sync."""
+    """Wrap the libpq calls that send a statement, and the points where a pipeline's
+    answers are needed (its sync, a cursor's fetch)."""
     cls = pq_ctypes.PGconn
-    for name in ("send_query", "send_query_params", "send_query_prepared", "exec_",
-                 "exec_params", "exec_prepared"):
+    for name in ("send_query", "send_query_params", "send_query_prepared"):
         setattr(cls, name, _counted(getattr(cls, name)))
-    cls.send_prepare = _counted(cls.send_prepare, sends_statement=False)  # once per connection
-    cls.pipeline_sync = _counted_sync(cls.pipeline_sync)
+    cls.send_prepare = _counted(cls.send_prepare, sends_statement=False)
+    sync = cls.pipeline_sync
+
+    def syncing(self):
+        _answer_needed(self)
+        return sync(self)
+    cls.pipeline_sync = syncing
+    fetch = psycopg.Cursor._fetch_pipeline
+
+    def fetching(self):
+        if self._conn._pipeline is not None:
+            _answer_needed(self._conn.pgconn)
+        return fetch(self)
+    psycopg.Cursor._fetch_pipeline = fetching
 
 
 def concern(district, community, feedback):

@@ -16,10 +16,13 @@ def lock_ticket(conn, ticket_id):
 
 
 def remember_feedback_requested(conn, ticket_id, requested):
-    conn.execute("INSERT INTO ticket_reporters (ticket_id, feedback_requested) VALUES (%s, %s)"
-                 " ON CONFLICT (ticket_id) DO UPDATE SET feedback_requested ="
-                 " ticket_reporters.feedback_requested OR excluded.feedback_requested",
-                 (ticket_id, requested))
+    """Whether the reporter asked for feedback, kept; returns the reporter as
+    ``find_reporter`` would now, in the same round trip."""
+    return conn.execute(
+        "INSERT INTO ticket_reporters (ticket_id, feedback_requested) VALUES (%s, %s)"
+        " ON CONFLICT (ticket_id) DO UPDATE SET feedback_requested ="
+        " ticket_reporters.feedback_requested OR excluded.feedback_requested"
+        " RETURNING contact, feedback_requested", (ticket_id, requested)).fetchone()
 
 
 def remember_contact(conn, ticket_id, contact):
@@ -61,6 +64,30 @@ def record_notification(conn, event, notification, key, status="pending"):
         (event.id, event.ticket_id, event.type, notification.recipient, notification.channel,
          notification.address, notification.template, notification.locale,
          Jsonb(notification.params), key, status, NOTIFY_CHANNEL)).fetchone() is not None
+
+
+NOTIFICATION_COLUMNS = ("event_id", "ticket_id", "event_type", "recipient", "channel", "address",
+                        "template", "locale", "params", "idempotency_key", "status")
+
+
+def record_notifications(conn, event, recorded):
+    """Record the notifications of one event, ``recorded``: ``(notification, idempotency
+    key, status)`` each, in one statement; returns the keys of those not recorded before.
+    The courier is woken, in the same round trip, for a pending one."""
+    if not recorded:
+        return set()
+    row = "(" + ", ".join(["%s"] * len(NOTIFICATION_COLUMNS)) + ")"
+    values = [value for notification, key, status in recorded for value in (
+        event.id, event.ticket_id, event.type, notification.recipient, notification.channel,
+        notification.address, notification.template, notification.locale,
+        Jsonb(notification.params), key, status)]
+    rows = conn.execute(
+        f"WITH recorded AS (INSERT INTO notifications ({', '.join(NOTIFICATION_COLUMNS)})"
+        f" VALUES {', '.join([row] * len(recorded))} ON CONFLICT DO NOTHING"
+        " RETURNING idempotency_key, status)"
+        " SELECT idempotency_key, CASE WHEN status = 'pending' THEN pg_notify(%s, '') END"
+        " FROM recorded", [*values, NOTIFY_CHANNEL]).fetchall()
+    return {row["idempotency_key"] for row in rows}
 
 
 #: where a notification goes, as far as who may be slow is concerned: each webhook
