@@ -51,8 +51,8 @@ def apply_event(conn, envelope, channels):
         if event.type == CONCERN_RECEIVED:
             reporter = store.remember_feedback_requested(
                 conn, event.ticket_id, bool(event.ticket.get("feedback_requested")))
-        _record(conn, event, domain.party_notifications(event, directory), channels)
-        _tell_reporter(conn, event, channels, reporter)
+        _record(conn, event, [*domain.party_notifications(event, directory),
+                              *_reporter_notifications(conn, event, reporter)], channels)
 
 
 def _on_contact(conn, body, channels):
@@ -80,19 +80,21 @@ def _on_sign_in_code(conn, envelope, channels):
         sign_in, person, datetime.now(timezone.utc)), channels)
 
 
-def _tell_reporter(conn, event, channels, reporter=None):
-    """``reporter``: what ``store.find_reporter`` answers, when the event's own step read
-    it already (``NOT_READ`` otherwise)."""
+def _reporter_notifications(conn, event, reporter):
+    """What the reporter is told of ``event`` now (recorded with the parties'); an event
+    they may hear later is held. ``reporter``: what ``store.find_reporter`` answers, when
+    the event's own step read it already (``NOT_READ`` otherwise)."""
     if not domain.reporter_may_hear(event):
-        return
+        return []
     if reporter is NOT_READ:
         reporter = store.find_reporter(conn, event.ticket_id)
     if reporter is not None and reporter["contact"] is not None:
-        _record(conn, event, domain.reporter_notifications(event, reporter["contact"]), channels)
-    elif reporter is None or reporter["feedback_requested"] is not False:
+        return list(domain.reporter_notifications(event, reporter["contact"]))
+    if reporter is None or reporter["feedback_requested"] is not False:
         store.hold_event(conn, event)  # not yet known whether, or how, to tell the reporter
     else:
         store.drop_held_events(conn, event.ticket_id)  # a silent reporter: nothing to keep
+    return []
 
 
 def idempotency_key(event, notification):
