@@ -42,10 +42,13 @@ def receive_concern(conn, concern):
     directory = current_directory(conn)
     concern = checked_concern(concern, directory)
     store.lock_concern(conn, concern["ticket_id"])
-    if concern["feedback_requested"] and not store.dispatch_contact(conn, concern["ticket_id"]):
+    contact = (store.dispatch_contact(conn, concern["ticket_id"]) if concern["feedback_requested"]
+               else None)
+    if concern["feedback_requested"] and not contact:
         store.hold_concern(conn, concern)
         return
-    with Step.on(conn, directory) as step:
+    with Step.on(conn, directory, contacts={concern["ticket_id"]: contact} if contact
+                 else None) as step:
         workflow.receive_concern(step, concern)
 
 
