@@ -135,15 +135,15 @@ def update_ticket_with_entry(conn, ticket_id, entry, **changes):
 
 
 def add_timeline(conn, ticket_id, actor, action, from_status, to_status, note=None, person=None):
-    """Add an entry to the ticket's timeline (naming the acting ``person``, if any);
-    returns it."""
-    return conn.execute(
+    """Add an entry to the ticket's timeline (naming the acting ``person``, if any). Nothing
+    is read back: in a pipeline (a batch of routing's events) it goes with the next
+    statement whose answer is read."""
+    conn.execute(
         "INSERT INTO timeline (ticket_id, actor, action, from_status, to_status, note,"
         " person_id, person_name) VALUES (%(ticket_id)s, %(actor)s, %(action)s, %(from_status)s,"
-        " %(to_status)s, %(note)s, %(person_id)s, %(person_name)s) RETURNING "
-        + ", ".join(ENTRY_COLUMNS),
+        " %(to_status)s, %(note)s, %(person_id)s, %(person_name)s)",
         {"ticket_id": ticket_id, "actor": actor, "action": action, "from_status": from_status,
-         "to_status": to_status, "note": note, **_person_columns(person)}).fetchone()
+         "to_status": to_status, "note": note, **_person_columns(person)})
 
 
 TIMELINE_SQL = f"SELECT {', '.join(ENTRY_COLUMNS)} FROM timeline WHERE ticket_id = %s ORDER BY id"
