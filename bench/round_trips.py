@@ -4,15 +4,18 @@ Runs intake, routing and notify in this process on a fresh system with the throu
 benchmark's directory (``bench.stack.bench_directory``: every concern auto-forwarded and
 auto-dispatched), posts concerns one at a time (each a batch of one everywhere, so the
 figures do not depend on timing), waits until the system is quiet after each, and prints
-what each service asked of PostgreSQL per concern: round trips (a statement awaited, a
-``BEGIN``, a ``COMMIT``, a pipeline's sync or flush), statements, and commits, for each part of
-the service (intake's ``POST``, a consumer's batches, the outbox relay, the courier), and
+what each service asked of PostgreSQL per concern: round trips (a statement awaited
+outside a pipeline, ``BEGIN`` and ``COMMIT`` included; in a pipeline, each point where its
+answers are needed: a cursor's fetch, a sync), statements, and commits, for each part of
+the service (intake's ``POST``, a consumer's batches, the outbox relay), and
 for routing the part of its batches that holds the district's representatives locked
 (from their ``FOR UPDATE`` to the commit: the critical section concerns of one district
 take turns in).
 
 It counts at libpq's door: psycopg's pure-Python implementation is loaded
 (``PSYCOPG_IMPL=python``) and its ``PGconn`` wrapped, so nothing in the services changes.
+``ZD_TRACE_SERVICE=<service>`` prints the statements of that service's last concern, its
+round trips marked, and ``L`` before those sent holding the representatives.
 Half the concerns come from a reporter who asks for feedback (one more message for
 routing and two or three for notify), half from one who does not.
 Runs on ``ZD_DATABASE_URL``/``ZD_AMQP_URI``, which it resets: give it a database and a
