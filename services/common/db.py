@@ -37,9 +37,9 @@ def pause_after_contention(attempt):
     eventlet.sleep(random.uniform(0.01, 0.05) * attempt)
 
 
-def make_pool(url, schema, size=10, **kwargs):
+def make_pool(url, schema, size=10, min_size=1, **kwargs):
     return ConnectionPool(
-        url, min_size=1, max_size=size, open=False, timeout=POOL_WAIT_SECONDS,
+        url, min_size=min_size, max_size=size, open=False, timeout=POOL_WAIT_SECONDS,
         kwargs={"options": f"-c search_path={schema}", "row_factory": dict_row,
                 "application_name": f"zd-{schema}",
                 "connect_timeout": CONNECT_TIMEOUT},
