@@ -18,12 +18,14 @@ It counts at libpq's door: psycopg's pure-Python implementation is loaded
 round trips marked, and ``L`` before those sent holding the representatives.
 Half the concerns come from a reporter who asks for feedback (one more message for
 routing and two or three for notify), half from one who does not.
-Runs on ``ZD_DATABASE_URL``/``ZD_AMQP_URI``, which it resets: give it a database and a
-vhost of its own (``zd_bench_<name>``).
+Runs on a database and vhost of its own, which it resets: ``zd_bench_trips`` unless
+``ZD_DATABASE_URL``/``ZD_AMQP_URI`` name others (never those of ``make run``).
 """
 import os
 import sys
 
+os.environ.setdefault("ZD_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/zd_bench_trips")
+os.environ.setdefault("ZD_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/zd_bench_trips")
 # isort: off
 os.environ["PSYCOPG_IMPL"] = "python"  # the pure-Python libpq wrapper: its methods can be counted
 import services  # noqa: F401,E402  (PSYCOPG_WAIT_FUNC before psycopg is imported)
