@@ -47,10 +47,13 @@ lint: install
 unit: install tools
 	$(PY) -m pytest tests/unit
 
-# the chain's throughput and latency at fixed rates, scaled out, and the floor, then the
-# likely-duplicate search over 100,000 open tickets (README)
+# the whole loop's throughput and latency at fixed rates, scaled out, and the two floors;
+# notify's courier alone; the database round trips per concern; then the likely-duplicate
+# search over 100,000 open tickets (docs/performance.md)
 bench: install infra
 	$(PY) -m bench.throughput
+	$(PY) -m bench.courier
+	$(PY) -m bench.round_trips
 	$(PY) -m bench.duplicates
 
 # reporting's read model rebuilt from 100,000 tickets' events (ZD_BENCH_TICKETS), and the

@@ -1,8 +1,10 @@
 """The throughput benchmark's figures, computed from what a phase observed
 (``Observed``): accepted/s and delivered/s, intake's answer time and POST→department
 queue latency as percentiles, lost and duplicated concerns, CPU milliseconds per
-concern, how far behind each service queue fell; and the scaled part's ratio over the
-base part. Arithmetic only: nothing here touches a process, the broker or a database."""
+concern (the machine's with and without the development sink), how far behind each
+service queue fell; and the scaled part's ratio over the base part. The return path's
+figures are ``bench.loop_figures``'s. Arithmetic only: nothing here touches a process,
+the broker or a database."""
 import os
 from dataclasses import dataclass
 
@@ -21,6 +23,11 @@ class Observed:
     machine_total: float  # ... and its CPU seconds in all, over all its cores
     published: dict  # service queue → messages published into it
     depths: list  # the service queues' depths as sampled: {"t": when, queue: ready}
+    results: dict  # ticket id → when its department sent its result
+    messages: list  # what the development sink received (``bench.notifications.light``)
+    message_duplicates: int  # messages the sink refused as sent once already
+    notifications: list  # notify's notifications of the accepted tickets
+    backlog: list  # notify's pending notifications as sampled: {"t": when, "pending": n}
 
 
 def accepted(sent):
@@ -71,8 +78,7 @@ def phase_figures(name, seen, rate, clients, districts):
         "post_to_queue_ms": {"p50": percentile(to_queue, 0.5), "p95": percentile(to_queue, 0.95),
                              "p99": percentile(to_queue, 0.99),
                              "max": round(max(to_queue), 1) if to_queue else None},
-        "cpu_ms_per_concern": {part: round(seconds * 1000 / concerns, 2)
-                               for part, seconds in seen.cpu.items()},
+        "cpu_ms_per_concern": cpu_per_concern(seen.cpu, concerns),
         "machine_busy_while_loading": {
             "cores": os.cpu_count(),
             "percent": round(100 * seen.machine_busy / max(seen.machine_total, 1e-9), 1)},
@@ -82,6 +88,22 @@ def phase_figures(name, seen, rate, clients, districts):
                            if per_concern[queue] and accepted_per_s else None for queue in SERVICE_QUEUES},
         "queue_depths": seen.depths,
     }
+
+
+def cpu_per_concern(cpu, concerns):
+    """CPU milliseconds per concern of each part; of the machine without the development
+    sink (a remote server's CPU would not be ours); and of the parts counted one by one
+    without it, PostgreSQL only for the benchmark's database (``processes_without_sinks``:
+    on a shared machine, the machine's figure counts others' work too)."""
+    per_concern = {part: round(seconds * 1000 / concerns, 2) for part, seconds in cpu.items()}
+    if "machine" in cpu:
+        per_concern["machine_without_sinks"] = round(
+            (cpu["machine"] - cpu.get("devsink", 0)) * 1000 / concerns, 2)
+        per_concern["processes_without_sinks"] = round(
+            sum(seconds for part, seconds in cpu.items()
+                if part not in ("machine", "devsink", "postgres" if "postgres_ours" in cpu else ""))
+            * 1000 / concerns, 2)
+    return per_concern
 
 
 def scale_out(phases, rate):

@@ -10,7 +10,9 @@ do the chain's durable work per concern, one process per stage, with nothing els
 Each consuming stage runs ``WORKERS`` threads, as a service runs its workers. Quorum
 queues and persistent messages, as the services use them; every commit waits for
 PostgreSQL's disk. The intake stage offers more than the others can take; the floor
-is how many concerns reached the department a second while it did.
+is how many concerns reached the department a second while it did. Each message is
+committed, published and acknowledged on its own here; ``bench.floor_batched`` does
+the same work in batches, as the chain's outbox relay and consumers do.
 """
 import multiprocessing
 import threading
@@ -139,28 +141,31 @@ def cleanup():
         db.execute("DROP SCHEMA IF EXISTS floor CASCADE")
 
 
-def measure_best(seconds, client_counts=(2, 4, 8)):
-    """The floor at a few intake concurrencies (too many clients starve the consuming
-    stages of CPU on a small machine); returns the best run's figures, with every run's."""
-    runs = [measure(seconds, clients) for clients in client_counts]
+def measure_best(seconds, client_counts=(2, 4, 8), measure_one=None):
+    """The floor (``measure_one``: ``measure`` by default) at a few intake concurrencies
+    (too many clients starve the consuming stages of CPU on a small machine); returns
+    the best run's figures, with every run's."""
+    runs = [(measure_one or measure)(seconds, clients) for clients in client_counts]
     best = max(runs, key=lambda run: run["delivered_per_s"])
     return {**best, "runs": runs}
 
 
-def measure(seconds, clients=4):
-    """Run the floor for ``seconds`` of load; returns its figures."""
+def measure(seconds, clients=4, stage=None, intake=None, workers=WORKERS):
+    """Run the floor for ``seconds`` of load; returns its figures. ``stage(name,
+    publishes, stop)`` and ``intake(seconds, clients, counter)`` run the stages
+    (default: a message at a time)."""
     prepare()
     context = multiprocessing.get_context("fork")
     stop = context.Event()
     sent, delivered = context.Value("l", 0), context.Value("l", 0)
-    stages = [context.Process(target=_stage, args=(name, name == "routing", stop))
+    stages = [context.Process(target=stage or _stage, args=(name, name == "routing", stop))
               for name in ("routing", "notify", "reporting")]
     stages.append(context.Process(target=_department, args=(delivered, stop)))
     for process in stages:
         process.start()
     time.sleep(1)
     began = time.time()
-    producer = context.Process(target=_intake, args=(seconds, clients, sent))
+    producer = context.Process(target=intake or _intake, args=(seconds, clients, sent))
     producer.start()
     producer.join()
     in_time, elapsed = delivered.value, time.time() - began
@@ -168,7 +173,7 @@ def measure(seconds, clients=4):
     for process in stages:
         process.join(10)
     cleanup()
-    return {"clients": clients, "workers_per_stage": WORKERS, "sent": sent.value,
+    return {"clients": clients, "workers_per_stage": workers, "sent": sent.value,
             "sent_per_s": round(sent.value / elapsed, 1), "delivered_in_time": in_time,
             "delivered_per_s": round(in_time / elapsed, 1)}
 

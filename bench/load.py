@@ -3,7 +3,10 @@ at a fixed rate (open loop) or as fast as a number of clients can (closed loop),
 prints one JSON line per concern: its ticket id, when it was due to be sent, when it
 was sent and when it was answered (wall-clock seconds), and the status. The concerns go
 to each of ``--districts`` (default: all six) in turn, and to each of a district's
-three communities in turn.
+three communities in turn. A share of them (``--feedback``, default all) come from a
+reporter who asks for feedback, with a phone and an email of their own: each of those
+concerns makes SMS and emails to its reporter as it is received, dispatched and
+resolved.
 
 An open loop sends each concern at its scheduled time whatever the answers before it
 took, so a slow system cannot slow the load down and hide its latency (coordinated
@@ -12,6 +15,7 @@ omission): the latency counts from the scheduled time.
     python -m bench.load --url URL --keys KEYS.json --rate 100 --seconds 30
     python -m bench.load --url URL --keys KEYS.json --clients 32 --seconds 30
     python -m bench.load --url URL --keys KEYS.json --rate 200 --districts d1
+    python -m bench.load --url URL --keys KEYS.json --rate 50 --feedback 0.5
 
 ``run_in_process`` runs it so from the throughput benchmark and reads its lines.
 """
@@ -34,18 +38,21 @@ TEXTS = ["下水道堵塞，污水外溢", "小区门口下水道又堵了，污
 class Client:
     """One keep-alive HTTP connection to intake."""
 
-    def __init__(self, url, keys, districts):
+    def __init__(self, url, keys, districts, feedback=1.0):
         parts = urlsplit(url)
         self.host, self.port = parts.hostname, parts.port
-        self.keys, self.districts = keys, districts
+        self.keys, self.districts, self.feedback = keys, districts, feedback
         self.connection = None
 
     def post(self, sequence):
         turn, district_index = divmod(sequence, len(self.districts))
         district = self.districts[district_index]
-        body = json.dumps({"external_id": str(uuid.uuid4()), "district": district,
-                           "community": f"{district}-c{turn % 3 + 1}", "channel": "app",
-                           "description": TEXTS[sequence % len(TEXTS)]}).encode()
+        concern = {"external_id": str(uuid.uuid4()), "district": district,
+                   "community": f"{district}-c{turn % 3 + 1}", "channel": "app",
+                   "description": TEXTS[sequence % len(TEXTS)]}
+        if wants_feedback(sequence, self.feedback):
+            concern["reporter"] = reporter(sequence)
+        body = json.dumps(concern).encode()
         headers = {"Authorization": f"Bearer {self.keys[f'frontend:{district}']}",
                    "Content-Type": "application/json"}
         for attempt in (1, 2):
@@ -62,7 +69,19 @@ class Client:
                     return 0, None
 
 
-def run(url, keys, rate, clients, seconds, out, districts=DISTRICTS):
+def wants_feedback(sequence, share):
+    """Whether concern ``sequence`` comes from a reporter asking for feedback: ``share``
+    of them, spread evenly (0.5: every other one)."""
+    return int((sequence + 1) * share) > int(sequence * share)
+
+
+def reporter(sequence):
+    """A reporter of their own for concern ``sequence``, asking for feedback by SMS and email."""
+    return {"name": f"居民{sequence}", "phone": f"+86139{sequence % 10 ** 8:08d}",
+            "email": f"reporter{sequence}@bench.example", "wants_feedback": True}
+
+
+def run(url, keys, rate, clients, seconds, out, districts=DISTRICTS, feedback=1.0):
     lock = threading.Lock()
     counter = itertools.count()
     stop_at = time.time() + seconds
@@ -76,7 +95,7 @@ def run(url, keys, rate, clients, seconds, out, districts=DISTRICTS):
             out.write(line + "\n")
 
     def open_loop_worker():
-        client = Client(url, keys, districts)
+        client = Client(url, keys, districts, feedback)
         while True:
             try:
                 scheduled = due.get(timeout=1)
@@ -89,7 +108,7 @@ def run(url, keys, rate, clients, seconds, out, districts=DISTRICTS):
             record(scheduled, time.time(), client)
 
     def closed_loop_worker():
-        client = Client(url, keys, districts)
+        client = Client(url, keys, districts, feedback)
         while time.time() < stop_at:
             now = time.time()
             record(now, now, client)
@@ -116,11 +135,12 @@ def run(url, keys, rate, clients, seconds, out, districts=DISTRICTS):
     out.flush()
 
 
-def run_in_process(url, keys_file, seconds, clients, rate, districts=None):
+def run_in_process(url, keys_file, seconds, clients, rate, districts=None, feedback=1.0):
     """Run the generator in a process of its own for ``seconds`` (its CPU time counts as an
     ended child's of this process); returns its lines, one dict per concern."""
     command = [sys.executable, "-m", "bench.load", "--url", url, "--keys", keys_file,
-               "--seconds", str(seconds), "--clients", str(clients), "--rate", str(rate)]
+               "--seconds", str(seconds), "--clients", str(clients), "--rate", str(rate),
+               "--feedback", str(feedback)]
     if districts:
         command += ["--districts", ",".join(districts)]
     generator = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -136,10 +156,12 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--districts", type=lambda text: text.split(","), default=DISTRICTS,
                         help="comma list of the districts to post to (default: all six)")
+    parser.add_argument("--feedback", type=float, default=1.0,
+                        help="the share of reporters asking for feedback by SMS and email (default 1)")
     args = parser.parse_args(argv)
     with open(args.keys) as file:
         keys = json.load(file)
-    run(args.url, keys, args.rate, args.clients, args.seconds, sys.stdout, args.districts)
+    run(args.url, keys, args.rate, args.clients, args.seconds, sys.stdout, args.districts, args.feedback)
 
 
 if __name__ == "__main__":

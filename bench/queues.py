@@ -10,7 +10,8 @@ from kombu import Connection
 from services.admin.rabbit_management import vhost_of
 from services.common.config import settings
 
-SERVICE_QUEUES = ["zd.intake.events", "zd.routing.events", "zd.notify.events", "zd.reporting.events"]
+SERVICE_QUEUES = ["zd.intake.events", "zd.routing.events", "zd.notify.events", "zd.reporting.events",
+                  "zd.routing.feedback"]  # ... and the departments' feedback, on its way to routing
 SAMPLE_SECONDS = 0.5  # how often the service queues' depths are sampled
 STATS_SECONDS = 6  # how old the management API's figures may be (collect_statistics_interval 5 s)
 

@@ -1,7 +1,9 @@
 """The system the throughput benchmark loads: its directory (six districts, every
 concern auto-forwarded and auto-dispatched to the district's water department), a
-fresh system with it loaded, the four services started as processes (and second
-instances of some), and what routing's database must hold after a district phase."""
+fresh system with it loaded, the development sinks started in processes of their own
+(``bench.sinks``) with notify's channels (SMTP, SMS and WeChat gateways) pointed at them, the four
+services started as processes (and second instances of some), and what routing's
+database must hold after a district phase."""
 import json
 import subprocess
 import sys
@@ -11,6 +13,7 @@ import psycopg
 import yaml
 
 from bench.queues import STATS_SECONDS
+from bench.sinks import SplitSinks
 from services.common.config import settings
 from services.devstack import Stack
 from services.routing.store import OPEN_STATUSES
@@ -62,16 +65,25 @@ def fresh(work, directory):
 
 
 def start_stack(keys_dir, extra_instances=()):
+    """The development sinks (``bench.sinks``: mail and gateways in processes of their own,
+    their output in ``keys_dir``), then the services sending to them; returns ``(stack,
+    extra instances, sinks)``."""
+    sink = SplitSinks(keys_dir)
+    channels = sink.channels
     ports = {f"ZD_{name.upper()}_PORT": str(free_port()) for name in ("intake", "routing", "notify",
                                                                        "reporting")}
-    env = {**ports, "ZD_RATE_LIMIT": "1000000", "ZD_LOG_LEVEL": "WARNING"}
-    stack = Stack(env=env, log_dir=str(keys_dir)).start()
+    env = {**ports, **channels, "ZD_RATE_LIMIT": "1000000", "ZD_LOG_LEVEL": "WARNING"}
+    try:
+        stack = Stack(env=env, log_dir=str(keys_dir)).start()
+    except Exception:
+        sink.stop()
+        raise
     extras = []
     for name in extra_instances:
         extra_env = {**stack.env, f"ZD_{name.upper()}_PORT": str(free_port())}
         extras.append((name, subprocess.Popen([sys.executable, "-m", f"services.{name}"], env=extra_env)))
     time.sleep(STATS_SECONDS)  # the extra instances up; the management API's counts caught up
-    return stack, extras  # with the setup's messages (directory, credentials), not the first phase's
+    return stack, extras, sink  # with the setup's messages (directory, credentials), not the first phase's
 
 
 def check_max_open(representative, max_open):

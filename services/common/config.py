@@ -109,7 +109,11 @@ VARIABLES = (
              " included; the claim's lease is twice that plus 10", ("notify",)),
     Variable("ZD_NOTIFY_CONCURRENCY", "4",
              "deliveries at once per destination (each webhook department, each gateway, the"
-             " SMTP server) and notify process", ("notify",)),
+             " SMTP server) and notify process, to start with: a window of quick answers adds"
+             " one, a failure to retry (429, 5xx, timeout) halves it", ("notify",)),
+    Variable("ZD_NOTIFY_MAX_CONCURRENCY", "32",
+             "the most deliveries at once per destination and notify process (connections"
+             " kept open to it too)", ("notify",)),
     Variable("ZD_NOTIFY_MAX_ATTEMPTS", "10",
              "attempts before a notification is parked as failed", ("notify",)),
     Variable("ZD_NOTIFY_RETRY_SECONDS", "2",
@@ -281,6 +285,7 @@ def notify_settings():
         "ZD_WECHAT_GATEWAY_URL": env("ZD_WECHAT_GATEWAY_URL") or None,
         "ZD_NOTIFY_TIMEOUT_SECONDS": float(env("ZD_NOTIFY_TIMEOUT_SECONDS", "10")),
         "ZD_NOTIFY_CONCURRENCY": int(env("ZD_NOTIFY_CONCURRENCY", "4")),
+        "ZD_NOTIFY_MAX_CONCURRENCY": int(env("ZD_NOTIFY_MAX_CONCURRENCY", "32")),
         "ZD_NOTIFY_MAX_ATTEMPTS": int(env("ZD_NOTIFY_MAX_ATTEMPTS", "10")),
         "ZD_NOTIFY_RETRY_SECONDS": float(env("ZD_NOTIFY_RETRY_SECONDS", "2")),
         "ZD_TICKET_LINK": env("ZD_TICKET_LINK", "http://127.0.0.1:8002/workbench/tickets/{ticket_id}"),

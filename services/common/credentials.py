@@ -84,15 +84,38 @@ def bearer_key(request):
     return key.strip()
 
 
-def authenticate(conn, key):
-    """The caller a key belongs to, or Unauthorized."""
+#: a key's credentials, and a token of its bucket taken when the secret's hash matches and
+#: its party may act in one of ``roles`` (any, when none is named): one round trip
+CALLER_SQL = (
+    "WITH caller AS (SELECT party, key_hash FROM credentials WHERE key_id = %(key_id)s"
+    " AND revoked_at IS NULL AND key_hash IS NOT NULL"
+    " AND (expires_at IS NULL OR expires_at > now())),"
+    " taken AS (INSERT INTO rate_buckets AS b (key_id, tokens, updated_at)"
+    " SELECT %(key_id)s, %(capacity)s - 1, clock_timestamp() FROM caller"
+    " WHERE key_hash = %(key_hash)s AND (cardinality(%(roles)s::text[]) = 0"
+    "  OR split_part(party, ':', 1) = ANY(%(roles)s::text[]))"
+    " ON CONFLICT (key_id) DO UPDATE SET updated_at = clock_timestamp(),"
+    " tokens = least(%(capacity)s, b.tokens + %(rate)s"
+    "   * extract(epoch FROM clock_timestamp() - b.updated_at)) - 1"
+    " RETURNING tokens)"
+    " SELECT party, key_hash, (SELECT tokens FROM taken) AS tokens,"
+    " set_config('synchronous_commit', 'off', true) FROM caller")
+
+
+def authenticated_caller(conn, key, roles, limiter):
+    """``(caller, tokens left)`` for a key, its bucket's token taken (None when none was:
+    the party may not act in ``roles``), or Unauthorized. The statement goes in one round
+    trip with the ``BEGIN`` of its transaction."""
     key_id, secret = split_key(key)
-    row = conn.execute("SELECT party, key_hash FROM credentials WHERE key_id = %s"
-                       " AND revoked_at IS NULL AND key_hash IS NOT NULL"
-                       " AND (expires_at IS NULL OR expires_at > now())", (key_id,)).fetchone()
-    if row is None or not hmac.compare_digest(row["key_hash"], hash_secret(secret)):
+    secret_hash = hash_secret(secret)
+    with conn.pipeline():
+        found = conn.execute(CALLER_SQL, {"key_id": key_id, "key_hash": secret_hash,
+                                          "roles": list(roles), "capacity": limiter.capacity,
+                                          "rate": limiter.rate})
+    row = found.fetchone()
+    if row is None or not hmac.compare_digest(row["key_hash"], secret_hash):
         raise Unauthorized("The API key is unknown, expired or revoked.")
-    return Caller(key_id, Party.parse(row["party"]))
+    return Caller(key_id, Party.parse(row["party"])), row["tokens"]
 
 
 #: of two expiries, in whatever order they came, the sooner holds
@@ -144,8 +167,12 @@ class RateLimiter:
         self.rate, self.capacity = rate, rate * 2
 
     def check(self, conn, key_id):
-        left = conn.execute(self.TAKE_SQL, {"key_id": key_id, "capacity": self.capacity,
-                                            "rate": self.rate}).fetchone()["tokens"]
+        self.settle(conn, conn.execute(self.TAKE_SQL, {
+            "key_id": key_id, "capacity": self.capacity, "rate": self.rate}).fetchone()["tokens"])
+
+    def settle(self, conn, left):
+        """Refuse the request when the bucket was left below zero (its transaction rolled
+        back, taking nothing); else commit the token taken."""
         if left < 0:
             raise TooManyRequests("Too many requests for this key; slow down.",
                                   retry_after=-left / self.rate)
@@ -223,14 +250,8 @@ class KeyCheck:
 
     def caller(self, conn, request, *roles, key=None):
         """The authenticated caller (by ``key``, else the request's bearer key); call it
-        first in its transaction (the rate check commits the token it takes)."""
-        caller = self._authenticated(conn, request, key)
-        if roles and caller.party.role not in roles:
-            raise Forbidden(f"A {caller.party.role} key cannot do this.")
-        self.limiter.check(conn, caller.key_id)
-        return caller
-
-    def _authenticated(self, conn, request, key):
+        first in its transaction (the rate check commits the token it takes). The key is
+        looked up and its token taken in one statement."""
         address = request.remote_addr or ""
         try:
             key = key or bearer_key(request)
@@ -241,9 +262,12 @@ class KeyCheck:
             raise
         self.gate.check(address, key)
         try:
-            caller = authenticate(conn, key)
+            caller, left = authenticated_caller(conn, key, roles, self.limiter)
         except Unauthorized:
             self.gate.failed(address)
             raise
         self.gate.succeeded(key)
+        if roles and caller.party.role not in roles:
+            raise Forbidden(f"A {caller.party.role} key cannot do this.")
+        self.limiter.settle(conn, left)
         return caller

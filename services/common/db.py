@@ -4,6 +4,8 @@ Each service owns one PostgreSQL schema; its pool sets ``search_path`` to it, so
 SQL of a service never names another's tables. The pool opens in ``setup`` without
 waiting, so a service starts (and answers ``/health`` with 503) while the database
 is down. Workers get the pool's narrow wrapper, ``Transactions``.
+Each transaction keeps what it read once and may use again until it ends
+(``services.common.transaction_keeps``).
 """
 import logging
 import random
@@ -17,6 +19,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from services.common.errors import Contention, Unavailable
+from services.common.transaction_keeps import keeping
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 3  # seconds libpq waits for the server to answer a new connection
@@ -34,9 +37,9 @@ def pause_after_contention(attempt):
     eventlet.sleep(random.uniform(0.01, 0.05) * attempt)
 
 
-def make_pool(url, schema, size=10, **kwargs):
+def make_pool(url, schema, size=10, min_size=1, **kwargs):
     return ConnectionPool(
-        url, min_size=1, max_size=size, open=False, timeout=POOL_WAIT_SECONDS,
+        url, min_size=min_size, max_size=size, open=False, timeout=POOL_WAIT_SECONDS,
         kwargs={"options": f"-c search_path={schema}", "row_factory": dict_row,
                 "application_name": f"zd-{schema}",
                 "connect_timeout": CONNECT_TIMEOUT},
@@ -60,7 +63,7 @@ class Transactions:
     def transaction(self):
         """A connection in a transaction, committed when the block ends cleanly."""
         try:
-            with self.pool.connection() as conn:
+            with self.pool.connection() as conn, keeping(conn):
                 yield conn
         except CONTENTION as exc:
             raise Contention(str(exc)) from exc

@@ -5,13 +5,15 @@ The admin CLI validates a directory file and publishes the whole normalized snap
 in its ``directory_snapshot`` table (as ``json``, which keeps the order of keys: the
 order of departments and categories decides ties). ``current_directory`` answers from a per-process
 cache that is reparsed only when the stored version changes, so every instance of a
-service sees a reload at once; a snapshot published before a policy key existed reads
+service sees a reload at once (a transaction reads the version once, and keeps what it
+read until it ends or applies a snapshot itself); a snapshot published before a policy key existed reads
 with that key's default.
 """
 from psycopg.types.json import Json
 
 from services.common.directory import with_current_defaults
 from services.common.errors import Unavailable
+from services.common.transaction_keeps import kept_for_transaction
 
 _cache = {}
 
@@ -26,10 +28,16 @@ def apply_directory_event(conn, envelope):
         " published_at = excluded.published_at, body = excluded.body"
         " WHERE directory_snapshot.published_at < excluded.published_at",
         {**body, "directory": Json(body["directory"])})
+    kept = kept_for_transaction(conn)
+    if kept is not None:
+        kept.pop("directory", None)
 
 
 def current_directory(conn):
     """The directory snapshot (a dict), or Unavailable when none was loaded yet."""
+    kept = kept_for_transaction(conn)
+    if kept is not None and "directory" in kept:
+        return kept["directory"]
     row = conn.execute(
         "SELECT version, current_schema() AS schema FROM directory_snapshot").fetchone()
     if row is None:
@@ -39,6 +47,8 @@ def current_directory(conn):
     if cached is None or cached[0] != row["version"]:
         body = conn.execute("SELECT body FROM directory_snapshot").fetchone()["body"]
         cached = _cache[schema_key] = (row["version"], with_current_defaults(body))
+    if kept is not None:
+        kept["directory"] = cached[1]
     return cached[1]
 
 

@@ -45,6 +45,7 @@ import logging
 import re
 import time
 from collections import deque
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from itertools import groupby
@@ -55,7 +56,12 @@ from nameko.messaging import Consumer, QueueConsumer
 from nameko.utils import sanitize_url
 
 from services.common import metrics, topology
-from services.common.db import CONTENTION_ATTEMPTS, pause_after_contention
+from services.common.db import (
+    CONTENTION,
+    CONTENTION_ATTEMPTS,
+    UNAVAILABLE,
+    pause_after_contention,
+)
 from services.common.errors import Contention, ParkMessage, Unavailable
 from services.common.events import SECRET_FIELDS
 from services.common.outbox import emit
@@ -63,6 +69,7 @@ from services.common.text import escaped
 from services.common.tracebacks import traceback_without_text
 
 log = logging.getLogger(__name__)
+UNAVAILABLE_OR_CONTENTION = UNAVAILABLE + CONTENTION
 
 #: pauses between attempts while the database is unreachable; the last repeats until it is back
 RETRY_SECONDS = (0.5, 1, 2, 4, 8, 15)
@@ -431,7 +438,7 @@ class BatchBroken(Exception):
     """A message of the batch cannot be applied with the others: each is handled alone."""
 
 
-def handle_batch(db, batch, apply, prepare=None, partition=None, apply_all=None):
+def handle_batch(db, batch, apply, prepare=None, partition=None, pipelined=False, apply_all=None):
     """Apply ``apply(conn, envelope)`` to each message of ``batch`` exactly once, in one
     transaction; returns, for each, whether it was handled (acknowledge it). When one
     raises or must be parked, each is handled alone (``handle_once``): the others are
@@ -444,6 +451,12 @@ def handle_batch(db, batch, apply, prepare=None, partition=None, apply_all=None)
     given, splits the batch into one transaction per key, in the keys' order: what
     locks one key's rows (a district's representatives) is then held only while that
     key's messages are applied, and batches in parallel take turns key by key.
+
+    ``pipelined``: the batch's transaction runs in psycopg's pipeline mode, so that a
+    statement whose result nobody reads (an outbox row, a lock, a timeline entry not
+    returned) goes with the next one that is read, and the last ones with the commit.
+    A failure then shows at the next statement read: the batch is broken all the same,
+    and each message is handled alone, outside the pipeline (``handle_once``).
     ``apply_all(conn, envelopes)``, when given, applies the messages of a transaction
     that were not seen before at once, in that order, instead of ``apply`` one by one
     (a message handled alone is still ``apply``'s): a consumer that writes the effects
@@ -453,7 +466,7 @@ def handle_batch(db, batch, apply, prepare=None, partition=None, apply_all=None)
     handled = {}
     together = partial(_apply_all, apply_all) if apply_all is not None else partial(_apply_each, apply)
     for group in _groups(arrived, partition):
-        handled.update(_handle_group(db, group, apply, prepare, together))
+        handled.update(_handle_group(db, group, apply, prepare, together, pipelined))
     return [handled[id(envelope)] for envelope in arrived]
 
 
@@ -464,12 +477,13 @@ def _groups(envelopes, partition):
     return [list(group) for _, group in groupby(ordered, key=partition)]
 
 
-def _handle_group(db, envelopes, apply, prepare, together):
+def _handle_group(db, envelopes, apply, prepare, together, pipelined=False):
     """``{id(envelope): handled}`` for messages applied together (or, failing, alone).
     A batch of one is applied the same way: without a savepoint, which only a message
     that fails needs (``handle_once``)."""
     try:
-        outcomes = _until_done(db, envelopes, lambda: _apply_together(db, envelopes, together, prepare))
+        outcomes = _until_done(db, envelopes, lambda: _apply_together(
+            db, envelopes, together, prepare, pipelined))
     except BatchBroken:
         return {id(envelope): _handled_alone(db, envelope, apply) for envelope in envelopes}
     for envelope, outcome in zip(envelopes, outcomes, strict=True):
@@ -492,8 +506,8 @@ def _handled_alone(db, envelope, apply):
     return True
 
 
-def _apply_together(db, envelopes, together, prepare):
-    with db.transaction() as conn:
+def _apply_together(db, envelopes, together, prepare, pipelined=False):
+    with db.transaction() as conn, conn.pipeline() if pipelined else nullcontext():
         if prepare is not None:
             try:
                 prepare(conn, envelopes)
@@ -513,6 +527,13 @@ def _apply_together(db, envelopes, together, prepare):
             fresh.append(envelope)
             outcomes.append("applied")
         together(conn, fresh)
+        if pipelined:
+            try:
+                conn.commit()  # with the statements not read yet: one round trip
+            except UNAVAILABLE_OR_CONTENTION:
+                raise  # the database's: waited out, or the batch done again (``_until_done``)
+            except Exception as failure:  # a statement not read yet failed: each alone
+                raise BatchBroken(f"committing the batch: {failure!r}") from failure
     return outcomes
 
 

@@ -63,6 +63,9 @@ NOTIFICATION_DELIVERY_SECONDS = Histogram(
 NOTIFICATIONS_PENDING = Gauge("zd_notifications_pending", "Notifications waiting to be sent")
 NOTIFICATIONS_OLDEST_PENDING = Gauge("zd_notifications_oldest_pending_seconds",
                                      "Age of the oldest notification waiting to be sent")
+NOTIFY_CONCURRENCY = Gauge("zd_notify_concurrency",
+                           "Deliveries at once a destination may have now (adaptive)",
+                           ["channel", "destination"])
 PERSONAL_DATA_ANONYMISED = Counter("zd_personal_data_anonymised_total",
                                   "Records whose reporter details were anonymised in place, by"
                                   " service and kind of record", ["service", "kind"])

@@ -72,5 +72,22 @@ class Store:
                 "requests": [dict(request) for request in self._requests],
             }
 
+    def view_after(self, after, kind=None):
+        """What ``GET /messages.json?after=<id>`` answers: only the messages stored after
+        message ``after``, and how many duplicates came so far; not the request log. Ids
+        grow by one from 1, so the newest are found without reading the older ones."""
+        with self._lock:
+            first = self._position_after(after)
+            return {"messages": [dict(message) for message in self._messages[first:]
+                                 if kind in (None, message["kind"])],
+                    "duplicates": len(self._duplicates)}
+
+    def _position_after(self, after):
+        """Where the messages with an id above ``after`` start in ``_messages`` (ids grow
+        by one, but a reset keeps counting: the list may start at any id)."""
+        if not self._messages:
+            return 0
+        return min(len(self._messages), max(0, after + 1 - self._messages[0]["id"]))
+
     def _matching(self, kind):
         return [dict(message) for message in self._messages if kind in (None, message["kind"])]

@@ -2,7 +2,9 @@
 
 - ``POST /sms``, ``POST /wechat``: gateway messages, once per ``Idempotency-Key``
 - ``POST /webhooks/<name>``: a department's webhook endpoint, once per ``webhook-id``
-- ``GET /``: the page; ``GET /messages.json[?kind=]``: messages, duplicates, request log
+- ``GET /``: the page; ``GET /messages.json[?kind=]``: messages, duplicates, request log;
+  ``GET /messages.json?after=<id>[&kind=]``: only the messages after that id and the
+  duplicates' count, for a reader that keeps up with a long run (the benchmark)
 - ``POST /_control/plan``: planned replies for a path; ``POST /_control/reset``: forget all
 
 A thread per request (``ThreadingHTTPServer``), so a planned delay holds one delivery only.
@@ -35,16 +37,24 @@ class SinkServer(ThreadingHTTPServer):
 class SinkRequest(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "devsink"
+    # the headers and the body go out in two writes: with Nagle's algorithm the body waits
+    # for the client's delayed ACK of the headers, 40 ms on Linux, on every kept connection
+    disable_nagle_algorithm = True
 
     def do_GET(self):
         url = urlsplit(self.path)
         if url.path == "/":
             self._answer(200, page.render(self.server.store.messages()).encode(), "text/html; charset=utf-8")
         elif url.path == "/messages.json":
-            kind = parse_qs(url.query).get("kind", [None])[0]
+            query = parse_qs(url.query)
+            kind, after = query.get("kind", [None])[0], query.get("after", [None])[0]
             if kind not in (None, *KINDS):
                 return self._json(400, {"error": f"kind must be one of {', '.join(KINDS)}"})
-            self._json(200, self.server.store.view(kind))
+            if after is None:
+                return self._json(200, self.server.store.view(kind))
+            if not after.isdigit():
+                return self._json(400, {"error": "after must be a message id: a whole number"})
+            self._json(200, self.server.store.view_after(int(after), kind))
         else:
             self._json(404, {"error": f"no such page: {url.path}"})
 

@@ -49,9 +49,10 @@ class IntakeService(ZeroDistanceService, Open311Api, ReporterPages):
             caller = self.keys.caller(conn, request, "frontend")
         body = read_json(request)
         concern = ConcernSchema().load(body)
-        with self.db.transaction() as conn:
+        with self.db.transaction() as conn, conn.pipeline():  # its events go with the commit
             domain.check_concern(concern, current_directory(conn), caller.party.scope)
             status, answer = acceptance.accept(conn, caller, concern, domain.fingerprint(body))
+            conn.commit()
         if status == 202:
             metrics.CONCERNS_RECEIVED.labels(concern["district"], concern["channel"]).inc()
         return json_response(status, AcceptedSchema().dump(answer))

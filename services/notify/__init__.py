@@ -9,6 +9,7 @@ Its map, dependencies pointing inward:
   recorded once), ``resending`` (a failed notification sent again on an operator's
   word), ``retention`` (the reporter anonymised);
 - rules, pure: ``domain`` (who hears what, on which channel, in which language),
-  ``messages`` (the words, from ``templates``), ``retries``; wire shapes: ``schemas``;
+  ``messages`` (the words, from ``templates``), ``retries``, ``concurrency`` (how many
+  deliveries at once a destination gets); wire shapes: ``schemas``;
 - SQL of the ``notify`` schema: ``store``.
 """

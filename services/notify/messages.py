@@ -74,8 +74,10 @@ def local_time(value: str | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
     return moment.strftime(pattern)
 
 
+# auto_reload off: the files are read once, not checked for changes on every message
 _environment = Environment(loader=FileSystemLoader(str(TEMPLATE_DIR)), undefined=ChainableUndefined,
-                           autoescape=select_autoescape(["html"]), keep_trailing_newline=False)
+                           autoescape=select_autoescape(["html"]), keep_trailing_newline=False,
+                           auto_reload=False)
 _environment.filters["local_time"] = local_time
 
 

@@ -48,4 +48,5 @@ class NotifyService(ZeroDistanceService):
     @consume_messages(SERVICE_QUEUES["notify"])
     def on_event(self, batch):
         return handle_batch(self.db, batch, retention.applying(
-            lambda conn, envelope: apply_event(conn, envelope, self.courier.channel_names)))
+            lambda conn, envelope: apply_event(conn, envelope, self.courier.channel_names)),
+            pipelined=True)

@@ -16,10 +16,13 @@ def lock_ticket(conn, ticket_id):
 
 
 def remember_feedback_requested(conn, ticket_id, requested):
-    conn.execute("INSERT INTO ticket_reporters (ticket_id, feedback_requested) VALUES (%s, %s)"
-                 " ON CONFLICT (ticket_id) DO UPDATE SET feedback_requested ="
-                 " ticket_reporters.feedback_requested OR excluded.feedback_requested",
-                 (ticket_id, requested))
+    """Whether the reporter asked for feedback, kept; returns the reporter as
+    ``find_reporter`` would now, in the same round trip."""
+    return conn.execute(
+        "INSERT INTO ticket_reporters (ticket_id, feedback_requested) VALUES (%s, %s)"
+        " ON CONFLICT (ticket_id) DO UPDATE SET feedback_requested ="
+        " ticket_reporters.feedback_requested OR excluded.feedback_requested"
+        " RETURNING contact, feedback_requested", (ticket_id, requested)).fetchone()
 
 
 def remember_contact(conn, ticket_id, contact):
@@ -63,6 +66,30 @@ def record_notification(conn, event, notification, key, status="pending"):
          Jsonb(notification.params), key, status, NOTIFY_CHANNEL)).fetchone() is not None
 
 
+NOTIFICATION_COLUMNS = ("event_id", "ticket_id", "event_type", "recipient", "channel", "address",
+                        "template", "locale", "params", "idempotency_key", "status")
+
+
+def record_notifications(conn, event, recorded):
+    """Record the notifications of one event, ``recorded``: ``(notification, idempotency
+    key, status)`` each, in one statement; returns the keys of those not recorded before.
+    The courier is woken, in the same round trip, for a pending one."""
+    if not recorded:
+        return set()
+    row = "(" + ", ".join(["%s"] * len(NOTIFICATION_COLUMNS)) + ")"
+    values = [value for notification, key, status in recorded for value in (
+        event.id, event.ticket_id, event.type, notification.recipient, notification.channel,
+        notification.address, notification.template, notification.locale,
+        Jsonb(notification.params), key, status)]
+    rows = conn.execute(
+        f"WITH recorded AS (INSERT INTO notifications ({', '.join(NOTIFICATION_COLUMNS)})"
+        f" VALUES {', '.join([row] * len(recorded))} ON CONFLICT DO NOTHING"
+        " RETURNING idempotency_key, status)"
+        " SELECT idempotency_key, CASE WHEN status = 'pending' THEN pg_notify(%s, '') END"
+        " FROM recorded", [*values, NOTIFY_CHANNEL]).fetchall()
+    return {row["idempotency_key"] for row in rows}
+
+
 #: where a notification goes, as far as who may be slow is concerned: each webhook
 #: department is its own receiver; the SMTP server and each gateway serve a whole channel
 DESTINATION = "CASE WHEN channel = 'webhook' THEN recipient ELSE channel END"
@@ -80,17 +107,19 @@ LEASED = ("UPDATE notifications SET lease_until = now() + make_interval(secs => 
           " attempts = attempts + 1")
 
 
-def claim_due(conn, channel, limit, lease_seconds, per_destination, busy=None):
+def claim_due(conn, channel, limit, lease_seconds, per_destination, busy=None, room=None):
     """Take up to ``limit`` due notifications of ``channel`` for ``lease_seconds``, at most
     ``per_destination`` for each destination less the ones of it already ``busy``
-    (``{destination: sends under way}``); each row says its ``destination``.
+    (``{destination: sends under way}``), or the places ``room`` gives it
+    (``{destination: places}``); each row says its ``destination``. One round trip (two
+    when sign-in codes wait first).
 
     A claim that outlives its lease (its sender died) is taken again, with the same
     idempotency key.
     """
-    busy = busy or {}
+    busy, room = busy or {}, room or {}
     if channel != "webhook":  # one destination: the oldest due rows, through the index
-        limit = min(limit, per_destination - busy.get(channel, 0))
+        limit = min(limit, room.get(channel, per_destination - busy.get(channel, 0)))
         if limit <= 0:
             return []
         urgent = _claim_oldest(conn, channel, limit, lease_seconds, URGENT)
@@ -101,11 +130,12 @@ def claim_due(conn, channel, limit, lease_seconds, per_destination, busy=None):
         "   (PARTITION BY destination ORDER BY next_attempt_at, id) AS place"
         "   FROM (SELECT id, next_attempt_at, " + DESTINATION + " AS destination"
         "     FROM notifications WHERE " + DUE + ") due) ranked"
-        "   WHERE place <= %(per)s - coalesce((%(busy)s::jsonb ->> destination)::int, 0))"
+        "   WHERE place <= coalesce((%(room)s::jsonb ->> destination)::int,"
+        "     %(per)s - coalesce((%(busy)s::jsonb ->> destination)::int, 0)))"
         " AND " + DUE + " ORDER BY next_attempt_at, id LIMIT %(limit)s"
         " FOR UPDATE SKIP LOCKED) " + CLAIMED,
         {"lease": lease_seconds, "channel": channel, "limit": limit, "per": per_destination,
-         "busy": Jsonb(busy)}).fetchall()
+         "busy": Jsonb(busy), "room": Jsonb(room)}).fetchall()
 
 
 #: a sign-in code goes before whatever else waits (a literal: index notifications_urgent_due)
@@ -143,6 +173,46 @@ def settle(conn, notification_id, attempt, outcome, detail=None, seconds=None,
                      " detail, seconds) VALUES (%s, %s, %s, %s, %s)",
                      (notification_id, attempt, outcome, detail, seconds))
     return updated is not None
+
+
+#: an attempt's outcome and the status it leaves; ``released``: given back unsent (its lease
+#: would not outlast the call), not an attempt: its count is taken back and nothing logged
+OUTCOME_STATUS = {"sent": "sent", "retry": "pending", "failed": "failed", "skipped": "skipped",
+                  "released": "pending"}
+
+
+def settle_many(conn, settlements):
+    """Record many attempts in one statement: ``settlements`` are ``{id, attempt, outcome,
+    detail, seconds, retry_in}`` as ``settle`` takes them one by one, with the same rules
+    (only the holder of the attempt settles it; a secret is forgotten once the notification
+    is no longer pending), and ``released``. Returns the ids of the ones settled."""
+    if not settlements:
+        return set()
+    columns = {name: [settlement.get(name) for settlement in settlements]
+               for name in ("id", "attempt", "outcome", "detail", "seconds", "retry_in")}
+    rows = conn.execute(
+        "WITH settled AS (SELECT * FROM unnest(%(id)s::bigint[], %(attempt)s::int[],"
+        "   %(outcome)s::text[], %(detail)s::text[], %(seconds)s::float8[], %(retry_in)s::float8[])"
+        "   AS s (id, attempt, outcome, detail, seconds, retry_in)),"
+        " updated AS (UPDATE notifications n SET status = (%(statuses)s::jsonb ->> s.outcome),"
+        "   lease_until = NULL,"
+        "   attempts = CASE WHEN s.outcome = 'released' THEN n.attempts - 1 ELSE n.attempts END,"
+        "   last_error = CASE WHEN s.outcome = 'released' THEN n.last_error ELSE s.detail END,"
+        "   sent_at = CASE WHEN s.outcome = 'sent' THEN now() END,"
+        "   next_attempt_at = CASE WHEN s.outcome = 'released' THEN n.next_attempt_at"
+        "     ELSE now() + make_interval(secs => coalesce(s.retry_in, 0)) END,"
+        "   params = CASE WHEN (%(statuses)s::jsonb ->> s.outcome) <> 'pending'"
+        "     AND n.template = ANY(%(secret_templates)s) THEN n.params - %(secret_params)s::text[]"
+        "     ELSE n.params END"
+        "   FROM settled s WHERE n.id = s.id AND n.attempts = s.attempt AND n.status = 'pending'"
+        "   RETURNING n.id, s.attempt, s.outcome, s.detail, s.seconds),"
+        " recorded AS (INSERT INTO notification_attempts (notification_id, attempt, outcome,"
+        "   detail, seconds) SELECT id, attempt, outcome, detail, seconds FROM updated"
+        "   WHERE outcome <> 'released' ORDER BY id)"
+        " SELECT id FROM updated",
+        {**columns, "statuses": Jsonb(OUTCOME_STATUS), "secret_templates": list(SECRET_TEMPLATES),
+         "secret_params": list(SECRET_PARAMS)}).fetchall()
+    return {row["id"] for row in rows}
 
 
 def backlog(conn):

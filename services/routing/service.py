@@ -83,7 +83,8 @@ class RoutingService(WorkbenchPages, ZeroDistanceService):
     @consume_messages(topology.SERVICE_QUEUES["routing"])
     def on_event(self, batch):
         return handle_batch(self.db, batch, partial(route_event, handlers=EVENT_HANDLERS),
-                            prepare=inbound.lock_stations, partition=inbound.district_of)
+                            prepare=inbound.lock_stations, partition=inbound.district_of,
+                            pipelined=True)
 
     @timer(interval=DEADLINE_CHECK_SECONDS)
     def enforce_deadlines(self):

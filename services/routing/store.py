@@ -7,6 +7,7 @@ from psycopg.types.json import Jsonb
 
 from services.common.events import ACTIVE_DISPATCH_STATUSES
 from services.common.sql import insert_sql, row_values
+from services.common.transaction_keeps import kept_for_transaction
 
 TICKET_COLUMNS = ("ticket_id", "status", "district", "community", "channel", "category",
                   "title", "description", "location", "attachments", "feedback_requested",
@@ -134,15 +135,15 @@ def update_ticket_with_entry(conn, ticket_id, entry, **changes):
 
 
 def add_timeline(conn, ticket_id, actor, action, from_status, to_status, note=None, person=None):
-    """Add an entry to the ticket's timeline (naming the acting ``person``, if any);
-    returns it."""
-    return conn.execute(
+    """Add an entry to the ticket's timeline (naming the acting ``person``, if any). Nothing
+    is read back: in a pipeline (a batch of routing's events) it goes with the next
+    statement whose answer is read."""
+    conn.execute(
         "INSERT INTO timeline (ticket_id, actor, action, from_status, to_status, note,"
         " person_id, person_name) VALUES (%(ticket_id)s, %(actor)s, %(action)s, %(from_status)s,"
-        " %(to_status)s, %(note)s, %(person_id)s, %(person_name)s) RETURNING "
-        + ", ".join(ENTRY_COLUMNS),
+        " %(to_status)s, %(note)s, %(person_id)s, %(person_name)s)",
         {"ticket_id": ticket_id, "actor": actor, "action": action, "from_status": from_status,
-         "to_status": to_status, "note": note, **_person_columns(person)}).fetchone()
+         "to_status": to_status, "note": note, **_person_columns(person)})
 
 
 TIMELINE_SQL = f"SELECT {', '.join(ENTRY_COLUMNS)} FROM timeline WHERE ticket_id = %s ORDER BY id"
@@ -184,14 +185,32 @@ def open_counts(conn, representative_ids):
     """Open tickets of each of these representatives, their rows locked until the
     transaction ends: two concerns cannot both take a representative's last place
     (``max_open``), while concerns for other representatives go on at once. The counts
-    are kept by a trigger on tickets (migration 0006)."""
-    ids = sorted(set(representative_ids))
+    are kept by a trigger on tickets (migration 0006). The rows ``lock_with_first_count``
+    set aside are locked with them, in one order."""
+    kept = kept_for_transaction(conn)
+    set_aside = kept.pop(LOCKED_WITH_FIRST_COUNT, set()) if kept is not None else set()
+    ids = sorted(set(representative_ids) | set_aside)
     counts = _locked_load(conn, ids)
     if len(counts) < len(ids):  # a representative's first ticket: a row to lock first
         conn.execute("INSERT INTO representative_load (representative_id)"
                      " SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING", (ids,))
         counts = _locked_load(conn, ids)
     return counts
+
+
+LOCKED_WITH_FIRST_COUNT = "representatives locked with the first count"
+
+
+def lock_with_first_count(conn, representative_ids):
+    """Lock these representatives' rows with the transaction's first ``open_counts``, in
+    the same statement and one order, rather than now: the work before it (the inbox,
+    the ticket, its timeline) is not done holding them. Locked now when the transaction
+    keeps nothing (``kept_for_transaction``)."""
+    kept = kept_for_transaction(conn)
+    if kept is None:
+        open_counts(conn, representative_ids)
+    else:
+        kept.setdefault(LOCKED_WITH_FIRST_COUNT, set()).update(representative_ids)
 
 
 def _locked_load(conn, ids):

@@ -74,6 +74,16 @@ class Sink:
                     and ticket_id in (None, message["params"].get("ticket_id"))]
         return self.wait_for(linked, timeout)[-1]
 
+    def messages_after(self, after=0, kind=None):
+        """``(messages, duplicates)``: the accepted messages with an id above ``after`` (of
+        ``kind`` when given) and how many duplicates came so far, without the older
+        messages nor the request log (``GET /messages.json?after=``)."""
+        answer = requests.get(f"{self.http_url}/messages.json", timeout=30,
+                              params={"after": after, **({"kind": kind} if kind else {})})
+        answer.raise_for_status()
+        view = answer.json()
+        return view["messages"], view["duplicates"]
+
     def duplicates(self):
         return self._view()["duplicates"]
 

@@ -9,12 +9,12 @@ up (or for a path it does not name) a request gets ``200 {}``. An answer is
 ``{"status": 429, "headers": {"Retry-After": "soon"}}`` or ``{"drip": 60}``: ``200`` with a
 60-byte body sent one byte a second. Each request is recorded when it starts and when it
 ends, with the time (the server's clock, ``time.time()``), its path and idempotency key
-(``Idempotency-Key`` or ``webhook-id``), and whether its answer was finished or the
-client went away first.
+(``Idempotency-Key`` or ``webhook-id``), the client's port (``peer``: one per connection),
+and whether its answer was finished or the client went away first.
 
     with SlowHttp.start(tmp_path, {"/sms": [{"drip": 60}]}) as server:
         ... ZD_SMS_GATEWAY_URL = f"{server.url}/sms" ...
-        server.requests()  # [{"number", "path", "key", "started", "ended", "finished"}]
+        server.requests()  # [{"number", "path", "key", "started", "ended", "finished", "peer"}]
 """
 import argparse
 import json
@@ -59,7 +59,8 @@ class SlowHttp(ServerProcess):
             request = found.setdefault(event["number"], {"number": event["number"], "ended": None,
                                                          "finished": None})
             if event["event"] == "start":
-                request.update(path=event["path"], key=event["key"], started=event["at"])
+                request.update(path=event["path"], key=event["key"], started=event["at"],
+                               peer=event.get("peer"))
             else:
                 request.update(ended=event["at"], finished=event["finished"])
         return [request for _, request in sorted(found.items())
@@ -91,7 +92,8 @@ def serve(port, script, record_path):  # pragma: no cover - its own process
             path = self.path.split("?")[0]
             key = self.headers.get("Idempotency-Key") or self.headers.get("webhook-id")
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            write(number=number, event="start", path=path, key=key, at=time.time())
+            write(number=number, event="start", path=path, key=key, at=time.time(),
+                  peer=self.client_address[1])
             answer = next_answer(path)
             finished = self._drip(answer["drip"]) if "drip" in answer else self._answer(answer)
             write(number=number, event="end", at=time.time(), finished=finished)

@@ -7,7 +7,10 @@ It writes one JSON line per login and per mail to its record file, each saying w
 the connection was encrypted, so a test can prove a password never crossed in clear.
 ``starttls`` offers STARTTLS and AUTH only after it (as a careful mail server does);
 ``implicit`` is TLS from the first byte (``smtps://``); ``plain`` has no TLS and takes a
-login anyway (a development sink, or an attacker who strips STARTTLS).
+login anyway (a development sink, or an attacker who strips STARTTLS). Each record names
+the client's port (``peer``: one per connection); a mail's its ``Message-ID``. A mail to
+an address starting ``busy`` is answered ``451``; with ``--close-after-mail`` the server
+closes each session just after answering a mail (as one dropping idle sessions does).
 
     with SmtpServer.start(tmp_path, "starttls", cert, key) as server:
         EmailChannel(f"smtp://u:p@127.0.0.1:{server.port}?cafile={cert}", ...).send(...)
@@ -36,7 +39,7 @@ class SmtpServer(ServerProcess):
     kind = "SMTP server"
 
     @classmethod
-    def start(cls, directory, mode, cert=None, key=None, timeout=15):
+    def start(cls, directory, mode, cert=None, key=None, timeout=15, close_after_mail=False):
         from tests.support.system import free_port  # not in the server's own process
 
         port, record_path = free_port(), Path(directory) / f"smtp-{mode}.jsonl"
@@ -44,16 +47,24 @@ class SmtpServer(ServerProcess):
         arguments = ["--mode", mode, "--port", str(port), "--record", str(record_path)]
         if cert:
             arguments += ["--cert", str(cert), "--key", str(key)]
+        if close_after_mail:
+            arguments.append("--close-after-mail")
         return cls.launch("tests.support.smtp_tls", arguments, port, record_path, timeout)
 
-    def record(self):
-        """What the server saw so far: ``[{"kind": "login" | "mail", "tls": bool, ...}]``."""
+    def record(self, detailed=False):
+        """What the server saw so far: ``[{"kind": "login" | "mail", "tls": bool, ...}]``;
+        ``detailed``: with each one's ``peer`` and a mail's ``message_id``."""
         text = self.record_path.read_text(encoding="utf-8")
-        return [json.loads(line) for line in text.splitlines() if line]
+        seen = [json.loads(line) for line in text.splitlines() if line]
+        if detailed:
+            return seen
+        return [{k: v for k, v in item.items() if k not in ("peer", "message_id")} for item in seen]
 
 
-def serve(mode, port, record_path, cert=None, key=None):  # pragma: no cover - its own process
-    import asyncio  # noqa: F401 - aiosmtpd's, in this unpatched process
+def serve(mode, port, record_path, cert=None, key=None,
+          close_after_mail=False):  # pragma: no cover - its own process
+    import asyncio  # aiosmtpd's, in this unpatched process
+    import email
 
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
@@ -67,11 +78,18 @@ def serve(mode, port, record_path, cert=None, key=None):  # pragma: no cover - i
 
     class Recorder:
         async def handle_DATA(self, server, session, envelope):
-            write(kind="mail", to=envelope.rcpt_tos, tls=encrypted(server, session))
+            if envelope.rcpt_tos[0].startswith("busy"):
+                return "451 4.3.0 busy, try again later"
+            message_id = email.message_from_bytes(envelope.original_content).get("Message-ID")
+            write(kind="mail", to=envelope.rcpt_tos, tls=encrypted(server, session),
+                  peer=session.peer[1], message_id=message_id)
+            if close_after_mail:
+                asyncio.get_running_loop().call_later(0.05, server.transport.close)
             return "250 2.0.0 accepted"
 
     def any_login(server, session, envelope, mechanism, auth_data):
-        write(kind="login", user=auth_data.login.decode(), tls=encrypted(server, session))
+        write(kind="login", user=auth_data.login.decode(), tls=encrypted(server, session),
+              peer=session.peer[1])
         return AuthResult(success=True)
 
     context = None
@@ -99,5 +117,7 @@ if __name__ == "__main__":
     parser.add_argument("--record", required=True)
     parser.add_argument("--cert")
     parser.add_argument("--key")
+    parser.add_argument("--close-after-mail", action="store_true")
     arguments = parser.parse_args()
-    serve(arguments.mode, arguments.port, arguments.record, arguments.cert, arguments.key)
+    serve(arguments.mode, arguments.port, arguments.record, arguments.cert, arguments.key,
+          arguments.close_after_mail)

@@ -40,17 +40,19 @@ class Outgoing:
     secret: str = None       # a webhook's signing secret
 
 
-def configured(config):
-    """``{channel name: channel}`` for every channel whose settings are given."""
+def configured(config, senders=10):
+    """``{channel name: channel}`` for every channel whose settings are given; each keeps
+    connections for ``senders`` at once per destination."""
     from services.notify.channels.email import EmailChannel
     from services.notify.channels.gateway import GatewayChannel
     from services.notify.channels.webhook import WebhookChannel
 
     timeout = config.get("ZD_NOTIFY_TIMEOUT_SECONDS", 10)
-    channels = {"webhook": WebhookChannel(timeout)}
+    channels = {"webhook": WebhookChannel(timeout, senders)}
     if config.get("ZD_SMTP_URL"):
-        channels["email"] = EmailChannel(config["ZD_SMTP_URL"], config["ZD_SMTP_FROM"], timeout)
+        channels["email"] = EmailChannel(config["ZD_SMTP_URL"], config["ZD_SMTP_FROM"], timeout,
+                                         senders)
     for name, key in (("sms", "ZD_SMS_GATEWAY_URL"), ("wechat", "ZD_WECHAT_GATEWAY_URL")):
         if config.get(key):
-            channels[name] = GatewayChannel(name, config[key], timeout)
+            channels[name] = GatewayChannel(name, config[key], timeout, senders)
     return channels

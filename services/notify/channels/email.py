@@ -14,10 +14,20 @@ requires it: a server that does not offer it (or an attacker who strips it from 
 server's answer) never sees the password. ``smtp://host:port`` without credentials, as
 ``make run`` gives for the development sink, goes on in clear when no STARTTLS is offered.
 
+Sessions are kept and reused (``SmtpSessions``): one per sender at once, each opened with
+its EHLO, STARTTLS and login once and then carrying many messages, closed after
+``SESSION_IDLE_SECONDS`` unused (servers drop idle sessions: Postfix after 300 s) or
+``SESSION_MESSAGES`` messages. A kept session the server dropped while it was idle fails
+before its ``MAIL`` command is accepted (a lost connection, or ``421``: the server closes
+it): nothing was delivered, so the message goes at once on a fresh session. A failed
+transaction is reset (``RSET``) before the session carries another; a session whose state
+is unknown (a lost connection, a timeout, the courier's deadline) is closed, never reused.
+
 The ``Message-ID`` is made from the notification's idempotency key, the same on every
-attempt, so a receiver can tell a repeated message. SMTP ``4xx`` answers, timeouts, lost
-connections and TLS failures are retried; ``5xx`` answers and refused recipients fail at
-once. No failure's text carries an address, a host or the password.
+attempt, so a receiver can tell a repeated message (a failure after ``MAIL`` was accepted
+may have delivered it). SMTP ``4xx`` answers, timeouts, lost connections and TLS failures
+are retried; ``5xx`` answers and refused recipients fail at once. No failure's text
+carries an address, a host or the password.
 """
 import smtplib
 import socket
@@ -28,14 +38,14 @@ from email.utils import formatdate
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from services.notify.channels import Refused, Retry
+from services.notify.channels.email_policy import POLICY
+from services.notify.channels.smtp_sessions import KEPT_SESSIONS, SmtpSessions, tracking
 
 SCHEMES = {"smtp": (smtplib.SMTP, 25), "smtps": (smtplib.SMTP_SSL, 465)}
 PARAMETERS = ("cafile", "insecure")
 NAME_MISMATCH = (62, 64)  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
-
-
 def compose(outgoing, sender):
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["From"] = sender
     try:
         message["To"] = Address(addr_spec=outgoing.address)
@@ -53,7 +63,7 @@ def compose(outgoing, sender):
 class EmailChannel:
     name = "email"
 
-    def __init__(self, url, sender, timeout):
+    def __init__(self, url, sender, timeout, senders=KEPT_SESSIONS):
         parts = urlsplit(url)
         if parts.scheme not in SCHEMES:
             raise ValueError("ZD_SMTP_URL must start with smtp:// or smtps://")
@@ -68,15 +78,12 @@ class EmailChannel:
             raise ValueError("ZD_SMTP_URL: insecure=true means no TLS, smtps:// means TLS:"
                              " choose one")
         self.tls = None if self.insecure else ssl.create_default_context(cafile=cafile)
+        self.sessions = SmtpSessions(kept=senders)  # one per sender at once
 
     def send(self, outgoing):
         message = compose(outgoing, self.sender)
         try:
-            with self._connect() as server:
-                self._secure(server)
-                if self.user:
-                    server.login(self.user, self.password or "")
-                server.send_message(message)
+            self._send_on_a_session(message)
         except ssl.SSLCertVerificationError as exc:
             raise Retry(_untrusted(exc)) from None
         except smtplib.SMTPRecipientsRefused:
@@ -89,10 +96,54 @@ class EmailChannel:
         except (smtplib.SMTPException, OSError, socket.timeout) as exc:
             raise Retry(f"SMTP unreachable: {type(exc).__name__}") from None
 
+    def close(self):
+        """Close every kept session (the service stops)."""
+        self.sessions.close_all()
+
+    def close_idle(self):
+        """Close the kept sessions idle for too long."""
+        self.sessions.close_idle()
+
+    def _send_on_a_session(self, message):
+        kept = self.sessions.take()
+        if kept is not None:
+            try:
+                return self._transaction(kept, message)
+            except (smtplib.SMTPServerDisconnected, OSError, smtplib.SMTPSenderRefused) as exc:
+                dropped = not isinstance(exc, smtplib.SMTPSenderRefused) or exc.smtp_code == 421
+                if kept.mail_accepted or not dropped:  # it began, or the server refused it
+                    raise
+                # dropped while it was idle (closed, or 421 on MAIL): nothing was delivered
+        self._transaction(self._open(), message)
+
+    def _transaction(self, session, message):
+        session.mail_accepted = False
+        try:
+            session.send_message(message)
+        except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused):
+            self.sessions.reset_and_keep(session)  # the server refused, the session is sound
+            raise
+        except BaseException:  # its state is unknown, the deadline included: never reused
+            self.sessions.discard(session)
+            raise
+        self.sessions.keep(session)
+
+    def _open(self):
+        session = self._connect()
+        try:
+            self._secure(session)
+            if self.user:
+                session.login(self.user, self.password or "")
+        except BaseException:
+            self.sessions.discard(session)
+            raise
+        return session
+
     def _connect(self):
+        client = tracking(self.client)
         if self.implicit_tls:
-            return self.client(self.host, self.port, timeout=self.timeout, context=self.tls)
-        return self.client(self.host, self.port, timeout=self.timeout)
+            return client(self.host, self.port, timeout=self.timeout, context=self.tls)
+        return client(self.host, self.port, timeout=self.timeout)
 
     def _secure(self, server):
         """STARTTLS on ``smtp://`` when offered; required before a login (unless insecure)."""

@@ -6,10 +6,9 @@ header, the same on every attempt. SMS goes to the phone in E.164 (normalised wi
 openid. ``params`` are the template's, plus ``text``: the message in a sentence.
 """
 import phonenumbers
-import requests
 
 from services.notify.channels import Refused
-from services.notify.channels.http import post
+from services.notify.channels.http import keeping_connections, post
 
 DEFAULT_REGION = "CN"
 
@@ -26,9 +25,9 @@ def e164(phone):
 
 
 class GatewayChannel:
-    def __init__(self, name, url, timeout):
+    def __init__(self, name, url, timeout, senders=10):
         self.name, self.url, self.timeout = name, url, timeout
-        self.session = requests.Session()
+        self.session = keeping_connections(senders)
 
     def send(self, outgoing):
         to = e164(outgoing.address) if self.name == "sms" else outgoing.address
@@ -38,3 +37,10 @@ class GatewayChannel:
         post(self.session, self.url, self.timeout, headers={"Idempotency-Key": outgoing.key},
              json={"to": to, "template": outgoing.template, "locale": outgoing.locale,
                    "params": params})
+
+    def close(self):
+        """Close the kept connections (the service stops)."""
+        self.session.close()
+
+    def close_idle(self):
+        """Kept connections a server closed are found and replaced as they are taken."""

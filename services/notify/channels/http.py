@@ -4,14 +4,18 @@ webhooks.
 ``2xx`` is delivered; ``429`` and ``5xx`` are retried (``Retry-After`` honoured, in
 seconds or as an HTTP date, up to an hour; any other text is ignored); timeouts,
 refused connections and answers broken off are retried; any other ``4xx`` fails at
-once. The courier bounds each call as a whole (``requests``' own timeout is per read:
+once. Connections are kept between calls (``keeping_connections``), one per sender. The
+courier bounds each call as a whole (``requests``' own timeout is per read:
 an answer dripping a byte at a time would never meet it).
 """
 import email.utils
+import functools
+import os
 import re
 from datetime import datetime, timezone
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from services.notify.channels import Refused, Retry
 
@@ -22,11 +26,30 @@ MAX_RETRY_AFTER = 3600
 DELAY_SECONDS = re.compile(r"[0-9]+")  # RFC 9110 delay-seconds: ASCII digits only
 
 
+#: webhook departments whose connections are kept, each in a pool of its own
+KEPT_DESTINATIONS = 16
+
+
+def keeping_connections(senders):
+    """A ``requests`` session that keeps a connection per sender to each destination
+    (HTTP keep-alive), not the ten ``requests`` keeps by default. What ``requests`` reads
+    from the environment on every call (proxies, a CA bundle) is read once: per destination
+    (``proxies_for``) and here."""
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    adapter = HTTPAdapter(pool_connections=KEPT_DESTINATIONS,
+                                            pool_maxsize=senders)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 def post(session, url, timeout, **kwargs):
     """POST and return the response when it is a ``2xx``; else raise Retry or Refused."""
     try:
         response = session.post(url, timeout=(min(CONNECT_SECONDS, timeout), timeout),
-                                allow_redirects=False, **kwargs)
+                                allow_redirects=False, proxies=proxies_for(url), **kwargs)
     except requests.Timeout:
         raise Retry("timed out") from None
     except requests.ConnectionError:
@@ -41,6 +64,13 @@ def post(session, url, timeout, **kwargs):
     if status == 429 or status >= 500:
         raise Retry(f"HTTP {status}", retry_after(response.headers.get("Retry-After")))
     raise Refused(f"HTTP {status}")
+
+
+@functools.lru_cache(maxsize=256)
+def proxies_for(url):
+    """The proxies the environment gives for ``url`` (``HTTPS_PROXY``, ``NO_PROXY``...), read
+    once per destination: ``requests`` would read the whole environment on every call."""
+    return requests.utils.get_environ_proxies(url)
 
 
 def retry_after(value):

@@ -9,11 +9,10 @@ each attempt because the timestamp is new).
 import json
 from datetime import datetime, timezone
 
-import requests
 from standardwebhooks.webhooks import Webhook
 
 from services.notify.channels import Refused
-from services.notify.channels.http import post
+from services.notify.channels.http import keeping_connections, post
 
 EVENT_TYPE = "ticket.dispatched"
 
@@ -35,10 +34,17 @@ def signed_request(outgoing, now=None):
 class WebhookChannel:
     name = "webhook"
 
-    def __init__(self, timeout):
+    def __init__(self, timeout, senders=10):
         self.timeout = timeout
-        self.session = requests.Session()
+        self.session = keeping_connections(senders)
 
     def send(self, outgoing):
         body, headers = signed_request(outgoing)
         post(self.session, outgoing.address, self.timeout, data=body.encode(), headers=headers)
+
+    def close(self):
+        """Close the kept connections (the service stops)."""
+        self.session.close()
+
+    def close_idle(self):
+        """Kept connections a server closed are found and replaced as they are taken."""

@@ -26,6 +26,7 @@ from services.notify import domain, store
 
 log = logging.getLogger(__name__)
 KEY_NAMESPACE = uuid.UUID("5b0d9a52-6c52-4c36-9a7e-2b1f3d0c8e11")
+NOT_READ = object()  # the reporter, not read yet in this event's step
 
 
 def apply_event(conn, envelope, channels):
@@ -46,11 +47,12 @@ def apply_event(conn, envelope, channels):
     store.lock_ticket(conn, told[0].ticket_id)
     directory = current_directory(conn)
     for event in told:
+        reporter = NOT_READ
         if event.type == CONCERN_RECEIVED:
-            store.remember_feedback_requested(conn, event.ticket_id,
-                                              bool(event.ticket.get("feedback_requested")))
-        _record(conn, event, domain.party_notifications(event, directory), channels)
-        _tell_reporter(conn, event, channels)
+            reporter = store.remember_feedback_requested(
+                conn, event.ticket_id, bool(event.ticket.get("feedback_requested")))
+        _record(conn, event, [*domain.party_notifications(event, directory),
+                              *_reporter_notifications(conn, event, reporter)], channels)
 
 
 def _on_contact(conn, body, channels):
@@ -78,16 +80,21 @@ def _on_sign_in_code(conn, envelope, channels):
         sign_in, person, datetime.now(timezone.utc)), channels)
 
 
-def _tell_reporter(conn, event, channels):
+def _reporter_notifications(conn, event, reporter):
+    """What the reporter is told of ``event`` now (recorded with the parties'); an event
+    they may hear later is held. ``reporter``: what ``store.find_reporter`` answers, when
+    the event's own step read it already (``NOT_READ`` otherwise)."""
     if not domain.reporter_may_hear(event):
-        return
-    reporter = store.find_reporter(conn, event.ticket_id)
+        return []
+    if reporter is NOT_READ:
+        reporter = store.find_reporter(conn, event.ticket_id)
     if reporter is not None and reporter["contact"] is not None:
-        _record(conn, event, domain.reporter_notifications(event, reporter["contact"]), channels)
-    elif reporter is None or reporter["feedback_requested"] is not False:
+        return list(domain.reporter_notifications(event, reporter["contact"]))
+    if reporter is None or reporter["feedback_requested"] is not False:
         store.hold_event(conn, event)  # not yet known whether, or how, to tell the reporter
     else:
-        store.release_held_events(conn, event.ticket_id)  # a silent reporter: nothing to keep
+        store.drop_held_events(conn, event.ticket_id)  # a silent reporter: nothing to keep
+    return []
 
 
 def idempotency_key(event, notification):
@@ -100,12 +107,16 @@ def idempotency_key(event, notification):
 
 
 def _record(conn, event, notifications, channels):
+    """Record the event's notifications, in one statement."""
+    recorded = []
     for notification in notifications:
         status = "pending" if notification.channel in channels else "skipped"
         if status == "skipped":  # never sent: a secret it holds is not kept either
             notification = domain.without_secrets(notification)
-        if store.record_notification(conn, event, notification,
-                                     idempotency_key(event, notification), status):
+        recorded.append((notification, idempotency_key(event, notification), status))
+    new = store.record_notifications(conn, event, recorded)
+    for notification, key, status in recorded:
+        if key in new:
             if status == "skipped":
                 metrics.NOTIFICATIONS_SKIPPED.labels(notification.channel).inc()
             log.info("%s %s for the %s by %s (ticket %s)", status, notification.template,

@@ -42,10 +42,13 @@ def receive_concern(conn, concern):
     directory = current_directory(conn)
     concern = checked_concern(concern, directory)
     store.lock_concern(conn, concern["ticket_id"])
-    if concern["feedback_requested"] and not store.dispatch_contact(conn, concern["ticket_id"]):
+    contact = (store.dispatch_contact(conn, concern["ticket_id"]) if concern["feedback_requested"]
+               else None)
+    if concern["feedback_requested"] and not contact:
         store.hold_concern(conn, concern)
         return
-    with Step.on(conn, directory) as step:
+    with Step.on(conn, directory, contacts={concern["ticket_id"]: contact} if contact
+                 else None) as step:
         workflow.receive_concern(step, concern)
 
 
@@ -61,13 +64,16 @@ def district_of(envelope):
 def lock_stations(conn, envelopes):
     """Lock, in one order, the representatives every new concern of a batch may go to,
     before any is assigned: batches in parallel then never wait for each other's
-    representatives in crossed orders (``messaging.handle_batch``)."""
+    representatives in crossed orders (``messaging.handle_batch``). They are locked with
+    the first count of open tickets (``store.lock_with_first_count``): what comes before
+    it (the inbox, the ticket and its first timeline entries, its duplicates) is done
+    without holding the district's representatives."""
     directory = current_directory(conn)
     representatives = {rep_id for envelope in envelopes if district_of(envelope)
                        for rep_id in domain.station_representatives(
                            directory, district_of(envelope), envelope.body.get("community"))}
     if representatives:
-        store.open_counts(conn, representatives)
+        store.lock_with_first_count(conn, representatives)
 
 
 def receive_dispatch_contact(conn, body):

@@ -96,6 +96,23 @@ class NamingThePerson:
             **changes)
 
 
+class KnowingContacts:
+    """The store port, answering the dispatch contacts the step's use case read already
+    (``{ticket_id: contact}``) without reading them again: every other function is the
+    port's own."""
+
+    def __init__(self, port, contacts):
+        self.port, self.contacts = port, contacts
+
+    def __getattr__(self, name):
+        return getattr(self.port, name)
+
+    def dispatch_contact(self, ticket_id):
+        if ticket_id in self.contacts:
+            return self.contacts[ticket_id]
+        return self.port.dispatch_contact(ticket_id)
+
+
 @dataclass
 class Pending:
     """A ticket's changes in the step, not announced yet, and the ticket as the last one
@@ -114,10 +131,13 @@ class Step:
     person: Person | None = None  # who took the step for its party, when one signed in
 
     @classmethod
-    def on(cls, conn, directory, person=None, party=None):
+    def on(cls, conn, directory, person=None, party=None, contacts=None):
         """A step in ``conn``'s transaction; taken by ``person`` (a ``Person``) for
-        ``party`` (whose ``str`` is the timeline's actor) when one is given."""
-        return cls.acting(StoreOnConnection(conn), directory, person, party)
+        ``party`` (whose ``str`` is the timeline's actor) when one is given; ``contacts``:
+        the dispatch contacts (``{ticket_id: contact}``) its use case read already."""
+        port = StoreOnConnection(conn)
+        return cls.acting(KnowingContacts(port, contacts) if contacts else port, directory,
+                          person, party)
 
     @classmethod
     def acting(cls, port, directory, person=None, party=None, **given):

@@ -128,6 +128,44 @@ def test_a_failing_message_alone_goes_back_and_the_others_are_handled(pool):
     assert "m-3" not in seen and len(seen) == 5
 
 
+def failing_unread(others_read):
+    """m-3's statement fails, and nobody reads its answer: in a pipeline, the failure shows
+    at the next statement whose answer is read (another message's, ``others_read``), or
+    else at the commit."""
+    def apply(conn, one):
+        if one.message_id == "m-3":
+            conn.execute("SELECT 1 / 0")
+            return
+        record(conn, one)
+        if others_read:
+            conn.execute("SELECT 1").fetchone()
+    return apply
+
+
+@pytest.mark.parametrize("others_read", [True, False], ids=["at-a-later-read", "at-the-commit"])
+def test_a_pipelined_batch_whose_unread_statement_fails_handles_each_alone(pool, others_read):
+    arrived = [envelope(f"m-{n}", f"T-{n}") for n in range(6)]
+    handled = handle_batch(Transactions(pool), batch_of(*arrived), failing_unread(others_read),
+                           pipelined=True)
+    assert handled == [True, True, True, False, True, True]
+    rows = recorded(pool)
+    assert sorted(row["message_id"] for row in rows) == ["m-0", "m-1", "m-2", "m-4", "m-5"]
+    assert len({row["txid"] for row in rows}) == 5, "each applied alone"
+    with pool.connection() as conn:
+        seen = {row["message_id"] for row in conn.execute("SELECT message_id FROM inbox")}
+    assert seen == {"m-0", "m-1", "m-2", "m-4", "m-5"}
+
+
+def test_a_pipelined_batch_is_one_transaction_and_applies_once(pool):
+    first = [envelope(f"m-{n}", f"T-{n}") for n in range(5)]
+    assert handle_batch(Transactions(pool), batch_of(*first), record, pipelined=True) == [True] * 5
+    again = [envelope("m-1", "T-1"), envelope("m-9", "T-9")]
+    assert handle_batch(Transactions(pool), batch_of(*again), record, pipelined=True) == [True] * 2
+    rows = recorded(pool)
+    assert sorted(row["message_id"] for row in rows) == ["m-0", "m-1", "m-2", "m-3", "m-4", "m-9"]
+    assert len({row["txid"] for row in rows[:5]}) == 1, "the first five in one transaction"
+
+
 def test_parallel_batches_over_the_same_tickets_in_crossed_orders_never_deadlock(pool):
     """Each message locks its ticket: two batches that came in opposite orders would
     deadlock if applied as they came; in ticket order both commit in one transaction."""

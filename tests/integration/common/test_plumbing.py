@@ -7,9 +7,9 @@ from kombu import Connection, Queue
 
 from services.common import metrics, topology
 from services.common.config import settings
-from services.common.credentials import RateLimiter
+from services.common.credentials import RateLimiter, authenticated_caller, hash_secret
 from services.common.db import Transactions
-from services.common.errors import TooManyRequests
+from services.common.errors import TooManyRequests, Unauthorized
 from services.common.messaging import Envelope, ParkMessage, body_digest, handle_once
 from services.common.outbox import emit_event
 from services.common.outbox_relay import (
@@ -156,3 +156,32 @@ def test_idle_rate_buckets_are_forgotten_and_a_forgotten_one_starts_full(pool):
         limiter.check(conn, "page:guessed")  # full again: the whole burst, as an hour's rest gives
         with pytest.raises(TooManyRequests):
             limiter.check(conn, "page:guessed")
+
+
+def test_a_key_is_looked_up_with_its_token_taken_only_when_authentic_and_allowed(pool):
+    limiter = RateLimiter(rate=1)  # a burst of 2
+    with pool.connection() as conn:
+        conn.execute("INSERT INTO credentials (key_id, party, key_hash) VALUES"
+                     " ('k1', 'frontend:baiyun', %s)", (hash_secret("right"),))
+    buckets = "SELECT key_id, tokens FROM rate_buckets"
+    with pool.connection() as conn:
+        with pytest.raises(Unauthorized):
+            authenticated_caller(conn, "zd_k1.wrong", ("frontend",), limiter)
+        with pytest.raises(Unauthorized):
+            authenticated_caller(conn, "zd_unknown.right", ("frontend",), limiter)
+        conn.rollback()
+        caller, left = authenticated_caller(conn, "zd_k1.right", ("admin",), limiter)
+        assert (str(caller.party), left) == ("frontend:baiyun", None), "another role: none taken"
+        conn.rollback()
+        assert conn.execute(buckets).fetchall() == []
+        caller, left = authenticated_caller(conn, "zd_k1.right", ("frontend",), limiter)
+        assert left == 1
+        limiter.settle(conn, left)  # committed
+        _, left = authenticated_caller(conn, "zd_k1.right", (), limiter)  # any role
+        limiter.settle(conn, left)
+        _, left = authenticated_caller(conn, "zd_k1.right", ("frontend",), limiter)
+        with pytest.raises(TooManyRequests):
+            limiter.settle(conn, left)
+        conn.rollback()  # the refusal takes nothing
+        assert [row["key_id"] for row in conn.execute(buckets).fetchall()] == ["k1"]
+        assert conn.execute(buckets).fetchone()["tokens"] < 1

@@ -222,6 +222,34 @@ def test_messages_are_filtered_by_kind_and_unknown_paths_get_404(sink):
     assert requests.get(sink.http_url + "/messages.json?kind=fax", timeout=10).status_code == 400
 
 
+def test_messages_after_an_id_are_only_the_newer_ones_with_the_duplicates_count(sink):
+    first = post_sms(sink, key="first").json()["id"]
+    send(sink, an_email("<second@zd.example>"))
+    third = post_sms(sink, key="third").json()["id"]
+    post_sms(sink, key="third")
+
+    newer, duplicates = sink.messages_after(first)
+    assert [message["kind"] for message in newer] == ["email", "sms"]
+    assert newer[-1]["id"] == third and newer[-1]["idempotency_key"] == "third"
+    assert duplicates == 1
+    assert [message["id"] for message in sink.messages_after(first, kind="sms")[0]] == [third]
+    assert sink.messages_after(third) == ([], 1)
+    assert len(sink.messages_after(0)[0]) == 3
+    answer = requests.get(sink.http_url + "/messages.json?after=latest", timeout=10)
+    assert answer.status_code == 400 and answer.json()["error"]
+
+
+def test_messages_after_an_id_count_on_after_a_reset(sink):
+    before = post_sms(sink, key="before-reset").json()["id"]
+    sink.reset()
+    after_reset = post_sms(sink, key="after-reset").json()["id"]
+
+    assert after_reset == before + 1
+    assert [message["id"] for message in sink.messages_after(0)[0]] == [after_reset]
+    assert [message["id"] for message in sink.messages_after(before)[0]] == [after_reset]
+    assert sink.messages_after(after_reset) == ([], 0)
+
+
 def test_reset_forgets_messages_plans_and_requests(sink):
     post_sms(sink, key="before-reset")
     sink.plan("/sms", [500])

@@ -5,6 +5,8 @@ tickets) and locks only the rows of the representatives a concern may go to. Con
 are taken here in parallel transactions, each by routing's own workflow, on the real
 database, and through the services themselves.
 """
+import time
+
 import eventlet
 import pytest
 import requests
@@ -19,6 +21,7 @@ from tests.support import events as made
 from tests.support.services import running, wait_until
 
 CONCERNS = 24
+OPENING_SECONDS = 60  # every transaction open, or the test fails rather than waits forever
 
 
 @pytest.fixture
@@ -28,8 +31,9 @@ def directory(clean_system):
 
 @pytest.fixture
 def pool():
-    pool = make_pool(settings().database_url, "routing", size=CONCERNS)
-    pool.open(wait=True)
+    # every connection opened up front: none of the parallel transactions waits for one
+    pool = make_pool(settings().database_url, "routing", size=CONCERNS, min_size=CONCERNS)
+    pool.open(wait=True, timeout=OPENING_SECONDS)
     yield pool
     pool.close()
 
@@ -78,12 +82,14 @@ def test_concerns_arriving_together_never_overfill_a_representative(directory, p
     """Yuangang's station is rep-chen-jianguo (max_open 3), then rep-liu-hanli: of 24
     concerns taken at the same moment, exactly 3 go to Chen and 21 to Liu."""
     started = []
+    deadline = time.monotonic() + OPENING_SECONDS
 
     def take(n):
         new = concern(n, "yuangang", directory)
         with pool.connection() as conn:
             started.append(n)
             while len(started) < CONCERNS:  # every transaction open before any assigns
+                assert time.monotonic() < deadline, f"only {len(started)} transactions opened"
                 eventlet.sleep(0.005)
             with Step.on(conn, directory) as step:
                 workflow.receive_concern(step, new)

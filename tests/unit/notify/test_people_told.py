@@ -155,8 +155,9 @@ def test_a_code_that_will_not_be_sent_is_kept_without_it_and_other_messages_as_t
 def test_only_the_code_of_a_channel_that_sends_is_recorded(monkeypatch):
     from services.notify.use_cases import notifications
     recorded = []
-    monkeypatch.setattr(notifications.store, "record_notification",
-                        lambda conn, event, notice, key, status: recorded.append((notice, status)))
+    monkeypatch.setattr(notifications.store, "record_notifications",
+                        lambda conn, event, notices: recorded.extend(
+                            (notice, status) for notice, _, status in notices) or set())
     event = domain.Event("m-1", events.STAFF_SIGN_IN_CODE, {}, {})
     notifications._record(None, event, told(sign_in()), channels={"sms"})
     assert sorted((n.channel, status, "code" in n.params) for n, status in recorded) == [
