@@ -8,7 +8,9 @@ make-up workdays, 调休, from ``chinese-calendar``, for the years it knows), el
 its ``workdays``. Without a calendar the hours run round the clock. Routing counts
 deadlines with it, reporting how late an overdue ticket is (``COUNTED_BY``); for many
 deadlines or lateness at once (a whole district's overdue list), one ``WorkingClock``
-answers each from day sums worked out once. Pure functions; no I/O.
+answers each from day sums worked out once; ``working_periods`` lists a calendar's
+working hours day by day, for a store to keep those sums (reporting's overdue list).
+Pure functions; no I/O.
 
 ``chinese-calendar`` knows the years the State Council had published when it was
 released; a later year silently counts weekdays only. ``unknown_official_years`` tells
@@ -144,6 +146,19 @@ class WorkingClock:
         stop = datetime.combine(day, self.closes, self.zone)
         begin, stop = max(begin, start) if start else begin, min(stop, end) if end else stop
         return max((stop - begin).total_seconds(), 0)
+
+
+def working_periods(calendar, first, last):
+    """``(opens, closes)`` of each working day from ``first`` to ``last`` (dates, both
+    included), as naive local times: the days, and the hours of them, that a
+    ``WorkingClock`` of ``calendar`` counts."""
+    opens, closes = _office_hours(calendar["hours"])
+    working = _working_days(calendar)
+    day = first
+    while day <= last:
+        if working(day) and opens < closes:
+            yield datetime.combine(day, opens), datetime.combine(day, closes)
+        day += timedelta(days=1)
 
 
 def _working_days(calendar):

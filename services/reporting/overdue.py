@@ -5,65 +5,59 @@ A ticket ``assigned`` is held by its representative, due ``representative_hours`
 after it was assigned; ``forwarded`` by the district's liaison office, due
 ``congress_hours`` after it got there; ``dispatched`` or ``in_progress`` by the lead
 department of its active dispatch, due at that dispatch's ``due_at``. Hours are
-counted in the district calendar's working hours (docs/reference.md#the-directory). Pure functions over
-the read model's facts and the directory; no I/O.
+counted in the district calendar's working hours (docs/reference.md#the-directory):
+the database counts them (``store.overdue_tickets``, on the days
+``working_calendars`` keeps); here, what it is asked and how its rows read. Pure
+functions over the directory and those rows; no I/O.
 """
-from services.common.working_hours import WorkingClock, subtract_working_hours
+from services.reporting import working_calendars
 
 HELD_BY = {"assigned": "representative", "forwarded": "office",
            "dispatched": "department", "in_progress": "department"}
 WAIT_HOURS = {"representative": "representative_hours", "office": "congress_hours"}
+MICROSECONDS_AN_HOUR = 3_600_000_000
 
 
-def cutoffs(directory, district, as_of):
-    """``{district: (representative cutoff, office cutoff)}``: a ticket held since at or
-    before its cutoff is overdue at ``as_of`` (it lets SQL skip those that are not)."""
-    return {code: tuple(subtract_working_hours(as_of, policy[WAIT_HOURS[kind]], policy.get("calendar"),
-                                               policy["timezone"])
+def calendars(directory, district):
+    """``{district: working_calendars.policy_key}`` of the districts a report covers."""
+    return {code: working_calendars.policy_key(policy) for code, policy in _policies(directory, district)}
+
+
+def waits(directory, district):
+    """``{district: (representative's, office's wait)}`` in working microseconds."""
+    return {code: tuple(round(policy[WAIT_HOURS[kind]] * MICROSECONDS_AN_HOUR)
                         for kind in ("representative", "office"))
             for code, policy in _policies(directory, district)}
 
 
-def overdue_entries(candidates, directory, as_of):
-    """The report's entries of the ``candidates`` (``TicketFacts``) overdue at ``as_of``,
-    latest first. Due times and lateness are counted with one working clock per district."""
-    clocks = {}
-    entries = []
-    for facts in candidates:
-        district = directory["districts"].get(facts.district)
-        if district is None:
-            continue
-        policy = district["policy"]
-        if facts.district not in clocks:
-            clocks[facts.district] = WorkingClock(policy.get("calendar"), policy["timezone"])
-        entry = overdue_entry(facts, directory, as_of, clocks[facts.district])
-        if entry:
-            entries.append(entry)
-    return ordered(entries)
+def earliest_uncounted(rows):
+    """``{district: moment}``: the earliest moment rows were counted from that lies
+    before the days kept for their district (none: every row was counted)."""
+    earliest = {}
+    for row in rows:
+        if row["before_kept_days"]:
+            known = earliest.get(row["district"])
+            earliest[row["district"]] = min(known or row["counted_from"], row["counted_from"])
+    return earliest
 
 
-def overdue_entry(facts, directory, as_of, clock):
-    """The report's entry for one open ticket (``TicketFacts``), or None when it is not
-    overdue at ``as_of``; ``clock`` is its district's ``WorkingClock``."""
-    kind = HELD_BY.get(facts.status)
-    if kind is None:
-        return None
-    policy = directory["districts"][facts.district]["policy"]
-    if kind == "department":
-        since, due = facts.active_dispatched_at, facts.active_due_at
-    else:
-        since = facts.held_since
-        due = since and clock.moment_after(since, policy[WAIT_HOURS[kind]])
-    if due is None or due >= as_of:
-        return None
+def entries(rows, directory, as_of):
+    """The report's entries of ``store.overdue_tickets`` rows, latest first."""
+    return ordered([entry(row, directory, as_of) for row in rows])
+
+
+def entry(row, directory, as_of):
+    """The report's entry for one overdue ticket's row."""
+    kind = HELD_BY[row["status"]]
+    due = row["due_at"]
     return {
-        "ticket_id": facts.ticket_id, "district": facts.district, "community": facts.community,
-        "category": facts.category, "title": facts.title, "status": facts.status,
-        "holder": _holder(kind, facts, directory),
-        "held_since": _iso(since), "due_at": _iso(due),
-        "overdue_working_hours": round(clock.hours_between(due, as_of), 2),
+        "ticket_id": row["ticket_id"], "district": row["district"], "community": row["community"],
+        "category": row["category"], "title": row["title"], "status": row["status"],
+        "holder": _holder(kind, row, directory),
+        "held_since": _iso(row["held_since"]), "due_at": _iso(due),
+        "overdue_working_hours": round(row["late_worked"] / 1_000_000 / 3600, 2),
         "overdue_hours": round((as_of - due).total_seconds() / 3600, 2),
-        "escalations": list(facts.escalations),
+        "escalations": list(row["escalations"] or ()),
     }
 
 
@@ -72,15 +66,15 @@ def ordered(entries):
     return sorted(entries, key=lambda entry: (-entry["overdue_working_hours"], entry["ticket_id"]))
 
 
-def _holder(kind, facts, directory):
+def _holder(kind, row, directory):
     if kind == "representative":
-        person = directory["representatives"].get(facts.representative) or {}
-        return {"kind": kind, "id": facts.representative, "name": person.get("name")}
+        person = directory["representatives"].get(row["representative"]) or {}
+        return {"kind": kind, "id": row["representative"], "name": person.get("name")}
     if kind == "office":
-        office = directory["districts"][facts.district].get("office") or {}
-        return {"kind": kind, "id": facts.district, "name": office.get("name")}
-    department = directory["departments"].get(facts.active_department) or {}
-    return {"kind": kind, "id": facts.active_department, "name": department.get("name")}
+        office = directory["districts"][row["district"]].get("office") or {}
+        return {"kind": kind, "id": row["district"], "name": office.get("name")}
+    department = directory["departments"].get(row["active_department"]) or {}
+    return {"kind": kind, "id": row["active_department"], "name": department.get("name")}
 
 
 def _policies(directory, district):

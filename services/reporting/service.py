@@ -23,7 +23,6 @@ from services.reporting import (
     domain,
     figures,
     openapi,
-    overdue,
     store,
     topics,
 )
@@ -41,6 +40,7 @@ from services.reporting.schemas import (
 )
 from services.reporting.topic_runs import TopicRuns
 from services.reporting.use_cases import projection, rebuild
+from services.reporting.use_cases.overdue_list import overdue_list
 
 
 class ReportingService(ZeroDistanceService):
@@ -89,11 +89,9 @@ class ReportingService(ZeroDistanceService):
             district, query = self._scope(conn, request, OverdueQuerySchema)
             as_of = query.get("as_of") or domain.now()
             directory = store.directory_or_none(conn) or domain.EMPTY_DIRECTORY
-            candidates = store.overdue_candidates(conn, district, query.get("department"), as_of,
-                                                  overdue.cutoffs(directory, district, as_of))
+            tickets = overdue_list(conn, directory, district, query.get("department"), as_of)
         body = OverdueSchema().dump({"district": district, "department": query.get("department"),
-                                     "as_of": as_of, "tickets": overdue.overdue_entries(
-                                         candidates, directory, as_of)})
+                                     "as_of": as_of, "tickets": tickets})
         return _answer(body, query["format"], csv_format.overdue_rows, csv_format.OVERDUE_COLUMNS)
 
     @api("GET", "/api/v1/reports/trend")
@@ -152,7 +150,7 @@ class ReportingService(ZeroDistanceService):
 
     @consume_messages(SERVICE_QUEUES["reporting"])
     def on_event(self, batch):
-        return handle_batch(self.db, batch, projection.apply_event)
+        return handle_batch(self.db, batch, projection.apply_event, apply_all=projection.apply_events)
 
 
 def _answer(body, format, csv_rows=csv_format.report_rows, columns=None):

@@ -301,3 +301,26 @@ def test_messages_waiting_for_a_worker_go_back_to_their_queue_when_the_service_s
     with confirmed_connection() as connection:
         for queue in (QUEUE, PARKED):
             queue(connection.channel()).delete()
+
+
+def test_apply_all_gets_a_batchs_new_messages_at_once_and_a_failure_handles_each_alone(pool):
+    calls = []
+
+    def record_all(conn, envelopes):
+        calls.append([one.message_id for one in envelopes])
+        for one in envelopes:
+            if one.message_id == "m-bad":
+                raise ParkMessage("cannot be applied")
+            record(conn, one)
+    db = Transactions(pool)
+    handle_batch(db, batch_of(envelope("m-1", "T-1")), record)
+    arrived = [envelope("m-2", "T-2"), envelope("m-1", "T-1"), envelope("m-3", "T-3"), envelope("m-3", "T-3")]
+    assert handle_batch(db, batch_of(*arrived), record, apply_all=record_all) == [True] * 4
+    assert calls == [["m-2", "m-3"]], "once, the new messages only, in the batch's order"
+    assert handle_batch(db, batch_of(envelope("m-4", "T-4"), envelope("m-bad", "T-5")), record,
+                        apply_all=record_all) == [True, True]
+    assert calls[-1] == ["m-4", "m-bad"]
+    rows = recorded(pool)
+    assert [row["message_id"] for row in rows] == ["m-1", "m-2", "m-3", "m-4", "m-bad"], \
+        "the batch rolled back, then each handled alone by apply"
+    assert rows[3]["txid"] != rows[4]["txid"]

@@ -13,6 +13,7 @@ from services.common.working_hours import (
     subtract_working_hours,
     unknown_official_years,
     working_hours_between,
+    working_periods,
 )
 from services.routing.domain import due_at
 
@@ -227,3 +228,10 @@ def test_deadlines_in_a_year_the_library_does_not_know_use_the_directorys_days()
     # Friday 5 February 2027 a holiday, Saturday 6 a make-up workday, Monday 8 a holiday
     assert add_working_hours(local(2027, 2, 4, 17), 2, calendar, "Asia/Shanghai") == local(2027, 2, 6, 10)
     assert add_working_hours(local(2027, 2, 6, 17), 2, calendar, "Asia/Shanghai") == local(2027, 2, 9, 10)
+
+
+def test_working_periods_are_the_days_and_hours_a_clock_counts():
+    periods = list(working_periods(CALENDAR, date(2026, 9, 30), date(2026, 10, 5)))
+    assert periods == [(datetime(2026, 9, 30, 9), datetime(2026, 9, 30, 18)),
+                       (datetime(2026, 10, 5, 9), datetime(2026, 10, 5, 18))], \
+        "the holidays and the weekend left out, local times without a zone"
