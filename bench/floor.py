@@ -39,6 +39,15 @@ CREATE TABLE floor.rows (stage text, id text, at timestamptz DEFAULT now(), PRIM
 """
 
 
+def run_threads(target, count, args=()):
+    """``count`` threads running ``target(*args)``, until all of them return."""
+    threads = [threading.Thread(target=target, args=args) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def _connection():
     return Connection(settings().amqp_uri, transport_options={"confirm_publish": True})
 
@@ -63,20 +72,12 @@ def _intake(seconds, clients, counter):
                 with counter.get_lock():
                     counter.value += 1
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_threads(client, clients)
 
 
 def _stage(name, publishes, stop):
     """``WORKERS`` threads consuming ``floor.<name>``, as a service's workers do."""
-    threads = [threading.Thread(target=_worker, args=(name, publishes, stop)) for _ in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_threads(_worker, WORKERS, (name, publishes, stop))
 
 
 def _worker(name, publishes, stop):

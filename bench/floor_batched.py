@@ -14,14 +14,13 @@ confirms awaited together, ``mandatory`` set). Nothing is given up: every row is
 committed before its message is published, every publish is confirmed before the
 message it follows from is acknowledged.
 """
-import threading
 import time
 import uuid
 
 import psycopg
 from kombu import Connection
 
-from bench.floor import EXCHANGE, QUEUES, measure, measure_best
+from bench.floor import EXCHANGE, QUEUES, measure, measure_best, run_threads
 from services.common.config import settings
 from services.common.outbox_relay import Publisher
 
@@ -65,20 +64,12 @@ def _intake(seconds, clients, counter):
                     counter.value += len(ids)
         publisher.close()
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_threads(client, clients)
 
 
 def _stage(name, publishes, stop):
     """``WORKERS`` threads consuming ``floor.<name>`` in batches."""
-    threads = [threading.Thread(target=_worker, args=(name, publishes, stop)) for _ in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_threads(_worker, WORKERS, (name, publishes, stop))
 
 
 def _worker(name, publishes, stop):

@@ -7,14 +7,13 @@ idempotency key (the sink's key of the message), status, and how long after its 
 it was sent: from the event's outbox row, in intake's or routing's schema, to the
 notification's ``sent_at`` (a change carried by a step's event is ``<message id>/<n>``
 in notify: its step's row)."""
-import threading
 import time
 from datetime import datetime
 
 import psycopg
 from psycopg.rows import dict_row
 
-from bench.queues import SAMPLE_SECONDS
+from bench.queues import SAMPLE_SECONDS, Sampler
 from services.common.config import settings
 
 NOTIFICATIONS_SQL = """
@@ -30,22 +29,9 @@ WHERE n.ticket_id = ANY(%s)
 """
 
 
-class Backlog:
+class Backlog(Sampler):
     """Notify's pending notifications (recorded, not yet sent: waiting for the courier
     or for a retry), counted every ``SAMPLE_SECONDS``."""
-
-    def __init__(self):
-        self.samples = []
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._sample, daemon=True)
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.done.set()
-        self.thread.join()
 
     def latest(self):
         return self.samples[-1]["pending"] if self.samples else None

@@ -16,10 +16,9 @@ SAMPLE_SECONDS = 0.5  # how often the service queues' depths are sampled
 STATS_SECONDS = 6  # how old the management API's figures may be (collect_statistics_interval 5 s)
 
 
-class QueueDepths:
-    """The service queues' ready messages, sampled every ``SAMPLE_SECONDS`` with a
-    passive declare over AMQP: as they are, where the management API's figures are up
-    to its statistics interval (5 s) old."""
+class Sampler:
+    """Something sampled every ``SAMPLE_SECONDS`` by a thread of its own into ``samples``,
+    from ``start()`` to ``stop()``; a subclass's ``_sample`` loops until ``done`` is set."""
 
     def __init__(self):
         self.samples = []
@@ -33,6 +32,15 @@ class QueueDepths:
     def stop(self):
         self.done.set()
         self.thread.join()
+
+    def _sample(self):
+        raise NotImplementedError
+
+
+class QueueDepths(Sampler):
+    """The service queues' ready messages, sampled every ``SAMPLE_SECONDS`` with a
+    passive declare over AMQP: as they are, where the management API's figures are up
+    to its statistics interval (5 s) old."""
 
     def latest(self):
         return {queue: depth for queue, depth in (self.samples or [{}])[-1].items() if queue != "t"}
