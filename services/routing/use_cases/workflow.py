@@ -243,6 +243,8 @@ def _assign(step, ticket, requested, category):
     if rep_id is None:
         return change(step, ticket, Change("forwarded", SYSTEM, "forward", reason,
                                            fields={"category": category}))
+    if rep_id == requested:  # no count locked her: lock her with the batch's stations, in one
+        step.store.open_counts([rep_id])  # order, before the assignment's trigger does alone
     name = step.directory["representatives"][rep_id]["name"]
     return change(step, ticket, Change("assigned", SYSTEM, "assign", f"{name} ({rep_id}): {reason}",
                                        fields={"representative_id": rep_id, "category": category}))

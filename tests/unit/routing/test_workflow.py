@@ -138,6 +138,18 @@ def test_a_concern_without_a_category_is_categorised_and_assigned_to_its_station
     assert routing.sent() == [routing.announced(ticket_id, ("assigned", 2))]
 
 
+def test_a_named_representative_is_locked_before_she_is_assigned(routing):
+    """Her row is locked with a count, so with the batch's station representatives set
+    aside for the first count, in one order: never by the assignment's trigger alone,
+    while another batch holds the others and waits for her."""
+    counted = []
+    counts = routing.store.open_counts
+    routing.store.open_counts = lambda ids: counted.append(list(ids)) or counts(ids)
+    ticket = routing.receive(1, community="yuangang", requested_representative="rep-liu-hanli")
+    assert ticket["representative_id"] == "rep-liu-hanli"
+    assert counted == [["rep-liu-hanli"]]
+
+
 def test_a_full_station_s_concern_goes_to_its_next_representative(routing):
     for n in range(3):  # rep-chen-jianguo takes three
         routing.receive(n, community="yuangang")
