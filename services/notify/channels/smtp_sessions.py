@@ -5,6 +5,8 @@ reset (``RSET``) after a refused transaction; and the client that notes whether 
 server accepted a transaction's ``MAIL`` (a failure before that delivered nothing)."""
 import time
 
+import eventlet
+
 #: a kept session unused this long is closed: well before servers drop theirs (Postfix's
 #: smtpd_timeout is 300 s), so few of them are found dropped when taken again
 SESSION_IDLE_SECONDS = 30
@@ -32,18 +34,23 @@ class SmtpSessions:
         return self.idle.pop() if self.idle else None
 
     def keep(self, session):
-        """A session that carried a message, kept for the next one unless it carried enough."""
+        """A session that carried a message, kept for the next one unless it carried enough;
+        then closed without a word to the server: the message's outcome is known, and no
+        answer awaited now may turn it (at the send's deadline) into a retry."""
         session.carried = getattr(session, "carried", 0) + 1
         if session.carried >= self.messages or len(self.idle) >= self.most_kept:
-            return self._quit(session)
+            return self.discard(session)
         session.idle_since = self.clock()
         self.idle.append(session)
 
     def reset_and_keep(self, session):
-        """After a refused transaction: RSET, then kept; closed when that fails."""
+        """After a refused transaction: RSET, then kept; closed when that fails, is not
+        answered 250, or meets the send's deadline (the refusal is what counts)."""
         try:
-            session.rset()
-        except Exception:  # closed already (a 421), or lost: the refusal is what counts
+            code, _ = session.rset()
+        except (Exception, eventlet.Timeout):  # closed already (a 421), lost, or too slow
+            return self.discard(session)
+        if code != 250:
             return self.discard(session)
         self.keep(session)
 

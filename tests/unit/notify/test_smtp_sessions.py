@@ -3,6 +3,7 @@ after enough messages; a kept session lost before ``MAIL`` was accepted sends th
 on a fresh one, lost after it is a Retry and not sent again."""
 import smtplib
 
+import eventlet
 import pytest
 
 from services.notify.channels import Outgoing, Retry
@@ -85,11 +86,19 @@ def test_a_kept_session_lost_after_mail_was_accepted_is_a_retry_and_not_resent(c
 
 class Session:
     closed = False
+    quit_said = False
+    rset_answer = (250, b"ok")
 
     def quit(self):
+        self.quit_said = self.closed = True
+
+    def close(self):
         self.closed = True
 
-    close = quit
+    def rset(self):
+        if isinstance(self.rset_answer, BaseException):
+            raise self.rset_answer
+        return self.rset_answer
 
 
 def test_a_session_idle_too_long_is_closed_and_not_taken():
@@ -101,13 +110,31 @@ def test_a_session_idle_too_long_is_closed_and_not_taken():
     assert sessions.take() is None and kept.closed
 
 
-def test_a_session_that_carried_enough_messages_is_closed():
+def test_a_session_that_carried_enough_messages_is_closed_without_awaiting_the_server():
     sessions = SmtpSessions(messages=2)
     kept = Session()
     sessions.keep(kept)
     assert sessions.take() is kept and not kept.closed
-    sessions.keep(kept)
-    assert kept.closed and sessions.take() is None
+    sessions.keep(kept)  # still within the message's send: no QUIT whose answer may be slow
+    assert kept.closed and not kept.quit_said and sessions.take() is None
+
+
+@pytest.mark.parametrize("answer", [(421, b"closing"), (500, b"what?"),
+                                    smtplib.SMTPServerDisconnected("gone"),
+                                    eventlet.Timeout()])
+def test_a_session_whose_reset_fails_is_closed_not_kept(answer):
+    sessions = SmtpSessions()
+    refused = Session()
+    refused.rset_answer = answer
+    sessions.reset_and_keep(refused)
+    assert refused.closed and sessions.take() is None
+
+
+def test_a_session_reset_after_a_refusal_is_kept():
+    sessions = SmtpSessions()
+    refused = Session()
+    sessions.reset_and_keep(refused)
+    assert sessions.take() is refused and not refused.closed
 
 
 def test_closing_the_channel_closes_every_kept_session():
