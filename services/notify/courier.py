@@ -24,8 +24,9 @@ one settling green thread that writes every outcome waiting in one statement
 Its log names the notification, its template, channel and ticket, and why an attempt
 failed in the channel's own words; never an address, a phone number or a URL, never a
 param (a sign-in code among them), and never the text of an error nobody planned for
-(only its kind and the line raising it). A sign-in code is claimed before whatever else
-waits on its channel (``store.claim_due``); messages to staff carry the workbench's
+(only its kind and the line raising it). A sign-in code is claimed and sent before
+whatever else waits on its channel (``store.claim_due``, ``Lane.add``); messages to
+staff carry the workbench's
 address (``ZD_WORKBENCH_URL``) in their params as ``workbench_url``, and a reporter's the
 link to their concern's own page (``ZD_REPORTER_LINK`` with the page token their contact
 holds as the message is sent) as ``link``, none once the contact is anonymised.
@@ -81,6 +82,14 @@ class Lane:
         self.waiting = deque()  # (row, directory) in the order claimed
         self.senders = 0
 
+    def add(self, row, directory):
+        """A claimed notification to send; a sign-in code goes before whatever waits, as it
+        was claimed before it (``store.claim_due``)."""
+        if row["template"] == domain.SIGN_IN_CODE_TEMPLATE:
+            self.waiting.appendleft((row, directory))
+        else:
+            self.waiting.append((row, directory))
+
     @property
     def room(self):
         """How many more notifications it may hold claimed."""
@@ -133,6 +142,8 @@ class Courier(ListeningLoop):
     def run_round(self):
         for name in self.channels:
             self._claim(name)
+        for (name, _), lane in list(self.lanes.items()):  # claimed for while the channel's
+            self._start_senders(name, lane)  # senders were all busy elsewhere: none started
         self._observe_backlog()
         for channel in self.channels.values():
             channel.close_idle()
@@ -190,7 +201,7 @@ class Courier(ListeningLoop):
         for row in claimed:
             row["claimed_at"] = now
             lane = self._lane(name, row["destination"])
-            lane.waiting.append((row, directory))
+            lane.add(row, directory)
             self._start_senders(name, lane)
         return claimed
 

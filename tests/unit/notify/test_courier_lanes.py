@@ -1,12 +1,17 @@
 """The courier's lanes, with fakes for the channel and the database: a notification whose
 lease would not outlast its call is given back unsent; a delivery to retry halves its
-destination's concurrency, quick ones raise it; a refusal leaves it."""
+destination's concurrency, quick ones raise it; a refusal leaves it; a sign-in code goes
+before what waits; a lane claimed for while every sender was busy gets its senders at the
+next round."""
 import time
 from datetime import datetime, timezone
+
+from eventlet.greenpool import GreenPool
 
 from services.notify import channels as channel_kinds
 from services.notify.concurrency import AdaptiveLimit
 from services.notify.courier import Courier, Lane
+from services.notify.domain import SIGN_IN_CODE_TEMPLATE
 
 
 def row(claimed_ago=0.0):
@@ -27,6 +32,9 @@ class Channel:
         if self.failure:
             raise self.failure
         self.sent.append(outgoing.key)
+
+    def close_idle(self):
+        """No kept connections."""
 
 
 def courier():
@@ -75,3 +83,28 @@ def test_a_lane_holds_twice_its_senders_claimed():
     busy.waiting.extend([(row(), None)] * 3)
     busy.senders = 4
     assert busy.room == 1
+
+
+def test_a_sign_in_code_goes_before_what_waits_in_its_lane():
+    busy = lane(4)
+    for n in range(3):
+        busy.add({**row(), "id": n}, None)
+    busy.add({**row(), "id": 9, "template": SIGN_IN_CODE_TEMPLATE}, None)
+    assert [waiting["id"] for waiting, _ in busy.waiting] == [9, 0, 1, 2]
+
+
+def test_a_lane_claimed_for_while_every_sender_was_busy_gets_senders_at_the_next_round():
+    made = courier()
+    made.channels, made.senders, made.lanes = {"sms": Channel()}, {"sms": GreenPool(1)}, {}
+    made.concurrency, made.most_concurrency = 4, 32
+    made._claim, made._observe_backlog = lambda name: None, lambda: None
+    made.running = True
+    blocker = made.senders["sms"].spawn(lambda: time.sleep(0))  # the channel's only sender
+    stranded = made._lane("sms", "sms")
+    stranded.add(row(), None)
+    made._start_senders("sms", stranded)
+    assert stranded.senders == 0  # no free sender when it was claimed
+    blocker.wait()
+    made.run_round()
+    made.senders["sms"].waitall()
+    assert made.settled == ["sent"] and not stranded.waiting
