@@ -153,26 +153,12 @@ def _claim_oldest(conn, channel, limit, lease_seconds, only=""):
 
 def settle(conn, notification_id, attempt, outcome, detail=None, seconds=None,
            retry_in=None):
-    """Record an attempt: ``sent``, ``retry`` (due again in ``retry_in`` seconds),
-    ``failed`` (parked) or ``skipped``. Only the holder of the attempt settles it. A
-    notification of a secret that is no longer pending forgets the secret
-    (``SECRET_PARAMS`` of ``SECRET_TEMPLATES``)."""
-    status = {"sent": "sent", "retry": "pending", "failed": "failed", "skipped": "skipped"}[outcome]
-    updated = conn.execute(
-        "UPDATE notifications SET status = %(status)s, lease_until = NULL, last_error = %(detail)s,"
-        " sent_at = CASE WHEN %(status)s = 'sent' THEN now() END,"
-        " next_attempt_at = now() + make_interval(secs => %(retry_in)s),"
-        " params = CASE WHEN %(status)s <> 'pending' AND template = ANY(%(secret_templates)s)"
-        "   THEN params - %(secret_params)s::text[] ELSE params END"
-        " WHERE id = %(id)s AND attempts = %(attempt)s AND status = 'pending' RETURNING id",
-        {"status": status, "detail": detail, "retry_in": retry_in or 0, "id": notification_id,
-         "attempt": attempt, "secret_templates": list(SECRET_TEMPLATES),
-         "secret_params": list(SECRET_PARAMS)}).fetchone()
-    if updated is not None:
-        conn.execute("INSERT INTO notification_attempts (notification_id, attempt, outcome,"
-                     " detail, seconds) VALUES (%s, %s, %s, %s, %s)",
-                     (notification_id, attempt, outcome, detail, seconds))
-    return updated is not None
+    """Record one attempt (``settle_many`` of one): ``sent``, ``retry`` (due again in
+    ``retry_in`` seconds), ``failed`` (parked), ``skipped`` or ``released``; True when its
+    holder settled it."""
+    return notification_id in settle_many(conn, [{
+        "id": notification_id, "attempt": attempt, "outcome": outcome, "detail": detail,
+        "seconds": seconds, "retry_in": retry_in}])
 
 
 #: an attempt's outcome and the status it leaves; ``released``: given back unsent (its lease
@@ -183,9 +169,9 @@ OUTCOME_STATUS = {"sent": "sent", "retry": "pending", "failed": "failed", "skipp
 
 def settle_many(conn, settlements):
     """Record many attempts in one statement: ``settlements`` are ``{id, attempt, outcome,
-    detail, seconds, retry_in}`` as ``settle`` takes them one by one, with the same rules
-    (only the holder of the attempt settles it; a secret is forgotten once the notification
-    is no longer pending), and ``released``. Returns the ids of the ones settled."""
+    detail, seconds, retry_in}``: only the holder of an attempt settles it, and a secret
+    (``SECRET_PARAMS`` of ``SECRET_TEMPLATES``) is forgotten once its notification is no
+    longer pending. Returns the ids of the ones settled."""
     if not settlements:
         return set()
     columns = {name: [settlement.get(name) for settlement in settlements]
