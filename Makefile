@@ -11,7 +11,7 @@ SERVICES := intake routing notify reporting
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -c constraints.txt -e '.[test,devstack]'
+	$(VENV)/bin/pip install -q -c constraints.txt -e '.[test,devstack,learning]'
 	touch $@
 
 install: $(VENV)/.installed
