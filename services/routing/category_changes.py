@@ -5,8 +5,11 @@ they chose none), how many tickets, and how many of them the liaison office then
 changed (when it dispatched with another category) and to what. Then, for each
 category the office changed tickets to, the significant words those tickets share most
 that are not yet among its keywords: the list of keywords to add to the directory.
-What it counts is recorded as data (``store.category_changes``), never read back from
-the timeline's notes.
+With a learned model, the model's confusions too: for each category the model found
+best, how many tickets, how many of them now have another category (the office changed
+it, or the keywords decided otherwise and were kept) and which. What it counts is
+recorded as data (``store.category_changes``, ``store.model_choices``), never read back
+from the timeline's notes.
 """
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -61,3 +64,28 @@ def report(chosen, changes, categories):
             Counted(word, n) for word, n in counter.most_common()
             if word.lower() not in known and n >= 2)[:SUGGESTED_WORDS]))
     return rows, suggestions
+
+
+@dataclass(frozen=True)
+class ModelConfusions:
+    model: str  # the category the model found best
+    tickets: int
+    confused_with: tuple  # (Counted category the ticket has now, or NONE; ...), most first
+
+    @property
+    def agreed(self):
+        return self.tickets - sum(other.tickets for other in self.confused_with)
+
+
+def model_confusions(choices):
+    """``[ModelConfusions]``, the most confused first, of ``choices``: ``[(the model's best
+    category, the ticket's category now or None)]``."""
+    scored = Counter(model for model, _ in choices)
+    confused = defaultdict(Counter)
+    for model, now in choices:
+        if now != model:
+            confused[model][NONE if now is None else now] += 1
+    return sorted((ModelConfusions(model, n, tuple(Counted(other, k)
+                                                   for other, k in confused[model].most_common()))
+                   for model, n in scored.items()),
+                  key=lambda row: (-(row.tickets - row.agreed), row.model))

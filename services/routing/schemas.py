@@ -1,6 +1,8 @@
 """What crosses routing's edges: department feedback, the actions of §6 and the events
 routing takes in, loaded; its answers (tickets listed, a ticket as representatives and
 offices see it, feedback applied), dumped."""
+import math
+
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from services.common.events import RATING_SOURCES
@@ -122,12 +124,23 @@ class KeywordsToAddSchema(Schema):
                        " category, not yet among its keywords; the most shared first"})
 
 
+class ModelConfusionsSchema(Schema):
+    model = fields.String(metadata={"description": "the category the learned model found best"})
+    tickets = fields.Integer(metadata={"description": "tickets it found best for, in the window"})
+    agreed = fields.Integer(metadata={"description": "of them, tickets that have it now"})
+    confused_with = fields.List(fields.Nested(MovedToSchema), metadata={
+        "description": "the categories the others have now (`none`: none), most tickets first"})
+
+
 class CategoryReportSchema(Schema):
     days = fields.Integer()
     categories = fields.List(fields.Nested(CategoryChangesSchema), metadata={
-        "description": "the most changed first"})
+        "description": "the most changed first (`chosen`: by the keywords, the model or both)"})
     keywords_to_add = fields.List(fields.Nested(KeywordsToAddSchema), metadata={
         "description": "one entry per category the office changed tickets to"})
+    model_confusions = fields.List(fields.Nested(ModelConfusionsSchema), metadata={
+        "description": "the learned model's best category against the ticket's category now,"
+                       " the most confused first; empty when no model scored a ticket"})
 
 
 class RatingEventSchema(Schema):
@@ -257,3 +270,86 @@ class TicketViewSchema(TicketSchema):
 class FeedbackAppliedSchema(Schema):
     ticket_id = fields.String()
     status = fields.String()
+
+
+class LabelledTicketsQuerySchema(Schema):
+    """``GET /api/v1/category-models/examples``: tickets received in the last ``days`` days."""
+    days = fields.Integer(load_default=365, validate=validate.Range(1, 3660))
+
+
+class LabelledTicketSchema(Schema):
+    ticket_id = fields.String()
+    text = fields.String(metadata={"description": "the concern's title and description"})
+    category = fields.String(metadata={"description": "its category now: the label"})
+    corrected = fields.Boolean(metadata={"description": "the office changed the category"})
+
+
+class LabelledTicketsSchema(Schema):
+    days = fields.Integer()
+    examples = fields.List(fields.Nested(LabelledTicketSchema), metadata={
+        "description": "the tickets whose category the liaison office confirmed or corrected: it"
+                       " changed the category, dispatched by hand, or a department resolved it"})
+
+
+class ModelExamplesSchema(Schema):
+    total = fields.Integer(required=True, strict=True, validate=validate.Range(1))
+    by_category = fields.Dict(keys=fields.String(), values=fields.Integer(strict=True), load_default=dict)
+    corrected = fields.Integer(strict=True, load_default=None)
+
+
+class CategoryModelBodySchema(Schema):
+    """A trained category model (``services.routing.learning.model``), as the admin's
+    training writes it: each feature's idf, then its weight for each category in order."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    format = fields.Integer(required=True, strict=True, validate=validate.Equal(1))
+    categories = fields.List(fields.String(validate=validate.Length(1, 32)), required=True,
+                             validate=validate.Length(min=2))
+    intercepts = fields.List(fields.Float(allow_nan=False), required=True)
+    # checked in _shapes: a model has tens of thousands, too many for a field each
+    features = fields.Dict(keys=fields.String(validate=validate.Length(1, 200)), values=fields.Raw(),
+                           required=True, validate=validate.Length(min=1))
+    trained_at = fields.AwareDateTime(format="iso", required=True)
+    examples = fields.Nested(ModelExamplesSchema, required=True)
+    evaluation = fields.Dict(load_default=None, allow_none=True)
+
+    @validates_schema
+    def _shapes(self, data, **kwargs):
+        categories = data["categories"]
+        if len(set(categories)) != len(categories):
+            raise ValidationError("A category is listed twice.", "categories")
+        if len(data["intercepts"]) != len(categories):
+            raise ValidationError(f"One intercept per category: {len(categories)}.", "intercepts")
+        wrong = next((feature for feature, values in data["features"].items()
+                      if not _numbers(values, len(categories) + 1)), None)
+        if wrong is not None:
+            raise ValidationError(f"Each feature has its idf and one weight per category"
+                                  f" ({len(categories) + 1} finite numbers); {wrong!r} has not.", "features")
+
+
+def _numbers(values, count):
+    """Whether ``values`` is a list of ``count`` finite numbers."""
+    return (isinstance(values, list) and len(values) == count
+            and all(type(value) in (int, float) and math.isfinite(value) for value in values))
+
+
+class CategoryModelSchema(Schema):
+    version = fields.Integer()
+    trained_at = IsoTime()
+    uploaded_at = IsoTime()
+    uploaded_by = fields.String()
+    examples = fields.Integer(metadata={"description": "tickets (or texts) it learned from"})
+    retired_at = IsoTime(allow_none=True)
+    in_use = fields.Boolean(metadata={"description": "the model routing chooses with now"})
+    evaluation = fields.Dict(allow_none=True, metadata={
+        "description": "how it did on what it did not learn from, as its training measured"})
+
+
+class CategoryModelsSchema(Schema):
+    models = fields.List(fields.Nested(CategoryModelSchema), metadata={"description": "newest first"})
+
+
+class RetiredModelsSchema(Schema):
+    retired = fields.Integer(metadata={"description": "models no longer used: the keywords alone decide"})

@@ -39,17 +39,23 @@ from services.common.local_directory import current_directory
 from services.common.messaging import consume_messages, handle_batch
 from services.common.service import ZeroDistanceService
 from services.common.word_segmenter import WordSegmenter
-from services.routing import category_changes, openapi, store
+from services.routing import category_changes, category_models, openapi, store
 from services.routing.schemas import (
     ActionSchema,
     BulkActionSchema,
     BulkOutcomesSchema,
+    CategoryModelBodySchema,
+    CategoryModelSchema,
+    CategoryModelsSchema,
     CategoryReportQuerySchema,
     CategoryReportSchema,
     FeedbackAppliedSchema,
     FeedbackSchema,
     InternalNoteBodySchema,
     InternalNoteSchema,
+    LabelledTicketsQuerySchema,
+    LabelledTicketsSchema,
+    RetiredModelsSchema,
     TicketListSchema,
     TicketQuerySchema,
     TicketViewSchema,
@@ -145,10 +151,45 @@ class RoutingService(WorkbenchPages, ZeroDistanceService):
             self.keys.caller(conn, request, "admin")
             days = CategoryReportQuerySchema().load(request.args.to_dict())["days"]
             chosen, changes = store.category_changes(conn, days)
+            model_choices = store.model_choices(conn, days)
             categories = current_directory(conn)["categories"]
         rows, suggestions = category_changes.report(chosen, changes, categories)
         return json_response(200, CategoryReportSchema().dump(
-            {"days": days, "categories": rows, "keywords_to_add": suggestions}))
+            {"days": days, "categories": rows, "keywords_to_add": suggestions,
+             "model_confusions": category_changes.model_confusions(model_choices)}))
+
+    @api("GET", "/api/v1/category-models/examples")
+    def category_model_examples(self, request):
+        with self.db.transaction() as conn:
+            self.keys.caller(conn, request, "admin")
+            days = LabelledTicketsQuerySchema().load(request.args.to_dict())["days"]
+            labelled = store.labelled_tickets(conn, days)
+        return json_response(200, LabelledTicketsSchema().dump({"days": days, "examples": labelled}))
+
+    @api("GET", "/api/v1/category-models")
+    def list_category_models(self, request):
+        with self.db.transaction() as conn:
+            self.keys.caller(conn, request, "admin")
+            models = category_models.listed(store.category_models(conn))
+        return json_response(200, CategoryModelsSchema().dump({"models": models}))
+
+    @api("POST", "/api/v1/category-models")
+    def upload_category_model(self, request):
+        with self.db.transaction() as conn:
+            caller = self.keys.caller(conn, request, "admin")
+        body = read_json(request, max_bytes=category_models.MAX_MODEL_BYTES)
+        CategoryModelBodySchema().load(body)
+        with self.db.transaction() as conn:
+            category_models.check_categories(body, current_directory(conn)["categories"])
+            saved = store.save_category_model(conn, body, str(caller.party))
+        return json_response(201, CategoryModelSchema().dump({**saved, "in_use": True}))
+
+    @api("POST", "/api/v1/category-models/retire")
+    def retire_category_models(self, request):
+        with self.db.transaction() as conn:
+            self.keys.caller(conn, request, "admin")
+            retired = store.retire_category_models(conn)
+        return json_response(200, RetiredModelsSchema().dump({"retired": retired}))
 
     @api("GET", "/api/v1/tickets/<string:ticket_id>")
     def get_ticket(self, request, ticket_id):

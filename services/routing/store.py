@@ -5,9 +5,10 @@ from itertools import combinations
 
 from psycopg.types.json import Jsonb
 
-from services.common.events import ACTIVE_DISPATCH_STATUSES
+from services.common.events import ACTIVE_DISPATCH_STATUSES, SYSTEM_ACTOR
 from services.common.sql import insert_sql, row_values
 from services.common.transaction_keeps import kept_for_transaction
+from services.routing.learning.model import CategoryModel
 
 TICKET_COLUMNS = ("ticket_id", "status", "district", "community", "channel", "category",
                   "title", "description", "location", "attachments", "feedback_requested",
@@ -154,10 +155,14 @@ def timeline(conn, ticket_id):
     return conn.execute(TIMELINE_SQL, (ticket_id,)).fetchall()
 
 
-def record_keyword_category(conn, ticket_id, category):
-    """What the keywords chose for a ticket that came without a category (None: none)."""
-    conn.execute("INSERT INTO keyword_categories (ticket_id, category) VALUES (%s, %s)"
-                 " ON CONFLICT (ticket_id) DO NOTHING", (ticket_id, category))
+def record_category_choice(conn, ticket_id, category, decided_by=None, model_version=None,
+                           model_category=None):
+    """What chose the first category of a ticket that came without one: ``category`` (None:
+    none), ``decided_by`` (keywords, model, keywords and model; None: nothing), and with a
+    model its version and its best category, chosen or not."""
+    conn.execute("INSERT INTO keyword_categories (ticket_id, category, decided_by, model_version,"
+                 " model_category) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (ticket_id) DO NOTHING",
+                 (ticket_id, category, decided_by, model_version, model_category))
 
 
 def record_recategorisation(conn, ticket_id, from_category, to_category):
@@ -168,8 +173,8 @@ def record_recategorisation(conn, ticket_id, from_category, to_category):
 
 def category_changes(conn, days):
     """What the category report counts over the last ``days``: ``({ticket_id: the category
-    the keywords chose, or None}, [(the ticket's words, from category or None, to
-    category)] of the office's changes, in the order made)``."""
+    chosen, or None}, [(the ticket's words, from category or None, to category)] of the
+    office's changes, in the order made)``."""
     with conn.pipeline():
         chosen = conn.execute("SELECT ticket_id, category FROM keyword_categories"
                               " WHERE at >= now() - make_interval(days => %s)", (days,))
@@ -179,6 +184,87 @@ def category_changes(conn, days):
             " ORDER BY r.id", (days,))
     return ({row["ticket_id"]: row["category"] for row in chosen.fetchall()},
             [(row["words"], row["from_category"], row["to_category"]) for row in changes.fetchall()])
+
+
+def model_choices(conn, days):
+    """``[(the model's best category, the ticket's category now or None)]`` of the tickets
+    a model scored in the last ``days``, for the model's confusions."""
+    return [(row["model_category"], row["category"]) for row in conn.execute(
+        "SELECT k.model_category, t.category FROM keyword_categories k JOIN tickets t USING (ticket_id)"
+        " WHERE k.model_category IS NOT NULL AND k.at >= now() - make_interval(days => %s)",
+        (days,)).fetchall()]
+
+
+#: the tickets whose category the liaison office confirmed or corrected: it changed the
+#: category, or dispatched the ticket by hand, or a department resolved what was dispatched
+LABELLED_TICKETS_SQL = """
+    SELECT t.ticket_id, concat_ws(' ', t.title, t.description) AS text, t.category,
+           EXISTS (SELECT 1 FROM recategorisations r WHERE r.ticket_id = t.ticket_id) AS corrected
+    FROM tickets t
+    WHERE t.category IS NOT NULL AND t.received_at >= now() - make_interval(days => %(days)s)
+      AND t.status <> 'merged'
+      AND (EXISTS (SELECT 1 FROM recategorisations r WHERE r.ticket_id = t.ticket_id)
+           OR EXISTS (SELECT 1 FROM timeline e WHERE e.ticket_id = t.ticket_id
+                      AND e.action = 'dispatch' AND e.actor <> %(system)s)
+           OR (t.first_dispatched_at IS NOT NULL AND t.status IN ('resolved', 'closed')))
+    ORDER BY t.received_at, t.ticket_id
+"""
+
+
+def labelled_tickets(conn, days):
+    """``[{ticket_id, text, category, corrected}]`` of the tickets received in the last
+    ``days`` whose category the office confirmed or corrected: what the model learns from."""
+    return conn.execute(LABELLED_TICKETS_SQL, {"days": days, "system": SYSTEM_ACTOR}).fetchall()
+
+
+def current_category_model(conn):
+    """The category model in use (a ``CategoryModel``: the newest not retired), or None:
+    the keywords alone decide. Read once a transaction; a body once a process."""
+    kept = kept_for_transaction(conn)
+    if kept is not None and "category_model" in kept:
+        return kept["category_model"]
+    row = conn.execute("SELECT version, current_schema() AS schema FROM category_models"
+                       " WHERE retired_at IS NULL ORDER BY version DESC LIMIT 1").fetchone()
+    model = None
+    if row is not None:
+        key = (row["schema"], row["version"])
+        model = _models.get(key)
+        if model is None:
+            body = conn.execute("SELECT body FROM category_models WHERE version = %s",
+                                (row["version"],)).fetchone()["body"]
+            _models.clear()  # only the one in use is kept
+            model = _models[key] = CategoryModel(body, version=row["version"])
+    if kept is not None:
+        kept["category_model"] = model
+    return model
+
+
+_models = {}  # (schema, version) → CategoryModel
+
+
+def save_category_model(conn, body, uploaded_by):
+    """Store a trained model's ``body``; the new one is in use at once. Its row, without
+    the body."""
+    return conn.execute(
+        "INSERT INTO category_models (trained_at, uploaded_by, examples, body)"
+        " VALUES (%s, %s, %s, %s) RETURNING " + CATEGORY_MODEL_COLUMNS,
+        (body["trained_at"], uploaded_by, body["examples"]["total"], Jsonb(body))).fetchone()
+
+
+def retire_category_models(conn):
+    """No model is used any more: the keywords alone decide. How many were retired."""
+    return conn.execute("UPDATE category_models SET retired_at = now()"
+                        " WHERE retired_at IS NULL").rowcount
+
+
+CATEGORY_MODEL_COLUMNS = ("version, trained_at, uploaded_at, uploaded_by, examples, retired_at,"
+                          " body -> 'evaluation' AS evaluation")
+
+
+def category_models(conn):
+    """Every model uploaded, the newest first, without their bodies."""
+    return conn.execute(f"SELECT {CATEGORY_MODEL_COLUMNS} FROM category_models"
+                        " ORDER BY version DESC").fetchall()
 
 
 def open_counts(conn, representative_ids):

@@ -42,8 +42,8 @@ STORE_PORT = ("insert_ticket", "find_ticket", "lock_ticket", "lock_merged_into",
               "update_ticket_with_entry", "add_timeline", "duplicate_candidates",
               "link_duplicate", "likely_original", "open_counts", "insert_dispatch", "dispatch",
               "update_dispatch", "withdraw_active_dispatches", "dispatches_and_timeline",
-              "dispatch_contact", "record_keyword_category", "record_recategorisation",
-              "record_follow_up_call")
+              "dispatch_contact", "current_category_model", "record_category_choice",
+              "record_recategorisation", "record_follow_up_call")
 #: and of the outbox: the step's messages, published when its transaction commits
 OUTBOX_PORT = {"emit": emit, "emit_events": emit_events}
 

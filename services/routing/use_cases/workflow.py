@@ -24,6 +24,7 @@ from services.common import events, topology
 from services.common.metrics import TICKET_STAGE_SECONDS, TICKET_TRANSITIONS
 from services.common.words import words
 from services.routing import categories, domain, duplicates, snapshots
+from services.routing.learning import choice
 from services.routing.use_cases.step import Person, clock
 
 SYSTEM = events.SYSTEM_ACTOR
@@ -88,12 +89,13 @@ def receive_concern(step, concern):
     policy = step.policy(ticket["district"])
     category = ticket["category"]
     if category is None:
-        found = categories.categoriser(step.directory["categories"]).categorise(
-            text, policy["category_confidence"])
-        category = found.category
+        chosen = choice.choose(text, categories.categoriser(step.directory["categories"]),
+                               step.store.current_category_model(), policy["category_confidence"])
+        category = chosen.category
         step.store.add_timeline(ticket_id, SYSTEM, "categorise", "received", "received",
-                                found.reason())
-        step.store.record_keyword_category(ticket_id, category)
+                                chosen.reason())
+        step.store.record_category_choice(ticket_id, category, chosen.decided,
+                                          chosen.model_version, chosen.model_category)
     match = (_likely_duplicate(step, ticket, category, policy)
              if category and policy["duplicates"] != "ignore" else None)
     if match is not None:

@@ -39,7 +39,9 @@ class FakeStore:
         self.dispatch_records = []  # in the order inserted
         self.duplicate_links = {}  # ticket_id → link row
         self.dispatch_contacts = {}  # ticket_id → {name, phone}
-        self.keyword_categories = {}  # ticket_id → what the keywords chose (None: none)
+        self.keyword_categories = {}  # ticket_id → the category chosen (None: none)
+        self.category_choices = {}  # ticket_id → (category, decided by, model version, model's category)
+        self.category_model = None  # the CategoryModel in use: None, the keywords alone
         self.recategorisations = []  # (ticket_id, from, to), in order
         self.follow_up_calls = {}  # (ticket_id, resolution) → call
         self.outbox = []  # {exchange, routing_key, type, body, message_id}, in order
@@ -87,8 +89,13 @@ class FakeStore:
 
     # --- what the keywords chose, and the office's changes of category
 
-    def record_keyword_category(self, ticket_id, category):
+    def current_category_model(self):
+        return self.category_model
+
+    def record_category_choice(self, ticket_id, category, decided_by=None, model_version=None,
+                               model_category=None):
         self.keyword_categories.setdefault(ticket_id, category)
+        self.category_choices.setdefault(ticket_id, (category, decided_by, model_version, model_category))
 
     def record_recategorisation(self, ticket_id, from_category, to_category):
         self.recategorisations.append((ticket_id, from_category, to_category))

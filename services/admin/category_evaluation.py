@@ -1,0 +1,144 @@
+"""How well categories are chosen: the keywords alone, the model alone and both together
+(routing's ``choice``), on labelled texts the model did not learn from.
+
+``held_out`` trains on three quarters of the examples (split per category, the same
+split every run) and decides the other quarter; ``cross_validated`` does it five times
+over, so that every example is decided once by a model that did not see it. Each
+method's ``Outcome`` counts the texts decided right, decided wrong and left undecided
+(the office decides), with precision and recall per category and the confusions.
+``lines`` prints them; ``python -m services.admin category-model evaluate`` runs it on the
+project's corpus (``services.routing.learning.corpus``) and times the choice.
+"""
+import statistics
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from services.admin.category_training import train
+from services.routing.learning.choice import choose
+from services.routing.learning.model import CategoryModel
+
+KEYWORDS, MODEL, BOTH = "keywords alone", "model alone", "both"
+METHODS = (KEYWORDS, MODEL, BOTH)
+TEST_SHARE = 0.25
+FOLDS = 5
+SEED = 20261206  # the split is the same every run: figures can be compared
+
+
+@dataclass
+class Outcome:
+    """What one method decided of labelled texts."""
+    pairs: list = field(default_factory=list)  # (label, decided: a category, or None: undecided)
+
+    def add(self, label, decided):
+        self.pairs.append((label, decided))
+
+    @property
+    def total(self):
+        return len(self.pairs)
+
+    def share(self, kind):
+        """The share of texts decided ``right``, ``wrong`` or left ``undecided``."""
+        counts = Counter("undecided" if decided is None else "right" if decided == label else "wrong"
+                         for label, decided in self.pairs)
+        return counts[kind] / self.total if self.total else 0.0
+
+    def per_category(self):
+        """``{category: (precision, recall, texts)}``: of the texts given the category, the
+        share right; of the texts labelled with it, the share given it."""
+        figures = {}
+        for code in sorted({label for label, _ in self.pairs}):
+            given = [label for label, decided in self.pairs if decided == code]
+            labelled = [decided for label, decided in self.pairs if label == code]
+            precision = given.count(code) / len(given) if given else 0.0
+            figures[code] = (precision, labelled.count(code) / len(labelled), len(labelled))
+        return figures
+
+    def confusions(self):
+        """``Counter({(label, wrongly decided): texts})``."""
+        return Counter((label, decided) for label, decided in self.pairs
+                       if decided is not None and decided != label)
+
+
+def decide(train_examples, test_examples, categoriser, threshold):
+    """Each method's ``Outcome`` on ``test_examples`` of a model trained on ``train_examples``."""
+    model = CategoryModel(train([e.text for e in train_examples], [e.category for e in train_examples],
+                                categoriser), version=0)
+    outcomes = {method: Outcome() for method in METHODS}
+    for example in test_examples:
+        chosen = choose(example.text, categoriser, model, threshold)
+        outcomes[KEYWORDS].add(example.category, chosen.keywords.category)
+        outcomes[MODEL].add(example.category, chosen.scored.category
+                            if chosen.scored.probability >= threshold else None)
+        outcomes[BOTH].add(example.category, chosen.category)
+    return outcomes, model
+
+
+def split(examples, test_share=TEST_SHARE):
+    """``(training, held out)``, per category, the same every run."""
+    from sklearn.model_selection import train_test_split
+
+    training, held_out = train_test_split(examples, test_size=test_share, random_state=SEED,
+                                          stratify=[e.category for e in examples])
+    return training, held_out
+
+
+def held_out(examples, categoriser, threshold):
+    """``({method: Outcome}, model)`` on the held-out quarter."""
+    training, testing = split(examples)
+    return decide(training, testing, categoriser, threshold)
+
+
+def cross_validated(examples, categoriser, threshold, folds=FOLDS):
+    """``{method: Outcome}`` pooled over ``folds`` folds: every example decided once."""
+    from sklearn.model_selection import StratifiedKFold
+
+    pooled = {method: Outcome() for method in METHODS}
+    labels = [e.category for e in examples]
+    for training, testing in StratifiedKFold(folds, shuffle=True, random_state=SEED).split(examples, labels):
+        outcomes, _ = decide([examples[i] for i in training], [examples[i] for i in testing],
+                             categoriser, threshold)
+        for method, outcome in outcomes.items():
+            pooled[method].pairs += outcome.pairs
+    return pooled
+
+
+def choice_microseconds(texts, categoriser, model, threshold):
+    """The median and 99th percentile time of choosing one text's category, in µs, and
+    of cutting its words first as well (routing cuts every concern before choosing, so
+    the choice itself finds its words cut)."""
+    from services.common.words import _cached_words
+
+    def timed(prepare):
+        spent = []
+        for text in texts:
+            prepare(text)
+            started = time.perf_counter()
+            choose(text, categoriser, model, threshold)
+            spent.append((time.perf_counter() - started) * 1e6)
+        return statistics.median(spent), statistics.quantiles(spent, n=100)[98]
+
+    from services.common.words import words
+
+    cut = timed(words)
+    uncut = timed(lambda text: _cached_words.cache_clear())
+    return cut, uncut
+
+
+def lines(title, outcomes):
+    """The table of ``outcomes`` (``{method: Outcome}``), as printed."""
+    out = [title, f"{'':<24}" + "".join(f"{method:>22}" for method in outcomes)]
+    for kind in ("right", "wrong", "undecided"):
+        out.append(f"{kind:<24}" + "".join(f"{outcome.share(kind):>22.1%}" for outcome in outcomes.values()))
+    out.append(f"{'precision / recall':<24}" + "".join(f"{'':>22}" for _ in outcomes))
+    figures = {method: outcome.per_category() for method, outcome in outcomes.items()}
+    for code in next(iter(figures.values())):
+        cells = "".join(f"{f'{figures[m][code][0]:.0%} / {figures[m][code][1]:.0%}':>22}" for m in outcomes)
+        out.append(f"  {code:<22}" + cells)
+    texts = next(iter(outcomes.values())).total
+    out.append(f"({texts} texts)")
+    for method, outcome in outcomes.items():
+        worst = ", ".join(f"{label} → {decided} {n}"
+                          for (label, decided), n in outcome.confusions().most_common(5))
+        out.append(f"wrong, {method}: {worst or 'none'}")
+    return out

@@ -1,0 +1,77 @@
+"""Training the category model from labelled texts, with scikit-learn (the ``learning``
+extra): only the operator's command line trains; routing scores the result without it.
+
+``train`` fits a multinomial logistic regression on the TF-IDF of each text's
+``features`` (routing's own function, so training and scoring read texts alike) and
+returns the model's ``body`` (``services.routing.learning.model``): every feature kept
+with its idf and its weight for each category. Features found in fewer than
+``MIN_TEXTS`` texts are left out (a typo, a street name: they would only learn the
+training set by heart), and at most ``MAX_FEATURES`` are kept, the most widespread, so
+that a model of a large history stays a few MB.
+"""
+from collections import Counter
+from datetime import UTC, datetime
+
+from services.routing.learning.features import features
+from services.routing.learning.model import FORMAT
+
+MIN_TEXTS = 2
+MAX_FEATURES = 60000
+#: the inverse of the regularisation's strength; chosen by cross-validation on the corpus
+#: (``category_evaluation``): 10 gave the most right with the fewest wrong
+REGULARISATION_C = 10.0
+DECIMALS = 5  # weights are rounded: a model file a third of the size, the same decisions
+
+
+class TooFewExamples(Exception):
+    """There is not enough to learn from; the text says what is missing."""
+
+
+def counted_features(texts, categoriser):
+    """Each text's counted ``features``, its keywords found by ``categoriser``."""
+    return [features(text, categoriser.categorise(text).hits) for text in texts]
+
+
+def train(texts, labels, categoriser, trained_at=None, regularisation=REGULARISATION_C):
+    """The body of a model trained on ``texts`` and their category ``labels``."""
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.feature_extraction.text import TfidfTransformer
+    from sklearn.linear_model import LogisticRegression
+
+    by_category = Counter(labels)
+    if len(by_category) < 2:
+        raise TooFewExamples(f"{len(texts)} labelled texts of {len(by_category)} category: a model"
+                             " needs texts of at least two categories")
+    counted = counted_features(texts, categoriser)
+    kept = _kept_features(counted)
+    vectoriser = DictVectorizer(sort=True)
+    matrix = vectoriser.fit_transform([{f: n for f, n in text.items() if f in kept} for text in counted])
+    tfidf = TfidfTransformer(sublinear_tf=True)
+    weighted = tfidf.fit_transform(matrix)
+    classifier = LogisticRegression(C=regularisation, max_iter=5000)
+    classifier.fit(weighted, labels)
+    categories = [str(code) for code in classifier.classes_]
+    coefficients, intercepts = classifier.coef_, classifier.intercept_
+    if len(categories) == 2:  # one row of weights: the second category's against the first
+        coefficients = [[0.0] * coefficients.shape[1], coefficients[0]]
+        intercepts = [0.0, intercepts[0]]
+    names = vectoriser.get_feature_names_out()
+    return {
+        "format": FORMAT,
+        "categories": categories,
+        "intercepts": [round(float(value), DECIMALS) for value in intercepts],
+        "features": {str(name): [round(float(tfidf.idf_[column]), DECIMALS),
+                                 *(round(float(row[column]), DECIMALS) for row in coefficients)]
+                     for column, name in enumerate(names)},
+        "trained_at": (trained_at or datetime.now(UTC)).isoformat(),
+        "examples": {"total": len(texts), "by_category": dict(sorted(by_category.items()))},
+    }
+
+
+def _kept_features(counted):
+    """The features of at least ``MIN_TEXTS`` texts, at most ``MAX_FEATURES`` of them,
+    the most widespread (ties by name, so that training is repeatable)."""
+    spread = Counter(feature for text in counted for feature in text)
+    widespread = sorted((feature for feature, texts in spread.items() if texts >= MIN_TEXTS),
+                        key=lambda feature: (-spread[feature], feature))
+    return set(widespread[:MAX_FEATURES])

@@ -1,0 +1,72 @@
+"""A concern's category chosen from the keywords and the learned model together. Pure.
+
+The keywords are read first (``categories``); they are the rule an operator can read and
+change, and with no model (a new deployment, or one whose model was switched off) they
+alone decide, as they always have. With a model:
+
+- the model scores the text, the keywords found among its features;
+- when both name the same category, it is chosen (``keywords and model``), with the
+  higher of their confidences;
+- when the keywords found no category, or tied, or named one the model does not
+  believe, the model decides if its probability reaches the district's threshold
+  (``model``); a confounder's keyword (老人 in a parking complaint) is outweighed this way;
+- otherwise no category: the liaison office decides, as it does below the threshold
+  today. A wrong department costs a hand-back; an undecided concern, a glance.
+
+The threshold is the district policy's ``category_confidence``: the least share of the
+keywords' weight, or the least probability of the model, that gives a category.
+"""
+from dataclasses import dataclass
+
+from services.routing.categories import Categorisation
+
+KEYWORDS = "keywords"
+MODEL = "model"
+BOTH = "keywords and model"
+
+
+@dataclass(frozen=True)
+class CategoryChoice:
+    """The ``category`` chosen (None: the office decides), its ``confidence``, which
+    ``decided`` (``KEYWORDS``, ``MODEL``, ``BOTH``; None when none did), what the keywords
+    found and what the model scored (None without a model), and the model's version."""
+    category: str | None
+    confidence: float
+    decided: str | None
+    keywords: Categorisation
+    scored: object = None  # the model's Scored
+    model_version: int | None = None
+
+    @property
+    def model_category(self):
+        """The model's best category, chosen or not (None without a model)."""
+        return self.scored.category if self.scored is not None else None
+
+    def reason(self):
+        """One line for the timeline: which decided and why, e.g. ``parking by the model
+        v3 (parking p 0.91 (乱停 0.40, 车 0.21)); keywords: no category: ...``."""
+        if self.scored is None:
+            return self.keywords.reason()
+        model = f"model v{self.model_version}: {self.scored.describe()}"
+        if self.category is None:
+            return f"no category: {model}; keywords: {self.keywords.reason()}"
+        return (f"{self.category} by the {self.decided} (confidence {self.confidence:.2f});"
+                f" {model}; keywords: {self.keywords.reason()}")
+
+
+def choose(text, categoriser, model, threshold):
+    """The ``CategoryChoice`` of ``text`` by ``categoriser``'s keywords and ``model``
+    (None: the keywords alone), at the district's ``threshold``."""
+    found = categoriser.categorise(text, threshold)
+    if model is None:
+        return CategoryChoice(found.category, found.confidence, KEYWORDS if found.category else None, found)
+    scored = model.score(text, found.hits)
+    chosen = dict(keywords=found, scored=scored, model_version=model.version)
+    if scored.category not in categoriser.order:  # the directory dropped it since the training
+        return CategoryChoice(found.category, found.confidence, KEYWORDS if found.category else None,
+                              **chosen)
+    if found.category is not None and scored.category == found.category:
+        return CategoryChoice(found.category, max(found.confidence, scored.probability), BOTH, **chosen)
+    if scored.probability >= threshold:
+        return CategoryChoice(scored.category, scored.probability, MODEL, **chosen)
+    return CategoryChoice(None, scored.probability, None, **chosen)
