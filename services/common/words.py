@@ -1,9 +1,9 @@
 """The words of a concern's text, cut the same way by every service.
 
 Owns the cutting of a text into its significant words (``words``), the normal form of
-a text (``normalized``) and where the words of a normal text begin and end
-(``boundaries``, so that a keyword can be told from a piece of a longer word). Pure: no
-nameko, kombu or psycopg.
+a text (``normalized``), its latin words by their English stems (``stemmed``) and where
+the words of a normal text begin and end (``boundaries``, so that a keyword can be told
+from a piece of a longer word). Pure: no nameko, kombu or psycopg.
 
 Chinese is cut into words by jieba (its default, deterministic mode with HMM) with a
 private dictionary: jieba's own plus ``CIVIC_WORDS``. The dictionary is loaded once, at
@@ -12,9 +12,13 @@ cache of its dictionary in the temporary directory); ``load()`` does it ahead, a
 service start, so that no request waits for it. Cutting runs at some 400,000
 characters a second, so the words of recent texts are cached: report windows overlap
 and the same texts come back.
+
+English words are stemmed by Snowball's English stemmer (``snowballstemmer``: parked,
+parking and park are all park), each word once: the stems are cached.
 """
 import logging
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 
@@ -22,6 +26,8 @@ from functools import lru_cache
 #: at most some 40 MB, a few MB for texts of a hundred characters
 WORDS_CACHED = 16384
 CACHED_LENGTH = 500
+#: the stems of this many latin words are cached: a few MB at most
+STEMS_CACHED = 65536
 
 #: Chinese stop words: words that say nothing of what a concern is about. Single
 #: characters are dropped anyway (but see SINGLE_CHARACTER_WORDS), so 的 了 和 是 在
@@ -60,14 +66,20 @@ SINGLE_CHARACTER_WORDS = frozenset("水电气灯堵漏臭吵脏")
 #: 路/面积/水), with the frequency that makes jieba cut them out (100 is not enough for 不亮)
 CIVIC_WORDS = {"不亮": 1000, "不畅": 1000, "冒水": 1000, "积水": 1000}
 
+_CHINESE_CHARACTER = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+_LATIN_WORD = "[a-z]+(?:'[a-z]+)*"
 #: a run of Chinese characters, or a latin word (digits and punctuation match neither)
-_RUNS = re.compile(r"(?P<han>[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)|(?P<latin>[a-z]+(?:'[a-z]+)*)")
+_RUNS = re.compile(f"(?P<han>{_CHINESE_CHARACTER}+)|(?P<latin>{_LATIN_WORD})")
+_LATIN_WORDS = re.compile(_LATIN_WORD)
+_CHINESE = re.compile(f"{_CHINESE_CHARACTER}+")
 _SPACES = re.compile(r"\s+")
 #: a Chinese number, with its unit: 三天, 十几天, 二号楼, 第三次
 _NUMERALS = "〇零一二两三四五六七八九十百千万亿几"
 _CHINESE_NUMBER = re.compile(f"第?[{_NUMERALS}半][{_NUMERALS}多]*[个天次年月日号点栋楼层米周回遍]{{0,2}}")
 
 _tokenizer = None
+_stemmer = None
+_stemming = threading.Lock()  # a stemmer keeps the word it works on: one word at a time
 
 
 def load():
@@ -89,6 +101,31 @@ def normalized(text):
     """``text`` as it is cut: NFKC (full-width latin and digits made plain), lower case,
     the typographic apostrophe made plain and every stretch of white space one space."""
     return _SPACES.sub(" ", unicodedata.normalize("NFKC", text or "").lower().replace("\u2019", "'"))
+
+
+def stemmed(text):
+    """``text`` (a ``normalized`` one) with each latin word replaced by its English stem
+    (cars are parked → car are park), the rest as it is. A stem is a latin word too, so
+    ``boundaries`` of the stemmed text are those of its words, stems whole."""
+    return _LATIN_WORDS.sub(lambda word: stem(word[0]), text)
+
+
+@lru_cache(maxsize=STEMS_CACHED)
+def stem(word):
+    """The English stem of a latin ``word`` in lower case (parking → park, flooded →
+    flood, drainage → drainag); the word itself if its stem would be empty."""
+    global _stemmer
+    with _stemming:
+        if _stemmer is None:
+            import snowballstemmer  # here, not above: importing it costs 12 ms
+
+            _stemmer = snowballstemmer.stemmer("english")
+        return _stemmer.stemWord(word) or word
+
+
+def chinese(text):
+    """Whether ``text`` is Chinese characters only (and not empty)."""
+    return _CHINESE.fullmatch(text) is not None
 
 
 def words(text):
