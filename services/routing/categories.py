@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import ahocorasick
 
 from services.common.directory import DEFAULT_KEYWORD_WEIGHT, DEFAULT_POLICY
-from services.common.words import boundaries, normalized
+from services.common.words import boundaries, chinese, normalized, stemmed
 
 DEFAULT_CONFIDENCE = DEFAULT_POLICY["category_confidence"]
 
@@ -75,16 +75,17 @@ class Categoriser:
 
     def __init__(self, categories):
         self.order = {code: position for position, code in enumerate(categories)}
-        entries = {}  # normalized keyword → [(category, keyword as spelled, weight)]
+        entries = {}  # stemmed keyword → {category: (keyword as spelled, weight)}
         for code, category in categories.items():
             weights = category.get("weights") or {}
             for keyword in category["keywords"]:
-                entries.setdefault(normalized(keyword).strip(), []).append(
-                    (code, keyword, float(weights.get(keyword, DEFAULT_KEYWORD_WEIGHT))))
+                # of two keywords of a category with the same stems (lift, lifts), the first counts
+                entries.setdefault(stemmed(normalized(keyword).strip()), {}).setdefault(
+                    code, (keyword, float(weights.get(keyword, DEFAULT_KEYWORD_WEIGHT))))
         entries.pop("", None)
         self.automaton = ahocorasick.Automaton()
         for key, found in entries.items():
-            self.automaton.add_word(key, (len(key), tuple(found)))
+            self.automaton.add_word(key, (len(key), tuple((code, *kept) for code, kept in found.items())))
         self.automaton.make_automaton()
         self.empty = not entries
 
@@ -93,7 +94,7 @@ class Categoriser:
         that gives a category (the district policy's ``category_confidence``)."""
         found = {}  # category → times each keyword was found, in the order first found
         weights = Counter()
-        for entries in self._matches(normalized(text)):
+        for entries in self._matches(stemmed(normalized(text))):
             for code, keyword, weight in entries:
                 found.setdefault(code, Counter())[keyword] += 1
                 weights[code] += weight
@@ -105,20 +106,30 @@ class Categoriser:
         return Categorisation(ranking[0] if confidence >= threshold else None, confidence, hits)
 
     def _matches(self, text):
-        """The entries of each keyword found on word boundaries, in text order, but
-        those inside a longer one found."""
+        """The entries of each keyword found in ``text`` (a stemmed one) as whole words
+        or as a piece of one Chinese word, in text order, but those inside a longer one
+        found."""
         if self.empty or not text:
             return []
         edges = boundaries(text)
         spans = []
         for end, (length, entries) in self.automaton.iter(text):
             start = end + 1 - length
-            if start in edges and end + 1 in edges:
+            if _counts(text, start, end + 1, edges):
                 spans.append((start, end + 1, entries))
         spans.sort(key=lambda span: (span[0], -span[1]))
         return [entries for start, end, entries in spans
                 if not any(other[0] <= start and end <= other[1] and other[1] - other[0] > end - start
                            for other in spans)]
+
+
+def _counts(text, start, end, edges):
+    """Whether a keyword found at ``text[start:end]`` counts: it starts and ends on word
+    boundaries (``edges``), or it is Chinese and no boundary lies within it, so it is a
+    piece of one word (乱停 in 乱停放, not 水表 in 漏水/表示)."""
+    if start in edges and end in edges:
+        return True
+    return chinese(text[start:end]) and edges.isdisjoint(range(start + 1, end))
 
 
 _last = (None, None)
