@@ -1,5 +1,6 @@
 """Unit tests of services.routing.categories: a concern's category from the directory's
-weighted keywords, found on word boundaries, with its confidence and reason."""
+weighted keywords, found on whole words or inside one Chinese word (never across a word
+boundary), English by stem, with its confidence and reason."""
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -44,38 +45,89 @@ def demo():
 # Word boundaries
 
 
-def test_a_keyword_inside_other_words_is_not_found():
+#: keywords of the demo directory that are pieces of longer words people write
+COMPOUNDS = Categoriser(categories(parking=["停车", "乱停"], drainage=["排水", ("污水", 2)],
+                                   power_supply=["供电"], elderly_care=["养老"], sanitation=["垃圾"],
+                                   water_supply=["水管", "水表"]))
+
+
+def test_a_keyword_across_a_word_boundary_is_not_found():
     assert keywords("楼上漏水表示无奈") == {}  # 水表 in 漏水/表示
     assert keywords("水表读数不对") == {"water-supply": {"水表": 1}}  # 水表/读数
     assert keywords("路口暂停水果摊经营") == {}  # 停水 in 暂停/水果摊
     assert keywords("家里停水了") == {"water-supply": {"停水": 1}}
     assert keywords("晚上没电视看") == {}  # 没电 in 没/电视
     assert keywords("家里没电好几天了") == {"power-supply": {"没电": 1}}
+    assert keywords("电动车乱停放", COMPOUNDS) == {}  # 乱停 in 乱/停放: jieba has no word 乱停放
+
+
+@pytest.mark.parametrize("text, found", [
+    ("停车位被占了", {"parking": {"停车": 1}}),  # 停车位
+    ("排水管破了", {"drainage": {"排水": 1}, "water-supply": {"水管": 1}}),  # 排水管: both pieces
+    ("供电所不接电话", {"power-supply": {"供电": 1}}),  # 供电所
+    ("养老院收费太贵", {"elderly-care": {"养老": 1}}),  # 养老院
+    ("垃圾桶满了", {"sanitation": {"垃圾": 1}}),  # 垃圾桶
+])
+def test_a_chinese_keyword_inside_one_word_is_found(text, found):
+    assert keywords(text, COMPOUNDS) == found
+
+
+def test_a_keyword_inside_one_word_and_as_a_whole_word_counts_each_time():
+    assert keywords("垃圾桶满了，垃圾没人清运", COMPOUNDS) == {"sanitation": {"垃圾": 2}}
+    assert COMPOUNDS.categorise("污水管破了，污水流到路上").hits == (
+        CategoryHits("drainage", 4.0, (("污水", 2),)),)  # 污水/管, 污水: weighs 2 each time
 
 
 def test_a_keyword_of_several_chinese_words_is_found_whole():
     assert keywords("街口路违章停车") == {"parking": {"违章停车": 1}}  # 违章/停车
+    assert keywords("街口路违章停车", COMPOUNDS) == {"parking": {"停车": 1}}
 
 
 def test_english_keywords_are_whole_words_in_any_case_and_width():
     assert keywords("The DRAIN is Blocked") == {"drainage": {"drain": 1, "blocked": 1}}
     assert keywords("ＤＲＡＩＮ blocked") == {"drainage": {"drain": 1, "blocked": 1}}
-    assert keywords("drainage unblocked, the car parked") == {}
-    assert keywords("drains") == {}  # whole words: no plural
+    assert keywords("drainage unblocked") == {}  # drainag, unblock: not drain, block
 
 
-def test_an_english_keyword_of_several_words_is_found_whole_whatever_the_spaces():
+#: English keywords of the demo directory, and a leak
+ENGLISH = Categoriser(categories(parking=["parking", "illegally parked"], drainage=["flooding", "drain"],
+                                 greening=["tree", "fallen tree"], property_management=["lift", "lifts"],
+                                 water_supply=["leaking"]))
+
+
+@pytest.mark.parametrize("text, found", [
+    ("parked", {"parking": {"parking": 1}}), ("PARKING", {"parking": {"parking": 1}}),
+    ("car park", {"parking": {"parking": 1}}),
+    ("The street flooded", {"drainage": {"flooding": 1}}),
+    ("flooding, floods", {"drainage": {"flooding": 2}}),
+    ("a pipe leaks", {"water-supply": {"leaking": 1}}), ("leaking", {"water-supply": {"leaking": 1}}),
+    ("trees", {"greening": {"tree": 1}}), ("the lifts", {"property-management": {"lift": 1}}),
+    ("drains", {"drainage": {"drain": 1}}),
+])
+def test_english_keywords_and_texts_meet_by_stem(text, found):
+    assert keywords(text, ENGLISH) == found
+
+
+def test_two_keywords_of_a_category_with_one_stem_count_once_as_the_first():
+    assert ENGLISH.categorise("lift and lifts").hits == (
+        CategoryHits("property-management", 2.0, (("lift", 2),)),)
+
+
+def test_an_english_keyword_of_several_words_is_found_by_stem_whole_whatever_the_spaces():
     assert keywords("The traffic light at Main Road is broken") == {
         "roads-traffic": {"traffic light": 1, "road": 1}}
-    assert keywords("traffic \n  LIGHT out") == {"roads-traffic": {"traffic light": 1}}
-    assert keywords("Cars illegally parked") == {"parking": {"illegally parked": 1}}
+    assert keywords("traffic \n  LIGHTS out") == {"roads-traffic": {"traffic light": 1}}
+    assert keywords("Cars illegally parked") == {"parking": {"illegally parked": 1}}  # not also park
     assert keywords("traffic, light") == {"greening": {"light": 1}}
+    assert keywords("fallen trees", ENGLISH) == {"greening": {"fallen tree": 1}}
+    assert keywords("cars are parked illegally", ENGLISH) == {"parking": {"parking": 1}}  # in that order only
 
 
 def test_a_keyword_inside_a_longer_one_found_counts_once_as_the_longer():
     assert keywords("垃圾分类做得不好") == {"sanitation": {"垃圾分类": 1}}
     assert keywords("traffic light") == {"roads-traffic": {"traffic light": 1}}  # not also light
     assert keywords("垃圾没人清运，垃圾分类也不做") == {"sanitation": {"垃圾": 1, "垃圾分类": 1}}
+    assert keywords("垃圾分类桶") == {"sanitation": {"垃圾分类": 1}}  # 垃圾分类/桶
 
 
 def test_chinese_and_english_keywords_are_found_in_one_text():
@@ -117,6 +169,7 @@ def test_below_the_confidence_threshold_there_is_no_category():
 
 def test_a_tie_goes_to_the_category_listed_first():
     assert category("家里没电了，也没水", 0.5) == "water-supply"
+    assert category("排水管破了", 0.5, COMPOUNDS) == "drainage"  # 排水, 水管: pieces of one word tie too
     swapped = Categoriser(categories(power_supply=["没电"], water_supply=["没水"]))
     assert category("家里没电了，也没水", 0.5, swapped) == "power-supply"
     assert category("家里没水了，也没电", 0.5, swapped) == "power-supply"  # not by position in the text
@@ -182,7 +235,14 @@ def test_the_demo_directory_categorises_concerns(demo):
     assert demo.categorise("The sewer on Jiekou Road is overflowing").reason() == \
         "drainage (confidence 0.67): sewer; also roads-traffic: road"
     assert demo.categorise("红绿灯时间太短，老人过不了马路").category == "roads-traffic"
-    assert demo.categorise("Messages the service parked").category is None  # park: greening
+    assert demo.categorise("Messages the service parked").reason() == \
+        "no category: parking (confidence 0.50): parking; also greening: park"  # one stem, two categories
+    assert demo.categorise("Traffic lights out on Jiekou Road").reason() == \
+        "roads-traffic (confidence 1.00): traffic light, road"
+    assert demo.categorise("Both lifts broken, the street flooded").reason() == \
+        "no category: drainage (confidence 0.50): flooding; also property-management: lift"
+    assert demo.categorise("供电所不接电话").category == "power-supply"
+    assert demo.categorise("养老院收费太贵").category == "elderly-care"
 
 
 def test_the_categoriser_is_built_again_only_when_the_categories_change():
