@@ -4,22 +4,37 @@ Owns the ``Categoriser`` (built once from the directory's categories: an Aho-Cor
 automaton of every keyword) and its answer, a ``Categorisation`` with the keywords
 found and a one-line reason for the timeline. Pure: no nameko, kombu or psycopg.
 
-A keyword counts where it starts and ends on a boundary of the text's words (see
-``services.common.words.boundaries``: the words of jieba's dictionary for Chinese,
-whole latin words), so 水表 is found in 水表读数不对 (水表/读数) but not in
-楼上漏水表示无奈 (漏水/表示), nor drain in drainage; a keyword of several words
-(违章停车, cut 违章/停车; traffic light) is found whole. The price: a keyword inside a
-longer word is missed (垃圾 in 垃圾桶, 乱停 in 乱停放: list such words as keywords of
-their own), and so is one whose last character the dictionary joins with the next (水表坏了
-is cut 水/表坏/了, 我家电箱 我/家电/箱): 4 of 840 sentences that put each Chinese keyword
-of the demo directory in eight contexts. English is found in any case and width, with
-the spaces between its words as they come, and only as whole words (traffic lights is
-not traffic light). A keyword inside a longer one found at the same place counts once,
-as the longer (垃圾分类, not also 垃圾; traffic light, not also light). Each category
-sums the weights of its keywords found, every time found; the best sum wins, ties to
-the category listed first; its ``confidence`` is its share of the weight of every
-category found (1.0 when it is the only one), and below the threshold (the policy's
-``category_confidence``) the concern gets no category: the office decides.
+A Chinese keyword counts where it starts and ends on a boundary of the text's words (see
+``services.common.words.boundaries``: the words of jieba's dictionary), one word or
+several (违章停车, cut 违章/停车), and where it lies inside one word, a piece of it (垃圾 in
+垃圾桶, 排水 in 排水管, 供电 in 供电所, 养老 in 养老院), but never across a boundary: 水表
+is found in 水表读数不对 (水表/读数), not in 楼上漏水表示无奈 (漏水/表示). Still missed, a
+keyword that the dictionary shares between two words: 乱停 in 乱停放 (乱/停放: the
+dictionary has no 乱停放; list such a word as a keyword of its own), 水表 in 水表坏了
+(水/表坏/了), 电箱 in 我家电箱 (我/家电/箱): 4 of 880 sentences that put each of the demo
+directory's 110 Chinese keywords in eight contexts, as on whole words alone. Now found:
+the keyword in every one of the 524 words of jieba's dictionary that hold one (2 before):
+most mean what it means (垃圾桶, 户口本, 电线杆), a few do not (圣诞老人, 米老鼠, 脑积水,
+臭味相投), and a word holding two keywords counts both (排水管: 排水 for drainage, 水管 for
+water supply, a tie). A keyword of one character would be found in every word holding it.
+
+English is compared by stem (Snowball's English stemmer, see
+``services.common.words.stemmed``), in any case and width, and only as whole words:
+parked, parking and park meet, flooded and flooding, trees and tree, lifts and lift,
+traffic lights and traffic light; drainage is not drain (drainag), nor unblocked
+blocked. A keyword of several words is found as the same stems in the same order, with
+the spaces between them as they come: cars illegally parked, not cars parked illegally.
+The price of stems: keywords of two categories with one stem are both found (parking,
+of parking, and park, of greening: a parked car is a tie), and a word meets a keyword it
+only resembles (Block 5 meets blocked); of two keywords of one category with one stem
+(lift, lifts) the first listed counts.
+
+A keyword inside a longer one found at the same place counts once, as the longer
+(垃圾分类, not also 垃圾; traffic light, not also light). Each category sums the weights of
+its keywords found, every time found (垃圾桶 and 垃圾 in one text: 垃圾 twice); the best sum
+wins, ties to the category listed first; its ``confidence`` is its share of the weight
+of every category found (1.0 when it is the only one), and below the threshold (the
+policy's ``category_confidence``) the concern gets no category: the office decides.
 """
 from collections import Counter
 from dataclasses import dataclass
@@ -71,7 +86,10 @@ class Categoriser:
     """The categories of a directory (``directory["categories"]``: code → category
     with ``keywords`` and their ``weights``; a keyword without a weight weighs 1),
     ready to categorise texts. Building it takes under a millisecond for the demo
-    directory; ``categorise`` (some 50 µs for a sentence) changes nothing in it."""
+    directory; ``categorise`` changes nothing in it. Categorising one of 400 sentences of
+    the demo's keywords takes some 27 µs (25 when keywords were only whole words and
+    English was not stemmed); an English word met for the first time adds some 30 µs for
+    its stem, then cached: a sentence of 12 new English words takes 0.4 ms."""
 
     def __init__(self, categories):
         self.order = {code: position for position, code in enumerate(categories)}
