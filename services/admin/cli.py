@@ -19,10 +19,17 @@
                                      zd.feedback.rejected, ...) with their reasons
     parked replay QUEUE [--limit N]  send them back to the queue they came from
     reporting rebuild                reporting replays its event log into a fresh read model
-    category-report [--days N]       how often the office changed the category the keywords
-                                     chose, per category, and the keywords to add (90 days);
-                                     these two ask the services over HTTP with ZD_ADMIN_API_KEY
+    category-report [--days N]       how often the office changed the category chosen, per
+                                     category, the keywords to add and the model's confusions
+                                     (90 days)
+    category-model train [--days N] [--with-corpus] [--dry-run]
+                                     train the category model on the tickets whose category the
+                                     office confirmed or corrected (365 days), and upload it
+    category-model list | off        the models routing holds; off: the keywords alone decide;
+                                     these three ask the services over HTTP with ZD_ADMIN_API_KEY
                                      (ZD_ROUTING_URL, ZD_REPORTING_URL)
+    category-model evaluate [--corpus DIR]
+                                     the keywords, the model and both on the project's corpus
     personal-data erase TICKET --requested-by WHO [--reason TEXT]
                                      anonymise the reporter's details of a ticket at once in
                                      every service; who asked and when is recorded
@@ -34,7 +41,8 @@ import os
 import sys
 from pathlib import Path
 
-from services.admin import category_report, parked, service_api
+from services.admin import category_models, category_report, parked, service_api
+from services.admin.category_training import TooFewExamples
 from services.admin.database_roles import ensure_service_roles
 from services.admin.definitions import definitions
 from services.admin.rabbit_management import vhost_of
@@ -166,6 +174,27 @@ def cmd_category_report(args):
     print("\n".join(category_report.lines(service_api.category_report(args.days))))
 
 
+def cmd_category_model(args):
+    if args.action == "evaluate":
+        categories = load_directory(directory_paths())["categories"]
+        folder = args.corpus or category_models.corpus.CORPUS
+        print("\n".join(category_models.corpus_lines(categories, folder)))
+    elif args.action == "train":
+        try:
+            body = category_models.trained(args.days, args.with_corpus)
+        except TooFewExamples as exc:
+            sys.exit(f"category-model train: {exc}")
+        print("\n".join(category_models.trained_lines(body)))
+        if not args.dry_run:
+            saved = category_models.upload(body)
+            print(f"uploaded as v{saved['version']}: routing chooses with it from its next concern on")
+    elif args.action == "off":
+        retired = service_api.retire_category_models()
+        print(f"{retired} models retired: the keywords alone decide")
+    else:
+        print("\n".join(category_models.model_lines(service_api.category_models())))
+
+
 def cmd_reporting(args):
     done = service_api.rebuild_read_model()
     print(f"read model rebuilt from {done['events']} events: {done['tickets']} tickets,"
@@ -207,6 +236,12 @@ def parser():
     reporting_command.add_argument("action", choices=["rebuild"])
     report = commands.add_parser("category-report")
     report.add_argument("--days", type=int, default=90)
+    model = commands.add_parser("category-model")
+    model.add_argument("action", choices=["train", "list", "off", "evaluate"])
+    model.add_argument("--days", type=int, default=365, help="train: tickets received in the last N days")
+    model.add_argument("--with-corpus", action="store_true", help="train: add the project's corpus")
+    model.add_argument("--dry-run", action="store_true", help="train: print, do not upload")
+    model.add_argument("--corpus", help="evaluate: a folder of *.jsonl (default: the project's)")
     personal = commands.add_parser("personal-data")
     personal.add_argument("action", choices=["erase", "requests"])
     personal.add_argument("ticket", nargs="?")
@@ -227,7 +262,8 @@ COMMANDS = {"directory": cmd_directory, "deploy": cmd_directory, "keys": cmd_key
 
 
 #: the commands that ask a service over HTTP instead of opening the admin's database
-ASKING = {"category-report": cmd_category_report, "reporting": cmd_reporting}
+ASKING = {"category-report": cmd_category_report, "category-model": cmd_category_model,
+          "reporting": cmd_reporting}
 
 
 def main(argv=None):

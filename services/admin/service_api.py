@@ -1,7 +1,8 @@
 """What the admin CLI asks of the services, over their HTTP APIs, with the admin key.
 
-The admin reads no other service's tables: routing answers the category report,
-reporting rebuilds its own read model. Each service is asked at its URL
+The admin reads no other service's tables: routing answers the category report, lists
+the tickets a category model learns from and keeps the models uploaded; reporting
+rebuilds its own read model. Each service is asked at its URL
 (``ZD_ROUTING_URL``, ``ZD_REPORTING_URL``; default this machine at its port) with the
 key ``ZD_ADMIN_API_KEY`` (a key of the party ``admin``). A service that cannot be
 reached, refuses the key or answers an error is a ``ServiceRefused`` whose text says
@@ -15,6 +16,7 @@ CONNECT_SECONDS = 5
 #: a rebuild answers when it is done: minutes for a large event log
 REBUILD_SECONDS = 3600
 REPORT_SECONDS = 60
+UPLOAD_SECONDS = 120
 
 
 class ServiceRefused(Exception):
@@ -26,12 +28,32 @@ def category_report(days):
     return _ask("routing", "GET", "/api/v1/category-report", {"days": days}, REPORT_SECONDS)
 
 
+def labelled_tickets(days):
+    """Routing's labelled tickets of the last ``days`` days and its directory's categories."""
+    return _ask("routing", "GET", "/api/v1/category-models/examples", {"days": days}, REPORT_SECONDS)
+
+
+def category_models():
+    """The category models routing holds, newest first."""
+    return _ask("routing", "GET", "/api/v1/category-models", None, REPORT_SECONDS)["models"]
+
+
+def upload_category_model(body):
+    """Routing stores the trained model ``body`` and uses it at once: its row."""
+    return _ask("routing", "POST", "/api/v1/category-models", None, UPLOAD_SECONDS, body=body)
+
+
+def retire_category_models():
+    """Routing uses no model any more: how many it retired."""
+    return _ask("routing", "POST", "/api/v1/category-models/retire", None, REPORT_SECONDS)["retired"]
+
+
 def rebuild_read_model():
     """Reporting's read model rebuilt from its event log: the counts of its answer."""
     return _ask("reporting", "POST", "/api/v1/read-model/rebuild", None, REBUILD_SECONDS)
 
 
-def _ask(service, method, path, params, seconds):
+def _ask(service, method, path, params, seconds, body=None):
     key = admin_api_key()
     if not key:
         raise ServiceRefused(f"set ZD_ADMIN_API_KEY to a key of the party admin: {service} is"
@@ -39,14 +61,14 @@ def _ask(service, method, path, params, seconds):
     base = service_url(service)
     try:
         answer = requests.request(method, f"{base}{path}", params=params, timeout=(CONNECT_SECONDS, seconds),
-                                  headers={"Authorization": f"Bearer {key}"})
+                                  headers={"Authorization": f"Bearer {key}"}, json=body)
     except requests.RequestException as exc:
         raise ServiceRefused(f"{service} cannot be reached at {base} ({type(exc).__name__}): is it"
                              f" running? {SERVICE_URL_VARIABLES[service]} says where it is") from exc
     if answer.status_code in (401, 403):
         raise ServiceRefused(f"{service} refused the key in ZD_ADMIN_API_KEY ({answer.status_code}:"
                              f" {_detail(answer)}); give it an active key of the party admin")
-    if answer.status_code != 200:
+    if answer.status_code not in (200, 201):
         raise ServiceRefused(f"{service} answered {answer.status_code}: {_detail(answer)}")
     return answer.json()
 

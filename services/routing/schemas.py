@@ -286,6 +286,9 @@ class LabelledTicketSchema(Schema):
 
 class LabelledTicketsSchema(Schema):
     days = fields.Integer()
+    categories = fields.Dict(metadata={
+        "description": "the directory's categories as routing holds them (code → name,"
+                       " keywords, weights): a model learns from the keywords found too"})
     examples = fields.List(fields.Nested(LabelledTicketSchema), metadata={
         "description": "the tickets whose category the liaison office confirmed or corrected: it"
                        " changed the category, dispatched by hand, or a department resolved it"})

@@ -164,7 +164,9 @@ class RoutingService(WorkbenchPages, ZeroDistanceService):
             self.keys.caller(conn, request, "admin")
             days = LabelledTicketsQuerySchema().load(request.args.to_dict())["days"]
             labelled = store.labelled_tickets(conn, days)
-        return json_response(200, LabelledTicketsSchema().dump({"days": days, "examples": labelled}))
+            categories = current_directory(conn)["categories"]
+        return json_response(200, LabelledTicketsSchema().dump(
+            {"days": days, "categories": categories, "examples": labelled}))
 
     @api("GET", "/api/v1/category-models")
     def list_category_models(self, request):

@@ -14,23 +14,12 @@ as it was trained. A feature is a short string with a prefix saying its kind:
 """
 import re
 from collections import Counter
-from functools import lru_cache
 
-import snowballstemmer
-
-from services.common.words import normalized, words
+from services.common.words import normalized, stem, words
 
 NGRAM_SIZES = (1, 2, 3)
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN = re.compile(r"[a-z]")
-_stemmer = snowballstemmer.stemmer("english")
-
-
-@lru_cache(maxsize=65536)
-def stem(word):
-    """The English stem of a lower-case ``word`` (Snowball): park for parked and parking."""
-    return _stemmer.stemWord(word)
-
 
 def features(text, keyword_hits=()):
     """The features of ``text`` with their counts (a ``Counter``); ``keyword_hits`` are the
