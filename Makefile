@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SERVICES := intake routing notify reporting
 
-.PHONY: install infra tools setup run test unit lint bench bench-rebuild bench-duplicates cluster-test $(addprefix run-,$(SERVICES))
+.PHONY: install infra tools setup run test unit lint bench bench-rebuild bench-duplicates bench-categories cluster-test $(addprefix run-,$(SERVICES))
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -49,12 +49,13 @@ unit: install tools
 
 # the whole loop's throughput and latency at fixed rates, scaled out, and the two floors;
 # notify's courier alone; the database round trips per concern; then the likely-duplicate
-# search over 100,000 open tickets (docs/performance.md)
+# search over 100,000 open tickets; choosing a category (docs/performance.md)
 bench: install infra
 	$(PY) -m bench.throughput
 	$(PY) -m bench.courier
 	$(PY) -m bench.round_trips
 	$(PY) -m bench.duplicates
+	$(PY) -m bench.categories
 
 # reporting's read model rebuilt from 100,000 tickets' events (ZD_BENCH_TICKETS), and the
 # overdue and hot-topic reports over them
@@ -64,6 +65,10 @@ bench-rebuild: install infra
 # finding a new concern's likely duplicate among 100,000 open tickets (ZD_BENCH_TICKETS)
 bench-duplicates: install infra
 	$(PY) -m bench.duplicates
+
+# choosing a concern's category, the keywords alone and with a model trained on the corpus
+bench-categories: install
+	$(PY) -m bench.categories
 
 # three RabbitMQ nodes of their own in one cluster (never the machine's own node), the four
 # services failing over when one node stops under load (tests/cluster; not part of `make test`)

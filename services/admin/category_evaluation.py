@@ -7,10 +7,9 @@ over, so that every example is decided once by a model that did not see it. Each
 method's ``Outcome`` counts the texts decided right, decided wrong and left undecided
 (the office decides), with precision and recall per category and the confusions.
 ``lines`` prints them; ``python -m services.admin category-model evaluate`` runs it on the
-project's corpus (``services.routing.learning.corpus``) and times the choice.
+project's corpus (``services.routing.learning.corpus``); ``make bench-categories`` times
+the choice too.
 """
-import statistics
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -101,28 +100,6 @@ def cross_validated(examples, categoriser, threshold, folds=FOLDS):
         for method, outcome in outcomes.items():
             pooled[method].pairs += outcome.pairs
     return pooled
-
-
-def choice_microseconds(texts, categoriser, model, threshold):
-    """The median and 99th percentile time of choosing one text's category, in µs, and
-    of cutting its words first as well (routing cuts every concern before choosing, so
-    the choice itself finds its words cut)."""
-    from services.common.words import _cached_words
-
-    def timed(prepare):
-        spent = []
-        for text in texts:
-            prepare(text)
-            started = time.perf_counter()
-            choose(text, categoriser, model, threshold)
-            spent.append((time.perf_counter() - started) * 1e6)
-        return statistics.median(spent), statistics.quantiles(spent, n=100)[98]
-
-    from services.common.words import words
-
-    cut = timed(words)
-    uncut = timed(lambda text: _cached_words.cache_clear())
-    return cut, uncut
 
 
 def lines(title, outcomes):

@@ -96,7 +96,7 @@ def _state(row):
 
 def corpus_lines(categories, folder=corpus.CORPUS, threshold=DEFAULT_CONFIDENCE):
     """The evaluation of the corpus in ``folder`` with the directory's ``categories``, as
-    printed: held out, cross-validated, and the time a choice takes."""
+    printed: held out, and cross-validated."""
     examples = corpus.examples(folder)
     categoriser = Categoriser(categories)
     held, model = category_evaluation.held_out(examples, categoriser, threshold)
@@ -107,8 +107,4 @@ def corpus_lines(categories, folder=corpus.CORPUS, threshold=DEFAULT_CONFIDENCE)
     out += category_evaluation.lines(
         f"{category_evaluation.FOLDS}-fold cross-validation: every text decided once", category_evaluation
         .cross_validated(examples, categoriser, threshold))
-    cut, uncut = category_evaluation.choice_microseconds([e.text for e in examples], categoriser, model,
-                                                         threshold)
-    out += ["", f"choosing a category: median {cut[0]:.0f} µs, p99 {cut[1]:.0f} µs with the words cut as"
-                f" routing has them; median {uncut[0]:.0f} µs, p99 {uncut[1]:.0f} µs cutting them too"]
     return out
