@@ -1,5 +1,6 @@
-"""How well categories are chosen: the keywords alone, the model alone and both together
-(routing's ``choice``), on labelled texts the model did not learn from.
+"""How well categories are chosen: the keywords alone, a model of the text alone, and both
+together (a model that reads the keywords found, chosen as routing's ``choice`` does), on
+labelled texts the models did not learn from.
 
 ``held_out`` trains on three quarters of the examples (split per category, the same
 split every run) and decides the other quarter; ``cross_validated`` does it five times
@@ -60,15 +61,18 @@ class Outcome:
 
 
 def decide(train_examples, test_examples, categoriser, threshold):
-    """Each method's ``Outcome`` on ``test_examples`` of a model trained on ``train_examples``."""
-    model = CategoryModel(train([e.text for e in train_examples], [e.category for e in train_examples],
-                                categoriser), version=0)
+    """Each method's ``Outcome`` on ``test_examples``, and the model that reads the keywords,
+    trained on ``train_examples``: the keywords alone; a model of the text alone at the
+    threshold; the keywords and a model that reads them, chosen as routing chooses."""
+    texts, labels = [e.text for e in train_examples], [e.category for e in train_examples]
+    model = CategoryModel(train(texts, labels, categoriser), version=0)
+    text_only = CategoryModel(train(texts, labels, categoriser, reads_keywords=False), version=0)
     outcomes = {method: Outcome() for method in METHODS}
     for example in test_examples:
         chosen = choose(example.text, categoriser, model, threshold)
+        alone = text_only.score(example.text)
         outcomes[KEYWORDS].add(example.category, chosen.keywords.category)
-        outcomes[MODEL].add(example.category, chosen.scored.category
-                            if chosen.scored.probability >= threshold else None)
+        outcomes[MODEL].add(example.category, alone.category if alone.probability >= threshold else None)
         outcomes[BOTH].add(example.category, chosen.category)
     return outcomes, model
 

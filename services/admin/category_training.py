@@ -28,12 +28,15 @@ class TooFewExamples(Exception):
 
 
 def counted_features(texts, categoriser):
-    """Each text's counted ``features``, its keywords found by ``categoriser``."""
-    return [features(text, categoriser.categorise(text).hits) for text in texts]
+    """Each text's counted ``features``, its keywords found by ``categoriser`` (None: a
+    model that reads the text only)."""
+    return [features(text, categoriser.categorise(text).hits if categoriser else ()) for text in texts]
 
 
-def train(texts, labels, categoriser, trained_at=None, regularisation=REGULARISATION_C):
-    """The body of a model trained on ``texts`` and their category ``labels``."""
+def train(texts, labels, categoriser, trained_at=None, regularisation=REGULARISATION_C,
+          reads_keywords=True):
+    """The body of a model trained on ``texts`` and their category ``labels``, reading the
+    keywords ``categoriser`` finds unless ``reads_keywords`` is false."""
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.feature_extraction.text import TfidfTransformer
     from sklearn.linear_model import LogisticRegression
@@ -42,7 +45,7 @@ def train(texts, labels, categoriser, trained_at=None, regularisation=REGULARISA
     if len(by_category) < 2:
         raise TooFewExamples(f"{len(texts)} labelled texts of {len(by_category)} category: a model"
                              " needs texts of at least two categories")
-    counted = counted_features(texts, categoriser)
+    counted = counted_features(texts, categoriser if reads_keywords else None)
     kept = _kept_features(counted)
     vectoriser = DictVectorizer(sort=True)
     matrix = vectoriser.fit_transform([{f: n for f, n in text.items() if f in kept} for text in counted])
@@ -63,6 +66,7 @@ def train(texts, labels, categoriser, trained_at=None, regularisation=REGULARISA
         "features": {str(name): [round(float(tfidf.idf_[column]), DECIMALS),
                                  *(round(float(row[column]), DECIMALS) for row in coefficients)]
                      for column, name in enumerate(names)},
+        "reads_keywords": reads_keywords,
         "trained_at": (trained_at or datetime.now(UTC)).isoformat(),
         "examples": {"total": len(texts), "by_category": dict(sorted(by_category.items()))},
     }

@@ -2,19 +2,23 @@
 
 The keywords are read first (``categories``); they are the rule an operator can read and
 change, and with no model (a new deployment, or one whose model was switched off) they
-alone decide, as they always have. With a model:
+alone decide, as they always have: the best category's share of the keywords' weight
+against the threshold. With a model:
 
-- the model scores the text, the keywords found among its features;
-- when both name the same category, it is chosen (``keywords and model``), with the
-  higher of their confidences;
-- when the keywords found no category, or tied, or named one the model does not
-  believe, the model decides if its probability reaches the district's threshold
-  (``model``); a confounder's keyword (老人 in a parking complaint) is outweighed this way;
-- otherwise no category: the liaison office decides, as it does below the threshold
-  today. A wrong department costs a hand-back; an undecided concern, a glance.
+- the model scores the text, the keywords found among its features (``k:`` features:
+  the history teaches it how far each category's keywords can be trusted; 老人 in a
+  parking complaint is outweighed where the history shows it is);
+- its best category is chosen when its probability reaches the threshold: decided by
+  ``keywords and model`` when it is the category the keywords alone would have chosen,
+  by the ``model`` otherwise (the keywords found nothing, tied, or were misled);
+- below the threshold no category: the liaison office decides. A wrong department
+  costs a hand-back and days; an undecided concern, a glance at the office. On the
+  project's corpus the keywords' own choice, kept wherever the model agreed whatever
+  its probability, added right answers only at the price of more wrong ones
+  (``category_evaluation``; docs/architecture.md#categories-and-likely-duplicates).
 
 The threshold is the district policy's ``category_confidence``: the least share of the
-keywords' weight, or the least probability of the model, that gives a category.
+keywords' weight (no model), or the least probability of the model, that gives a category.
 """
 from dataclasses import dataclass
 
@@ -44,7 +48,8 @@ class CategoryChoice:
 
     def reason(self):
         """One line for the timeline: which decided and why, e.g. ``parking by the model
-        v3 (parking p 0.91 (乱停 0.40, 车 0.21)); keywords: no category: ...``."""
+        (confidence 0.91); model v3: parking p 0.91 (乱停 0.40, 车 0.21); keywords: no
+        category: parking (confidence 0.50): 乱停; also elderly-care: 老人``."""
         if self.scored is None:
             return self.keywords.reason()
         model = f"model v{self.model_version}: {self.scored.describe()}"
@@ -65,8 +70,7 @@ def choose(text, categoriser, model, threshold):
     if scored.category not in categoriser.order:  # the directory dropped it since the training
         return CategoryChoice(found.category, found.confidence, KEYWORDS if found.category else None,
                               **chosen)
-    if found.category is not None and scored.category == found.category:
-        return CategoryChoice(found.category, max(found.confidence, scored.probability), BOTH, **chosen)
-    if scored.probability >= threshold:
-        return CategoryChoice(scored.category, scored.probability, MODEL, **chosen)
-    return CategoryChoice(None, scored.probability, None, **chosen)
+    if scored.probability < threshold:
+        return CategoryChoice(None, scored.probability, None, **chosen)
+    return CategoryChoice(scored.category, scored.probability,
+                          BOTH if scored.category == found.category else MODEL, **chosen)

@@ -6,8 +6,11 @@ training fits it with scikit-learn and writes it out (``body``, JSON):
 
     {"format": 1, "categories": [code, ...], "intercepts": [b, ...],
      "features": {feature: [idf, weight of each category, ...]},
-     "trained_at": ISO time, "examples": {"total": n, "corrected": n, "by_category": {...}},
-     "evaluation": {...}}
+     "reads_keywords": true, "trained_at": ISO time,
+     "examples": {"total": n, "corrected": n, "by_category": {...}}, "evaluation": {...}}
+
+A model that ``reads_keywords`` (the one routing uses) has the keywords found among its
+features; one that does not (the evaluation's "model alone") reads the text only.
 
 Scoring a text is a sum over its features found in the model (some 100 for a sentence),
 which takes a few tens of microseconds; a feature the model never saw is left out, as
@@ -51,13 +54,14 @@ class CategoryModel:
         self.weights = {feature: (values[0], tuple(values[1:]))
                         for feature, values in body["features"].items()}
         self.trained_at = body.get("trained_at")
+        self.reads_keywords = body.get("reads_keywords", True)
 
     def __repr__(self):
         return f"CategoryModel(version={self.version}, {len(self.weights)} features)"
 
     def score(self, text, keyword_hits=()):
         """The ``Scored`` of ``text``, whose keywords found are ``keyword_hits``."""
-        return self.score_features(features(text, keyword_hits))
+        return self.score_features(features(text, keyword_hits if self.reads_keywords else ()))
 
     def score_features(self, counted):
         """The ``Scored`` of a text's counted ``features``."""
