@@ -25,7 +25,7 @@ traffic lights and traffic light; drainage is not drain (drainag), nor unblocked
 blocked. A keyword of several words is found as the same stems in the same order, with
 the spaces between them as they come: cars illegally parked, not cars parked illegally.
 The price of stems: keywords of two categories with one stem are both found (parking,
-of parking, and park, of greening: a parked car is a tie), and a word meets a keyword it
+of parking, and park, of greening: a parked car counts for both), and a word meets a keyword it
 only resembles (Block 5 meets blocked); of two keywords of one category with one stem
 (lift, lifts) the first listed counts.
 

@@ -7,7 +7,7 @@ from tests.support import events as made
 from tests.support.services import wait_until
 
 #: three concerns of one kind that the demo directory's keywords place nowhere
-LEAKS = ["楼上一直漏水，天花板发霉", "隔壁漏水渗到我家墙面", "漏水把楼下天花板泡坏了"]
+LEAKS = ["家里墙角一直漏水，天花板发霉", "卫生间漏水渗到墙面", "漏水把天花板泡坏了"]
 #: one that they place in drainage
 SEWER = "元岗路下水道堵塞，污水外溢"
 

@@ -233,10 +233,10 @@ def test_the_demo_directory_categorises_concerns(demo):
     assert demo.categorise("The drain on our street is BLOCKED").category == "drainage"
     assert demo.categorise("想了解一下政策").category is None
     assert demo.categorise("The sewer on Jiekou Road is overflowing").reason() == \
-        "drainage (confidence 0.67): sewer; also roads-traffic: road"
+        "drainage (confidence 0.75): sewer; also roads-traffic: road"
     assert demo.categorise("红绿灯时间太短，老人过不了马路").category == "roads-traffic"
     assert demo.categorise("Messages the service parked").reason() == \
-        "no category: parking (confidence 0.50): parking; also greening: park"  # one stem, two categories
+        "parking (confidence 0.77): parking; also greening: park"  # one stem, two categories; park leans
     assert demo.categorise("Traffic lights out on Jiekou Road").reason() == \
         "roads-traffic (confidence 1.00): traffic light, road"
     assert demo.categorise("Both lifts broken, the street flooded").reason() == \
