@@ -10,15 +10,14 @@
 #   the whole system:  docker compose -f deploy/compose.yaml up --build   (deploy/compose.yaml)
 
 # Builder: a virtual environment with the pinned runtime dependencies of pyproject.toml and
-# its devstack extra (aiosmtpd, for the development sink) and learning extra (scikit-learn, for
-# the admin CLI that trains the category model), resolved with constraints.txt.
+# its devstack extra (aiosmtpd, for the development sink), resolved with constraints.txt.
 # Only the dependencies are installed: the code itself is copied into /app below, so that
 # the admin CLI finds deploy/directory.yaml beside it.
 FROM python:3.11-slim-bookworm AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /build
 COPY pyproject.toml constraints.txt ./
-RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print(*p['dependencies'], *p['optional-dependencies']['devstack'], *p['optional-dependencies']['learning'], sep='\n')" \
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print(*p['dependencies'], *p['optional-dependencies']['devstack'], sep='\n')" \
       > requirements.txt \
  && python -m venv /opt/venv \
  && /opt/venv/bin/pip install -c constraints.txt -r requirements.txt

@@ -6,12 +6,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SERVICES := intake routing notify reporting
 
-.PHONY: install infra tools setup run test unit lint bench bench-rebuild bench-duplicates bench-categories cluster-test $(addprefix run-,$(SERVICES))
+.PHONY: install infra tools setup run test unit lint bench bench-rebuild bench-duplicates bench-categories evaluate-categories cluster-test $(addprefix run-,$(SERVICES))
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -c constraints.txt -e '.[test,devstack,learning]'
+	$(VENV)/bin/pip install -q -c constraints.txt -e '.[test,devstack]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -69,6 +69,10 @@ bench-duplicates: install infra
 # choosing a concern's category, the keywords alone and with a model trained on the corpus
 bench-categories: install
 	$(PY) -m bench.categories
+
+# the keywords alone, a model alone and both on the project's corpus of residents' texts
+evaluate-categories: install
+	$(PY) -m services.routing.learning evaluate
 
 # three RabbitMQ nodes of their own in one cluster (never the machine's own node), the four
 # services failing over when one node stops under load (tests/cluster; not part of `make test`)

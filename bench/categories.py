@@ -17,12 +17,12 @@ import time
 from datetime import date
 from pathlib import Path
 
-from services.admin.category_evaluation import BOTH, held_out, lines
 from services.common.directory import load_directory
 from services.common.words import _cached_words, load, words
 from services.routing.categories import DEFAULT_CONFIDENCE, Categoriser
 from services.routing.learning.choice import choose
 from services.routing.learning.corpus import examples
+from services.routing.learning.evaluation import BOTH, held_out, lines
 
 ROUNDS = int(os.environ.get("ZD_BENCH_ROUNDS", "5"))
 DIRECTORY = Path(__file__).resolve().parents[1] / "deploy" / "directory.yaml"

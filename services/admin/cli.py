@@ -22,14 +22,13 @@
     category-report [--days N]       how often the office changed the category chosen, per
                                      category, the keywords to add and the model's confusions
                                      (90 days)
-    category-model train [--days N] [--with-corpus] [--dry-run]
-                                     train the category model on the tickets whose category the
-                                     office confirmed or corrected (365 days), and upload it
+    category-model train [--days N] [--with-corpus]
+                                     routing trains its category model on the tickets whose
+                                     category the office confirmed or corrected (365 days) and
+                                     uses it at once
     category-model list | off        the models routing holds; off: the keywords alone decide;
                                      these three ask the services over HTTP with ZD_ADMIN_API_KEY
                                      (ZD_ROUTING_URL, ZD_REPORTING_URL)
-    category-model evaluate [--corpus DIR]
-                                     the keywords, the model and both on the project's corpus
     personal-data erase TICKET --requested-by WHO [--reason TEXT]
                                      anonymise the reporter's details of a ticket at once in
                                      every service; who asked and when is recorded
@@ -42,7 +41,6 @@ import sys
 from pathlib import Path
 
 from services.admin import category_models, category_report, parked, service_api
-from services.admin.category_training import TooFewExamples
 from services.admin.database_roles import ensure_service_roles
 from services.admin.definitions import definitions
 from services.admin.rabbit_management import vhost_of
@@ -175,19 +173,9 @@ def cmd_category_report(args):
 
 
 def cmd_category_model(args):
-    if args.action == "evaluate":
-        categories = load_directory(directory_paths())["categories"]
-        folder = args.corpus or category_models.corpus.CORPUS
-        print("\n".join(category_models.corpus_lines(categories, folder)))
-    elif args.action == "train":
-        try:
-            body = category_models.trained(args.days, args.with_corpus)
-        except TooFewExamples as exc:
-            sys.exit(f"category-model train: {exc}")
-        print("\n".join(category_models.trained_lines(body)))
-        if not args.dry_run:
-            saved = category_models.upload(body)
-            print(f"uploaded as v{saved['version']}: routing chooses with it from its next concern on")
+    if args.action == "train":
+        model = service_api.train_category_model(args.days, args.with_corpus)
+        print("\n".join(category_models.trained_lines(model)))
     elif args.action == "off":
         retired = service_api.retire_category_models()
         print(f"{retired} models retired: the keywords alone decide")
@@ -237,11 +225,9 @@ def parser():
     report = commands.add_parser("category-report")
     report.add_argument("--days", type=int, default=90)
     model = commands.add_parser("category-model")
-    model.add_argument("action", choices=["train", "list", "off", "evaluate"])
+    model.add_argument("action", choices=["train", "list", "off"])
     model.add_argument("--days", type=int, default=365, help="train: tickets received in the last N days")
     model.add_argument("--with-corpus", action="store_true", help="train: add the project's corpus")
-    model.add_argument("--dry-run", action="store_true", help="train: print, do not upload")
-    model.add_argument("--corpus", help="evaluate: a folder of *.jsonl (default: the project's)")
     personal = commands.add_parser("personal-data")
     personal.add_argument("action", choices=["erase", "requests"])
     personal.add_argument("ticket", nargs="?")

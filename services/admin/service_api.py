@@ -1,12 +1,11 @@
 """What the admin CLI asks of the services, over their HTTP APIs, with the admin key.
 
-The admin reads no other service's tables: routing answers the category report, lists
-the tickets a category model learns from and keeps the models uploaded; reporting
-rebuilds its own read model. Each service is asked at its URL
-(``ZD_ROUTING_URL``, ``ZD_REPORTING_URL``; default this machine at its port) with the
-key ``ZD_ADMIN_API_KEY`` (a key of the party ``admin``). A service that cannot be
-reached, refuses the key or answers an error is a ``ServiceRefused`` whose text says
-what to do.
+The admin reads no other service's tables: routing answers the category report and
+trains, lists and retires its category models; reporting rebuilds its own read model.
+Each service is asked at its URL (``ZD_ROUTING_URL``, ``ZD_REPORTING_URL``; default
+this machine at its port) with the key ``ZD_ADMIN_API_KEY`` (a key of the party
+``admin``). A service that cannot be reached, refuses the key or answers an error is a
+``ServiceRefused`` whose text says what to do.
 """
 import requests
 
@@ -16,7 +15,7 @@ CONNECT_SECONDS = 5
 #: a rebuild answers when it is done: minutes for a large event log
 REBUILD_SECONDS = 3600
 REPORT_SECONDS = 60
-UPLOAD_SECONDS = 120
+TRAINING_SECONDS = 1800  # routing answers when the model is trained
 
 
 class ServiceRefused(Exception):
@@ -28,19 +27,15 @@ def category_report(days):
     return _ask("routing", "GET", "/api/v1/category-report", {"days": days}, REPORT_SECONDS)
 
 
-def labelled_tickets(days):
-    """Routing's labelled tickets of the last ``days`` days and its directory's categories."""
-    return _ask("routing", "GET", "/api/v1/category-models/examples", {"days": days}, REPORT_SECONDS)
-
-
 def category_models():
     """The category models routing holds, newest first."""
     return _ask("routing", "GET", "/api/v1/category-models", None, REPORT_SECONDS)["models"]
 
 
-def upload_category_model(body):
-    """Routing stores the trained model ``body`` and uses it at once: its row."""
-    return _ask("routing", "POST", "/api/v1/category-models", None, UPLOAD_SECONDS, body=body)
+def train_category_model(days, with_corpus):
+    """Routing trains a category model and uses it at once: the model's row."""
+    return _ask("routing", "POST", "/api/v1/category-models", None, TRAINING_SECONDS,
+                body={"days": days, "with_corpus": with_corpus})
 
 
 def retire_category_models():

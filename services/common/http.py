@@ -98,16 +98,15 @@ def _field_errors(messages):
     return messages if isinstance(messages, dict) else {"_schema": messages}
 
 
-def read_json(request, max_bytes=MAX_BODY_BYTES):
-    """The request's JSON object, or the Problem that says why there is none; a body is
-    at most ``max_bytes`` long (64 KiB but for an operator's upload)."""
-    if request.content_length and request.content_length > max_bytes:
-        raise PayloadTooLarge(f"The body must be at most {max_bytes} bytes.")
+def read_json(request):
+    """The request's JSON object, or the Problem that says why there is none."""
+    if request.content_length and request.content_length > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.")
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("Send the body as application/json.")
     raw = request.get_data(cache=True)
-    if len(raw) > max_bytes:
-        raise PayloadTooLarge(f"The body must be at most {max_bytes} bytes.")
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.")
     try:
         body = json.loads(raw)
     except ValueError as exc:

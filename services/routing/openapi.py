@@ -5,7 +5,6 @@ from services.routing.schemas import (
                                       ActionSchema,
                                       BulkActionSchema,
                                       BulkOutcomesSchema,
-                                      CategoryModelBodySchema,
                                       CategoryModelSchema,
                                       CategoryModelsSchema,
                                       CategoryReportSchema,
@@ -13,10 +12,10 @@ from services.routing.schemas import (
                                       FeedbackSchema,
                                       InternalNoteBodySchema,
                                       InternalNoteSchema,
-                                      LabelledTicketsSchema,
                                       RetiredModelsSchema,
                                       TicketListSchema,
                                       TicketViewSchema,
+                                      TrainModelSchema,
 )
 
 TICKET_ID = path_parameter("ticket_id", "The ticket id")
@@ -62,28 +61,21 @@ SPEC = build_spec(
                               " without one, the office's changes of them when it dispatched, and"
                               " the words the tickets moved to a category share that are not yet"
                               " among its keywords."),
-        Operation("/api/v1/category-models/examples", "GET", "The tickets a category model"
-                  " learns from", {200: ("The labelled tickets of the last `days` days",
-                                         LabelledTicketsSchema)},
-                  parameters=[query_parameter("days", "The window: tickets received in the last N"
-                                              " days (1-3660, default 365)", type="integer",
-                                              minimum=1, maximum=3660)],
-                  errors=(400, 401, 403, 429, 503),
-                  description="For the admin key (`python -m services.admin category-model train`)."
-                              " A ticket's category is its label once the liaison office changed"
-                              " it, dispatched the ticket by hand, or a department resolved it."),
         Operation("/api/v1/category-models", "GET", "The category models uploaded",
                   {200: ("Newest first; `in_use` marks the one routing chooses with",
                          CategoryModelsSchema)}, errors=(401, 403, 429, 503),
                   description="For the admin key (`python -m services.admin category-model list`)."),
-        Operation("/api/v1/category-models", "POST", "Upload a trained category model",
+        Operation("/api/v1/category-models", "POST", "Train a category model on routing's history",
                   {201: ("The model, in use at once", CategoryModelSchema)},
-                  body=CategoryModelBodySchema, errors=(400, 401, 403, 413, 415, 429, 503),
-                  description="For the admin key (`python -m services.admin category-model train`"
-                              " trains and uploads). Every routing instance chooses with the"
-                              " newest model not retired from its next concern on; 400 when the"
-                              " model chooses a category the directory does not have. At most"
-                              " 32 MiB."),
+                  body=TrainModelSchema, errors=(400, 401, 403, 409, 413, 415, 429, 503),
+                  description="For the admin key (`python -m services.admin category-model train`)."
+                              " The tickets whose category the liaison office confirmed or"
+                              " corrected are the labels; the model reads the directory's"
+                              " keywords found as well as the text. Training runs in a process"
+                              " of its own and answers when done (seconds for thousands of"
+                              " tickets); every routing instance chooses with the new model from"
+                              " its next concern on. 409 when there are fewer than 100 labelled"
+                              " texts: the keywords alone keep deciding."),
         Operation("/api/v1/category-models/retire", "POST", "Stop using learned models",
                   {200: ("How many were retired", RetiredModelsSchema)},
                   errors=(401, 403, 429, 503),

@@ -1,8 +1,6 @@
 """What crosses routing's edges: department feedback, the actions of §6 and the events
 routing takes in, loaded; its answers (tickets listed, a ticket as representatives and
 offices see it, feedback applied), dumped."""
-import math
-
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from services.common.events import RATING_SOURCES
@@ -272,70 +270,15 @@ class FeedbackAppliedSchema(Schema):
     status = fields.String()
 
 
-class LabelledTicketsQuerySchema(Schema):
-    """``GET /api/v1/category-models/examples``: tickets received in the last ``days`` days."""
-    days = fields.Integer(load_default=365, validate=validate.Range(1, 3660))
-
-
-class LabelledTicketSchema(Schema):
-    ticket_id = fields.String()
-    text = fields.String(metadata={"description": "the concern's title and description"})
-    category = fields.String(metadata={"description": "its category now: the label"})
-    corrected = fields.Boolean(metadata={"description": "the office changed the category"})
-
-
-class LabelledTicketsSchema(Schema):
-    days = fields.Integer()
-    categories = fields.Dict(metadata={
-        "description": "the directory's categories as routing holds them (code → name,"
-                       " keywords, weights): a model learns from the keywords found too"})
-    examples = fields.List(fields.Nested(LabelledTicketSchema), metadata={
-        "description": "the tickets whose category the liaison office confirmed or corrected: it"
-                       " changed the category, dispatched by hand, or a department resolved it"})
-
-
-class ModelExamplesSchema(Schema):
-    total = fields.Integer(required=True, strict=True, validate=validate.Range(1))
-    by_category = fields.Dict(keys=fields.String(), values=fields.Integer(strict=True), load_default=dict)
-    corrected = fields.Integer(strict=True, load_default=None)
-
-
-class CategoryModelBodySchema(Schema):
-    """A trained category model (``services.routing.learning.model``), as the admin's
-    training writes it: each feature's idf, then its weight for each category in order."""
-
-    class Meta:
-        unknown = INCLUDE
-
-    format = fields.Integer(required=True, strict=True, validate=validate.Equal(1))
-    categories = fields.List(fields.String(validate=validate.Length(1, 32)), required=True,
-                             validate=validate.Length(min=2))
-    intercepts = fields.List(fields.Float(allow_nan=False), required=True)
-    # checked in _shapes: a model has tens of thousands, too many for a field each
-    features = fields.Dict(keys=fields.String(validate=validate.Length(1, 200)), values=fields.Raw(),
-                           required=True, validate=validate.Length(min=1))
-    trained_at = fields.AwareDateTime(format="iso", required=True)
-    examples = fields.Nested(ModelExamplesSchema, required=True)
-    evaluation = fields.Dict(load_default=None, allow_none=True)
-
-    @validates_schema
-    def _shapes(self, data, **kwargs):
-        categories = data["categories"]
-        if len(set(categories)) != len(categories):
-            raise ValidationError("A category is listed twice.", "categories")
-        if len(data["intercepts"]) != len(categories):
-            raise ValidationError(f"One intercept per category: {len(categories)}.", "intercepts")
-        wrong = next((feature for feature, values in data["features"].items()
-                      if not _numbers(values, len(categories) + 1)), None)
-        if wrong is not None:
-            raise ValidationError(f"Each feature has its idf and one weight per category"
-                                  f" ({len(categories) + 1} finite numbers); {wrong!r} has not.", "features")
-
-
-def _numbers(values, count):
-    """Whether ``values`` is a list of ``count`` finite numbers."""
-    return (isinstance(values, list) and len(values) == count
-            and all(type(value) in (int, float) and math.isfinite(value) for value in values))
+class TrainModelSchema(Schema):
+    """``POST /api/v1/category-models``: what to learn from."""
+    days = fields.Integer(load_default=365, validate=validate.Range(1, 3660), metadata={
+        "description": "the tickets received in the last N days whose category the liaison office"
+                       " confirmed or corrected: it changed the category, dispatched by hand, or a"
+                       " department resolved what was dispatched"})
+    with_corpus = fields.Boolean(load_default=False, metadata={
+        "description": "add the project's corpus of residents' texts (a deployment with little"
+                       " history yet)"})
 
 
 class CategoryModelSchema(Schema):

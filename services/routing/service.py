@@ -44,7 +44,6 @@ from services.routing.schemas import (
     ActionSchema,
     BulkActionSchema,
     BulkOutcomesSchema,
-    CategoryModelBodySchema,
     CategoryModelSchema,
     CategoryModelsSchema,
     CategoryReportQuerySchema,
@@ -53,15 +52,15 @@ from services.routing.schemas import (
     FeedbackSchema,
     InternalNoteBodySchema,
     InternalNoteSchema,
-    LabelledTicketsQuerySchema,
-    LabelledTicketsSchema,
     RetiredModelsSchema,
     TicketListSchema,
     TicketQuerySchema,
     TicketViewSchema,
+    TrainModelSchema,
 )
 from services.routing.use_cases import (
     actions,
+    category_model,
     deadlines,
     inbound,
     notes,
@@ -158,16 +157,6 @@ class RoutingService(WorkbenchPages, ZeroDistanceService):
             {"days": days, "categories": rows, "keywords_to_add": suggestions,
              "model_confusions": category_changes.model_confusions(model_choices)}))
 
-    @api("GET", "/api/v1/category-models/examples")
-    def category_model_examples(self, request):
-        with self.db.transaction() as conn:
-            self.keys.caller(conn, request, "admin")
-            days = LabelledTicketsQuerySchema().load(request.args.to_dict())["days"]
-            labelled = store.labelled_tickets(conn, days)
-            categories = current_directory(conn)["categories"]
-        return json_response(200, LabelledTicketsSchema().dump(
-            {"days": days, "categories": categories, "examples": labelled}))
-
     @api("GET", "/api/v1/category-models")
     def list_category_models(self, request):
         with self.db.transaction() as conn:
@@ -176,14 +165,11 @@ class RoutingService(WorkbenchPages, ZeroDistanceService):
         return json_response(200, CategoryModelsSchema().dump({"models": models}))
 
     @api("POST", "/api/v1/category-models")
-    def upload_category_model(self, request):
+    def train_category_model(self, request):
         with self.db.transaction() as conn:
             caller = self.keys.caller(conn, request, "admin")
-        body = read_json(request, max_bytes=category_models.MAX_MODEL_BYTES)
-        CategoryModelBodySchema().load(body)
-        with self.db.transaction() as conn:
-            category_models.check_categories(body, current_directory(conn)["categories"])
-            saved = store.save_category_model(conn, body, str(caller.party))
+        asked = TrainModelSchema().load(read_json(request))
+        saved = category_model.train(self.db, asked["days"], asked["with_corpus"], str(caller.party))
         return json_response(201, CategoryModelSchema().dump({**saved, "in_use": True}))
 
     @api("POST", "/api/v1/category-models/retire")

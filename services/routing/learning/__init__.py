@@ -8,8 +8,10 @@
 - ``choice``: the keywords and the model combined into one decision, with the reason the
   timeline keeps;
 - ``corpus``: the project's labelled texts (``corpus/*.jsonl``), to evaluate and to start a
-  deployment's model.
-
-Training lives with the operator (``services.admin.category_training``): the tickets whose
-category the office confirmed or corrected are the labels.
+  deployment's model;
+- ``training``: a model fitted with scikit-learn, in a process of its own
+  (``python -m services.routing.learning train``, run by ``use_cases.category_model``):
+  the tickets whose category the office confirmed or corrected are the labels;
+- ``evaluation``: the keywords alone, a model alone and both, on texts the models did not
+  learn from (``python -m services.routing.learning evaluate``).
 """

@@ -15,7 +15,7 @@ against the threshold. With a model:
   costs a hand-back and days; an undecided concern, a glance at the office. On the
   project's corpus the keywords' own choice, kept wherever the model agreed whatever
   its probability, added right answers only at the price of more wrong ones
-  (``category_evaluation``; docs/architecture.md#categories-and-likely-duplicates).
+  (``evaluation``; docs/architecture.md#categories-and-likely-duplicates).
 
 The threshold is the district policy's ``category_confidence``: the least share of the
 keywords' weight (no model), or the least probability of the model, that gives a category.

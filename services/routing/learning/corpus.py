@@ -6,7 +6,7 @@ office would give it, written for this project over the demo directory's categor
 words without deciding the department: ``who`` is affected (老人 in a parking
 complaint), ``where`` it is (学校门口), what it ``cause``-s (堵塞交通), an
 ``other-topic`` mentioned in passing, or null. It serves the evaluation of the keywords
-and the model (``services.admin.category_evaluation``) and can start a new deployment's
+and the model (``evaluation``) and can start a new deployment's
 model before it has a history of its own.
 """
 import json

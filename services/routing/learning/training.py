@@ -1,5 +1,7 @@
-"""Training the category model from labelled texts, with scikit-learn (the ``learning``
-extra): only the operator's command line trains; routing scores the result without it.
+"""Training the category model from labelled texts, with scikit-learn: in a process of
+its own (``python -m services.routing.learning train``, which routing starts when the
+admin asks), so that routing's workers go on meanwhile; routing scores the result
+without scikit-learn.
 
 ``train`` fits a multinomial logistic regression on the TF-IDF of each text's
 ``features`` (routing's own function, so training and scoring read texts alike) and
@@ -12,10 +14,14 @@ that a model of a large history stays a few MB.
 from collections import Counter
 from datetime import UTC, datetime
 
+from services.routing.categories import DEFAULT_CONFIDENCE, Categoriser
+from services.routing.learning import corpus
 from services.routing.learning.features import features
 from services.routing.learning.model import FORMAT
 
 MIN_TEXTS = 2
+#: fewer labelled texts than this teach a model little but its training set by heart
+MIN_EXAMPLES = 100
 MAX_FEATURES = 60000
 #: the inverse of the regularisation's strength; chosen by cross-validation on the corpus
 #: (``category_evaluation``): 10 gave the most right with the fewest wrong
@@ -79,3 +85,40 @@ def _kept_features(counted):
     widespread = sorted((feature for feature, texts in spread.items() if texts >= MIN_TEXTS),
                         key=lambda feature: (-spread[feature], feature))
     return set(widespread[:MAX_FEATURES])
+
+
+def trained_body(labelled, categories, with_corpus=False, corpus_folder=corpus.CORPUS):
+    """The body of a model of routing's ``labelled`` tickets (``[{text, category,
+    corrected}]``) and, ``with_corpus``, the project's corpus, reading the keywords of the
+    directory's ``categories``; with its cross-validated ``evaluation``."""
+    texts = [row["text"] for row in labelled]
+    labels = [row["category"] for row in labelled]
+    if with_corpus:
+        extra = [example for example in corpus.examples(corpus_folder) if example.category in categories]
+        texts += [example.text for example in extra]
+        labels += [example.category for example in extra]
+    if len(texts) < MIN_EXAMPLES:
+        raise TooFewExamples(
+            f"{len(texts)} labelled texts, at least {MIN_EXAMPLES} are needed: the keywords alone"
+            " keep deciding (with_corpus adds the project's corpus to the history)")
+    categoriser = Categoriser(categories)
+    body = train(texts, labels, categoriser)
+    body["examples"].update(tickets=len(labelled), corrected=sum(bool(row["corrected"]) for row in labelled))
+    body["evaluation"] = cross_validated_record(texts, labels, categoriser)
+    return body
+
+
+def cross_validated_record(texts, labels, categoriser, threshold=DEFAULT_CONFIDENCE):
+    """How the keywords and models of these texts did by cross-validation (as many folds
+    as the rarest category allows, up to five), at ``threshold``: kept with the model."""
+    from services.routing.learning import evaluation
+
+    smallest = min(labels.count(label) for label in set(labels))
+    if smallest < 2:
+        return {"method": "none: a category has a single example"}
+    folds = min(evaluation.FOLDS, smallest)
+    examples = [corpus.Example(text, label, "", None) for text, label in zip(texts, labels, strict=True)]
+    outcomes = evaluation.cross_validated(examples, categoriser, threshold, folds=folds)
+    return {"method": f"{folds}-fold cross-validation at confidence {threshold}",
+            **{method: {kind: round(outcome.share(kind), 4) for kind in ("right", "wrong", "undecided")}
+               for method, outcome in outcomes.items()}}

@@ -7,16 +7,17 @@ split every run) and decides the other quarter; ``cross_validated`` does it five
 over, so that every example is decided once by a model that did not see it. Each
 method's ``Outcome`` counts the texts decided right, decided wrong and left undecided
 (the office decides), with precision and recall per category and the confusions.
-``lines`` prints them; ``python -m services.admin category-model evaluate`` runs it on the
-project's corpus (``services.routing.learning.corpus``); ``make bench-categories`` times
-the choice too.
+``lines`` prints them; ``python -m services.routing.learning evaluate`` (``make
+evaluate-categories``) runs it on the project's corpus (``corpus``) with the demo
+directory's keywords; ``make bench-categories`` times the choice too.
 """
 from collections import Counter
 from dataclasses import dataclass, field
 
-from services.admin.category_training import train
+from services.routing.learning import corpus
 from services.routing.learning.choice import choose
 from services.routing.learning.model import CategoryModel
+from services.routing.learning.training import train
 
 KEYWORDS, MODEL, BOTH = "keywords alone", "model alone", "both"
 METHODS = (KEYWORDS, MODEL, BOTH)
@@ -123,3 +124,16 @@ def lines(title, outcomes):
                           for (label, decided), n in outcome.confusions().most_common(5))
         out.append(f"wrong, {method}: {worst or 'none'}")
     return out
+
+
+def corpus_lines(categoriser, folder=corpus.CORPUS, threshold=0.6):
+    """The evaluation of the corpus in ``folder`` with ``categoriser``'s keywords, as
+    printed: held out, and cross-validated."""
+    examples = corpus.examples(folder)
+    held, _ = held_out(examples, categoriser, threshold)
+    tested = held[BOTH].total
+    out = lines(f"held out: {tested} of {len(examples)} texts, models of the other {len(examples) - tested},"
+                f" at confidence {threshold}", held)
+    out.append("")
+    return out + lines(f"{FOLDS}-fold cross-validation: every text decided once",
+                       cross_validated(examples, categoriser, threshold))

@@ -1,0 +1,45 @@
+"""``python -m services.routing.learning``: the category model's training and evaluation.
+
+    train     read ``{"labelled": [...], "categories": {...}, "with_corpus": bool}`` as JSON
+              on stdin, write the trained model's body as JSON on stdout; exit 3 with the
+              reason on stderr when there is too little to learn from. Routing runs it as
+              a process of its own when the admin asks for a model.
+    evaluate [--corpus DIR] [--directory FILE]
+              the keywords alone, a model alone and both on the corpus (the project's,
+              with the demo directory's keywords by default), as printed
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from services.common.directory import load_directory
+from services.routing.categories import DEFAULT_CONFIDENCE, Categoriser
+from services.routing.learning import corpus, evaluation, training
+
+DEMO_DIRECTORY = Path(__file__).resolve().parents[3] / "deploy" / "directory.yaml"
+TOO_FEW = 3  # the exit status routing reads as: too little to learn from
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m services.routing.learning", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=["train", "evaluate"])
+    parser.add_argument("--corpus", default=str(corpus.CORPUS), help="evaluate: a folder of *.jsonl")
+    parser.add_argument("--directory", default=str(DEMO_DIRECTORY), help="evaluate: its keywords")
+    args = parser.parse_args(argv)
+    if args.action == "evaluate":
+        categoriser = Categoriser(load_directory([args.directory])["categories"])
+        print("\n".join(evaluation.corpus_lines(categoriser, args.corpus, DEFAULT_CONFIDENCE)))
+        return
+    asked = json.load(sys.stdin)
+    try:
+        body = training.trained_body(asked["labelled"], asked["categories"], asked.get("with_corpus", False))
+    except training.TooFewExamples as exc:
+        print(exc, file=sys.stderr)
+        sys.exit(TOO_FEW)
+    json.dump(body, sys.stdout, ensure_ascii=False)
+
+
+if __name__ == "__main__":
+    main()
