@@ -223,11 +223,13 @@ def current_category_model(conn):
     kept = kept_for_transaction(conn)
     if kept is not None and "category_model" in kept:
         return kept["category_model"]
-    row = conn.execute("SELECT version, current_schema() AS schema FROM category_models"
+    row = conn.execute("SELECT version, uploaded_at, current_schema() AS schema FROM category_models"
                        " WHERE retired_at IS NULL ORDER BY version DESC LIMIT 1").fetchone()
     model = None
     if row is not None:
-        key = (row["schema"], row["version"])
+        # a version number comes back after the table is emptied (a restored or reset
+        # database): the time it was uploaded tells its body from the one kept
+        key = (row["schema"], row["version"], row["uploaded_at"])
         model = _models.get(key)
         if model is None:
             body = conn.execute("SELECT body FROM category_models WHERE version = %s",
@@ -239,7 +241,7 @@ def current_category_model(conn):
     return model
 
 
-_models = {}  # (schema, version) → CategoryModel
+_models = {}  # (schema, version, uploaded_at) → CategoryModel
 
 
 def save_category_model(conn, body, uploaded_by):
