@@ -83,10 +83,12 @@ class CategoryModel:
                           in zip(self.categories, exponentials, strict=True)), key=lambda pair: -pair[1])
         best = ranking[0][0]
         index = self.categories.index(best)
-        weighed = sorted(((feature, value / length * self.weights[feature][1][index])
-                          for feature, value in scaled.items()), key=lambda pair: -pair[1])
-        top_words = tuple((_readable(feature), round(weight, 4))
-                          for feature, weight in weighed[:TOP_WORDS] if weight > 0)
+        weighed = {}  # what was read → its weight: 大雨 as characters and as a word, summed
+        for feature, value in scaled.items():
+            read = _readable(feature)
+            weighed[read] = weighed.get(read, 0.0) + value / length * self.weights[feature][1][index]
+        top_words = tuple((read, round(weight, 4)) for read, weight
+                          in sorted(weighed.items(), key=lambda pair: -pair[1])[:TOP_WORDS] if weight > 0)
         return Scored(best, ranking[0][1], tuple(ranking), top_words)
 
 
