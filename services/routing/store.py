@@ -195,11 +195,13 @@ def model_choices(conn, days):
         (days,)).fetchall()]
 
 
-#: the tickets whose category the liaison office confirmed or corrected: it changed the
+#: the tickets whose category the liaison office confirmed or corrected (``corrected``: it
+#: changed one chosen before, not only gave one to a ticket that had none): it changed the
 #: category, or dispatched the ticket by hand, or a department resolved what was dispatched
 LABELLED_TICKETS_SQL = """
     SELECT t.ticket_id, concat_ws(' ', t.title, t.description) AS text, t.category,
-           EXISTS (SELECT 1 FROM recategorisations r WHERE r.ticket_id = t.ticket_id) AS corrected
+           EXISTS (SELECT 1 FROM recategorisations r WHERE r.ticket_id = t.ticket_id
+                   AND r.from_category IS NOT NULL) AS corrected
     FROM tickets t
     WHERE t.category IS NOT NULL AND t.received_at >= now() - make_interval(days => %(days)s)
       AND t.status <> 'merged'

@@ -61,20 +61,23 @@ class Outcome:
                        if decided is not None and decided != label)
 
 
-def decide(train_examples, test_examples, categoriser, threshold):
+def decide(train_examples, test_examples, categoriser, threshold, methods=METHODS):
     """Each method's ``Outcome`` on ``test_examples``, and the model that reads the keywords,
     trained on ``train_examples``: the keywords alone; a model of the text alone at the
-    threshold; the keywords and a model that reads them, chosen as routing chooses."""
+    threshold (only when ``methods`` ask for it: a second training); the keywords and a
+    model that reads them, chosen as routing chooses."""
     texts, labels = [e.text for e in train_examples], [e.category for e in train_examples]
     model = CategoryModel(train(texts, labels, categoriser), version=0)
-    text_only = CategoryModel(train(texts, labels, categoriser, reads_keywords=False), version=0)
-    outcomes = {method: Outcome() for method in METHODS}
+    text_only = (CategoryModel(train(texts, labels, categoriser, reads_keywords=False), version=0)
+                 if MODEL in methods else None)
+    outcomes = {method: Outcome() for method in methods}
     for example in test_examples:
         chosen = choose(example.text, categoriser, model, threshold)
-        alone = text_only.score(example.text)
         outcomes[KEYWORDS].add(example.category, chosen.keywords.category)
-        outcomes[MODEL].add(example.category, alone.category if alone.probability >= threshold else None)
         outcomes[BOTH].add(example.category, chosen.category)
+        if text_only is not None:
+            alone = text_only.score(example.text)
+            outcomes[MODEL].add(example.category, alone.category if alone.probability >= threshold else None)
     return outcomes, model
 
 
@@ -93,15 +96,15 @@ def held_out(examples, categoriser, threshold):
     return decide(training, testing, categoriser, threshold)
 
 
-def cross_validated(examples, categoriser, threshold, folds=FOLDS):
+def cross_validated(examples, categoriser, threshold, folds=FOLDS, methods=METHODS):
     """``{method: Outcome}`` pooled over ``folds`` folds: every example decided once."""
     from sklearn.model_selection import StratifiedKFold
 
-    pooled = {method: Outcome() for method in METHODS}
+    pooled = {method: Outcome() for method in methods}
     labels = [e.category for e in examples]
     for training, testing in StratifiedKFold(folds, shuffle=True, random_state=SEED).split(examples, labels):
         outcomes, _ = decide([examples[i] for i in training], [examples[i] for i in testing],
-                             categoriser, threshold)
+                             categoriser, threshold, methods)
         for method, outcome in outcomes.items():
             pooled[method].pairs += outcome.pairs
     return pooled

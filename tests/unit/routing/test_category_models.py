@@ -75,10 +75,11 @@ def test_the_training_learns_from_the_tickets_and_the_corpus_of_the_directory_s_
     kept = {code: category for code, category in directory_categories.items() if code != "parking"}
     body = training.trained_body(tickets, kept, with_corpus=True)
     from_corpus = [e for e in corpus.examples() if e.category != "parking"]
-    assert given["texts"] == [t["text"] for t in tickets] + [e.text for e in from_corpus]
-    assert given["labels"] == [t["category"] for t in tickets] + [e.category for e in from_corpus]
+    kept_tickets = tickets[:3]  # parking's are left out: the directory dropped it since
+    assert given["texts"] == [t["text"] for t in kept_tickets] + [e.text for e in from_corpus]
+    assert given["labels"] == [t["category"] for t in kept_tickets] + [e.category for e in from_corpus]
     assert set(given["categories"]) == set(kept)
-    assert body == {"examples": {"total": 5 + len(from_corpus), "tickets": 5, "corrected": 3},
+    assert body == {"examples": {"total": 3 + len(from_corpus), "tickets": 3, "corrected": 3},
                     "evaluation": {"method": "x"}}
 
 
