@@ -11,9 +11,10 @@ several (违章停车, cut 违章/停车), and where it lies inside one word, a 
 is found in 水表读数不对 (水表/读数), not in 楼上漏水表示无奈 (漏水/表示). Still missed, a
 keyword that the dictionary shares between two words: 乱停 in 乱停放 (乱/停放: the
 dictionary has no 乱停放; list such a word as a keyword of its own), 水表 in 水表坏了
-(水/表坏/了), 电箱 in 我家电箱 (我/家电/箱): 4 of 880 sentences that put each of the demo
-directory's 110 Chinese keywords in eight contexts, as on whole words alone. Now found:
-the keyword in every one of the 524 words of jieba's dictionary that hold one (2 before):
+(水/表坏/了), 电箱 in 我家电箱 (我/家电/箱): 4 of 880 sentences that put each of 110
+Chinese keywords (the demo directory's before it listed how residents write) in eight
+contexts, as on whole words alone. Now found: the keyword in every one of the 524 words
+of jieba's dictionary that hold one of those 110 (2 before):
 most mean what it means (垃圾桶, 户口本, 电线杆), a few do not (圣诞老人, 米老鼠, 脑积水,
 臭味相投), and a word holding two keywords counts both (排水管: 排水 for drainage, 水管 for
 water supply, a tie). A keyword of one character would be found in every word holding it.
