@@ -111,6 +111,10 @@ VARIABLES = (
              "deliveries at once per destination (each webhook department, each gateway, the"
              " SMTP server) and notify process, to start with: a window of quick answers adds"
              " one, a failure to retry (429, 5xx, timeout) halves it", ("notify",)),
+    Variable("ZD_CATEGORY_MODEL_SECONDS", "5",
+             "routing chooses with the category model it read for this long before asking which"
+             " is in use again: a model trained or retired is in use in every instance within"
+             " this time (at once in the instance that trained or retired it)", ()),
     Variable("ZD_NOTIFY_MAX_CONCURRENCY", "32",
              "the most deliveries at once per destination and notify process (connections"
              " kept open to it too)", ("notify",)),

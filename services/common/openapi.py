@@ -21,6 +21,7 @@ ERROR_ANSWERS = {
     413: "Body over 64 KiB",
     415: "Body is not application/json",
     429: "Over the key's rate; `retry_after` says when to try again",
+    500: "The work failed; the service's log says why, and nothing was stored",
     503: "Database or broker unreachable; nothing was stored",
 }
 

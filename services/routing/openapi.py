@@ -61,26 +61,28 @@ SPEC = build_spec(
                               " without one, the office's changes of them when it dispatched, and"
                               " the words the tickets moved to a category share that are not yet"
                               " among its keywords."),
-        Operation("/api/v1/category-models", "GET", "The category models uploaded",
+        Operation("/api/v1/category-models", "GET", "The category models routing trained",
                   {200: ("Newest first; `in_use` marks the one routing chooses with",
                          CategoryModelsSchema)}, errors=(401, 403, 429, 503),
                   description="For the admin key (`python -m services.admin category-model list`)."),
         Operation("/api/v1/category-models", "POST", "Train a category model on routing's history",
                   {201: ("The model, in use at once", CategoryModelSchema)},
-                  body=TrainModelSchema, errors=(400, 401, 403, 409, 413, 415, 429, 503),
+                  body=TrainModelSchema, errors=(400, 401, 403, 409, 413, 415, 429, 500, 503),
                   description="For the admin key (`python -m services.admin category-model train`)."
                               " The tickets whose category the liaison office confirmed or"
                               " corrected are the labels; the model reads the directory's"
                               " keywords found as well as the text. Training runs in a process"
                               " of its own and answers when done (seconds for thousands of"
                               " tickets); every routing instance chooses with the new model from"
-                              " its next concern on. 409 when there are fewer than 100 labelled"
-                              " texts: the keywords alone keep deciding."),
+                              " its next concern on (the others within 5 s). 409 when there are"
+                              " fewer than 100 labelled texts (the keywords alone keep deciding),"
+                              " or while another training runs; 500 when the training failed or"
+                              " took more than 30 minutes."),
         Operation("/api/v1/category-models/retire", "POST", "Stop using learned models",
                   {200: ("How many were retired", RetiredModelsSchema)},
                   errors=(401, 403, 429, 503),
                   description="For the admin key (`python -m services.admin category-model off`):"
-                              " the keywords alone decide again, until a model is uploaded."),
+                              " the keywords alone decide again, until the next training."),
         Operation("/api/v1/tickets/{ticket_id}", "GET", "A ticket with its full timeline",
                   {200: ("The ticket", TicketViewSchema)}, parameters=[TICKET_ID],
                   errors=(401, 403, 404, 429, 503),

@@ -176,7 +176,7 @@ class RoutingService(WorkbenchPages, ZeroDistanceService):
     def retire_category_models(self, request):
         with self.db.transaction() as conn:
             self.keys.caller(conn, request, "admin")
-            retired = store.retire_category_models(conn)
+        retired = category_model.retire(self.db)
         return json_response(200, RetiredModelsSchema().dump({"retired": retired}))
 
     @api("GET", "/api/v1/tickets/<string:ticket_id>")

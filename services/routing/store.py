@@ -1,6 +1,8 @@
 """SQL of the routing schema: tickets, dispatches, timeline entries, and the reporters'
 dispatch contacts (read only to build a department's dispatch message)."""
 import math
+import os
+import time
 from itertools import combinations
 
 from psycopg.types.json import Jsonb
@@ -219,31 +221,43 @@ def labelled_tickets(conn, days):
     return conn.execute(LABELLED_TICKETS_SQL, {"days": days, "system": SYSTEM_ACTOR}).fetchall()
 
 
+#: how long a routing process chooses with the model it read before asking the database
+#: again: a new model (or none, once retired) is in use in every instance within this
+#: time, and at once in the instance that trained or retired it (``forget_category_model``)
+MODEL_CHECK_SECONDS = float(os.environ.get("ZD_CATEGORY_MODEL_SECONDS", "5"))
+
+
 def current_category_model(conn):
     """The category model in use (a ``CategoryModel``: the newest not retired), or None:
-    the keywords alone decide. Read once a transaction; a body once a process."""
-    kept = kept_for_transaction(conn)
-    if kept is not None and "category_model" in kept:
-        return kept["category_model"]
-    row = conn.execute("SELECT version, uploaded_at, current_schema() AS schema FROM category_models"
+    the keywords alone decide. Asked of the database at most every
+    ``MODEL_CHECK_SECONDS`` a process, so that a batch of concerns costs no round trip
+    for it; a model's body is read once."""
+    database = conn.info.dsn
+    checked_at, model, identity = _in_use.get(database, (None, None, None))
+    now = time.monotonic()
+    if checked_at is not None and now - checked_at < MODEL_CHECK_SECONDS:
+        return model
+    row = conn.execute("SELECT version, uploaded_at FROM category_models"
                        " WHERE retired_at IS NULL ORDER BY version DESC LIMIT 1").fetchone()
-    model = None
-    if row is not None:
+    if row is None:
+        model = identity = None
+    elif identity != (row["version"], row["uploaded_at"]):
         # a version number comes back after the table is emptied (a restored or reset
         # database): the time it was uploaded tells its body from the one kept
-        key = (row["schema"], row["version"], row["uploaded_at"])
-        model = _models.get(key)
-        if model is None:
-            body = conn.execute("SELECT body FROM category_models WHERE version = %s",
-                                (row["version"],)).fetchone()["body"]
-            _models.clear()  # only the one in use is kept
-            model = _models[key] = CategoryModel(body, version=row["version"])
-    if kept is not None:
-        kept["category_model"] = model
+        body = conn.execute("SELECT body FROM category_models WHERE version = %s",
+                            (row["version"],)).fetchone()["body"]
+        model, identity = CategoryModel(body, version=row["version"]), (row["version"], row["uploaded_at"])
+    _in_use[database] = (now, model, identity)
     return model
 
 
-_models = {}  # (schema, version, uploaded_at) → CategoryModel
+def forget_category_model():
+    """The next ``current_category_model`` asks the database: after this process trained
+    or retired a model, and committed."""
+    _in_use.clear()
+
+
+_in_use = {}  # database → (when checked, CategoryModel or None, (version, uploaded_at))
 
 
 def save_category_model(conn, body, uploaded_by):

@@ -19,6 +19,7 @@ from services.admin.use_cases import operations as ops
 from services.common import topology
 from services.common.config import settings
 from services.common.migrate import SCHEMAS, migrate
+from services.routing import store as routing_store
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_DIRECTORY = ROOT / "deploy" / "directory.yaml"
@@ -33,6 +34,9 @@ def reset_database():
             " AND tablename NOT LIKE '\\_yoyo%%'", (list(SCHEMAS),)).fetchall()
         names = ", ".join(f'"{schema}"."{table}"' for schema, table in tables)
         conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    # routing asks which category model is in use every few seconds: one running in this
+    # process next must not choose with the model of the system before
+    routing_store.forget_category_model()
 
 
 def reset_vhost():

@@ -10,6 +10,7 @@
 """
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from services.routing.learning import corpus, evaluation, training
 
 DEMO_DIRECTORY = Path(__file__).resolve().parents[3] / "deploy" / "directory.yaml"
 TOO_FEW = 3  # the exit status routing reads as: too little to learn from
+TRAINING_NICENESS = 10  # the routing process it serves goes first
 
 
 def main(argv=None):
@@ -32,6 +34,7 @@ def main(argv=None):
         categoriser = Categoriser(load_directory([args.directory])["categories"])
         print("\n".join(evaluation.corpus_lines(categoriser, args.corpus, DEFAULT_CONFIDENCE)))
         return
+    os.nice(TRAINING_NICENESS)
     asked = json.load(sys.stdin)
     try:
         body = training.trained_body(asked["labelled"], asked["categories"], asked.get("with_corpus", False))

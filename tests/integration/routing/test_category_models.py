@@ -26,6 +26,7 @@ from services.routing import store
 from services.routing.categories import Categoriser
 from services.routing.learning import choice, corpus
 from services.routing.learning.model import CategoryModel
+from services.routing.use_cases import category_model
 from tests.support import events as made
 from tests.support.office_changes import LEAKS, SEWER, bearer, category_report, dispatch, receive
 from tests.support.services import running, wait_until
@@ -190,6 +191,16 @@ def test_training_is_refused_to_another_key_out_of_range_or_on_too_little(routin
     assert stored_models() == 0 and routing.models() == []
 
 
+def test_one_training_at_a_time_another_asked_meanwhile_is_refused(routing):
+    with database() as training_elsewhere:  # holds the lock a training holds until it stored its model
+        training_elsewhere.execute("SELECT pg_advisory_xact_lock(%s)", (category_model.TRAINING_LOCK,))
+        refused = routing.train(with_corpus=True)
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["detail"] == ("A category model is being trained already: ask again when it"
+                                            " is done.")
+    assert stored_models() == 0
+
+
 def test_a_trained_model_decides_what_the_keywords_leave_and_its_confusions_are_counted(
         routing, categoriser, monkeypatch, capsys):
     routing.retire()
@@ -334,7 +345,7 @@ def test_the_cli_has_routing_train_on_its_history_and_the_corpus_lists_and_switc
     assert f"model v{version}: " in categorise_note(tunnel)
 
     main(["category-model", "off"])
-    assert capsys.readouterr().out.strip() == "1 models retired: the keywords alone decide"
+    assert capsys.readouterr().out.strip() == "1 model retired: the keywords alone decide"
     main(["category-model", "list"])
     assert all(" retired trained " in line for line in capsys.readouterr().out.splitlines())
 
@@ -363,6 +374,7 @@ def test_a_model_stored_after_the_table_was_emptied_is_read_anew_under_the_same_
         with database() as conn:
             conn.execute("TRUNCATE category_models RESTART IDENTITY")
             assert store.save_category_model(conn, kept, "admin")["version"] == 1
+        store.forget_category_model()  # as routing does once it stored one: it asks again now
         tunnel = routing.receive(51 + n, FLOODED_TUNNEL)
         assert recorded_choice(tunnel["ticket_id"]) == (chosen, "model", 1, chosen)
     assert routing.retire() == 1
