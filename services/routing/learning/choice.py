@@ -11,7 +11,10 @@ against the threshold. With a model:
 - its best category is chosen when its probability reaches the threshold: decided by
   ``keywords and model`` when it is the category the keywords alone would have chosen,
   by the ``model`` otherwise (the keywords found nothing, tied, or were misled);
-- below the threshold no category: the liaison office decides. A wrong department
+- below the threshold no category: the liaison office decides;
+- the keywords alone decide where the model cannot weigh the question: its best category
+  was dropped from the directory since the training, or the keywords chose a category
+  added since (train again after changing the categories). A wrong department
   costs a hand-back and days; an undecided concern, a glance at the office. On the
   project's corpus the keywords' own choice, kept wherever the model agreed whatever
   its probability, added right answers only at the price of more wrong ones
@@ -67,7 +70,10 @@ def choose(text, categoriser, model, threshold):
         return CategoryChoice(found.category, found.confidence, KEYWORDS if found.category else None, found)
     scored = model.score(text, found.hits)
     chosen = dict(keywords=found, scored=scored, model_version=model.version)
-    if scored.category not in categoriser.order:  # the directory dropped it since the training
+    if scored.category not in categoriser.order or (
+            found.category is not None and found.category not in model.categories):
+        # the directory dropped the model's best since the training, or the keywords chose a
+        # category added since: the model cannot weigh it, the keywords decide
         return CategoryChoice(found.category, found.confidence, KEYWORDS if found.category else None,
                               **chosen)
     if scored.probability < threshold:

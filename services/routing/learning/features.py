@@ -8,9 +8,13 @@ as it was trained. A feature is a short string with a prefix saying its kind:
 - ``w:`` a significant word of the text (``services.common.words.words``: jieba's cut of
   Chinese, stop words left out); an English word by its stem (parked, parking → park);
 - ``e:`` two English stems in a row (``e:park car``), which say more than either;
-- ``k:`` a category whose keywords were found, counted by their weights: the directory's
-  rules as evidence the model weighs against the rest (a confounder's keyword, 老人 in a
-  parking complaint, is outweighed where the history shows it is).
+- ``k:`` a category whose keywords were found, once whatever their weights: the
+  directory's rules as evidence the model weighs against the rest (a confounder's
+  keyword, 老人 in a parking complaint, is outweighed where the history shows it is).
+  Not their weights: counts are taken sublinearly (1 + ln n), so a weight below 1/e would
+  count against its own category, and on the corpus the category found did better than
+  any measure of how much (its weight, one more, or e to it: 2-5 points fewer right
+  within 3 % wrong).
 """
 import re
 from collections import Counter
@@ -39,5 +43,5 @@ def features(text, keyword_hits=()):
             previous = None
         counted["w:" + word] += 1
     for hits in keyword_hits:
-        counted["k:" + hits.category] += hits.weight
+        counted["k:" + hits.category] = 1
     return counted

@@ -35,8 +35,9 @@ def scored(category, probability, *others, top_words=(("乱停", 0.41),)):
 class StubModel:
     """A model that scores every text alike, and keeps the keywords' hits it was given."""
 
-    def __init__(self, answer, version=2):
+    def __init__(self, answer, version=2, categories=tuple(CATEGORISER.order)):
         self.answer, self.version, self.given = answer, version, []
+        self.categories = categories  # those it was trained on
 
     def score(self, text, keyword_hits=()):
         self.given.append((text, tuple(keyword_hits)))
@@ -147,6 +148,15 @@ def test_a_category_the_directory_no_longer_has_is_never_chosen_the_keywords_dec
     undecided = choose(NOTHING, CATEGORISER, model, THRESHOLD)
     assert (undecided.category, undecided.decided, undecided.model_category) == (None, None, "plumbing")
     assert undecided.reason().startswith("no category: model v5: plumbing p 0.97")
+
+
+def test_a_category_added_since_the_training_is_chosen_by_the_keywords_the_model_cannot_weigh_it():
+    model = StubModel(scored("parking", 0.9, "drainage"), version=6, categories=("parking", "sanitation"))
+    chosen = choose(SEWER, CATEGORISER, model, THRESHOLD)  # drainage: unknown to this model
+    assert (chosen.category, chosen.confidence, chosen.decided) == ("drainage", 1.0, KEYWORDS)
+    assert chosen.model_category == "parking"
+    known = choose("门口乱停", CATEGORISER, model, THRESHOLD)  # parking: the model decides as ever
+    assert (known.category, known.decided) == ("parking", BOTH)
 
 
 # --- routing's workflow choosing with the model in use, on the fake store

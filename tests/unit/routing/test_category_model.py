@@ -53,12 +53,20 @@ def test_a_chinese_word_breaks_a_pair_of_english_stems():
     assert not any(feature.startswith("e:") for feature in read)
 
 
-def test_the_keywords_found_are_features_counted_by_their_weights():
-    hits = (CategoryHits("parking", 2.5, (("乱停", 1),)), CategoryHits("elderly-care", 1.0, (("老人", 1),)))
+def test_the_categories_whose_keywords_were_found_are_features_whatever_their_weights():
+    hits = (CategoryHits("parking", 2.5, (("乱停", 1),)), CategoryHits("elderly-care", 0.3, (("老人", 1),)))
     read = features("老人门口乱停放", hits)
-    assert (read["k:parking"], read["k:elderly-care"]) == (2.5, 1.0)
+    assert (read["k:parking"], read["k:elderly-care"]) == (1, 1)
     without = {feature: n for feature, n in read.items() if not feature.startswith("k:")}
     assert without == features("老人门口乱停放")
+
+
+def test_a_keyword_of_little_weight_counts_for_its_category_in_the_model():
+    """Counts are taken as 1 + ln n: a weight of 0.3 read as a count would be -0.2."""
+    import math
+
+    light = features("老人", (CategoryHits("elderly-care", 0.3, (("老人", 1),)),))["k:elderly-care"]
+    assert 1 + math.log(light) == 1
 
 
 def test_an_empty_text_has_no_features():
