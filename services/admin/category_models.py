@@ -11,7 +11,7 @@
 The corpus's own evaluation, which needs no running service, is routing's:
 ``python -m services.routing.learning evaluate`` (``make evaluate-categories``).
 """
-METHODS = ("keywords alone", "model alone", "both")  # those routing evaluated, in this order
+METHODS = ("keywords alone", "both")  # what routing's cross-validation compares, in this order
 
 
 def trained_lines(model):

@@ -178,7 +178,7 @@ def cmd_category_model(args):
         print("\n".join(category_models.trained_lines(model)))
     elif args.action == "off":
         retired = service_api.retire_category_models()
-        print(f"{retired} models retired: the keywords alone decide")
+        print(f"{retired} model{'' if retired == 1 else 's'} retired: the keywords alone decide")
     else:
         print("\n".join(category_models.model_lines(service_api.category_models())))
 

@@ -4,7 +4,7 @@
   keywords found), counted; one function used to train and to score, so both agree;
 - ``model``: a trained model as data (JSON: each feature's weights), and its scoring:
   the probability of each category and the words that weighed most. Pure Python: routing
-  scores without scikit-learn, which only the admin's training needs;
+  scores without loading scikit-learn, which only the training's own process loads;
 - ``choice``: the keywords and the model combined into one decision, with the reason the
   timeline keeps;
 - ``corpus``: the project's labelled texts (``corpus/*.jsonl``), to evaluate and to start a
