@@ -116,4 +116,4 @@ def test_a_concern_taken_as_far_as_the_policy_allows_is_one_ticket_event(clean_s
     timeline = event["body"]["ticket"]["timeline"]
     assert [entry["action"] for entry in timeline] == [
         "receive", "categorise", "assign", "forward", "dispatch"]
-    assert timeline[1]["note"] == "drainage (confidence 1.00): 下水道, 堵塞, 污水"
+    assert timeline[1]["note"] == "drainage (confidence 1.00): 下水道, 污水"
