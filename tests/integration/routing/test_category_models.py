@@ -211,7 +211,7 @@ def test_a_trained_model_decides_what_the_keywords_leave_and_its_confusions_are_
     assert (saved["version"], saved["in_use"], saved["uploaded_by"], saved["retired_at"]) == (
         1, True, "admin", None)
     assert saved["examples"] == labelled + len(corpus.examples())
-    assert saved["evaluation"]["method"] == f"5-fold cross-validation at confidence {THRESHOLD}"
+    assert saved["evaluation"]["method"] == f"3-fold cross-validation at confidence {THRESHOLD}"
     assert set(saved["evaluation"]) == {"method", *METHODS}
     assert routing.models() == [saved]
 
@@ -331,7 +331,7 @@ def test_the_cli_has_routing_train_on_its_history_and_the_corpus_lists_and_switc
     printed = capsys.readouterr().out.splitlines()
     version = routing.models()[0]["version"]
     assert printed[0] == f"v{version} trained on {texts} texts and in use"
-    assert printed[1] == f"  5-fold cross-validation at confidence {THRESHOLD}"
+    assert printed[1] == f"  3-fold cross-validation at confidence {THRESHOLD}"
     assert [line.split()[0] for line in printed[2:4]] == ["keywords", "both"]
     assert len(printed) == 4
 
