@@ -2,8 +2,10 @@
 
     train     read ``{"labelled": [...], "categories": {...}, "with_corpus": bool}`` as JSON
               on stdin, write the trained model's body as JSON on stdout; exit 3 with the
-              reason on stderr when there is too little to learn from. Routing runs it as
-              a process of its own when the admin asks for a model.
+              reason on stderr when there is too little to learn from, 1 with the
+              traceback without the errors' texts (they may quote a resident's) when the
+              training fails. Routing runs it as a process of its own when the admin asks
+              for a model, and logs that traceback.
     evaluate [--corpus DIR] [--directory FILE]
               the keywords alone, a model alone and both on the corpus (the project's,
               with the demo directory's keywords by default), as printed
@@ -15,11 +17,13 @@ import sys
 from pathlib import Path
 
 from services.common.directory import load_directory
+from services.common.tracebacks import traceback_without_text
 from services.routing.categories import DEFAULT_CONFIDENCE, Categoriser
 from services.routing.learning import corpus, evaluation, training
 
 DEMO_DIRECTORY = Path(__file__).resolve().parents[3] / "deploy" / "directory.yaml"
 TOO_FEW = 3  # the exit status routing reads as: too little to learn from
+FAILED = 1
 TRAINING_NICENESS = 10  # the routing process it serves goes first
 
 
@@ -41,6 +45,9 @@ def main(argv=None):
     except training.TooFewExamples as exc:
         print(exc, file=sys.stderr)
         sys.exit(TOO_FEW)
+    except Exception as exc:  # routing logs what this prints: never the residents' texts
+        print(traceback_without_text(exc), file=sys.stderr)
+        sys.exit(FAILED)
     json.dump(body, sys.stdout, ensure_ascii=False)
 
 

@@ -1,6 +1,7 @@
 """Which category model routing chooses with, asked of the database at most every few
 seconds (no round trip for a batch of concerns), and the training's process: its
 deadline kept under eventlet as without it, its refusal passed on, its failure told."""
+import io
 import subprocess
 import sys
 import textwrap
@@ -122,3 +123,23 @@ def test_the_training_is_given_what_to_learn_from_on_one_thread():
         json.dump({"asked": asked, "threads": os.environ["OPENBLAS_NUM_THREADS"]}, sys.stdout)
     """)
     assert category_model.trained_apart({"days": 3}, echo) == {"asked": {"days": 3}, "threads": "1"}
+
+
+def test_a_training_that_fails_tells_where_without_the_error_s_text(monkeypatch, capsys):
+    """Routing logs what the training's process prints: a resident's text quoted by an
+    error must not reach the log."""
+    from services.routing.learning import __main__ as learning_main
+    from services.routing.learning import training
+
+    def failing(labelled, categories, with_corpus):
+        raise ValueError("cannot read 王小明 13912345678")
+
+    monkeypatch.setattr(training, "trained_body", failing)
+    monkeypatch.setattr(sys, "stdin", io.StringIO('{"labelled": [], "categories": {}}'))
+    monkeypatch.setattr(learning_main.os, "nice", lambda increment: 0)
+    with pytest.raises(SystemExit) as ended:
+        learning_main.main(["train"])
+    told = capsys.readouterr().err
+    assert ended.value.code == learning_main.FAILED
+    assert "ValueError" in told and "in failing" in told
+    assert "13912345678" not in told and "王小明" not in told
