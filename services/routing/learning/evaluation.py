@@ -14,6 +14,7 @@ directory's keywords; ``make bench-categories`` times the choice too.
 from collections import Counter
 from dataclasses import dataclass, field
 
+from services.routing.categories import DEFAULT_CONFIDENCE
 from services.routing.learning import corpus
 from services.routing.learning.choice import choose
 from services.routing.learning.model import CategoryModel
@@ -129,7 +130,7 @@ def lines(title, outcomes):
     return out
 
 
-def corpus_lines(categoriser, folder=corpus.CORPUS, threshold=0.6):
+def corpus_lines(categoriser, folder=corpus.CORPUS, threshold=DEFAULT_CONFIDENCE):
     """The evaluation of the corpus in ``folder`` with ``categoriser``'s keywords, as
     printed: held out, and cross-validated."""
     examples = corpus.examples(folder)

@@ -7,6 +7,7 @@ scikit-learn pinned) keeps the promise the choice makes: the keywords and the mo
 together are wrong at most 3 % of the time, and right more often than the keywords
 alone, which are wrong far more often.
 """
+import json
 from collections import Counter
 
 import pytest
@@ -61,3 +62,26 @@ def test_on_the_held_out_quarter_both_together_are_rarely_wrong_and_beat_the_key
     assert both.share("right") > keywords.share("right")
     assert keywords.share("wrong") > both.share("wrong")
     assert set(model.categories) == set(categoriser.order)
+
+
+def test_the_evaluate_command_prints_each_method_held_out_and_cross_validated(examples, tmp_path, capsys):
+    from services.routing.learning.__main__ import main
+
+    kept = [e for code in sorted({e.category for e in examples})
+            for e in [x for x in examples if x.category == code][:8]]
+    (tmp_path / "part.jsonl").write_text("".join(json.dumps(
+        {"text": e.text, "category": e.category, "lang": e.lang, "confounder": e.confounder},
+        ensure_ascii=False) + "\n" for e in kept), encoding="utf-8")
+    main(["evaluate", "--corpus", str(tmp_path)])
+    printed = capsys.readouterr().out.splitlines()
+    held = len(evaluation.split(corpus.examples(tmp_path))[1])
+    assert printed[0] == (f"held out: {held} of {len(kept)} texts, models of the other {len(kept) - held},"
+                          f" at confidence {DEFAULT_CONFIDENCE}")
+    assert printed[1].split() == ["keywords", "alone", "model", "alone", "both"]
+    assert [line.split()[0] for line in printed[2:5]] == ["right", "wrong", "undecided"]
+    for line in printed[2:5]:  # each method's three shares add up to all the texts
+        assert len(line.split()) == 4
+    shares = [[float(cell.rstrip("%")) for cell in line.split()[1:]] for line in printed[2:5]]
+    assert all(abs(sum(column) - 100) < 0.2 for column in zip(*shares, strict=True))
+    assert f"({len(kept)} texts)" in printed
+    assert f"{evaluation.FOLDS}-fold cross-validation: every text decided once" in printed
