@@ -18,6 +18,7 @@ from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from services.common import metrics
 from services.common.errors import Contention, Unavailable
 from services.common.transaction_keeps import keeping
 
@@ -85,6 +86,7 @@ class Database(DependencyProvider):
         config = self.container.config
         self.pool = make_pool(config["ZD_DATABASE_URL"], self.schema,
                               size=config.get("ZD_POOL_SIZE", 10))
+        metrics.watch_pool(self.container.service_name, self.attr_name, self.pool)
         self.pool.open(wait=False)
 
     def kill(self):

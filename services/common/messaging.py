@@ -337,6 +337,7 @@ class Batch:
         self.envelopes = []
         self.messages = []
         self.sealed = False
+        self.started = None  # when its worker started on it (``seal``): its processing time
 
     def add(self, envelope, message):
         self.envelopes.append(envelope)
@@ -345,6 +346,7 @@ class Batch:
     def seal(self):
         """The batch's envelopes; it takes no more."""
         self.sealed = True
+        self.started = self.started or time.monotonic()
         return list(self.envelopes)
 
 
@@ -422,6 +424,7 @@ class MessageConsumer(Consumer):
                 self.queue_consumer.ack_message(message)
             else:
                 self.queue_consumer.requeue_message(message)
+        metrics.observe_processing(self.container.service_name, self.queue.name, batch)
         if self.waiting and not self.stopping:
             eventlet.spawn_n(self._start, self.waiting.popleft())  # outside this worker's slot
         return result, exc_info

@@ -1,8 +1,14 @@
 """Prometheus metrics, declared once per process, labelled by service.
 
-Observability never breaks a worker: ``observe_request`` swallows its own errors.
+Observability never breaks a worker: ``observe_request`` and ``observe_processing``
+swallow their own errors. The connection pools' gauges are read from each pool's own
+counts when ``/metrics`` is scraped (``watch_pool``): nothing to keep up to date, and
+reading them takes no lock and no I/O.
 """
 import logging
+import time
+import weakref
+from functools import partial
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
@@ -15,6 +21,13 @@ HTTP_SECONDS = Histogram("zd_http_request_seconds", "HTTP request duration",
 MESSAGES_CONSUMED = Counter("zd_messages_consumed_total",
                             "Messages consumed, by outcome: applied, duplicate, parked",
                             ["queue", "type", "outcome"])
+#: a message takes milliseconds; one held through a database outage, minutes
+PROCESSING_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+MESSAGE_PROCESSING_SECONDS = Histogram(
+    "zd_message_processing_seconds",
+    "From a worker starting on a message's batch to the message being acknowledged or given"
+    " back; observed once per message, so the count is the messages a consumer settled",
+    ["service", "queue"], buckets=PROCESSING_BUCKETS)
 CONSUMED_BATCH_SIZE = Histogram("zd_consumed_batch_messages",
                                 "Messages applied together in one transaction, per batch of more"
                                 " than one", ["queue"], buckets=(2, 4, 8, 16, 32, 64))
@@ -72,6 +85,18 @@ PERSONAL_DATA_ANONYMISED = Counter("zd_personal_data_anonymised_total",
 PERSONAL_DATA_EXPIRY_CHECKED = Gauge("zd_personal_data_expiry_last_success_timestamp_seconds",
                                      "When this routing process last finished checking every"
                                      " district for final tickets whose personal data expired")
+DB_POOL_MAX = Gauge("zd_db_pool_max_connections",
+                    "The most connections the pool may hold (its configured size)",
+                    ["service", "pool"])
+DB_POOL_CONNECTIONS = Gauge("zd_db_pool_connections",
+                            "Connections the pool holds now, in use or idle", ["service", "pool"])
+DB_POOL_IDLE = Gauge("zd_db_pool_idle_connections",
+                     "Connections of the pool idle, ready to be taken", ["service", "pool"])
+DB_POOL_WAITING = Gauge("zd_db_pool_requests_waiting",
+                        "Requests waiting for a connection of the pool", ["service", "pool"])
+#: each pool gauge and the key of psycopg_pool's ``get_stats()`` it shows
+DB_POOL_STATS = ((DB_POOL_MAX, "pool_max"), (DB_POOL_CONNECTIONS, "pool_size"),
+                 (DB_POOL_IDLE, "pool_available"), (DB_POOL_WAITING, "requests_waiting"))
 UP = Gauge("zd_up", "1 when the last health check passed", ["service", "dependency"])
 CALENDAR_YEAR_UNKNOWN = Gauge("zd_calendar_year_unknown",
                               "1 while a district's deadlines follow China's official calendar into"
@@ -85,6 +110,44 @@ def observe_request(service, method, route, status, seconds):
         HTTP_SECONDS.labels(service, route).observe(seconds)
     except Exception:  # never let metrics break a request
         log.exception("could not record request metrics")
+
+
+def observe_processing(service, queue, batch):
+    """One observation of ``zd_message_processing_seconds`` for each message of ``batch``
+    (a ``messaging.Batch``), settled now: the time since its worker started on it."""
+    try:
+        if batch.started is None:  # never handed to its method
+            return
+        seconds = time.monotonic() - batch.started
+        histogram = MESSAGE_PROCESSING_SECONDS.labels(service, queue)
+        for _ in batch.messages:
+            histogram.observe(seconds)
+    except Exception:  # never let metrics break a consumer
+        log.exception("could not record processing time")
+
+
+#: ``{(service, pool): the psycopg pools shown under those labels}``; a pool is forgotten
+#: when nothing else holds it, and a closed one counts for nothing
+_WATCHED_POOLS = {}
+
+
+def watch_pool(service, name, pool):
+    """Show ``pool`` (a psycopg_pool ``ConnectionPool``) in the ``zd_db_pool_*`` gauges
+    labelled ``service`` and ``pool=name``: its size, idle connections and waiting requests,
+    read from ``pool.get_stats()`` at each scrape. Pools watched under the same labels
+    (two containers of one service in a test process) are added up."""
+    pools = _WATCHED_POOLS.setdefault((service, name), weakref.WeakSet())
+    pools.add(pool)
+    for gauge, stat in DB_POOL_STATS:
+        gauge.labels(service, name).set_function(partial(_pool_stat, pools, stat))
+
+
+def _pool_stat(pools, stat):
+    try:
+        return sum(pool.get_stats().get(stat, 0) for pool in list(pools) if not pool.closed)
+    except Exception:  # a scrape answers all the same
+        log.exception("could not read the pool's stats")
+        return float("nan")
 
 
 def exposition():

@@ -290,6 +290,7 @@ class OutboxRelay(ListeningLoop):
     def setup(self):
         config = self.container.config
         self.pool = make_pool(config["ZD_DATABASE_URL"], self.schema, size=2)
+        metrics.watch_pool(self.container.service_name, self.attr_name, self.pool)
         self.keep_days = int(config.get("ZD_RETENTION_DAYS", 30))
         self.next_housekeeping = self.next_backlog_check = 0.0
         self.publisher = Publisher(config["AMQP_URI"],

@@ -124,6 +124,7 @@ class Courier(ListeningLoop):
         # claims and settlements are short: a few connections serve every sender
         self.pool = make_pool(config["ZD_DATABASE_URL"], "notify", size=3 + len(self.channels),
                               configure=_one_statement_each)
+        metrics.watch_pool(self.container.service_name, self.attr_name, self.pool)
         self.senders = {name: GreenPool(self.most_concurrency * BUSY_DESTINATIONS)
                         for name in self.channels}
         self.lanes = {}  # (channel, destination): Lane

@@ -8,6 +8,7 @@ import requests
 from nameko.containers import ServiceContainer
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.common import metrics
 from services.common.config import nameko_config, settings
 from services.common.runner import service_class
 from tests.support.system import free_port, fresh_system
@@ -76,6 +77,15 @@ def messages_consumed(base, **labels):
                    for sample in family.samples
                    if sample.name == "zd_messages_consumed_total"
                    and all(sample.labels.get(key) == value for key, value in labels.items())))
+
+
+def scraped(name, **labels):
+    """The value of sample ``name`` with exactly ``labels`` in what ``/metrics`` answers in
+    this process (the services running in it share one registry); None when absent."""
+    text = metrics.exposition()[0].decode()
+    found = [sample.value for family in text_string_to_metric_families(text)
+             for sample in family.samples if sample.name == name and sample.labels == labels]
+    return found[0] if found else None
 
 
 def wait_until(predicate, timeout=15, interval=0.05, what="condition"):

@@ -20,7 +20,7 @@ from services.common.messaging import (
     handle_batch,
 )
 from tests.support.queues import confirmed_connection, drain, queued
-from tests.support.services import wait_until
+from tests.support.services import scraped, wait_until
 
 EFFECTS = "public.zd_batch_effects"
 
@@ -252,8 +252,20 @@ def batched_service():
     container.stop()
 
 
-def test_messages_arriving_while_the_worker_is_busy_are_applied_together(batched_service, pool):
+def processing_time(suffix, **labels):
+    """A sample of ``zd_message_processing_seconds`` for the batched service, as scraped."""
+    return scraped(f"zd_message_processing_seconds_{suffix}", service=BatchedService.name,
+                   queue=QUEUE.name, **labels) or 0.0
+
+
+def test_messages_arriving_while_the_worker_is_busy_are_applied_together_each_one_timed(
+        batched_service, pool):
+    """The first message is alone in its batch and takes 0.5 s; the others wait for the
+    worker, and their processing time starts when it starts on them: one observation of
+    ``zd_message_processing_seconds`` for each message."""
     before = metrics.CONSUMED_BATCH_SIZE.labels(QUEUE.name)._sum.get()
+    count, total, fast = (processing_time("count"), processing_time("sum"),
+                          processing_time("bucket", le="0.25"))
     publish(*[{"ticket_id": f"T-{n:02}"} for n in range(30)])
     wait_until(lambda: len(recorded(pool)) == 30, what="30 messages applied")
     rows = recorded(pool)
@@ -261,6 +273,11 @@ def test_messages_arriving_while_the_worker_is_busy_are_applied_together(batched
     assert len({row["txid"] for row in rows}) <= 3, "the first alone, the rest together"
     assert metrics.CONSUMED_BATCH_SIZE.labels(QUEUE.name)._sum.get() - before >= 20
     wait_until(lambda: queued(QUEUE.name) == 0, what="every message acknowledged")
+    wait_until(lambda: processing_time("count") - count >= 30, what="30 messages timed")
+    assert processing_time("count") - count == 30
+    assert processing_time("bucket", le="+Inf") - count == 30
+    assert processing_time("sum") - total >= 0.5, "the first message's batch took 0.5 s"
+    assert processing_time("bucket", le="0.25") - fast <= 29, "the first took over 0.25 s"
 
 
 def test_a_poison_message_in_a_batch_is_returned_alone_until_it_is_dead_lettered(batched_service,
