@@ -1,6 +1,8 @@
 """The Grafana setup in deploy/grafana: provisioning that finds the dashboards and the
-data source, dashboards that parse, and PromQL that asks only for metrics that exist
-(the services' own, from their registry, or RabbitMQ's, from rabbitmq_metrics.txt)."""
+data source, dashboards that parse, PromQL that asks only for metrics that exist (the
+services' own, from their registry, RabbitMQ's, from rabbitmq_metrics.txt, or
+kube-state-metrics' and KEDA's, from kubernetes_metrics.txt), panels that follow the
+service filter, and the panels an on-call engineer needs for capacity."""
 import json
 import re
 import shutil
@@ -54,6 +56,13 @@ SUFFIXES = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"],
             "summary": ["", "_sum", "_count"], "info": ["_info"], "gauge": [""]}
 #: labels Prometheus adds to every series it scrapes
 TARGET_LABELS = {"job", "instance"}
+#: the labels that say which service a series is about: its own name, its queues
+#: (zd.<service>.…), its outbox's schema, its Deployment and KEDA's objects for it
+SERVICE_DIMENSIONS = {"service", "queue", "parked_in", "schema", "deployment",
+                      "horizontalpodautoscaler", "scaledObject"}
+SERVICE_VARIABLE = re.compile(r"\$(?:service\b|\{service[}:])")
+OCCURRENCES = re.compile(r'([A-Za-z_:][A-Za-z0-9_:]*)\s*(\{(?:[^{}"]|"(?:[^"\\]|\\.)*")*\})?')
+QUOTED_MATCHERS = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')
 
 
 def metric_names(expr):
@@ -82,6 +91,13 @@ def rabbitmq_names():
     return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
 
 
+def kubernetes_metrics():
+    """``{name: its labels}`` of kubernetes_metrics.txt."""
+    lines = (GRAFANA / "kubernetes_metrics.txt").read_text().splitlines()
+    return {name: set(labels) for name, *labels in
+            (line.split() for line in lines if line.strip() and not line.startswith("#"))}
+
+
 def unknown_metrics(expr, known):
     return metric_names(expr) - known
 
@@ -91,6 +107,7 @@ def label_names():
     the listed RabbitMQ ones (one series per queue) and Prometheus' ``up``."""
     labels = {name: {"vhost", "queue"} | TARGET_LABELS for name in rabbitmq_names()}
     labels["up"] = set(TARGET_LABELS)
+    labels.update({name: found | TARGET_LABELS for name, found in kubernetes_metrics().items()})
     for collector in vars(metrics).values():
         if isinstance(collector, MetricWrapperBase):
             for family in collector.describe():
@@ -109,6 +126,22 @@ def misused_labels(expr, labels):
     grouped = {label for found in LABEL_LISTS.findall(text)
                for label in IDENTIFIERS.findall(found.split("(", 1)[1])}
     return wrong | {f"by/on ({label})" for label in grouped - present}
+
+
+def unfiltered(expr, labels):
+    """The metrics ``expr`` reads, somewhere in it, without the service filter although
+    they have a dimension it applies to (``SERVICE_DIMENSIONS``): a selector with no
+    ``=`` or ``=~`` matcher on such a label whose value names ``$service``."""
+    names = metric_names(expr)
+    found = set()
+    for name, selector in OCCURRENCES.findall(expr):
+        dimensions = labels.get(name, set()) & SERVICE_DIMENSIONS
+        if name not in names or not dimensions:
+            continue
+        if not any(label in dimensions and operator in ("=", "=~") and SERVICE_VARIABLE.search(value)
+                   for label, operator, value in QUOTED_MATCHERS.findall(selector)):
+            found.add(name)
+    return found
 
 
 def dashboards():
@@ -143,6 +176,13 @@ def test_every_json_file_parses():
     assert files
     for path in files:
         json.loads(path.read_text())
+
+
+def panel_queries(dashboard):
+    """``(where, expr)`` of every panel target (not the variables, which list the services)."""
+    for panel in all_panels(dashboard):
+        for target in panel.get("targets", []):
+            yield f"panel {panel['id']} {panel['title']!r} {target.get('refId')}", target.get("expr")
 
 
 def test_the_data_source_is_the_default_prometheus():
@@ -203,7 +243,7 @@ def test_panels_do_not_overlap(name):
 
 @pytest.mark.parametrize("name", sorted(path.name for path in DASHBOARDS.glob("*.json")))
 def test_dashboards_read_only_metrics_that_exist(name):
-    known = exported_names() | rabbitmq_names() | PROMETHEUS_SERIES
+    known = exported_names() | rabbitmq_names() | set(kubernetes_metrics()) | PROMETHEUS_SERIES
     unknown = {where: sorted(unknown_metrics(expr, known)) for where, expr in queries(dashboards()[name])}
     assert not {where: names for where, names in unknown.items() if names}
     assert all(metric_names(expr) for _, expr in queries(dashboards()[name]))
@@ -224,6 +264,54 @@ def test_a_wrong_label_is_reported():
         "zd_messages_parked_total{queue}"}
     assert misused_labels('sum by (channel, le) (rate(zd_notification_delivery_seconds_bucket'
                           '{channel=~"$channel"}[5m]))', labels) == set()
+
+
+@pytest.mark.parametrize("name", sorted(path.name for path in DASHBOARDS.glob("*.json")))
+def test_panels_follow_the_service_filter(name):
+    """Choosing a service shows its own series: by its name, its queues, its outbox's
+    schema or its Deployment, whichever the metric has."""
+    labels = label_names()
+    ignoring = {where: sorted(unfiltered(expr, labels))
+                for where, expr in panel_queries(dashboards()[name])}
+    assert not {where: found for where, found in ignoring.items() if found}
+
+
+def test_a_panel_that_ignores_the_service_filter_is_reported():
+    labels = label_names()
+    assert unfiltered("max by (schema) (zd_outbox_pending)", labels) == {"zd_outbox_pending"}
+    assert unfiltered('max by (schema) (zd_outbox_pending{schema=~"$service|admin"})', labels) == set()
+    queue = 'queue=~"zd[.]($service)[.].+"'
+    assert unfiltered(f"sum(rabbitmq_detailed_queue_messages_ready{{vhost=~\"$vhost\", {queue}}})"
+                      " / sum(rate(zd_messages_consumed_total[5m]))", labels) == {
+        "zd_messages_consumed_total"}
+    assert unfiltered('sum(rabbitmq_detailed_queue_consumers{vhost=~"$service"})', labels) == {
+        "rabbitmq_detailed_queue_consumers"}, "a label that says nothing of the service"
+    assert unfiltered('sum(zd_db_pool_connections{service!~"$service"})', labels) == {
+        "zd_db_pool_connections"}
+    assert unfiltered('kube_deployment_status_replicas{deployment=~"zd-${service:regex}"}',
+                      labels) == set()
+    assert unfiltered("sum by (channel) (rate(zd_notifications_sent_total[5m])) > bool 0"
+                      " or up", labels) == set(), "no dimension of the service"
+
+
+def test_the_dashboard_shows_processing_time_pool_saturation_p99_and_replicas():
+    exprs = [expr for _, expr in panel_queries(dashboards()["operations.json"])]
+
+    def shown(pattern):
+        return any(re.search(pattern, expr) for expr in exprs)
+    used = {name for expr in exprs for name in metric_names(expr)}
+    pools = {"zd_db_pool_max_connections", "zd_db_pool_connections", "zd_db_pool_idle_connections",
+             "zd_db_pool_requests_waiting"}
+    assert pools <= used, pools - used
+    assert shown(r"zd_db_pool_connections\{[^}]*\} - zd_db_pool_idle_connections\{[^}]*\}\)"
+                 r" / \(zd_db_pool_max_connections"), "connections in use ÷ pool size"
+    assert {"zd_message_processing_seconds_sum", "zd_message_processing_seconds_count",
+            "zd_message_processing_seconds_bucket"} <= used
+    for histogram in ("zd_http_request_seconds", "zd_message_processing_seconds",
+                      "zd_notification_delivery_seconds"):
+        assert shown(rf"histogram_quantile\(0\.99, sum by \((?:[a-z_]+, )*le\b[^)]*\)"
+                     rf" \(rate\({histogram}_bucket\b"), f"p99 of {histogram}"
+    assert set(kubernetes_metrics()) <= used, set(kubernetes_metrics()) - used
 
 
 def test_every_listed_rabbitmq_metric_is_used():
