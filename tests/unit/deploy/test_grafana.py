@@ -13,7 +13,7 @@ import yaml
 from prometheus_client import REGISTRY
 from prometheus_client.metrics import MetricWrapperBase
 
-from services.common import metrics
+from services.common import metrics, topology
 from tests.support.system import ROOT
 
 GRAFANA = ROOT / "deploy" / "grafana"
@@ -274,6 +274,39 @@ def test_panels_follow_the_service_filter(name):
     ignoring = {where: sorted(unfiltered(expr, labels))
                 for where, expr in panel_queries(dashboards()[name])}
     assert not {where: found for where, found in ignoring.items() if found}
+
+
+def names_of(service):
+    """``{dimension: the values that are service's own}``: its queues and their parking
+    queues by name, its schema, its Deployment and what KEDA makes for it."""
+    queues = {queue.name for queue in (topology.SERVICE_QUEUES[service], topology.ROUTING_FEEDBACK)
+              if queue.name.startswith(f"zd.{service}.")}
+    queues |= {f"{name}.parked" for name in queues}
+    return {"service": {service}, "queue": queues, "parked_in": queues, "schema": {service},
+            "deployment": {f"zd-{service}"}, "horizontalpodautoscaler": {f"keda-hpa-zd-{service}"},
+            "scaledObject": {f"zd-{service}"}}
+
+
+def test_choosing_a_service_shows_its_own_series_and_no_other_services():
+    """Each matcher on $service, with a service chosen as Grafana writes it into a regex,
+    matches (anchored, as PromQL does) one of its names at least and none of the others'."""
+    services = sorted(topology.SERVICE_QUEUES)
+    checked = 0
+    for where, expr in panel_queries(dashboards()["operations.json"]):
+        for _, selector in OCCURRENCES.findall(expr):
+            for label, operator, value in QUOTED_MATCHERS.findall(selector):
+                if label not in SERVICE_DIMENSIONS or operator not in ("=", "=~") or (
+                        not SERVICE_VARIABLE.search(value)):
+                    continue
+                for chosen in services:
+                    regex = re.compile(SERVICE_VARIABLE.sub(chosen, value.replace("\\\\", "\\")))
+                    own = names_of(chosen)[label]
+                    others = set().union(*(names_of(other)[label] for other in services
+                                           if other != chosen))
+                    assert any(regex.fullmatch(name) for name in own), (where, chosen, value)
+                    assert not [name for name in others if regex.fullmatch(name)], (where, chosen)
+                    checked += 1
+    assert checked > 100
 
 
 def test_a_panel_that_ignores_the_service_filter_is_reported():
