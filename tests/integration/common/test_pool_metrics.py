@@ -27,7 +27,8 @@ def test_a_services_pool_gauges_are_its_pools_own_counts():
     container.start()
     try:
         (db,) = [dependency for dependency in container.dependencies if dependency.attr_name == "db"]
-        wait_until(lambda: db.pool.get_stats()["pool_size"] >= 1, what="the pool's first connection")
+        wait_until(lambda: db.pool.get_stats()["pool_available"] >= 1,
+                   what="the pool's first connection ready")
         stats = db.pool.get_stats()
         assert gauges("pooled", "db") == {
             "max_connections": 4, "connections": stats["pool_size"],
