@@ -9,21 +9,30 @@ carries no placeholder."""
 import base64
 import copy
 import functools
+import importlib
+import inspect
+import ipaddress
 import json
+import math
+import os
 import re
 import shutil
 import subprocess
 from pathlib import Path, PurePosixPath
+from unittest import mock
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from nameko.extensions import DependencyProvider
 from referencing import Registry, Resource
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, RequestRedirect, Rule
 
-from services.common import topology
-from services.common.config import DEFAULT_PORTS, SERVICES, VARIABLES
+from services.common import db, loops, topology
+from services.common.config import DEFAULT_PORTS, SERVICES, VARIABLES, nameko_config
 
 ROOT = Path(__file__).resolve().parents[3]
 KUBERNETES = ROOT / "deploy" / "kubernetes"
@@ -65,6 +74,9 @@ PLACEHOLDER = "CHANGE-ME"
 #: prometheus-tls with TLS
 RABBITMQ_SERVICE_LABELS = {"app.kubernetes.io/component": "rabbitmq",
                            "app.kubernetes.io/part-of": "rabbitmq"}
+
+#: the broker's PodDisruptionBudget: the operator makes none (rabbitmq.yaml)
+BROKER_BUDGET = "zd-rabbitmq"
 
 pytestmark = pytest.mark.skipif(KUBECTL is None,
                                 reason="kubectl is missing: it renders the kustomizations")
@@ -127,6 +139,43 @@ def service_deployments(layer):
 
 def selects(selector, labels):
     return bool(selector) and all(labels.get(key) == value for key, value in selector.items())
+
+
+@functools.cache
+def service_class(service):
+    """The class ``python -m services.<service>`` runs (services.common.runner, not imported
+    here: it patches the standard library for eventlet)."""
+    module = importlib.import_module(f"services.{service}.service")
+    found = [cls for _, cls in inspect.getmembers(module, inspect.isclass)
+             if cls.__module__ == module.__name__ and cls.__dict__.get("name") == service]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def entrypoints(service):
+    """The nameko entrypoints of ``service``'s class: its HTTP routes and its consumers."""
+    cls = service_class(service)
+    return [entrypoint for _, method in inspect.getmembers(cls)
+            for entrypoint in getattr(method, "nameko_entrypoints", ())]
+
+
+def consumed_queues(service):
+    """The queues ``service`` consumes, as its code declares its consumers."""
+    return {entrypoint.queue.name for entrypoint in entrypoints(service)
+            if getattr(entrypoint, "queue", None) is not None}
+
+
+def serves(service, path):
+    """Whether one of ``service``'s HTTP routes answers ``path`` (any method)."""
+    rules = Map([Rule(entrypoint.url) for entrypoint in entrypoints(service)
+                 if getattr(entrypoint, "url", None)])
+    try:
+        rules.bind("localhost").match(path, method="GET")
+    except MethodNotAllowed:
+        return True
+    except (NotFound, RequestRedirect):
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- what Secrets and ConfigMaps hold
@@ -516,28 +565,53 @@ def test_each_container_is_given_every_variable_its_code_reads_and_no_other(laye
     assert [role(c) for job in of_kind(layer, "Job") for c in containers(job)] == [ADMIN]
 
 
-@pytest.mark.parametrize("layer", LAYERS)
-def test_images_are_pinned_to_a_version(layer):
-    def split(image):
-        repository, _, tag = image.rpartition(":")
-        assert repository and "/" not in tag and "@" not in image, f"{image} has no tag"
-        assert tag != "latest" and re.search(r"\d", tag), f"{image} is not pinned to a version"
-        return repository, tag
+def split_image(image):
+    """``(repository, tag, digest or None)`` of ``repository:tag[@sha256:<64 hex>]``."""
+    named, _, digest = image.partition("@")
+    repository, _, tag = named.rpartition(":")
+    assert repository and tag and "/" not in tag, f"{image} has no tag"
+    assert tag != "latest" and re.search(r"\d", tag), f"{image} is not pinned to a version"
+    assert not digest or re.fullmatch(r"sha256:[0-9a-f]{64}", digest), f"{image}: not a digest"
+    return repository, tag, digest or None
 
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_images_are_pinned_to_a_version_and_a_digest(layer):
+    """Every image by tag (what a person reads) and digest (what is pulled), but the base's own:
+    a local build (`make image`), which has no registry digest."""
     ours = {container["image"] for workload in workloads(layer) for container in containers(workload)}
     assert len(ours) == 1, ours
-    repository, tag = split(ours.pop())
+    repository, tag, digest = split_image(ours.pop())
     if layer == BASE:
-        assert repository == IMAGE
+        assert repository == IMAGE and digest is None
     else:
         registry, _, path = repository.partition("/")
         assert "." in registry and path.endswith(f"/{IMAGE}"), f"{repository}: not a registry path"
         assert re.fullmatch(r"\d+\.\d+\.\d+", tag), f"{tag}: not a release version"
-    upstream = [rabbitmq["spec"]["image"] for rabbitmq in of_kind(layer, "RabbitmqCluster")]
-    upstream += [cluster["spec"]["imageName"] for cluster in of_kind(layer, "Cluster")]
-    assert len(upstream) == 2
-    for image in upstream:
-        split(image)
+        assert digest, f"{repository}: no digest"
+    rabbitmq = [rabbitmq["spec"]["image"] for rabbitmq in of_kind(layer, "RabbitmqCluster")]
+    postgres = [cluster["spec"]["imageName"] for cluster in of_kind(layer, "Cluster")]
+    assert len(rabbitmq) == len(postgres) == 1
+    for image in rabbitmq + postgres:
+        assert split_image(image)[2], f"{image}: no digest"
+    # RabbitMQ in a series with community support: 4.x (3.13's support has ended)
+    repository, tag, _ = split_image(rabbitmq[0])
+    assert repository == "rabbitmq" and tag.endswith("-management")
+    assert int(tag.split(".")[0]) >= 4, tag
+
+
+def test_the_definitions_use_nothing_rabbitmq_4_removed():
+    """4.0 removed classic queue mirroring (ha-* policies) and transient non-exclusive queues;
+    every queue the services use is a quorum queue with its delivery limit given."""
+    definitions = json.loads(DEFINITIONS.read_text())
+    for queue in definitions["queues"]:
+        assert queue["durable"] and queue["arguments"]["x-queue-type"] == "quorum", queue["name"]
+        if queue["arguments"].get("x-dead-letter-exchange"):
+            assert queue["arguments"]["x-delivery-limit"] > 0, queue["name"]
+    for policy in definitions["policies"]:
+        assert not [key for key in policy["definition"] if key.startswith("ha-")], policy["name"]
+        if policy["definition"].get("dead-letter-strategy") == "at-least-once":
+            assert policy["definition"]["overflow"] == "reject-publish", policy["name"]
 
 
 # ---------------------------------------------------------------- autoscaling
@@ -562,11 +636,14 @@ def test_routing_and_notify_scale_on_the_depth_of_their_own_queues(layer):
             assert spec["minReplicaCount"] >= 2, service
         container = pod(deployment)["containers"][0]
         own_uri = environment(layer, container)[f"ZD_{service.upper()}_AMQP_URI"]
+        watched = set()
         for trigger in spec["triggers"]:
             metadata = trigger["metadata"]
+            if trigger["type"] == "postgresql":
+                continue  # test_notify_scales_on_the_deliveries_due_in_its_database
             assert trigger["type"] == "rabbitmq" and metadata["mode"] == "QueueLength", service
             assert metadata["queueName"] in queues
-            assert metadata["queueName"] == topology.SERVICE_QUEUES[service].name
+            watched.add(metadata["queueName"])
             assert float(metadata["value"]) > 0
             authentication = authentications[trigger["authenticationRef"]["name"]]
             parameters = {ref["parameter"]: ref for ref in authentication["spec"]["secretTargetRef"]}
@@ -576,6 +653,8 @@ def test_routing_and_notify_scale_on_the_depth_of_their_own_queues(layer):
                 tls = parameters["tls"]
                 assert held["Secret", tls["name"]][tls["key"]] == "enable"
                 assert "ca" in parameters
+        # every queue the service consumes, its feedback queue among them for routing
+        assert watched == consumed_queues(service), service
     assert scaled == {"routing", "notify"}
 
 
@@ -749,7 +828,8 @@ def test_the_migration_job_applies_before_the_services(layer):
     assert {"Job", "RabbitmqCluster", "Cluster"} <= kinds
     assert not kinds & {"Deployment", "ScaledObject"}
     assert all(label(document, COMPONENT) == "service" for document in rendered(layer)
-               if document["kind"] in ("Deployment", "Service", "PodDisruptionBudget"))
+               if document["kind"] in ("Deployment", "Service", "PodDisruptionBudget")
+               and document["metadata"]["name"] != BROKER_BUDGET)
     in_first = {("Secret", name) for name in EXTERNAL_IN[layer]}
     for document in first:
         name = document["metadata"]["name"]
@@ -762,3 +842,540 @@ def test_the_migration_job_applies_before_the_services(layer):
         assert (kind, name) in in_first, f"the first apply lacks {kind} {name}"
     # kept after it completes, so the second apply finds it unchanged instead of running it again
     assert "ttlSecondsAfterFinished" not in job["spec"]
+
+
+# ---------------------------------------------------------------- database connections
+
+#: connections an admin CLI process opens besides its pool: one at a time, to migrate or to
+#: create the roles (services.common.migrate, services.admin.database_roles)
+ADMIN_DIRECT_CONNECTIONS = 1
+#: admin CLI processes at once: the migration job and one operator's command
+ADMIN_PROCESSES = 2
+#: connections KEDA holds for one postgresql trigger: its polling query and the HPA's
+KEDA_CONNECTIONS = 2
+#: PostgreSQL's default superuser_reserved_connections and reserved_connections (16)
+POSTGRES_DEFAULTS = {"superuser_reserved_connections": 3, "reserved_connections": 0}
+#: every channel configured: the courier's most connections (one per channel)
+EVERY_CHANNEL = {"ZD_SMTP_URL": "smtp://zd:secret@mail.example.org:587",
+                 "ZD_SMS_GATEWAY_URL": "https://sms.example.org/send",
+                 "ZD_WECHAT_GATEWAY_URL": "https://wechat.example.org/send"}
+
+
+class CountedPool:
+    """Stands in for psycopg_pool.ConnectionPool: keeps the size asked for, connects nowhere."""
+    made = []
+
+    def __init__(self, conninfo="", *, max_size=None, **kwargs):
+        self.max_size = max_size
+        CountedPool.made.append(self)
+
+    def open(self, wait=False):
+        pass
+
+    def close(self):
+        pass
+
+
+class SetupOnly:
+    """What a dependency's setup reads of its nameko container."""
+
+    def __init__(self, service, config):
+        self.service_name, self.config = service, config
+
+
+def process_connections(service, environ):
+    """The most connections one process of ``service`` opens with ``environ``: the sum of the
+    pools its dependencies make (its database, its two outbox relays, notify's courier), as
+    their own setup sizes them, every notify channel configured."""
+    CountedPool.made.clear()
+    with mock.patch.dict(os.environ, {**environ, **EVERY_CHANNEL}, clear=True), \
+            mock.patch.object(db, "ConnectionPool", CountedPool):
+        container = SetupOnly(service, nameko_config(service))
+        cls = service_class(service)
+        for name, dependency in inspect.getmembers(cls, lambda v: isinstance(v, DependencyProvider)):
+            if hasattr(dependency, "pool"):  # Database and every ListeningLoop
+                dependency.bind(container, name).setup()
+    return sum(pool.max_size for pool in CountedPool.made)
+
+
+def admin_connections(environ):
+    from services.admin.use_cases.operations import Admin
+
+    CountedPool.made.clear()
+    with mock.patch.dict(os.environ, environ, clear=True), \
+            mock.patch.object(db, "ConnectionPool", CountedPool):
+        Admin.open()
+    return sum(pool.max_size for pool in CountedPool.made) + ADMIN_DIRECT_CONNECTIONS
+
+
+def most_replicas(layer, deployment):
+    """The most pods of a Deployment at once: KEDA's maxReplicaCount or its replicas, and the
+    rolling update's surge (maxSurge, 25% rounded up unless given)."""
+    name = deployment["metadata"]["name"]
+    bounds = [scaler["spec"]["maxReplicaCount"] for scaler in of_kind(layer, "ScaledObject")
+              if scaler["spec"]["scaleTargetRef"]["name"] == name]
+    replicas = bounds[0] if bounds else deployment["spec"].get("replicas", 1)
+    surge = deployment["spec"].get("strategy", {}).get("rollingUpdate", {}).get("maxSurge", "25%")
+    surge = math.ceil(replicas * int(surge[:-1]) / 100) if isinstance(surge, str) else surge
+    return replicas + surge
+
+
+def connection_budget(layer):
+    """``(needed, limit, {what: connections})`` of PostgreSQL zd-postgres in ``layer``."""
+    needed = {}
+    for service, deployment in service_deployments(layer).items():
+        container = pod(deployment)["containers"][0]
+        each = process_connections(service, environment(layer, container))
+        needed[service] = most_replicas(layer, deployment) * each
+    job = containers(one(layer, "Job", "zd-migrate"))[0]
+    needed["admin"] = ADMIN_PROCESSES * admin_connections(environment(layer, job))
+    needed["keda"] = KEDA_CONNECTIONS * sum(
+        trigger["type"] == "postgresql" for scaler in of_kind(layer, "ScaledObject")
+        for trigger in scaler["spec"]["triggers"])
+    parameters = one(layer, "Cluster", "zd-postgres")["spec"]["postgresql"]["parameters"]
+    settings = {name: int(parameters.get(name, default)) for name, default
+                in {"max_connections": 100, **POSTGRES_DEFAULTS}.items()}
+    limit = (settings["max_connections"] - settings["superuser_reserved_connections"]
+             - settings["reserved_connections"])
+    return sum(needed.values()), limit, needed
+
+
+def test_a_process_opens_its_pool_and_its_relays_and_notify_its_courier():
+    environ = {"ZD_DB_POOL_SIZE": "10"}
+    relays = 2 * 2  # its own outbox and the admin's, 2 connections each: one listens
+    assert {service: process_connections(service, environ) for service in SERVICES} == {
+        "intake": 10 + relays, "routing": 10 + relays, "reporting": 10 + relays,
+        "notify": 10 + relays + 3 + 4}  # the courier: 3, and one for each of 4 channels
+    assert process_connections("intake", {"ZD_DB_POOL_SIZE": "20"}) == 20 + relays
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_database_connections_at_the_replicas_maxima_fit_max_connections(layer):
+    needed, limit, parts = connection_budget(layer)
+    assert needed <= limit, (
+        f"{layer}: the pods may open {needed} connections ({parts}), PostgreSQL takes {limit}:"
+        " raise max_connections (postgres.yaml) or lower the pools or the replicas' maxima"
+        " (docs/operations.md, \"Sizing database connections\")")
+    # and not twice as many as needed: each connection slot costs the server memory
+    assert limit < 2 * needed, (layer, needed, limit)
+    if layer == PRODUCTION:
+        assert needed > 300 - 3  # what max_connections was: short at KEDA's maxima
+
+
+# ---------------------------------------------------------------- notify's backlog
+
+NOTIFY_MIGRATIONS = ROOT / "services" / "notify" / "migrations"
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_notify_scales_on_the_deliveries_due_in_its_database(layer):
+    """KEDA's postgresql trigger counts notify's notifications due and not sent (those in
+    back-off are not due), on notify's own database role in a read-only session."""
+    scaler = one(layer, "ScaledObject", "zd-notify")
+    triggers = [t for t in scaler["spec"]["triggers"] if t["type"] == "postgresql"]
+    assert len(triggers) == 1
+    metadata = triggers[0]["metadata"]
+    query = " ".join(metadata["query"].split())
+    assert re.fullmatch(r"SELECT count\(\*\) FROM notify\.notifications WHERE (.+)", query), query
+    conditions = set(re.fullmatch(r".* WHERE (.+)", query)[1].split(" AND "))
+    assert conditions == {"status = 'pending'", "next_attempt_at <= now()"}, conditions
+    # the table's columns and the status are those notify's migrations make
+    schema = " ".join(path.read_text() for path in sorted(NOTIFY_MIGRATIONS.glob("*.sql")))
+    assert re.search(r"ADD COLUMN next_attempt_at timestamptz", schema)
+    assert re.search(r"CHECK \(status IN \('pending'", schema)
+    assert float(metadata["targetQueryValue"]) > 0
+    authentication = one(layer, "TriggerAuthentication",
+                         triggers[0]["authenticationRef"]["name"])["spec"]["secretTargetRef"]
+    assert [ref["parameter"] for ref in authentication] == ["connection"]
+    connection = contents(layer)["Secret", authentication[0]["name"]][authentication[0]["key"]]
+    notify = pod(one(layer, "Deployment", "zd-notify"))["containers"][0]
+    own = urlsplit(environment(layer, notify)["ZD_NOTIFY_DATABASE_URL"])
+    parts = urlsplit(connection)
+    assert (parts.username, parts.hostname, parts.port, parts.path) == (
+        own.username, own.hostname, own.port, own.path)
+    assert parts.password == own.password  # the same password (the same store key)
+    query = parse_qs(parts.query)
+    assert query["default_transaction_read_only"] == ["on"]
+    assert query["sslmode"][0] in ("require", "verify-ca", "verify-full")
+
+
+# ---------------------------------------------------------------- ingress
+
+#: the links the services give people, and a value for their placeholder
+LINKS = {"ZD_TICKET_LINK": {"ticket_id": "T-20240101-0001"},
+         "ZD_WORKBENCH_URL": {},
+         "ZD_REPORTER_LINK": {"token": "a1b2c3"}}
+#: paths that must never be routed from outside: each service's own, for the cluster
+INTERNAL_PATHS = ("/health", "/metrics", "/docs", "/openapi.json", "/api/v1/notifications",
+                  "/api/v1/category-models", "/api/v1/read-model/rebuild")
+
+
+def routed(layer, host, path):
+    """``(Ingress, Service name, port)`` that ``host`` and ``path`` reach, as an ingress
+    controller chooses (the longest matching path of the host's rule), or None."""
+    best = None
+    for ingress in of_kind(layer, "Ingress"):
+        for rule in ingress["spec"]["rules"]:
+            if rule.get("host") != host:
+                continue
+            for entry in rule["http"]["paths"]:
+                prefix = entry["path"]
+                if entry["pathType"] == "Exact":
+                    matches = path == prefix
+                else:  # Prefix: whole path elements
+                    wanted = [part for part in prefix.split("/") if part]
+                    matches = [part for part in path.split("/") if part][:len(wanted)] == wanted
+                if matches and (best is None or len(prefix) > len(best[0])):
+                    backend = entry["backend"]["service"]
+                    best = (prefix, ingress, backend["name"], backend["port"])
+    return best and best[1:]
+
+
+def deployment_behind(layer, service_name):
+    svc = one(layer, "Service", service_name)
+    found = [(service, deployment) for service, deployment in service_deployments(layer).items()
+             if selects(svc["spec"]["selector"], pod_labels(deployment))]
+    assert len(found) == 1, service_name
+    return found[0]
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_the_links_people_are_given_are_served_over_tls_by_the_ingress(layer):
+    """Each link a message carries (ZD_TICKET_LINK, ZD_WORKBENCH_URL, ZD_REPORTER_LINK) reaches,
+    through the Ingress, the Service of the one service whose routes answer it, over TLS."""
+    notify = pod(one(layer, "Deployment", "zd-notify"))["containers"][0]
+    given = environment(layer, notify)
+    for variable, values in LINKS.items():
+        link = urlsplit(given[variable].format(**values))
+        assert link.scheme == "https" and link.port is None, given[variable]
+        found = routed(layer, link.hostname, link.path)
+        assert found, f"{variable}: no Ingress routes {link.hostname}{link.path}"
+        ingress, service_name, port = found
+        assert any(link.hostname in tls["hosts"] and tls.get("secretName")
+                   for tls in ingress["spec"].get("tls", [])), f"{variable}: no TLS"
+        assert ingress["metadata"].get("annotations", {}).get("cert-manager.io/cluster-issuer")
+        service, deployment = deployment_behind(layer, service_name)
+        assert serves(service, link.path), f"{variable}: {service} does not serve {link.path}"
+        assert [p for p in one(layer, "Service", service_name)["spec"]["ports"]
+                if p["name"] == port.get("name") or p["port"] == port.get("number")]
+        assert [s for s in SERVICES if serves(s, link.path)] == [service], link.path
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_the_ingress_routes_each_path_to_a_service_that_serves_it_and_nothing_internal(layer):
+    ingresses = of_kind(layer, "Ingress")
+    assert ingresses
+    hosts = set()
+    for ingress in ingresses:
+        for rule in ingress["spec"]["rules"]:
+            hosts.add(rule["host"])
+            for entry in rule["http"]["paths"]:
+                service, _ = deployment_behind(layer, entry["backend"]["service"]["name"])
+                sample = entry["path"].rstrip("/") + "/"
+                assert serves(service, entry["path"]) or any(
+                    getattr(e, "url", "").startswith(sample) for e in entrypoints(service)), (
+                    f"{service} serves nothing under {entry['path']}")
+        assert {host for tls in ingress["spec"]["tls"] for host in tls["hosts"]} >= {
+            rule["host"] for rule in ingress["spec"]["rules"]}
+    for host in hosts:
+        for path in INTERNAL_PATHS:
+            assert routed(layer, host, path) is None, f"{path} is routed from outside"
+    # behind one proxy: the services count the client's address, not the controller's
+    for deployment in service_deployments(layer).values():
+        given = environment(layer, pod(deployment)["containers"][0])
+        assert given["ZD_TRUSTED_PROXIES"] == "1", ident(deployment)
+
+
+# ---------------------------------------------------------------- network policies
+
+#: pods outside this namespace that talk to ours: (namespace, labels), namespaces as the
+#: policies name them (network-policies.yaml)
+INGRESS_CONTROLLER = ("ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"})
+PROMETHEUS = ("monitoring", {"app.kubernetes.io/name": "prometheus"})
+KEDA = ("keda", {"app": "keda-operator"})
+CNPG_OPERATOR = ("cnpg-system", {"app.kubernetes.io/name": "cloudnative-pg"})
+DNS = ("kube-system", {"k8s-app": "kube-dns"})
+STRANGER = ("default", {"app": "anything"})
+#: the labels of the operators' pods in our namespace: CloudNativePG's primary, a RabbitMQ node
+POSTGRES_POD = {"cnpg.io/cluster": "zd-postgres", "cnpg.io/instanceRole": "primary",
+                "role": "primary", "cnpg.io/podRole": "instance"}
+RABBITMQ_POD = {**RABBITMQ_SERVICE_LABELS, "app.kubernetes.io/name": "zd-rabbitmq"}
+#: an address outside the cluster (a webhook, an SMTP server) and the Kubernetes API's
+WORLD, API_SERVER = "203.0.113.10", "192.0.2.1"
+#: what each metrics port name of RabbitMQ's Service is
+RABBITMQ_PORTS = {"prometheus": 15692, "prometheus-tls": 15691}
+
+
+class Peer:
+    def __init__(self, name, namespace=None, labels=None, ports=None, ip=None):
+        self.name, self.namespace, self.labels = name, namespace, labels or {}
+        self.ports, self.ip = ports or {}, ip
+
+    def __repr__(self):
+        return self.name
+
+
+def outside(name, where):
+    namespace, labels = where
+    return Peer(name, namespace, labels)
+
+
+def matches_selector(selector, labels):
+    """A Kubernetes label selector: {} selects everything."""
+    if not all(labels.get(key) == value for key, value in selector.get("matchLabels", {}).items()):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        key, operator = expression["key"], expression["operator"]
+        present, value = key in labels, labels.get(key)
+        held = {"In": present and value in expression.get("values", []),
+                "NotIn": not present or value not in expression.get("values", []),
+                "Exists": present, "DoesNotExist": not present}[operator]
+        if not held:
+            return False
+    return True
+
+
+def peer_matches(rule_peer, peer, namespace):
+    if "ipBlock" in rule_peer:  # addresses outside the cluster only, as most plugins apply it
+        block = rule_peer["ipBlock"]
+        if peer.ip is None:
+            return False
+        address = ipaddress.ip_address(peer.ip)
+        inside = [ipaddress.ip_network(cidr) for cidr in [block["cidr"]]]
+        excepted = [ipaddress.ip_network(cidr) for cidr in block.get("except", [])]
+        return (any(address.version == net.version and address in net for net in inside)
+                and not any(address.version == net.version and address in net for net in excepted))
+    if peer.namespace is None:
+        return False
+    if "namespaceSelector" in rule_peer:
+        if not matches_selector(rule_peer["namespaceSelector"],
+                                {"kubernetes.io/metadata.name": peer.namespace}):
+            return False
+    elif peer.namespace != namespace:
+        return False
+    return matches_selector(rule_peer.get("podSelector", {}), peer.labels)
+
+
+def port_matches(ports, port, protocol, destination):
+    if not ports:
+        return True
+    for allowed in ports:
+        if allowed.get("protocol", "TCP") != protocol:
+            continue
+        value = allowed.get("port")
+        if value is None:
+            return True
+        if isinstance(value, str):
+            if destination.ports.get(value) == port:
+                return True
+        elif value <= port <= allowed.get("endPort", value):
+            return True
+    return False
+
+
+def direction_allows(layer, subject, direction, other, port, protocol, destination):
+    """Whether the policies selecting ``subject`` let it receive from (Ingress) or send to
+    (Egress) ``other``: allowed when none selects it for that direction, else when a rule of
+    one of them does."""
+    selecting = [policy for policy in of_kind(layer, "NetworkPolicy")
+                 if policy["metadata"]["namespace"] == subject.namespace
+                 and direction in policy["spec"].get("policyTypes", ["Ingress"])
+                 and matches_selector(policy["spec"]["podSelector"], subject.labels)]
+    if not selecting:
+        return True
+    field, peers_field = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
+    for policy in selecting:
+        for rule in policy["spec"].get(field, []):
+            peers = rule.get(peers_field)
+            if (not peers or any(peer_matches(peer, other, subject.namespace) for peer in peers)) \
+                    and port_matches(rule.get("ports"), port, protocol, destination):
+                return True
+    return False
+
+
+def reachable(layer, source, destination, port, protocol="TCP"):
+    sends = source.namespace != NAMESPACE or direction_allows(
+        layer, source, "Egress", destination, port, protocol, destination)
+    receives = destination.namespace != NAMESPACE or direction_allows(
+        layer, destination, "Ingress", source, port, protocol, destination)
+    return sends and receives
+
+
+def our_pods(layer):
+    """``{name: Peer}`` of the pods in our namespace: our workloads', a PostgreSQL instance,
+    a RabbitMQ node."""
+    found = {}
+    for workload in workloads(layer):
+        ports = {port["name"]: port["containerPort"] for container in containers(workload)
+                 for port in container.get("ports", []) if "name" in port}
+        found[workload["metadata"]["name"]] = Peer(
+            workload["metadata"]["name"], NAMESPACE, workload["spec"]["template"]["metadata"]["labels"],
+            ports)
+    found["postgres"] = Peer("postgres", NAMESPACE, POSTGRES_POD)
+    found["rabbitmq"] = Peer("rabbitmq", NAMESPACE, RABBITMQ_POD)
+    return found
+
+
+def pod_at(layer, url):
+    """The pod a URL's host name leads to, and its port."""
+    parts = urlsplit(url)
+    pods = our_pods(layer)
+    host = parts.hostname.removesuffix(f".{NAMESPACE}.svc")
+    default = {"postgresql": 5432, "amqp": 5672, "amqps": 5671, "http": 15672, "https": 15671}
+    if host.startswith("zd-postgres-"):
+        return pods["postgres"], parts.port or default[parts.scheme]
+    assert host == "zd-rabbitmq", url
+    return pods["rabbitmq"], parts.port or default[parts.scheme]
+
+
+def needed_connections(layer):
+    """``(source, destination, port, protocol)`` of every connection the system makes, read
+    from the rendered manifests: the URLs each workload and KEDA are given, the Ingress's
+    backends, the ServiceMonitors' targets, and what the clusters do among themselves."""
+    pods = our_pods(layer)
+    needed = []
+    for workload in workloads(layer):
+        source = pods[workload["metadata"]["name"]]
+        needed.append((source, outside("dns", DNS), 53, "UDP"))
+        for url in {url for (where, _, _), url in urls(layer).items() if where == ident(workload)}:
+            needed.append((source, *pod_at(layer, url), "TCP"))
+    held = contents(layer)
+    for authentication in of_kind(layer, "TriggerAuthentication"):
+        for ref in authentication["spec"]["secretTargetRef"]:
+            if ref["parameter"] in ("host", "connection"):
+                url = held["Secret", ref["name"]][ref["key"]]
+                needed.append((outside("keda", KEDA), *pod_at(layer, url), "TCP"))
+    for ingress in of_kind(layer, "Ingress"):
+        for rule in ingress["spec"]["rules"]:
+            for entry in rule["http"]["paths"]:
+                _, deployment = deployment_behind(layer, entry["backend"]["service"]["name"])
+                target = pods[deployment["metadata"]["name"]]
+                needed.append((outside("ingress", INGRESS_CONTROLLER), target,
+                               target.ports["http"], "TCP"))
+    for deployment in service_deployments(layer).values():
+        target = pods[deployment["metadata"]["name"]]
+        needed.append((outside("prometheus", PROMETHEUS), target, target.ports["http"], "TCP"))
+    for endpoint in one(layer, "ServiceMonitor", "zd-rabbitmq")["spec"]["endpoints"]:
+        needed.append((outside("prometheus", PROMETHEUS), pods["rabbitmq"],
+                       RABBITMQ_PORTS[endpoint["port"]], "TCP"))
+    needed += [
+        (pods["zd-notify"], Peer("a webhook", ip=WORLD), 443, "TCP"),
+        (pods["zd-notify"], Peer("an SMTP server", ip=WORLD), 587, "TCP"),
+        (pods["rabbitmq"], pods["rabbitmq"], 25672, "TCP"),
+        (pods["rabbitmq"], pods["rabbitmq"], 4369, "TCP"),
+        (pods["rabbitmq"], Peer("the Kubernetes API", ip=API_SERVER), 443, "TCP"),
+        (pods["rabbitmq"], outside("dns", DNS), 53, "UDP"),
+        (pods["postgres"], pods["postgres"], 5432, "TCP"),
+        (pods["postgres"], Peer("the Kubernetes API", ip=API_SERVER), 443, "TCP"),
+        (pods["postgres"], Peer("the object store", ip=WORLD), 443, "TCP"),
+        (outside("cnpg", CNPG_OPERATOR), pods["postgres"], 8000, "TCP"),
+    ]
+    return needed
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_network_policies_allow_each_connection_the_system_makes_and_no_other(layer):
+    assert one(layer, "NetworkPolicy", "zd-default-deny")["spec"] == {
+        "podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    needed = needed_connections(layer)
+    # both brokers' and databases' ports: production's differ from the base's
+    ports = {(destination.name, port) for _, destination, port, _ in needed}
+    assert ("rabbitmq", 5671 if layer == PRODUCTION else 5672) in ports
+    assert ("postgres", 5432) in ports and ("zd-intake", 8001) in ports
+    refused = [f"{source} -> {destination}:{port}/{protocol}"
+               for source, destination, port, protocol in needed
+               if not reachable(layer, source, destination, port, protocol)]
+    assert not refused, "\n".join(refused)
+    pods = our_pods(layer)
+    unneeded = [
+        (pods["zd-intake"], Peer("a webhook", ip=WORLD), 443),  # only notify sends out
+        (pods["zd-reporting"], Peer("a webhook", ip=WORLD), 443),
+        (pods["zd-migrate"], Peer("a webhook", ip=WORLD), 443),
+        (Peer("a client", ip=WORLD), pods["zd-intake"], 8001),  # past the ingress controller
+        (pods["zd-intake"], pods["zd-notify"], 8003),  # the services do not call each other
+        (pods["zd-reporting"], pods["zd-routing"], 8002),
+        (pods["zd-intake"], pods["rabbitmq"], 15672),  # the management API is the job's
+        (pods["zd-notify"], pods["rabbitmq"], 15671),
+        (outside("ingress", INGRESS_CONTROLLER), pods["postgres"], 5432),
+        (outside("ingress", INGRESS_CONTROLLER), pods["rabbitmq"], 15672),
+        (outside("keda", KEDA), pods["zd-routing"], 8002),
+        (outside("prometheus", PROMETHEUS), pods["postgres"], 5432),
+        (outside("stranger", STRANGER), pods["rabbitmq"], 5672),
+        (outside("stranger", STRANGER), pods["zd-intake"], 8001),
+        (pods["rabbitmq"], pods["postgres"], 5432),
+        (pods["zd-intake"], outside("stranger", STRANGER), 80),
+    ]
+    allowed = [f"{source} -> {destination}:{port}" for source, destination, port in unneeded
+               if reachable(layer, source, destination, port)]
+    assert not allowed, "\n".join(allowed)
+
+
+# ---------------------------------------------------------------- stopping, spreading, budgets
+
+#: the longest a service's own stop takes once SIGTERM came: notify's courier waits for its
+#: loop, then its senders, then its settler, each up to STOP_SECONDS
+LONGEST_STOP = 3 * loops.STOP_SECONDS
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_a_stopping_service_leaves_its_endpoints_before_sigterm_and_has_time_to_stop(layer):
+    for service, deployment in service_deployments(layer).items():
+        spec = pod(deployment)
+        pre_stop = spec["containers"][0]["lifecycle"]["preStop"]
+        # the kubelet's own sleep (Kubernetes 1.30 and later): no binary needed in the image
+        delay = pre_stop["sleep"]["seconds"]
+        assert 5 <= delay <= 30, service
+        # the grace period counts from the preStop hook's start: it must cover both
+        assert spec["terminationGracePeriodSeconds"] > delay + LONGEST_STOP, service
+
+
+def spread_keys(constraints, labels):
+    """The topology keys ``constraints`` spread pods labelled ``labels`` over, per service."""
+    keys = set()
+    for constraint in constraints:
+        assert matches_selector(constraint["labelSelector"], labels), constraint
+        assert constraint["maxSkew"] == 1, constraint
+        keys.add(constraint["topologyKey"])
+    return keys
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_pods_spread_over_zones_and_hosts(layer):
+    deployments = service_deployments(layer)
+    for service, deployment in deployments.items():
+        constraints = pod(deployment)["topologySpreadConstraints"]
+        assert spread_keys(constraints, pod_labels(deployment)) == {
+            "topology.kubernetes.io/zone", "kubernetes.io/hostname"}, service
+        # each service by itself: its own name label narrows the selector to its pods
+        for constraint in constraints:
+            assert constraint["matchLabelKeys"] == ["app.kubernetes.io/name"], service
+            others = [d for s, d in deployments.items() if s != service
+                      and all(pod_labels(d).get(key) == pod_labels(deployment).get(key)
+                              for key in constraint["matchLabelKeys"])]
+            assert not others, service
+    rabbitmq = one(layer, "RabbitmqCluster", "zd-rabbitmq")["spec"]
+    template = rabbitmq["override"]["statefulSet"]["spec"]["template"]["spec"]
+    assert spread_keys(template["topologySpreadConstraints"], RABBITMQ_POD) == {
+        "topology.kubernetes.io/zone"}
+    anti = rabbitmq["affinity"]["podAntiAffinity"]  # and one node per host
+    terms = (anti.get("requiredDuringSchedulingIgnoredDuringExecution") or
+             [term["podAffinityTerm"] for term in
+              anti["preferredDuringSchedulingIgnoredDuringExecution"]])
+    assert [term["topologyKey"] for term in terms] == ["kubernetes.io/hostname"]
+    cluster = one(layer, "Cluster", "zd-postgres")["spec"]
+    assert spread_keys(cluster["topologySpreadConstraints"], POSTGRES_POD) == {
+        "topology.kubernetes.io/zone"}
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_a_drain_takes_one_rabbitmq_node_at_a_time(layer):
+    rabbitmq = one(layer, "RabbitmqCluster", "zd-rabbitmq")["spec"]
+    budgets = [budget for budget in of_kind(layer, "PodDisruptionBudget")
+               if matches_selector(budget["spec"]["selector"], RABBITMQ_POD)]
+    assert [budget["metadata"]["name"] for budget in budgets] == [BROKER_BUDGET]
+    spec = budgets[0]["spec"]
+    # three nodes keep every quorum queue's majority with one away, never with two
+    away = spec.get("maxUnavailable", rabbitmq["replicas"] - spec.get("minAvailable", 0))
+    assert away == 1 and rabbitmq["replicas"] - away > rabbitmq["replicas"] // 2
+    # and it selects nothing else
+    assert not [d for d in workloads(layer) if matches_selector(spec["selector"], pod_labels(d))]
