@@ -405,7 +405,7 @@ def test_built_in_objects_match_the_kubernetes_schemas(layer):
 def test_custom_resources_match_their_published_crds(layer):
     custom = [document for document in rendered(layer) if not built_in(document)]
     expected = {"ScaledObject", "TriggerAuthentication", "RabbitmqCluster", "Cluster",
-                "ServiceMonitor", "PrometheusRule"}
+                "ServiceMonitor", "PodMonitor", "PrometheusRule"}
     if layer == PRODUCTION:
         expected |= {"ScheduledBackup", "ExternalSecret"}
     assert {document["kind"] for document in custom} == expected
@@ -1258,6 +1258,11 @@ def needed_connections(layer):
     for endpoint in one(layer, "ServiceMonitor", "zd-rabbitmq")["spec"]["endpoints"]:
         needed.append((outside("prometheus", PROMETHEUS), pods["rabbitmq"],
                        RABBITMQ_PORTS[endpoint["port"]], "TCP"))
+    for monitor in of_kind(layer, "PodMonitor"):  # CloudNativePG's exporter
+        assert matches_selector(monitor["spec"]["selector"], POSTGRES_POD)
+        assert [e["port"] for e in monitor["spec"]["podMetricsEndpoints"]] == ["metrics"]
+        needed.append((outside("prometheus", PROMETHEUS), pods["postgres"], 9187, "TCP"))
+    assert of_kind(layer, "PodMonitor")
     needed += [
         (pods["zd-notify"], Peer("a webhook", ip=WORLD), 443, "TCP"),
         (pods["zd-notify"], Peer("an SMTP server", ip=WORLD), 587, "TCP"),
