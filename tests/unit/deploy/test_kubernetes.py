@@ -5,7 +5,12 @@ strict) and every custom resource the openAPIV3Schema of its operator's publishe
 does; every ConfigMap, Secret, key, volume, port, budget, autoscaler and scrape target
 referred to exists; each container is given every variable its code reads
 (services.common.config.VARIABLES) and no other; images are pinned; production speaks TLS and
-carries no placeholder."""
+carries no placeholder. And what operations need of them: PostgreSQL's max_connections covers
+every connection the pods may open at their maxima (counted from the pools the code makes);
+KEDA scales on each backlog (routing's two queues, notify's queue and its due notifications);
+images by tag and digest, RabbitMQ 4.x; an Ingress with TLS routes each link people are given
+to the service that serves it; network policies allow each connection the system makes and
+refuse others; a preStop delay within the grace period, topology spread, the broker's budget."""
 import base64
 import copy
 import functools
@@ -1282,6 +1287,8 @@ def needed_connections(layer):
 def test_network_policies_allow_each_connection_the_system_makes_and_no_other(layer):
     assert one(layer, "NetworkPolicy", "zd-default-deny")["spec"] == {
         "podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    # every policy comes in the upgrade's first apply: the job is never denied alone
+    assert all(label(policy, COMPONENT) != "service" for policy in of_kind(layer, "NetworkPolicy"))
     needed = needed_connections(layer)
     # both brokers' and databases' ports: production's differ from the base's
     ports = {(destination.name, port) for _, destination, port, _ in needed}
