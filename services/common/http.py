@@ -6,7 +6,8 @@ marshmallow ``ValidationError`` is 400 with the field messages, anything else is
 500 without internals; a path no entrypoint serves is a problem+json 404, a method
 it does not take 405. Every 429 and 503 says when to come back (``Retry-After``, whole
 seconds, in the header and the body). No error text names a host, port, file or
-query. Every answer is counted and timed in the metrics.
+query. Every answer is counted and timed in the metrics. A line logged while a request
+whose path names a ticket (``<ticket_id>``) is handled names it (``log_context``).
 
 Before any entrypoint runs, a path holding NUL is a 400 naming ``path``, and a query
 parameter holding a control character or a character that is not text (``text``) a
@@ -43,6 +44,7 @@ from services.common.errors import (
     Unavailable,
     UnsupportedMediaType,
 )
+from services.common.log_context import log_context
 from services.common.log_redaction import RedactedLog
 from services.common.text import control_character_errors, escaped
 from services.common.tracebacks import traceback_without_text
@@ -263,11 +265,13 @@ class ApiHandler(HttpRequestHandler):
 
     def handle_request(self, request):
         started = time.monotonic()
-        for attempt in range(1, CONTENTION_ATTEMPTS + 1):  # see response_from_exception
-            response = super().handle_request(request)
-            if not getattr(response, "contended", False) or attempt == CONTENTION_ATTEMPTS:
-                break
-            pause_after_contention(attempt)
+        # this green thread's lines (an unexpected error's); the worker binds its own
+        with log_context(ticket_id=getattr(request, "path_values", {}).get("ticket_id")):
+            for attempt in range(1, CONTENTION_ATTEMPTS + 1):  # see response_from_exception
+                response = super().handle_request(request)
+                if not getattr(response, "contended", False) or attempt == CONTENTION_ATTEMPTS:
+                    break
+                pause_after_contention(attempt)
         metrics.observe_request(self.container.service_name, request.method, self.url,
                                 response.status_code, time.monotonic() - started)
         return response

@@ -33,6 +33,10 @@ delivery), and only a handler's own failure returns it at once. That failure is 
 by its kind and the frames of its traceback, never its text, which may quote a contact
 (``services.common.tracebacks``).
 
+Every line logged while a message is handled names its message id and its ticket
+(``Envelope.logging_context``, ``services.common.log_context``); a batch applied at once
+names them per message, as each is applied.
+
 When the broker node a consumer is connected to goes away, kombu connects it to the next
 broker of a ``;``-separated ``AMQP_URI`` (at once; it waits only after a round of them
 all), and the messages it had not acknowledged are delivered again, there or to another
@@ -64,6 +68,7 @@ from services.common.db import (
 )
 from services.common.errors import Contention, ParkMessage, Unavailable
 from services.common.events import SECRET_FIELDS
+from services.common.log_context import log_context, ticket_id_of
 from services.common.outbox import emit
 from services.common.text import escaped
 from services.common.tracebacks import traceback_without_text
@@ -160,10 +165,11 @@ class Envelope:
     @property
     def ticket_id(self):
         """The ticket the message is about ("" when it names none, or cannot be read)."""
-        body = self.body if isinstance(self.body, dict) else {}
-        ticket = body.get("ticket")
-        named = ticket.get("ticket_id") if isinstance(ticket, dict) else body.get("ticket_id")
-        return named if isinstance(named, str) else ""
+        return ticket_id_of(self.body)
+
+    def logging_context(self):
+        """Every line logged while this message is handled names it and its ticket."""
+        return log_context(message_id=self.shown_id, ticket_id=storable(self.ticket_id))
 
     @property
     def inbox_id(self):
@@ -485,27 +491,30 @@ def _handle_group(db, envelopes, apply, prepare, together, pipelined=False):
     A batch of one is applied the same way: without a savepoint, which only a message
     that fails needs (``handle_once``)."""
     try:
-        outcomes = _until_done(db, envelopes, lambda: _apply_together(
-            db, envelopes, together, prepare, pipelined))
+        with envelopes[0].logging_context() if len(envelopes) == 1 else nullcontext():
+            outcomes = _until_done(db, envelopes, lambda: _apply_together(
+                db, envelopes, together, prepare, pipelined))
     except BatchBroken:
         return {id(envelope): _handled_alone(db, envelope, apply) for envelope in envelopes}
     for envelope, outcome in zip(envelopes, outcomes, strict=True):
         metrics.MESSAGES_CONSUMED.labels(envelope.queue, envelope.type_label, outcome).inc()
+        _log_outcome(envelope, outcome)
     if len(envelopes) > 1:
         metrics.CONSUMED_BATCH_SIZE.labels(envelopes[0].queue).observe(len(envelopes))
     return {id(envelope): True for envelope in envelopes}
 
 
 def _handled_alone(db, envelope, apply):
-    try:
-        handle_once(db, envelope, apply)
-    except Unavailable:
-        raise  # stopping in an outage: the whole batch goes back for the next start
-    except Exception as failure:  # its text may quote a contact: its kind and frames only
-        log.error("handling %s (%s) from %s failed: it goes back to its queue\n%s",
-                  envelope.shown_id, envelope.shown_type, envelope.queue,
-                  traceback_without_text(failure))
-        return False
+    with envelope.logging_context():
+        try:
+            handle_once(db, envelope, apply)
+        except Unavailable:
+            raise  # stopping in an outage: the whole batch goes back for the next start
+        except Exception as failure:  # its text may quote a contact: its kind and frames only
+            log.error("handling %s (%s) from %s failed: it goes back to its queue\n%s",
+                      envelope.shown_id, envelope.shown_type, envelope.queue,
+                      traceback_without_text(failure))
+            return False
     return True
 
 
@@ -563,15 +572,26 @@ def handle_once(db, envelope, apply):
     """Apply ``apply(conn, envelope)`` exactly once per message id, waiting out database
     outages (until the consumer stops) and doing again transactions the database broke
     off to resolve a deadlock."""
-    outcome = _until_done(db, [envelope], lambda: _apply_in_transaction(db, envelope, apply))
+    with envelope.logging_context():
+        outcome = _until_done(db, [envelope], lambda: _apply_in_transaction(db, envelope, apply))
     metrics.MESSAGES_CONSUMED.labels(envelope.queue, envelope.type_label, outcome).inc()
+    _log_outcome(envelope, outcome)
     return outcome
+
+
+def _log_outcome(envelope, outcome):
+    """A DEBUG line per message handled: what an operator follows a ticket by."""
+    if log.isEnabledFor(logging.DEBUG):
+        with envelope.logging_context():
+            log.debug("%s (%s) from %s: %s", envelope.shown_id, envelope.shown_type,
+                      envelope.queue, outcome)
 
 
 def _apply(conn, envelope, apply):
     if envelope.unreadable and not envelope.from_outside:
         raise ParkMessage(envelope.unreadable)  # a consumer from outside decides itself
-    apply(conn, envelope)
+    with envelope.logging_context():
+        apply(conn, envelope)
 
 
 def _until_done(db, envelopes, work):

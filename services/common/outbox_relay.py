@@ -12,7 +12,8 @@ A batch of rows is published at once and its confirms awaited together. The rela
 never waits on the broker without a bound: every publish and its confirms have a
 timeout, the connection has heartbeats (checked every round), and while the
 broker blocks publishers (a memory or disk alarm) the relay publishes nothing and
-holds no row. When a batch stops half way, what went out is marked at once.
+holds no row. When a batch stops half way, what went out is marked at once. A line logged
+while a row is published names its message id and ticket (``log_context``).
 """
 import logging
 import socket
@@ -25,6 +26,7 @@ from services.common.config import amqp_ssl
 from services.common.credentials import forget_full_buckets
 from services.common.db import make_pool
 from services.common.events import SECRET_FIELDS
+from services.common.log_context import log_context, ticket_id_of
 from services.common.loops import ListeningLoop
 
 log = logging.getLogger(__name__)
@@ -149,11 +151,12 @@ class Publisher:
             if self.blocked:
                 raise BrokerBlocked(self.blocked)
             for row in rows:
-                self.producer.publish(
-                    row["body"], exchange=row["exchange"], routing_key=row["routing_key"],
-                    serializer="json", delivery_mode=2, mandatory=True, message_id=row["message_id"],
-                    type=row["type"], headers=row["headers"], timestamp=int(time.time()),
-                    timeout=self.confirm_timeout)
+                with logging_context(row):
+                    self.producer.publish(
+                        row["body"], exchange=row["exchange"], routing_key=row["routing_key"],
+                        serializer="json", delivery_mode=2, mandatory=True,
+                        message_id=row["message_id"], type=row["type"], headers=row["headers"],
+                        timestamp=int(time.time()), timeout=self.confirm_timeout)
                 self.waiting[self.next_tag] = row["message_id"]
                 self.next_tag += 1
             self._await_confirms()
@@ -217,6 +220,12 @@ def relay_pending(pool, publisher, schema, progress=None):
                     and (row["exchange"] == topology.PARKED.name or row["type"] in SECRET_FIELDS)]
             if gone:
                 outbox.delete(conn, gone)
+        if log.isEnabledFor(logging.DEBUG):
+            for row in rows:
+                if row["id"] in went_out:
+                    with logging_context(row):
+                        log.debug("published %s (%s) to %s", row["message_id"], row["type"],
+                                  row["exchange"])
         total += len(sent)
         metrics.OUTBOX_PUBLISHED.labels(schema).inc(len(sent))
         if progress is not None and sent:
@@ -247,9 +256,15 @@ def relay_round(pool, publisher, schema, progress=None):
         metrics.OUTBOX_BROKER_BLOCKED.labels(schema).set(1 if publisher.blocked else 0)
 
 
+def logging_context(row):
+    """Every line logged while an outbox row is published names its message and ticket."""
+    return log_context(message_id=row["message_id"], ticket_id=ticket_id_of(row["body"]))
+
+
 def _postpone(conn, row, reason, schema):
-    log.error("outbox message %s not taken by the broker, kept for retry: %s",
-              row["message_id"], reason)
+    with logging_context(row):
+        log.error("outbox message %s not taken by the broker, kept for retry: %s",
+                  row["message_id"], reason)
     metrics.OUTBOX_UNROUTABLE.labels(schema).inc()
     outbox.postpone(conn, row["id"], str(reason))
 

@@ -4,11 +4,13 @@ A service class says its ``name`` and its ``openapi_document`` and lists its own
 entrypoints; this base gives it, for that name, the database of its schema, the relay of
 its outbox (which also forgets, hourly, old messages and idle rate buckets), the relay of
 the admin's outbox (the admin's changes go out even when its CLI could not send them),
-the API keys, and the operator's endpoints of ``Observable`` (``/health``, ``/metrics``,
+the API keys, the ticket an entrypoint's path names bound to its log lines
+(``LogContext``), and the operator's endpoints of ``Observable`` (``/health``, ``/metrics``,
 ``/openapi.json``, ``/docs``).
 """
 from services.common.credentials import ApiKeys
 from services.common.db import Database
+from services.common.log_context import LogContext
 from services.common.observability import Observable
 from services.common.outbox_relay import OutboxRelay
 
@@ -24,3 +26,4 @@ class ZeroDistanceService(Observable):
         cls.outbox = OutboxRelay(cls.name, keeps_rate_buckets=True)
         cls.admin_outbox = OutboxRelay("admin")
         cls.keys = ApiKeys()
+        cls.log_context = LogContext()

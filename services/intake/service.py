@@ -17,6 +17,7 @@ from services.common.event_routing import route_event
 from services.common.events import PERSONAL_DATA_EXPIRED, PHONE_RATING, TICKET_PREFIX
 from services.common.http import api, json_response, read_json
 from services.common.local_directory import current_directory
+from services.common.log_context import bind
 from services.common.messaging import consume_messages, handle_batch
 from services.common.service import ZeroDistanceService
 from services.common.topology import SERVICE_QUEUES
@@ -52,6 +53,7 @@ class IntakeService(ZeroDistanceService, Open311Api, ReporterPages):
         with self.db.transaction() as conn, conn.pipeline():  # its events go with the commit
             domain.check_concern(concern, current_directory(conn), caller.party.scope)
             status, answer = acceptance.accept(conn, caller, concern, domain.fingerprint(body))
+            bind(ticket_id=answer["ticket_id"])
             conn.commit()
         if status == 202:
             metrics.CONCERNS_RECEIVED.labels(concern["district"], concern["channel"]).inc()

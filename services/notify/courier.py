@@ -24,7 +24,9 @@ one settling green thread that writes every outcome waiting in one statement
 Its log names the notification, its template, channel and ticket, and why an attempt
 failed in the channel's own words; never an address, a phone number or a URL, never a
 param (a sign-in code among them), and never the text of an error nobody planned for
-(only its kind and the line raising it). A sign-in code is claimed and sent before
+(only its kind and the line raising it). Each line about a delivery also carries its
+notification's id, its ticket id and the id of the event that caused it as fields
+(``log_context``). A sign-in code is claimed and sent before
 whatever else waits on its channel (``store.claim_due``, ``Lane.add``); messages to
 staff carry the workbench's
 address (``ZD_WORKBENCH_URL``) in their params as ``workbench_url``, and a reporter's the
@@ -42,6 +44,7 @@ from eventlet.queue import LightQueue
 from services.common import metrics
 from services.common.db import make_pool
 from services.common.local_directory import current_directory
+from services.common.log_context import log_context
 from services.common.loops import STOP_SECONDS, ListeningLoop
 from services.common.tracebacks import raised_where
 from services.notify import channels as channel_kinds
@@ -65,6 +68,13 @@ SETTLE_BATCH = 500
 STOP = object()
 DEFAULT_WORKBENCH_URL = "http://127.0.0.1:8002/workbench/"
 DEFAULT_REPORTER_LINK = "http://127.0.0.1:8001/c/{token}"
+
+
+def logging_context(row):
+    """Every line logged about a notification names it, its ticket and the event
+    (message) that caused it."""
+    return log_context(ticket_id=row.get("ticket_id"), message_id=row.get("event_id"),
+                       notification_id=row.get("id"))
 
 
 def _one_statement_each(conn):
@@ -232,6 +242,10 @@ class Courier(ListeningLoop):
             log.warning("claiming more %s notifications failed: %s", name, raised_where(exc))
 
     def _deliver(self, channel, row, directory, lane):
+        with logging_context(row):
+            self._deliver_now(channel, row, directory, lane)
+
+    def _deliver_now(self, channel, row, directory, lane):
         concurrency = lane.concurrency
         if time.monotonic() - row["claimed_at"] + self.deadline_seconds \
                 + LEASE_MARGIN_SECONDS / 2 > self.lease_seconds:
@@ -340,7 +354,8 @@ class Courier(ListeningLoop):
                 eventlet.sleep(delay)
         for settlement in batch:
             if settlement["id"] in settled:
-                self._count(settlement["row"], settlement["outcome"])
+                with logging_context(settlement["row"]):
+                    self._count(settlement["row"], settlement["outcome"])
 
     def _count(self, row, outcome):
         channel = row["channel"]

@@ -1,0 +1,108 @@
+"""What a log line is about: the ticket and the message a process is working on.
+
+``log_context(ticket_id=..., message_id=...)`` binds them for the work done inside the
+``with``, so that every line logged meanwhile names them without its call site passing
+them; ``bind(...)`` adds to the innermost one, until it ends (an entrypoint that learns
+its ticket id half way). They are bound at the few places where work about one ticket
+starts: a consumed message (``messaging``), an HTTP request whose path names a ticket
+(``LogContext``, a dependency of every service), a message the outbox relay publishes,
+a notification the courier delivers. Only ids are bound, never a detail of a person.
+
+The values live in a ``contextvars`` variable. Under eventlet every green thread has a
+context of its own, and a new one starts empty: what a worker binds is its own, and a
+green thread it spawns binds again for the work it is handed. ``fields()`` is what the
+line formatters (``log_format``) add to each line: the bound ids, then what each source
+of ``add_source`` gives (the hook for a trace's ``trace_id`` and ``span_id``).
+"""
+import contextvars
+from contextlib import contextmanager
+
+from nameko.extensions import DependencyProvider
+
+#: the ids a line may name, in the order they are shown
+FIELDS = ("ticket_id", "message_id", "notification_id")
+
+_bound = contextvars.ContextVar("zd_log_context", default=None)  # a dict, never changed in place
+_sources = []
+
+
+@contextmanager
+def log_context(**ids):
+    """Bind ``ids`` (``ticket_id``, ``message_id``, ``notification_id``; empty ones are
+    left out) to the lines logged inside the ``with``, on top of what is bound already."""
+    token = _bound.set(_merged(_bound.get() or {}, ids))
+    try:
+        yield
+    finally:
+        _bound.reset(token)
+
+
+def bind(**ids):
+    """Add ``ids`` to what is bound, until the enclosing ``log_context`` (or the worker's
+    ``LogContext``) ends."""
+    _bound.set(_merged(_bound.get() or {}, ids))
+
+
+def bound():
+    """The ids bound now: ``{"ticket_id": ..., ...}``, only those known."""
+    return dict(_bound.get() or {})
+
+
+def add_source(source):
+    """Every line will also carry what ``source()`` returns (a dict of text values, empty
+    when it knows nothing): e.g. the current span's ``trace_id`` and ``span_id``."""
+    if source not in _sources:
+        _sources.append(source)
+
+
+def remove_source(source):
+    if source in _sources:
+        _sources.remove(source)
+
+
+def fields():
+    """What a line logged now is about: the bound ids and the sources' fields."""
+    found = bound()
+    for source in _sources:
+        try:
+            found.update({key: value for key, value in (source() or {}).items() if value})
+        except Exception:  # a line is never lost to its context
+            pass
+    return found
+
+
+def ticket_id_of(body):
+    """The ticket a message's body is about: its ``ticket_id``, or its ``ticket``'s; ""."""
+    body = body if isinstance(body, dict) else {}
+    ticket = body.get("ticket")
+    named = ticket.get("ticket_id") if isinstance(ticket, dict) else body.get("ticket_id")
+    return named if isinstance(named, str) else ""
+
+
+def _merged(current, ids):
+    unknown = set(ids) - set(FIELDS)
+    if unknown:
+        raise TypeError(f"not a log context field: {', '.join(sorted(unknown))}")
+    given = {name: str(value) for name, value in ids.items() if value not in (None, "")}
+    return {**current, **given} if given else current
+
+
+class LogContext(DependencyProvider):
+    """Binds, for each worker of the service, the ticket its entrypoint's arguments name
+    (an HTTP path's ``<ticket_id>``), in the worker's own green thread: from before the
+    entrypoint runs until after the container has logged how it ended."""
+
+    def __init__(self):
+        self.tokens = {}
+
+    def worker_setup(self, worker_ctx):
+        ticket_id = (worker_ctx.kwargs or {}).get("ticket_id")
+        self.tokens[worker_ctx] = _bound.set(_merged({}, {"ticket_id": ticket_id}))
+
+    def worker_teardown(self, worker_ctx):
+        token = self.tokens.pop(worker_ctx, None)
+        if token is not None:
+            try:
+                _bound.reset(token)
+            except ValueError:  # set in another context: nothing of it remains here
+                pass
