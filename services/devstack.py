@@ -9,6 +9,8 @@ a notification channel is configured (``ZD_SMTP_URL``, ``ZD_SMS_GATEWAY_URL``,
 every channel at it, so each message the system sends shows there and in the log.
 Unless ``ZD_REPORTER_LINK`` is given, a reporter's messages link their page on this
 stack's intake, at whatever port it runs (``/c/{token}``).
+The services log as text there (``ZD_LOG_FORMAT=text``, unless given), for a person at
+the terminal; ``Stack`` alone leaves them their default, JSON lines.
 The end-to-end tests and the benchmark start the same processes through ``Stack``.
 """
 import ctypes
@@ -140,7 +142,8 @@ def main():
     except SinkFailed as failure:
         print(f"devstack: {failure}", file=sys.stderr)
         sys.exit(1)
-    stack = Stack(env=channels)
+    # a person reads these lines in the terminal: text, unless ZD_LOG_FORMAT says otherwise
+    stack = Stack(env={"ZD_LOG_FORMAT": os.environ.get("ZD_LOG_FORMAT") or "text", **channels})
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     try:

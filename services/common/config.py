@@ -85,6 +85,9 @@ VARIABLES = (
     Variable("ZD_STALL_SECONDS", "60",
              "seconds without progress before /health calls a consumer or loop stalled", SERVICES),
     Variable("ZD_LOG_LEVEL", "INFO", "Python log level of a service process", SERVICES),
+    Variable("ZD_LOG_FORMAT", "json",
+             "`json`: one JSON object per log line (service, level, logger, message, ticket_id,"
+             " message_id); `text`: lines for a person (`make run` sets it)", SERVICES),
     Variable("ZD_SIGN_IN_CODE_MINUTES", "10",
              "minutes a workbench sign-in code may be used", ("routing",)),
     Variable("ZD_SESSION_IDLE_MINUTES", "120",

@@ -6,7 +6,8 @@ until SIGTERM or SIGINT (Ctrl-C). The first of those stops it cleanly; later one
 are ignored, because two concurrent stops of a nameko runner never finish (Ctrl-C in
 a terminal reaches the whole process group, and a supervisor may add its SIGTERM).
 Every line the process logs goes through ``RedactingFilter``: no secret reaches its
-stderr, whatever logged it.
+stderr, whatever logged it. Lines are JSON objects, or text with ``ZD_LOG_FORMAT=text``
+(``log_format``).
 """
 # isort: off
 import services  # noqa: F401  (sets PSYCOPG_WAIT_FUNC before psycopg is imported)
@@ -18,14 +19,13 @@ eventlet.monkey_patch()
 import errno  # noqa: E402
 import importlib  # noqa: E402
 import logging  # noqa: E402
-import os  # noqa: E402
 import signal  # noqa: E402
 
 from nameko.runners import ServiceRunner  # noqa: E402
 
 from services.common import topology  # noqa: E402
 from services.common.config import DECLARE_OWN, nameko_config  # noqa: E402
-from services.common.log_redaction import redact_every_handler  # noqa: E402
+from services.common.log_format import configure  # noqa: E402
 
 SERVICE_CLASSES = {
     "intake": "services.intake.service:IntakeService",
@@ -41,9 +41,7 @@ def service_class(name):
 
 
 def main(name):
-    logging.basicConfig(level=os.environ.get("ZD_LOG_LEVEL", "INFO"),
-                        format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s")
-    redact_every_handler()
+    configure(name)
     config = nameko_config(name)
     if config["ZD_DECLARE_TOPOLOGY"] == DECLARE_OWN:
         topology.declare_only_own_queues()
