@@ -16,6 +16,7 @@ of ``add_source`` gives (the hook for a trace's ``trace_id`` and ``span_id``).
 """
 import contextvars
 from contextlib import contextmanager
+from weakref import WeakKeyDictionary
 
 from nameko.extensions import DependencyProvider
 
@@ -93,7 +94,7 @@ class LogContext(DependencyProvider):
     entrypoint runs until after the container has logged how it ended."""
 
     def __init__(self):
-        self.tokens = {}
+        self.tokens = WeakKeyDictionary()  # worker context → what to reset at its teardown
 
     def worker_setup(self, worker_ctx):
         ticket_id = (worker_ctx.kwargs or {}).get("ticket_id")
