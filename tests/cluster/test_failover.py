@@ -165,6 +165,7 @@ class Run:
         env = {"ZD_DATABASE_URL": DATABASE_URL, "ZD_AMQP_URI": uri,
                "ZD_RABBIT_MANAGEMENT_URL": self.watch.management_url,
                "ZD_RATE_LIMIT": "1000000", "ZD_LOG_LEVEL": "INFO",
+               "ZD_LOG_FORMAT": "text",  # reconnections() reads the text lines
                **{f"ZD_{name.upper()}_PORT": str(free_port()) for name in SERVICES}}
         self.stack = Stack(log_dir=str(self.work))
         self.stack.env = {**self.base_env(), **env}  # nothing of the test run's own system
