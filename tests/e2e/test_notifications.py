@@ -5,10 +5,13 @@ A resident's power cut goes to the utility's webhook, signed; its HTTP feedback
 resolves the ticket; the reporter's SMS and email carry the result; the
 representative's email arrives. Notify killed with SIGKILL in the middle of a batch,
 beside a second notify instance, loses nothing and gets nothing accepted twice. No
-reporter's phone or email appears in any service's log of the whole run.
+reporter's phone or email appears in any service's log of the whole run; every line of
+those logs is a JSON object, and notify's name the ticket, event and notification of a
+delivery.
 """
 import email
 import email.policy
+import json
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -185,3 +188,16 @@ def test_no_reporter_contact_in_any_service_log(stack_with_sink):
     for name, text in written.items():
         for sentinel in SENTINELS:
             assert sentinel not in text, f"{sentinel} in {name}"
+
+
+def test_every_service_logs_json_lines_and_notify_names_what_each_delivery_is_about(stack_with_sink):
+    for path in stack_with_sink.logs.glob("*.log"):
+        lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        assert {line["service"] for line in lines} == {path.stem}, path.name
+    notify = [json.loads(line) for line in (stack_with_sink.logs / "notify.log").read_text(
+        encoding="utf-8").splitlines()]
+    sent = [line for line in notify if line["message"].startswith("sent ticket.resolved.reporter by sms")]
+    assert sent
+    for line in sent:
+        assert line["message"].endswith(f"(ticket {line['ticket_id']})")
+        assert line["message_id"] and line["notification_id"].isdigit()

@@ -23,6 +23,7 @@ LOCKED, so several routing instances share the work.
 import logging
 from datetime import timedelta
 
+from services.common.log_context import log_context
 from services.common.tracebacks import traceback_without_text
 from services.common.working_hours import add_working_hours, subtract_working_hours
 from services.routing import store
@@ -94,13 +95,14 @@ def _deadline(since, policy, hours_key):
 def _each(conn, rows, act):
     done = 0
     for row in rows:
-        try:
-            with conn.transaction():
-                act(row)
-            done += 1
-        except Exception as exc:  # one ticket must not hold up every other deadline
-            log.error("could not act on the deadline of ticket %s:\n%s", row["ticket_id"],
-                      traceback_without_text(exc))
+        with log_context(ticket_id=row["ticket_id"]):
+            try:
+                with conn.transaction():
+                    act(row)
+                done += 1
+            except Exception as exc:  # one ticket must not hold up every other deadline
+                log.error("could not act on the deadline of ticket %s:\n%s", row["ticket_id"],
+                          traceback_without_text(exc))
     return done
 
 
