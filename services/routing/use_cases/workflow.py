@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from services.common import events, topology
+from services.common.log_context import bind
 from services.common.metrics import TICKET_STAGE_SECONDS, TICKET_TRANSITIONS
 from services.common.words import words
 from services.routing import categories, domain, duplicates, snapshots
@@ -314,6 +315,7 @@ def _locked_dispatch(step, dispatch_id):
     record = step.store.dispatch(dispatch_id)
     if record is None:
         return None, None
+    bind(ticket_id=record["ticket_id"])  # feedback names its dispatch: its lines, the ticket
     ticket = step.store.lock_ticket(record["ticket_id"])
     return step.store.dispatch(dispatch_id), ticket
 
