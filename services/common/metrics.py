@@ -76,6 +76,12 @@ NOTIFICATION_DELIVERY_SECONDS = Histogram(
 NOTIFICATIONS_PENDING = Gauge("zd_notifications_pending", "Notifications waiting to be sent")
 NOTIFICATIONS_OLDEST_PENDING = Gauge("zd_notifications_oldest_pending_seconds",
                                      "Age of the oldest notification waiting to be sent")
+NOTIFICATIONS_OVERDUE = Gauge("zd_notifications_overdue",
+                              "Notifications due and not sent: their next attempt's time has"
+                              " passed (not waiting in back-off)")
+NOTIFICATIONS_OVERDUE_SECONDS = Gauge("zd_notifications_overdue_seconds",
+                                      "How long the oldest overdue notification has been due"
+                                      " and not sent")
 NOTIFY_CONCURRENCY = Gauge("zd_notify_concurrency",
                            "Deliveries at once a destination may have now (adaptive)",
                            ["channel", "destination"])

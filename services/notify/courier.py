@@ -378,6 +378,13 @@ class Courier(ListeningLoop):
             metrics.NOTIFY_CONCURRENCY.labels(name, destination.partition(":")[2] or destination) \
                 .set(lane.concurrency.limit)
         with self.pool.connection() as conn:
-            backlog = store.backlog(conn)
-        metrics.NOTIFICATIONS_PENDING.set(backlog["pending"])
-        metrics.NOTIFICATIONS_OLDEST_PENDING.set(backlog["oldest_seconds"])
+            observe_backlog(conn)
+
+
+def observe_backlog(conn):
+    """The backlog gauges: what waits to be sent, and what is due and still not sent."""
+    backlog = store.backlog(conn)
+    metrics.NOTIFICATIONS_PENDING.set(backlog["pending"])
+    metrics.NOTIFICATIONS_OLDEST_PENDING.set(backlog["oldest_seconds"])
+    metrics.NOTIFICATIONS_OVERDUE.set(backlog["overdue"])
+    metrics.NOTIFICATIONS_OVERDUE_SECONDS.set(backlog["overdue_seconds"])

@@ -202,10 +202,16 @@ def settle_many(conn, settlements):
 
 
 def backlog(conn):
-    """``{pending, oldest_seconds}`` of the notifications waiting to be sent."""
+    """``{pending, oldest_seconds, overdue, overdue_seconds}`` of the notifications waiting
+    to be sent: all of them, those waiting in back-off included, and the ones overdue (their
+    next attempt's time has passed and they are not sent yet), ``overdue_seconds`` counted
+    from when the oldest of them became due. One scan of the pending rows."""
     return conn.execute(
         "SELECT count(*) AS pending,"
-        " coalesce(extract(epoch FROM now() - min(created_at)), 0)::float AS oldest_seconds"
+        " coalesce(extract(epoch FROM now() - min(created_at)), 0)::float AS oldest_seconds,"
+        " count(*) FILTER (WHERE next_attempt_at <= now()) AS overdue,"
+        " coalesce(extract(epoch FROM now() - min(next_attempt_at)"
+        "   FILTER (WHERE next_attempt_at <= now())), 0)::float AS overdue_seconds"
         " FROM notifications WHERE status = 'pending'").fetchone()
 
 
