@@ -1,6 +1,8 @@
 """The RabbitMQ metrics the dashboards read (deploy/grafana/rabbitmq_metrics.txt) are
 served by the local broker's Prometheus plugin, per queue, at the path and with the
-parameters the ``rabbitmq`` scrape job of deploy/prometheus/prometheus.yml uses.
+parameters the ``rabbitmq`` scrape job of deploy/prometheus/prometheus.yml uses; the node
+metrics the alerts read (deploy/prometheus/rabbitmq_node_metrics.txt) at the path of its
+``rabbitmq-node`` job.
 
 Works in a throwaway vhost of its own, deleted afterwards; never touches another.
 """
@@ -19,18 +21,19 @@ from services.common.config import settings
 from tests.support.system import ROOT
 
 LISTED = ROOT / "deploy" / "grafana" / "rabbitmq_metrics.txt"
+NODE_LISTED = ROOT / "deploy" / "prometheus" / "rabbitmq_node_metrics.txt"
 SCRAPE_CONFIG = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 
 
-def listed_names():
-    lines = LISTED.read_text().splitlines()
+def listed_names(listed=LISTED):
+    lines = listed.read_text().splitlines()
     return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
 
 
-def scrape_job():
-    """``(url, params)`` of the ``rabbitmq`` job, as Prometheus would ask for them."""
+def scrape_job(name="rabbitmq"):
+    """``(url, params)`` of the job ``name``, as Prometheus would ask for them."""
     jobs = yaml.safe_load(SCRAPE_CONFIG.read_text())["scrape_configs"]
-    (job,) = [job for job in jobs if job["job_name"] == "rabbitmq"]
+    (job,) = [job for job in jobs if job["job_name"] == name]
     (target,) = job["static_configs"][0]["targets"]
     return f"http://{target}{job.get('metrics_path', '/metrics')}", job.get("params", {})
 
@@ -89,3 +92,23 @@ def test_every_listed_metric_has_a_sample_for_each_queue(probe_queue):
     assert not missing, f"no sample for {queue} in {vhost}: {missing}"
     assert found["rabbitmq_detailed_queue_messages_ready"][queue] == 1
     assert found["rabbitmq_detailed_queue_messages_unacked"][queue] == 0
+
+
+def test_every_listed_node_metric_is_served_where_the_node_job_scrapes():
+    """Each node metric the alerts read is a family the plugin serves (the distribution
+    links' state has samples only on a node with peers); the alarms are 0 on a healthy
+    node."""
+    url, params = scrape_job("rabbitmq-node")
+    try:
+        answer = requests.get(url, params=params, timeout=10)
+    except requests.ConnectionError:
+        pytest.fail(f"{url} does not answer: deploy/ensure-infra.sh enables rabbitmq_prometheus")
+    answer.raise_for_status()
+    families = {family.name: family for family in text_string_to_metric_families(answer.text)}
+    names = listed_names(NODE_LISTED)
+    assert names and not names - set(families), sorted(names - set(families))
+    for alarm in ("rabbitmq_alarms_memory_used_watermark",
+                  "rabbitmq_alarms_free_disk_space_watermark"):
+        assert [sample.value for sample in families[alarm].samples] == [0]
+    (identity,) = families["rabbitmq_identity_info"].samples
+    assert identity.labels["rabbitmq_cluster"] and identity.value == 1
