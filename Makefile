@@ -19,11 +19,12 @@ install: $(VENV)/.installed
 infra:
 	deploy/ensure-infra.sh
 
-# promtool, to test the alert rules in deploy/prometheus (Debian's prometheus package), and
+# promtool, to test the alert rules in deploy/prometheus (Debian's prometheus package), amtool,
+# to test the Alertmanager config in deploy/alertmanager (prometheus-alertmanager), and
 # headless Chromium with its driver and Chinese fonts, to test the dashboard
 tools:
-	@command -v promtool >/dev/null && command -v chromedriver >/dev/null || { apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus chromium chromium-driver fonts-noto-cjk >/dev/null; }
+	@command -v promtool >/dev/null && command -v amtool >/dev/null && command -v chromedriver >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus prometheus-alertmanager chromium chromium-driver fonts-noto-cjk >/dev/null; }
 
 # migrations, topology, directory (ZD_DIRECTORY), demo keys and department users
 setup: install infra
