@@ -36,7 +36,7 @@ JOBS = {"migrate": ["deploy"],
                                  "/app/var/definitions.json"]}
 #: what the upstream images listen on
 UPSTREAM_PORTS = {"rabbitmq": {5672, 15672, 15692}, "postgres": {5432}, "prom/prometheus": {9090},
-                  "grafana/grafana": {3000}}
+                  "prom/alertmanager": {9093}, "grafana/grafana": {3000}}
 RABBITMQ_PROMETHEUS_PORT = 15692
 
 
@@ -282,6 +282,30 @@ def test_prometheus_scrapes_every_service_and_rabbitmq_node_on_its_port():
     for rule_file in config["rule_files"]:
         target = str(PurePosixPath("/etc/prometheus") / rule_file)
         assert mounted_file("prometheus", target) == DEPLOY / "prometheus" / "alerts.yml"
+
+
+def test_prometheus_sends_its_alerts_to_the_alertmanager_beside_it():
+    """Compose's Prometheus alerts the Alertmanager service, which routes with the
+    repository's config (tests/unit/deploy/test_alertmanager.py)."""
+    (alertmanagers,) = prometheus_config()["alerting"]["alertmanagers"]
+    assert targets(alertmanagers) == {"alertmanager:9093"}
+    assert "alertmanager" in services()
+    assert mounted_file("alertmanager", "/etc/alertmanager/alertmanager.yml") == \
+        DEPLOY / "alertmanager" / "alertmanager.yml"
+    assert "alertmanager" in services()["prometheus"]["depends_on"]
+
+
+def test_prometheus_labels_each_service_target_with_its_service():
+    """The alert on a service with no target left reads `up{service=...}`."""
+    services_job = scrape_job(prometheus_config(), "zero-distance")
+    for group in services_job["static_configs"]:
+        service = group["labels"]["service"]
+        assert {service_containers()[target.partition(":")[0]] for target in group["targets"]} \
+            == {service}
+    assert {group["labels"]["service"] for group in services_job["static_configs"]} == set(SERVICES)
+    node_job = scrape_job(prometheus_config(), "rabbitmq-node")
+    assert targets(node_job) == {f"{node}:{RABBITMQ_PROMETHEUS_PORT}" for node in rabbitmq_nodes()}
+    assert node_job.get("metrics_path", "/metrics") == "/metrics"
 
 
 def test_the_compose_prometheus_config_passes_promtool(tmp_path):
