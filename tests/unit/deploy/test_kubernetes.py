@@ -345,6 +345,16 @@ def structural(schema):
     return converted
 
 
+class CrdLoader(yaml.CSafeLoader):
+    """libyaml's safe loader where `=` is a string, as in YAML 1.2 (an AlertmanagerConfig
+    matcher's matchType enum), not YAML 1.1's `value` tag."""
+
+
+CrdLoader.yaml_implicit_resolvers = {
+    first: [resolver for resolver in resolvers if resolver[0] != "tag:yaml.org,2002:value"]
+    for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()}
+
+
 @functools.cache
 def crd_validators():
     """``{(apiVersion, kind): (validator, CRD file)}`` of every served version of the CRDs
@@ -352,7 +362,7 @@ def crd_validators():
     registry = Resource.from_contents(kubernetes_definitions()) @ Registry()
     found = {}
     for path in sorted(CRDS.glob("*.yaml")):
-        crd = yaml.safe_load(path.read_text())
+        crd = yaml.load(path.read_text(), CrdLoader)
         group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
         for version in crd["spec"]["versions"]:
             if not version.get("served") or version.get("deprecated"):
@@ -410,7 +420,7 @@ def test_built_in_objects_match_the_kubernetes_schemas(layer):
 def test_custom_resources_match_their_published_crds(layer):
     custom = [document for document in rendered(layer) if not built_in(document)]
     expected = {"ScaledObject", "TriggerAuthentication", "RabbitmqCluster", "Cluster",
-                "ServiceMonitor", "PodMonitor", "PrometheusRule"}
+                "ServiceMonitor", "PodMonitor", "PrometheusRule", "AlertmanagerConfig"}
     if layer == PRODUCTION:
         expected |= {"ScheduledBackup", "ExternalSecret"}
     assert {document["kind"] for document in custom} == expected
@@ -792,7 +802,7 @@ def test_placeholders_are_marked_in_the_base_and_absent_from_production():
 @pytest.mark.parametrize("layer", LAYERS)
 def test_prometheus_scrapes_what_the_alerts_watch_under_their_job_names(layer):
     jobs = set(re.findall(r'\bjob="([^"]+)"', ALERTS.read_text()))
-    assert jobs == {"zero-distance", "rabbitmq"}
+    assert jobs == {"zero-distance", "rabbitmq", "rabbitmq-node"}
     # the four services' /metrics; the job is their Services' jobLabel
     monitor = one(layer, "ServiceMonitor", "zero-distance")["spec"]
     scraped = [svc for svc in of_kind(layer, "Service")
@@ -812,6 +822,37 @@ def test_prometheus_scrapes_what_the_alerts_watch_under_their_job_names(layer):
     assert labels[monitor["jobLabel"]] == "rabbitmq"
     port = "prometheus-tls" if rabbitmq["spec"].get("tls") else "prometheus"
     assert [endpoint["port"] for endpoint in monitor["endpoints"]] == [port]
+    # each node's own figures at /metrics, under job rabbitmq-node
+    node = one(layer, "ServiceMonitor", "zd-rabbitmq-node")["spec"]
+    assert selects(node["selector"]["matchLabels"], labels)
+    (endpoint,) = node["endpoints"]
+    assert (endpoint["port"], endpoint["path"]) == (port, "/metrics")
+    assert {"targetLabel": "job", "replacement": "rabbitmq-node"} in endpoint["relabelings"]
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_service_targets_are_labelled_with_the_service_they_scrape(layer):
+    """The alert on a service without any target reads up{service="intake"}: the Service
+    zd-intake's target is labelled intake."""
+    (endpoint,) = one(layer, "ServiceMonitor", "zero-distance")["spec"]["endpoints"]
+    (relabel,) = [r for r in endpoint["relabelings"] if r["targetLabel"] == "service"]
+    assert relabel["sourceLabels"] == ["__meta_kubernetes_service_label_app_kubernetes_io_name"]
+    for deployment in service_deployments(layer).values():
+        name = deployment["metadata"]["labels"]["app.kubernetes.io/name"]
+        assert re.sub(f"^{relabel['regex']}$", relabel["replacement"].replace("$", "\\"), name) \
+            in SERVICES, name
+    alerted = set(re.findall(r'up\{job="zero-distance", service="(\w+)"\}', ALERTS.read_text()))
+    assert alerted == set(SERVICES)
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_the_database_instances_are_scraped_for_the_database_alerts(layer):
+    cluster = one(layer, "Cluster", "zd-postgres")
+    monitor = one(layer, "PodMonitor", "zd-postgres")["spec"]
+    # CloudNativePG labels its instances' pods with their cluster; its exporter's port is metrics
+    assert monitor["selector"]["matchLabels"]["cnpg.io/cluster"] == cluster["metadata"]["name"]
+    assert [endpoint["port"] for endpoint in monitor["podMetricsEndpoints"]] == ["metrics"]
+    assert "cnpg_backends_total" in ALERTS.read_text()
 
 
 @pytest.mark.parametrize("layer", LAYERS)
@@ -822,6 +863,56 @@ def test_prometheus_rule_is_deploy_prometheus_alerts(layer):
         "deploy/kubernetes/base/alerts.yaml differs from deploy/prometheus/alerts.yml; its"
         " spec.groups should be:\n"
         + yaml.safe_dump(expected, sort_keys=False, allow_unicode=True, width=100))
+
+
+def alertmanager_matchers(matchers):
+    """An AlertmanagerConfig's matchers as the config file writes them."""
+    return [f'{m["name"]}{m.get("matchType", "=")}"{m["value"]}"' for m in matchers]
+
+
+def alertmanager_route(route):
+    """An AlertmanagerConfig route as the config file's route (the keys both give)."""
+    names = {"receiver": "receiver", "groupBy": "group_by", "groupWait": "group_wait",
+             "groupInterval": "group_interval", "repeatInterval": "repeat_interval"}
+    converted = {names[key]: value for key, value in route.items() if key in names}
+    if "matchers" in route:
+        converted["matchers"] = alertmanager_matchers(route["matchers"])
+    if "routes" in route:
+        converted["routes"] = [alertmanager_route(child) for child in route["routes"]]
+    return converted
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_the_alertmanager_config_routes_as_deploy_alertmanager(layer):
+    """The AlertmanagerConfig has the routes, inhibitions and receivers of
+    deploy/alertmanager/alertmanager.yml (which amtool checks), the webhooks' URLs in Secret
+    zd-alert-receivers: the base's placeholders are the file's."""
+    expected = yaml.safe_load((ROOT / "deploy" / "alertmanager" / "alertmanager.yml").read_text())
+    spec = one(layer, "AlertmanagerConfig", "zero-distance")["spec"]
+    assert alertmanager_route(spec["route"]) == expected["route"]
+    assert [{"source_matchers": alertmanager_matchers(rule["sourceMatch"]),
+             "target_matchers": alertmanager_matchers(rule["targetMatch"]),
+             **({"equal": rule["equal"]} if "equal" in rule else {})}
+            for rule in spec["inhibitRules"]] == expected["inhibit_rules"]
+    assert [r["name"] for r in spec["receivers"]] == [r["name"] for r in expected["receivers"]]
+    urls = {}
+    for receiver, wanted in zip(spec["receivers"], expected["receivers"], strict=True):
+        for hook, wanted_hook in zip(receiver.get("webhookConfigs", []),
+                                     wanted.get("webhook_configs", []), strict=True):
+            assert hook["urlSecret"]["name"] == "zd-alert-receivers"
+            assert hook["sendResolved"] == wanted_hook["send_resolved"]
+            urls[hook["urlSecret"]["key"]] = wanted_hook["url"]
+        for mail, wanted_mail in zip(receiver.get("emailConfigs", []),
+                                     wanted.get("email_configs", []), strict=True):
+            assert (mail["to"], mail["smarthost"], mail["from"]) == (
+                wanted_mail["to"], expected["global"]["smtp_smarthost"],
+                expected["global"]["smtp_from"])
+    assert len(urls) == 3
+    if layer == BASE:
+        assert one(layer, "Secret", "zd-alert-receivers")["stringData"] == urls
+    else:
+        written = one(layer, "ExternalSecret", "zd-alert-receivers")["spec"]["target"]
+        assert set(written["template"]["data"]) == set(urls)
 
 
 @pytest.mark.parametrize("layer", LAYERS)
