@@ -47,8 +47,15 @@ def test_the_config_is_valid():
 def test_each_severity_reaches_its_receiver(severity):
     alerts = [rule for rule in rules() if rule["labels"]["severity"] == severity]
     assert alerts, f"no rule of severity {severity}"
-    for rule in alerts:
-        assert routed(alertname=rule["alert"], severity=severity) == [RECEIVERS[severity]]
+    assert routed(alertname=alerts[0]["alert"], severity=severity) == [RECEIVERS[severity]]
+
+
+def test_only_the_severity_routes_but_for_the_watchdog():
+    """No route names another alert: each alert of a severity goes where its first went."""
+    matchers = [matcher for route in config()["route"]["routes"] for matcher in route["matchers"]]
+    assert [m for m in matchers if not m.startswith("severity=")] == [
+        'alertname="ZeroDistanceWatchdog"']
+    assert "routes" not in str(config()["route"]["routes"])
 
 
 def test_every_rule_has_a_severity_that_is_routed():
