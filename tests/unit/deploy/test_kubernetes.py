@@ -36,14 +36,19 @@ from referencing import Registry, Resource
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 
+from services.admin.definitions import definitions
 from services.common import db, loops, topology
 from services.common.config import DEFAULT_PORTS, SERVICES, VARIABLES, nameko_config
+from services.common.directory import parse_directory
 
 ROOT = Path(__file__).resolve().parents[3]
 KUBERNETES = ROOT / "deploy" / "kubernetes"
 CRDS = ROOT / "deploy" / "schemas" / "crds"
 ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
 DEFINITIONS = ROOT / "deploy" / "rabbitmq" / "definitions.json"
+DIRECTORY = ROOT / "deploy" / "directory.yaml"
+#: the ConfigMap of the directory the admin CLI loads (generated: its name takes a hash suffix)
+DIRECTORY_CONFIGMAP = "zd-directory"
 BASE, PRODUCTION = "base", "overlays/production"
 LAYERS = (BASE, PRODUCTION)
 #: the Kubernetes whose schemas the objects must match: the kubectl this repository is used with
@@ -1482,3 +1487,72 @@ def test_a_drain_takes_one_rabbitmq_node_at_a_time(layer):
     assert away == 1 and rabbitmq["replicas"] - away > rabbitmq["replicas"] // 2
     # and it selects nothing else
     assert not [d for d in workloads(layer) if matches_selector(spec["selector"], pod_labels(d))]
+
+
+# ---------------------------------------------------------------- the directory
+
+def directory_configmap(layer):
+    """The ConfigMap generated from base/directory.yaml (its name carries a hash suffix)."""
+    (found,) = [configmap for configmap in of_kind(layer, "ConfigMap")
+                if configmap["metadata"]["name"].rpartition("-")[0] == DIRECTORY_CONFIGMAP]
+    return found
+
+
+def mounted_configmap_file(workload, container, path):
+    """``(ConfigMap name, key)`` of the file a container reads at ``path``, or None."""
+    volumes = {volume["name"]: volume for volume in pod(workload).get("volumes", [])}
+    for mount in container.get("volumeMounts", []):
+        relative = PurePosixPath(path).relative_to(mount["mountPath"]) if PurePosixPath(
+            path).is_relative_to(mount["mountPath"]) else None
+        source = volumes[mount["name"]].get("configMap")
+        if relative is None or source is None:
+            continue
+        assert mount.get("readOnly") is True, f"{ident(workload)}: mount {mount['name']} read-only"
+        key = PurePosixPath(mount.get("subPath", ""), relative).as_posix()
+        by_path = {item["path"]: item["key"] for item in source.get("items", [])}
+        return source["name"], by_path.get(key, key) if by_path else key
+    return None
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_the_admin_job_loads_the_directory_of_the_configmap(layer):
+    """The directory is configuration, not part of the image: the migration job reads it from
+    ConfigMap zd-directory, and the services take what the job publishes (no service is given
+    the file)."""
+    configmap = directory_configmap(layer)
+    assert label(configmap, COMPONENT) == "configuration"  # in the upgrade's first apply
+    held = configmap["data"]
+    read = []
+    for workload in workloads(layer):
+        if ADMIN not in map(role, containers(workload)):
+            assert ("ConfigMap", configmap["metadata"]["name"], None) not in set(
+                pod_references(pod(workload))), f"{ident(workload)} is given the directory"
+            continue
+        for container in containers(workload):
+            paths = environment(layer, container)["ZD_DIRECTORY"].split(",")
+            for path in paths:
+                found = mounted_configmap_file(workload, container, path)
+                assert found is not None, f"{ident(workload)}: nothing mounted at {path}"
+                assert found[0] == configmap["metadata"]["name"] and found[1] in held, found
+                read.append(found[1])
+    assert read == ["directory.yaml"], "the job reads the ConfigMap's one file"
+
+
+def test_the_configmap_directory_is_deploy_directory_yaml():
+    """Kustomize reads no file outside its directory: base/directory.yaml is a copy."""
+    held = directory_configmap(BASE)["data"]["directory.yaml"]
+    assert held == DIRECTORY.read_text(), (
+        "deploy/kubernetes/base/directory.yaml differs from deploy/directory.yaml: copy it"
+        " (cp deploy/directory.yaml deploy/kubernetes/base/directory.yaml)")
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_the_broker_definitions_are_those_of_the_mounted_directory(layer):
+    """One directory for the broker and the services: the committed definitions (from which the
+    Secret zd-rabbitmq-definitions is generated, with passwords) are the ConfigMap's."""
+    held = directory_configmap(layer)["data"]["directory.yaml"]
+    generated = definitions(parse_directory(held, "directory.yaml"), "/", environ={})
+    assert generated == json.loads(DEFINITIONS.read_text()), (
+        "regenerate deploy/rabbitmq/definitions.json from the ConfigMap's directory:"
+        " ZD_DIRECTORY=deploy/kubernetes/base/directory.yaml python -m services.admin"
+        " rabbitmq-definitions --out deploy/rabbitmq/definitions.json")
