@@ -421,13 +421,6 @@ def test_the_credentials_the_jobs_create_are_the_ones_the_services_use():
     assert all(password.startswith("dev-only-") for password in unique)
 
 
-def in_image(path):
-    """The repository file at ``path`` in our image, which copies it under /app."""
-    relative = PurePosixPath(path).relative_to(APP)
-    assert f"COPY {relative} {relative}" in (ROOT / "Dockerfile").read_text(), path
-    return ROOT / relative
-
-
 def password_matches(password_hash, password):
     """RabbitMQ's rabbit_password_hashing_sha256: base64(salt + sha256(salt + password))."""
     raw = base64.b64decode(password_hash)
@@ -439,7 +432,8 @@ def test_the_generated_definitions_let_each_service_log_in_with_its_compose_pass
     """The rabbitmq-definitions job, run here with its Compose environment: the broker users
     it writes are the ones the services' URIs name, with their passwords."""
     env = environment("rabbitmq-definitions")
-    directories = [str(in_image(path)) for path in env["ZD_DIRECTORY"].split(",")]
+    directories = [str(mounted_file("rabbitmq-definitions", path))
+                   for path in env["ZD_DIRECTORY"].split(",")]
     clean = {name: value for name, value in os.environ.items() if not name.startswith("ZD_")}
     out = tmp_path / "definitions.json"
     arguments = JOBS["rabbitmq-definitions"][:-1] + [str(out)]
@@ -457,6 +451,26 @@ def test_the_generated_definitions_let_each_service_log_in_with_its_compose_pass
         assert users[user]["tags"] == tags, user
         assert password_matches(users[user]["password_hash"], password), user
     assert {queue["arguments"]["x-queue-type"] for queue in document["queues"]} == {"quorum"}
+    # the committed definitions (Kubernetes' Secret is generated from the same directory) are
+    # these, but for the passwords
+    committed = json.loads((DEPLOY / "rabbitmq" / "definitions.json").read_text())
+    assert [{**user, "password_hash": ""} for user in document["users"]] == committed["users"]
+    assert {**document, "users": None} == {**committed, "users": None}
+
+
+def test_both_jobs_read_the_directory_mounted_from_the_host():
+    """The directory is configuration, not part of the image: the definitions job (the
+    broker's department queues and users) and the migration job (what the services are
+    published) read the same file of the host, and no service is given it."""
+    for job in JOBS:
+        paths = environment(job)["ZD_DIRECTORY"].split(",")
+        assert [mounted_file(job, path) for path in paths] == [DEPLOY / "directory.yaml"], job
+        assert not PurePosixPath(paths[0]).is_relative_to(APP), "beside the image's code, not in it"
+    for name in service_containers():
+        assert "ZD_DIRECTORY" not in environment(name)
+        assert DEPLOY / "directory.yaml" not in [
+            (DEPLOY / source).resolve() for source, _, _ in volume_mounts(services()[name])
+            if source.startswith(".")], name
 
 
 def test_the_credential_files_are_marked_for_development_and_show_tls():
