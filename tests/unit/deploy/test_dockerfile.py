@@ -1,12 +1,14 @@
-"""The image's Dockerfile and .dockerignore, read as text (no Docker engine needed): two
-stages from one pinned base, the pinned dependencies, a runtime stage without build tools
-that runs as a fixed non-root user, and a health check and default command that are run
-here against a stand-in server and a stand-in python."""
+"""The image's Dockerfile and .dockerignore, read as text (no Docker engine needed): stages
+from one base pinned by tag and digest, the pinned dependencies, a runtime stage (the default
+target) without build tools, pip, setuptools, the development sink or a directory, that runs
+as a fixed non-root user, a devsink target for Compose's sink, and a health check and default
+command that are run here against a stand-in server and a stand-in python."""
 import fnmatch
 import json
 import os
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -22,6 +24,9 @@ ROOT = Path(__file__).resolve().parents[3]
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 BASE = "python:3.11-slim-bookworm"
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}")
+#: what the runtime stage removes from the base's system Python: nothing there installs
+INSTALLERS = ("pip", "setuptools", "wheel")
 BUILD_TOOLS = re.compile(r"\b(apt-get|apt|apk|aptitude|gcc|g\+\+|cc|clang|make|build-essential"
                          r"|python3-dev|libpq-dev|pip|pip3)\b")
 
@@ -50,7 +55,8 @@ def stages():
     for keyword, arguments in instructions(DOCKERFILE.read_text()):
         if keyword == "FROM":
             words = arguments.split()
-            name = words[2] if len(words) == 3 and words[1].upper() == "AS" else None
+            assert len(words) == 1 or (len(words) == 3 and words[1].upper() == "AS"), arguments
+            name = words[2] if len(words) == 3 else None
             result.append({"base": words[0], "name": name, "steps": []})
         else:
             assert result, f"{keyword} before the first FROM"
@@ -64,6 +70,15 @@ def steps(stage, keyword):
 
 def final():
     return stages()[-1]
+
+
+def stage(name):
+    (found,) = [candidate for candidate in stages() if candidate["name"] == name]
+    return found
+
+
+def runtime():
+    return stage("runtime")
 
 
 def env_of(stage):
@@ -90,8 +105,8 @@ def exec_form(arguments):
 
 
 def healthcheck():
-    """``(options, command)`` of the final stage's only HEALTHCHECK."""
-    (arguments,) = steps(final(), "HEALTHCHECK")
+    """``(options, command)`` of the runtime stage's only HEALTHCHECK."""
+    (arguments,) = steps(runtime(), "HEALTHCHECK")
     options, _, command = arguments.partition(" CMD ")
     parsed = dict(option.lstrip("-").split("=", 1) for option in options.split())
     return parsed, exec_form(command)
@@ -148,44 +163,91 @@ def test_the_file_says_what_it_builds_and_how():
     assert "docker compose -f deploy/compose.yaml up" in head
 
 
-def test_two_stages_from_the_same_base_pinned_by_tag():
-    builder, runtime = stages()
-    assert builder["name"] == "builder"
-    assert builder["base"] == runtime["base"] == BASE
-    for stage in (builder, runtime):
-        image, _, tag = stage["base"].partition(":")
-        assert tag and tag != "latest" and "$" not in stage["base"], stage["base"]
+def test_the_stages_come_from_one_base_pinned_by_tag_and_digest():
+    assert [(found["name"], found["base"].split("@")[0]) for found in stages()] == [
+        ("builder", BASE), ("devsink-builder", "builder"), ("runtime", BASE),
+        ("devsink", "runtime"), (None, "runtime")]
+    pulled = {found["base"] for found in stages() if found["base"].startswith(BASE)}
+    assert len(pulled) == 1, "the builder's and the runtime's base are the same image"
+    (base,) = pulled
+    image, _, tag = base.split("@")[0].partition(":")
+    assert tag and tag != "latest" and "$" not in base, base
+    assert DIGEST.fullmatch(base.removeprefix(BASE)), f"{base}: pin the digest as well as the tag"
 
 
-def test_the_builder_installs_the_pinned_runtime_dependencies_and_the_devstack_extra():
-    builder = stages()[0]
-    (install,) = steps(builder, "RUN")
-    assert "pip install -c constraints.txt -r requirements.txt" in install
-    assert [sources for _, sources, _ in copies(builder)] == [["pyproject.toml", "constraints.txt"]]
-    # the requirements are what the RUN's own script reads out of pyproject.toml
-    script = re.search(r'python -c "([^"]*)"\s*> requirements.txt', install).group(1)
-    listed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                            text=True, check=True, timeout=30).stdout.split()
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert listed == project["dependencies"] + project["optional-dependencies"]["devstack"]
-    assert any(requirement.startswith("aiosmtpd==") for requirement in listed)
+def test_the_default_target_is_the_runtime():
+    """``docker build`` without --target builds the last stage: the runtime, as it is."""
+    assert final()["base"] == "runtime" and final()["steps"] == []
+
+
+def requirements_of(install, listing):
+    """The requirements a RUN's own script reads out of pyproject.toml into ``listing``."""
+    script = re.search(rf'python -c "([^"]*)"\s*> {re.escape(listing)}', install).group(1)
+    return subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, check=True, timeout=30).stdout.split()
+
+
+def assert_pinned(requirements):
     pinned = dict(map(str.strip, line.split("==")) for line in
                   (ROOT / "constraints.txt").read_text().splitlines() if "==" in line)
     pinned = {normalized(name): version for name, version in pinned.items()}
-    for requirement in listed:
+    for requirement in requirements:
         name, version = requirement.split("==")
         assert pinned.get(normalized(re.sub(r"\[.*\]", "", name))) == version, requirement
 
 
+def test_the_builder_installs_the_pinned_runtime_dependencies_without_pip_in_the_venv():
+    builder = stage("builder")
+    (install,) = steps(builder, "RUN")
+    assert [sources for _, sources, _ in copies(builder)] == [["pyproject.toml", "constraints.txt"]]
+    # a virtual environment without pip (nor setuptools), that the base's pip installs into
+    assert "python -m venv --without-pip /opt/venv" in install
+    assert ("python -m pip --python /opt/venv/bin/python install -c constraints.txt"
+            " -r requirements.txt") in install
+    listed = requirements_of(install, "requirements.txt")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert listed == project["dependencies"]
+    assert not {normalized(r.split("==")[0]) for r in listed} & {
+        normalized(r.split("==")[0]) for r in project["optional-dependencies"]["devstack"]}
+    assert_pinned(listed)
+
+
+def test_the_devstack_extra_is_the_devsink_targets_alone():
+    (install,) = steps(stage("devsink-builder"), "RUN")
+    listed = requirements_of(install, "devstack.txt")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert listed == project["optional-dependencies"]["devstack"]
+    assert any(requirement.startswith("aiosmtpd==") for requirement in listed)
+    assert_pinned(listed)
+    assert "pip install --target /opt/devsink -c constraints.txt -r devstack.txt" in install
+    sink = stage("devsink")
+    assert [(options, sources) for options, sources, _ in copies(sink) if options] == [
+        (["--from=devsink-builder"], ["/opt/devsink"])]
+    assert env_of(sink)["PYTHONPATH"] == "/opt/devsink"
+    # nothing else of the devstack reaches the runtime
+    assert "devsink" not in json.dumps(runtime()["steps"])
+
+
+#: the application the runtime image holds: the services and the admin CLI, no sink, no
+#: development stack, no directory (mounted)
+APPLICATION = {"services/__init__.py", "services/common/", "services/admin/", "services/intake/",
+               "services/routing/", "services/notify/", "services/reporting/"}
+
+
 def test_the_runtime_stage_copies_only_the_virtualenv_and_the_application():
-    runtime = final()
-    copied = copies(runtime)
+    copied = copies(runtime())
     assert [(options, sources) for options, sources, _ in copied if options] == [
         (["--from=builder"], ["/opt/venv"])]
     application = {source for options, sources, _ in copied if not options for source in sources}
-    assert application == {"services/", "deploy/directory.yaml"}
-    assert steps(runtime, "WORKDIR") == ["/app"]
-    assert env_of(runtime)["PATH"].startswith("/opt/venv/bin:")
+    assert application == APPLICATION
+    packages = {path.name for path in (ROOT / "services").iterdir()
+                if (path / "__init__.py").is_file()}
+    assert packages - {source.split("/")[1] for source in application} == {"devsink"}
+    assert steps(runtime(), "WORKDIR") == ["/app"]
+    assert env_of(runtime())["PATH"].startswith("/opt/venv/bin:")
+    sink = {source for options, sources, _ in copies(stage("devsink")) if not options
+            for source in sources}
+    assert sink == {"services/devsink/"}
 
 
 def test_every_copied_source_exists_and_is_in_the_build_context():
@@ -209,37 +271,71 @@ def test_dockerignore_keeps_local_state_out_of_the_build_context():
     for path in (".venv/bin/python", "var/demo-keys.json", ".git/HEAD", "tests/conftest.py",
                  "tests/unit/deploy/test_dockerfile.py", "bench/results/x.json",
                  "services/common/__pycache__/config.cpython-311.pyc", ".pytest_cache/v/x",
-                 "deploy/compose/env/admin.env"):
+                 "deploy/compose/env/admin.env", "deploy/directory.yaml", "services/devstack.py"):
         assert dockerignore_excludes(path), path
-    for path in ("services/common/config.py", "deploy/directory.yaml", "pyproject.toml",
+    for path in ("services/common/config.py", "services/devsink/web.py", "pyproject.toml",
                  "constraints.txt"):
         assert not dockerignore_excludes(path), path
 
 
 def test_the_runtime_stage_runs_as_a_fixed_non_root_user():
-    runtime = final()
-    users = steps(runtime, "USER")
+    users = steps(runtime(), "USER")
     assert len(users) == 1
     uid, _, gid = users[0].partition(":")
     assert uid.isdigit() and int(uid) >= 1000, "a numeric uid, so runAsNonRoot can check it"
     assert gid.isdigit() and int(gid) >= 1000
-    created = " ".join(steps(runtime, "RUN"))
+    created = " ".join(steps(runtime(), "RUN"))
     assert f"useradd --system --uid {uid} --gid {gid}" in created
-    # the code and the virtualenv stay root's: the user that runs them cannot change them
-    assert not [options for options, _, _ in copies(runtime) if any("--chown" in o for o in options)]
+    # the code and the virtualenvs stay root's: the user that runs them cannot change them
+    for image in (runtime(), stage("devsink")):
+        assert not [options for options, _, _ in copies(image) if any("--chown" in o for o in options)]
+    assert not steps(stage("devsink"), "USER"), "the sink runs as the runtime's user"
+
+
+def removal(command):
+    """The paths a RUN that only removes (``rm -rf`` PATH...) removes, else None."""
+    words = command.split()
+    return words[2:] if words[:2] == ["rm", "-rf"] else None
 
 
 def test_the_runtime_stage_has_no_build_tools():
-    for command in steps(final(), "RUN"):
-        assert not BUILD_TOOLS.search(command), command
+    for image in (runtime(), stage("devsink")):
+        for command in steps(image, "RUN"):
+            if removal(command) is None:
+                assert not BUILD_TOOLS.search(command), command
+
+
+def test_the_runtime_stage_removes_pip_setuptools_and_wheel(tmp_path):
+    """The base's system Python comes with pip, setuptools and wheel (site-packages, their
+    scripts, ensurepip's wheels): the runtime's removal, run on a copy of that layout, leaves
+    none of them and everything else."""
+    (command,) = [command for command in steps(runtime(), "RUN") if removal(command) is not None]
+    paths = removal(command)
+    assert all(path.startswith("/usr/local/") and "*" not in path.split("/")[-2] for path in paths)
+    root = tmp_path / "root"
+    site = root / "usr/local/lib/python3.11/site-packages"
+    shipped = [f"{site}/{name}/__init__.py" for name in (*INSTALLERS, "pkg_resources", "_distutils_hack")]
+    shipped += [f"{site}/{name}-24.0.dist-info/METADATA" for name in INSTALLERS]
+    shipped += [f"{root}/usr/local/bin/{name}" for name in ("pip", "pip3", "pip3.11", "wheel")]
+    shipped += [f"{site}/distutils-precedence.pth",
+                f"{root}/usr/local/lib/python3.11/ensurepip/_bundled/pip-24.0-py3-none-any.whl"]
+    kept = [f"{site}/README.txt", f"{root}/usr/local/bin/python3.11",
+            f"{root}/usr/local/lib/python3.11/json/__init__.py"]
+    for path in shipped + kept:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text("")
+    rooted = " ".join(["rm", "-rf", *(f"{root}{path}" for path in paths)])
+    subprocess.run(["sh", "-c", rooted], check=True, timeout=10)
+    left = sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
+    assert left == sorted(str(Path(path).relative_to(root)) for path in kept)
 
 
 def test_environment_and_ports():
-    env = env_of(final())
+    env = env_of(runtime())
     assert env["PYTHONDONTWRITEBYTECODE"] == "1"
     assert env["PYTHONUNBUFFERED"] == "1"
     assert env["ZD_BIND"] == "0.0.0.0"
-    exposed = {int(port) for arguments in steps(final(), "EXPOSE") for port in arguments.split()}
+    exposed = {int(port) for arguments in steps(runtime(), "EXPOSE") for port in arguments.split()}
     assert exposed == set(DEFAULT_PORTS.values()) == {8001, 8002, 8003, 8004}
 
 
@@ -299,7 +395,7 @@ def test_the_healthcheck_fails_on_an_error_status(tmp_path, health_server):
 
 
 def test_the_default_command_runs_the_service_named_by_zd_service(tmp_path):
-    (cmd,) = steps(final(), "CMD")
+    (cmd,) = steps(runtime(), "CMD")
     command = exec_form(cmd)
     assert command[:2] == ["sh", "-c"]
     stand_in = tmp_path / "python"  # prints what it would have run
@@ -314,29 +410,67 @@ def test_the_default_command_runs_the_service_named_by_zd_service(tmp_path):
     assert missing.returncode != 0 and "set ZD_SERVICE" in missing.stderr
 
 
-def test_the_files_the_image_copies_are_enough_to_run_every_part(tmp_path):
-    """The application files of the runtime stage, copied alone into an /app of their own,
-    import every service and the sink and run the admin CLI with its default directory
-    (the installed dependencies stand in for the image's virtual environment)."""
-    app = tmp_path / "app"
-    for options, sources, destination in copies(final()):
+def copy_application(image, app):
+    """The application files ``image`` copies from the build context, into ``app``."""
+    for options, sources, destination in copies(image):
         if any(option.startswith("--from") for option in options):
             continue
         for source in sources:
+            origin = ROOT / source.rstrip("/")
             target = app / destination
-            target.parent.mkdir(parents=True, exist_ok=True)
-            subprocess.run(["cp", "-r", str(ROOT / source.rstrip("/")), str(target)], check=True)
+            if origin.is_dir():
+                shutil.copytree(origin, target, dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                target.mkdir(parents=True, exist_ok=True) if destination.endswith("/") else None
+                shutil.copy(origin, target)
+
+
+def test_the_files_the_image_copies_are_enough_to_run_every_part(tmp_path):
+    """The application files of the runtime stage, copied alone into an /app of their own,
+    import every service and run the admin CLI with a directory mounted beside them (the image
+    has none); with the devsink target's files, the sink imports too (the installed
+    dependencies stand in for the image's virtual environments)."""
+    app = tmp_path / "app"
+    copy_application(runtime(), app)
     environment = {"PATH": os.environ["PATH"], "PYTHONPATH": str(app), "HOME": str(tmp_path)}
     imported = subprocess.run(
         [sys.executable, "-c", "import services, services.intake.service, services.routing.service,"
-         " services.notify.service, services.reporting.service, services.devsink.web,"
-         " services.admin.cli; print(services.__file__)"],
+         " services.notify.service, services.reporting.service, services.admin.cli;"
+         " print(services.__file__)"],
         cwd=app, env=environment, capture_output=True, text=True, timeout=120)
     assert imported.returncode == 0, imported.stderr
     assert imported.stdout.strip() == str(app / "services" / "__init__.py")
+    assert not (app / "services" / "devsink").exists() and not (app / "deploy").exists()
+    mounted = tmp_path / "etc" / "directory.yaml"
+    mounted.parent.mkdir()
+    shutil.copy(ROOT / "deploy" / "directory.yaml", mounted)
     generated = subprocess.run(
         [sys.executable, "-m", "services.admin", "rabbitmq-definitions"],
-        cwd=app, env=environment, capture_output=True, text=True, timeout=120)
+        cwd=app, env={**environment, "ZD_DIRECTORY": str(mounted)}, capture_output=True,
+        text=True, timeout=120)
     assert generated.returncode == 0, generated.stderr
     assert json.loads(generated.stdout) == json.loads(
         (ROOT / "deploy" / "rabbitmq" / "definitions.json").read_text())
+    # no directory mounted, none loaded: never the demo one by mistake
+    unmounted = subprocess.run(
+        [sys.executable, "-m", "services.admin", "rabbitmq-definitions"],
+        cwd=app, env=environment, capture_output=True, text=True, timeout=120)
+    assert unmounted.returncode != 0 and "directory.yaml" in unmounted.stderr
+    copy_application(stage("devsink"), app)
+    sink = subprocess.run([sys.executable, "-c", "import services.devsink.web, services.devsink.smtp"],
+                          cwd=app, env=environment, capture_output=True, text=True, timeout=120)
+    assert sink.returncode == 0, sink.stderr
+
+
+def test_the_devsink_target_runs_the_sink_and_checks_its_page():
+    sink = stage("devsink")
+    (cmd,) = steps(sink, "CMD")
+    command = exec_form(cmd)
+    assert command[:3] == ["python", "-m", "services.devsink"]
+    options = dict(zip(command[3::2], command[4::2], strict=True))
+    assert options["--bind"] == "0.0.0.0"
+    exposed = {int(port) for arguments in steps(sink, "EXPOSE") for port in arguments.split()}
+    assert exposed == {int(options["--smtp-port"]), int(options["--http-port"])}
+    (check,) = steps(sink, "HEALTHCHECK")
+    assert f"127.0.0.1:{options['--http-port']}/" in check
