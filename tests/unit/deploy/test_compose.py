@@ -38,6 +38,8 @@ JOBS = {"migrate": ["deploy"],
 UPSTREAM_PORTS = {"rabbitmq": {5672, 15672, 15692}, "postgres": {5432}, "prom/prometheus": {9090},
                   "prom/alertmanager": {9093}, "grafana/grafana": {3000}}
 RABBITMQ_PROMETHEUS_PORT = 15692
+#: the RabbitMQ the cluster runs: a supported series (4.1), pinned by digest
+RABBITMQ_IMAGE = re.compile(r"rabbitmq:4\.1(\.\d+)?-management@sha256:[0-9a-f]{64}")
 
 
 @functools.cache
@@ -156,19 +158,28 @@ def test_the_compose_file_follows_the_compose_specification():
     assert compose()["name"] == "zero-distance"
 
 
-def test_every_image_is_built_here_or_pinned_to_a_version():
-    built = set()
+def test_every_image_is_built_here_or_pinned_to_a_version_and_digest():
+    built = {}
     for name, definition in services().items():
         if ours(definition):
             build = definition["build"]
             assert (DEPLOY / build["context"]).resolve() == ROOT, name
             assert (DEPLOY / build["context"] / build["dockerfile"]).resolve() == ROOT / "Dockerfile"
-            built.add(definition["image"])
+            built.setdefault((definition["image"], build["target"]), set()).add(name)
             continue
-        image, _, tag = definition["image"].rpartition(":")
+        reference, at, digest = definition["image"].partition("@")
+        image, _, tag = reference.rpartition(":")
         assert image and "/" not in tag, f"{name}: {definition['image']} has no tag"
         assert tag != "latest" and re.search(r"\d", tag), f"{name}: {definition['image']}"
-    assert built == {"zero-distance:dev"}, "one image for all our containers"
+        assert at and re.fullmatch(r"sha256:[0-9a-f]{64}", digest), \
+            f"{name}: {definition['image']}: pin the digest as well as the tag"
+    # one image for all our containers, but the development sink's (the devsink target: the
+    # runtime target has no SMTP server)
+    sinks = {name for name, definition in services().items() if "network_mode" in definition}
+    assert built == {("zero-distance:dev", "runtime"): set(services()) - sinks - {
+                         name for name, definition in services().items() if not ours(definition)},
+                     ("zero-distance-devsink:dev", "devsink"): sinks}
+    assert len(sinks) == 1
 
 
 def test_the_start_order_is_health_gated():
@@ -247,7 +258,7 @@ def test_published_ports_are_what_the_containers_listen_on():
             assert int(port) == DEFAULT_PORTS[service]
             listening.add(int(port))
         elif not ours(definition):
-            listening |= UPSTREAM_PORTS[definition["image"].rpartition(":")[0]]
+            listening |= UPSTREAM_PORTS[definition["image"].partition("@")[0].rpartition(":")[0]]
         if name in sinks:
             listening.add(sink_ports(sinks[name])["http"])
         for host, host_port, target in published(definition):
@@ -530,7 +541,7 @@ def test_the_rabbitmq_nodes_form_one_cluster_that_spreads_quorum_queues():
     first = defined[nodes[0]]
     for node in nodes:
         definition = defined[node]
-        assert definition["image"] == first["image"] == "rabbitmq:3.13.7-management"
+        assert definition["image"] == first["image"] and RABBITMQ_IMAGE.fullmatch(first["image"])
         assert definition["command"] == first["command"]
         for target in ("/etc/rabbitmq/conf.d/30-zero-distance.conf", "/etc/rabbitmq/advanced.config",
                        "/etc/rabbitmq/enabled_plugins"):
