@@ -5,8 +5,10 @@
     deploy                           migrate, then load the directory (topology, policies, the
                                      department queues): what a deployment's migration job runs
     rabbitmq-definitions [--out F] [--vhost V] [--keep-department-passwords]
+                         [--rabbitmq-version X.Y]
                                      the RabbitMQ definitions of the directory (users, permissions,
-                                     exchanges, quorum queues, policies) as JSON
+                                     exchanges, quorum queues, policies) as JSON, for the RabbitMQ
+                                     the deployment runs (4.1) or the one given
     topology                         declare exchanges and queues on the broker
     directory load FILE [FILE ...]   validate and publish a directory (default ZD_DIRECTORY)
     keys issue PARTY [--expires-in-days N]
@@ -42,7 +44,7 @@ from pathlib import Path
 
 from services.admin import category_models, category_report, parked, service_api
 from services.admin.database_roles import ensure_service_roles
-from services.admin.definitions import definitions
+from services.admin.definitions import DEPLOYED_RABBITMQ_VERSION, definitions
 from services.admin.rabbit_management import vhost_of
 from services.admin.use_cases import operations as ops
 from services.common.config import settings
@@ -146,7 +148,8 @@ def cmd_rabbitmq_definitions(args):
         vhost = args.vhost or vhost_of(settings().amqp_uri)
         kept = (ops.department_password_hashes(settings().database_url, vhost)
                 if args.keep_department_passwords else {})
-        document = definitions(directory, vhost, department_hashes=kept)
+        document = definitions(directory, vhost, department_hashes=kept,
+                               rabbitmq_version=args.rabbitmq_version)
     except (DirectoryError, ValueError) as exc:
         sys.exit(f"no definitions: {exc}")
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
@@ -202,6 +205,10 @@ def parser():
     definitions_command.add_argument(
         "--keep-department-passwords", action="store_true",
         help="carry the department users' passwords kept in the database (ZD_DATABASE_URL)")
+    definitions_command.add_argument(
+        "--rabbitmq-version", default=DEPLOYED_RABBITMQ_VERSION,
+        help=f"the broker's version: its policies differ by major version"
+             f" (default {DEPLOYED_RABBITMQ_VERSION}, the deployment's)")
     commands.add_parser("topology")
     commands.add_parser("relay")
     directory = commands.add_parser("directory")

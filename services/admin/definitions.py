@@ -27,9 +27,10 @@ from services.common import topology
 from services.common.config import SERVICES, credentials_of
 from services.common.directory import shortest_personal_data_days
 
-#: the RabbitMQ the deployment runs (deploy/compose.yaml, deploy/kubernetes): its
-#: major version decides the queue policies (``topology.policies``)
-DEPLOYED_RABBITMQ_VERSION = "3.13.7"
+#: the RabbitMQ series the deployment runs (deploy/compose.yaml, deploy/kubernetes): its
+#: major version decides the queue policies (``topology.policies``); a broker of another
+#: version (a development machine's 3.x) is given definitions for its own
+DEPLOYED_RABBITMQ_VERSION = "4.1"
 HASHING = "rabbit_password_hashing_sha256"
 
 

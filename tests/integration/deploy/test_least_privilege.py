@@ -97,13 +97,22 @@ def admin_cli(environ, *args):
     return done.stdout
 
 
+def broker_version():
+    """This machine's RabbitMQ: definitions are generated for it (a deployment's are for
+    DEPLOYED_RABBITMQ_VERSION, whose policies a 3.x broker may refuse)."""
+    rabbit = guest()
+    return requests.get(f"{rabbit.base}/overview", auth=rabbit.auth,
+                        timeout=10).json()["rabbitmq_version"]
+
+
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory):
     rabbit = guest()
     clear_broker(rabbit)
     clear_database()
     environ = deployment_environment()
-    document = definitions(load_directory(DEMO_DIRECTORY), VHOST, environ=environ)
+    document = definitions(load_directory(DEMO_DIRECTORY), VHOST, environ=environ,
+                           rabbitmq_version=broker_version())
     answer = requests.post(f"{rabbit.base}/definitions", json=document, auth=rabbit.auth,
                            timeout=30)
     assert answer.status_code in (200, 201, 204), answer.text
@@ -307,7 +316,8 @@ def test_definitions_generated_again_keep_the_department_passwords(deployment):
     """A department's password issued by amqp-users survives the broker importing the
     definitions again: they carry the hash the admin schema keeps."""
     user = deployment["users"]["conghua-water"]
-    again = admin_cli(deployment["environ"], "rabbitmq-definitions", "--keep-department-passwords")
+    again = admin_cli(deployment["environ"], "rabbitmq-definitions", "--keep-department-passwords",
+                      "--rabbitmq-version", broker_version())
     document = json.loads(again)
     (kept,) = [u for u in document["users"] if u["name"] == user["user"]]
     assert kept["password_hash"]
