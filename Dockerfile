@@ -73,7 +73,7 @@ USER 10001:10001
 EXPOSE 8001 8002 8003 8004
 # The port of the service this container runs: ZD_<SERVICE>_PORT, else its default. A 503
 # (a dependency down) or no answer is unhealthy; so is a container without ZD_SERVICE (the
-# jobs replace or disable this check).
+# jobs and the development sink replace or disable this check).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request; from services.common.config import settings; urllib.request.urlopen('http://127.0.0.1:%d/health' % settings().port(os.environ['ZD_SERVICE']), timeout=4)"]
 CMD ["sh", "-c", "exec python -m \"services.${ZD_SERVICE:?set ZD_SERVICE to intake, routing, notify or reporting}\""]
