@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from services.admin.cli import parser as admin_parser
+from services.admin.definitions import DEPLOYED_RABBITMQ_VERSION
 from services.common.config import DEFAULT_PORTS, SERVICES, VARIABLES
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -542,6 +543,8 @@ def test_the_rabbitmq_nodes_form_one_cluster_that_spreads_quorum_queues():
     for node in nodes:
         definition = defined[node]
         assert definition["image"] == first["image"] and RABBITMQ_IMAGE.fullmatch(first["image"])
+        # the series the definitions are written for (their policies differ by version)
+        assert re.match(rf"rabbitmq:{re.escape(DEPLOYED_RABBITMQ_VERSION)}[.-]", first["image"])
         assert definition["command"] == first["command"]
         for target in ("/etc/rabbitmq/conf.d/30-zero-distance.conf", "/etc/rabbitmq/advanced.config",
                        "/etc/rabbitmq/enabled_plugins"):
