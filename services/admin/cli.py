@@ -8,7 +8,7 @@
                          [--rabbitmq-version X.Y]
                                      the RabbitMQ definitions of the directory (users, permissions,
                                      exchanges, quorum queues, policies) as JSON, for the RabbitMQ
-                                     the deployment runs (4.1) or the one given
+                                     the deployment runs (4.2) or the one given
     topology                         declare exchanges and queues on the broker
     directory load FILE [FILE ...]   validate and publish a directory (default ZD_DIRECTORY)
     keys issue PARTY [--expires-in-days N]

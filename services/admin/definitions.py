@@ -30,7 +30,7 @@ from services.common.directory import shortest_personal_data_days
 #: the RabbitMQ series the deployment runs (deploy/compose.yaml, deploy/kubernetes): its
 #: major version decides the queue policies (``topology.policies``); a broker of another
 #: version (a development machine's 3.x) is given definitions for its own
-DEPLOYED_RABBITMQ_VERSION = "4.1"
+DEPLOYED_RABBITMQ_VERSION = "4.2.9"
 HASHING = "rabbit_password_hashing_sha256"
 
 

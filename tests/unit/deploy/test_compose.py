@@ -39,8 +39,8 @@ JOBS = {"migrate": ["deploy"],
 UPSTREAM_PORTS = {"rabbitmq": {5672, 15672, 15692}, "postgres": {5432}, "prom/prometheus": {9090},
                   "prom/alertmanager": {9093}, "grafana/grafana": {3000}}
 RABBITMQ_PROMETHEUS_PORT = 15692
-#: the RabbitMQ the cluster runs: a supported series (4.1), pinned by digest
-RABBITMQ_IMAGE = re.compile(r"rabbitmq:4\.1(\.\d+)?-management@sha256:[0-9a-f]{64}")
+#: the RabbitMQ the cluster runs: a supported series (4.2, as in Kubernetes), pinned by digest
+RABBITMQ_IMAGE = re.compile(r"rabbitmq:4\.2(\.\d+)?-management@sha256:[0-9a-f]{64}")
 
 
 @functools.cache
