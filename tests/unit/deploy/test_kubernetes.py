@@ -36,7 +36,7 @@ from referencing import Registry, Resource
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 
-from services.admin.definitions import definitions
+from services.admin.definitions import DEPLOYED_RABBITMQ_VERSION, definitions
 from services.common import db, loops, topology
 from services.common.config import DEFAULT_PORTS, SERVICES, VARIABLES, nameko_config
 from services.common.directory import parse_directory
@@ -1552,6 +1552,9 @@ def test_the_broker_definitions_are_those_of_the_mounted_directory(layer):
     Secret zd-rabbitmq-definitions is generated, with passwords) are the ConfigMap's."""
     held = directory_configmap(layer)["data"]["directory.yaml"]
     generated = definitions(parse_directory(held, "directory.yaml"), "/", environ={})
+    # written for the RabbitMQ that imports them (their policies differ by version)
+    image = one(layer, "RabbitmqCluster", "zd-rabbitmq")["spec"]["image"]
+    assert re.match(rf"rabbitmq:{re.escape(DEPLOYED_RABBITMQ_VERSION)}[.-]", image), image
     assert generated == json.loads(DEFINITIONS.read_text()), (
         "regenerate deploy/rabbitmq/definitions.json from the ConfigMap's directory:"
         " ZD_DIRECTORY=deploy/kubernetes/base/directory.yaml python -m services.admin"
