@@ -76,6 +76,8 @@ def cmd_directory(admin, args):
         version, directory = ops.load_directory_files(admin, paths)
     except DirectoryError as exc:
         sys.exit(f"directory rejected:\n{exc}")
+    except OSError as exc:  # the image has none: a deployment mounts it (ZD_DIRECTORY)
+        sys.exit(f"directory not read: {exc}")
     print(f"directory {version} published: {len(directory['districts'])} districts,"
           f" {len(directory['departments'])} departments")
 
@@ -150,7 +152,7 @@ def cmd_rabbitmq_definitions(args):
                 if args.keep_department_passwords else {})
         document = definitions(directory, vhost, department_hashes=kept,
                                rabbitmq_version=args.rabbitmq_version)
-    except (DirectoryError, ValueError) as exc:
+    except (DirectoryError, ValueError, OSError) as exc:
         sys.exit(f"no definitions: {exc}")
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     if args.out:
