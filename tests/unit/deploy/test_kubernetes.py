@@ -920,6 +920,25 @@ def test_the_alertmanager_config_routes_as_deploy_alertmanager(layer):
         assert set(written["template"]["data"]) == set(urls)
 
 
+DASHBOARDS = ROOT / "deploy" / "grafana" / "dashboards"
+#: kubectl apply (client side) keeps the whole object in an annotation of at most 256 KiB
+LAST_APPLIED_LIMIT = 262144
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_grafana_sidecar_is_given_each_dashboard_as_the_repository_has_it(layer):
+    configmap = one(layer, "ConfigMap", "zd-grafana-dashboards")
+    assert label(configmap, "grafana_dashboard") == "1"  # what the sidecar selects
+    given = configmap["data"]
+    expected = {path.name: path.read_text(encoding="utf-8") for path in DASHBOARDS.glob("*.json")}
+    assert sorted(given) == sorted(expected), "deploy/kubernetes/base/grafana/kustomization.yaml"
+    for name, text in expected.items():
+        assert given[name] == text, (
+            f"deploy/kubernetes/base/grafana/{name} differs from deploy/grafana/dashboards/{name}:"
+            f" cp deploy/grafana/dashboards/{name} deploy/kubernetes/base/grafana/")
+    assert len(json.dumps(configmap)) < LAST_APPLIED_LIMIT, "too large for kubectl apply"
+
+
 @pytest.mark.parametrize("layer", LAYERS)
 def test_the_migration_job_applies_before_the_services(layer):
     """The upgrade's first apply (``-l 'app.kubernetes.io/component!=service'``) brings the job
