@@ -1,7 +1,8 @@
 """``python -m services.admin``: the operator's command line.
 
     migrate                          create the database, apply every migration, and give each
-                                     service its own role (ZD_<SERVICE>_DATABASE_URL)
+                                     service its own role (ZD_<SERVICE>_DATABASE_URL), and KEDA
+                                     one that reads notify's backlog (ZD_KEDA_DATABASE_URL)
     deploy                           migrate, then load the directory (topology, policies, the
                                      department queues): what a deployment's migration job runs
     rabbitmq-definitions [--out F] [--vhost V] [--keep-department-passwords]
@@ -43,7 +44,7 @@ import sys
 from pathlib import Path
 
 from services.admin import category_models, category_report, parked, service_api
-from services.admin.database_roles import ensure_service_roles
+from services.admin.database_roles import ensure_backlog_reader, ensure_service_roles
 from services.admin.definitions import DEPLOYED_RABBITMQ_VERSION, definitions
 from services.admin.rabbit_management import vhost_of
 from services.admin.use_cases import operations as ops
@@ -142,6 +143,9 @@ def migrate_with_roles():
     roles = ensure_service_roles(database_url)
     for service, (role, _) in roles.items():
         print(f"role {role}: the {service} schema")
+    reader = ensure_backlog_reader(database_url)
+    if reader:
+        print(f"role {reader}: reads notify's notifications due, for KEDA")
 
 
 def cmd_rabbitmq_definitions(args):

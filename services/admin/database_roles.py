@@ -12,6 +12,12 @@ could not, so it may read, mark and clear ``admin.outbox`` and clear old
 
 Grants are given again after every migration, so tables a new migration adds are
 covered. The migrations' own bookkeeping (yoyo's tables) stays the owner's.
+
+KEDA scales notify on its notifications due (deploy/kubernetes/base/autoscaling.yaml). When
+``ZD_KEDA_DATABASE_URL`` is given, the migration job makes that URL's role the backlog's
+reader: it may connect, use the notify schema and read the two columns that count filters on
+(``notify.notifications``' status and next_attempt_at), and nothing else: no other column
+(addresses, messages), no other table, no writing.
 """
 import os
 from urllib.parse import urlsplit
@@ -23,6 +29,8 @@ from services.common.config import SERVICES, credentials_of
 
 YOYO_TABLES = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock")
 ADMIN_RELAY_GRANTS = (("outbox", "SELECT, UPDATE, DELETE"), ("inbox", "SELECT, DELETE"))
+#: what KEDA's count of notify's notifications due reads: schema, table and columns
+BACKLOG = ("notify", "notifications", ("status", "next_attempt_at"))
 
 
 def service_roles(database_url, environ=None):
@@ -50,6 +58,45 @@ def ensure_service_roles(database_url, environ=None):
                 _ensure_role(conn, role, password)
                 _grant_schema(conn, database, service, role)
     return roles
+
+
+def backlog_reader(database_url, environ=None):
+    """``(role, password)`` of ``ZD_KEDA_DATABASE_URL``, or None when it is not given. It
+    must be a role of its own, neither the owner nor a service's."""
+    environ = os.environ if environ is None else environ
+    url = environ.get("ZD_KEDA_DATABASE_URL")
+    if not url:
+        return None
+    role, password = credentials_of(url)
+    others = {credentials_of(database_url)[0]}
+    others |= {name for name, _ in service_roles(database_url, environ).values()}
+    if not role or role in others:
+        raise ValueError(f"ZD_KEDA_DATABASE_URL must name a role of its own, not {role!r}")
+    return role, password
+
+
+def ensure_backlog_reader(database_url, environ=None):
+    """Create or update KEDA's role with what it reads of notify's backlog and nothing else
+    (what it held before is taken back, in the same transaction); returns its name or None."""
+    reader = backlog_reader(database_url, environ)
+    if reader is None:
+        return None
+    role, password = reader
+    schema, table, columns = BACKLOG
+    database = urlsplit(database_url).path.lstrip("/")
+    names = {"role": sql.Identifier(role), "schema": sql.Identifier(schema),
+             "table": sql.Identifier(table), "database": sql.Identifier(database),
+             "columns": sql.SQL(", ").join(map(sql.Identifier, columns))}
+    statements = ("GRANT CONNECT ON DATABASE {database} TO {role}",
+                  "GRANT USAGE ON SCHEMA {schema} TO {role}",
+                  "REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {role}",
+                  "REVOKE ALL ON ALL SEQUENCES IN SCHEMA {schema} FROM {role}",
+                  "GRANT SELECT ({columns}) ON {schema}.{table} TO {role}")
+    with psycopg.connect(database_url) as conn:  # one transaction: KEDA never sees a gap
+        _ensure_role(conn, role, password)
+        for statement in statements:
+            conn.execute(sql.SQL(statement).format(**names))
+    return role
 
 
 def _ensure_role(conn, role, password):

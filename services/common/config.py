@@ -42,6 +42,10 @@ VARIABLES = (
     *_each_service("ZD_{}_DATABASE_URL", "ZD_DATABASE_URL",
                    "{service} connects with this URL's role; the migration job creates that role with"
                    " rights on the {service} schema only", with_admin=True),
+    Variable("ZD_KEDA_DATABASE_URL", "",
+             "PostgreSQL URL KEDA counts notify's notifications due with: the migration job"
+             " creates its role, which may read the two columns that count filters on and"
+             " nothing else; unset: no such role (Kubernetes only)", ()),
     Variable("ZD_AMQP_URI", DEFAULT_AMQP_URI,
              "RabbitMQ URI (vhost in the path; `amqps://` for TLS; several brokers separated by"
              " `;` to fail over) of a broker administrator: the admin CLI and migration job use"

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from services.admin.database_roles import service_roles
+from services.admin.database_roles import backlog_reader, service_roles
 from services.admin.definitions import definitions, password_hash
 from services.common import topology
 from services.common.directory import load_directory
@@ -83,3 +83,14 @@ def test_a_service_gets_a_role_only_when_its_url_names_another_role():
                "ZD_ROUTING_DATABASE_URL": "postgresql://zd_owner:x@db/zerodistance"}
     assert service_roles(owner, environ) == {"intake": ("zd_intake", "p/w")}
     assert service_roles(owner, {}) == {}
+
+
+def test_kedas_role_is_given_only_when_named_and_must_be_its_own():
+    owner = "postgresql://zd_owner:x@db/zerodistance"
+    notify = {"ZD_NOTIFY_DATABASE_URL": "postgresql://zd_notify:n@db/zerodistance"}
+    keda = "postgresql://zd_keda:k%40@db/zerodistance?sslmode=require"
+    assert backlog_reader(owner, {**notify, "ZD_KEDA_DATABASE_URL": keda}) == ("zd_keda", "k@")
+    assert backlog_reader(owner, notify) is None
+    for taken in (owner, notify["ZD_NOTIFY_DATABASE_URL"]):
+        with pytest.raises(ValueError, match="a role of its own"):
+            backlog_reader(owner, {**notify, "ZD_KEDA_DATABASE_URL": taken})
