@@ -724,6 +724,9 @@ def test_urls_name_the_clusters_and_roles_of_this_deployment(layer):
     # administrator are the job's alone
     assert all(len(names) == 1 for names in [*roles.values(), *users.values()]), (roles, users)
     assert roles.pop("database") == {initdb["owner"]}
+    # KEDA's role, which the job creates, is its own: neither the owner nor a service's
+    keda = roles.pop("keda")
+    assert keda.isdisjoint({initdb["owner"]}.union(*roles.values())), keda
     administrator = users.pop("amqp")
     assert users.pop("rabbit") == administrator
     assert "administrator" in broker_users[min(administrator)]["tags"]
@@ -1087,10 +1090,23 @@ def test_database_connections_at_the_replicas_maxima_fit_max_connections(layer):
 NOTIFY_MIGRATIONS = ROOT / "services" / "notify" / "migrations"
 
 
+def password_source(layer, secret, url):
+    """Where a URL held in ``secret`` takes its password from: the password itself, or,
+    where an ExternalSecret writes ``secret``, the store's key of the template's value."""
+    password = urlsplit(url).password
+    for external in of_kind(layer, "ExternalSecret"):
+        if external["spec"]["target"]["name"] == secret:
+            (value,) = re.findall(r"\{\{ \.(\w+) ", password)
+            return [item["remoteRef"] for item in external["spec"]["data"]
+                    if item["secretKey"] == value]
+    return password
+
+
 @pytest.mark.parametrize("layer", LAYERS)
 def test_notify_scales_on_the_deliveries_due_in_its_database(layer):
     """KEDA's postgresql trigger counts notify's notifications due and not sent (those in
-    back-off are not due), on notify's own database role in a read-only session."""
+    back-off are not due), as a role of its own that the migration job creates (not notify's),
+    in a read-only session."""
     scaler = one(layer, "ScaledObject", "zd-notify")
     triggers = [t for t in scaler["spec"]["triggers"] if t["type"] == "postgresql"]
     assert len(triggers) == 1
@@ -1107,13 +1123,21 @@ def test_notify_scales_on_the_deliveries_due_in_its_database(layer):
     authentication = one(layer, "TriggerAuthentication",
                          triggers[0]["authenticationRef"]["name"])["spec"]["secretTargetRef"]
     assert [ref["parameter"] for ref in authentication] == ["connection"]
-    connection = contents(layer)["Secret", authentication[0]["name"]][authentication[0]["key"]]
+    secret = authentication[0]["name"]
+    connection = contents(layer)["Secret", secret][authentication[0]["key"]]
     notify = pod(one(layer, "Deployment", "zd-notify"))["containers"][0]
-    own = urlsplit(environment(layer, notify)["ZD_NOTIFY_DATABASE_URL"])
-    parts = urlsplit(connection)
+    assert urlsplit(connection).username != urlsplit(
+        environment(layer, notify)["ZD_NOTIFY_DATABASE_URL"]).username
+    # the role the migration job creates, with the password it sets (the same store key)
+    job = containers(one(layer, "Job", "zd-migrate"))[0]
+    created = environment(layer, job)["ZD_KEDA_DATABASE_URL"]
+    held_in = {name for kind, name, _ in references(one(layer, "Job", "zd-migrate"))
+               if kind == "Secret" and "ZD_KEDA_DATABASE_URL" in (contents(layer)[kind, name] or {})}
+    own, parts = urlsplit(created), urlsplit(connection)
     assert (parts.username, parts.hostname, parts.port, parts.path) == (
         own.username, own.hostname, own.port, own.path)
-    assert parts.password == own.password  # the same password (the same store key)
+    source = password_source(layer, secret, connection)
+    assert source and source == password_source(layer, held_in.pop(), created)
     query = parse_qs(parts.query)
     assert query["default_transaction_read_only"] == ["on"]
     assert query["sslmode"][0] in ("require", "verify-ca", "verify-full")
