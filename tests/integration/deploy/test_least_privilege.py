@@ -7,6 +7,8 @@ builds a throwaway database with one role per service. Then:
 - a department's user reads only its queue and publishes only its own feedback;
 - a service's user declares its own queue but nothing it does not own;
 - a service's role reads and writes its own schema and nothing else;
+- KEDA's role runs the query of notify's postgresql trigger (read from the manifest) and
+  can read nothing else and write nothing;
 - the four services, each with only its own user and role and ``ZD_DECLARE_TOPOLOGY=own``,
   carry a concern from the front-end to the department's queue. The owner's URL and the
   admin's URI given to them point nowhere, so nothing can lean on them.
@@ -18,12 +20,13 @@ import subprocess
 import sys
 import time
 import uuid
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import amqp
 import psycopg
 import pytest
 import requests
+import yaml
 from kombu import Connection, Exchange, Producer, Queue
 
 from services.admin.definitions import definitions
@@ -37,7 +40,8 @@ from tests.support.system import DEMO_DIRECTORY, ROOT, free_port
 
 pytestmark = pytest.mark.e2e
 
-VHOST = DATABASE = "zd_test_deploy"
+#: named after the test database (zd_test_deploy by default), so runs with their own do not meet
+VHOST = DATABASE = urlsplit(settings().database_url).path.lstrip("/") + "_deploy"
 SERVER = "127.0.0.1"
 OWNER_URL = f"postgresql://postgres@{SERVER}:5432/{DATABASE}"
 ADMIN = (f"{VHOST}.zd-admin", "admin-secret")
@@ -47,6 +51,10 @@ NOWHERE = {"ZD_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/nowhere",
 
 def role(service):
     return f"{DATABASE}_{service}"
+
+
+KEDA_ROLE = role("keda")
+AUTOSCALING = ROOT / "deploy" / "kubernetes" / "base" / "autoscaling.yaml"
 
 
 def amqp_uri(user, password):
@@ -66,6 +74,8 @@ def deployment_environment():
         environ[f"ZD_{service.upper()}_DATABASE_URL"] = (
             f"postgresql://{role(service)}:{service}-db-secret@{SERVER}:5432/{DATABASE}")
         environ[f"ZD_{service.upper()}_AMQP_URI"] = amqp_uri(*service_user(service))
+    environ["ZD_KEDA_DATABASE_URL"] = (
+        f"postgresql://{KEDA_ROLE}:keda-db-secret@{SERVER}:5432/{DATABASE}")
     return environ
 
 
@@ -85,8 +95,8 @@ def clear_database():
     with psycopg.connect(settings().database_url.rsplit("/", 1)[0] + "/postgres",
                          autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        for service in SERVICES:
-            conn.execute(f"DROP ROLE IF EXISTS {role(service)}")
+        for name in [*map(role, SERVICES), KEDA_ROLE]:
+            conn.execute(f"DROP ROLE IF EXISTS {name}")
 
 
 def admin_cli(environ, *args):
@@ -238,10 +248,66 @@ def test_a_service_role_touches_only_its_own_schema(deployment):
                 conn.execute(statement)
 
 
+def notify_trigger_query():
+    """The query KEDA's postgresql trigger for notify runs, as the manifest gives it."""
+    (query,) = [trigger["metadata"]["query"] for document in yaml.safe_load_all(
+        AUTOSCALING.read_text()) if document["kind"] == "ScaledObject"
+        for trigger in document["spec"]["triggers"] if trigger["type"] == "postgresql"]
+    return query
+
+
+def add_notification(conn, status, due_in):
+    """A notification in notify's table, with its status and when it is due (from now)."""
+    conn.execute(
+        "INSERT INTO notify.notifications (event_id, ticket_id, event_type, recipient, channel,"
+        " address, template, idempotency_key, status, next_attempt_at) VALUES (%s, NULL,"
+        " 'ticket.dispatched', 'reporter', 'sms', '+8613800000000', 'reporter.dispatched', %s,"
+        " %s, now() + %s::interval)", (f"keda-{uuid.uuid4()}", f"zd-keda-{uuid.uuid4()}",
+                                       status, due_in))
+
+
+def test_kedas_role_counts_the_notifications_due_and_reads_nothing_else(deployment):
+    assert f"role {KEDA_ROLE}: reads notify's notifications due" in deployment["deployed"]
+    query = notify_trigger_query()
+    with psycopg.connect(OWNER_URL) as conn:
+        before = conn.execute(query).fetchone()[0]
+        for status, due_in in [("pending", "-1 minute"), ("pending", "0"),
+                               ("pending", "1 minute"), ("sent", "-1 minute")]:
+            add_notification(conn, status, due_in)  # two due; one in back-off, one sent
+    try:
+        counts_and_refuses(deployment["environ"]["ZD_KEDA_DATABASE_URL"], query, before + 2)
+    finally:  # notify's courier in the test below would take them
+        with psycopg.connect(OWNER_URL) as conn:
+            conn.execute("DELETE FROM notify.notifications WHERE event_id LIKE 'keda-%'")
+
+
+def counts_and_refuses(url, query, due):
+    # the role's grants alone, without the read-only session KEDA's URL asks for as well
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert conn.execute(query).fetchone() == (due,)
+        for statement in ("SELECT address FROM notify.notifications",
+                          "SELECT * FROM notify.notifications",
+                          "SELECT contact FROM notify.ticket_reporters",
+                          "SELECT count(*) FROM notify.ticket_reporters",
+                          "SELECT count(*) FROM notify.notification_attempts",
+                          "SELECT count(*) FROM notify._yoyo_migration",
+                          "SELECT count(*) FROM routing.tickets",
+                          "SELECT count(*) FROM admin.outbox",
+                          "SELECT nextval('notify.notifications_id_seq')",
+                          "UPDATE notify.notifications SET status = 'sent'",
+                          "DELETE FROM notify.notifications",
+                          "INSERT INTO notify.notifications (status) VALUES ('pending')",
+                          "CREATE TABLE notify.scratch (id int)",
+                          "CREATE TABLE public.scratch (id int)",
+                          "CREATE SCHEMA scratch"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
+
+
 def deployed_state():
-    """What a deploy leaves, as the owner sees it: each service role's privileges on
-    schemas and tables, and each schema's applied migrations."""
-    roles = [role(service) for service in SERVICES]
+    """What a deploy leaves, as the owner sees it: each service role's and KEDA's
+    privileges on schemas, tables and columns, and each schema's applied migrations."""
+    roles = [role(service) for service in SERVICES] + [KEDA_ROLE]
     with psycopg.connect(OWNER_URL) as conn:
         schemas = conn.execute(
             "SELECT r.rolname, n.nspname, has_schema_privilege(r.rolname, n.nspname, 'USAGE'),"
@@ -252,11 +318,15 @@ def deployed_state():
             "SELECT grantee, table_schema, table_name, privilege_type"
             " FROM information_schema.role_table_grants WHERE grantee = ANY(%s)"
             " ORDER BY 1, 2, 3, 4", (roles,)).fetchall()
+        columns = conn.execute(
+            "SELECT grantee, table_schema, table_name, column_name, privilege_type"
+            " FROM information_schema.column_privileges WHERE grantee = %s"
+            " ORDER BY 1, 2, 3, 4, 5", (KEDA_ROLE,)).fetchall()
         migrations = {schema: conn.execute(f"SELECT migration_id FROM {schema}._yoyo_migration"
                                            " ORDER BY 1").fetchall()
                       for (schema,) in conn.execute("SELECT schemaname FROM pg_tables"
                                                     " WHERE tablename = '_yoyo_migration'")}
-    return {"schemas": schemas, "tables": tables, "migrations": migrations}
+    return {"schemas": schemas, "tables": tables, "columns": columns, "migrations": migrations}
 
 
 def test_a_second_deploy_changes_nothing_and_keeps_the_grants(deployment):
@@ -264,7 +334,8 @@ def test_a_second_deploy_changes_nothing_and_keeps_the_grants(deployment):
     with psycopg.connect(OWNER_URL) as conn:
         tickets = conn.execute("SELECT ticket_id FROM routing.tickets ORDER BY 1").fetchall()
     assert {schema for schema, applied in before["migrations"].items() if applied} >= set(SERVICES)
-    assert ("zd_test_deploy_routing", "routing", "tickets", "DELETE") in before["tables"]
+    assert (role("routing"), "routing", "tickets", "DELETE") in before["tables"]
+    assert (KEDA_ROLE, "notify", "notifications", "status", "SELECT") in before["columns"]
     admin_cli(deployment["environ"], "deploy")
     assert deployed_state() == before
     with psycopg.connect(deployment["environ"]["ZD_ROUTING_DATABASE_URL"], autocommit=True) as conn:
