@@ -3,7 +3,8 @@
 Each service owns one PostgreSQL schema; its pool sets ``search_path`` to it, so the
 SQL of a service never names another's tables. The pool opens in ``setup`` without
 waiting, so a service starts (and answers ``/health`` with 503) while the database
-is down. Workers get the pool's narrow wrapper, ``Transactions``.
+is down. Workers get the pool's narrow wrapper, ``Transactions``, whose every transaction tells
+the process's ``DatabaseEvidence`` whether the database was reached (``/health``).
 Each transaction keeps what it read once and may use again until it ends
 (``services.common.transaction_keeps``).
 """
@@ -20,6 +21,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from services.common import metrics
 from services.common.errors import Contention, Unavailable
+from services.common.held_state import database_evidence
 from services.common.transaction_keeps import keeping
 
 log = logging.getLogger(__name__)
@@ -56,9 +58,10 @@ class Transactions:
     its entrypoint is stopping (``stopping()``), so that a worker waiting out an outage
     gives way to a stop."""
 
-    def __init__(self, pool, stopping=_never):
+    def __init__(self, pool, stopping=_never, evidence=None):
         self.pool = pool
         self.stopping = stopping
+        self.evidence = evidence  # told whether the database was reached (held_state)
 
     @contextmanager
     def transaction(self):
@@ -69,8 +72,13 @@ class Transactions:
         except CONTENTION as exc:
             raise Contention(str(exc)) from exc
         except UNAVAILABLE as exc:  # the details (host, port) go to the log, not to callers
+            if self.evidence is not None:
+                self.evidence.missed(exc)
             log.warning("database unavailable: %s", exc)
             raise Unavailable("The database is unreachable.") from exc
+        else:
+            if self.evidence is not None:
+                self.evidence.reached()
 
     def ping(self):
         with self.transaction() as conn:
@@ -81,6 +89,7 @@ class Database(DependencyProvider):
     def __init__(self, schema):
         self.schema = schema
         self.pool = None
+        self.evidence = None
 
     def setup(self):
         config = self.container.config
@@ -88,6 +97,7 @@ class Database(DependencyProvider):
                               size=config.get("ZD_POOL_SIZE", 10))
         metrics.watch_pool(self.container.service_name, self.attr_name, self.pool)
         self.pool.open(wait=False)
+        self.evidence = database_evidence(self.container)
 
     def kill(self):
         self.stop()
@@ -99,4 +109,5 @@ class Database(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         entrypoint = worker_ctx.entrypoint
-        return Transactions(self.pool, stopping=lambda: bool(getattr(entrypoint, "stopping", False)))
+        return Transactions(self.pool, stopping=lambda: bool(getattr(entrypoint, "stopping", False)),
+                            evidence=self.evidence)

@@ -8,6 +8,9 @@ by the outbox relay (``services.common.outbox_relay``) and notify's courier.
 Each finished round (or a subclass's ``beat()`` within a long one) is progress;
 ``/health`` calls a loop stalled when it has made none for ``ZD_STALL_SECONDS``. A failed
 round is logged by the error's kind and frames, never its text (it may quote a row).
+Each round, and each LISTEN, tells the process's ``DatabaseEvidence`` the database was
+reached, and a failure of the database that it was not (``services.common.held_state``):
+a loop runs a round a second at least, so ``/health`` knows of its database without asking.
 """
 import logging
 import time
@@ -15,6 +18,8 @@ import time
 import eventlet
 from nameko.extensions import DependencyProvider
 
+from services.common.db import UNAVAILABLE
+from services.common.held_state import DatabaseEvidence, database_evidence
 from services.common.tracebacks import traceback_without_text
 
 log = logging.getLogger(__name__)
@@ -62,7 +67,10 @@ class ListeningLoop(DependencyProvider):
     def closing(self):
         """After the loop stopped, before the pool closes."""
 
+    evidence = DatabaseEvidence()  # the container's own, from ``start``
+
     def start(self):
+        self.evidence = database_evidence(self.container)
         self.running = True
         self.beat()  # the first round is due now
         self.pool.open(wait=False)
@@ -90,6 +98,8 @@ class ListeningLoop(DependencyProvider):
             try:
                 self._listen()
             except Exception as failure:  # the loop must outlive any outage of broker or database
+                if isinstance(failure, UNAVAILABLE):
+                    self.evidence.missed(failure)
                 if self.running:  # the error's text may quote a row it held: kind and frames only
                     log.error("%s failed; retrying\n%s", type(self).__name__,
                               traceback_without_text(failure))
@@ -100,8 +110,10 @@ class ListeningLoop(DependencyProvider):
         with self.pool.connection() as listener:
             listener.autocommit = True
             listener.execute(f"LISTEN {self.notify_channel}")
+            self.evidence.reached()
             while self.running:
                 self.run_round()
+                self.evidence.reached()
                 self.beat()
                 self._wait_for_notification(listener)
 

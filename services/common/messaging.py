@@ -40,7 +40,9 @@ names them per message, as each is applied.
 When the broker node a consumer is connected to goes away, kombu connects it to the next
 broker of a ``;``-separated ``AMQP_URI`` (at once; it waits only after a round of them
 all), and the messages it had not acknowledged are delivered again, there or to another
-consumer; the inbox makes the second delivery change nothing.
+consumer; the inbox makes the second delivery change nothing. The consumer's connection
+is the process's held link to the broker: its ``broker_link`` says whether it is
+connected, or since when it is not (``/health``'s ``broker``, without a connection of its own).
 """
 import base64
 import hashlib
@@ -55,6 +57,7 @@ from functools import cached_property, partial
 from itertools import groupby
 
 import eventlet
+from amqp.exceptions import ConnectionError as AmqpConnectionError
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
 from nameko.utils import sanitize_url
@@ -68,6 +71,7 @@ from services.common.db import (
 )
 from services.common.errors import Contention, ParkMessage, Unavailable
 from services.common.events import SECRET_FIELDS
+from services.common.held_state import BrokerLink
 from services.common.log_context import log_context, ticket_id_of
 from services.common.outbox import emit
 from services.common.text import escaped
@@ -247,13 +251,32 @@ class BoundedQueueConsumer(QueueConsumer):
     def prefetch_count(self):
         return int(self.container.config.get("ZD_CONSUMER_PREFETCH", DEFAULT_PREFETCH))
 
+    _broker_link = None
+
+    @property
+    def broker_link(self):
+        """This consumer's connection, as ``/health`` sees it (``held_state.BrokerLink``)."""
+        if self._broker_link is None:
+            self._broker_link = BrokerLink()
+        return self._broker_link
+
     def start(self):
         self.last_iteration = time.monotonic()
         super().start()
 
+    def on_connection_revived(self):
+        """Called by kombu each time the connection is made (again)."""
+        self.broker_link.connected()
+        super().on_connection_revived()
+
     def consume(self, limit=None, timeout=None, safety_interval=SAFETY_SECONDS, **kwargs):
-        return super().consume(limit=limit, timeout=timeout, safety_interval=safety_interval,
-                               **kwargs)
+        try:
+            yield from super().consume(limit=limit, timeout=timeout,
+                                       safety_interval=safety_interval, **kwargs)
+        except (OSError, AmqpConnectionError) as lost:  # not a channel's error: the broker
+            if not self.should_stop:  # still answers a consumer its queue refuses
+                self.broker_link.lost(lost)
+            raise
 
     def on_iteration(self):
         """Called by kombu at least every ``SAFETY_SECONDS`` while the consumer consumes.
@@ -305,6 +328,7 @@ class BoundedQueueConsumer(QueueConsumer):
         """Called by kombu each time connecting fails; it then tries the next broker of a
         ``;``-separated ``AMQP_URI`` at once, and waits ``interval`` seconds only after a
         round of them all. nameko's own warning masks the first broker's password only."""
+        self.broker_link.lost(exc)
         log.warning("error connecting to broker at %s (%s); retrying in %s seconds",
                     masked_uri(self.amqp_uri), exc, interval)
 

@@ -1,13 +1,26 @@
-"""``/health``, ``/metrics`` and ``/openapi.json``, the same on every service
-(docs/reference.md#common-to-every-service).
+"""``/health``, ``/health/ready``, ``/metrics`` and ``/openapi.json``, the same on every
+service (docs/reference.md#common-to-every-service).
 
 A service class inherits ``Observable`` and has a ``db`` (``Database``) dependency.
-Health is 200 only when both the database and the broker answer, and the process's
-own consumers and loops (outbox relay, notify's courier) are making progress: a fresh
-connection alone would not see a consumer that lost its queues or a relay stuck on a
-message. Otherwise 503 with the reason of each failing check. A relay the broker
-blocks (a resource alarm) is shown as ``blocked`` but keeps the answer 200: the
-service still takes work into its outbox.
+
+``/health`` is the detailed health, for people and alerts: 200 only when the database and
+the broker are reachable, and the process's own consumers and loops (outbox relay,
+notify's courier) are making progress; otherwise 503 with the reason of each failing
+check. A relay the broker blocks (a resource alarm) is shown as ``blocked`` but keeps the
+answer 200: the service still takes work into its outbox.
+
+``/health/ready`` is readiness: whether this process can serve its HTTP work now
+(``READY_NEEDS``: the database, never the broker, since every HTTP write goes into the
+outbox). A Kubernetes readiness probe asks it, so a broker outage leaves every pod in its
+Service, taking work.
+
+Both answer from what the process already holds (``services.common.held_state``), never
+from a connection of their own: the broker is the queue consumer's connection (connected,
+or down since when and why), the database the evidence its transactions and loops leave
+(a loop runs a round a second). Only when no evidence is fresher than ``FRESH_SECONDS``
+is the database asked, through the pool (no new connection). The directory version
+``/health`` shows is read through the pool at most every ``DIRECTORY_LOOK_SECONDS``.
+``/metrics`` works out the same report, so ``zd_up`` is as fresh as the last scrape.
 
 A service that counts deadlines in working hours (``working_hours.COUNTED_BY``) also
 says when they run into a year whose official holidays and make-up workdays nobody
@@ -28,17 +41,38 @@ from services.common import api_docs, metrics, working_hours
 from services.common.config import amqp_ssl
 from services.common.db import Transactions
 from services.common.errors import Problem, Unavailable
+from services.common.held_state import database_evidence
 from services.common.http import api, json_response
 from services.common.local_directory import current_directory, directory_version
 
 BROKER_TIMEOUT = 2
-CALENDAR_LOOK_SECONDS = 60  # /metrics looks at the calendar again at most this often
+CALENDAR_LOOK_SECONDS = 10  # /health and /metrics look at the calendar again at most this often
+#: evidence of the database older than this says nothing: it is asked once, through the pool
+#: (a loop leaves evidence every second; only a process whose loops all stopped gets here)
+FRESH_SECONDS = 10
+DIRECTORY_LOOK_SECONDS = 5  # /health reads the directory version again at most this often
+#: a process holding no broker connection (no queue consumer) checks with a fresh one at
+#: most this often; each of the four services holds one
+BROKER_LOOK_SECONDS = 15
 log = logging.getLogger(__name__)
 
-
-def check_database(db):
-    with db.transaction() as conn:
-        return directory_version(conn)
+#: What each service's HTTP work needs, now: ``/health/ready`` answers 200 while these are
+#: reachable. None needs the broker: every HTTP write puts its messages in the service's
+#: outbox in the same transaction, and the relay publishes them once the broker is back.
+READY_NEEDS = {
+    # POST concerns (API, Open311, reporter page) store the concern and its outbox row: 202
+    # while RabbitMQ is down, as the contract promises
+    "intake": ("database",),
+    # the workbench and the actions API read and change routing's own tables; dispatches
+    # and ticket events wait in the outbox
+    "routing": ("database",),
+    # the notifications list and retry read and change notify's tables (the courier sends
+    # without the broker)
+    "notify": ("database",),
+    # the reports read reporting's own read model: served while the broker is down, perhaps
+    # behind (its consumer's state is /health's)
+    "reporting": ("database",),
+}
 
 
 def check_broker(amqp_uri):
@@ -48,7 +82,15 @@ def check_broker(amqp_uri):
 
 
 class Liveness(DependencyProvider):
-    """What the container's consumers and loops say of themselves, for ``/health``."""
+    """What the container's own connections, consumers and loops say of themselves, for
+    ``/health`` and ``/health/ready``: nothing here opens a connection of its own (but the
+    fallbacks ``database`` and ``broker`` say)."""
+
+    def setup(self):
+        self.directory_version = None
+        self.directory_looked_at = None
+        self.broker_looked_at = None
+        self.broker_seen = ("down", "not checked yet")
 
     def get_dependency(self, worker_ctx):
         return self
@@ -56,16 +98,64 @@ class Liveness(DependencyProvider):
     def report(self):
         """``{name: (state, reason)}``: ``consumer`` and each loop (``outbox``, ``courier``)."""
         from services.common.loops import ListeningLoop
-        from services.common.messaging import BoundedQueueConsumer
         stall_seconds = float(self.container.config.get("ZD_STALL_SECONDS", 60))
         found = {}
-        for extension in self.container.subextensions:
-            if isinstance(extension, BoundedQueueConsumer):
-                found["consumer"] = extension.liveness(stall_seconds)
+        for consumer in self._consumers():
+            found["consumer"] = consumer.liveness(stall_seconds)
         for dependency in self.container.dependencies:
             if isinstance(dependency, ListeningLoop):
                 found[dependency.attr_name] = dependency.liveness(stall_seconds)
         return found
+
+    def _consumers(self):
+        from services.common.messaging import BoundedQueueConsumer
+        return [extension for extension in self.container.subextensions
+                if isinstance(extension, BoundedQueueConsumer)]
+
+    def broker(self):
+        """``(state, reason)`` of the broker: its queue consumer's connection; a process
+        without one checks with a fresh connection, at most every ``BROKER_LOOK_SECONDS``."""
+        links = [consumer.broker_link.state() for consumer in self._consumers()]
+        if links:
+            return next((link for link in links if link[0] != "ok"), ("ok", None))
+        now = time.monotonic()
+        if self.broker_looked_at is None or now - self.broker_looked_at >= BROKER_LOOK_SECONDS:
+            self.broker_looked_at = now
+            try:
+                check_broker(self.container.config["AMQP_URI"])
+                self.broker_seen = ("ok", None)
+            except Exception as exc:  # a reason to report, not to crash
+                self.broker_seen = ("down", _reason("broker", exc))
+        return self.broker_seen
+
+    def database(self, db):
+        """``(state, reason)`` of the database: the evidence the process's transactions and
+        loops left; asked through the pool only when none is fresher than ``FRESH_SECONDS``."""
+        evidence = database_evidence(self.container)
+        state, reason = evidence.state(FRESH_SECONDS)
+        if state is None:
+            try:
+                self._read_directory_version(db)
+                return "ok", None
+            except Exception as exc:  # a reason to report, not to crash
+                return "down", _reason("database", exc)
+        return state, reason
+
+    def directory(self, db):
+        """The directory version in the service's database, read at most every
+        ``DIRECTORY_LOOK_SECONDS``; None when none is loaded or it could not be read."""
+        looked_at = self.directory_looked_at
+        if looked_at is None or time.monotonic() - looked_at >= DIRECTORY_LOOK_SECONDS:
+            try:
+                self._read_directory_version(db)
+            except Exception as exc:  # the rest of the report stands
+                log.warning("directory version not read: %s", type(exc).__name__)
+        return self.directory_version
+
+    def _read_directory_version(self, db):
+        with db.transaction() as conn:  # tells the process's evidence either way
+            self.directory_version = directory_version(conn)
+        self.directory_looked_at = time.monotonic()
 
 
 def today():
@@ -105,9 +195,11 @@ class CalendarWatch(DependencyProvider):
     def look(self, db, every=None):
         """The note for ``/health`` (None: every year needed is known), with the gauge
         and the log brought up to date; ``every``: seconds within which a second look
-        is skipped. Raises what the database raises."""
-        if not self.watching or (every and self.looked_at and time.monotonic() - self.looked_at < every):
+        is skipped (the note of the last one is given). Raises what the database raises."""
+        if not self.watching:
             return None
+        if every and self.looked_at and time.monotonic() - self.looked_at < every:
+            return unknown_years_note(self.logged)
         try:
             with db.transaction() as conn:
                 directory = current_directory(conn)
@@ -146,20 +238,12 @@ def unknown_years_note(unknown):
             " chinese-calendar: see deploy/README.md.")
 
 
-def health_report(service, db, amqp_uri, liveness=None, calendar=None):
-    checks, problems, directory = {}, {}, None
-    for name, check in (("database", lambda: check_database(db)),
-                        ("broker", lambda: check_broker(amqp_uri))):
-        try:
-            result = check()
-            directory = result if name == "database" else directory
-            checks[name] = "ok"
-        except Exception as exc:  # every failure is a reason to report, not to crash
-            checks[name] = "down"
-            problems[name] = _reason(name, exc)
-        metrics.UP.labels(service, name).set(1 if checks[name] == "ok" else 0)
-    notes = {}
-    for name, (state, reason) in sorted((liveness.report() if liveness else {}).items()):
+def health_report(service, db, held, calendar=None):
+    """``(status, body)`` of ``/health`` from ``held`` (``Liveness``); sets ``zd_up``."""
+    checks, problems, notes, directory = {}, {}, {}, None
+    parts = held.report()
+    for name, (state, reason) in [("database", held.database(db)), ("broker", held.broker()),
+                                  *sorted(parts.items())]:
         checks[name] = state
         if state == "blocked":
             notes[name] = reason
@@ -167,14 +251,16 @@ def health_report(service, db, amqp_uri, liveness=None, calendar=None):
             problems[name] = reason
             log.warning("health check: %s %s: %s", name, state, reason)
         metrics.UP.labels(service, name).set(1 if state in ("ok", "blocked") else 0)
-    if calendar is not None and checks["database"] == "ok":
-        try:
-            note = calendar.look(db)
-        except Exception as exc:  # a note, never a reason to fail the check
-            note = None
-            log.warning("calendar not checked: %s", type(exc).__name__)
-        if note:
-            notes["calendar"] = note
+    if checks["database"] == "ok":
+        directory = held.directory(db)
+        if calendar is not None:
+            try:
+                note = calendar.look(db, every=CALENDAR_LOOK_SECONDS)
+            except Exception as exc:  # a note, never a reason to fail the check
+                note = None
+                log.warning("calendar not checked: %s", type(exc).__name__)
+            if note:
+                notes["calendar"] = note
     body = {"status": "ok" if not problems else "unavailable", "service": service,
             "checks": checks, "directory_version": directory}
     if problems:
@@ -182,6 +268,22 @@ def health_report(service, db, amqp_uri, liveness=None, calendar=None):
     if notes:
         body["notes"] = notes
     return (200 if not problems else 503), body
+
+
+def readiness_report(service, states):
+    """``(status, body)`` of ``/health/ready``: whether ``service`` can serve its HTTP work
+    now. ``states``: ``{dependency: () -> (state, reason)}``; only those the service's HTTP
+    work needs (``READY_NEEDS``) are asked."""
+    checks, reasons = {}, {}
+    for name in READY_NEEDS[service]:
+        checks[name], reason = states[name]()
+        if checks[name] != "ok":
+            reasons[name] = reason
+    body = {"status": "ready" if not reasons else "unavailable", "service": service,
+            "checks": checks}
+    if reasons:
+        body["reasons"] = reasons
+    return (200 if not reasons else 503), body
 
 
 def _reason(dependency, exc):
@@ -201,8 +303,13 @@ class Observable:
 
     @api("GET", "/health")
     def health(self, request):
-        status, body = health_report(self.name, self.db, self.config["AMQP_URI"], self.liveness,
-                                     self.calendar_watch)
+        status, body = health_report(self.name, self.db, self.liveness, self.calendar_watch)
+        return json_response(status, body)
+
+    @api("GET", "/health/ready")
+    def ready(self, request):
+        status, body = readiness_report(self.name, {
+            "database": lambda: self.liveness.database(self.db), "broker": self.liveness.broker})
         return json_response(status, body)
 
     @api("GET", "/openapi.json")
@@ -219,9 +326,7 @@ class Observable:
 
     @api("GET", "/metrics")
     def metrics(self, request):
-        try:  # the calendar's gauge is current even where nobody asks /health
-            self.calendar_watch.look(self.db, every=CALENDAR_LOOK_SECONDS)
-        except Exception as exc:  # the metrics answer all the same
-            log.warning("calendar not checked: %s", type(exc).__name__)
+        # zd_up and the calendar's gauge are current even where nobody asks /health
+        health_report(self.name, self.db, self.liveness, self.calendar_watch)
         payload, content_type = metrics.exposition()
         return Response(payload, content_type=content_type)

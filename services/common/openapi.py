@@ -56,6 +56,15 @@ class HealthSchema(Schema):
                         metadata={"description": "states that do not fail the check, e.g. blocked"})
 
 
+class ReadinessSchema(Schema):
+    status = fields.String(metadata={"enum": ["ready", "unavailable"]})
+    service = fields.String()
+    checks = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "what the service's HTTP work needs (the database): ok or down"})
+    reasons = fields.Dict(keys=fields.String(), values=fields.String(),
+                          metadata={"description": "why each failing check fails"})
+
+
 @dataclass
 class Operation:
     path: str
@@ -127,6 +136,11 @@ def _observability():
         Operation("/health", "GET", "Reachability of the database and the broker, and"
                   " progress of the process's consumers and loops",
                   {200: ("All well", HealthSchema), 503: ("Something is down", HealthSchema)},
+                  errors=(), secured=False),
+        Operation("/health/ready", "GET", "Readiness: whether this process can serve its HTTP"
+                  " work now (its database; never the broker: writes wait in the outbox)",
+                  {200: ("Ready", ReadinessSchema),
+                   503: ("Not ready: a dependency of its HTTP work is down", ReadinessSchema)},
                   errors=(), secured=False),
         Operation("/metrics", "GET", "Prometheus metrics", {200: ("Text exposition", "text")},
                   errors=(), secured=False),
