@@ -5,6 +5,7 @@ to give one service a database outage while the others keep theirs.
         url = proxy.url_for(database_url)    # the same URL through the proxy
         proxy.cut()                           # every connection closed, new ones refused
         proxy.restore()                       # accepting again
+        proxy.accepted                        # how many connections it has taken so far
 """
 from urllib.parse import urlsplit, urlunsplit
 
@@ -20,6 +21,7 @@ class CuttableProxy:
         self.port = free_port()
         self.server = self.acceptor = None
         self.sockets = set()
+        self.accepted = 0  # connections taken (and forwarded) since it was made
 
     def url_for(self, url):
         """``url`` with its host and port replaced by the proxy's."""
@@ -51,6 +53,7 @@ class CuttableProxy:
             except OSError:
                 client.close()
                 continue
+            self.accepted += 1
             self.sockets.update((client, upstream))
             eventlet.spawn_n(self._pipe, client, upstream)
             eventlet.spawn_n(self._pipe, upstream, client)

@@ -1,0 +1,134 @@
+"""Intake's readiness without the broker, and health that opens nothing: intake on the real
+RabbitMQ and PostgreSQL, each behind a proxy the test can cut and count connections on
+(the machine's broker stays up for everyone else).
+
+While its broker is unreachable intake stays ready (``/health/ready`` 200, so Kubernetes
+keeps it in its Service) and answers 202 to every concern, which waits in its outbox;
+``/health`` says 503 with the broker's reason meanwhile; once the broker is back, the
+concerns are published. ``/health``, ``/health/ready`` and ``/metrics`` answer from the
+connections the service holds: asking them opens no connection to either.
+"""
+import json
+import uuid
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+import requests
+from kombu import Connection, Queue
+
+from services.common.config import service_database_url, settings
+from services.common.topology import SERVICE_QUEUES
+from tests.support.proxy import CuttableProxy
+from tests.support.services import running, wait_until
+from tests.support.system import fresh_system
+
+ROUTING_QUEUE = SERVICE_QUEUES["routing"].name  # where concern.received waits: routing is not running
+
+
+class Intake:
+    def __init__(self, base, keys, broker, database):
+        self.base, self.keys, self.broker, self.database = base, keys, broker, database
+
+
+@pytest.fixture(scope="module")
+def intake():
+    """Intake whose broker and database connections each go through a ``CuttableProxy``."""
+    keys, _, _ = fresh_system()
+    current = settings()
+    with CuttableProxy(urlsplit(current.amqp_uri).port or 5672) as broker, \
+            CuttableProxy(urlsplit(current.database_url).port or 5432) as database:
+        with running("intake", AMQP_URI=broker.url_for(current.amqp_uri),
+                     ZD_DATABASE_URL=database.url_for(service_database_url("intake"))) as base:
+            yield Intake(base, keys, broker, database)
+
+
+def answer(base, path):
+    got = requests.get(f"{base}{path}", timeout=10)
+    return got.status_code, (got.json() if path.startswith("/health") else got.text)
+
+
+def post_concern(intake):
+    got = requests.post(f"{intake.base}/api/v1/concerns", timeout=10,
+                        headers={"Authorization": f"Bearer {intake.keys['frontend:baiyun']}"},
+                        json={"external_id": str(uuid.uuid4()), "district": "baiyun",
+                              "community": "yuangang", "channel": "wechat",
+                              "description": "元岗路下水道堵塞，污水外溢"})
+    assert got.status_code == 202, got.text
+    return got.json()["ticket_id"]
+
+
+def outbox_published(ticket_ids):
+    """``{ticket id: whether its concern.received was published}`` from intake's outbox."""
+    with psycopg.connect(settings().database_url) as conn:
+        rows = conn.execute("SELECT message_id, published_at IS NOT NULL AS published"
+                            " FROM intake.outbox WHERE message_id = ANY(%s)",
+                            ([f"concern-{ticket_id}" for ticket_id in ticket_ids],)).fetchall()
+    return {message_id.removeprefix("concern-"): published for message_id, published in rows}
+
+
+def received_by_routing(ticket_ids):
+    """The ticket ids among ``ticket_ids`` whose concern.received waits in routing's queue."""
+    found = set()
+    with Connection(settings().amqp_uri) as connection:
+        with connection.SimpleQueue(Queue(ROUTING_QUEUE, no_declare=True)) as queue:
+            while True:
+                try:
+                    message = queue.get(block=True, timeout=0.5)
+                except queue.Empty:
+                    return found
+                message.ack()
+                if message.properties.get("type") == "concern.received":
+                    ticket_id = json.loads(message.body).get("ticket_id")
+                    found |= {ticket_id} & set(ticket_ids)
+
+
+def test_health_readiness_and_metrics_open_no_connection_of_their_own(intake):
+    for path in ("/health", "/health/ready", "/metrics"):  # any first read done
+        assert answer(intake.base, path)[0] == 200
+    broker_connections, database_connections = intake.broker.accepted, intake.database.accepted
+    for _ in range(15):
+        status, body = answer(intake.base, "/health")
+        assert status == 200 and body["checks"]["broker"] == "ok", body
+        assert answer(intake.base, "/health/ready") == (
+            200, {"status": "ready", "service": "intake", "checks": {"database": "ok"}})
+        assert answer(intake.base, "/metrics")[0] == 200
+    assert intake.broker.accepted - broker_connections == 0
+    assert intake.database.accepted - database_connections == 0
+
+
+def test_intake_stays_ready_and_takes_concerns_while_the_broker_is_unreachable(intake):
+    intake.broker.cut()
+    try:
+        status, body = wait_until(lambda: (lambda h: h[0] == 503 and h)(answer(intake.base, "/health")),
+                                  what="the broker reported down")
+        assert body["checks"]["broker"] == "down" and body["checks"]["database"] == "ok", body
+        assert body["reasons"]["broker"].startswith("the broker has been unreachable for"), body
+        ticket_ids = [post_concern(intake) for _ in range(3)]
+        assert answer(intake.base, "/health/ready") == (
+            200, {"status": "ready", "service": "intake", "checks": {"database": "ok"}})
+        assert outbox_published(ticket_ids) == {ticket_id: False for ticket_id in ticket_ids}
+        assert answer(intake.base, "/health")[0] == 503
+    finally:
+        intake.broker.restore()
+    wait_until(lambda: all(outbox_published(ticket_ids).values()), timeout=30,
+               what="the concerns published once the broker is back")
+    assert received_by_routing(ticket_ids) == set(ticket_ids)
+    wait_until(lambda: answer(intake.base, "/health")[0] == 200, timeout=45,
+               what="intake healthy again")
+
+
+def test_intake_is_not_ready_while_its_database_is_unreachable(intake):
+    intake.database.cut()
+    try:
+        status, body = wait_until(
+            lambda: (lambda r: r[0] == 503 and r)(answer(intake.base, "/health/ready")),
+            what="readiness lost with the database")
+        assert body["status"] == "unavailable" and body["checks"] == {"database": "down"}, body
+        assert body["reasons"]["database"].startswith("the database has been unreachable for"), body
+        status, body = answer(intake.base, "/health")
+        assert status == 503 and body["checks"]["database"] == "down", body
+    finally:
+        intake.database.restore()
+    wait_until(lambda: answer(intake.base, "/health/ready")[0] == 200, timeout=30,
+               what="ready again with the database back")
