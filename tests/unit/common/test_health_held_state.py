@@ -1,0 +1,188 @@
+"""Unit tests of readiness and health answered from held state
+(``services.common.observability``, ``services.common.held_state``): what each service's
+readiness needs, what a held broker connection and the database's evidence say as time
+passes, and the report built from them, with a clock the test moves."""
+from types import SimpleNamespace
+
+import pytest
+
+from services.common import metrics, observability
+from services.common.held_state import BrokerLink, DatabaseEvidence
+from services.common.observability import READY_NEEDS, health_report, readiness_report
+
+SERVICES = ("intake", "routing", "notify", "reporting")
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def broker_never_asked():
+    raise AssertionError("readiness asked the broker")
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_service_is_ready_with_its_database_whatever_the_broker(service):
+    status, body = readiness_report(service, {"database": lambda: ("ok", None),
+                                              "broker": broker_never_asked})
+    assert (status, body) == (200, {"status": "ready", "service": service,
+                                    "checks": {"database": "ok"}})
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_service_is_not_ready_without_its_database(service):
+    status, body = readiness_report(service, {
+        "database": lambda: ("down", "the database has been unreachable for 4s (PoolTimeout)"),
+        "broker": broker_never_asked})
+    assert status == 503
+    assert body == {"status": "unavailable", "service": service, "checks": {"database": "down"},
+                    "reasons": {"database": "the database has been unreachable for 4s (PoolTimeout)"}}
+
+
+def test_no_service_needs_the_broker_to_serve_http():
+    assert set(READY_NEEDS) == set(SERVICES)
+    assert all(needs == ("database",) for needs in READY_NEEDS.values())
+
+
+def test_a_broker_link_says_since_when_it_is_lost_and_forgets_it_once_connected():
+    clock = Clock()
+    link = BrokerLink(clock)
+    assert link.state() == ("down", "not connected to the broker yet")
+    link.connected()
+    assert link.state() == ("ok", None)
+    link.lost(ConnectionResetError("reset by 10.0.0.7:5672"))
+    clock.now += 7
+    link.lost(ConnectionRefusedError("refused by 10.0.0.7:5672"))  # each retry: the first loss stays
+    clock.now += 5
+    assert link.state() == ("down", "the broker has been unreachable for 12s (ConnectionRefusedError)")
+    link.connected()
+    assert link.state() == ("ok", None)
+
+
+def test_the_newest_evidence_of_the_database_decides_and_old_evidence_says_nothing():
+    clock = Clock()
+    evidence = DatabaseEvidence(clock)
+    assert evidence.state(fresh_seconds=10) == (None, None)
+    evidence.reached()
+    assert evidence.state(fresh_seconds=10) == ("ok", None)
+    clock.now += 1
+    evidence.missed(OSError("server closed the connection"))
+    clock.now += 2
+    evidence.missed(TimeoutError("pool"))
+    clock.now += 1
+    assert evidence.state(fresh_seconds=10) == (
+        "down", "the database has been unreachable for 3s (TimeoutError)")
+    evidence.reached()
+    assert evidence.state(fresh_seconds=10) == ("ok", None)
+    clock.now += 10.5
+    assert evidence.state(fresh_seconds=10) == (None, None)
+
+
+class Held:
+    """What ``health_report`` reads of ``Liveness``, as given."""
+
+    def __init__(self, database=("ok", None), broker=("ok", None), parts=None):
+        self._database, self._broker, self.parts = database, broker, parts or {}
+        self.directory_reads = 0
+
+    def database(self, db):
+        return self._database
+
+    def broker(self):
+        return self._broker
+
+    def report(self):
+        return self.parts
+
+    def directory(self, db):
+        self.directory_reads += 1
+        return "v7"
+
+
+def up(dependency):
+    return metrics.UP.labels("intake", dependency)._value.get()
+
+
+def test_health_is_503_with_the_broker_reason_and_zd_up_0_while_the_database_is_well():
+    held = Held(broker=("down", "the broker has been unreachable for 9s (ConnectionRefusedError)"),
+                parts={"consumer": ("ok", None), "outbox": ("blocked", "the broker blocks")})
+    status, body = health_report("intake", db=None, held=held)
+    assert status == 503
+    assert body == {"status": "unavailable", "service": "intake", "directory_version": "v7",
+                    "checks": {"database": "ok", "broker": "down", "consumer": "ok",
+                               "outbox": "blocked"},
+                    "reasons": {"broker": "the broker has been unreachable for 9s"
+                                          " (ConnectionRefusedError)"},
+                    "notes": {"outbox": "the broker blocks"}}
+    assert (up("database"), up("broker"), up("consumer"), up("outbox")) == (1.0, 0.0, 1.0, 1.0)
+
+
+def test_health_does_not_read_the_directory_while_the_database_is_down():
+    held = Held(database=("down", "the database has been unreachable for 2s (OperationalError)"))
+    status, body = health_report("intake", db=None, held=held)
+    assert status == 503 and body["directory_version"] is None and held.directory_reads == 0
+    assert body["checks"]["database"] == "down" and up("database") == 0.0
+
+
+class Consumer:
+    def __init__(self, link):
+        self.broker_link = link
+
+
+def liveness_with(consumers=(), evidence=None, amqp_uri="amqp://127.0.0.1:1/"):
+    liveness = observability.Liveness()
+    liveness.container = SimpleNamespace(subextensions=list(consumers), dependencies=[],
+                                         config={"AMQP_URI": amqp_uri},
+                                         zd_database_evidence=evidence or DatabaseEvidence())
+    liveness.setup()
+    return liveness
+
+
+def test_the_broker_is_the_consumers_connection(monkeypatch):
+    monkeypatch.setattr(observability.Liveness, "_consumers", lambda self: self.container.subextensions)
+    monkeypatch.setattr(observability, "check_broker", broker_never_asked)
+    link = BrokerLink()
+    liveness = liveness_with([Consumer(link)])
+    assert liveness.broker() == ("down", "not connected to the broker yet")
+    link.connected()
+    assert liveness.broker() == ("ok", None)
+
+
+def test_without_a_held_connection_the_broker_is_checked_at_most_every_few_seconds(monkeypatch):
+    checks = []
+    monkeypatch.setattr(observability, "check_broker", checks.append)
+    liveness = liveness_with()
+    assert [liveness.broker() for _ in range(5)] == [("ok", None)] * 5
+    assert checks == ["amqp://127.0.0.1:1/"]
+
+
+class Transactions:
+    """A stand-in for ``db.Transactions`` that counts its transactions."""
+
+    def __init__(self, evidence):
+        self.evidence, self.count = evidence, 0
+
+    def transaction(self):
+        self.count += 1
+        self.evidence.reached()
+        return self
+
+    def __enter__(self):
+        return SimpleNamespace(execute=lambda *args: SimpleNamespace(fetchone=lambda: {"version": "v3"}))
+
+    def __exit__(self, *exc_info):
+        return False
+
+
+def test_the_database_is_asked_only_when_no_fresh_evidence_is_held():
+    evidence = DatabaseEvidence()
+    db = Transactions(evidence)
+    liveness = liveness_with(evidence=evidence)
+    assert liveness.database(db) == ("ok", None) and db.count == 1  # no evidence yet: asked
+    assert [liveness.database(db) for _ in range(10)] == [("ok", None)] * 10
+    assert db.count == 1
+    assert liveness.directory(db) == "v3" and db.count == 1  # read with that first look
