@@ -1,7 +1,7 @@
 # Zero Distance's image: the four services (intake, routing, notify, reporting) and the admin
 # CLI that the deployment's one-shot jobs run (migrations, roles, topology, directory,
 # RabbitMQ definitions). The container runs the service named by ZD_SERVICE; its health check
-# asks that service's GET /health. The directory is not in the image: the jobs read the file
+# asks that service's readiness, GET /health/ready. The directory is not in the image: the jobs read the file
 # ZD_DIRECTORY names, mounted (a ConfigMap in Kubernetes, a file of the host in Compose).
 # Target devsink is notify's development sink, for Compose only.
 #
@@ -71,11 +71,13 @@ COPY services/reporting/ services/reporting/
 RUN install -d -o 10001 -g 10001 -m 0750 /app/var
 USER 10001:10001
 EXPOSE 8001 8002 8003 8004
-# The port of the service this container runs: ZD_<SERVICE>_PORT, else its default. A 503
-# (a dependency down) or no answer is unhealthy; so is a container without ZD_SERVICE (the
-# jobs and the development sink replace or disable this check).
+# The port of the service this container runs: ZD_<SERVICE>_PORT, else its default. Readiness
+# (/health/ready), not /health: a broker outage must not make intake, which still takes
+# concerns into its outbox, unhealthy where an orchestrator replaces unhealthy containers.
+# A 503 (its database down) or no answer is unhealthy; so is a container without ZD_SERVICE
+# (the jobs and the development sink replace or disable this check).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["python", "-c", "import os, urllib.request; from services.common.config import settings; urllib.request.urlopen('http://127.0.0.1:%d/health' % settings().port(os.environ['ZD_SERVICE']), timeout=4)"]
+  CMD ["python", "-c", "import os, urllib.request; from services.common.config import settings; urllib.request.urlopen('http://127.0.0.1:%d/health/ready' % settings().port(os.environ['ZD_SERVICE']), timeout=4)"]
 CMD ["sh", "-c", "exec python -m \"services.${ZD_SERVICE:?set ZD_SERVICE to intake, routing, notify or reporting}\""]
 
 # The development sink (deploy/compose.yaml's devsink): SMTP on 1025, the SMS and WeChat

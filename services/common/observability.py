@@ -46,7 +46,8 @@ from services.common.http import api, json_response
 from services.common.local_directory import current_directory, directory_version
 
 BROKER_TIMEOUT = 2
-CALENDAR_LOOK_SECONDS = 10  # /health and /metrics look at the calendar again at most this often
+CALENDAR_LOOK_SECONDS = 60  # /metrics looks at the calendar again at most this often
+CALENDAR_HEALTH_SECONDS = 10  # /health, at most this often (the note of the last look between)
 #: evidence of the database older than this says nothing: it is asked once, through the pool
 #: (a loop leaves evidence every second; only a process whose loops all stopped gets here)
 FRESH_SECONDS = 10
@@ -128,11 +129,14 @@ class Liveness(DependencyProvider):
                 self.broker_seen = ("down", _reason("broker", exc))
         return self.broker_seen
 
-    def database(self, db):
+    def database(self, db, look=True):
         """``(state, reason)`` of the database: the evidence the process's transactions and
-        loops left; asked through the pool only when none is fresher than ``FRESH_SECONDS``."""
+        loops left; asked through the pool only when none is fresher than ``FRESH_SECONDS``
+        (``look=False``: never asked; the newest evidence, however old, decides)."""
         evidence = database_evidence(self.container)
-        state, reason = evidence.state(FRESH_SECONDS)
+        state, reason = evidence.state(FRESH_SECONDS if look else float("inf"))
+        if state is None and not look:
+            return "down", "not reached yet"
         if state is None:
             try:
                 self._read_directory_version(db)
@@ -238,24 +242,27 @@ def unknown_years_note(unknown):
             " chinese-calendar: see deploy/README.md.")
 
 
-def health_report(service, db, held, calendar=None):
-    """``(status, body)`` of ``/health`` from ``held`` (``Liveness``); sets ``zd_up``."""
+def health_report(service, db, held, calendar=None, look=True):
+    """``(status, body)`` of ``/health`` from ``held`` (``Liveness``); sets ``zd_up``.
+    ``look=False`` (``/metrics``, the liveness probe's): nothing is read from the database,
+    whose silent hang must never hold that answer."""
     checks, problems, notes, directory = {}, {}, {}, None
     parts = held.report()
-    for name, (state, reason) in [("database", held.database(db)), ("broker", held.broker()),
-                                  *sorted(parts.items())]:
+    for name, (state, reason) in [("database", held.database(db, look=look)),
+                                  ("broker", held.broker()), *sorted(parts.items())]:
         checks[name] = state
         if state == "blocked":
             notes[name] = reason
         elif state != "ok":
             problems[name] = reason
-            log.warning("health check: %s %s: %s", name, state, reason)
+            if look:  # a scrape's every 15 s would repeat what the parts log themselves
+                log.warning("health check: %s %s: %s", name, state, reason)
         metrics.UP.labels(service, name).set(1 if state in ("ok", "blocked") else 0)
-    if checks["database"] == "ok":
+    if checks["database"] == "ok" and look:
         directory = held.directory(db)
         if calendar is not None:
             try:
-                note = calendar.look(db, every=CALENDAR_LOOK_SECONDS)
+                note = calendar.look(db, every=CALENDAR_HEALTH_SECONDS)
             except Exception as exc:  # a note, never a reason to fail the check
                 note = None
                 log.warning("calendar not checked: %s", type(exc).__name__)
@@ -327,6 +334,10 @@ class Observable:
     @api("GET", "/metrics")
     def metrics(self, request):
         # zd_up and the calendar's gauge are current even where nobody asks /health
-        health_report(self.name, self.db, self.liveness, self.calendar_watch)
+        health_report(self.name, self.db, self.liveness, look=False)
+        try:
+            self.calendar_watch.look(self.db, every=CALENDAR_LOOK_SECONDS)
+        except Exception as exc:  # the metrics answer all the same
+            log.warning("calendar not checked: %s", type(exc).__name__)
         payload, content_type = metrics.exposition()
         return Response(payload, content_type=content_type)

@@ -89,7 +89,7 @@ class Held:
         self._database, self._broker, self.parts = database, broker, parts or {}
         self.directory_reads = 0
 
-    def database(self, db):
+    def database(self, db, look=True):
         return self._database
 
     def broker(self):
@@ -186,3 +186,14 @@ def test_the_database_is_asked_only_when_no_fresh_evidence_is_held():
     assert [liveness.database(db) for _ in range(10)] == [("ok", None)] * 10
     assert db.count == 1
     assert liveness.directory(db) == "v3" and db.count == 1  # read with that first look
+
+
+def test_metrics_never_ask_the_database_and_go_by_the_newest_evidence_however_old():
+    clock = Clock()
+    evidence = DatabaseEvidence(clock)
+    db = Transactions(evidence)
+    liveness = liveness_with(evidence=evidence)
+    assert liveness.database(db, look=False) == ("down", "not reached yet")
+    evidence.reached()
+    clock.now += 3600
+    assert liveness.database(db, look=False) == ("ok", None) and db.count == 0

@@ -347,8 +347,9 @@ def free_port():
 
 @pytest.fixture
 def health_server(tmp_path):
-    """A server on a free port that answers 200 to /health and 404 to anything else."""
-    (tmp_path / "health").write_text("ok\n")
+    """A server on a free port that answers 200 to /health/ready (readiness)."""
+    (tmp_path / "health").mkdir()
+    (tmp_path / "health" / "ready").write_text("ok\n")
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
                                "--directory", str(tmp_path)],
@@ -374,8 +375,11 @@ def run_healthcheck(env):
                           capture_output=True, text=True, timeout=30)
 
 
-def test_the_healthcheck_asks_the_health_of_the_service_the_container_runs(health_server):
-    options, _ = healthcheck()
+def test_the_healthcheck_asks_the_readiness_of_the_service_the_container_runs(health_server):
+    options, command = healthcheck()
+    # readiness, not /health: an orchestrator acting on an unhealthy container (Swarm, ECS
+    # replace it) must not restart intake because the broker is down
+    assert "/health/ready'" in command[-1]
     assert seconds(options["timeout"]) < seconds(options["interval"])
     assert seconds(options["start-period"]) >= 10 and int(options["retries"]) >= 1
     port = str(health_server)
@@ -389,7 +393,7 @@ def test_the_healthcheck_asks_the_health_of_the_service_the_container_runs(healt
 
 
 def test_the_healthcheck_fails_on_an_error_status(tmp_path, health_server):
-    (tmp_path / "health").unlink()  # the stand-in server answers 404 now
+    (tmp_path / "health" / "ready").unlink()  # the stand-in server answers 404 now
     answer = run_healthcheck({"ZD_SERVICE": "intake", "ZD_INTAKE_PORT": str(health_server)})
     assert answer.returncode != 0 and "HTTP Error 404" in answer.stderr
 

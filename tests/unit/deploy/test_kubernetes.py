@@ -526,11 +526,12 @@ def test_every_service_has_probes_resources_and_a_disruption_budget(layer):
     for service, deployment in service_deployments(layer).items():
         container = pod(deployment)["containers"][0]
         readiness, liveness = container.get("readinessProbe"), container.get("livenessProbe")
-        assert readiness and readiness.get("httpGet", {}).get("path") == "/health", service
+        # readiness, not /health: a broker outage must not take intake out of its Service
+        assert readiness and readiness.get("httpGet", {}).get("path") == "/health/ready", service
         assert liveness, service
         # liveness must not restart every pod because the database or broker is down (/health
-        # answers 503 then), unless it gives an outage minutes
-        if liveness.get("httpGet", {}).get("path") == "/health":
+        # and /health/ready answer 503 then), unless it gives an outage minutes
+        if liveness.get("httpGet", {}).get("path") in ("/health", "/health/ready"):
             patience = liveness.get("failureThreshold", 3) * liveness.get("periodSeconds", 10)
             assert patience >= 300, (service, liveness)
         for bound in ("requests", "limits"):
