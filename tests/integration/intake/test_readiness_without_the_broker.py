@@ -16,6 +16,7 @@ import psycopg
 import pytest
 import requests
 from kombu import Connection, Queue
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.common.config import service_database_url, settings
 from services.common.topology import SERVICE_QUEUES
@@ -83,6 +84,13 @@ def received_by_routing(ticket_ids):
                     found |= {ticket_id} & set(ticket_ids)
 
 
+def broker_up(base):
+    """``zd_up{service="intake", dependency="broker"}`` as ``/metrics`` gives it."""
+    return next(sample.value for family in text_string_to_metric_families(answer(base, "/metrics")[1])
+                for sample in family.samples if sample.name == "zd_up"
+                and sample.labels == {"service": "intake", "dependency": "broker"})
+
+
 def test_health_readiness_and_metrics_open_no_connection_of_their_own(intake):
     for path in ("/health", "/health/ready", "/metrics"):  # any first read done
         assert answer(intake.base, path)[0] == 200
@@ -99,7 +107,8 @@ def test_health_readiness_and_metrics_open_no_connection_of_their_own(intake):
 
 def test_intake_stays_ready_and_takes_concerns_while_the_broker_is_unreachable(intake):
     intake.broker.cut()
-    try:
+    try:  # the scrape alone brings zd_up down: nobody need ask /health
+        wait_until(lambda: broker_up(intake.base) == 0.0, what="zd_up 0 for the broker")
         status, body = wait_until(lambda: (lambda h: h[0] == 503 and h)(answer(intake.base, "/health")),
                                   what="the broker reported down")
         assert body["checks"]["broker"] == "down" and body["checks"]["database"] == "ok", body
@@ -114,8 +123,8 @@ def test_intake_stays_ready_and_takes_concerns_while_the_broker_is_unreachable(i
     wait_until(lambda: all(outbox_published(ticket_ids).values()), timeout=30,
                what="the concerns published once the broker is back")
     assert received_by_routing(ticket_ids) == set(ticket_ids)
-    wait_until(lambda: answer(intake.base, "/health")[0] == 200, timeout=45,
-               what="intake healthy again")
+    wait_until(lambda: broker_up(intake.base) == 1.0, timeout=45, what="zd_up 1 again")
+    assert answer(intake.base, "/health")[0] == 200
 
 
 def test_intake_is_not_ready_while_its_database_is_unreachable(intake):
