@@ -84,8 +84,9 @@ def check_broker(amqp_uri):
 
 class Liveness(DependencyProvider):
     """What the container's own connections, consumers and loops say of themselves, for
-    ``/health`` and ``/health/ready``: nothing here opens a connection of its own (but the
-    fallbacks ``database`` and ``broker`` say)."""
+    ``/health`` and ``/health/ready``. Nothing here opens a connection: the database is
+    asked through the pool, and only when no evidence of it is fresh; the broker only by a
+    process that holds no connection to it (``broker``)."""
 
     def setup(self):
         self.directory_version = None
