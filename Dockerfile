@@ -1,8 +1,9 @@
 # Zero Distance's image: the four services (intake, routing, notify, reporting) and the admin
 # CLI that the deployment's one-shot jobs run (migrations, roles, topology, directory,
 # RabbitMQ definitions). The container runs the service named by ZD_SERVICE; its health check
-# asks that service's readiness, GET /health/ready. The directory is not in the image: the jobs read the file
-# ZD_DIRECTORY names, mounted (a ConfigMap in Kubernetes, a file of the host in Compose).
+# asks that service's readiness, GET /health/ready. The directory is not in the image: the
+# jobs read the file ZD_DIRECTORY names, mounted (a ConfigMap in Kubernetes, a file of the
+# host in Compose).
 # Target devsink is notify's development sink, for Compose only.
 #
 #   build, from the repository root:  docker build -t zero-distance .
