@@ -92,6 +92,14 @@ VARIABLES = (
     Variable("ZD_LOG_FORMAT", "json",
              "`json`: one JSON object per log line (service, level, logger, message, ticket_id,"
              " message_id); `text`: lines for a person (`make run` sets it)", SERVICES),
+    Variable("OTEL_EXPORTER_OTLP_ENDPOINT", "",
+             "OpenTelemetry collector (OTLP over HTTP, e.g. `http://collector:4318`) a service"
+             " sends its traces to, at `/v1/traces`; unset, with"
+             " OTEL_EXPORTER_OTLP_TRACES_ENDPOINT unset too: no traces are made. The SDK reads"
+             " its other standard `OTEL_` variables itself (headers, certificate, sampler)", ()),
+    Variable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "",
+             "the full URL traces are sent to (e.g. `http://collector:4318/v1/traces`), before"
+             " OTEL_EXPORTER_OTLP_ENDPOINT", ()),
     Variable("ZD_SIGN_IN_CODE_MINUTES", "10",
              "minutes a workbench sign-in code may be used", ("routing",)),
     Variable("ZD_SESSION_IDLE_MINUTES", "120",

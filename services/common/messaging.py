@@ -25,6 +25,9 @@ as the effect, so a redelivered message changes nothing the second time. A messa
 without an id (a department system need not set one) is known by the hash of its
 routing key and body.
 
+Each message is applied in a span of its own (``tracing.consuming``) that continues the
+trace its headers carry, however many came in its batch; what it emits continues it too.
+
 An outage is not a poison message: while the database is unreachable, ``handle_once``
 holds the message (unacknowledged, so the broker keeps it) and tries again, for as long
 as the outage lasts, instead of returning it to its queue, where each return counts
@@ -62,7 +65,7 @@ from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
 from nameko.utils import sanitize_url
 
-from services.common import metrics, topology
+from services.common import metrics, topology, tracing
 from services.common.db import (
     CONTENTION,
     CONTENTION_ATTEMPTS,
@@ -576,7 +579,7 @@ def _apply_together(db, envelopes, together, prepare, pipelined=False):
 def _apply_each(apply, conn, envelopes):
     for envelope in envelopes:
         try:
-            _apply(conn, envelope, apply)
+            _apply(conn, envelope, apply, len(envelopes))
         except Exception as failure:
             raise BatchBroken(f"{envelope.shown_id}: {failure!r}") from failure
 
@@ -587,7 +590,8 @@ def _apply_all(apply_all, conn, envelopes):
             if envelope.unreadable and not envelope.from_outside:
                 raise ParkMessage(envelope.unreadable)
         if envelopes:
-            apply_all(conn, envelopes)
+            with tracing.consuming_together(envelopes):
+                apply_all(conn, envelopes)
     except Exception as failure:
         raise BatchBroken(f"{len(envelopes)} messages applied at once: {failure!r}") from failure
 
@@ -611,10 +615,11 @@ def _log_outcome(envelope, outcome):
                       envelope.queue, outcome)
 
 
-def _apply(conn, envelope, apply):
+def _apply(conn, envelope, apply, batch_size=1):
     if envelope.unreadable and not envelope.from_outside:
         raise ParkMessage(envelope.unreadable)  # a consumer from outside decides itself
-    with envelope.logging_context():
+    # what it logs names it, and what it emits continues its trace
+    with envelope.logging_context(), tracing.consuming(envelope, batch_size):
         apply(conn, envelope)
 
 

@@ -7,26 +7,29 @@ deduplicate (delivery is at least once).
 
 The relay (``services.common.outbox_relay``) reads the pending rows, publishes them and
 marks them with the other verbs here. This module imports no messaging library: a use
-case that emits needs only its connection.
+case that emits needs only its connection. A row's headers keep the trace context of
+what emitted it (``services.common.tracing``).
 """
 import uuid
 
 from psycopg.types.json import Json, Jsonb
 
+from services.common import tracing
 from services.common.events import EVENTS_EXCHANGE
 
 CHANNEL = "zd_outbox_{}"  # one notification channel per schema
 
 
 def emit(conn, exchange, routing_key, message_type, body, message_id=None, headers=None):
-    """Queue a message for publishing when ``conn``'s transaction commits."""
+    """Queue a message for publishing when ``conn``'s transaction commits; its headers
+    keep the trace context of the span under way (``tracing``), which the relay continues."""
     message_id = message_id or str(uuid.uuid4())
     conn.execute(  # one round trip; PostgreSQL sends a transaction's equal notifications once
         "WITH queued AS (INSERT INTO outbox (message_id, exchange, routing_key, type, headers,"
         " body) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (message_id) DO NOTHING)"
         " SELECT pg_notify(%s || current_schema(), '')",
-        (message_id, exchange, routing_key, message_type, Jsonb(headers or {}), Json(body),
-         CHANNEL.format("")))
+        (message_id, exchange, routing_key, message_type, Jsonb(tracing.inject(dict(headers or {}))),
+         Json(body), CHANNEL.format("")))
     return message_id
 
 

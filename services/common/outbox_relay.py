@@ -14,6 +14,9 @@ timeout, the connection has heartbeats (checked every round), and while the
 broker blocks publishers (a memory or disk alarm) the relay publishes nothing and
 holds no row. When a batch stops half way, what went out is marked at once. A line logged
 while a row is published names its message id and ticket (``log_context``).
+
+Each row is published in a span of its own (``tracing.publishing``), continuing the trace
+of what emitted it; the message carries the span's context on to its consumers.
 """
 import logging
 import socket
@@ -21,7 +24,7 @@ import time
 
 from kombu import Connection, Producer
 
-from services.common import metrics, outbox, topology
+from services.common import metrics, outbox, topology, tracing
 from services.common.config import amqp_ssl
 from services.common.credentials import forget_full_buckets
 from services.common.db import make_pool
@@ -49,6 +52,10 @@ class Refused(Exception):
 
 class BrokerBlocked(Exception):
     """The broker blocks publishers (a resource alarm): nothing can go out now."""
+
+
+class Unanswered(Exception):
+    """The broker did not say whether it took the message: it stays pending."""
 
 
 class ConfirmTimedOut(Exception):
@@ -204,10 +211,13 @@ def relay_pending(pool, publisher, schema, progress=None):
     while True:
         with pool.connection() as conn:
             rows = outbox.lock_pending(conn, BATCH)
-            outcomes, stopped_by = publisher.publish_batch(rows) if rows else ({}, None)
+            traced = [tracing.publishing(schema, row) for row in rows]
+            outgoing = [{**row, "headers": headers} for row, (_, headers) in zip(rows, traced, strict=True)]
+            outcomes, stopped_by = publisher.publish_batch(outgoing) if rows else ({}, None)
             sent = []
-            for row in rows:
+            for row, (span, _) in zip(rows, traced, strict=True):
                 outcome = outcomes.get(row["message_id"], "pending")
+                tracing.published(span, (stopped_by or Unanswered()) if outcome == "pending" else outcome)
                 if outcome is None:
                     sent.append(row["id"])
                 elif isinstance(outcome, (Unroutable, Refused)):

@@ -7,7 +7,8 @@ are ignored, because two concurrent stops of a nameko runner never finish (Ctrl-
 a terminal reaches the whole process group, and a supervisor may add its SIGTERM).
 Every line the process logs goes through ``RedactingFilter``: no secret reaches its
 stderr, whatever logged it. Lines are JSON objects, or text with ``ZD_LOG_FORMAT=text``
-(``log_format``).
+(``log_format``). Its spans are exported when an OTLP endpoint is configured
+(``tracing.setup``).
 """
 # isort: off
 import services  # noqa: F401  (sets PSYCOPG_WAIT_FUNC before psycopg is imported)
@@ -23,7 +24,7 @@ import signal  # noqa: E402
 
 from nameko.runners import ServiceRunner  # noqa: E402
 
-from services.common import topology  # noqa: E402
+from services.common import topology, tracing  # noqa: E402
 from services.common.config import DECLARE_OWN, nameko_config  # noqa: E402
 from services.common.log_format import configure  # noqa: E402
 
@@ -42,6 +43,7 @@ def service_class(name):
 
 def main(name):
     configure(name)
+    tracing.setup(name)
     config = nameko_config(name)
     if config["ZD_DECLARE_TOPOLOGY"] == DECLARE_OWN:
         topology.declare_only_own_queues()

@@ -5,14 +5,15 @@ entrypoints; this base gives it, for that name, the database of its schema, the 
 its outbox (which also forgets, hourly, old messages and idle rate buckets), the relay of
 the admin's outbox (the admin's changes go out even when its CLI could not send them),
 the API keys, the ticket an entrypoint's path names bound to its log lines
-(``LogContext``), and the operator's endpoints of ``Observable`` (``/health``, ``/metrics``,
-``/openapi.json``, ``/docs``).
+(``LogContext``), the spans of its requests and messages (``tracing``), and the operator's
+endpoints of ``Observable`` (``/health``, ``/metrics``, ``/openapi.json``, ``/docs``).
 """
 from services.common.credentials import ApiKeys
 from services.common.db import Database
 from services.common.log_context import LogContext
 from services.common.observability import Observable
 from services.common.outbox_relay import OutboxRelay
+from services.common.tracing_dependency import Tracing
 
 
 class ZeroDistanceService(Observable):
@@ -27,3 +28,4 @@ class ZeroDistanceService(Observable):
         cls.admin_outbox = OutboxRelay("admin")
         cls.keys = ApiKeys()
         cls.log_context = LogContext()
+        cls.tracing = Tracing()

@@ -11,7 +11,7 @@ Every JSON answer is a schema's ``dump`` (``schemas``); Open311's are written by
 """
 from functools import partial
 
-from services.common import metrics
+from services.common import metrics, tracing
 from services.common.errors import NotFound
 from services.common.event_routing import route_event
 from services.common.events import PERSONAL_DATA_EXPIRED, PHONE_RATING, TICKET_PREFIX
@@ -55,6 +55,7 @@ class IntakeService(ZeroDistanceService, Open311Api, ReporterPages):
             status, answer = acceptance.accept(conn, caller, concern, domain.fingerprint(body))
             bind(ticket_id=answer["ticket_id"])
             conn.commit()
+        tracing.tag(ticket_id=answer["ticket_id"])
         if status == 202:
             metrics.CONCERNS_RECEIVED.labels(concern["district"], concern["channel"]).inc()
         return json_response(status, AcceptedSchema().dump(answer))

@@ -24,14 +24,15 @@ one settling green thread that writes every outcome waiting in one statement
 Its log names the notification, its template, channel and ticket, and why an attempt
 failed in the channel's own words; never an address, a phone number or a URL, never a
 param (a sign-in code among them), and never the text of an error nobody planned for
-(only its kind and the line raising it). Each line about a delivery also carries its
-notification's id, its ticket id and the id of the event that caused it as fields
-(``log_context``). A sign-in code is claimed and sent before
-whatever else waits on its channel (``store.claim_due``, ``Lane.add``); messages to
-staff carry the workbench's
-address (``ZD_WORKBENCH_URL``) in their params as ``workbench_url``, and a reporter's the
-link to their concern's own page (``ZD_REPORTER_LINK`` with the page token their contact
-holds as the message is sent) as ``link``, none once the contact is anonymised.
+(only its kind and the line raising it); nor does its span of each attempt, which joins the
+trace of the event that caused the notification (``tracing.delivering``). Each line about a
+delivery also carries its notification's id, its ticket id and the id of the event that
+caused it as fields (``log_context``). A sign-in code is claimed and sent before whatever
+else waits on its channel (``store.claim_due``, ``Lane.add``); messages to staff carry the
+workbench's address (``ZD_WORKBENCH_URL``) in their params as ``workbench_url``, and a
+reporter's the link to their concern's own page (``ZD_REPORTER_LINK`` with the page token
+their contact holds as the message is sent) as ``link``, none once the contact is
+anonymised.
 """
 import logging
 import time
@@ -41,7 +42,7 @@ import eventlet
 from eventlet.greenpool import GreenPool
 from eventlet.queue import LightQueue
 
-from services.common import metrics
+from services.common import metrics, tracing
 from services.common.db import make_pool
 from services.common.local_directory import current_directory
 from services.common.log_context import log_context
@@ -251,6 +252,7 @@ class Courier(ListeningLoop):
                 + LEASE_MARGIN_SECONDS / 2 > self.lease_seconds:
             return self._settle(row, "released")  # its lease would not outlast the call
         started, generation = time.monotonic(), concurrency.generation
+        span = tracing.delivering("notify", row)  # joins the trace of the event behind it
         try:
             self._send_in_time(channel, self._outgoing(row, directory))
         except channel_kinds.DeliveryFailed as failure:
@@ -258,16 +260,18 @@ class Courier(ListeningLoop):
                 concurrency.overloaded(generation)
             else:
                 concurrency.refused()
-            self._failed(row, failure, time.monotonic() - started)
+            tracing.delivered(span, self._failed(row, failure, time.monotonic() - started), failure)
         except Exception as exc:  # a defect: park it with the reason rather than retry forever
             log.error("delivery of notification %s failed unexpectedly: %s", row["id"],
                       raised_where(exc))
-            self._failed(row, channel_kinds.Refused(f"unexpected error: {type(exc).__name__}"),
-                         time.monotonic() - started)
+            tracing.delivered(span, self._failed(
+                row, channel_kinds.Refused(f"unexpected error: {type(exc).__name__}"),
+                time.monotonic() - started), exc)
         else:
             seconds = time.monotonic() - started
             concurrency.delivered(seconds)
             self._settle(row, "sent", seconds=seconds)
+            tracing.delivered(span, "sent")
 
     def _send_in_time(self, channel, outgoing):
         """Send, or Retry once the deadline passed. The libraries' timeouts are per read:
@@ -304,6 +308,7 @@ class Courier(ListeningLoop):
                                       row["locale"], params, message=rendered)
 
     def _failed(self, row, failure, seconds):
+        """Settle a failed attempt: retried later or parked; returns which."""
         channel = row["channel"]
         metrics.NOTIFICATIONS_FAILED.labels(channel).inc()
         outcome, retry_in = retries.next_step(
@@ -314,6 +319,7 @@ class Courier(ListeningLoop):
                     failure.detail, f"again in {retry_in:.1f}s" if retry_in is not None
                     else "parked as failed")
         self._settle(row, outcome, detail=failure.detail, seconds=seconds, retry_in=retry_in)
+        return outcome
 
     def _settle(self, row, outcome, detail=None, seconds=None, retry_in=None):
         """The attempt's outcome, for the settling thread to write with others."""

@@ -2,9 +2,11 @@
 notifications outbox (record, claim for a lease with the page token a reporter's contact
 holds then, settle each attempt, list, make due again), and the verbs that anonymise a
 reporter's details in them. Runs SQL and returns rows: which notification may be sent
-again, and what is a reporter's detail, are the use cases' (``use_cases``)."""
+again, and what is a reporter's detail, are the use cases' (``use_cases``). A notification
+keeps the trace context of the event that caused it: its delivery joins that trace."""
 from psycopg.types.json import Jsonb
 
+from services.common import tracing
 from services.notify.domain import SECRET_PARAMS, SECRET_TEMPLATES, SIGN_IN_CODE_TEMPLATE, Event
 
 NOTIFY_CHANNEL = "zd_notifications"  # NOTIFY'd when a notification is due
@@ -57,17 +59,25 @@ def record_notification(conn, event, notification, key, status="pending"):
     """Record one notification to send; False when it was recorded before."""
     return conn.execute(  # the courier is woken, in the same round trip, for a pending one
         "WITH recorded AS (INSERT INTO notifications (event_id, ticket_id, event_type,"
-        " recipient, channel, address, template, locale, params, idempotency_key, status)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " recipient, channel, address, template, locale, params, idempotency_key, status,"
+        " trace_context) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT DO NOTHING RETURNING status)"
         " SELECT CASE WHEN status = 'pending' THEN pg_notify(%s, '') END FROM recorded",
         (event.id, event.ticket_id, event.type, notification.recipient, notification.channel,
          notification.address, notification.template, notification.locale,
-         Jsonb(notification.params), key, status, NOTIFY_CHANNEL)).fetchone() is not None
+         Jsonb(notification.params), key, status, _trace_context(),
+         NOTIFY_CHANNEL)).fetchone() is not None
+
+
+def _trace_context():
+    """The current span's trace context, to keep with a notification; None when none."""
+    carried = tracing.inject()
+    return Jsonb(carried) if carried else None
 
 
 NOTIFICATION_COLUMNS = ("event_id", "ticket_id", "event_type", "recipient", "channel", "address",
-                        "template", "locale", "params", "idempotency_key", "status")
+                        "template", "locale", "params", "idempotency_key", "status",
+                        "trace_context")
 
 
 def record_notifications(conn, event, recorded):
@@ -77,10 +87,11 @@ def record_notifications(conn, event, recorded):
     if not recorded:
         return set()
     row = "(" + ", ".join(["%s"] * len(NOTIFICATION_COLUMNS)) + ")"
+    trace_context = _trace_context()
     values = [value for notification, key, status in recorded for value in (
         event.id, event.ticket_id, event.type, notification.recipient, notification.channel,
         notification.address, notification.template, notification.locale,
-        Jsonb(notification.params), key, status)]
+        Jsonb(notification.params), key, status, trace_context)]
     rows = conn.execute(
         f"WITH recorded AS (INSERT INTO notifications ({', '.join(NOTIFICATION_COLUMNS)})"
         f" VALUES {', '.join([row] * len(recorded))} ON CONFLICT DO NOTHING"
@@ -99,8 +110,8 @@ PAGE_TOKEN = ("(SELECT r.contact ->> 'page_token' FROM ticket_reporters r"
               " WHERE r.ticket_id = notifications.ticket_id"
               " AND notifications.recipient = 'reporter') AS page_token")
 CLAIMED = ("RETURNING id, event_id, ticket_id, recipient, channel, address, template, locale,"
-           " params, idempotency_key, attempts, created_at, " + DESTINATION + " AS destination, "
-           + PAGE_TOKEN)
+           " params, idempotency_key, attempts, created_at, trace_context, "
+           + DESTINATION + " AS destination, " + PAGE_TOKEN)
 DUE = ("status = 'pending' AND channel = %(channel)s AND next_attempt_at <= now()"
        " AND (lease_until IS NULL OR lease_until < now())")
 LEASED = ("UPDATE notifications SET lease_until = now() + make_interval(secs => %(lease)s),"

@@ -9,7 +9,7 @@ from tests.support.system import ROOT
 
 #: nameko container config keys that are not environment variables
 CONFIG_ONLY = {"ZD_POOL_SIZE"}
-NAME = re.compile(r"""^f?["'](ZD_[A-Za-z0-9_{}.()]+)["']$""")
+NAME = re.compile(r"""^f?["']((?:ZD|OTEL)_[A-Za-z0-9_{}.()]+)["']$""")
 PER_SERVICE = re.compile(r"\{\w+\.upper\(\)\}")
 
 
@@ -18,9 +18,9 @@ LISTING = {"Variable", "_each_service"}
 
 
 def names_in_code():
-    """Every string literal of services/ that is exactly a ZD_ name, except where
-    ``VARIABLES`` lists it; a name built with ``{service.upper()}`` stands for each
-    service's."""
+    """Every string literal of services/ that is exactly a ZD_ (or OpenTelemetry's OTEL_)
+    name, except where ``VARIABLES`` lists it; a name built with ``{service.upper()}`` stands
+    for each service's."""
     found = set()
     for path in (ROOT / "services").rglob("*.py"):
         tokens = list(tokenize.generate_tokens(io.StringIO(path.read_text(encoding="utf-8")).readline))
@@ -47,8 +47,8 @@ def reference_rows():
     rows = {}
     for line in section.splitlines():
         cells = [cell.strip() for cell in line.strip("|").split("|")]
-        if line.startswith("| `ZD_") and len(cells) == 4:
-            for name in re.findall(r"`(ZD_[A-Z0-9_]+)`", cells[0]):
+        if line.startswith(("| `ZD_", "| `OTEL_")) and len(cells) == 4:
+            for name in re.findall(r"`((?:ZD|OTEL)_[A-Z0-9_]+)`", cells[0]):
                 rows[name] = cells
     return rows
 
