@@ -218,8 +218,8 @@ def delivering(service, row):
 
 
 def delivered(span, outcome, failure=None):
-    """End a ``delivering`` span with the attempt's outcome (``sent``, ``retry``, ``failed``,
-    ``released``) and the kind of its failure."""
+    """End a ``delivering`` span with the attempt's outcome (``sent``, ``retry``, ``failed``)
+    and the kind of its failure."""
     if span is None:
         return
     span.set_attribute("zd.notification.outcome", outcome)
