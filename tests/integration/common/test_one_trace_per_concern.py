@@ -3,7 +3,8 @@ broker and database, form one tree. The POST's span; intake's relay publishing
 ``concern.received`` as its child; routing consuming it and its relay dispatching to the
 department, whose message carries the dispatch's ``traceparent``; notify consuming it and
 delivering the reporter's text message (from the database, later); reporting consuming it.
-The services run in this process, their spans kept in memory (``tests.support.traces``)."""
+The front-end's own trace context is continued. The services run in this process, their
+spans kept in memory (``tests.support.traces``)."""
 import requests
 from kombu import Connection, Queue
 
@@ -15,6 +16,7 @@ from tests.support.system import department_uri, fresh_system
 from tests.support.traces import parent_id, recording_spans, service_of
 
 POST = "POST /api/v1/concerns"
+FRONT_END_TRACE, FRONT_END_SPAN = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 #: (service, span name) that the concern's trace must hold; a delivery's name ends with its template
 EXPECTED = {("intake", POST), ("intake", "publish zd.events concern.received"),
             ("routing", "consume zd.routing.events concern.received"),
@@ -35,7 +37,7 @@ def the_concerns_trace(exporter, ticket_id):
     trace = [span for span in spans if span.context.trace_id == posts[0].context.trace_id]
     made = {(service_of(span), span.name) for span in trace}
     ids = {span.context.span_id for span in trace}
-    whole = all(parent_id(span) in ids for span in trace if span is not posts[0])
+    whole = all(parent_id(span) in ids for span in trace if span is not posts[0])  # one tree
     return trace if EXPECTED <= made and whole else None
 
 
@@ -58,7 +60,8 @@ def test_a_concerns_spans_form_one_trace_through_the_four_services(tmp_path):
         with running("intake") as intake, running("routing"), running("reporting"), \
                 running("notify", **channel_settings(sink)):
             posted = requests.post(f"{intake}/api/v1/concerns", timeout=10, headers={
-                "Authorization": f"Bearer {keys['frontend:conghua']}"}, json={
+                "Authorization": f"Bearer {keys['frontend:conghua']}",
+                "traceparent": f"00-{FRONT_END_TRACE}-{FRONT_END_SPAN}-01"}, json={
                 "external_id": "trace-1", "district": "conghua", "community": "jiekou",
                 "channel": "hotline", "description": "街口路下水道堵塞，污水外溢",
                 "reporter": {"name": "王女士", "phone": "+8613900000031", "wants_feedback": True}})
@@ -68,7 +71,9 @@ def test_a_concerns_spans_form_one_trace_through_the_four_services(tmp_path):
             trace = wait_until(lambda: the_concerns_trace(exporter, ticket_id), timeout=20,
                                what="the concern's spans in every service")
     post = one(trace, "intake", POST)
-    assert post.parent is None and post.attributes["http.response.status_code"] == 202
+    assert (f"{post.context.trace_id:032x}", f"{parent_id(post):016x}") == (FRONT_END_TRACE,
+                                                                          FRONT_END_SPAN)
+    assert post.attributes["http.response.status_code"] == 202
     published = one(trace, "intake", "publish zd.events concern.received")
     assert parent_id(published) == post.context.span_id
     assert parent_id(one(trace, "routing", "consume zd.routing.events concern.received")) \
@@ -89,4 +94,6 @@ def test_a_concerns_spans_form_one_trace_through_the_four_services(tmp_path):
     assert {span.context.trace_id for span in naming} == {post.context.trace_id}
     assert not any("+8613900000031" in span.to_json() or "王女士" in span.to_json()
                    for span in exporter.get_finished_spans())
+    # the probes each service answered while it started made no span
+    assert not [span for span in exporter.get_finished_spans() if "/health" in span.name]
     assert not tracing.enabled()

@@ -203,6 +203,7 @@ class Collector(BaseHTTPRequestHandler):
 
 
 def test_with_an_endpoint_spans_go_to_the_collector_over_otlp_http(monkeypatch):
+    Collector.received = []
     server = HTTPServer(("127.0.0.1", 0), Collector)
     threading.Thread(target=server.serve_forever, daemon=True).start()  # green, as the services'
     endpoint = f"http://127.0.0.1:{server.server_port}"
