@@ -66,10 +66,27 @@ def setup(service, environ=os.environ):
 
 
 def use(provider):
-    """Make spans with ``provider`` (an SDK ``TracerProvider``); None: no spans at all."""
+    """Make spans with ``provider`` (an SDK ``TracerProvider``); None: no spans at all.
+    While there is one, every log line names the span current when it is written
+    (``current_ids``), so a trace and its lines are found from each other."""
+    from services.common import log_context  # imported here: it is a nameko dependency's
     global _provider
     _provider = provider
     _tracers.clear()
+    if provider is None:
+        log_context.remove_source(current_ids)
+    else:
+        log_context.add_source(current_ids)
+
+
+def current_ids():
+    """``{"trace_id", "span_id"}`` of the current span, in their W3C hex form; empty when
+    no span is current."""
+    span_context = trace.get_current_span().get_span_context()
+    if not span_context.is_valid:
+        return {}
+    return {"trace_id": format(span_context.trace_id, "032x"),
+            "span_id": format(span_context.span_id, "016x")}
 
 
 def enabled():

@@ -4,6 +4,9 @@ an outbox row keeps the context of what emitted it and the relay's span continue
 message without one starts a new trace; spans name ids and kinds, never a body or an
 error's text."""
 import contextvars
+import io
+import json
+import logging
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -11,6 +14,7 @@ import pytest
 from opentelemetry import trace
 
 from services.common import outbox, tracing
+from services.common.log_format import JsonLines
 from services.common.messaging import Envelope
 from tests.support.traces import parent_id, recording_spans, service_of
 
@@ -221,3 +225,29 @@ def test_with_an_endpoint_spans_go_to_the_collector_over_otlp_http(monkeypatch):
     ((path, content_type, body),) = Collector.received
     assert (path, content_type) == ("/v1/traces", "application/x-protobuf")
     assert b"POST /api/v1/concerns" in body and b"intake" in body
+
+
+def test_a_line_logged_while_a_message_is_consumed_names_its_trace_and_span():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonLines("notify"))
+    logger = logging.getLogger("tests.tracing.lines")
+    logger.propagate, logger.level = False, logging.INFO
+    logger.addHandler(handler)
+    envelope = Envelope("m-9", "concern.received", BODY, queue="zd.notify.events",
+                        routing_key="concern.received", headers={})
+    try:
+        with recording_spans() as exporter:
+            def consume():
+                with tracing.consuming(envelope):
+                    logger.info("applied")
+            as_service("notify", consume)
+            logger.info("between messages")
+            (consumed,) = exporter.get_finished_spans()
+        logger.info("tracing off")
+    finally:
+        logger.removeHandler(handler)
+    applied, between, off = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert applied["trace_id"] == format(consumed.context.trace_id, "032x")
+    assert applied["span_id"] == format(consumed.context.span_id, "016x")
+    assert "trace_id" not in between and "trace_id" not in off
