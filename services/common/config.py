@@ -88,10 +88,12 @@ VARIABLES = (
              "days a published outbox row and an inbox record are kept", SERVICES),
     Variable("ZD_STALL_SECONDS", "60",
              "seconds without progress before /health calls a consumer or loop stalled", SERVICES),
-    Variable("ZD_LOG_LEVEL", "INFO", "Python log level of a service process", SERVICES),
+    Variable("ZD_LOG_LEVEL", "INFO", "Python log level of a service process or the admin CLI",
+             SERVICES + (ADMIN,)),
     Variable("ZD_LOG_FORMAT", "json",
-             "`json`: one JSON object per log line (service, level, logger, message, ticket_id,"
-             " message_id); `text`: lines for a person (`make run` sets it)", SERVICES),
+             "`json`: one JSON object per log line (timestamp, level, service, logger, message,"
+             " ticket_id, message_id, notification_id, trace_id and span_id while traces are on,"
+             " exception); `text`: lines for a person (`make run` sets it)", SERVICES + (ADMIN,)),
     Variable("OTEL_EXPORTER_OTLP_ENDPOINT", "",
              "OpenTelemetry collector (OTLP over HTTP, e.g. `http://collector:4318`) a service"
              " sends its traces to, at `/v1/traces`; unset, with"

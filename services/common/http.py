@@ -7,7 +7,9 @@ marshmallow ``ValidationError`` is 400 with the field messages, anything else is
 it does not take 405. Every 429 and 503 says when to come back (``Retry-After``, whole
 seconds, in the header and the body). No error text names a host, port, file or
 query. Every answer is counted and timed in the metrics. A line logged while a request
-whose path names a ticket (``<ticket_id>``) is handled names it (``log_context``).
+whose path names a ticket (``<ticket_id>``, Open311's ``<request_id>``, in a ticket id's
+shape) is handled names it (``log_context``), its access line too: the web server binds
+it for the whole request, which ends with that line.
 
 Before any entrypoint runs, a path holding NUL is a 400 naming ``path``, and a query
 parameter holding a control character or a character that is not text (``text``) a
@@ -44,7 +46,7 @@ from services.common.errors import (
     Unavailable,
     UnsupportedMediaType,
 )
-from services.common.log_context import log_context
+from services.common.log_context import bind, log_context, ticket_id_in_path
 from services.common.log_redaction import RedactedLog
 from services.common.text import control_character_errors, escaped
 from services.common.tracebacks import traceback_without_text
@@ -176,12 +178,22 @@ class ProblemWsgiApp(WsgiApp):
         if unreadable is not None:
             return problem_response(unreadable)(environ, start_response)
         request.path_values = values
+        # until the request's end (RedactingHttpProtocol), its access line included
+        bind(ticket_id=ticket_id_in_path(values))
         return provider.handle_request(request)(environ, start_response)
 
 
 class RedactingHttpProtocol(HttpOnlyProtocol):
     """What the standard library's HTTP handler writes to stderr on its own (a request
-    line it refuses as malformed, with its answer) goes to the server's redacted log."""
+    line it refuses as malformed, with its answer) goes to the server's redacted log.
+
+    Each request is one ``log_context`` of the connection's green thread, from its first
+    byte until after its access line: what ``ProblemWsgiApp`` binds (the path's ticket)
+    names that line and ends with the request, never reaching the connection's next."""
+
+    def handle_one_response(self):
+        with log_context():
+            return super().handle_one_response()
 
     def log_message(self, format, *args):
         self.server.log.info("%s - - [%s] %s" % (self.address_string(),
@@ -266,7 +278,7 @@ class ApiHandler(HttpRequestHandler):
     def handle_request(self, request):
         started = time.monotonic()
         # this green thread's lines (an unexpected error's); the worker binds its own
-        with log_context(ticket_id=getattr(request, "path_values", {}).get("ticket_id")):
+        with log_context(ticket_id=ticket_id_in_path(getattr(request, "path_values", {}))):
             for attempt in range(1, CONTENTION_ATTEMPTS + 1):  # see response_from_exception
                 response = super().handle_request(request)
                 if not getattr(response, "contended", False) or attempt == CONTENTION_ATTEMPTS:

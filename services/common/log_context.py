@@ -5,8 +5,11 @@
 them; ``bind(...)`` adds to the innermost one, until it ends (an entrypoint that learns
 its ticket id half way). They are bound at the few places where work about one ticket
 starts: a consumed message (``messaging``), an HTTP request whose path names a ticket
-(``LogContext``, a dependency of every service), a message the outbox relay publishes,
-a notification the courier delivers. Only ids are bound, never a detail of a person.
+(``LogContext``, a dependency of every service, and ``http``'s web server for the whole
+request, its access line included), a message the outbox relay publishes, a notification
+the courier delivers. Only ids are bound, never a detail of a person. A path's value is
+the client's word: it is bound only when it has a ticket id's shape (``TICKET_ID_SHAPE``),
+so a line never carries whatever a client put in a URL.
 
 The values live in a ``contextvars`` variable. Under eventlet every green thread has a
 context of its own, and a new one starts empty: what a worker binds is its own, and a
@@ -15,6 +18,7 @@ line formatters (``log_format``) add to each line: the bound ids, then what each
 of ``add_source`` gives (the hook for a trace's ``trace_id`` and ``span_id``).
 """
 import contextvars
+import re
 from contextlib import contextmanager
 from weakref import WeakKeyDictionary
 
@@ -22,6 +26,12 @@ from nameko.extensions import DependencyProvider
 
 #: the ids a line may name, in the order they are shown
 FIELDS = ("ticket_id", "message_id", "notification_id")
+
+#: a ticket id as intake draws it (``services.intake.domain.new_ticket_id``): ``ZD``, the
+#: day, ``-`` and 8 upper-case hex digits
+TICKET_ID_SHAPE = re.compile(r"ZD\d{8}-[0-9A-F]{8}")
+#: the path values that name a ticket: ``<ticket_id>``, and Open311's ``<request_id>``
+TICKET_PATH_VALUES = ("ticket_id", "request_id")
 
 _bound = contextvars.ContextVar("zd_log_context", default=None)  # a dict, never changed in place
 _sources = []
@@ -80,6 +90,16 @@ def ticket_id_of(body):
     return named if isinstance(named, str) else ""
 
 
+def ticket_id_in_path(values):
+    """The ticket id an HTTP path's ``values`` name (``<ticket_id>``, Open311's
+    ``<request_id>``) when it has a ticket id's shape; else None."""
+    for name in TICKET_PATH_VALUES:
+        value = (values or {}).get(name)
+        if isinstance(value, str) and TICKET_ID_SHAPE.fullmatch(value):
+            return value
+    return None
+
+
 def _merged(current, ids):
     unknown = set(ids) - set(FIELDS)
     if unknown:
@@ -90,14 +110,15 @@ def _merged(current, ids):
 
 class LogContext(DependencyProvider):
     """Binds, for each worker of the service, the ticket its entrypoint's arguments name
-    (an HTTP path's ``<ticket_id>``), in the worker's own green thread: from before the
-    entrypoint runs until after the container has logged how it ended."""
+    (an HTTP path's ``<ticket_id>`` or ``<request_id>``, in a ticket id's shape), in the
+    worker's own green thread: from before the entrypoint runs until after the container
+    has logged how it ended."""
 
     def __init__(self):
         self.tokens = WeakKeyDictionary()  # worker context → what to reset at its teardown
 
     def worker_setup(self, worker_ctx):
-        ticket_id = (worker_ctx.kwargs or {}).get("ticket_id")
+        ticket_id = ticket_id_in_path(worker_ctx.kwargs)
         self.tokens[worker_ctx] = _bound.set(_merged({}, {"ticket_id": ticket_id}))
 
     def worker_teardown(self, worker_ctx):

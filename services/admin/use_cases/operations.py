@@ -8,9 +8,9 @@ outbox too (``admin_outbox``), and publishes it as soon as the broker is back.
 """
 import hashlib
 import json
+import logging
 import re
 import secrets
-import sys
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -32,6 +32,8 @@ from services.common.events import ERASURE, personal_data_expired
 from services.common.migrate import SCHEMAS
 from services.common.outbox import emit_event, emit_events
 from services.common.outbox_relay import Publisher, relay_pending
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -60,9 +62,9 @@ class Admin:
             return relay_pending(self.pool, self.publisher, "admin")
         except Exception as exc:  # any broker failure: the change is stored, its news waits
             self.publisher.close()
-            print(f"warning: the broker did not take the announcement ({type(exc).__name__});"
-                  " it waits in the admin outbox, and the running services publish it as soon"
-                  " as the broker is back", file=sys.stderr)
+            log.warning("the broker did not take the announcement (%s); it waits in the admin"
+                        " outbox, and the running services publish it as soon as the broker is"
+                        " back", type(exc).__name__)
             return 0
 
 
@@ -215,8 +217,8 @@ def department_password_hashes(database_url, vhost):
                                 " WHERE vhost = %s AND revoked_at IS NULL"
                                 " AND password_hash IS NOT NULL", (vhost,)).fetchall()
     except psycopg.Error as exc:
-        print(f"warning: no department passwords kept ({type(exc).__name__}): their users get"
-              " none; issue them again with amqp-users issue", file=sys.stderr)
+        log.warning("no department passwords kept (%s): their users get none; issue them"
+                    " again with amqp-users issue", type(exc).__name__)
         return {}
     return dict(rows)
 

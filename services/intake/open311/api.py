@@ -23,6 +23,7 @@ from services.common import metrics
 from services.common.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, Problem, Unauthorized
 from services.common.http import MAX_BODY_BYTES, api, as_problem, query_errors
 from services.common.local_directory import current_directory, directory_version
+from services.common.log_context import bind
 from services.intake import domain, store
 from services.intake.open311 import catalogue, formats, requests
 from services.intake.use_cases import acceptance
@@ -98,6 +99,7 @@ class Open311Api:
             concern = requests.concern_from_form(form, directory, caller.party.scope)
             domain.check_concern(concern, directory, caller.party.scope)
             _, answer = acceptance.accept(conn, caller, concern, domain.fingerprint(form))
+            bind(ticket_id=answer["ticket_id"])  # the request id it answers: the ticket's
         metrics.CONCERNS_RECEIVED.labels(concern["district"], concern["channel"]).inc()
         notice = None if concern["community"] else "No community named: the liaison office assigns it."
         return 201, [{"service_request_id": answer["ticket_id"], "service_notice": notice,

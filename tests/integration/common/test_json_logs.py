@@ -2,8 +2,10 @@
 process on the real database and broker, in its default format and at DEBUG (the most an
 operator may turn on), takes a concern, publishes its events, answers for it and applies a
 ticket event about it. Every line it writes is one JSON object naming the service; the
-lines about the concern name its ticket id and the id of each message; no line holds the
-reporter's name, phone or email."""
+lines about the concern name its ticket id and the id of each message, the access lines of
+requests whose path names it (Open311's too) included, and never an id a client made up;
+no line holds the reporter's name, phone or email. The admin CLI logs the same way, its
+answer alone on stdout."""
 import json
 import os
 import signal
@@ -23,6 +25,8 @@ from tests.support.system import ROOT, free_port, fresh_system
 REPORTER = {"name": "欧阳晓岚", "phone": "+8613811112222", "email": "ouyang.xl@residents-json.example",
             "wants_feedback": True, "locale": "zh-CN"}
 PERSONAL = ("欧阳晓岚", "+8613811112222", "13811112222", "ouyang.xl@residents-json.example")
+#: a ticket id no ticket has, and not in the shape of one: a client's own text
+MADE_UP = "ZD-made-up-13812345678"
 CONCERN_EVENTS = ("reporter.contact", "reporter.dispatch_contact", "concern.received")
 
 
@@ -32,6 +36,7 @@ class Run(NamedTuple):
     consumed: str     #: the message id of the ticket event intake applied
     text: str         #: everything the process wrote to stderr
     lines: list       #: each line, parsed
+    admin: subprocess.CompletedProcess  #: `keys issue`, at DEBUG, in the default format
 
 
 def read_lines(path):
@@ -79,6 +84,11 @@ def run(tmp_path_factory):
         shown = requests.get(f"{base}/api/v1/concerns/{ticket_id}", timeout=10,
                              headers={"Authorization": f"Bearer {keys['frontend:baiyun']}"})
         assert shown.status_code == 200, shown.text
+        made_up = requests.get(f"{base}/api/v1/concerns/{MADE_UP}", timeout=10,
+                               headers={"Authorization": f"Bearer {keys['frontend:baiyun']}"})
+        assert made_up.status_code == 404, made_up.text
+        open311 = requests.get(f"{base}/open311/v2/requests/{ticket_id}.json", timeout=10)
+        assert open311.status_code == 200, open311.text
         ticket = made.ticket_row(ticket_id, "dispatched", 2)
         (consumed,) = made.publish(made.ticket_event("dispatched", ticket, directory))
         wait_until(lambda: about(read_lines(path), message_id=consumed,
@@ -90,7 +100,14 @@ def run(tmp_path_factory):
             service.wait(timeout=30)
         finally:
             service.kill()
-    return Run(ticket_id, published, consumed, path.read_text(encoding="utf-8"), read_lines(path))
+    # intake stopped (it would relay the admin's outbox), the broker out of the CLI's reach:
+    # the key is issued, and the CLI warns (a log line) that its announcement waits
+    admin = subprocess.run([sys.executable, "-m", "services.admin", "keys", "issue", "admin"],
+                           cwd=ROOT, env={**env, "ZD_AMQP_URI": "amqp://guest:guest@127.0.0.1:1/"},
+                           capture_output=True, text=True, timeout=120)
+    assert admin.returncode == 0, admin.stderr
+    return Run(ticket_id, published, consumed, path.read_text(encoding="utf-8"), read_lines(path),
+               admin)
 
 
 def test_every_line_is_one_json_object_naming_the_service(run):
@@ -127,3 +144,40 @@ def test_no_line_holds_the_reporters_name_phone_or_email(run):
     for detail in PERSONAL:
         assert detail not in run.text, f"{detail} is in the log"
     assert len(about(run.lines, ticket_id=run.ticket_id)) >= 6  # the lines were there to look in
+
+
+def access_lines(lines, path):
+    return [line for line in lines if line["logger"] == "nameko.web.server"
+            and f" {path} HTTP/1.1" in line["message"]]
+
+
+def test_the_access_lines_of_requests_naming_the_ticket_name_it(run):
+    """The access line is written after the entrypoint's worker ended: the web server binds
+    the path's ticket for the whole request, Open311's request id (the ticket's) too."""
+    for path in (f"/api/v1/concerns/{run.ticket_id}", f"/open311/v2/requests/{run.ticket_id}.json"):
+        (line,) = access_lines(run.lines, path)
+        assert " 200 " in line["message"] and line["ticket_id"] == run.ticket_id, line
+    named = [line for line in about(run.lines, ticket_id=run.ticket_id, logger="nameko.containers")
+             if "open311_request" in line["message"]]
+    assert named
+
+
+def test_an_id_a_client_made_up_is_never_bound(run):
+    (line,) = access_lines(run.lines, f"/api/v1/concerns/{MADE_UP}")
+    assert " 404 " in line["message"] and "ticket_id" not in line, line
+    answered = [line for line in run.lines if "get_concern answered 404" in line["message"]]
+    assert answered and all("ticket_id" not in line for line in answered), answered
+    assert not [line for line in run.lines if MADE_UP in line.get("ticket_id", "")]
+
+
+def test_the_admin_cli_logs_json_lines_and_prints_its_answer_alone(run):
+    """`keys issue` prints the key on stdout (what a person or script takes) and logs, as
+    the services do, JSON lines on stderr: its warning that the broker did not take the
+    announcement among them."""
+    (key,) = run.admin.stdout.splitlines()
+    assert key.startswith("zd_") and "{" not in key
+    lines = [json.loads(line) for line in run.admin.stderr.splitlines()]
+    assert lines and {line["service"] for line in lines} == {"admin"}
+    (warned,) = [line for line in lines if "waits in the admin outbox" in line["message"]]
+    assert (warned["level"], warned["logger"]) == ("WARNING", "services.admin.use_cases.operations")
+    assert key.partition(".")[2] not in run.admin.stderr  # the secret part is never logged

@@ -173,9 +173,9 @@ class Worker:
 
 def test_a_worker_is_about_the_ticket_its_path_names_until_it_is_torn_down():
     provider = LogContext()
-    worker = Worker(ticket_id="ZD-20261206-0002")
+    worker = Worker(ticket_id="ZD20261206-0A1B2C3D")
     provider.worker_setup(worker)
-    assert context.bound() == {"ticket_id": "ZD-20261206-0002"}
+    assert context.bound() == {"ticket_id": "ZD20261206-0A1B2C3D"}
     bind(message_id="m-9")
     provider.worker_teardown(worker)
     assert context.bound() == {}
@@ -183,6 +183,39 @@ def test_a_worker_is_about_the_ticket_its_path_names_until_it_is_torn_down():
     provider.worker_setup(other)
     assert context.bound() == {}
     provider.worker_teardown(other)
+
+
+def test_open311s_request_id_names_its_ticket():
+    provider = LogContext()
+    worker = Worker(request_id="ZD20261206-F6132464", fmt="json")
+    provider.worker_setup(worker)
+    assert context.bound() == {"ticket_id": "ZD20261206-F6132464"}
+    provider.worker_teardown(worker)
+    assert context.bound() == {}
+
+
+@pytest.mark.parametrize("value", [
+    "ZD-20261206-0002", "zd20261206-0a1b2c3d", "ZD20261206-0A1B2C3D ", "ZD20261206-0A1B2C3D\n",
+    "<script>alert(1)</script>", "13812345678", "x" * 300, "Xy_z-SECRET0123456789abcd", 7])
+def test_a_path_value_without_a_ticket_ids_shape_is_not_bound(value):
+    """A path's value is the client's: a 404 for a made-up id logs no ticket_id, so a line
+    never carries what anyone put in a URL (a phone number, a page token, a script)."""
+    assert context.ticket_id_in_path({"ticket_id": value}) is None
+    assert context.ticket_id_in_path({"request_id": value}) is None
+    provider = LogContext()
+    worker = Worker(ticket_id=value)
+    provider.worker_setup(worker)
+    assert context.bound() == {}
+    provider.worker_teardown(worker)
+
+
+def test_the_ticket_ids_intake_draws_have_the_shape_bound():
+    from datetime import datetime, timezone
+
+    from services.intake.domain import new_ticket_id
+    for _ in range(20):
+        drawn = new_ticket_id(datetime(2026, 12, 6, tzinfo=timezone.utc))
+        assert context.ticket_id_in_path({"ticket_id": drawn}) == drawn
 
 
 def test_text_lines_name_what_they_are_about_after_the_message():
