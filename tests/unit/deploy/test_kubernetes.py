@@ -1152,7 +1152,22 @@ LINKS = {"ZD_TICKET_LINK": {"ticket_id": "T-20240101-0001"},
          "ZD_REPORTER_LINK": {"token": "a1b2c3"}}
 #: paths that must never be routed from outside: each service's own, for the cluster
 INTERNAL_PATHS = ("/health", "/metrics", "/docs", "/openapi.json", "/api/v1/notifications",
-                  "/api/v1/category-models", "/api/v1/read-model/rebuild")
+                  "/api/v1/category-models", "/api/v1/category-report", "/api/v1/read-model/rebuild")
+#: the routes that are the cluster's own (each with what lies under it): probes, metrics,
+#: API documents, notify's API and the admin's operations. Every other route is public.
+INTERNAL_ROUTES = ("/health", "/metrics", "/docs", "/openapi.json", "/api/v1/notifications",
+                   "/api/v1/category-models", "/api/v1/category-report", "/api/v1/read-model")
+#: where each service's pages are written: their templates, stylesheets and scripts, whose
+#: links, assets and API calls are paths of the page's own address
+PAGE_SOURCES = {"intake": ("services/intake/reporter_page/templates",
+                           "services/intake/reporter_page/static"),
+                "routing": ("services/routing/workbench/templates",
+                            "services/routing/workbench/static"),
+                "reporting": ("services/reporting/static/dashboard",)}
+#: an absolute path in a page: an attribute's (href, src, action), a CSS url(), a script's
+#: string; cut where a template's or script's placeholder or a query starts
+PAGE_PATH = re.compile(r"""(?:\b(?:href|src|action)\s*=\s*|[(,=:]\s*|\burl\()["'`]?"""
+                       r"""(/[A-Za-z][^"'`\s?#{$)]*)""")
 
 
 def routed(layer, host, path):
@@ -1229,6 +1244,62 @@ def test_the_ingress_routes_each_path_to_a_service_that_serves_it_and_nothing_in
     for deployment in service_deployments(layer).values():
         given = environment(layer, pod(deployment)["containers"][0])
         assert given["ZD_TRUSTED_PROXIES"] == "1", ident(deployment)
+
+
+def sample_path(url):
+    """A path a werkzeug rule answers: a ticket id, a number or the first choice for each
+    of its variables."""
+    def value(match):
+        converter = match.group(1) or "string"
+        if converter.startswith("any("):
+            return converter[4:].split(",")[0].strip()
+        return "1" if converter == "int" else "ZD20261206-0A1B2C3D"
+    return re.sub(r"<(?:([^:>]+):)?[^>]+>", value, url)
+
+
+def internal(url):
+    return any(url == prefix or url.startswith(prefix + "/") for prefix in INTERNAL_ROUTES)
+
+
+def routed_service(layer, path):
+    """The service whose pods the Ingress sends ``path`` (on its one host) to, or None."""
+    (host,) = {rule["host"] for ingress in of_kind(layer, "Ingress")
+               for rule in ingress["spec"]["rules"]}
+    found = routed(layer, host, path)
+    return found and deployment_behind(layer, found[1])[0]
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_every_public_route_is_routed_to_its_service_and_no_internal_one(layer):
+    """Each route a service serves (its HTTP entrypoints: intake's concerns, Open311 and the
+    reporter's page with its stylesheet, the workbench with its assets, the dashboard with
+    its assets and reports) reaches it through the Ingress, unless it is the cluster's own."""
+    routes = {(service, entrypoint.url) for service in SERVICES
+              for entrypoint in entrypoints(service) if getattr(entrypoint, "url", None)}
+    assert ("intake", "/page/static/<string:name>") in routes
+    assert any(url.startswith("/open311/v2/") for _, url in routes)
+    wrong = []
+    for service, url in sorted(routes):
+        path = sample_path(url)
+        found = routed_service(layer, path)
+        if found != (None if internal(url) else service):
+            wrong.append(f"{service} {url} ({path}): routed to {found}")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_each_pages_links_assets_and_calls_reach_the_service_that_serves_the_page(layer):
+    """A page's paths (stylesheets, scripts, forms, links, API calls) are on the page's own
+    address: each must reach the page's service through the Ingress."""
+    for service, folders in PAGE_SOURCES.items():
+        paths = set()
+        for folder in folders:
+            for source in sorted((ROOT / folder).rglob("*")):
+                if source.suffix in (".html", ".js", ".css"):
+                    paths |= set(PAGE_PATH.findall(source.read_text(encoding="utf-8")))
+        assert len(paths) >= 2, f"{service}: no path found in its pages"
+        for path in sorted(paths):
+            assert routed_service(layer, path) == service, f"{service}'s page: {path} not routed to it"
 
 
 # ---------------------------------------------------------------- network policies
