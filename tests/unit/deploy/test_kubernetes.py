@@ -38,7 +38,13 @@ from werkzeug.routing import Map, RequestRedirect, Rule
 
 from services.admin.definitions import DEPLOYED_RABBITMQ_VERSION, definitions
 from services.common import db, loops, topology
-from services.common.config import DEFAULT_PORTS, SERVICES, VARIABLES, nameko_config
+from services.common.config import (
+    DEFAULT_PORTS,
+    SERVICE_URL_VARIABLES,
+    SERVICES,
+    VARIABLES,
+    nameko_config,
+)
 from services.common.directory import parse_directory
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -1320,6 +1326,22 @@ RABBITMQ_POD = {**RABBITMQ_SERVICE_LABELS, "app.kubernetes.io/name": "zd-rabbitm
 WORLD, API_SERVER = "203.0.113.10", "192.0.2.1"
 #: what each metrics port name of RabbitMQ's Service is
 RABBITMQ_PORTS = {"prometheus": 15692, "prometheus-tls": 15691}
+#: the labels of a pod an operator starts for admin work, as deploy/README.md makes it (a
+#: copy of the migration job's pod); a pod without them gets DNS alone
+ADMIN_POD = {"app.kubernetes.io/part-of": "zero-distance", "app.kubernetes.io/component": "admin"}
+DEPLOY_README = ROOT / "deploy" / "README.md"
+
+
+def admin_pod_instructions():
+    """``(labels, {variable: URL})`` deploy/README.md's "Admin commands in Kubernetes" gives
+    the admin pod it makes from the migration job's pod."""
+    text = DEPLOY_README.read_text(encoding="utf-8")
+    section = text[text.index("\n## Admin commands in Kubernetes\n") + 1:]
+    section = section[:section.index("\n## ")]
+    assert "get job zd-migrate -o json" in section and ".spec.template.spec" in section
+    labels = dict(re.findall(r'"(app\.kubernetes\.io/[a-z-]+)": "([a-z-]+)"', section))
+    given = dict(re.findall(r'name: "(ZD_[A-Z]+_URL)", value: "([^"]+)"', section))
+    return labels, given
 
 
 class Peer:
@@ -1479,6 +1501,21 @@ def needed_connections(layer):
         assert [e["port"] for e in monitor["spec"]["podMetricsEndpoints"]] == ["metrics"]
         needed.append((outside("prometheus", PROMETHEUS), pods["postgres"], 9187, "TCP"))
     assert of_kind(layer, "PodMonitor")
+    # admin work: a copy of the job's pod, with the admin labels and routing's and
+    # reporting's addresses (the commands that ask them over HTTP)
+    labels, given = admin_pod_instructions()
+    admin = Peer("an admin pod", NAMESPACE, labels)
+    needed.append((admin, outside("dns", DNS), 53, "UDP"))
+    for url in {url for (where, _, _), url in urls(layer).items() if where == "Job/zd-migrate"}:
+        needed.append((admin, *pod_at(layer, url), "TCP"))
+    for service, variable in SERVICE_URL_VARIABLES.items():
+        url = urlsplit(given[variable])
+        svc = one(layer, "Service", url.hostname.removesuffix(f".{NAMESPACE}.svc"))
+        assert url.port in {port["port"] for port in svc["spec"]["ports"]}, given[variable]
+        behind, deployment = deployment_behind(layer, svc["metadata"]["name"])
+        assert behind == service, given[variable]
+        target = pods[deployment["metadata"]["name"]]
+        needed.append((admin, target, target.ports["http"], "TCP"))
     needed += [
         (pods["zd-notify"], Peer("a webhook", ip=WORLD), 443, "TCP"),
         (pods["zd-notify"], Peer("an SMTP server", ip=WORLD), 587, "TCP"),
@@ -1500,6 +1537,7 @@ def test_network_policies_allow_each_connection_the_system_makes_and_no_other(la
         "podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
     # every policy comes in the upgrade's first apply: the job is never denied alone
     assert all(label(policy, COMPONENT) != "service" for policy in of_kind(layer, "NetworkPolicy"))
+    assert admin_pod_instructions()[0] == ADMIN_POD
     needed = needed_connections(layer)
     # both brokers' and databases' ports: production's differ from the base's
     ports = {(destination.name, port) for _, destination, port, _ in needed}
@@ -1527,6 +1565,14 @@ def test_network_policies_allow_each_connection_the_system_makes_and_no_other(la
         (outside("stranger", STRANGER), pods["zd-intake"], 8001),
         (pods["rabbitmq"], pods["postgres"], 5432),
         (pods["zd-intake"], outside("stranger", STRANGER), 80),
+        # admin work needs its labels; with them, no other service's port and no outside
+        (Peer("an unlabelled pod", NAMESPACE), pods["postgres"], 5432),
+        (Peer("an unlabelled pod", NAMESPACE), pods["rabbitmq"], 5672),
+        (Peer("an unlabelled pod", NAMESPACE), pods["zd-reporting"], 8004),
+        (Peer("an admin pod", NAMESPACE, ADMIN_POD), pods["zd-intake"], 8001),
+        (Peer("an admin pod", NAMESPACE, ADMIN_POD), pods["zd-notify"], 8003),
+        (Peer("an admin pod", NAMESPACE, ADMIN_POD), Peer("a webhook", ip=WORLD), 443),
+        (outside("ingress", INGRESS_CONTROLLER), Peer("an admin pod", NAMESPACE, ADMIN_POD), 8000),
     ]
     allowed = [f"{source} -> {destination}:{port}" for source, destination, port in unneeded
                if reachable(layer, source, destination, port)]
