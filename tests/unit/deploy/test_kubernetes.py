@@ -1598,6 +1598,49 @@ def test_a_stopping_service_leaves_its_endpoints_before_sigterm_and_has_time_to_
         assert spec["terminationGracePeriodSeconds"] > delay + LONGEST_STOP, service
 
 
+def guide_section(title):
+    """The text of deploy/kubernetes/README.md's section ``title`` (up to the next one)."""
+    text = (KUBERNETES / "README.md").read_text(encoding="utf-8")
+    start = text.index(f"\n## {title}\n") + 1
+    end = text.find("\n## ", start)
+    return text[start:end if end != -1 else None]
+
+
+def test_the_guide_asks_for_the_kubernetes_the_prestop_sleep_needs():
+    """The preStop hook's sleep action is beta (on by default) from Kubernetes 1.30: an older
+    API server refuses the Deployments. The guide says so where it lists what is needed."""
+    assert KUBERNETES_VERSION >= "1.30"
+    assert all("sleep" in pod(d)["containers"][0]["lifecycle"]["preStop"]
+               for d in service_deployments(BASE).values())
+    assert re.search(r"Kubernetes 1\.30 or later", guide_section("Needed in the cluster first"))
+
+
+#: the kinds the guide's "What runs" names one by one
+NAMED_KINDS = ("Deployment", "Job", "RabbitmqCluster", "Cluster", "ScaledObject", "Ingress",
+               "ServiceMonitor", "PodMonitor", "PrometheusRule", "AlertmanagerConfig")
+
+
+def test_the_guide_names_each_object_that_runs():
+    listed = set(re.findall(r"`([a-z0-9-]+)`", guide_section("What runs")))
+    missing = [ident(document) for document in rendered(BASE)
+               if document["kind"] in NAMED_KINDS and document["metadata"]["name"] not in listed]
+    # and the Secrets the alerts' receivers are read from
+    receivers = {hook["urlSecret"]["name"] for config in of_kind(BASE, "AlertmanagerConfig")
+                 for receiver in config["spec"]["receivers"]
+                 for hook in receiver.get("webhookConfigs", []) if "urlSecret" in hook}
+    assert receivers
+    missing += [f"Secret/{name}" for name in sorted(receivers - listed)]
+    assert of_kind(BASE, "AlertmanagerConfig") and not missing, missing
+
+
+def test_the_guide_says_when_one_trusted_proxy_is_right_and_what_policies_miss():
+    text = (KUBERNETES / "README.md").read_text(encoding="utf-8")
+    proxies = guide_section("Client addresses behind the ingress controller")
+    assert "ZD_TRUSTED_PROXIES=1" in proxies and "externalTrafficPolicy: Local" in proxies
+    assert "PROXY protocol" in proxies and "lock everyone out" in proxies
+    assert "hostNetwork" in text and "Cilium" in text and "0.0.0.0/0" in text
+
+
 def spread_keys(constraints, labels):
     """The topology keys ``constraints`` spread pods labelled ``labels`` over, per service."""
     keys = set()
