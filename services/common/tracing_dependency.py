@@ -12,6 +12,7 @@ from nameko.web.handlers import HttpRequestHandler
 
 from services.common import tracing
 from services.common.http import client_problem
+from services.common.log_context import ticket_id_in_path
 
 
 class Tracing(DependencyProvider):
@@ -26,7 +27,7 @@ class Tracing(DependencyProvider):
         if isinstance(entrypoint, HttpRequestHandler):
             started = tracing.request_span(
                 self.container.service_name, entrypoint.method, entrypoint.url,
-                dict(worker_ctx.args[0].headers.items()), worker_ctx.kwargs.get("ticket_id"))
+                dict(worker_ctx.args[0].headers.items()), ticket_id_in_path(worker_ctx.kwargs))
             if started is not None:
                 self.requests[worker_ctx] = started
 

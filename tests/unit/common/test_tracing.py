@@ -251,3 +251,30 @@ def test_a_line_logged_while_a_message_is_consumed_names_its_trace_and_span():
     assert applied["trace_id"] == format(consumed.context.trace_id, "032x")
     assert applied["span_id"] == format(consumed.context.span_id, "016x")
     assert "trace_id" not in between and "trace_id" not in off
+
+
+@pytest.mark.parametrize("url, values, named", [
+    ("/api/v1/tickets/<ticket_id>", {"ticket_id": "ZD20261122-0000AB01"}, "ZD20261122-0000AB01"),
+    ("/open311/v2/requests/<request_id>.json", {"request_id": "ZD20261122-0000AB01"},
+     "ZD20261122-0000AB01"),
+    ("/api/v1/tickets/<ticket_id>", {"ticket_id": "13900000009 Li Lei"}, None),
+])
+def test_a_request_span_names_a_ticket_only_in_a_ticket_ids_shape(url, values, named):
+    from types import SimpleNamespace
+
+    from nameko.web.handlers import HttpRequestHandler
+
+    from services.common.tracing_dependency import Tracing
+    dependency = Tracing()
+    dependency.container = SimpleNamespace(service_name="intake")
+    class WorkerContext(SimpleNamespace):  # a key of a weak dict, as nameko's is
+        __hash__ = object.__hash__
+    worker_ctx = WorkerContext(entrypoint=HttpRequestHandler("GET", url),
+                               args=(SimpleNamespace(headers={}),), kwargs=values)
+    with recording_spans() as exporter:
+        dependency.worker_setup(worker_ctx)
+        dependency.worker_result(worker_ctx, SimpleNamespace(status_code=200))
+        dependency.worker_teardown(worker_ctx)
+        (span,) = exporter.get_finished_spans()
+    assert span.attributes.get("zd.ticket_id") == named
+    assert "Li Lei" not in repr(span.to_json())
