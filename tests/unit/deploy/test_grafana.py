@@ -347,6 +347,64 @@ def test_the_dashboard_shows_processing_time_pool_saturation_p99_and_replicas():
     assert set(kubernetes_metrics()) <= used, set(kubernetes_metrics()) - used
 
 
+
+def row_of(dashboard, panel):
+    """The title of the row ``panel`` sits under (the last row above it)."""
+    rows = [row for row in dashboard["panels"] if row["type"] == "row"
+            and row["gridPos"]["y"] <= panel["gridPos"]["y"]]
+    return max(rows, key=lambda row: row["gridPos"]["y"])["title"]
+
+
+def alert_threshold(name):
+    """``(metric, threshold)`` of an alert of deploy/prometheus/alerts.yml written
+    ``max(metric) > threshold``."""
+    rules = yaml.safe_load((PROMETHEUS / "alerts.yml").read_text())
+    (expr,) = [rule["expr"] for group in rules["groups"] for rule in group["rules"]
+               if rule.get("alert") == name]
+    metric, threshold = re.fullmatch(r"max\((\w+)\) > (\d+)", expr.strip()).groups()
+    return metric, float(threshold)
+
+
+def test_the_dashboard_shows_notifications_overdue_beside_the_backlog():
+    """The notifications due and not sent, count and age, in the Notifications row beside
+    the backlog (waiting, back-off included), each saying which it is; the age's red line
+    is where ZeroDistanceNotificationsDelayed pages."""
+    dashboard = dashboards()["operations.json"]
+
+    def reading(expr):
+        return [panel for panel in all_panels(dashboard)
+                if any(target["expr"] == expr for target in panel.get("targets", []))]
+    backlog = reading("max(zd_notifications_pending)") + reading(
+        "max(zd_notifications_oldest_pending_seconds)")
+    count = reading("max(zd_notifications_overdue)")
+    age = reading("max(zd_notifications_overdue_seconds)")
+    assert backlog and count and age
+    for panel in backlog + count + age:
+        assert row_of(dashboard, panel) == "Notifications", panel["title"]
+    for panel in count:
+        assert panel["fieldConfig"]["defaults"]["unit"] == "short"
+        assert "due" in panel["title"] and "back-off" in panel["description"], panel["title"]
+    metric, threshold = alert_threshold("ZeroDistanceNotificationsDelayed")
+    assert metric == "zd_notifications_overdue_seconds"
+    for panel in age:
+        assert panel["fieldConfig"]["defaults"]["unit"] == "s"
+        assert "ZeroDistanceNotificationsDelayed" in panel["description"], panel["title"]
+        steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+        assert [step["value"] for step in steps if step["color"] == "red"] == [threshold]
+    # the backlog's panels no longer claim the alert: it reads the overdue age, not theirs
+    for panel in backlog:
+        assert "back-off" in panel["description"], panel["title"]
+        if "ZeroDistanceNotificationsDelayed" in panel["description"]:
+            assert "overdue" in panel["description"], panel["title"]
+    # the stat panels side by side in one line: waiting, oldest waiting, overdue, oldest overdue
+    stats = sorted((panel for panel in backlog + count + age if panel["type"] == "stat"),
+                   key=lambda panel: panel["gridPos"]["x"])
+    assert len({panel["gridPos"]["y"] for panel in stats}) == 1
+    assert [panel["targets"][0]["expr"] for panel in stats] == [
+        "max(zd_notifications_pending)", "max(zd_notifications_oldest_pending_seconds)",
+        "max(zd_notifications_overdue)", "max(zd_notifications_overdue_seconds)"]
+
+
 def test_every_listed_rabbitmq_metric_is_used():
     used = {name for dashboard in dashboards().values() for _, expr in queries(dashboard)
             for name in metric_names(expr)}
