@@ -57,6 +57,12 @@ VARIABLES = (
              "CA certificate an `amqps://` broker's certificate is verified against, by the"
              " broker connections alone (a private CA); unset: the system's CAs. Optional,"
              " wherever a broker URI is", ()),
+    Variable("ZD_AMQP_HEARTBEAT_SECONDS", "10",
+             "AMQP heartbeat, in whole seconds, a service's queue consumer asks of the broker"
+             " (the broker's own lower value wins; 0 asks for none): a broker gone silent, a"
+             " network partition that drops packets without a reset, is found within twice"
+             " this, and /health says the broker is down (see docs/operations.md, Probes)",
+             SERVICES),
     Variable("ZD_RABBIT_MANAGEMENT_URL", DEFAULT_MANAGEMENT_URL,
              "RabbitMQ management API, with an administrator's user and password: department"
              " users and queue policies", (ADMIN,)),
@@ -272,12 +278,26 @@ def reporter_page_days():
     return int(value)
 
 
+def amqp_heartbeat():
+    """The heartbeat the queue consumer's connection asks the broker for
+    (``ZD_AMQP_HEARTBEAT_SECONDS``): whole seconds, as AMQP carries them; 0 asks for none."""
+    value = os.environ.get("ZD_AMQP_HEARTBEAT_SECONDS", "10").strip()
+    if not value.isascii() or not value.isdigit() or int(value) > 65535:
+        raise ValueError(f"ZD_AMQP_HEARTBEAT_SECONDS must be a whole number of seconds (0 for"
+                         f" none), not {value!r}")
+    return int(value)
+
+
 def nameko_config(service, overrides=None):
     """The nameko container config of one service process."""
     current = settings()
     config = {
         "AMQP_URI": service_amqp_uri(service),
         "AMQP_SSL": amqp_ssl(service_amqp_uri(service)),
+        # nameko's key (nameko.constants.HEARTBEAT_CONFIG_KEY; its default, 60 s, finds a
+        # silent broker in two minutes): the queue consumer's connection, whose state is
+        # /health's broker. The outbox relays' connections have their own heartbeat.
+        "HEARTBEAT": amqp_heartbeat(),
         "WEB_SERVER_ADDRESS": current.web_address(service),
         "max_workers": 16,  # consumers take at most ZD_CONSUMER_WORKERS per queue
         "ZD_CONSUMER_PREFETCH": int(os.environ.get("ZD_CONSUMER_PREFETCH", "64")),

@@ -4,6 +4,8 @@ import io
 import re
 import tokenize
 
+import pytest
+
 from services.common.config import SERVICES, VARIABLES, nameko_config
 from tests.support.system import ROOT
 
@@ -73,3 +75,21 @@ def test_a_service_connects_with_its_own_url_and_uri_when_given(monkeypatch):
     assert routing["AMQP_URI"].startswith("amqps://zd-routing:r@mq-1:5671/zd;")
     assert (intake["ZD_DATABASE_URL"], intake["AMQP_URI"]) == ("postgresql://owner@db/zd",
                                                                 "amqp://admin:a@mq/zd")
+
+
+def test_the_queue_consumer_asks_the_broker_for_heartbeats_every_ten_seconds_by_default(monkeypatch):
+    """nameko's own default (60 s) would take two minutes to find a silent broker."""
+    monkeypatch.delenv("ZD_AMQP_HEARTBEAT_SECONDS", raising=False)
+    assert nameko_config("intake")["HEARTBEAT"] == 10
+    monkeypatch.setenv("ZD_AMQP_HEARTBEAT_SECONDS", " 15 ")
+    assert nameko_config("notify")["HEARTBEAT"] == 15
+    monkeypatch.setenv("ZD_AMQP_HEARTBEAT_SECONDS", "0")
+    assert nameko_config("routing")["HEARTBEAT"] == 0
+
+
+@pytest.mark.parametrize("given", ["-5", "2.5", "ten", "", "65536", "１０"])
+def test_a_heartbeat_that_is_not_whole_seconds_stops_the_service_with_the_variable_named(
+        monkeypatch, given):
+    monkeypatch.setenv("ZD_AMQP_HEARTBEAT_SECONDS", given)
+    with pytest.raises(ValueError, match="ZD_AMQP_HEARTBEAT_SECONDS must be a whole number"):
+        nameko_config("reporting")
