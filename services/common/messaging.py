@@ -46,6 +46,10 @@ all), and the messages it had not acknowledged are delivered again, there or to 
 consumer; the inbox makes the second delivery change nothing. The consumer's connection
 is the process's held link to the broker: its ``broker_link`` says whether it is
 connected, or since when it is not (``/health``'s ``broker``, without a connection of its own).
+A broker gone silent (a network partition that drops packets, no reset) is found by the
+connection's heartbeats (nameko's ``HEARTBEAT``, ``ZD_AMQP_HEARTBEAT_SECONDS``), two
+intervals without a byte from it; that connection is then dropped, not closed, since a
+close waits for an answer a silent broker never sends.
 """
 import base64
 import hashlib
@@ -54,7 +58,7 @@ import logging
 import re
 import time
 from collections import deque
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from itertools import groupby
@@ -273,13 +277,26 @@ class BoundedQueueConsumer(QueueConsumer):
         super().on_connection_revived()
 
     def consume(self, limit=None, timeout=None, safety_interval=SAFETY_SECONDS, **kwargs):
-        try:
-            yield from super().consume(limit=limit, timeout=timeout,
-                                       safety_interval=safety_interval, **kwargs)
-        except (OSError, AmqpConnectionError) as lost:  # not a channel's error: the broker
-            if not self.should_stop:  # still answers a consumer its queue refuses
-                self.broker_link.lost(lost)
-            raise
+        yield from super().consume(limit=limit, timeout=timeout, safety_interval=safety_interval,
+                                   **kwargs)
+
+    @contextmanager
+    def establish_connection(self):
+        """kombu's, except when the connection fails while in use (the broker closed it, its
+        socket was reset, or its heartbeats were missed): ``broker_link`` is told at once,
+        and the connection is dropped without the close kombu would start, whose wait for
+        the broker's answer has no end when the broker has gone silent (kombu would try
+        again only once TCP gave up, many minutes later). A channel's error is not the
+        connection's: the broker still answers a consumer its queue refuses."""
+        with self.create_connection() as connection:
+            connection.ensure_connection(self.on_connection_error, self.connect_max_retries)
+            try:
+                yield connection
+            except (OSError, AmqpConnectionError) as lost:
+                if not self.should_stop:
+                    self.broker_link.lost(lost)
+                connection.collect()  # its socket closed, no word sent to the broker
+                raise
 
     def on_iteration(self):
         """Called by kombu at least every ``SAFETY_SECONDS`` while the consumer consumes.

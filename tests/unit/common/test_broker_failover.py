@@ -8,6 +8,8 @@ import time
 from types import SimpleNamespace
 
 import kombu.exceptions
+import pytest
+from amqp.exceptions import AccessRefused, ConnectionForced
 
 from services.common.messaging import BoundedQueueConsumer, masked_uri
 from services.common.outbox_relay import Publisher
@@ -79,3 +81,70 @@ def test_settling_a_message_of_a_lost_connection_does_not_end_the_worker(caplog)
             consumer.ack_message(message)
             consumer.requeue_message(message)
     assert caplog.text.count("will be delivered again") == 1, "one warning per lost connection"
+
+
+class DroppedMessage:
+    """A delivered message whose connection the consumer dropped (its broker gone silent):
+    its channel has no connection left, and nothing may be sent on it."""
+
+    channel = SimpleNamespace(connection=None)
+
+    def ack(self):
+        raise AssertionError("sent on a dropped connection")
+
+    requeue = ack
+
+
+def test_a_message_of_a_dropped_connection_is_left_to_the_broker_without_ending_the_worker():
+    consumer = BoundedQueueConsumer()
+    consumer.unsettled = 2
+    consumer.ack_message(DroppedMessage())
+    consumer.requeue_message(DroppedMessage())
+    assert consumer.unsettled == 0  # the loop need not wait for them to stop
+
+class HeldConnection:
+    """What the consumer does with its connection, in order."""
+
+    def __init__(self):
+        self.done = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.done.append("released")  # kombu's close: a handshake that waits for the broker
+
+    def ensure_connection(self, errback, max_retries):
+        self.done.append("connected")
+
+    def collect(self):
+        self.done.append("dropped")
+
+
+def test_a_connection_whose_heartbeats_are_missed_is_dropped_before_its_close_and_health_told():
+    """A silent broker never answers a close: the socket is let go first, so the close has
+    nothing left to wait for, and /health's broker is down from that moment."""
+    consumer = BoundedQueueConsumer()
+    connection = HeldConnection()
+    consumer.create_connection = lambda: connection
+    with pytest.raises(ConnectionForced):
+        with consumer.establish_connection() as held:
+            assert held is connection and consumer.broker_link.state()[0] == "down"
+            consumer.broker_link.connected()  # as kombu's on_connection_revived says
+            raise ConnectionForced("Too many heartbeats missed")
+    assert connection.done == ["connected", "dropped", "released"]
+    state, reason = consumer.broker_link.state()
+    assert state == "down" and reason.endswith("(ConnectionForced)"), reason
+
+
+def test_a_channel_error_leaves_the_connection_to_kombu_and_the_broker_up():
+    """A queue refused (the broker answers): not the connection's failure."""
+    consumer = BoundedQueueConsumer()
+    connection = HeldConnection()
+    consumer.create_connection = lambda: connection
+    with pytest.raises(AccessRefused):
+        with consumer.establish_connection():
+            consumer.broker_link.connected()
+            raise AccessRefused("ACCESS_REFUSED")
+    assert connection.done == ["connected", "released"]
+    assert consumer.broker_link.state() == ("ok", None)
