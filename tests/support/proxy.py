@@ -1,15 +1,23 @@
-"""A TCP proxy in the (eventlet-patched) test process that a test can cut and restore,
-to give one service a database outage while the others keep theirs.
+"""A TCP proxy in the (eventlet-patched) test process that a test can cut, freeze and
+restore, to give one service a database or broker outage while the others keep theirs.
 
     with CuttableProxy(5432) as proxy:       # forwards 127.0.0.1:<proxy.port> to :5432
         url = proxy.url_for(database_url)    # the same URL through the proxy
         proxy.cut()                           # every connection closed, new ones refused
         proxy.restore()                       # accepting again
+        proxy.freeze()                        # silent: nothing forwarded, nothing closed
+        proxy.thaw()                          # forwarding again, what was held first
         proxy.accepted                        # how many connections it has taken so far
+
+A cut is an outage both ends are told of at once (a reset). A freeze is a network
+partition that drops packets: every socket stays open and new connections are still
+taken, but no byte goes through either way, so each end finds out only by its own
+timeouts and heartbeats.
 """
 from urllib.parse import urlsplit, urlunsplit
 
 import eventlet
+from eventlet.event import Event
 from eventlet.green import socket
 
 from tests.support.system import free_port
@@ -22,6 +30,8 @@ class CuttableProxy:
         self.server = self.acceptor = None
         self.sockets = set()
         self.accepted = 0  # connections taken (and forwarded) since it was made
+        self.flowing = Event()  # sent while forwarding; a fresh one while frozen
+        self.flowing.send()
 
     def url_for(self, url):
         """``url`` with its host and port replaced by the proxy's."""
@@ -34,8 +44,19 @@ class CuttableProxy:
         self.server = eventlet.listen(("127.0.0.1", self.port))
         self.acceptor = eventlet.spawn(self._accept, self.server)
 
+    def freeze(self):
+        """Forward nothing more, either way, and close nothing, until ``thaw()``."""
+        if self.flowing.ready():
+            self.flowing = Event()
+
+    def thaw(self):
+        """Forward again, first what was held while frozen."""
+        if not self.flowing.ready():
+            self.flowing.send()
+
     def cut(self):
-        """Stop listening and close every connection under way."""
+        """Stop listening and close every connection under way (a frozen one too)."""
+        self.thaw()
         if self.acceptor is not None:
             self.acceptor.kill()
             self.acceptor = None
@@ -66,6 +87,7 @@ class CuttableProxy:
         try:
             while True:
                 data = source.recv(65536)
+                self.flowing.wait()  # held while frozen, an end of the stream too
                 if not data:
                     break
                 target.sendall(data)

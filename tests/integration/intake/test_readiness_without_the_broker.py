@@ -7,10 +7,16 @@ keeps it in its Service) and answers 202 to every concern, which waits in its ou
 ``/health`` says 503 with the broker's reason meanwhile; once the broker is back, the
 concerns are published. ``/health``, ``/health/ready`` and ``/metrics`` answer from the
 connections the service holds: asking them opens no connection to either.
+
+A broker gone silent (the proxy frozen: a partition that drops packets, no reset) is found
+by the queue consumer's AMQP heartbeats, negotiated with the broker at the service's
+``HEARTBEAT`` (``ZD_AMQP_HEARTBEAT_SECONDS``, 2 s here): ``/health`` says the broker is down
+within twice that, and up again once the proxy forwards again.
 """
 import json
+import time
 import uuid
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import psycopg
 import pytest
@@ -18,6 +24,7 @@ import requests
 from kombu import Connection, Queue
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.admin.rabbit_management import RabbitManagement, vhost_of
 from services.common.config import service_database_url, settings
 from services.common.topology import SERVICE_QUEUES
 from tests.support.proxy import CuttableProxy
@@ -25,6 +32,10 @@ from tests.support.services import running, wait_until
 from tests.support.system import fresh_system
 
 ROUTING_QUEUE = SERVICE_QUEUES["routing"].name  # where concern.received waits: routing is not running
+#: the queue consumer's heartbeat here (whole seconds, as AMQP has them): small, so that a
+#: silent broker is found in seconds; the broker's own (60 s by default) is higher, and
+#: the lower of the two is what the connection gets
+HEARTBEAT_SECONDS = 2
 
 
 class Intake:
@@ -39,7 +50,7 @@ def intake():
     current = settings()
     with CuttableProxy(urlsplit(current.amqp_uri).port or 5672) as broker, \
             CuttableProxy(urlsplit(current.database_url).port or 5432) as database:
-        with running("intake", AMQP_URI=broker.url_for(current.amqp_uri),
+        with running("intake", AMQP_URI=broker.url_for(current.amqp_uri), HEARTBEAT=HEARTBEAT_SECONDS,
                      ZD_DATABASE_URL=database.url_for(service_database_url("intake"))) as base:
             yield Intake(base, keys, broker, database)
 
@@ -125,6 +136,44 @@ def test_intake_stays_ready_and_takes_concerns_while_the_broker_is_unreachable(i
     assert received_by_routing(ticket_ids) == set(ticket_ids)
     wait_until(lambda: broker_up(intake.base) == 1.0, timeout=45, what="zd_up 1 again")
     assert answer(intake.base, "/health")[0] == 200
+
+
+def negotiated_heartbeats():
+    """The heartbeat (``timeout``, seconds) of each connection to the test's vhost, as the
+    broker agreed it with the client."""
+    current = settings()
+    rabbit = RabbitManagement(current.management_url)
+    listed = requests.get(f"{rabbit.base}/vhosts/{quote(vhost_of(current.amqp_uri), safe='')}"
+                          "/connections", auth=rabbit.auth, timeout=10)
+    listed.raise_for_status()
+    return [connection["timeout"] for connection in listed.json()]
+
+
+def test_a_broker_gone_silent_is_reported_down_within_two_heartbeats_and_up_once_it_answers(intake):
+    with Connection(settings().amqp_uri, heartbeat=HEARTBEAT_SECONDS) as probe:
+        offered = probe.connect().server_heartbeat  # RabbitMQ's `heartbeat`, 60 s by default
+    assert offered > HEARTBEAT_SECONDS  # the lower of the two is agreed: the consumer's
+    wait_until(lambda: HEARTBEAT_SECONDS in negotiated_heartbeats(), timeout=30,
+               what="the consumer's heartbeat agreed with the broker")
+    assert answer(intake.base, "/health")[0] == 200
+    intake.broker.freeze()
+    frozen = time.monotonic()
+    try:
+        status, body = wait_until(
+            lambda: (lambda h: h[1]["checks"]["broker"] == "down" and h)(answer(intake.base, "/health")),
+            timeout=4 * HEARTBEAT_SECONDS + 10, what="the silent broker reported down")
+        found = time.monotonic() - frozen
+        assert status == 503 and body["checks"]["database"] == "ok", body
+        assert body["reasons"]["broker"].startswith("the broker has been unreachable for"), body
+        assert "ConnectionForced" in body["reasons"]["broker"], body  # missed heartbeats
+        # the broker's last heartbeat came at most half an interval before the freeze, and
+        # the consumer gives up two intervals after it (checked every 0.2 s)
+        assert HEARTBEAT_SECONDS <= found <= 2 * HEARTBEAT_SECONDS + 2, found
+        assert answer(intake.base, "/health/ready")[0] == 200
+    finally:
+        intake.broker.thaw()
+    wait_until(lambda: answer(intake.base, "/health")[0] == 200, timeout=30,
+               what="the broker up again once it answers")
 
 
 def test_intake_is_not_ready_while_its_database_is_unreachable(intake):
