@@ -16,8 +16,10 @@ log = logging.getLogger(__name__)
 
 HTTP_REQUESTS = Counter("zd_http_requests_total", "HTTP requests answered",
                         ["service", "method", "route", "status"])
+#: by method and the answer's class (2xx, 4xx, 5xx): intake's latency objective counts its
+#: POSTs answered 2xx within 1 s as good, and a fast 5xx as bad (deploy/prometheus/alerts.yml)
 HTTP_SECONDS = Histogram("zd_http_request_seconds", "HTTP request duration",
-                         ["service", "route"])
+                         ["service", "method", "route", "status_class"])
 MESSAGES_CONSUMED = Counter("zd_messages_consumed_total",
                             "Messages consumed, by outcome: applied, duplicate, parked",
                             ["queue", "type", "outcome"])
@@ -113,7 +115,7 @@ CALENDAR_YEAR_UNKNOWN = Gauge("zd_calendar_year_unknown",
 def observe_request(service, method, route, status, seconds):
     try:
         HTTP_REQUESTS.labels(service, method, route, str(status)).inc()
-        HTTP_SECONDS.labels(service, route).observe(seconds)
+        HTTP_SECONDS.labels(service, method, route, f"{int(status) // 100}xx").observe(seconds)
     except Exception:  # never let metrics break a request
         log.exception("could not record request metrics")
 
