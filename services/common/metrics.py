@@ -84,6 +84,10 @@ NOTIFICATIONS_OVERDUE = Gauge("zd_notifications_overdue",
 NOTIFICATIONS_OVERDUE_SECONDS = Gauge("zd_notifications_overdue_seconds",
                                       "How long the oldest overdue notification has been due"
                                       " and not sent")
+NOTIFICATIONS_BACKLOG_OBSERVED = Gauge(
+    "zd_notifications_backlog_observed_timestamp_seconds",
+    "When notify's courier last counted its backlog (the gauges above): they are that old;"
+    " 0 before its first count")
 NOTIFY_CONCURRENCY = Gauge("zd_notify_concurrency",
                            "Deliveries at once a destination may have now (adaptive)",
                            ["channel", "destination"])

@@ -388,9 +388,12 @@ class Courier(ListeningLoop):
 
 
 def observe_backlog(conn):
-    """The backlog gauges: what waits to be sent, and what is due and still not sent."""
+    """The backlog gauges: what waits to be sent, and what is due and still not sent; and
+    when they were counted, for they keep their last values while the courier cannot count
+    (stuck, or the database unreachable)."""
     backlog = store.backlog(conn)
     metrics.NOTIFICATIONS_PENDING.set(backlog["pending"])
     metrics.NOTIFICATIONS_OLDEST_PENDING.set(backlog["oldest_seconds"])
     metrics.NOTIFICATIONS_OVERDUE.set(backlog["overdue"])
     metrics.NOTIFICATIONS_OVERDUE_SECONDS.set(backlog["overdue_seconds"])
+    metrics.NOTIFICATIONS_BACKLOG_OBSERVED.set_to_current_time()

@@ -212,17 +212,23 @@ def settle_many(conn, settlements):
     return {row["id"] for row in rows}
 
 
+#: due and not taken: what DUE claims, of every channel (a lease not yet expired is a
+#: delivery under way, not overdue; an expired one is a courier that let it go)
+OVERDUE = "next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())"
+
+
 def backlog(conn):
     """``{pending, oldest_seconds, overdue, overdue_seconds}`` of the notifications waiting
-    to be sent: all of them, those waiting in back-off included, and the ones overdue (their
-    next attempt's time has passed and they are not sent yet), ``overdue_seconds`` counted
-    from when the oldest of them became due. One scan of the pending rows."""
+    to be sent: all of them, those waiting in back-off and those being delivered included,
+    and the ones overdue (their next attempt's time has passed, no courier holds them and
+    they are not sent yet: what DUE would claim), ``overdue_seconds`` counted from when the
+    oldest of them became due. One scan of the pending rows."""
     return conn.execute(
         "SELECT count(*) AS pending,"
         " coalesce(extract(epoch FROM now() - min(created_at)), 0)::float AS oldest_seconds,"
-        " count(*) FILTER (WHERE next_attempt_at <= now()) AS overdue,"
+        " count(*) FILTER (WHERE " + OVERDUE + ") AS overdue,"
         " coalesce(extract(epoch FROM now() - min(next_attempt_at)"
-        "   FILTER (WHERE next_attempt_at <= now())), 0)::float AS overdue_seconds"
+        "   FILTER (WHERE " + OVERDUE + ")), 0)::float AS overdue_seconds"
         " FROM notifications WHERE status = 'pending'").fetchone()
 
 

@@ -1,8 +1,10 @@
 """Notify's backlog gauges on its own tables, in a transaction never committed: a
 notification waiting in back-off (its next attempt in the future) is pending but not
 overdue; one whose next attempt's time has passed is overdue, counted from when it became
-due; sent and given-up ones are neither."""
+due, unless a courier holds it (its lease not expired: a delivery under way); sent and
+given-up ones are neither. And when they were counted."""
 import os
+import time
 
 import psycopg
 import pytest
@@ -29,9 +31,10 @@ def conn(migrated):
         connection.rollback()
 
 
-def recorded(conn, key, status, created_ago, due_in):
+def recorded(conn, key, status, created_ago, due_in, leased_for=None):
     """A notification recorded ``created_ago`` seconds ago, next attempt ``due_in`` seconds
-    from now (negative: past)."""
+    from now (negative: past), leased to a courier ``leased_for`` seconds more (negative:
+    the lease expired)."""
     event = domain.Event(f"overdue-{key}", "ticket.assigned", {"ticket_id": new_ticket_id()}, {})
     store.record_notification(conn, event, domain.Notification(
         f"representative:{key}", "sms", "+8613800000001", "ticket.assigned.representative"),
@@ -39,6 +42,9 @@ def recorded(conn, key, status, created_ago, due_in):
     conn.execute("UPDATE notifications SET created_at = now() - make_interval(secs => %s),"
                  " next_attempt_at = now() + make_interval(secs => %s)"
                  " WHERE idempotency_key = %s", (created_ago, due_in, key))
+    if leased_for is not None:
+        conn.execute("UPDATE notifications SET lease_until = now() + make_interval(secs => %s)"
+                     " WHERE idempotency_key = %s", (leased_for, key))
 
 
 def gauges():
@@ -66,3 +72,19 @@ def test_a_due_notification_not_sent_is_overdue_since_it_became_due(conn):
     assert gauges() == {
         "zd_notifications_pending": 3.0, "zd_notifications_oldest_pending_seconds": 3600.0,
         "zd_notifications_overdue": 2.0, "zd_notifications_overdue_seconds": 120.0}
+
+
+def test_a_notification_a_courier_is_delivering_is_not_overdue_until_its_lease_expires(conn):
+    recorded(conn, "being-sent", "pending", created_ago=900, due_in=-300, leased_for=30)
+    recorded(conn, "let-go", "pending", created_ago=900, due_in=-200, leased_for=-10)
+    observe_backlog(conn)
+    assert gauges() == {
+        "zd_notifications_pending": 2.0, "zd_notifications_oldest_pending_seconds": 900.0,
+        "zd_notifications_overdue": 1.0, "zd_notifications_overdue_seconds": 200.0}
+
+
+def test_each_count_says_when_it_was_made(conn):
+    before = time.time()
+    observe_backlog(conn)
+    observed = REGISTRY.get_sample_value("zd_notifications_backlog_observed_timestamp_seconds")
+    assert before <= observed <= time.time()
