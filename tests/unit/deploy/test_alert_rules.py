@@ -99,3 +99,51 @@ def test_the_metric_names_found_in_an_expression_are_its_metrics():
         'max(cnpg_pg_settings_setting{name="max_connections"}[5m]) > 0.8 * 3600 and '
         'absent(up{job="zero-distance"}) or vector(1)') == {
             "cnpg_backends_total", "cnpg_pg_settings_setting", "up"}
+
+
+#: PromQL's aggregations: each drops every label its `by (...)` does not name
+AGGREGATIONS = r"\b(?:sum|min|max|avg|count|group|stddev|stdvar|topk|bottomk|quantile|count_values)"
+
+
+def label_lists(expr, keyword):
+    """The label lists of ``keyword (a, b)`` in ``expr``, as sets."""
+    return [{name.strip() for name in names.split(",")}
+            for names in re.findall(rf"\b{keyword}\s*\(([^)]*)\)", expr)]
+
+
+def keeps_namespace(rule):
+    """Whether every alert ``rule`` makes carries a namespace label: given by the rule, or
+    kept by every aggregation (by) and one-to-one match (on) of its expression, which has no
+    absent() nor vector() (their results carry no series' labels)."""
+    if "namespace" in rule.get("labels", {}):
+        return True
+    expr = rule["expr"]
+    if re.search(r"\b(?:absent|absent_over_time|vector|scalar)\s*\(", expr):
+        return False
+    if re.search(rf"{AGGREGATIONS}\s*\(", expr) or re.search(r"\bwithout\s*\(", expr):
+        return False  # an aggregation without `by`, or one `without` a list
+    return all("namespace" in names for keyword in ("by", "on") for names in label_lists(expr, keyword))
+
+
+def test_every_alert_carries_the_namespace_the_operators_alertmanager_routes_on():
+    """The Prometheus Operator restricts an AlertmanagerConfig's routes and inhibitions to
+    alerts with namespace="zero-distance": an alert without the label reaches no receiver."""
+    lost = [rule["alert"] for rule in rules() if not keeps_namespace(rule)]
+    assert not lost, lost
+    for rule in rules():
+        assert rule["labels"].get("namespace", "zero-distance") == "zero-distance", rule["alert"]
+    assert keeps_namespace({"expr": "max by (namespace, queue) (x) > 0 and on (namespace) y"})
+    assert not keeps_namespace({"expr": "max(x) > 0"})
+    assert not keeps_namespace({"expr": "sum by (service) (x) / sum by (service) (y)"})
+    assert not keeps_namespace({"expr": "x / on (pod) y"})
+    assert not keeps_namespace({"expr": 'absent(up{job="a"})', "labels": {"severity": "page"}})
+    assert keeps_namespace({"expr": "vector(1)", "labels": {"namespace": "zero-distance"}})
+
+
+def test_the_partition_alert_reads_the_identity_of_the_node_job_only():
+    """/metrics/detailed (job rabbitmq) serves rabbitmq_identity_info as well as /metrics (job
+    rabbitmq-node), for the same instance: a join over both is many-to-many, and fails."""
+    (rule,) = [rule for rule in rules() if rule["alert"] == "ZeroDistanceBrokerPartitioned"]
+    read = re.findall(r"\b(rabbitmq_identity_info|erlang_vm_dist_node_state)(\{[^}]*\})?",
+                      rule["expr"])
+    assert read and all(matchers == '{job="rabbitmq-node"}' for _, matchers in read), read

@@ -1038,16 +1038,26 @@ def admin_connections(environ):
     return sum(pool.max_size for pool in CountedPool.made) + ADMIN_DIRECT_CONNECTIONS
 
 
+def rolling_bound(replicas, value, default, rounding):
+    """maxSurge or maxUnavailable of ``replicas``: a count, or a share rounded as Kubernetes
+    does (surge up, unavailable down)."""
+    value = default if value is None else value
+    return rounding(replicas * int(value[:-1]) / 100) if isinstance(value, str) else value
+
+
 def most_replicas(layer, deployment):
-    """The most pods of a Deployment at once: KEDA's maxReplicaCount or its replicas, and the
-    rolling update's surge (maxSurge, 25% rounded up unless given)."""
+    """The most pods of a Deployment holding connections at once: KEDA's maxReplicaCount or its
+    replicas, the rolling update's surge (maxSurge, 25% rounded up unless given), and the old
+    pods one step of the update stops (maxSurge + maxUnavailable, 25% rounded down), which
+    keep their connections through the preStop delay and their own stop."""
     name = deployment["metadata"]["name"]
     bounds = [scaler["spec"]["maxReplicaCount"] for scaler in of_kind(layer, "ScaledObject")
               if scaler["spec"]["scaleTargetRef"]["name"] == name]
     replicas = bounds[0] if bounds else deployment["spec"].get("replicas", 1)
-    surge = deployment["spec"].get("strategy", {}).get("rollingUpdate", {}).get("maxSurge", "25%")
-    surge = math.ceil(replicas * int(surge[:-1]) / 100) if isinstance(surge, str) else surge
-    return replicas + surge
+    rolling = deployment["spec"].get("strategy", {}).get("rollingUpdate", {})
+    surge = rolling_bound(replicas, rolling.get("maxSurge"), "25%", math.ceil)
+    unavailable = rolling_bound(replicas, rolling.get("maxUnavailable"), "25%", math.floor)
+    return replicas + surge + (surge + unavailable)
 
 
 def connection_budget(layer):
@@ -1079,11 +1089,37 @@ def test_a_process_opens_its_pool_and_its_relays_and_notify_its_courier():
     assert process_connections("intake", {"ZD_DB_POOL_SIZE": "20"}) == 20 + relays
 
 
+def test_a_rollout_counts_its_surge_and_the_old_pods_it_is_stopping():
+    deployment = {"metadata": {"name": "zd-intake"}, "spec": {"replicas": 8}}
+    assert most_replicas(BASE, deployment) == 8 + 2 + (2 + 2)
+    deployment["spec"]["strategy"] = {"rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    assert most_replicas(BASE, deployment) == 8 + 1 + 1
+
+
+def connections_alert_threshold(alert):
+    (rule,) = [rule for rule in yaml.safe_load(ALERTS.read_text())["groups"][0]["rules"]
+               if rule["alert"] == alert]
+    assert 'name="superuser_reserved_connections"' in rule["expr"]
+    return float(re.search(r"\)\s*>\s*([\d.]+)\s*$", rule["expr"]).group(1))
+
+
+#: the share of max_connections less superuser_reserved_connections the planned maximum
+#: stays under: the ticket's threshold
+CONNECTIONS_PLANNED_SHARE = connections_alert_threshold("ZeroDistanceDatabaseConnectionsHigh")
+
+
+def test_the_connection_alerts_ticket_above_the_plan_and_page_near_the_limit():
+    assert CONNECTIONS_PLANNED_SHARE == 0.85
+    assert connections_alert_threshold("ZeroDistanceDatabaseConnectionsNearLimit") == 0.95
+
+
 @pytest.mark.parametrize("layer", LAYERS)
 def test_database_connections_at_the_replicas_maxima_fit_max_connections(layer):
     needed, limit, parts = connection_budget(layer)
-    assert needed <= limit, (
-        f"{layer}: the pods may open {needed} connections ({parts}), PostgreSQL takes {limit}:"
+    # under the threshold of ZeroDistanceDatabaseConnectionsHigh: what is planned is no ticket
+    assert needed <= CONNECTIONS_PLANNED_SHARE * limit, (
+        f"{layer}: the pods may open {needed} connections ({parts}), PostgreSQL takes {limit},"
+        f" {CONNECTIONS_PLANNED_SHARE:.0%} of which is {int(CONNECTIONS_PLANNED_SHARE * limit)}:"
         " raise max_connections (postgres.yaml) or lower the pools or the replicas' maxima"
         " (docs/operations.md, \"Sizing database connections\")")
     # and not twice as many as needed: each connection slot costs the server memory
