@@ -1,8 +1,9 @@
 """A real Alertmanager (Debian's prometheus-alertmanager) with deploy/alertmanager's config,
 on a loopback port of its own: alerts posted to it reach the receiver of their severity, and
 an alert that follows from another one firing is inhibited: a service instance down holds its
-own dependency alert (not another instance's), a broker node down the queue alerts, a broker
-alarm the relay's.
+own dependency alert (not another instance's), a broker partitioned its namespace's queue
+alerts (a single node down none), a broker alarm the relay's, connections near the limit
+their instance's ticket.
 
 The receivers are the config's placeholders: nothing is sent within the test (each group
 waits 30 s before its first notification), and the process is stopped afterwards.
@@ -50,7 +51,8 @@ def post(base, *alerts):
 def states(base):
     """``{(alertname, distinguishing label): (state, receivers)}`` of the alerts held."""
     return {(alert["labels"]["alertname"], alert["labels"].get("instance")
-             or alert["labels"].get("queue") or alert["labels"].get("schema")):
+             or alert["labels"].get("queue") or alert["labels"].get("schema")
+             or alert["labels"].get("pod")):
             (alert["status"]["state"], sorted(r["name"] for r in alert["receivers"]))
             for alert in requests.get(f"{base}/alerts", timeout=5).json()}
 
@@ -67,6 +69,18 @@ def test_alerts_are_routed_by_severity_and_the_consequences_inhibited(alertmanag
           "instance": "rabbitmq-2:15692"},
          {"alertname": "ZeroDistanceQueueWithoutConsumer", "severity": "page", "vhost": "/",
           "queue": "zd.notify.events"},
+         {"alertname": "ZeroDistanceBrokerPartitioned", "severity": "page",
+          "rabbitmq_cluster": "zd", "namespace": "zero-distance"},
+         {"alertname": "ZeroDistanceQueueBacklogGrowing", "severity": "ticket", "vhost": "/",
+          "queue": "zd.routing.events", "namespace": "zero-distance"},
+         {"alertname": "ZeroDistanceQueueBacklogGrowing", "severity": "ticket", "vhost": "/",
+          "queue": "zd.intake.events", "namespace": "staging"},
+         {"alertname": "ZeroDistanceDatabaseConnectionsNearLimit", "severity": "page",
+          "namespace": "zero-distance", "pod": "zd-postgres-1"},
+         {"alertname": "ZeroDistanceDatabaseConnectionsHigh", "severity": "ticket",
+          "namespace": "zero-distance", "pod": "zd-postgres-1"},
+         {"alertname": "ZeroDistanceDatabaseConnectionsHigh", "severity": "ticket",
+          "namespace": "zero-distance", "pod": "zd-postgres-2"},
          {"alertname": "ZeroDistanceBrokerMemoryAlarm", "severity": "page",
           "instance": "rabbitmq-1:15692"},
          {"alertname": "ZeroDistanceOutboxBrokerBlocked", "severity": "page", "schema": "intake"},
@@ -80,7 +94,14 @@ def test_alerts_are_routed_by_severity_and_the_consequences_inhibited(alertmanag
         ("ZeroDistanceDependencyDown", "routing-1:8002"): ("suppressed", ["on-call"]),
         ("ZeroDistanceDependencyDown", "routing-2:8002"): ("active", ["on-call"]),
         ("ZeroDistanceBrokerNodeDown", "rabbitmq-2:15692"): ("active", ["on-call"]),
-        ("ZeroDistanceQueueWithoutConsumer", "zd.notify.events"): ("suppressed", ["on-call"]),
+        # one node of three down: the queue without consumer pages all the same
+        ("ZeroDistanceQueueWithoutConsumer", "zd.notify.events"): ("active", ["on-call"]),
+        ("ZeroDistanceBrokerPartitioned", None): ("active", ["on-call"]),
+        ("ZeroDistanceQueueBacklogGrowing", "zd.routing.events"): ("suppressed", ["ticket"]),
+        ("ZeroDistanceQueueBacklogGrowing", "zd.intake.events"): ("active", ["ticket"]),
+        ("ZeroDistanceDatabaseConnectionsNearLimit", "zd-postgres-1"): ("active", ["on-call"]),
+        ("ZeroDistanceDatabaseConnectionsHigh", "zd-postgres-1"): ("suppressed", ["ticket"]),
+        ("ZeroDistanceDatabaseConnectionsHigh", "zd-postgres-2"): ("active", ["ticket"]),
         ("ZeroDistanceBrokerMemoryAlarm", "rabbitmq-1:15692"): ("active", ["on-call"]),
         ("ZeroDistanceOutboxBrokerBlocked", "intake"): ("suppressed", ["on-call"]),
         ("ZeroDistanceMessagesParked", None): ("active", ["ticket"]),
