@@ -18,7 +18,8 @@ UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def rules():
-    return {rule["alert"]: rule for rule in yaml.safe_load(RULES.read_text())["groups"][0]["rules"]}
+    return {rule["alert"]: rule for group in yaml.safe_load(RULES.read_text())["groups"]
+            for rule in group["rules"] if "alert" in rule}
 
 
 def guide_rows():

@@ -57,7 +57,13 @@ def test_alerts_use_only_rabbitmq_metrics_the_broker_serves():
 
 
 def rules():
-    return yaml.safe_load((RULES / "alerts.yml").read_text())["groups"][0]["rules"]
+    """Every rule: the alerts, and the recording rules some of them read."""
+    return [rule for group in yaml.safe_load((RULES / "alerts.yml").read_text())["groups"]
+            for rule in group["rules"]]
+
+
+def recorded():
+    return {rule["record"] for rule in rules() if "record" in rule}
 
 
 #: PromQL's words that are not metrics
@@ -87,7 +93,9 @@ def test_every_metric_a_rule_reads_is_listed_or_exported():
              | listed(ROOT / "deploy" / "grafana" / "rabbitmq_metrics.txt")
              | listed(RULES / "rabbitmq_node_metrics.txt") | listed(RULES / "cnpg_metrics.txt")
              | listed(RULES / "kube_state_metrics.txt"))
-    used = {name: rule["alert"] for rule in rules() for name in metric_names(rule["expr"])}
+    known |= recorded()
+    used = {name: rule.get("alert", rule.get("record")) for rule in rules()
+            for name in metric_names(rule["expr"])}
     assert "cnpg_backends_total" in used and "kube_pod_container_status_restarts_total" in used
     unknown = {name: alert for name, alert in used.items() if name not in known}
     assert not unknown, unknown
@@ -128,10 +136,10 @@ def keeps_namespace(rule):
 def test_every_alert_carries_the_namespace_the_operators_alertmanager_routes_on():
     """The Prometheus Operator restricts an AlertmanagerConfig's routes and inhibitions to
     alerts with namespace="zero-distance": an alert without the label reaches no receiver."""
-    lost = [rule["alert"] for rule in rules() if not keeps_namespace(rule)]
+    lost = [rule.get("alert", rule.get("record")) for rule in rules() if not keeps_namespace(rule)]
     assert not lost, lost
     for rule in rules():
-        assert rule["labels"].get("namespace", "zero-distance") == "zero-distance", rule["alert"]
+        assert rule.get("labels", {}).get("namespace", "zero-distance") == "zero-distance", rule
     assert keeps_namespace({"expr": "max by (namespace, queue) (x) > 0 and on (namespace) y"})
     assert not keeps_namespace({"expr": "max(x) > 0"})
     assert not keeps_namespace({"expr": "sum by (service) (x) / sum by (service) (y)"})
@@ -143,7 +151,22 @@ def test_every_alert_carries_the_namespace_the_operators_alertmanager_routes_on(
 def test_the_partition_alert_reads_the_identity_of_the_node_job_only():
     """/metrics/detailed (job rabbitmq) serves rabbitmq_identity_info as well as /metrics (job
     rabbitmq-node), for the same instance: a join over both is many-to-many, and fails."""
-    (rule,) = [rule for rule in rules() if rule["alert"] == "ZeroDistanceBrokerPartitioned"]
+    (rule,) = [rule for rule in rules() if rule.get("alert") == "ZeroDistanceBrokerPartitioned"]
     read = re.findall(r"\b(rabbitmq_identity_info|erlang_vm_dist_node_state)(\{[^}]*\})?",
                       rule["expr"])
     assert read and all(matchers == '{job="rabbitmq-node"}' for _, matchers in read), read
+
+
+def test_the_recording_rules_are_evaluated_before_the_alerts_that_read_them():
+    """Rules of one group run in order, and promtool evaluates the groups in order: the
+    objective's shares come first, so an alert reads the ones of its own evaluation."""
+    groups = yaml.safe_load((RULES / "alerts.yml").read_text())["groups"]
+    first_alert = next(index for index, group in enumerate(groups)
+                       if any("alert" in rule for rule in group["rules"]))
+    records = {rule["record"]: index for index, group in enumerate(groups)
+               for rule in group["rules"] if "record" in rule}
+    read = {name for rule in rules() if "alert" in rule for name in metric_names(rule["expr"])
+            if name in records}
+    assert read == {f"zd:intake_concern_posts_bad:ratio_rate{window}"
+                    for window in ("5m", "30m", "1h", "6h", "3d")}
+    assert all(records[name] < first_alert for name in read)

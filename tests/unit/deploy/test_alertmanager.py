@@ -23,7 +23,9 @@ def amtool(*arguments):
 
 
 def rules():
-    return yaml.safe_load(RULES.read_text())["groups"][0]["rules"]
+    """The alerting rules (the recording rules' group aside)."""
+    return [rule for group in yaml.safe_load(RULES.read_text())["groups"]
+            for rule in group["rules"] if "alert" in rule]
 
 
 def config():
