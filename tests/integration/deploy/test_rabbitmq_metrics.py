@@ -112,3 +112,17 @@ def test_every_listed_node_metric_is_served_where_the_node_job_scrapes():
         assert [sample.value for sample in families[alarm].samples] == [0]
     (identity,) = families["rabbitmq_identity_info"].samples
     assert identity.labels["rabbitmq_cluster"] and identity.value == 1
+
+
+def test_the_queue_job_serves_the_nodes_identity_too():
+    """Both jobs scrape the same node and both answers carry rabbitmq_identity_info: the
+    partition alert must read it of one job (rabbitmq-node), or its join is many-to-many."""
+    url, params = scrape_job()
+    answer = requests.get(url, params=params, timeout=10)
+    answer.raise_for_status()
+    families = {family.name: family for family in text_string_to_metric_families(answer.text)}
+    (identity,) = families["rabbitmq_identity_info"].samples
+    assert identity.value == 1
+    # which tests/unit/deploy/test_alert_rules.py checks of every expression
+    assert 'rabbitmq_identity_info{job="rabbitmq-node"}' in (
+        ROOT / "deploy" / "prometheus" / "alerts.yml").read_text()
