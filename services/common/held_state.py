@@ -8,9 +8,11 @@ connection's owner when it connects and when it fails.
 
 ``DatabaseEvidence``: when the process's own work last reached its database and when it
 last could not: every transaction of a worker (``services.common.db.Transactions``) and
-every round of a loop (the outbox relays, notify's courier, each a round a second at
-least) tells it. Evidence older than the caller's ``fresh_seconds`` says nothing: the
-caller looks itself, once, through the pool. One ``DatabaseEvidence`` per service
+every round of a loop that reached the database (the outbox relays, notify's courier, each
+a round a second at least) tells it; so does the look ``Liveness`` takes, through the pool
+and bounded, whenever the process has been quiet. Only a failed connection is evidence of
+the database down, never a wait for a busy pool (``services.common.db.is_database_down``).
+Evidence older than the caller's ``fresh_seconds`` says nothing. One ``DatabaseEvidence`` per service
 container (``database_evidence``), shared by the pools of that process.
 """
 import time
@@ -68,11 +70,16 @@ class DatabaseEvidence:
             self.missing_since = self.missed_at
         self.failure = type(failure).__name__
 
+    def age(self):
+        """Seconds since the newest evidence; None when there is none."""
+        heard = [moment for moment in (self.reached_at, self.missed_at) if moment is not None]
+        return self.clock() - max(heard) if heard else None
+
     def state(self, fresh_seconds):
         """``("ok", None)``, ``("down", why)``, or ``(None, None)`` when nothing was heard
         of the database for ``fresh_seconds``: the newest evidence decides."""
-        heard = [moment for moment in (self.reached_at, self.missed_at) if moment is not None]
-        if not heard or self.clock() - max(heard) > fresh_seconds:
+        age = self.age()
+        if age is None or age > fresh_seconds:
             return None, None
         if self.missed_at is not None and (self.reached_at is None or self.missed_at > self.reached_at):
             return "down", (f"the database has been unreachable for"

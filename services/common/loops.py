@@ -8,9 +8,11 @@ by the outbox relay (``services.common.outbox_relay``) and notify's courier.
 Each finished round (or a subclass's ``beat()`` within a long one) is progress;
 ``/health`` calls a loop stalled when it has made none for ``ZD_STALL_SECONDS``. A failed
 round is logged by the error's kind and frames, never its text (it may quote a row).
-Each round, and each LISTEN, tells the process's ``DatabaseEvidence`` the database was
-reached, and a failure of the database that it was not (``services.common.held_state``):
-a loop runs a round a second at least, so ``/health`` knows of its database without asking.
+Each round that reached the database (``run_round`` returns False for one that did not,
+such as a relay's while the broker blocks it), and each LISTEN, tells the process's
+``DatabaseEvidence`` the database was reached, and a failure of a connection that it was
+not (``services.common.held_state``): a loop runs a round a second at least, so
+``/health`` knows of its database without asking.
 """
 import logging
 import time
@@ -18,7 +20,7 @@ import time
 import eventlet
 from nameko.extensions import DependencyProvider
 
-from services.common.db import UNAVAILABLE
+from services.common.db import UNAVAILABLE, is_database_down
 from services.common.held_state import DatabaseEvidence, database_evidence
 from services.common.tracebacks import traceback_without_text
 
@@ -40,6 +42,7 @@ class ListeningLoop(DependencyProvider):
         raise NotImplementedError
 
     def run_round(self):
+        """One round of work; False when it did not reach the database."""
         raise NotImplementedError
 
     last_progress = None
@@ -98,7 +101,7 @@ class ListeningLoop(DependencyProvider):
             try:
                 self._listen()
             except Exception as failure:  # the loop must outlive any outage of broker or database
-                if isinstance(failure, UNAVAILABLE):
+                if isinstance(failure, UNAVAILABLE) and is_database_down(failure):
                     self.evidence.missed(failure)
                 if self.running:  # the error's text may quote a row it held: kind and frames only
                     log.error("%s failed; retrying\n%s", type(self).__name__,
@@ -112,8 +115,8 @@ class ListeningLoop(DependencyProvider):
             listener.execute(f"LISTEN {self.notify_channel}")
             self.evidence.reached()
             while self.running:
-                self.run_round()
-                self.evidence.reached()
+                if self.run_round() is not False:
+                    self.evidence.reached()
                 self.beat()
                 self._wait_for_notification(listener)
 

@@ -322,8 +322,10 @@ class OutboxRelay(ListeningLoop):
                                    declare=topology.declaring(config.get("ZD_DECLARE_TOPOLOGY")))
 
     def run_round(self):
+        """False while the broker blocks publishing: the round did not read the outbox."""
         relay_round(self.pool, self.publisher, self.schema, progress=self.beat)
         self._keep_house()
+        return not self.publisher.blocked
 
     def liveness(self, stall_seconds):
         """Blocked by the broker's resource alarm is its own state: the relay is well
