@@ -17,14 +17,22 @@ Service, taking work.
 Both answer from what the process already holds (``services.common.held_state``), never
 from a connection of their own: the broker is the queue consumer's connection (connected,
 or down since when and why), the database the evidence its transactions and loops leave
-(a loop runs a round a second). Only when no evidence is fresher than ``FRESH_SECONDS``
-is the database asked, through the pool (no new connection). The directory version
-``/health`` shows is read through the pool at most every ``DIRECTORY_LOOK_SECONDS``.
-``/metrics`` works out the same report, so ``zd_up`` is as fresh as the last scrape.
+(a loop runs a round a second). ``Liveness``'s own green thread reads the directory
+version every ``DIRECTORY_LOOK_SECONDS``, and as soon as the process has left no evidence
+for ``QUIET_SECONDS`` (a relay the broker blocks reads nothing): through the pool, given
+up after ``LOOK_TIMEOUT_SECONDS`` (a database gone silent: evidence of it down, the
+connection closed; a pool that lends none in time, busy or unable to connect: one
+connection of its own, as bounded, to tell which). Only when no evidence is fresher than
+``FRESH_SECONDS`` (that thread is stuck) do ``/health`` and ``/health/ready`` look
+themselves, as bounded. ``/metrics`` (the liveness probe's) never touches the database:
+it works out the same report from the evidence alone, so ``zd_up`` is as fresh as the
+last scrape, and says the database down once the newest evidence is older than
+``STALE_SECONDS``.
 
 A service that counts deadlines in working hours (``working_hours.COUNTED_BY``) also
 says when they run into a year whose official holidays and make-up workdays nobody
-gives (``CalendarWatch``): a warning in its log at start, ``zd_calendar_year_unknown``
+gives (``CalendarWatch``, looking in its own green thread every
+``CALENDAR_LOOK_SECONDS``): a warning in its log at start, ``zd_calendar_year_unknown``
 and a ``calendar`` note in ``/health``, which stays 200: deadlines still run, on
 weekdays and the directory's own holidays.
 """
@@ -32,26 +40,36 @@ import logging
 import time
 from datetime import date
 
+import eventlet
+import psycopg
 from kombu import Connection
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
+from psycopg_pool import PoolTimeout
 from werkzeug.wrappers import Response
 
 from services.common import api_docs, metrics, working_hours
 from services.common.config import amqp_ssl
-from services.common.db import Transactions
+from services.common.db import DatabaseSilent, Transactions
 from services.common.errors import Problem, Unavailable
 from services.common.held_state import database_evidence
 from services.common.http import api, json_response
 from services.common.local_directory import current_directory, directory_version
 
 BROKER_TIMEOUT = 2
-CALENDAR_LOOK_SECONDS = 60  # /metrics looks at the calendar again at most this often
-CALENDAR_HEALTH_SECONDS = 10  # /health, at most this often (the note of the last look between)
-#: evidence of the database older than this says nothing: it is asked once, through the pool
-#: (a loop leaves evidence every second; only a process whose loops all stopped gets here)
+CALENDAR_LOOK_SECONDS = 10  # the calendar watch's thread looks this often (/health: its note)
+#: the seconds a look at the database (directory version, calendar) has to be answered;
+#: past them the database counts as down and the connection is closed, not pooled again
+LOOK_TIMEOUT_SECONDS = 2
+#: a process that left no evidence of its database for this long looks (its own thread)
+QUIET_SECONDS = 3
+WATCH_SECONDS = 1  # how often that thread wakes
+#: evidence older than this says nothing to /health and /health/ready: they look (bounded)
 FRESH_SECONDS = 10
-DIRECTORY_LOOK_SECONDS = 5  # /health reads the directory version again at most this often
+#: /metrics, which never looks, says the database down once its newest evidence is older
+#: than this (the watching thread leaves some every few seconds, even on a silent database)
+STALE_SECONDS = 3 * FRESH_SECONDS
+DIRECTORY_LOOK_SECONDS = 5  # the directory version /health shows is read this often
 #: a process holding no broker connection (no queue consumer) checks with a fresh one at
 #: most this often; each of the four services holds one
 BROKER_LOOK_SECONDS = 15
@@ -94,6 +112,26 @@ class Liveness(DependencyProvider):
         self.broker_looked_at = None
         self.broker_seen = ("down", "not checked yet")
 
+    def start(self):
+        self.container.spawn_managed_thread(self._watch_database)
+
+    def _watch_database(self):
+        """Every ``WATCH_SECONDS``: read the directory version when due, or at once when
+        the process left no evidence of its database for ``QUIET_SECONDS`` (bounded)."""
+        database = _database_of(self.container)
+        if database is None:
+            return
+        evidence = database_evidence(self.container)
+        while True:
+            eventlet.sleep(WATCH_SECONDS)
+            age, looked_at = evidence.age(), self.directory_looked_at
+            if (age is None or age > QUIET_SECONDS or looked_at is None
+                    or time.monotonic() - looked_at >= DIRECTORY_LOOK_SECONDS):
+                try:
+                    self._look(Transactions(database.pool, evidence=evidence), evidence)
+                except Exception as exc:  # told to the evidence; the thread carries on
+                    log.debug("database look failed: %s", type(exc).__name__)
+
     def get_dependency(self, worker_ctx):
         return self
 
@@ -131,36 +169,66 @@ class Liveness(DependencyProvider):
         return self.broker_seen
 
     def database(self, db, look=True):
-        """``(state, reason)`` of the database: the evidence the process's transactions and
-        loops left; asked through the pool only when none is fresher than ``FRESH_SECONDS``
-        (``look=False``: never asked; the newest evidence, however old, decides)."""
+        """``(state, reason)`` of the database: the evidence the process's transactions,
+        loops and watching thread left; asked through the pool, bounded by
+        ``LOOK_TIMEOUT_SECONDS``, only when none is fresher than ``FRESH_SECONDS``
+        (``look=False``: never asked; down once the newest is older than ``STALE_SECONDS``)."""
         evidence = database_evidence(self.container)
-        state, reason = evidence.state(FRESH_SECONDS if look else float("inf"))
+        state, reason = evidence.state(FRESH_SECONDS if look else STALE_SECONDS)
         if state is None and not look:
-            return "down", "not reached yet"
+            age = evidence.age()
+            return "down", ("not reached yet" if age is None
+                            else f"no evidence of the database for {age:.0f}s")
         if state is None:
             try:
-                self._read_directory_version(db)
+                self._look(db, evidence)
                 return "ok", None
             except Exception as exc:  # a reason to report, not to crash
-                return "down", _reason("database", exc)
+                state, reason = evidence.state(FRESH_SECONDS)  # a failed connection's own
+                return "down", reason if state == "down" else _reason("database", exc)
         return state, reason
 
-    def directory(self, db):
-        """The directory version in the service's database, read at most every
-        ``DIRECTORY_LOOK_SECONDS``; None when none is loaded or it could not be read."""
-        looked_at = self.directory_looked_at
-        if looked_at is None or time.monotonic() - looked_at >= DIRECTORY_LOOK_SECONDS:
-            try:
-                self._read_directory_version(db)
-            except Exception as exc:  # the rest of the report stands
-                log.warning("directory version not read: %s", type(exc).__name__)
+    def _look(self, db, evidence):
+        """Read the directory version through the pool (bounded), telling ``evidence``. A
+        pool that lends no connection in time is not evidence (it may only be busy): then
+        a connection of its own, bounded as well, tells whether the database answers."""
+        try:
+            self._read_directory_version(db)
+        except Unavailable as exc:
+            if isinstance(exc.__cause__, PoolTimeout):
+                _connect_once(db.pool, evidence)
+            raise
+
+    def directory(self, db=None):
+        """The directory version in the service's database, as last read (every
+        ``DIRECTORY_LOOK_SECONDS``); None when none is loaded or it could not be read."""
         return self.directory_version
 
     def _read_directory_version(self, db):
-        with db.transaction() as conn:  # tells the process's evidence either way
+        # tells the process's evidence either way; a silent database: DatabaseSilent
+        with db.transaction(within=LOOK_TIMEOUT_SECONDS) as conn:
             self.directory_version = directory_version(conn)
         self.directory_looked_at = time.monotonic()
+
+
+def _connect_once(pool, evidence):
+    """Open and close one connection with ``pool``'s settings, within
+    ``LOOK_TIMEOUT_SECONDS``; ``evidence`` is told whether the database answered."""
+    silent = DatabaseSilent("no answer in time")
+    try:
+        with eventlet.Timeout(LOOK_TIMEOUT_SECONDS, silent):
+            psycopg.connect(pool.conninfo, **{**pool.kwargs, "row_factory": None,
+                                              "connect_timeout": LOOK_TIMEOUT_SECONDS}).close()
+    except psycopg.OperationalError as exc:
+        evidence.missed(exc)
+    else:
+        evidence.reached()
+
+
+def _database_of(container):
+    """The container's ``db`` dependency (``Database``), or None."""
+    return next((dependency for dependency in container.dependencies
+                 if getattr(dependency, "attr_name", None) == "db"), None)
 
 
 def today():
@@ -184,29 +252,33 @@ class CalendarWatch(DependencyProvider):
 
     def start(self):
         if self.watching:
-            self.container.spawn_managed_thread(self._look_at_start)
+            self.container.spawn_managed_thread(self._keep_looking)
 
     def get_dependency(self, worker_ctx):
         return self
 
-    def _look_at_start(self):
-        try:
-            database = next(dependency for dependency in self.container.dependencies
-                            if dependency.attr_name == "db")
-            self.look(Transactions(database.pool))
-        except Exception as exc:  # the database may not be there yet: /health looks again
-            log.info("calendar not checked at start: %s", type(exc).__name__)
+    def _keep_looking(self):
+        """At start, then every ``CALENDAR_LOOK_SECONDS``: neither ``/health`` nor
+        ``/metrics`` reads the database for it."""
+        database = _database_of(self.container)
+        while database is not None:
+            try:
+                self.look(Transactions(database.pool))
+            except Exception as exc:  # the database may not be there yet: looked at again
+                log.info("calendar not checked: %s", type(exc).__name__)
+            eventlet.sleep(CALENDAR_LOOK_SECONDS)
 
-    def look(self, db, every=None):
+    def note(self):
+        """The note of the last look for ``/health`` (None: every year needed is known)."""
+        return unknown_years_note(self.logged) if self.watching else None
+
+    def look(self, db):
         """The note for ``/health`` (None: every year needed is known), with the gauge
-        and the log brought up to date; ``every``: seconds within which a second look
-        is skipped (the note of the last one is given). Raises what the database raises."""
+        and the log brought up to date. Raises what the database raises."""
         if not self.watching:
             return None
-        if every and self.looked_at and time.monotonic() - self.looked_at < every:
-            return unknown_years_note(self.logged)
         try:
-            with db.transaction() as conn:
+            with db.transaction(within=LOOK_TIMEOUT_SECONDS) as conn:
                 directory = current_directory(conn)
         except Unavailable:
             return None  # no directory yet: no district counts deadlines
@@ -246,7 +318,8 @@ def unknown_years_note(unknown):
 def health_report(service, db, held, calendar=None, look=True):
     """``(status, body)`` of ``/health`` from ``held`` (``Liveness``); sets ``zd_up``.
     ``look=False`` (``/metrics``, the liveness probe's): nothing is read from the database,
-    whose silent hang must never hold that answer."""
+    whose silent hang must never hold that answer. Otherwise the database is looked at
+    only when no evidence of it is fresh, and then bounded (``Liveness.database``)."""
     checks, problems, notes, directory = {}, {}, {}, None
     parts = held.report()
     for name, (state, reason) in [("database", held.database(db, look=look)),
@@ -261,14 +334,9 @@ def health_report(service, db, held, calendar=None, look=True):
         metrics.UP.labels(service, name).set(1 if state in ("ok", "blocked") else 0)
     if checks["database"] == "ok" and look:
         directory = held.directory(db)
-        if calendar is not None:
-            try:
-                note = calendar.look(db, every=CALENDAR_HEALTH_SECONDS)
-            except Exception as exc:  # a note, never a reason to fail the check
-                note = None
-                log.warning("calendar not checked: %s", type(exc).__name__)
-            if note:
-                notes["calendar"] = note
+        note = calendar.note() if calendar is not None else None
+        if note:
+            notes["calendar"] = note
     body = {"status": "ok" if not problems else "unavailable", "service": service,
             "checks": checks, "directory_version": directory}
     if problems:
@@ -334,11 +402,8 @@ class Observable:
 
     @api("GET", "/metrics")
     def metrics(self, request):
-        # zd_up and the calendar's gauge are current even where nobody asks /health
+        # zd_up is current even where nobody asks /health; the calendar's gauge is kept by
+        # its own thread: nothing here touches the database
         health_report(self.name, self.db, self.liveness, look=False)
-        try:
-            self.calendar_watch.look(self.db, every=CALENDAR_LOOK_SECONDS)
-        except Exception as exc:  # the metrics answer all the same
-            log.warning("calendar not checked: %s", type(exc).__name__)
         payload, content_type = metrics.exposition()
         return Response(payload, content_type=content_type)
