@@ -49,13 +49,17 @@ connected, or since when it is not (``/health``'s ``broker``, without a connecti
 A broker gone silent (a network partition that drops packets, no reset) is found by the
 connection's heartbeats (nameko's ``HEARTBEAT``, ``ZD_AMQP_HEARTBEAT_SECONDS``), two
 intervals without a byte from it; that connection is then dropped, not closed, since a
-close waits for an answer a silent broker never sends.
+close waits for an answer a silent broker never sends. Its socket's ``TCP_USER_TIMEOUT``
+is one heartbeat interval (py-amqp's default, 1 s, would drop the connection, and have up
+to a prefetch of messages per queue delivered again, on any network blip over a second):
+data the broker has not acknowledged for that long fails the connection too.
 """
 import base64
 import hashlib
 import json
 import logging
 import re
+import socket
 import time
 from collections import deque
 from contextlib import contextmanager, nullcontext
@@ -65,6 +69,7 @@ from itertools import groupby
 
 import eventlet
 from amqp.exceptions import ConnectionError as AmqpConnectionError
+from amqp.exceptions import ConsumerCancelled
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
 from nameko.utils import sanitize_url
@@ -271,6 +276,16 @@ class BoundedQueueConsumer(QueueConsumer):
         self.last_iteration = time.monotonic()
         super().start()
 
+    @property
+    def connection(self):
+        """nameko's, its socket's ``TCP_USER_TIMEOUT`` one heartbeat interval (at least 1 s)."""
+        connection = super().connection
+        heartbeat = connection.heartbeat or 0
+        connection.transport_options = {
+            **(connection.transport_options or {}),
+            "socket_settings": {socket.TCP_USER_TIMEOUT: int(max(heartbeat, 1) * 1000)}}
+        return connection
+
     def on_connection_revived(self):
         """Called by kombu each time the connection is made (again)."""
         self.broker_link.connected()
@@ -287,11 +302,14 @@ class BoundedQueueConsumer(QueueConsumer):
         and the connection is dropped without the close kombu would start, whose wait for
         the broker's answer has no end when the broker has gone silent (kombu would try
         again only once TCP gave up, many minutes later). A channel's error is not the
-        connection's: the broker still answers a consumer its queue refuses."""
+        connection's: the broker still answers a consumer its queue refuses, or one whose queue
+        was deleted (``ConsumerCancelled``, which py-amqp counts among connection errors)."""
         with self.create_connection() as connection:
             connection.ensure_connection(self.on_connection_error, self.connect_max_retries)
             try:
                 yield connection
+            except ConsumerCancelled:
+                raise  # kombu closes and reconnects; the broker answered all along
             except (OSError, AmqpConnectionError) as lost:
                 if not self.should_stop:
                     self.broker_link.lost(lost)
