@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import kombu.exceptions
 import pytest
-from amqp.exceptions import AccessRefused, ConnectionForced
+from amqp.exceptions import AccessRefused, ConnectionForced, ConsumerCancelled
 
 from services.common.messaging import BoundedQueueConsumer, masked_uri
 from services.common.outbox_relay import Publisher
@@ -148,3 +148,27 @@ def test_a_channel_error_leaves_the_connection_to_kombu_and_the_broker_up():
             raise AccessRefused("ACCESS_REFUSED")
     assert connection.done == ["connected", "released"]
     assert consumer.broker_link.state() == ("ok", None)
+
+
+def test_a_consumer_cancelled_by_the_broker_is_closed_as_usual_and_the_broker_up():
+    """Its queue deleted, the broker cancels the consumer (py-amqp counts it among the
+    connection's errors): the broker answered all along, so the connection is closed as
+    kombu closes it, and /health's broker stays up."""
+    consumer = BoundedQueueConsumer()
+    connection = HeldConnection()
+    consumer.create_connection = lambda: connection
+    with pytest.raises(ConsumerCancelled):
+        with consumer.establish_connection():
+            consumer.broker_link.connected()
+            raise ConsumerCancelled("consumer cancelled by the broker")
+    assert connection.done == ["connected", "released"]
+    assert consumer.broker_link.state() == ("ok", None)
+
+
+def test_the_consumers_socket_gives_up_on_unacknowledged_data_after_one_heartbeat():
+    consumer = BoundedQueueConsumer()
+    consumer.container = SimpleNamespace(config={"HEARTBEAT": 10,
+                                                 "AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/zd"})
+    options = consumer.connection.transport_options
+    assert options["socket_settings"] == {socket.TCP_USER_TIMEOUT: 10_000}
+    assert options["max_retries"] == 3  # nameko's own options kept

@@ -4,11 +4,16 @@ readiness needs, what a held broker connection and the database's evidence say a
 passes, and the report built from them, with a clock the test moves."""
 from types import SimpleNamespace
 
+import psycopg
 import pytest
+from psycopg_pool import PoolTimeout
 
-from services.common import metrics, observability
+from services.common import db, metrics, observability, outbox_relay
+from services.common.db import DatabaseSilent
+from services.common.errors import Unavailable
 from services.common.held_state import BrokerLink, DatabaseEvidence
 from services.common.observability import READY_NEEDS, health_report, readiness_report
+from services.common.outbox_relay import OutboxRelay
 
 SERVICES = ("intake", "routing", "notify", "reporting")
 
@@ -166,7 +171,7 @@ class Transactions:
     def __init__(self, evidence):
         self.evidence, self.count = evidence, 0
 
-    def transaction(self):
+    def transaction(self, within=None):
         self.count += 1
         self.evidence.reached()
         return self
@@ -188,12 +193,126 @@ def test_the_database_is_asked_only_when_no_fresh_evidence_is_held():
     assert liveness.directory(db) == "v3" and db.count == 1  # read with that first look
 
 
-def test_metrics_never_ask_the_database_and_go_by_the_newest_evidence_however_old():
+def test_metrics_never_ask_the_database_and_say_it_down_once_the_evidence_is_stale():
     clock = Clock()
     evidence = DatabaseEvidence(clock)
     db = Transactions(evidence)
     liveness = liveness_with(evidence=evidence)
     assert liveness.database(db, look=False) == ("down", "not reached yet")
     evidence.reached()
-    clock.now += 3600
-    assert liveness.database(db, look=False) == ("ok", None) and db.count == 0
+    clock.now += observability.STALE_SECONDS - 1
+    assert liveness.database(db, look=False) == ("ok", None)
+    clock.now += 2
+    assert liveness.database(db, look=False) == (
+        "down", f"no evidence of the database for {observability.STALE_SECONDS + 1}s")
+    assert db.count == 0
+    assert observability.STALE_SECONDS == 30
+
+
+class NoDatabase:
+    """A ``db`` whose every use fails the test."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"the database was used ({name})")
+
+
+def test_the_metrics_endpoint_makes_no_database_call(monkeypatch):
+    monkeypatch.setattr(observability.Liveness, "_consumers", lambda self: [])
+    monkeypatch.setattr(observability, "check_broker", lambda uri: None)
+    monkeypatch.setattr(observability, "_database_of", lambda container: NoDatabase())
+    evidence = DatabaseEvidence()
+    evidence.reached()
+    calendar = observability.CalendarWatch()
+    calendar.container = SimpleNamespace(service_name="routing")
+    calendar.setup()
+    assert calendar.watching  # routing counts deadlines: its calendar is watched
+    service = SimpleNamespace(name="routing", db=NoDatabase(), calendar_watch=calendar,
+                              liveness=liveness_with(evidence=evidence))
+    answer = observability.Observable.metrics(service, request=None)
+    assert answer.status_code == 200
+    assert metrics.UP.labels("routing", "database")._value.get() == 1.0
+
+
+class Pool:
+    """A pool whose ``connection()`` raises ``failure``."""
+
+    def __init__(self, failure):
+        self.failure = failure
+
+    def connection(self, timeout=None):
+        raise self.failure
+
+
+@pytest.mark.parametrize("failure, evidence_of_down", [
+    (PoolTimeout("couldn't get a connection after 3.00 sec"), False),
+    (psycopg.OperationalError("server closed the connection unexpectedly"), True),
+    (DatabaseSilent("no answer in time"), True)])
+def test_only_a_failed_connection_is_evidence_of_the_database_down(failure, evidence_of_down):
+    """A busy pool (every connection lent) is saturation, shown by zd_db_pool_*: readiness
+    must not pull the busiest pods for it."""
+    clock = Clock()
+    evidence = DatabaseEvidence(clock)
+    evidence.reached()
+    clock.now += 1
+    with pytest.raises(Unavailable):
+        with db.Transactions(Pool(failure), evidence=evidence).transaction():
+            pass
+    if evidence_of_down:
+        assert evidence.state(fresh_seconds=10) == (
+            "down", f"the database has been unreachable for 0s ({type(failure).__name__})")
+    else:
+        assert evidence.state(fresh_seconds=10) == ("ok", None) and evidence.missed_at is None
+
+
+class Listener:
+    """The relay's LISTEN connection: it executes and waits for notifications."""
+
+    def __init__(self):
+        self.autocommit = False
+
+    def execute(self, sql):
+        pass
+
+    def notifies(self, timeout, stop_after):
+        return iter(())
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+
+class BlockedPublisher:
+    """The relay's publisher while the broker blocks publishing."""
+    blocked = "low on disk"
+
+    def keep_alive(self):
+        pass
+
+
+def test_a_relay_round_the_broker_blocks_leaves_no_evidence_of_the_database(monkeypatch):
+    clock = Clock()
+    evidence = DatabaseEvidence(clock)
+    relay = OutboxRelay("intake")
+    relay.publisher, relay.evidence, relay.running = BlockedPublisher(), evidence, True
+    relay.next_housekeeping = relay.next_backlog_check = float("inf")
+    relay.poll_seconds = 0
+    listener = Listener()
+    relay.pool = SimpleNamespace(connection=lambda: listener)
+    rounds = []
+
+    def relay_pending(*args):
+        raise AssertionError("the outbox was read while the broker blocks")
+
+    def wait(conn):
+        rounds.append(clock.now)
+        clock.now += 5
+        relay.running = len(rounds) < 3
+
+    monkeypatch.setattr(outbox_relay, "relay_pending", relay_pending)
+    monkeypatch.setattr(relay, "_wait_for_notification", wait)
+    relay._listen()
+    assert rounds == [1000.0, 1005.0, 1010.0]
+    assert evidence.reached_at == 1000.0  # the LISTEN only: no round read the outbox
+    assert evidence.state(fresh_seconds=10) == (None, None)
