@@ -14,8 +14,10 @@ by the queue consumer's AMQP heartbeats, negotiated with the broker at the servi
 within twice that, and up again once the proxy forwards again.
 """
 import json
+import socket
 import time
 import uuid
+from types import SimpleNamespace
 from urllib.parse import quote, urlsplit
 
 import psycopg
@@ -26,6 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.admin.rabbit_management import RabbitManagement, vhost_of
 from services.common.config import service_database_url, settings
+from services.common.messaging import BoundedQueueConsumer
 from services.common.topology import SERVICE_QUEUES
 from tests.support.proxy import CuttableProxy
 from tests.support.services import running, wait_until
@@ -149,6 +152,18 @@ def negotiated_heartbeats():
     return [connection["timeout"] for connection in listed.json()]
 
 
+def test_the_consumers_socket_gives_up_on_unacknowledged_data_after_one_heartbeat():
+    """py-amqp's own 1 s would drop the consumer, and have its messages delivered again, on
+    any network blip over a second."""
+    consumer = BoundedQueueConsumer()
+    consumer.container = SimpleNamespace(config={"AMQP_URI": settings().amqp_uri,
+                                                 "HEARTBEAT": HEARTBEAT_SECONDS})
+    with consumer.connection as connection:
+        connection.connect()
+        sock = connection.connection.transport.sock
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == HEARTBEAT_SECONDS * 1000
+
+
 def test_a_broker_gone_silent_is_reported_down_within_two_heartbeats_and_up_once_it_answers(intake):
     with Connection(settings().amqp_uri, heartbeat=HEARTBEAT_SECONDS) as probe:
         offered = probe.connect().server_heartbeat  # RabbitMQ's `heartbeat`, 60 s by default
@@ -190,3 +205,44 @@ def test_intake_is_not_ready_while_its_database_is_unreachable(intake):
         intake.database.restore()
     wait_until(lambda: answer(intake.base, "/health/ready")[0] == 200, timeout=30,
                what="ready again with the database back")
+
+
+def timed(base, path):
+    """``(status, body, seconds)`` of one GET."""
+    started = time.monotonic()
+    status, body = answer(base, path)
+    return status, body, time.monotonic() - started
+
+
+def database_up(base):
+    """``zd_up{service="intake", dependency="database"}`` as ``/metrics`` gives it."""
+    return next(sample.value for family in text_string_to_metric_families(answer(base, "/metrics")[1])
+                for sample in family.samples if sample.name == "zd_up"
+                and sample.labels == {"service": "intake", "dependency": "database"})
+
+
+def test_a_database_gone_silent_holds_no_probe_and_is_reported_down(intake):
+    """The database's proxy frozen (no reset): no probe waits on it. The question asked of
+    a quiet database is given up after two seconds, and counts as the database down."""
+    assert answer(intake.base, "/health/ready")[0] == 200
+    intake.database.freeze()
+    frozen = time.monotonic()
+    try:
+        status, body, _ = wait_until(
+            lambda: (lambda r: r[2] < 3 and r[0] == 503 and r)(timed(intake.base, "/health/ready")),
+            timeout=15, what="readiness lost with the silent database")
+        found = time.monotonic() - frozen
+        assert body["checks"] == {"database": "down"}, body
+        assert body["reasons"]["database"].startswith("the database has been unreachable for"), body
+        assert body["reasons"]["database"].endswith("(DatabaseSilent)"), body
+        assert found < 10, found  # quiet for 3 s, then a look given up after 2 s
+        for path in ("/health", "/health/ready", "/metrics"):
+            status, body, took = timed(intake.base, path)
+            assert took < 3, (path, took)
+            assert status == (200 if path == "/metrics" else 503), (path, body)
+        assert database_up(intake.base) == 0.0
+    finally:
+        intake.database.thaw()
+    wait_until(lambda: answer(intake.base, "/health/ready")[0] == 200, timeout=30,
+               what="ready again once the database answers")
+    assert database_up(intake.base) == 1.0
