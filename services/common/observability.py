@@ -184,8 +184,10 @@ class Liveness(DependencyProvider):
                 self._look(db, evidence)
                 return "ok", None
             except Exception as exc:  # a reason to report, not to crash
-                state, reason = evidence.state(FRESH_SECONDS)  # a failed connection's own
-                return "down", reason if state == "down" else _reason("database", exc)
+                # what the look told the evidence: a silent database, or one that answers
+                # a connection of the process's own while its pool is busy
+                state, reason = evidence.state(FRESH_SECONDS)
+                return (state, reason) if state is not None else ("down", _reason("database", exc))
         return state, reason
 
     def _look(self, db, evidence):
@@ -217,7 +219,8 @@ def _connect_once(pool, evidence):
     silent = DatabaseSilent("no answer in time")
     try:
         with eventlet.Timeout(LOOK_TIMEOUT_SECONDS, silent):
-            psycopg.connect(pool.conninfo, **{**pool.kwargs, "row_factory": None,
+            settings = {name: value for name, value in pool.kwargs.items() if name != "row_factory"}
+            psycopg.connect(pool.conninfo, **{**settings,
                                               "connect_timeout": LOOK_TIMEOUT_SECONDS}).close()
     except psycopg.OperationalError as exc:
         evidence.missed(exc)

@@ -316,3 +316,31 @@ def test_a_relay_round_the_broker_blocks_leaves_no_evidence_of_the_database(monk
     assert rounds == [1000.0, 1005.0, 1010.0]
     assert evidence.reached_at == 1000.0  # the LISTEN only: no round read the outbox
     assert evidence.state(fresh_seconds=10) == (None, None)
+
+
+class BusyPool:
+    """A ``db`` whose pool lends no connection in time."""
+    pool = "the pool"
+
+    def transaction(self, within=None):
+        try:
+            raise PoolTimeout("couldn't get a connection after 2.00 sec")
+        except PoolTimeout as exc:
+            raise Unavailable("The database is unreachable.") from exc
+
+
+def test_a_pool_that_lends_nothing_is_told_from_a_database_down_by_one_connection(monkeypatch):
+    """Nothing reached the database for a while and the pool lends nothing: one connection
+    of the process's own tells a busy pool (the database answers) from a database down."""
+    evidence = DatabaseEvidence()
+    liveness = liveness_with(evidence=evidence)
+    asked = []
+    monkeypatch.setattr(observability, "_connect_once",
+                        lambda pool, told: (asked.append(pool), told.reached()))
+    assert liveness.database(BusyPool()) == ("ok", None) and asked == ["the pool"]
+    monkeypatch.setattr(observability, "_connect_once",
+                        lambda pool, told: told.missed(psycopg.OperationalError("refused")))
+    evidence.reached_at = None  # nothing fresh again
+    evidence.missed_at = None
+    assert liveness.database(BusyPool()) == (
+        "down", "the database has been unreachable for 0s (OperationalError)")
