@@ -191,22 +191,6 @@ def test_a_broker_gone_silent_is_reported_down_within_two_heartbeats_and_up_once
                what="the broker up again once it answers")
 
 
-def test_intake_is_not_ready_while_its_database_is_unreachable(intake):
-    intake.database.cut()
-    try:
-        status, body = wait_until(
-            lambda: (lambda r: r[0] == 503 and r)(answer(intake.base, "/health/ready")),
-            what="readiness lost with the database")
-        assert body["status"] == "unavailable" and body["checks"] == {"database": "down"}, body
-        assert body["reasons"]["database"].startswith("the database has been unreachable for"), body
-        status, body = answer(intake.base, "/health")
-        assert status == 503 and body["checks"]["database"] == "down", body
-    finally:
-        intake.database.restore()
-    wait_until(lambda: answer(intake.base, "/health/ready")[0] == 200, timeout=30,
-               what="ready again with the database back")
-
-
 def timed(base, path):
     """``(status, body, seconds)`` of one GET."""
     started = time.monotonic()
@@ -246,3 +230,19 @@ def test_a_database_gone_silent_holds_no_probe_and_is_reported_down(intake):
     wait_until(lambda: answer(intake.base, "/health/ready")[0] == 200, timeout=30,
                what="ready again once the database answers")
     assert database_up(intake.base) == 1.0
+
+
+def test_intake_is_not_ready_while_its_database_is_unreachable(intake):
+    intake.database.cut()
+    try:
+        status, body = wait_until(
+            lambda: (lambda r: r[0] == 503 and r)(answer(intake.base, "/health/ready")),
+            what="readiness lost with the database")
+        assert body["status"] == "unavailable" and body["checks"] == {"database": "down"}, body
+        assert body["reasons"]["database"].startswith("the database has been unreachable for"), body
+        status, body = answer(intake.base, "/health")
+        assert status == 503 and body["checks"]["database"] == "down", body
+    finally:
+        intake.database.restore()
+    wait_until(lambda: answer(intake.base, "/health/ready")[0] == 200, timeout=30,
+               what="ready again with the database back")
