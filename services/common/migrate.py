@@ -33,10 +33,14 @@ def migrate(database_url, schemas=SCHEMAS):
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
     for schema in schemas:
         backend = get_backend(_yoyo_url(database_url, schema))
-        sources = [SERVICES_DIR / "common" / "migrations", SERVICES_DIR / schema / "migrations"]
-        migrations = read_migrations(*[str(path) for path in sources if path.is_dir()])
         with backend.lock():
-            backend.apply_migrations(backend.to_apply(migrations))
+            backend.apply_migrations(backend.to_apply(migrations_of(schema)))
+
+
+def migrations_of(schema):
+    """The schema's migrations: the common plumbing tables', then its service's own."""
+    sources = [SERVICES_DIR / "common" / "migrations", SERVICES_DIR / schema / "migrations"]
+    return read_migrations(*[str(path) for path in sources if path.is_dir()])
 
 
 def _yoyo_url(database_url, schema):
