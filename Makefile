@@ -39,8 +39,10 @@ $(addprefix run-,$(SERVICES)): run-%: install infra
 	$(PY) -m services.admin migrate
 	$(PY) -m services.$*
 
+# the suite as shards run at once, each a pytest process on its own database and vhost
+# (tests/shards.py; ZD_TEST_SHARDS, default 2): it waits on services more than it computes
 test: install infra tools lint
-	$(PY) -m pytest
+	$(PY) tests/shards.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -95,6 +95,7 @@ def row_lockable(conn_url):
             return False
 
 
+@pytest.mark.alone  # the alarm blocks every publisher on the machine
 def test_under_a_memory_alarm_the_relay_waits_in_bounded_time_holding_no_row(pool, memory_alarm):
     publisher = Publisher(settings().amqp_uri, confirm_timeout=3)
     relay = None
