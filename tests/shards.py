@@ -7,7 +7,8 @@ resets or consumes another's. Files go to the shards by their duration last meas
 ``tests/shard_weights.json`` (a file not listed counts as its folder's average); each
 shard's output is shown as it ends, then the counts of all of them in one line. A file
 with a test marked ``alone`` (it changes the machine's broker for every test beside it,
-as a memory alarm does) runs after the shards, by itself.
+as a memory alarm does, or times a service against the clock) runs after the shards, by
+itself. ``--weights-out tests/shard_weights.json`` records the durations of a run.
 
     python tests/shards.py [-j N] [--weights-out FILE] [PATH ...] [-- PYTEST-ARGS ...]
 
