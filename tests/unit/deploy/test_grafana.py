@@ -357,11 +357,11 @@ def row_of(dashboard, panel):
 
 def alert_threshold(name):
     """``(metric, threshold)`` of an alert of deploy/prometheus/alerts.yml written
-    ``max(metric) > threshold``."""
+    ``max(metric) > threshold``, or ``max by (labels) (metric) > threshold``."""
     rules = yaml.safe_load((PROMETHEUS / "alerts.yml").read_text())
     (expr,) = [rule["expr"] for group in rules["groups"] for rule in group["rules"]
                if rule.get("alert") == name]
-    metric, threshold = re.fullmatch(r"max\((\w+)\) > (\d+)", expr.strip()).groups()
+    metric, threshold = re.fullmatch(r"max(?: by \([\w, ]+\) ?)?\((\w+)\) > (\d+)", expr.strip()).groups()
     return metric, float(threshold)
 
 
