@@ -61,7 +61,9 @@ VARIABLES = (
              "AMQP heartbeat, in whole seconds, a service's queue consumer asks of the broker"
              " (the broker's own lower value wins; 0 asks for none): a broker gone silent, a"
              " network partition that drops packets without a reset, is found within twice"
-             " this, and /health says the broker is down (see docs/operations.md, Probes)",
+             " this, and /health says the broker is down; the consumer's socket also gives up"
+             " on data unacknowledged for this long (`TCP_USER_TIMEOUT`) (see"
+             " docs/operations.md, Probes)",
              SERVICES),
     Variable("ZD_RABBIT_MANAGEMENT_URL", DEFAULT_MANAGEMENT_URL,
              "RabbitMQ management API, with an administrator's user and password: department"

@@ -50,8 +50,11 @@ def log_context(**ids):
 
 def bind(**ids):
     """Add ``ids`` to what is bound, until the enclosing ``log_context`` (or the worker's
-    ``LogContext``) ends."""
-    _bound.set(_merged(_bound.get() or {}, ids))
+    ``LogContext``) ends; outside of one, nothing: nothing would end it, and the ids would
+    name every line the green thread logs afterwards."""
+    current = _bound.get()
+    if current is not None:
+        _bound.set(_merged(current, ids))
 
 
 def bound():

@@ -68,6 +68,16 @@ def test_the_ticket_and_message_bound_name_every_line_inside_and_none_after(writ
     assert context.bound() == {}
 
 
+def test_a_ticket_bound_outside_of_any_context_names_no_later_line(written):
+    """A use case called with no context open (a test's, a script's) binds nothing that
+    would name every line its green thread logs afterwards."""
+    bind(ticket_id="ZD20261206-0000AB01")
+    written.log.info("afterwards")
+    (afterwards,) = written.lines()
+    assert "ticket_id" not in afterwards
+    assert context.bound() == {}
+
+
 def test_an_empty_id_is_left_out_and_an_unknown_field_refused(written):
     with log_context(ticket_id="", message_id=None):
         written.log.info("nothing known")
