@@ -1353,6 +1353,9 @@ PROMETHEUS = ("monitoring", {"app.kubernetes.io/name": "prometheus"})
 KEDA = ("keda", {"app": "keda-operator"})
 CNPG_OPERATOR = ("cnpg-system", {"app.kubernetes.io/name": "cloudnative-pg"})
 DNS = ("kube-system", {"k8s-app": "kube-dns"})
+#: an OTLP/HTTP collector the services send their spans to once tracing is on (deploy/README.md,
+#: "Traces"): any pod of that namespace
+COLLECTOR = ("observability", {"app.kubernetes.io/name": "opentelemetry-collector"})
 STRANGER = ("default", {"app": "anything"})
 #: the labels of the operators' pods in our namespace: CloudNativePG's primary, a RabbitMQ node
 POSTGRES_POD = {"cnpg.io/cluster": "zd-postgres", "cnpg.io/instanceRole": "primary",
@@ -1529,6 +1532,8 @@ def needed_connections(layer):
     for deployment in service_deployments(layer).values():
         target = pods[deployment["metadata"]["name"]]
         needed.append((outside("prometheus", PROMETHEUS), target, target.ports["http"], "TCP"))
+        # the spans, over OTLP/HTTP, when an overlay gives OTEL_EXPORTER_OTLP_ENDPOINT
+        needed.append((target, outside("collector", COLLECTOR), 4318, "TCP"))
     for endpoint in one(layer, "ServiceMonitor", "zd-rabbitmq")["spec"]["endpoints"]:
         needed.append((outside("prometheus", PROMETHEUS), pods["rabbitmq"],
                        RABBITMQ_PORTS[endpoint["port"]], "TCP"))
@@ -1601,6 +1606,9 @@ def test_network_policies_allow_each_connection_the_system_makes_and_no_other(la
         (outside("stranger", STRANGER), pods["zd-intake"], 8001),
         (pods["rabbitmq"], pods["postgres"], 5432),
         (pods["zd-intake"], outside("stranger", STRANGER), 80),
+        (pods["zd-intake"], outside("stranger", STRANGER), 4318),  # the collector's namespace only
+        (pods["zd-intake"], outside("collector", COLLECTOR), 4317),  # OTLP/HTTP, not gRPC
+        (pods["zd-migrate"], outside("collector", COLLECTOR), 4318),  # the job sends no spans
         # admin work needs its labels; with them, no other service's port and no outside
         (Peer("an unlabelled pod", NAMESPACE), pods["postgres"], 5432),
         (Peer("an unlabelled pod", NAMESPACE), pods["rabbitmq"], 5672),
@@ -1613,6 +1621,37 @@ def test_network_policies_allow_each_connection_the_system_makes_and_no_other(la
     allowed = [f"{source} -> {destination}:{port}" for source, destination, port in unneeded
                if reachable(layer, source, destination, port)]
     assert not allowed, "\n".join(allowed)
+
+
+def tracing_patch():
+    """The patch deploy/README.md's "Traces" tells an operator to add to an overlay."""
+    text = DEPLOY_README.read_text(encoding="utf-8")
+    section = text[text.index("\n## Traces\n") + 1:]
+    section = section[:section.index("\n## ")]
+    return yaml.safe_load(re.search(r"```yaml\n(.*?)```", section, re.S).group(1))
+
+
+def test_tracing_turned_on_as_documented_reaches_the_collector_from_the_four_services(tmp_path):
+    overlay = {"resources": [os.path.relpath(KUBERNETES / BASE, tmp_path)], **tracing_patch()}
+    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump(overlay), encoding="utf-8")
+    result = subprocess.run([KUBECTL, "kustomize", str(tmp_path)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    endpoints = {}
+    for document in yaml.safe_load_all(result.stdout):
+        if document and document["kind"] in ("Deployment", "Job"):
+            for container in containers(document):
+                given = {v["name"]: v.get("value") for v in container.get("env", [])}
+                if "OTEL_EXPORTER_OTLP_ENDPOINT" in given:
+                    endpoints[role(container)] = given["OTEL_EXPORTER_OTLP_ENDPOINT"]
+    assert set(endpoints) == set(SERVICES)  # the migration job sends no spans
+    pods = our_pods(BASE)
+    for service, endpoint in endpoints.items():
+        url = urlsplit(endpoint)
+        assert url.scheme == "http" and url.port == 4318, endpoint
+        namespace = url.hostname.split(".")[1]  # <service>.<namespace>.svc
+        collector = Peer("the collector", namespace, {"app.kubernetes.io/name": "otel-collector"})
+        assert reachable(BASE, pods[f"zd-{service}"], collector, url.port), service
 
 
 # ---------------------------------------------------------------- stopping, spreading, budgets
