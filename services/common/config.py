@@ -21,11 +21,13 @@ DECLARE_ALL, DECLARE_OWN = "all", "own"
 
 @dataclass(frozen=True)
 class Variable:
-    """An environment variable; ``used_by`` names who must be given it in a deployment."""
+    """An environment variable; ``used_by`` names who must be given it in a deployment,
+    ``optional_for`` who reads it when an operator chooses to give it (none by default)."""
     name: str
     default: str
     meaning: str
     used_by: tuple
+    optional_for: tuple = ()
 
 
 def _each_service(template, default, meaning, with_admin=False):
@@ -106,10 +108,11 @@ VARIABLES = (
              "OpenTelemetry collector (OTLP over HTTP, e.g. `http://collector:4318`) a service"
              " sends its traces to, at `/v1/traces`; unset, with"
              " OTEL_EXPORTER_OTLP_TRACES_ENDPOINT unset too: no traces are made. The SDK reads"
-             " its other standard `OTEL_` variables itself (headers, certificate, sampler)", ()),
+             " its other standard `OTEL_` variables itself (headers, certificate, sampler)", (),
+             SERVICES),
     Variable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "",
              "the full URL traces are sent to (e.g. `http://collector:4318/v1/traces`), before"
-             " OTEL_EXPORTER_OTLP_ENDPOINT", ()),
+             " OTEL_EXPORTER_OTLP_ENDPOINT", (), SERVICES),
     Variable("ZD_SIGN_IN_CODE_MINUTES", "10",
              "minutes a workbench sign-in code may be used", ("routing",)),
     Variable("ZD_SESSION_IDLE_MINUTES", "120",

@@ -61,8 +61,15 @@ def test_the_reference_table_gives_each_variable_its_default_and_who_is_given_it
     for variable in VARIABLES:
         _, default, given_to, meaning = rows[variable.name]
         assert (variable.default in default) if variable.default else default == "unset"
-        assert given_to == ", ".join(variable.used_by)
+        assert given_to == (", ".join(variable.used_by) if not variable.optional_for
+                            else "optional: " + ", ".join(variable.optional_for))
         assert meaning == variable.meaning
+
+
+def test_the_trace_variables_are_read_by_the_four_services_and_required_of_none():
+    rows = reference_rows()
+    for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        assert rows[name][2] == "optional: intake, routing, notify, reporting"
 
 
 def test_a_service_connects_with_its_own_url_and_uri_when_given(monkeypatch):

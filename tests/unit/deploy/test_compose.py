@@ -378,7 +378,7 @@ def test_each_container_gets_only_its_own_variables():
     nor another service's; the jobs see only the admin's."""
     for name, service in service_containers().items():
         foreign = {key for key in environment(name)
-                   if key in KNOWN and service not in KNOWN[key].used_by}
+                   if key in KNOWN and service not in KNOWN[key].used_by + KNOWN[key].optional_for}
         assert not foreign, f"{name} ({service}) is given {sorted(foreign)}"
         assert environment(name)["ZD_DECLARE_TOPOLOGY"] == "own"
         assert environment(name)["ZD_BIND"] == "0.0.0.0"
