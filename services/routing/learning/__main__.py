@@ -6,9 +6,10 @@
               traceback without the errors' texts (they may quote a resident's) when the
               training fails. Routing runs it as a process of its own when the admin asks
               for a model, and logs that traceback.
-    evaluate [--corpus DIR] [--directory FILE]
-              the keywords alone, a model alone and both on the corpus (the project's,
-              with the demo directory's keywords by default), as printed
+    evaluate [--corpus DIR] [--directory FILE[,FILE]]
+              the keywords alone, a model alone and both on the corpus (the project's),
+              with the keywords of the directory the admin CLI loads (ZD_DIRECTORY; in a
+              checkout, the demo one), as printed
 """
 import argparse
 import json
@@ -21,6 +22,7 @@ from services.common.tracebacks import traceback_without_text
 from services.routing.categories import DEFAULT_CONFIDENCE, Categoriser
 from services.routing.learning import corpus, evaluation, training
 
+#: in a checkout; the image has none (a deployment mounts its own and names it in ZD_DIRECTORY)
 DEMO_DIRECTORY = Path(__file__).resolve().parents[3] / "deploy" / "directory.yaml"
 TOO_FEW = 3  # the exit status routing reads as: too little to learn from
 FAILED = 1
@@ -32,10 +34,15 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["train", "evaluate"])
     parser.add_argument("--corpus", default=str(corpus.CORPUS), help="evaluate: a folder of *.jsonl")
-    parser.add_argument("--directory", default=str(DEMO_DIRECTORY), help="evaluate: its keywords")
+    parser.add_argument("--directory", default=os.environ.get("ZD_DIRECTORY", str(DEMO_DIRECTORY)),
+                        help="evaluate: its keywords (default ZD_DIRECTORY, comma-separated)")
     args = parser.parse_args(argv)
     if args.action == "evaluate":
-        categoriser = Categoriser(load_directory([args.directory])["categories"])
+        try:
+            directory = load_directory(args.directory.split(","))
+        except OSError as exc:
+            sys.exit(f"directory not read: {exc}")
+        categoriser = Categoriser(directory["categories"])
         print("\n".join(evaluation.corpus_lines(categoriser, args.corpus, DEFAULT_CONFIDENCE)))
         return
     os.nice(TRAINING_NICENESS)

@@ -85,3 +85,15 @@ def test_the_evaluate_command_prints_each_method_held_out_and_cross_validated(ex
     assert all(abs(sum(column) - 100) < 0.2 for column in zip(*shares, strict=True))
     assert f"({len(kept)} texts)" in printed
     assert f"{evaluation.FOLDS}-fold cross-validation: every text decided once" in printed
+
+
+def test_the_evaluate_command_reads_the_directory_the_admin_cli_loads(tmp_path, monkeypatch):
+    """ZD_DIRECTORY, as the admin CLI: the image has no deploy/directory.yaml."""
+    from services.routing.learning.__main__ import main
+
+    missing = tmp_path / "mounted" / "directory.yaml"
+    monkeypatch.setenv("ZD_DIRECTORY", str(missing))
+    with pytest.raises(SystemExit) as stopped:
+        main(["evaluate", "--corpus", str(tmp_path)])
+    assert str(stopped.value).startswith("directory not read: ")
+    assert str(missing) in str(stopped.value)
