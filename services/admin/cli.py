@@ -74,11 +74,15 @@ def directory_paths(files=None):
 def cmd_directory(admin, args):
     paths = directory_paths(args.files)
     try:
-        version, directory = ops.load_directory_files(admin, paths)
+        directory = load_directory(paths)
     except DirectoryError as exc:
         sys.exit(f"directory rejected:\n{exc}")
     except OSError as exc:  # the image has none: a deployment mounts it (ZD_DIRECTORY)
         sys.exit(f"directory not read: {exc}")
+    try:
+        version, directory = ops.publish_directory(admin, directory, paths)
+    except OSError as exc:  # the broker or its management API: the files were read
+        sys.exit(f"directory read but not published, the broker was not reached: {exc}")
     print(f"directory {version} published: {len(directory['districts'])} districts,"
           f" {len(directory['departments'])} departments")
 

@@ -89,7 +89,12 @@ def _loaded_directory(admin):
 
 def load_directory_files(admin, paths):
     """Validate, declare the department queues, record and publish the snapshot."""
-    directory = load_directory(paths)
+    return publish_directory(admin, load_directory(paths), paths)
+
+
+def publish_directory(admin, directory, paths):
+    """Declare the department queues of a directory already read from ``paths``, then record
+    and publish the snapshot; the broker's failures (OSError) are its own, not the files'."""
     declare_topology(admin, list(directory["departments"]), directory)
     canonical = json.dumps(directory, sort_keys=True, ensure_ascii=False)
     version = hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -1,6 +1,7 @@
 """The admin CLI against the real database and broker: keys, department users,
 directory loads (docs/reference.md#parties-and-keys, the directory and department queues)."""
 import json
+import socket
 import subprocess
 import sys
 
@@ -84,6 +85,21 @@ def test_directory_with_errors_is_rejected_with_lines_and_nothing_published(clea
     with pytest.raises(SystemExit) as exit_:
         main(["directory", "load", str(broken)])
     assert "unknown key 'max_opn'" in str(exit_.value) and "broken.yaml:" in str(exit_.value)
+    assert admin_rows("SELECT count(*) FROM admin.directory_loads")[0][0] == before
+
+
+def test_a_broker_not_reached_is_not_blamed_on_the_directory(clean_system, monkeypatch):
+    """The management API refuses (nothing listens): the directory was read all right."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    monkeypatch.setenv("ZD_RABBIT_MANAGEMENT_URL", f"http://guest:guest@127.0.0.1:{port}")
+    before = admin_rows("SELECT count(*) FROM admin.directory_loads")[0][0]
+    with pytest.raises(SystemExit) as exit_:
+        main(["directory", "load", str(DEMO_DIRECTORY)])
+    assert str(exit_.value).startswith(
+        "directory read but not published, the broker was not reached: "), exit_.value
+    assert f"port={port}" in str(exit_.value)
     assert admin_rows("SELECT count(*) FROM admin.directory_loads")[0][0] == before
 
 
