@@ -50,7 +50,7 @@ from services.admin.rabbit_management import vhost_of
 from services.admin.use_cases import operations as ops
 from services.common.config import settings
 from services.common.directory import DirectoryError, load_directory
-from services.common.migrate import migrate
+from services.common.migrate import MigrationBlocked, migrate
 
 DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "deploy" / "directory.yaml"
 
@@ -143,7 +143,10 @@ def cmd_parked(admin, args):
 
 def migrate_with_roles():
     database_url = settings().database_url
-    migrate(database_url)
+    try:
+        migrate(database_url)
+    except MigrationBlocked as blocked:
+        sys.exit(str(blocked))
     roles = ensure_service_roles(database_url)
     for service, (role, _) in roles.items():
         print(f"role {role}: the {service} schema")
