@@ -4,7 +4,12 @@ Owns the process's tracer provider and the spans made where a concern passes:
 
 - ``request_span``, for ``tracing_dependency.Tracing`` (a dependency of every service): a
   SERVER span for each API request (the operators' endpoints aside), continuing a caller's
-  ``traceparent``; current while the entrypoint runs, so what it emits continues it;
+  ``traceparent``; current while the entrypoint runs, so what it emits continues it. A
+  request comes from outside: its ``tracestate`` (whatever a caller writes there) is never
+  read, so it never reaches the messages, the dispatches to the departments or the stored
+  notifications. Its ``traceparent`` is kept, so that a front-end's trace goes on into ours;
+  under a ``parentbased_*`` sampler its sampled flag decides whether the concern is traced
+  (docs/operations.md#traces);
 - ``inject``: the W3C trace context (``traceparent``, ``tracestate``) of the current span
   into a dict. ``outbox.emit`` stores it with the outbox row (its headers), notify with
   each notification: a row is sent later, by a loop, and still continues its trace;
@@ -252,14 +257,24 @@ def serving(service):
     _service.set(service)
 
 
+#: what a request's headers may give its trace: the caller's trace and span, not its state
+PUBLIC_FIELDS = ("traceparent",)
+
+
+def extract_public(headers):
+    """The trace context of a request from outside: its ``traceparent`` alone."""
+    return extract({key: value for key, value in (headers or {}).items()
+                    if isinstance(key, str) and key.lower() in PUBLIC_FIELDS})
+
+
 def request_span(service, method, route, headers, ticket_id=None):
-    """``(span, token)``: a SERVER span for an API request, a child of the context its
-    headers carry, made current; None when tracing is off or the route is the operators'.
-    End it with ``request_done``, in the same green thread."""
+    """``(span, token)``: a SERVER span for an API request, a child of the ``traceparent``
+    its headers carry (``extract_public``), made current; None when tracing is off or the
+    route is the operators'. End it with ``request_done``, in the same green thread."""
     if _provider is None or route.startswith(UNTRACED_ROUTES):
         return None
     span = tracer(service).start_span(
-        f"{method} {route}", context=extract(headers), kind=SpanKind.SERVER, attributes={
+        f"{method} {route}", context=extract_public(headers), kind=SpanKind.SERVER, attributes={
             "http.request.method": method, "http.route": route,
             **({"zd.ticket_id": ticket_id} if isinstance(ticket_id, str) else {})})
     return span, otel_context.attach(trace.set_span_in_context(span))

@@ -80,7 +80,8 @@ def test_a_concerns_spans_form_one_trace_through_the_four_services(tmp_path):
         == published.context.span_id
     dispatched = one(trace, "routing", "publish zd.dispatch dept.conghua-water")
     assert dispatched.attributes["messaging.message.id"] == dispatch.properties["message_id"]
-    # the department's message carries the dispatch's context (contract §7 allows headers)
+    # the department's message carries the dispatch's context: an optional header, beyond
+    # what contract §7 names (docs/reference.md, "The dispatch message")
     assert dispatch.headers["traceparent"].split("-")[1:3] == [
         f"{post.context.trace_id:032x}", f"{dispatched.context.span_id:016x}"]
     delivery = one(trace, "notify", "deliver sms concern.received.reporter")

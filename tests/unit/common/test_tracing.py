@@ -278,3 +278,34 @@ def test_a_request_span_names_a_ticket_only_in_a_ticket_ids_shape(url, values, n
         (span,) = exporter.get_finished_spans()
     assert span.attributes.get("zd.ticket_id") == named
     assert "Li Lei" not in repr(span.to_json())
+
+
+CALLER_TRACE = "0af7651916cd43dd8448eb211c80319c"
+CALLER_PARENT = "b7ad6b7169203331"
+
+
+def test_a_public_request_continues_the_callers_trace_but_never_carries_its_tracestate():
+    """What a caller writes in ``tracestate`` never reaches the messages, the departments'
+    dispatches or the stored notifications: a request's span and what it emits carry none."""
+    headers = {"Traceparent": f"00-{CALLER_TRACE}-{CALLER_PARENT}-01",
+               "Tracestate": "evil=0123456789abcdef,vendor=x"}
+    with recording_spans() as exporter:
+        started = tracing.request_span("intake", "POST", "/api/v1/concerns", headers)
+        try:
+            carried = tracing.inject()
+            emitted = emitted_headers()
+        finally:
+            tracing.request_done(started)
+        (span,) = exporter.get_finished_spans()
+    assert format(span.context.trace_id, "032x") == CALLER_TRACE
+    assert format(parent_id(span), "016x") == CALLER_PARENT
+    assert len(span.context.trace_state) == 0
+    assert set(carried) == {"traceparent"} and CALLER_TRACE in carried["traceparent"]
+    assert set(emitted) == {"traceparent"} and CALLER_TRACE in emitted["traceparent"]
+
+
+def test_between_services_the_trace_state_still_travels_with_a_message():
+    """Messages are the services' own: their headers' ``tracestate`` is read as written."""
+    headers = {"traceparent": f"00-{CALLER_TRACE}-{CALLER_PARENT}-01", "tracestate": "zd=1"}
+    restored = trace.get_current_span(tracing.extract(headers)).get_span_context()
+    assert restored.trace_state.get("zd") == "1"
