@@ -150,7 +150,10 @@ def migrate_with_roles():
     roles = ensure_service_roles(database_url)
     for service, (role, _) in roles.items():
         print(f"role {role}: the {service} schema")
-    reader = ensure_backlog_reader(database_url)
+    try:
+        reader = ensure_backlog_reader(database_url)
+    except ValueError as exc:  # a URL that names no role of its own: said in one line
+        sys.exit(f"migrated, but no role for KEDA: {exc}")
     if reader:
         print(f"role {reader}: reads notify's notifications due, for KEDA")
 

@@ -11,7 +11,9 @@ could not, so it may read, mark and clear ``admin.outbox`` and clear old
 ``admin.inbox`` records, and nothing else of the admin schema (no keys, no users).
 
 Grants are given again after every migration, so tables a new migration adds are
-covered. The migrations' own bookkeeping (yoyo's tables) stays the owner's.
+covered. The migrations' own bookkeeping (yoyo's tables) stays the owner's. Each role's
+attributes are given again too (``ROLE_ATTRIBUTES``: login, nothing more), and it is taken out
+of any role someone made it a member of: what was changed by hand does not outlive a deploy.
 
 KEDA scales notify on its notifications due (deploy/kubernetes/base/autoscaling.yaml). When
 ``ZD_KEDA_DATABASE_URL`` is given, the migration job makes that URL's role the backlog's
@@ -99,13 +101,28 @@ def ensure_backlog_reader(database_url, environ=None):
     return role
 
 
+#: every attribute a role of ours has, given again on each deploy: what anyone changed by hand
+#: is taken back. No role is a member of another (``_leave_other_roles``), so none inherits.
+ROLE_ATTRIBUTES = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT"
+
+
 def _ensure_role(conn, role, password):
     exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
     verb = sql.SQL("ALTER ROLE" if exists else "CREATE ROLE")
     password_clause = (sql.SQL(" PASSWORD {}").format(sql.Literal(password)) if password
                        else sql.SQL(""))
-    conn.execute(sql.SQL("{} {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE{}").format(
+    conn.execute(sql.SQL("{} {} WITH " + ROLE_ATTRIBUTES + "{}").format(
         verb, sql.Identifier(role), password_clause))
+    _leave_other_roles(conn, role)
+
+
+def _leave_other_roles(conn, role):
+    """Take ``role`` out of every role it was made a member of: it holds its own grants only."""
+    granted = conn.execute(
+        "SELECT granted.rolname FROM pg_auth_members m JOIN pg_roles granted ON granted.oid = m.roleid"
+        " JOIN pg_roles member ON member.oid = m.member WHERE member.rolname = %s", (role,)).fetchall()
+    for (other,) in granted:
+        conn.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(other), sql.Identifier(role)))
 
 
 def _grant_schema(conn, database, schema, role):

@@ -281,6 +281,52 @@ def test_kedas_role_counts_the_notifications_due_and_reads_nothing_else(deployme
             conn.execute("DELETE FROM notify.notifications WHERE event_id LIKE 'keda-%'")
 
 
+def role_state(name):
+    """``(attributes, the roles it is a member of)`` of a role, as pg_roles has them."""
+    with psycopg.connect(OWNER_URL) as conn:
+        attributes = conn.execute(
+            "SELECT rolcanlogin, rolsuper, rolcreatedb, rolcreaterole, rolreplication,"
+            " rolbypassrls, rolinherit FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
+        member_of = conn.execute(
+            "SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid"
+            " JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = %s ORDER BY 1",
+            (name,)).fetchall()
+    return attributes, [other for (other,) in member_of]
+
+
+#: LOGIN and nothing more: no superuser, createdb, createrole, replication, bypassrls, inherit
+LOGIN_ONLY = (True, False, False, False, False, False, False)
+
+
+def test_a_deploy_takes_back_what_was_given_kedas_and_a_services_role_by_hand(deployment):
+    """Attributes and memberships granted by hand do not outlive the next deploy: KEDA's role
+    made a member of notify's (every column of every notify table) reads two columns again."""
+    notify = role("notify")
+    with psycopg.connect(OWNER_URL, autocommit=True) as conn:
+        conn.execute(f"ALTER ROLE {KEDA_ROLE} REPLICATION BYPASSRLS INHERIT")
+        conn.execute(f"GRANT {notify} TO {KEDA_ROLE}")
+        conn.execute(f"ALTER ROLE {role('routing')} BYPASSRLS CREATEDB")
+        conn.execute(f"GRANT {notify} TO {role('routing')}")
+    assert role_state(KEDA_ROLE) == ((True, False, False, False, True, True, True), [notify])
+    admin_cli(deployment["environ"], "migrate")
+    assert role_state(KEDA_ROLE) == (LOGIN_ONLY, [])
+    assert role_state(role("routing")) == (LOGIN_ONLY, [])
+    with psycopg.connect(deployment["environ"]["ZD_KEDA_DATABASE_URL"], autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT address FROM notify.notifications")
+
+
+def test_a_keda_url_naming_a_role_not_its_own_stops_the_job_in_one_line(deployment):
+    owner = {**deployment["environ"], "ZD_KEDA_DATABASE_URL": OWNER_URL}
+    done = subprocess.run([sys.executable, "-m", "services.admin", "migrate"], cwd=ROOT,
+                          env={**os.environ, **owner}, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        "migrated, but no role for KEDA: ZD_KEDA_DATABASE_URL must name a role of its own,"
+        " not 'postgres'")
+    assert "Traceback" not in done.stderr
+
+
 def counts_and_refuses(url, query, due):
     # the role's grants alone, without the read-only session KEDA's URL asks for as well
     with psycopg.connect(url, autocommit=True) as conn:
