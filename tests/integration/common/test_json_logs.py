@@ -8,7 +8,6 @@ no line holds the reporter's name, phone or email. The admin CLI logs the same w
 answer alone on stdout."""
 import json
 import os
-import signal
 import subprocess
 import sys
 from typing import NamedTuple
@@ -19,6 +18,7 @@ import requests
 
 from services.common.config import settings
 from tests.support import events as made
+from tests.support.server_process import stop
 from tests.support.services import caught_up, wait_until
 from tests.support.system import ROOT, free_port, fresh_system
 
@@ -95,11 +95,7 @@ def run(tmp_path_factory):
                                  logger="services.common.messaging"),
                    what="the ticket event applied")
     finally:
-        service.send_signal(signal.SIGTERM)
-        try:
-            service.wait(timeout=30)
-        finally:
-            service.kill()
+        stop(service)
     # intake stopped (it would relay the admin's outbox), the broker out of the CLI's reach:
     # the key is issued, and the CLI warns (a log line) that its announcement waits
     admin = subprocess.run([sys.executable, "-m", "services.admin", "keys", "issue", "admin"],

@@ -4,7 +4,6 @@ and broker, in the test process (its log captured) and as its own OS process (it
 stderr read)."""
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import pytest
 import requests
 
 from services.common.credentials import split_key
+from tests.support.server_process import stop
 from tests.support.services import running, wait_until
 from tests.support.system import ROOT, free_port, fresh_system
 
@@ -96,11 +96,7 @@ def test_a_service_process_writes_no_key_to_its_stderr(keys, tmp_path):
         wait_until(lambda: "extra HTTP/1.1" in log.read_text(errors="replace"), timeout=10,
                    what="the refused request line logged")
     finally:
-        service.send_signal(signal.SIGTERM)
-        try:
-            service.wait(timeout=30)
-        finally:
-            service.kill()
+        stop(service)
     written = log.read_text(errors="replace")
     assert "requests.json?api_key=[redacted]" in written
     assert secret_of(key) not in written
