@@ -201,7 +201,7 @@ class Liveness(DependencyProvider):
                 _connect_once(db.pool, evidence)
             raise
 
-    def directory(self, db=None):
+    def directory(self):
         """The directory version in the service's database, as last read (every
         ``DIRECTORY_LOOK_SECONDS``); None when none is loaded or it could not be read."""
         return self.directory_version
@@ -336,7 +336,7 @@ def health_report(service, db, held, calendar=None, look=True):
                 log.warning("health check: %s %s: %s", name, state, reason)
         metrics.UP.labels(service, name).set(1 if state in ("ok", "blocked") else 0)
     if checks["database"] == "ok" and look:
-        directory = held.directory(db)
+        directory = held.directory()
         note = calendar.note() if calendar is not None else None
         if note:
             notes["calendar"] = note

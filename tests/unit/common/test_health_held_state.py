@@ -103,7 +103,7 @@ class Held:
     def report(self):
         return self.parts
 
-    def directory(self, db):
+    def directory(self):
         self.directory_reads += 1
         return "v7"
 
@@ -190,7 +190,7 @@ def test_the_database_is_asked_only_when_no_fresh_evidence_is_held():
     assert liveness.database(db) == ("ok", None) and db.count == 1  # no evidence yet: asked
     assert [liveness.database(db) for _ in range(10)] == [("ok", None)] * 10
     assert db.count == 1
-    assert liveness.directory(db) == "v3" and db.count == 1  # read with that first look
+    assert liveness.directory() == "v3" and db.count == 1  # read with that first look
 
 
 def test_metrics_never_ask_the_database_and_say_it_down_once_the_evidence_is_stale():
