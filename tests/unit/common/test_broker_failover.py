@@ -137,30 +137,22 @@ def test_a_connection_whose_heartbeats_are_missed_is_dropped_before_its_close_an
     assert state == "down" and reason.endswith("(ConnectionForced)"), reason
 
 
-def test_a_channel_error_leaves_the_connection_to_kombu_and_the_broker_up():
-    """A queue refused (the broker answers): not the connection's failure."""
+@pytest.mark.parametrize("failure", [
+    AccessRefused("ACCESS_REFUSED"),  # a queue refused: the broker answers
+    # its queue deleted, the broker cancels the consumer (py-amqp counts it among the
+    # connection's errors): the broker answered all along
+    ConsumerCancelled("consumer cancelled by the broker"),
+], ids=["channel error", "consumer cancelled"])
+def test_an_answer_of_the_broker_leaves_the_connection_to_kombu_and_the_broker_up(failure):
+    """Not the connection's failure: kombu closes the connection as it does, and /health's
+    broker stays up."""
     consumer = BoundedQueueConsumer()
     connection = HeldConnection()
     consumer.create_connection = lambda: connection
-    with pytest.raises(AccessRefused):
+    with pytest.raises(type(failure)):
         with consumer.establish_connection():
             consumer.broker_link.connected()
-            raise AccessRefused("ACCESS_REFUSED")
-    assert connection.done == ["connected", "released"]
-    assert consumer.broker_link.state() == ("ok", None)
-
-
-def test_a_consumer_cancelled_by_the_broker_is_closed_as_usual_and_the_broker_up():
-    """Its queue deleted, the broker cancels the consumer (py-amqp counts it among the
-    connection's errors): the broker answered all along, so the connection is closed as
-    kombu closes it, and /health's broker stays up."""
-    consumer = BoundedQueueConsumer()
-    connection = HeldConnection()
-    consumer.create_connection = lambda: connection
-    with pytest.raises(ConsumerCancelled):
-        with consumer.establish_connection():
-            consumer.broker_link.connected()
-            raise ConsumerCancelled("consumer cancelled by the broker")
+            raise failure
     assert connection.done == ["connected", "released"]
     assert consumer.broker_link.state() == ("ok", None)
 
