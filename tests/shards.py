@@ -170,11 +170,17 @@ def main(argv=None):
     shutil.rmtree(work, ignore_errors=True)
     failed = [status for status in statuses if status not in (0, 5)]
     status = failed[0] if failed else (5 if all(status == 5 for status in statuses) else 0)
-    broken = totals.get("failed", 0) + totals.get("errors", 0)
-    skipped = f", {totals['skipped']} skipped" if totals.get("skipped") else ""
     print(f"\n{len(running)} shards in {time.monotonic() - started:.0f} s, exit {status}")
-    print(f"tests: {totals.get('passed', 0)} passed, {broken} failed{skipped}")
+    print(summary(totals))
     return status
+
+
+def summary(totals):
+    """The shards' counts in one line: passed, failed (errors too), then any other kind."""
+    broken = totals.get("failed", 0) + totals.get("errors", 0)
+    others = "".join(f", {totals[kind]} {kind}" for kind in ("skipped", "xfailed", "xpassed")
+                     if totals.get(kind))
+    return f"tests: {totals.get('passed', 0)} passed, {broken} failed{others}"
 
 
 if __name__ == "__main__":
